@@ -6,7 +6,7 @@
 //! - [`X25519SecretKey`] / [`X25519PublicKey`]: key agreement for confidential ParaTimes.
 //! - [`SealedBox`] and [`DeoxysKey`]: Deoxys-II-256-128 authenticated encryption, with an
 //!   X25519 + HKDF-SHA256 sealed box to a public key.
-//! - [`derive_key`]: HKDF-SHA256.
+//! - [`derive_key`] derives keys with HKDF-SHA256.
 //! - [`VrfSecretKey`] / [`VrfPublicKey`]: the schnorrkel VRF the beacon uses.
 
 mod batch;

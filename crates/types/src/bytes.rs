@@ -22,7 +22,7 @@ pub enum HexError {
 pub(crate) fn parse_hex<const N: usize>(s: &str) -> Result<[u8; N], HexError> {
     let s = s.strip_prefix("0x").unwrap_or(s);
     if s.len() != 2 * N {
-        return Err(if s.len() % 2 == 0 {
+        return Err(if s.len().is_multiple_of(2) {
             HexError::Length { expected: N, got: s.len() / 2 }
         } else {
             HexError::Invalid("odd number of digits".into())
