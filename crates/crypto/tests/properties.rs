@@ -1,7 +1,10 @@
 //! Property tests: signed envelopes bind message, signature, context and chain; batch
 //! verification agrees with single verification; sealed boxes round-trip and detect tampering.
 
-use atoll_crypto::{BatchVerifier, MemorySigner, SealedBox, X25519SecretKey};
+use atoll_crypto::{
+    BatchVerifier, MemorySigner, SealedBox, VrfProof, VrfPublicKey, VrfSecretKey, X25519PublicKey,
+    X25519SecretKey,
+};
 use atoll_types::{
     decode, encode, signing_digest, ChainContext, Hash, MultiSigned, OpenError, PublicKey,
     Signable, Signature, SignatureContext, Signed, Signer, SignerEntry,
@@ -153,6 +156,28 @@ proptest! {
         prop_assert!(tampered.open(&recipient, &aad).is_err());
         let decoded: SealedBox = decode(&encode(&sealed), 4096).expect("decode");
         prop_assert_eq!(decoded, sealed);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn vrf_proofs_verify_only_for_their_input(seed: [u8; 32], alpha in proptest::collection::vec(any::<u8>(), 0..64), bit: usize) {
+        let key = VrfSecretKey::from_seed(seed);
+        let public = key.public_key();
+        let (output, proof) = key.prove(&alpha);
+        prop_assert_eq!(public.verify(&alpha, &proof), Ok(output));
+        let mut other = alpha.clone();
+        other.push(0);
+        prop_assert!(public.verify(&other, &proof).is_err());
+        let mut raw = encode(&proof);
+        flip(&mut raw, bit);
+        let tampered: VrfProof = decode(&raw, 96).expect("fixed size");
+        prop_assert!(public.verify(&alpha, &tampered).is_err());
+        prop_assert_eq!(decode::<VrfPublicKey>(&encode(&public), 32), Ok(public));
+        let x = X25519SecretKey::from_bytes(seed).public_key();
+        prop_assert_eq!(decode::<X25519PublicKey>(&encode(&x), 32), Ok(x));
     }
 }
 
