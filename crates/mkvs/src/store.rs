@@ -1,0 +1,234 @@
+//! The store: commits write logs as new versions, opens versions for reading, prunes.
+
+use std::sync::Mutex;
+
+use atoll_types::{Hash, RuntimeId};
+
+use crate::cache::NodeCache;
+use crate::db::{History, NodeDb, RootRecord, WriteBatch};
+use crate::error::{check_key, check_value};
+use crate::node::{ChildRef, Node, NodeId};
+use crate::root::{Root, RootKind};
+use crate::tree::Tree;
+use crate::update::TreeUpdate;
+use crate::writelog::WriteLog;
+use crate::MkvsError;
+
+/// Default number of decoded nodes kept in memory.
+pub const DEFAULT_CACHE_NODES: usize = 1 << 20;
+
+/// What a prune removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PruneStats {
+    /// Root versions removed.
+    pub versions: usize,
+    /// Nodes deleted.
+    pub nodes: usize,
+}
+
+/// A Merklized key-value store over a node database.
+///
+/// Each (namespace, kind) pair has a linear history of versions. A commit builds version
+/// `v` from the latest version (or from an empty tree) and a write log, and stores all of it
+/// in one atomic database write.
+pub struct Mkvs<D: NodeDb> {
+    db: D,
+    cache: NodeCache,
+    commit_lock: Mutex<()>,
+}
+
+fn history(namespace: RuntimeId, kind: RootKind) -> History {
+    History { namespace: namespace.into_bytes(), kind }
+}
+
+impl<D: NodeDb> Mkvs<D> {
+    /// A store over `db` with the default node cache.
+    pub fn new(db: D) -> Self {
+        Self::with_cache(db, DEFAULT_CACHE_NODES)
+    }
+
+    /// A store over `db` caching about `cache_nodes` decoded nodes.
+    pub fn with_cache(db: D, cache_nodes: usize) -> Self {
+        Self { db, cache: NodeCache::new(cache_nodes), commit_lock: Mutex::new(()) }
+    }
+
+    /// The node database.
+    pub fn db(&self) -> &D {
+        &self.db
+    }
+
+    /// The latest committed root of a history.
+    pub fn latest_root(
+        &self,
+        namespace: RuntimeId,
+        kind: RootKind,
+    ) -> Result<Option<Root>, MkvsError> {
+        let history = history(namespace, kind);
+        let Some(&version) = self.db.versions(&history)?.last() else { return Ok(None) };
+        self.root_at(namespace, kind, version).map(Some)
+    }
+
+    /// The committed root of a history at `version`.
+    pub fn root_at(
+        &self,
+        namespace: RuntimeId,
+        kind: RootKind,
+        version: u64,
+    ) -> Result<Root, MkvsError> {
+        let record = self
+            .db
+            .root(&history(namespace, kind), version)?
+            .ok_or(MkvsError::RootNotFound { kind, version })?;
+        Ok(Root { namespace, kind, version, hash: record.hash })
+    }
+
+    /// The versions of a history still stored, in increasing order.
+    pub fn versions(&self, namespace: RuntimeId, kind: RootKind) -> Result<Vec<u64>, MkvsError> {
+        Ok(self.db.versions(&history(namespace, kind))?)
+    }
+
+    /// Opens `root` for reading; it must be stored with exactly this hash.
+    pub fn tree(&self, root: &Root) -> Result<Tree<'_>, MkvsError> {
+        let record = self
+            .db
+            .root(&history(root.namespace, root.kind), root.version)?
+            .ok_or(MkvsError::RootNotFound { kind: root.kind, version: root.version })?;
+        if record.hash != root.hash {
+            return Err(MkvsError::RootMismatch { kind: root.kind, version: root.version });
+        }
+        Ok(self.tree_unchecked(*root, record))
+    }
+
+    fn tree_unchecked(&self, root: Root, record: RootRecord) -> Tree<'_> {
+        let top = record.node.map(|id| ChildRef { id, hash: record.hash });
+        // A reader failure surfaces on first use; an empty tree needs no reader.
+        let reader = match self.db.reader() {
+            Ok(reader) => reader,
+            Err(e) => Box::new(FailingReader(e.0)),
+        };
+        Tree::new(&self.cache, reader, root, top)
+    }
+
+    /// Commits `writes` as `version` of a history.
+    ///
+    /// `base` is the version the writes apply to: the latest version, or `None` to start
+    /// from an empty tree (as a round's I/O tree does). Writes apply in order; for a key
+    /// written twice the last write wins. Nothing is stored if any write is over the limits.
+    pub fn commit(
+        &self,
+        namespace: RuntimeId,
+        kind: RootKind,
+        base: Option<u64>,
+        version: u64,
+        writes: &WriteLog,
+    ) -> Result<Root, MkvsError> {
+        for entry in writes {
+            check_key(&entry.key)?;
+            if let Some(value) = &entry.value {
+                check_value(value)?;
+            }
+        }
+        let _guard = self
+            .commit_lock
+            .lock()
+            .map_err(|_| MkvsError::Db(crate::db::DbError("commit lock poisoned".into())))?;
+        let history = history(namespace, kind);
+        let latest = self.db.versions(&history)?.last().copied();
+        if let Some(latest) = latest {
+            if version <= latest {
+                return Err(MkvsError::VersionNotNew { version, latest });
+            }
+        }
+        if let Some(base) = base {
+            if Some(base) != latest {
+                return Err(MkvsError::BaseNotLatest { base, latest });
+            }
+        }
+        let latest_tree = match latest {
+            Some(v) => Some(self.tree(&self.root_at(namespace, kind, v)?)?),
+            None => None,
+        };
+        let base_tree = if base.is_some() { latest_tree.as_ref() } else { None };
+
+        let mut update = TreeUpdate::new(base_tree);
+        for entry in writes {
+            match &entry.value {
+                Some(value) => update.insert(&entry.key, value.clone())?,
+                None => update.remove(&entry.key)?,
+            }
+        }
+        let finalized = update.finalize(self.db.next_node_id()?);
+
+        let mut batch = WriteBatch::default();
+        // A fresh tree shares nothing with the latest version: all of that version's nodes
+        // stop being used here.
+        let stale = match (&latest_tree, base) {
+            (Some(tree), None) => all_node_ids(tree)?,
+            _ => finalized.stale,
+        };
+        batch.put_stale = stale.iter().map(|id| history.stale_key(version, *id)).collect();
+        batch.put_nodes = finalized.new_nodes;
+        batch.next_node_id = Some(finalized.next_id);
+        let record = RootRecord {
+            hash: finalized.top.map_or(Hash::ZERO, |t| t.hash),
+            node: finalized.top.map(|t| t.id),
+        };
+        batch.put_roots.push((history.root_key(version), record));
+        self.db.write(batch)?;
+        Ok(Root { namespace, kind, version, hash: record.hash })
+    }
+
+    /// Removes every version of a history below `keep_from`, and every node that only
+    /// those versions used. Versions `≥ keep_from` stay readable.
+    pub fn prune(
+        &self,
+        namespace: RuntimeId,
+        kind: RootKind,
+        keep_from: u64,
+    ) -> Result<PruneStats, MkvsError> {
+        let _guard = self
+            .commit_lock
+            .lock()
+            .map_err(|_| MkvsError::Db(crate::db::DbError("commit lock poisoned".into())))?;
+        let history = history(namespace, kind);
+        let versions = self.db.versions(&history)?;
+        let Some(&latest) = versions.last() else { return Ok(PruneStats::default()) };
+        if keep_from > latest {
+            return Err(MkvsError::PruneLatest { keep_from, latest });
+        }
+        let mut batch = WriteBatch::default();
+        batch.delete_roots =
+            versions.iter().filter(|v| **v < keep_from).map(|v| history.root_key(*v)).collect();
+        // A node stale since `s` belongs to versions below `s` only.
+        for (since, id) in self.db.stale(&history, keep_from)? {
+            batch.delete_nodes.push(id);
+            batch.delete_stale.push(history.stale_key(since, id));
+        }
+        let stats =
+            PruneStats { versions: batch.delete_roots.len(), nodes: batch.delete_nodes.len() };
+        self.db.write(batch)?;
+        Ok(stats)
+    }
+}
+
+/// Every node id of a tree.
+fn all_node_ids(tree: &Tree<'_>) -> Result<Vec<NodeId>, MkvsError> {
+    let mut ids = Vec::new();
+    let mut stack: Vec<ChildRef> = tree.top().into_iter().collect();
+    while let Some(reference) = stack.pop() {
+        ids.push(reference.id);
+        if let Node::Internal { left, right, .. } = &*tree.load(&reference)? {
+            stack.push(*left);
+            stack.push(*right);
+        }
+    }
+    Ok(ids)
+}
+
+struct FailingReader(String);
+
+impl crate::db::NodeReader for FailingReader {
+    fn node(&self, _id: NodeId) -> Result<Option<Vec<u8>>, crate::db::DbError> {
+        Err(crate::db::DbError(self.0.clone()))
+    }
+}
