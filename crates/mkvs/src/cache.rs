@@ -9,9 +9,11 @@ use std::sync::{Arc, Mutex};
 
 use crate::node::{Node, NodeId};
 
+type Generation = HashMap<NodeId, Arc<Node>>;
+
 pub(crate) struct NodeCache {
     capacity: usize,
-    generations: Mutex<(HashMap<NodeId, Arc<Node>>, HashMap<NodeId, Arc<Node>>)>,
+    generations: Mutex<(Generation, Generation)>,
 }
 
 impl NodeCache {

@@ -108,7 +108,9 @@ mod tests {
         assert_eq!(Node::decode_checked(&bytes, &reference), Ok(leaf));
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
-        assert!(Node::decode_checked(&bytes, &reference).unwrap_err().contains("hash mismatch"));
+        assert!(Node::decode_checked(&bytes, &reference)
+            .expect_err("corrupt")
+            .contains("hash mismatch"));
         assert!(Node::decode_checked(&[9, 9], &reference).is_err());
     }
 

@@ -120,8 +120,7 @@ impl Tree<'_> {
         };
         let mut needed = Vec::new();
         let mut proven_end = end.map(<[u8]>::to_vec);
-        let mut in_range = 0usize;
-        for item in self.entries_from(start) {
+        for (in_range, item) in self.entries_from(start).enumerate() {
             let (key, _) = item?;
             if end.is_some_and(|e| key.as_slice() >= e) {
                 // The right neighbour, unless no key can fall between the last one and `end`.
@@ -138,7 +137,6 @@ impl Tree<'_> {
                 break;
             }
             needed.push(Needed { key, full: true });
-            in_range += 1;
         }
         if needed.first().is_none_or(|n| n.key.as_slice() != start) {
             if let Some(previous) = self.predecessor(start)? {
@@ -152,30 +150,37 @@ impl Tree<'_> {
         Ok(RangeProof { proof: Proof { entries }, end: proven_end })
     }
 
+    /// Emits the proof entries in pre-order (iteratively: a trie can be `MAX_DEPTH` deep).
+    /// Each subtree comes with the slice of needed keys inside it; a subtree with none is
+    /// pruned to its hash.
     fn build_proof(
         &self,
-        at: ChildRef,
+        top: ChildRef,
         needed: &[Needed],
         out: &mut Vec<ProofEntry>,
     ) -> Result<(), MkvsError> {
-        if needed.is_empty() {
-            out.push(ProofEntry::Pruned(at.hash));
-            return Ok(());
-        }
-        match &*self.load(&at)? {
-            Node::Leaf { key, value } => {
-                let full = needed.iter().any(|n| n.key == *key && n.full);
-                out.push(if full {
-                    ProofEntry::Leaf { key: key.clone(), value: value.clone() }
-                } else {
-                    ProofEntry::LeafDigest { key: key.clone(), value_hash: Hash::digest(value) }
-                });
+        let mut stack = vec![(top, 0..needed.len())];
+        while let Some((at, range)) = stack.pop() {
+            let slice = &needed[range.clone()];
+            if slice.is_empty() {
+                out.push(ProofEntry::Pruned(at.hash));
+                continue;
             }
-            Node::Internal { bit: b, left, right } => {
-                out.push(ProofEntry::Internal { bit: *b });
-                let split = needed.partition_point(|n| !bit(&n.key, *b));
-                self.build_proof(*left, &needed[..split], out)?;
-                self.build_proof(*right, &needed[split..], out)?;
+            match &*self.load(&at)? {
+                Node::Leaf { key, value } => {
+                    let full = slice.iter().any(|n| n.key == *key && n.full);
+                    out.push(if full {
+                        ProofEntry::Leaf { key: key.clone(), value: value.clone() }
+                    } else {
+                        ProofEntry::LeafDigest { key: key.clone(), value_hash: Hash::digest(value) }
+                    });
+                }
+                Node::Internal { bit: b, left, right } => {
+                    out.push(ProofEntry::Internal { bit: *b });
+                    let split = range.start + slice.partition_point(|n| !bit(&n.key, *b));
+                    stack.push((*right, split..range.end));
+                    stack.push((*left, range.start..split));
+                }
             }
         }
         Ok(())

@@ -196,9 +196,14 @@ impl<D: NodeDb> Mkvs<D> {
         if keep_from > latest {
             return Err(MkvsError::PruneLatest { keep_from, latest });
         }
-        let mut batch = WriteBatch::default();
-        batch.delete_roots =
-            versions.iter().filter(|v| **v < keep_from).map(|v| history.root_key(*v)).collect();
+        let mut batch = WriteBatch {
+            delete_roots: versions
+                .iter()
+                .filter(|v| **v < keep_from)
+                .map(|v| history.root_key(*v))
+                .collect(),
+            ..WriteBatch::default()
+        };
         // A node stale since `s` belongs to versions below `s` only.
         for (since, id) in self.db.stale(&history, keep_from)? {
             batch.delete_nodes.push(id);

@@ -178,27 +178,62 @@ impl<'t, 's> TreeUpdate<'t, 's> {
     }
 
     /// Hashes the modified tree, assigning ids from `next_id` to nodes that changed.
+    ///
+    /// Iterative (post-order with an explicit stack): a trie can be `MAX_DEPTH` deep.
     pub(crate) fn finalize(mut self, next_id: NodeId) -> Finalized {
         let mut out = Finalized { top: None, new_nodes: Vec::new(), stale: Vec::new(), next_id };
-        if let Some(root) = self.root.take() {
-            out.top = Some(finalize_node(root, &mut out));
+        let Some(root) = self.root.take() else {
+            out.stale.append(&mut self.removed);
+            return out;
+        };
+        enum Work {
+            Visit(MemNode),
+            Join { bit: u32, original: Option<ChildRef> },
         }
+        let mut work = vec![Work::Visit(root)];
+        let mut done: Vec<ChildRef> = Vec::new();
+        while let Some(item) = work.pop() {
+            match item {
+                Work::Visit(MemNode::Stored(reference)) => done.push(reference),
+                Work::Visit(MemNode::Leaf { key, value, original }) => {
+                    done.push(emit(Node::Leaf { key, value }, original, &mut out));
+                }
+                Work::Visit(MemNode::Internal { bit, left, right, original }) => {
+                    work.push(Work::Join { bit, original });
+                    work.push(Work::Visit(*right));
+                    work.push(Work::Visit(*left));
+                }
+                Work::Join { bit, original } => {
+                    let (Some(right), Some(left)) = (done.pop(), done.pop()) else {
+                        unreachable!("both children are finalized before their parent")
+                    };
+                    done.push(emit(Node::Internal { bit, left, right }, original, &mut out));
+                }
+            }
+        }
+        out.top = done.pop();
         out.stale.append(&mut self.removed);
         out
     }
 }
 
-fn finalize_node(node: MemNode, out: &mut Finalized) -> ChildRef {
-    let (stored, original) = match node {
-        MemNode::Stored(reference) => return reference,
-        MemNode::Leaf { key, value, original } => (Node::Leaf { key, value }, original),
-        MemNode::Internal { bit, left, right, original } => {
-            let left = finalize_node(*left, out);
-            let right = finalize_node(*right, out);
-            (Node::Internal { bit, left, right }, original)
+impl Drop for TreeUpdate<'_, '_> {
+    /// Takes the tree apart iteratively: dropping a deep chain of boxes recursively could
+    /// overflow the stack.
+    fn drop(&mut self) {
+        let mut stack: Vec<MemNode> = self.root.take().into_iter().collect();
+        while let Some(node) = stack.pop() {
+            if let MemNode::Internal { left, right, .. } = node {
+                stack.push(*left);
+                stack.push(*right);
+            }
         }
-    };
-    let hash = stored.hash();
+    }
+}
+
+/// Stores `node` under a fresh id unless it equals the stored node it was loaded from.
+fn emit(node: Node, original: Option<ChildRef>, out: &mut Finalized) -> ChildRef {
+    let hash = node.hash();
     if let Some(original) = original {
         if original.hash == hash {
             // Touched but unchanged: keep sharing the stored node.
@@ -208,6 +243,6 @@ fn finalize_node(node: MemNode, out: &mut Finalized) -> ChildRef {
     }
     let id = out.next_id;
     out.next_id += 1;
-    out.new_nodes.push((id, stored.encode()));
+    out.new_nodes.push((id, node.encode()));
     ChildRef { id, hash }
 }
