@@ -17,8 +17,11 @@ fn writes(v: u64) -> WriteLog {
     (0..300u64)
         .map(|i| {
             let key = ((v * 31 + i * 17) % 2000).to_be_bytes().to_vec();
-            let value =
-                if (v + i) % 7 == 0 { None } else { Some((v * 10_000 + i).to_le_bytes().to_vec()) };
+            let value = if (v + i).is_multiple_of(7) {
+                None
+            } else {
+                Some((v * 10_000 + i).to_le_bytes().to_vec())
+            };
             WriteLogEntry { key, value }
         })
         .collect()

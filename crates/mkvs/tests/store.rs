@@ -22,7 +22,7 @@ fn updates(v: u64, n: usize) -> WriteLog {
     (0..n as u64)
         .map(|i| {
             let x = (v * 7919 + i * 104_729) % 5000;
-            if (v + i) % 5 == 0 {
+            if (v + i).is_multiple_of(5) {
                 WriteLogEntry { key: x.to_be_bytes().to_vec(), value: None }
             } else {
                 set(&x.to_be_bytes(), &(v * 1000 + i).to_le_bytes())

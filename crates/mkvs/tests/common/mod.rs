@@ -8,6 +8,7 @@ use atoll_mkvs::{
     KeyValueRead, MemoryNodeDb, Mkvs, Root, RootKind, WriteLog, WriteLogEntry, CONSENSUS_NAMESPACE,
 };
 
+/// The model the store is checked against.
 pub type Oracle = BTreeMap<Vec<u8>, Vec<u8>>;
 
 /// A write log that sets every entry of `map`.
