@@ -31,8 +31,8 @@ pub use error::MkvsError;
 pub use key::{prefix_end, MAX_DEPTH, MAX_KEY_LEN, MAX_VALUE_LEN};
 pub use overlay::Overlay;
 pub use proof::{
-    verify_key, verify_range, Proof, ProofEntry, ProofError, RangeProof, MAX_PROOF_ENTRIES,
-    MAX_RANGE_KEYS,
+    verify_key, verify_prefix, verify_range, Proof, ProofEntry, ProofError, RangeProof,
+    MAX_PROOF_ENTRIES, MAX_RANGE_KEYS,
 };
 pub use read::{Entry, EntryIter, KeyValueRead};
 pub use root::{Root, RootKind, CONSENSUS_NAMESPACE};

@@ -12,7 +12,7 @@ use atoll_types::Hash;
 use borsh::{BorshDeserialize, BorshSerialize};
 use thiserror::Error;
 
-use crate::key::{bit, successor, MAX_DEPTH};
+use crate::key::{bit, prefix_end, successor, MAX_DEPTH};
 use crate::node::{internal_hash, leaf_hash, ChildRef, Node};
 use crate::read::Entry;
 use crate::tree::Tree;
@@ -153,6 +153,11 @@ impl Tree<'_> {
     /// Emits the proof entries in pre-order (iteratively: a trie can be `MAX_DEPTH` deep).
     /// Each subtree comes with the slice of needed keys inside it; a subtree with none is
     /// pruned to its hash.
+    /// Proves every entry whose key starts with `prefix`, up to `limit` entries.
+    pub fn prove_prefix(&self, prefix: &[u8], limit: usize) -> Result<RangeProof, MkvsError> {
+        self.prove_range(prefix, prefix_end(prefix).as_deref(), limit)
+    }
+
     fn build_proof(
         &self,
         top: ChildRef,
@@ -197,6 +202,22 @@ enum Item<'p> {
 pub fn verify_key(root: &Hash, key: &[u8], proof: &Proof) -> Result<Option<Vec<u8>>, ProofError> {
     let mut entries = verify_range(root, key, Some(&successor(key)), proof)?;
     Ok(entries.pop().map(|(_, value)| value))
+}
+
+/// Verifies a prefix proof against `root`, returning every entry under `prefix` (all of
+/// them, unless the proof's [`RangeProof::end`] says it was cut short).
+pub fn verify_prefix(
+    root: &Hash,
+    prefix: &[u8],
+    proof: &RangeProof,
+) -> Result<Vec<Entry>, ProofError> {
+    let end = prefix_end(prefix);
+    let end = match (&proof.end, &end) {
+        (Some(cut), Some(e)) if cut < e => Some(cut.as_slice()),
+        (Some(cut), None) => Some(cut.as_slice()),
+        _ => end.as_deref(),
+    };
+    verify_range(root, prefix, end, &proof.proof)
 }
 
 /// Verifies a range proof against `root`, returning every entry with `start ≤ key < end`.

@@ -4,8 +4,8 @@
 mod common;
 
 use atoll_mkvs::{
-    node::leaf_hash, verify_key, verify_range, MemoryNodeDb, Mkvs, Proof, ProofEntry, ProofError,
-    RootKind, CONSENSUS_NAMESPACE,
+    node::leaf_hash, verify_key, verify_prefix, verify_range, MemoryNodeDb, Mkvs, Proof,
+    ProofEntry, ProofError, RootKind, CONSENSUS_NAMESPACE,
 };
 use atoll_types::{decode, encode, Hash};
 use common::{inserts, Oracle};
@@ -99,6 +99,33 @@ proptest! {
         let _ = verify_key(&Hash::from_bytes(root), &k, &proof);
         let _ = verify_range(&Hash::from_bytes(root), &k, None, &proof);
     }
+}
+
+#[test]
+fn prefix_proofs_return_exactly_the_prefix() {
+    let mut map = Oracle::new();
+    for a in [b"acct/".as_slice(), b"acc", b"acct0", b"deleg/"] {
+        for i in 0u8..5 {
+            map.insert([a, &[i]].concat(), vec![i]);
+        }
+    }
+    let store = Mkvs::new(MemoryNodeDb::new());
+    let root = store
+        .commit(CONSENSUS_NAMESPACE, RootKind::State, None, 1, &inserts(&map))
+        .expect("commit");
+    let tree = store.tree(&root).expect("open");
+    let proof = tree.prove_prefix(b"acct/", 100).expect("prove");
+    let got = verify_prefix(&root.hash, b"acct/", &proof).expect("verify");
+    let want: Vec<_> = map
+        .iter()
+        .filter(|(k, _)| k.starts_with(b"acct/"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    assert_eq!(got, want);
+    // Cut short at 2: the first two, and where to continue.
+    let partial = tree.prove_prefix(b"acct/", 2).expect("prove");
+    assert_eq!(verify_prefix(&root.hash, b"acct/", &partial).expect("verify"), want[..2].to_vec());
+    assert_eq!(partial.end, Some([want[1].0.clone(), vec![0]].concat()));
 }
 
 #[test]
