@@ -75,10 +75,7 @@ impl<D: NodeDb> Mkvs<D> {
         kind: RootKind,
         version: u64,
     ) -> Result<Root, MkvsError> {
-        let record = self
-            .db
-            .root(&history(namespace, kind), version)?
-            .ok_or(MkvsError::RootNotFound { kind, version })?;
+        let record = self.record(namespace, kind, version)?;
         Ok(Root { namespace, kind, version, hash: record.hash })
     }
 
@@ -87,12 +84,27 @@ impl<D: NodeDb> Mkvs<D> {
         Ok(self.db.versions(&history(namespace, kind))?)
     }
 
+    /// Serialises commits and prunes (node ids are allocated from the database counter).
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, ()>, MkvsError> {
+        self.commit_lock
+            .lock()
+            .map_err(|_| MkvsError::Db(crate::db::DbError("commit lock poisoned".into())))
+    }
+
+    fn record(
+        &self,
+        namespace: RuntimeId,
+        kind: RootKind,
+        version: u64,
+    ) -> Result<RootRecord, MkvsError> {
+        self.db
+            .root(&history(namespace, kind), version)?
+            .ok_or(MkvsError::RootNotFound { kind, version })
+    }
+
     /// Opens `root` for reading; it must be stored with exactly this hash.
     pub fn tree(&self, root: &Root) -> Result<Tree<'_>, MkvsError> {
-        let record = self
-            .db
-            .root(&history(root.namespace, root.kind), root.version)?
-            .ok_or(MkvsError::RootNotFound { kind: root.kind, version: root.version })?;
+        let record = self.record(root.namespace, root.kind, root.version)?;
         if record.hash != root.hash {
             return Err(MkvsError::RootMismatch { kind: root.kind, version: root.version });
         }
