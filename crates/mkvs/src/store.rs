@@ -140,10 +140,7 @@ impl<D: NodeDb> Mkvs<D> {
                 check_value(value)?;
             }
         }
-        let _guard = self
-            .commit_lock
-            .lock()
-            .map_err(|_| MkvsError::Db(crate::db::DbError("commit lock poisoned".into())))?;
+        let _guard = self.lock()?;
         let history = history(namespace, kind);
         let latest = self.db.versions(&history)?.last().copied();
         if let Some(latest) = latest {
@@ -198,10 +195,7 @@ impl<D: NodeDb> Mkvs<D> {
         kind: RootKind,
         keep_from: u64,
     ) -> Result<PruneStats, MkvsError> {
-        let _guard = self
-            .commit_lock
-            .lock()
-            .map_err(|_| MkvsError::Db(crate::db::DbError("commit lock poisoned".into())))?;
+        let _guard = self.lock()?;
         let history = history(namespace, kind);
         let versions = self.db.versions(&history)?;
         let Some(&latest) = versions.last() else { return Ok(PruneStats::default()) };
