@@ -125,6 +125,14 @@ impl<T: Signable> Signed<T> {
     pub fn signing_digest(&self, chain: &ChainContext) -> Hash {
         signing_digest(&T::CONTEXT, chain, &self.body)
     }
+
+    /// Decodes the body **without verifying the signature**. Only for callers that have
+    /// already verified it, e.g. a block's signatures checked together in one batch over
+    /// [`Signed::signing_digest`].
+    pub fn decode_verified_elsewhere(&self) -> Result<T, DecodeError> {
+        check_size::<T>(&self.body)?;
+        decode(&self.body, T::MAX_SIZE)
+    }
 }
 
 impl<T> Signed<T> {

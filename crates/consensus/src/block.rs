@@ -1,0 +1,297 @@
+//! Applying a block: `(state, block context, transactions) → (write log, results, events)`.
+//!
+//! Pure and deterministic: the result depends only on the previous state, the context and
+//! the transactions. Signatures of the whole block are verified in one batch.
+
+use atoll_crypto::BatchVerifier;
+use atoll_mkvs::{KeyValueRead, Overlay, WriteLog};
+use atoll_types::{decode, Address, ChainContext, Hash};
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::chain::{self, ConsensusParameters};
+use crate::context::{BlockContext, Env};
+use crate::error::{CallError, CoreError, ModuleError, StateError, TxError};
+use crate::events::{Event, EventRecord};
+use crate::module::{module_for, modules};
+use crate::staking;
+use crate::transaction::{transaction_hash, Fee, SignedTransaction, Transaction};
+
+/// What happened to one transaction.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct TxResult {
+    /// The transaction's hash.
+    pub hash: Hash,
+    /// Why it failed, if it did. A failed transaction that paid its fee still advanced the
+    /// sender's nonce; one rejected before that changed nothing.
+    pub error: Option<TxError>,
+    /// Gas used.
+    pub gas_used: u64,
+}
+
+/// The result of applying a block.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct BlockOutcome {
+    /// The state changes, to commit as the block's version.
+    pub write_log: WriteLog,
+    /// One result per transaction, in block order.
+    pub results: Vec<TxResult>,
+    /// Every event, in order (begin block, transactions, end block).
+    pub events: Vec<EventRecord>,
+    /// Gas used by the block's transactions.
+    pub gas_used: u64,
+}
+
+/// Why a block could not be applied at all.
+#[derive(Debug, Error)]
+pub enum BlockError {
+    /// The block's height does not follow the state's last height.
+    #[error("block height {got} does not follow the last height {last}")]
+    WrongHeight {
+        /// The state's last height.
+        last: u64,
+        /// The block's height.
+        got: u64,
+    },
+    /// State access failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// A transaction that passed validation: who sent it and what it costs.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct CheckedTx {
+    /// The transaction's hash.
+    pub hash: Hash,
+    /// The sender's account address.
+    pub sender: Address,
+    /// The decoded transaction.
+    pub tx: Transaction,
+    /// Gas the transaction needs.
+    pub gas_needed: u64,
+    /// Its encoded size.
+    pub size: usize,
+}
+
+/// How strictly [`check_tx`] checks (mempool policy, not consensus rules).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct CheckPolicy {
+    /// The lowest gas price accepted.
+    pub min_gas_price: u128,
+    /// Accept nonces above the account's next nonce (the mempool orders them).
+    pub allow_future_nonce: bool,
+}
+
+struct Chain {
+    context: ChainContext,
+    params: ConsensusParameters,
+}
+
+fn load_chain(state: &dyn KeyValueRead) -> Result<Chain, StateError> {
+    Ok(Chain {
+        context: chain::chain_info(state)?.chain_context,
+        params: chain::parameters(state)?,
+    })
+}
+
+fn decode_signed(raw: &[u8], params: &ConsensusParameters) -> Result<SignedTransaction, CoreError> {
+    let max = params.max_tx_size as usize;
+    if raw.len() > max {
+        return Err(CoreError::TooLarge { size: raw.len(), max });
+    }
+    decode(raw, max).map_err(|e| CoreError::Malformed(e.to_string()))
+}
+
+/// Checks everything about a transaction except its signature (verified by the caller):
+/// size, method, gas, nonce and the sender's ability to pay.
+fn validate(
+    state: &dyn KeyValueRead,
+    chain: &Chain,
+    raw: &[u8],
+    signed: &SignedTransaction,
+    tx: &Transaction,
+    allow_future_nonce: bool,
+) -> Result<Result<(Address, u64), CoreError>, StateError> {
+    let Some(module) = module_for(&tx.method) else {
+        return Ok(Err(CoreError::UnknownMethod(tx.method.clone())));
+    };
+    let Some(method_gas) = module.gas_cost(state, &tx.method)? else {
+        return Ok(Err(CoreError::UnknownMethod(tx.method.clone())));
+    };
+    let gas_needed =
+        method_gas.saturating_add(chain.params.tx_byte_gas.saturating_mul(raw.len() as u64));
+    let sender = Address::from_public_key(signed.signer());
+    let account = staking::account(state, &sender)?;
+    let nonce_ok = if allow_future_nonce {
+        tx.nonce >= account.general.nonce
+    } else {
+        tx.nonce == account.general.nonce
+    };
+    if !nonce_ok {
+        return Ok(Err(CoreError::InvalidNonce { expected: account.general.nonce, got: tx.nonce }));
+    }
+    let min_balance = staking::parameters(state)?.min_transact_balance;
+    let can_pay =
+        account.general.balance.checked_sub(tx.fee.amount).is_ok_and(|rest| rest >= min_balance);
+    if !can_pay {
+        return Ok(Err(CoreError::InsufficientFeeBalance));
+    }
+    Ok(Ok((sender, gas_needed)))
+}
+
+/// Checks a transaction for the mempool: everything a block would check before running it,
+/// plus the node's gas-price policy. Changes nothing.
+pub fn check_tx(
+    state: &dyn KeyValueRead,
+    raw: &[u8],
+    policy: &CheckPolicy,
+) -> Result<CheckedTx, CallError> {
+    let chain = load_chain(state)?;
+    let signed = decode_signed(raw, &chain.params)?;
+    let tx = signed.open(&chain.context).map_err(|e| match e {
+        atoll_types::OpenError::Decode(d) => CoreError::Malformed(d.to_string()),
+        _ => CoreError::InvalidSignature,
+    })?;
+    let (sender, gas_needed) =
+        validate(state, &chain, raw, &signed, &tx, policy.allow_future_nonce)??;
+    if tx.fee.gas < gas_needed {
+        return Err(CoreError::OutOfGas { needed: gas_needed, limit: tx.fee.gas }.into());
+    }
+    let minimum = u128::from(tx.fee.gas).saturating_mul(policy.min_gas_price);
+    if tx.fee.amount.base_units() < minimum {
+        return Err(CoreError::GasPriceTooLow { minimum: policy.min_gas_price }.into());
+    }
+    Ok(CheckedTx { hash: transaction_hash(raw), sender, tx, gas_needed, size: raw.len() })
+}
+
+/// Applies a block to `base` (the state after the previous block).
+pub fn apply_block(
+    base: &dyn KeyValueRead,
+    ctx: &BlockContext,
+    txs: &[Vec<u8>],
+) -> Result<BlockOutcome, BlockError> {
+    let mut state = Overlay::new(base);
+    let chain = load_chain(&state)?;
+    let last = chain::last_height(&state)?;
+    if ctx.height.0 != last.0.wrapping_add(1) {
+        return Err(BlockError::WrongHeight { last: last.0, got: ctx.height.0 });
+    }
+    let initial = chain::chain_info(&state)?.initial_height;
+    let env = Env { height: ctx.height, epoch: chain.params.epoch_of(ctx.height) };
+    let previous_epoch = chain.params.epoch_of(last);
+    let epoch_changed =
+        (ctx.height > initial && previous_epoch != env.epoch).then_some(previous_epoch);
+
+    let mut events = Vec::new();
+    let mut block_events = Vec::new();
+    for module in modules() {
+        module.begin_block(&mut state, &env, ctx, epoch_changed, &mut block_events)?;
+    }
+    events.extend(block_events.drain(..).map(|event| EventRecord { tx_index: None, event }));
+
+    // Decode every transaction and verify all signatures in one batch.
+    let decoded: Vec<Result<SignedTransaction, CoreError>> =
+        txs.iter().map(|raw| decode_signed(raw, &chain.params)).collect();
+    let mut batch = BatchVerifier::with_capacity(txs.len());
+    let mut batch_index = Vec::with_capacity(txs.len());
+    for (i, signed) in decoded.iter().enumerate() {
+        if let Ok(signed) = signed {
+            let digest = signed.signing_digest(&chain.context);
+            batch.queue(signed.signer(), digest.as_bytes(), &signed.signature().signature);
+            batch_index.push(i);
+        }
+    }
+    let mut bad_signature = vec![false; txs.len()];
+    if let Err(failed) = batch.verify() {
+        for position in failed.failed {
+            bad_signature[batch_index[position]] = true;
+        }
+    }
+
+    let mut results = Vec::with_capacity(txs.len());
+    let mut block_gas = 0u64;
+    for (i, (raw, signed)) in txs.iter().zip(decoded).enumerate() {
+        let verified = signed.and_then(|s| {
+            if bad_signature[i] {
+                Err(CoreError::InvalidSignature)
+            } else {
+                Ok(s)
+            }
+        });
+        let mut tx_events = Vec::new();
+        let result =
+            deliver_tx(&mut state, &env, &chain, raw, verified, &mut block_gas, &mut tx_events)?;
+        events.extend(
+            tx_events.into_iter().map(|event| EventRecord { tx_index: Some(i as u32), event }),
+        );
+        results.push(result);
+    }
+
+    for module in modules() {
+        module.end_block(&mut state, &env, &mut block_events)?;
+    }
+    events.extend(block_events.into_iter().map(|event| EventRecord { tx_index: None, event }));
+    crate::state::put(&mut state, &chain::LAST_HEIGHT, &ctx.height)?;
+    Ok(BlockOutcome { write_log: state.into_write_log(), results, events, gas_used: block_gas })
+}
+
+/// Runs one transaction whose signature has been checked.
+fn deliver_tx(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    chain: &Chain,
+    raw: &[u8],
+    signed: Result<SignedTransaction, CoreError>,
+    block_gas: &mut u64,
+    events: &mut Vec<Event>,
+) -> Result<TxResult, StateError> {
+    let hash = transaction_hash(raw);
+    let rejected = |e: CoreError| TxResult { hash, error: Some(e.to_tx_error()), gas_used: 0 };
+    let signed = match signed {
+        Ok(s) => s,
+        Err(e) => return Ok(rejected(e)),
+    };
+    let tx = match signed.decode_verified_elsewhere() {
+        Ok(tx) => tx,
+        Err(e) => return Ok(rejected(CoreError::Malformed(e.to_string()))),
+    };
+    let (sender, gas_needed) = match validate(state, chain, raw, &signed, &tx, false)? {
+        Ok(v) => v,
+        Err(e) => return Ok(rejected(e)),
+    };
+    let Some(gas_after) =
+        block_gas.checked_add(tx.fee.gas).filter(|g| *g <= chain.params.max_block_gas)
+    else {
+        return Ok(rejected(CoreError::BlockGasLimit));
+    };
+    *block_gas = gas_after;
+    charge_fee(state, &sender, &tx.fee)?;
+    if tx.fee.gas < gas_needed {
+        let e = CoreError::OutOfGas { needed: gas_needed, limit: tx.fee.gas };
+        return Ok(TxResult { hash, error: Some(e.to_tx_error()), gas_used: tx.fee.gas });
+    }
+    let Some(module) = module_for(&tx.method) else {
+        return Ok(rejected(CoreError::UnknownMethod(tx.method)));
+    };
+    state.checkpoint();
+    let mut call_events = Vec::new();
+    match module.deliver(state, env, &sender, &tx.method, &tx.body, &mut call_events) {
+        Ok(()) => {
+            state.release()?;
+            events.append(&mut call_events);
+            Ok(TxResult { hash, error: None, gas_used: gas_needed })
+        }
+        Err(CallError::Tx(e)) => {
+            state.rollback()?;
+            Ok(TxResult { hash, error: Some(e), gas_used: gas_needed })
+        }
+        Err(CallError::Fatal(e)) => Err(e),
+    }
+}
+
+/// Takes the fee into the fee accumulator and advances the nonce: this stays even if the
+/// call then fails.
+fn charge_fee(state: &mut Overlay<'_>, sender: &Address, fee: &Fee) -> Result<(), StateError> {
+    staking::charge_fee(state, sender, fee.amount)
+}

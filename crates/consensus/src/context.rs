@@ -1,0 +1,32 @@
+//! What the engine tells the state machine about a block: everything that is not in the
+//! transactions themselves. The state machine reads time and randomness only from here.
+
+use atoll_types::{Address, Height};
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+
+/// The block being applied.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct BlockContext {
+    /// Its height.
+    pub height: Height,
+    /// Its timestamp (unix seconds). Informational: no rule depends on it.
+    pub time: u64,
+    /// The entity whose validator proposed this block.
+    pub proposer: Option<Address>,
+    /// The entity whose validator proposed the previous block.
+    pub previous_proposer: Option<Address>,
+    /// Entities whose validators signed the previous block, with their voting power.
+    pub signers: Vec<(Address, u64)>,
+}
+
+/// Where in the chain a call executes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Env {
+    /// The block's height.
+    pub height: Height,
+    /// The epoch of that height.
+    pub epoch: atoll_types::Epoch,
+}

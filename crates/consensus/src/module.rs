@@ -1,0 +1,67 @@
+//! The module framework: a fixed list of modules, run in a fixed order.
+//!
+//! The order is the protocol's: beacon, staking, registry, scheduler, governance,
+//! keymanager, roothash. Each module owns a key prefix, its parameters, its methods
+//! (`module.Method`) and its events; modules talk through typed calls into each other's
+//! public functions (e.g. [`crate::staking::handle_message`]).
+
+use atoll_mkvs::{KeyValueRead, Overlay};
+use atoll_types::{Address, Epoch};
+
+use crate::context::{BlockContext, Env};
+use crate::error::{CallError, StateError};
+use crate::events::Event;
+
+/// One consensus module.
+pub trait Module: Sync {
+    /// The module's name: the prefix of its methods.
+    fn name(&self) -> &'static str;
+
+    /// Runs at the start of every block, before transactions. `epoch_changed` is the epoch
+    /// that just ended when this block starts a new one.
+    fn begin_block(
+        &self,
+        _state: &mut Overlay<'_>,
+        _env: &Env,
+        _ctx: &BlockContext,
+        _epoch_changed: Option<Epoch>,
+        _events: &mut Vec<Event>,
+    ) -> Result<(), StateError> {
+        Ok(())
+    }
+
+    /// Runs at the end of every block, after transactions.
+    fn end_block(
+        &self,
+        _state: &mut Overlay<'_>,
+        _env: &Env,
+        _events: &mut Vec<Event>,
+    ) -> Result<(), StateError> {
+        Ok(())
+    }
+
+    /// The gas `method` costs, or `None` if the module has no such method.
+    fn gas_cost(&self, state: &dyn KeyValueRead, method: &str) -> Result<Option<u64>, StateError>;
+
+    /// Executes `method` for `caller` with the encoded `body`.
+    fn deliver(
+        &self,
+        state: &mut Overlay<'_>,
+        env: &Env,
+        caller: &Address,
+        method: &str,
+        body: &[u8],
+        events: &mut Vec<Event>,
+    ) -> Result<(), CallError>;
+}
+
+/// The modules, in begin/end-block order.
+pub fn modules() -> [&'static dyn Module; 1] {
+    [&crate::staking::Staking]
+}
+
+/// The module that owns `method` (by its `module.` prefix).
+pub fn module_for(method: &str) -> Option<&'static dyn Module> {
+    let (name, _) = method.split_once('.')?;
+    modules().into_iter().find(|m| m.name() == name)
+}

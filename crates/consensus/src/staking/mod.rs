@@ -1,0 +1,192 @@
+//! The staking module: the native token. Accounts with general balances, nonces and
+//! allowances; escrow with share-based delegation, debonding, commission, rewards from the
+//! common pool, fee distribution, stake claims and slashing.
+
+mod claims;
+pub mod commission;
+mod epoch;
+mod error;
+pub mod methods;
+mod params;
+pub mod query;
+mod state;
+mod types;
+
+use atoll_mkvs::Overlay;
+use atoll_types::{decode, Address};
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+
+pub use claims::{add_stake_claim, remove_stake_claim, slash, take_escrow, SlashOutcome};
+pub use error::StakingError;
+pub use params::{
+    RewardStep, Slash, SlashReason, StakingParameters, DEFAULT_METHOD_GAS, REWARD_RATE_DENOMINATOR,
+};
+pub use state::{
+    account, account_key, debonding_key, delegation, delegation_key, parameters, EpochSigning,
+};
+pub use types::{
+    Account, DebondingDelegation, Delegation, EscrowAccount, GeneralAccount, SharePool, Shares,
+    ThresholdKind,
+};
+
+use crate::context::{BlockContext, Env};
+use crate::error::{CallError, CoreError, StateError};
+use crate::events::Event;
+use crate::module::Module;
+use crate::transaction::MAX_TRANSACTION_SIZE;
+
+/// The module's name, the prefix of its methods.
+pub const MODULE_NAME: &str = "staking";
+
+/// The common pool: rewards are paid from it, slashed and unclaimed tokens go to it.
+pub fn common_pool_address() -> Address {
+    Address::reserved("common-pool")
+}
+
+/// A request from another module (e.g. a ParaTime's runtime message), executed with
+/// `caller` as the account that acts.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub enum StakingMessage {
+    /// Transfer from the caller.
+    Transfer(methods::Transfer),
+    /// Withdraw from an account that allowed the caller.
+    Withdraw(methods::Withdraw),
+    /// Delegate from the caller.
+    AddEscrow(methods::AddEscrow),
+    /// Undelegate the caller's shares.
+    ReclaimEscrow(methods::ReclaimEscrow),
+}
+
+/// Executes a message from another module on behalf of `caller`. On error the caller must
+/// roll back (messages run inside the caller's checkpoint).
+pub fn handle_message(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    caller: &Address,
+    message: &StakingMessage,
+    events: &mut Vec<Event>,
+) -> Result<(), CallError> {
+    match message {
+        StakingMessage::Transfer(body) => methods::transfer(state, caller, body, events),
+        StakingMessage::Withdraw(body) => methods::withdraw(state, caller, body, events),
+        StakingMessage::AddEscrow(body) => methods::add_escrow(state, caller, body, events),
+        StakingMessage::ReclaimEscrow(body) => {
+            methods::reclaim_escrow(state, env, caller, body, events)
+        }
+    }
+}
+
+/// The staking module.
+pub struct Staking;
+
+fn body<T: BorshDeserialize>(bytes: &[u8]) -> Result<T, CallError> {
+    decode(bytes, MAX_TRANSACTION_SIZE).map_err(|e| CoreError::MalformedBody(e.to_string()).into())
+}
+
+impl Module for Staking {
+    fn name(&self) -> &'static str {
+        MODULE_NAME
+    }
+
+    fn begin_block(
+        &self,
+        state: &mut Overlay<'_>,
+        env: &Env,
+        ctx: &BlockContext,
+        epoch_changed: Option<atoll_types::Epoch>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), StateError> {
+        if let Some(ended) = epoch_changed {
+            epoch::reward_epoch(state, ended, events)?;
+            epoch::process_debonding(state, env.epoch, events)?;
+        }
+        epoch::distribute_fees(state, ctx, events)?;
+        epoch::record_signers(state, ctx)
+    }
+
+    fn gas_cost(
+        &self,
+        state: &dyn atoll_mkvs::KeyValueRead,
+        method: &str,
+    ) -> Result<Option<u64>, StateError> {
+        Ok(parameters(state)?.gas_cost(method))
+    }
+
+    fn deliver(
+        &self,
+        state: &mut Overlay<'_>,
+        env: &Env,
+        caller: &Address,
+        method: &str,
+        bytes: &[u8],
+        events: &mut Vec<Event>,
+    ) -> Result<(), CallError> {
+        match method {
+            methods::TRANSFER => methods::transfer(state, caller, &body(bytes)?, events),
+            methods::BURN => methods::burn(state, caller, &body(bytes)?, events),
+            methods::ALLOW => methods::allow(state, caller, &body(bytes)?, events),
+            methods::WITHDRAW => methods::withdraw(state, caller, &body(bytes)?, events),
+            methods::ADD_ESCROW => methods::add_escrow(state, caller, &body(bytes)?, events),
+            methods::RECLAIM_ESCROW => {
+                methods::reclaim_escrow(state, env, caller, &body(bytes)?, events)
+            }
+            methods::AMEND_COMMISSION_SCHEDULE => {
+                methods::amend_commission_schedule(state, env, caller, &body(bytes)?, events)
+            }
+            other => Err(CoreError::UnknownMethod(other.to_owned()).into()),
+        }
+    }
+}
+
+/// Moves a transaction's fee from `sender` into the fee accumulator and advances the
+/// sender's nonce. The caller has checked that the sender can pay.
+pub(crate) fn charge_fee(
+    state: &mut Overlay<'_>,
+    sender: &Address,
+    amount: atoll_types::Amount,
+) -> Result<(), StateError> {
+    let mut payer = account(state, sender)?;
+    payer.general.balance =
+        payer.general.balance.checked_sub(amount).map_err(|_| StateError::Overflow("fee"))?;
+    payer.general.nonce =
+        payer.general.nonce.checked_add(1).ok_or(StateError::Overflow("nonce"))?;
+    state::set_account(state, sender, &payer)?;
+    let fees = state::total(state, &state::FEE_ACCUMULATOR)?
+        .checked_add(amount)
+        .map_err(|_| StateError::Overflow("fees"))?;
+    state::set_total(state, &state::FEE_ACCUMULATOR, fees)
+}
+
+/// Writes the staking part of genesis.
+pub(crate) fn init_genesis(
+    state: &mut Overlay<'_>,
+    genesis: &crate::genesis::StakingGenesis,
+) -> Result<(), StateError> {
+    crate::state::put(state, &state::PARAMETERS, &genesis.parameters)?;
+    state::set_total(state, &state::TOTAL_SUPPLY, genesis.total_supply)?;
+    state::set_total(state, &state::COMMON_POOL, genesis.common_pool)?;
+    state::set_total(state, &state::FEE_ACCUMULATOR, atoll_types::Amount::ZERO)?;
+    for (address, account) in &genesis.accounts {
+        state::set_account(state, address, account)?;
+    }
+    for (escrow, delegators) in &genesis.delegations {
+        for (delegator, delegation) in delegators {
+            state::set_delegation(state, escrow, delegator, delegation)?;
+        }
+    }
+    for (escrow, delegators) in &genesis.debonding_delegations {
+        for (delegator, list) in delegators {
+            for debonding in list {
+                let mut merged = state::debonding(state, delegator, escrow, debonding.debond_end)?;
+                merged.shares.0 = merged
+                    .shares
+                    .0
+                    .checked_add(debonding.shares.0)
+                    .ok_or(StateError::Overflow("genesis"))?;
+                state::set_debonding(state, delegator, escrow, &merged)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! Staking queries over a committed tree, with optional MKVS proofs.
+
+use atoll_mkvs::{KeyValueRead, Proof, RangeProof, Tree};
+use atoll_types::{Address, Amount};
+
+use super::state::{self, address_at};
+use super::types::Account as StakingAccount;
+use super::types::{DebondingDelegation, Delegation};
+use super::StakingParameters;
+use crate::error::StateError;
+use crate::state::{key, scan};
+
+/// Most entries one list query returns.
+pub const MAX_LIST: usize = 1_000;
+
+/// The account at `address` (empty if never used).
+pub fn account(state: &dyn KeyValueRead, address: &Address) -> Result<StakingAccount, StateError> {
+    state::account(state, address)
+}
+
+/// The account with a proof of its state key against the tree's root.
+pub fn account_with_proof(
+    tree: &Tree<'_>,
+    address: &Address,
+) -> Result<(StakingAccount, Proof), StateError> {
+    let proof = tree.prove(&state::account_key(address))?;
+    Ok((state::account(tree, address)?, proof))
+}
+
+/// Delegations to `escrow`, as (delegator, delegation), at most [`MAX_LIST`].
+pub fn delegations_to(
+    state: &dyn KeyValueRead,
+    escrow: &Address,
+) -> Result<Vec<(Address, Delegation)>, StateError> {
+    let prefix = key(&[&state::DELEGATIONS, escrow.as_bytes()]);
+    scan::<Delegation>(state, &prefix)?
+        .into_iter()
+        .take(MAX_LIST)
+        .map(|(k, d)| Ok((address_at(&k[prefix.len()..]).ok_or_else(|| corrupt(&k))?, d)))
+        .collect()
+}
+
+/// Delegations to `escrow` with a prefix proof.
+pub fn delegations_to_with_proof(
+    tree: &Tree<'_>,
+    escrow: &Address,
+) -> Result<(Vec<(Address, Delegation)>, RangeProof), StateError> {
+    let prefix = key(&[&state::DELEGATIONS, escrow.as_bytes()]);
+    Ok((delegations_to(tree, escrow)?, tree.prove_prefix(&prefix, MAX_LIST)?))
+}
+
+/// Delegations from `delegator`, as (escrow, delegation), at most [`MAX_LIST`].
+pub fn delegations_from(
+    state: &dyn KeyValueRead,
+    delegator: &Address,
+) -> Result<Vec<(Address, Delegation)>, StateError> {
+    let prefix = key(&[&state::DELEGATIONS_FROM, delegator.as_bytes()]);
+    let mut out = Vec::new();
+    for entry in state.prefix(&prefix).take(MAX_LIST) {
+        let (k, _) = entry?;
+        let escrow = address_at(&k[prefix.len()..]).ok_or_else(|| corrupt(&k))?;
+        out.push((escrow, state::delegation(state, &escrow, delegator)?));
+    }
+    Ok(out)
+}
+
+/// Debonding delegations of `delegator`, as (escrow, debonding delegation).
+pub fn debonding_delegations(
+    state: &dyn KeyValueRead,
+    delegator: &Address,
+) -> Result<Vec<(Address, DebondingDelegation)>, StateError> {
+    let prefix = key(&[&state::DEBONDING, delegator.as_bytes()]);
+    scan::<DebondingDelegation>(state, &prefix)?
+        .into_iter()
+        .take(MAX_LIST)
+        .map(|(k, d)| {
+            let escrow = k
+                .get(prefix.len()..prefix.len() + Address::LEN)
+                .and_then(address_at)
+                .ok_or_else(|| corrupt(&k))?;
+            Ok((escrow, d))
+        })
+        .collect()
+}
+
+/// The common pool's balance.
+pub fn common_pool(state: &dyn KeyValueRead) -> Result<Amount, StateError> {
+    state::total(state, &state::COMMON_POOL)
+}
+
+/// The total supply.
+pub fn total_supply(state: &dyn KeyValueRead) -> Result<Amount, StateError> {
+    state::total(state, &state::TOTAL_SUPPLY)
+}
+
+/// Fees collected in the last block, not yet distributed.
+pub fn fee_accumulator(state: &dyn KeyValueRead) -> Result<Amount, StateError> {
+    state::total(state, &state::FEE_ACCUMULATOR)
+}
+
+/// The staking parameters.
+pub fn parameters(state: &dyn KeyValueRead) -> Result<StakingParameters, StateError> {
+    state::parameters(state)
+}
+
+/// Every account, in address order (for invariant checks and exports; not bounded).
+pub fn all_accounts(
+    state: &dyn KeyValueRead,
+) -> Result<Vec<(Address, StakingAccount)>, StateError> {
+    scan::<StakingAccount>(state, &state::ACCOUNTS)?
+        .into_iter()
+        .map(|(k, a)| Ok((address_at(&k[2..]).ok_or_else(|| corrupt(&k))?, a)))
+        .collect()
+}
+
+fn corrupt(key: &[u8]) -> StateError {
+    StateError::Corrupt { key: crate::state::hex(key), reason: "malformed staking key".into() }
+}

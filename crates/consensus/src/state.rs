@@ -1,0 +1,79 @@
+//! Typed access to the one state tree, and the key prefixes of each module.
+//!
+//! Every module owns the keys under its one-byte prefix; values are borsh-encoded.
+
+use atoll_mkvs::{KeyValueRead, Overlay};
+use borsh::{BorshDeserialize, BorshSerialize};
+
+use crate::error::StateError;
+
+/// The largest stored value the state machine decodes.
+pub(crate) const MAX_STATE_VALUE: usize = 1 << 20;
+
+/// Key prefixes, one per module.
+pub mod prefix {
+    /// Consensus-wide values (chain info, parameters).
+    pub const CONSENSUS: u8 = 0x00;
+    /// The staking module.
+    pub const STAKING: u8 = 0x01;
+}
+
+/// Reads a typed value.
+pub fn get<T: BorshDeserialize>(
+    state: &dyn KeyValueRead,
+    key: &[u8],
+) -> Result<Option<T>, StateError> {
+    match state.get(key)? {
+        None => Ok(None),
+        Some(bytes) => atoll_types::decode(&bytes, MAX_STATE_VALUE)
+            .map(Some)
+            .map_err(|e| StateError::Corrupt { key: hex(key), reason: e.to_string() }),
+    }
+}
+
+/// Reads a typed value that must exist.
+pub fn require<T: BorshDeserialize>(
+    state: &dyn KeyValueRead,
+    key: &[u8],
+    what: &'static str,
+) -> Result<T, StateError> {
+    get(state, key)?.ok_or(StateError::Missing(what))
+}
+
+/// Writes a typed value.
+pub fn put<T: BorshSerialize>(
+    state: &mut Overlay<'_>,
+    key: &[u8],
+    value: &T,
+) -> Result<(), StateError> {
+    Ok(state.insert(key, atoll_types::encode(value))?)
+}
+
+/// Deletes a key.
+pub fn delete(state: &mut Overlay<'_>, key: &[u8]) -> Result<(), StateError> {
+    Ok(state.remove(key)?)
+}
+
+/// Decodes every value under `prefix` (key, value) in key order.
+pub fn scan<T: BorshDeserialize>(
+    state: &dyn KeyValueRead,
+    prefix: &[u8],
+) -> Result<Vec<(Vec<u8>, T)>, StateError> {
+    let mut out = Vec::new();
+    for entry in state.prefix(prefix) {
+        let (key, bytes) = entry?;
+        let value = atoll_types::decode(&bytes, MAX_STATE_VALUE)
+            .map_err(|e| StateError::Corrupt { key: hex(&key), reason: e.to_string() })?;
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Concatenates key parts.
+pub(crate) fn key(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
