@@ -20,6 +20,17 @@ pub struct BlockContext {
     pub previous_proposer: Option<Address>,
     /// Entities whose validators signed the previous block, with their voting power.
     pub signers: Vec<(Address, u64)>,
+    /// Misbehaviour the engine proved (e.g. double signing), to be slashed in this block.
+    pub evidence: Vec<Misbehavior>,
+}
+
+/// Proven misbehaviour of an entity's node.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Misbehavior {
+    /// The entity whose escrow is slashed.
+    pub entity: Address,
+    /// What it did.
+    pub reason: crate::staking::SlashReason,
 }
 
 /// Where in the chain a call executes.

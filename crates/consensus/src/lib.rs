@@ -28,7 +28,7 @@ pub use block::{
     apply_block, check_tx, BlockError, BlockOutcome, CheckPolicy, CheckedTx, TxResult,
 };
 pub use chain::{ChainInfo, ConsensusParameters, TokenInfo};
-pub use context::{BlockContext, Env};
+pub use context::{BlockContext, Env, Misbehavior};
 pub use error::{CallError, CoreError, ModuleError, StateError, TxError};
 pub use events::{Event, EventRecord, StakingEvent};
 pub use genesis::{Genesis, GenesisError, StakingGenesis};

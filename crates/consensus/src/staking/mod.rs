@@ -97,6 +97,9 @@ impl Module for Staking {
         epoch_changed: Option<atoll_types::Epoch>,
         events: &mut Vec<Event>,
     ) -> Result<(), StateError> {
+        for misbehavior in &ctx.evidence {
+            claims::slash(state, &misbehavior.entity, misbehavior.reason, events)?;
+        }
         if let Some(ended) = epoch_changed {
             epoch::reward_epoch(state, ended, events)?;
             epoch::process_debonding(state, env.epoch, events)?;
