@@ -99,7 +99,8 @@ impl SharePool {
         Ok(shares)
     }
 
-    /// Redeems `shares`, returning the tokens taken out.
+    /// Redeems `shares`, returning the tokens taken out. Redeeming every share takes the
+    /// whole balance (`⌊s × b / s⌋ = b`), so a pool never keeps tokens without shares.
     pub fn withdraw(&mut self, shares: Shares) -> Result<Amount, StakingError> {
         if shares > self.total_shares {
             return Err(StakingError::InsufficientShares);
@@ -107,12 +108,6 @@ impl SharePool {
         let amount = self.amount_for(shares)?;
         self.balance = self.balance.checked_sub(amount).map_err(|_| StakingError::Overflow)?;
         self.total_shares.0 -= shares.0;
-        if self.total_shares.0 == 0 && !self.balance.is_zero() {
-            // Rounding dust left after the last share is redeemed has no owner: it goes to
-            // the last redeemer, so a pool never holds tokens without shares.
-            let dust = std::mem::replace(&mut self.balance, Amount::ZERO);
-            return amount.checked_add(dust).map_err(|_| StakingError::Overflow);
-        }
         Ok(amount)
     }
 }
