@@ -47,11 +47,14 @@ fn malformed_json_and_unknown_fields_are_refused() {
     );
 }
 
+/// A change that makes a genesis document invalid.
+type Mutation = Box<dyn Fn(&mut Genesis)>;
+
 #[test]
 fn every_inconsistency_has_a_clear_error() {
     let good = base_genesis(2, 1_000);
     let first = *good.staking.accounts.keys().next().expect("account");
-    let cases: Vec<(&str, Box<dyn Fn(&mut Genesis)>)> = vec![
+    let cases: Vec<(&str, Mutation)> = vec![
         ("total_supply", Box::new(|g| g.staking.total_supply = Amount::new(1))),
         ("chain_id", Box::new(|g| g.chain_id = String::new())),
         ("initial_height", Box::new(|g| g.initial_height = 0)),
