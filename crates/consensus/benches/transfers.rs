@@ -60,6 +60,10 @@ impl Bench {
                 ..ConsensusParameters::default()
             },
             staking,
+            beacon: Default::default(),
+            registry: Default::default(),
+            scheduler: Default::default(),
+            governance: Default::default(),
         };
         let state = ConsensusState::new(Mkvs::new(
             RedbNodeDb::open(&dir.join("state.redb")).expect("open"),

@@ -29,6 +29,9 @@ pub enum AppError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] MkvsError),
+    /// The genesis document is invalid.
+    #[error(transparent)]
+    Genesis(#[from] crate::genesis::GenesisError),
 }
 
 /// The consensus state machine bound to a store.

@@ -41,6 +41,9 @@ pub struct BlockOutcome {
     pub events: Vec<EventRecord>,
     /// Gas used by the block's transactions.
     pub gas_used: u64,
+    /// The new validator set, if this block changed it (the engine uses it from the next
+    /// height on).
+    pub validator_updates: Option<Vec<crate::scheduler::Validator>>,
 }
 
 /// Why a block could not be applied at all.
@@ -183,6 +186,7 @@ pub fn apply_block(
     let epoch_changed =
         (ctx.height > initial && previous_epoch != env.epoch).then_some(previous_epoch);
 
+    let validators_before = crate::scheduler::validators(&state)?;
     let mut events = Vec::new();
     let mut block_events = Vec::new();
     for module in modules() {
@@ -233,7 +237,15 @@ pub fn apply_block(
     }
     events.extend(block_events.into_iter().map(|event| EventRecord { tx_index: None, event }));
     crate::state::put(&mut state, &chain::LAST_HEIGHT, &ctx.height)?;
-    Ok(BlockOutcome { write_log: state.into_write_log(), results, events, gas_used: block_gas })
+    let validators_after = crate::scheduler::validators(&state)?;
+    let validator_updates = (validators_after != validators_before).then_some(validators_after);
+    Ok(BlockOutcome {
+        write_log: state.into_write_log(),
+        results,
+        events,
+        gas_used: block_gas,
+        validator_updates,
+    })
 }
 
 /// Runs one transaction whose signature has been checked.

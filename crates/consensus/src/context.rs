@@ -1,7 +1,7 @@
 //! What the engine tells the state machine about a block: everything that is not in the
 //! transactions themselves. The state machine reads time and randomness only from here.
 
-use atoll_types::{Address, Height};
+use atoll_types::{Address, Hash, Height, PublicKey};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,8 @@ pub struct BlockContext {
     pub signers: Vec<(Address, u64)>,
     /// Misbehaviour the engine proved (e.g. double signing), to be slashed in this block.
     pub evidence: Vec<Misbehavior>,
+    /// The previous block's id (entropy for the insecure beacon).
+    pub previous_block_id: Hash,
 }
 
 /// Proven misbehaviour of an entity's node.
@@ -29,6 +31,8 @@ pub struct BlockContext {
 pub struct Misbehavior {
     /// The entity whose escrow is slashed.
     pub entity: Address,
+    /// The offending node, which is frozen (if known).
+    pub node: Option<PublicKey>,
     /// What it did.
     pub reason: crate::staking::SlashReason,
 }

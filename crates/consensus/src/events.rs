@@ -10,8 +10,16 @@ use crate::staking::Shares;
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "module", content = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// A beacon event.
+    Beacon(crate::beacon::BeaconEvent),
     /// A staking event.
     Staking(StakingEvent),
+    /// A registry event.
+    Registry(crate::registry::RegistryEvent),
+    /// A scheduler event.
+    Scheduler(crate::scheduler::SchedulerEvent),
+    /// A governance event.
+    Governance(crate::governance::GovernanceEvent),
 }
 
 /// Events of the staking module.

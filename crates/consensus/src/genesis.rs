@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::chain::{self, ChainInfo, ConsensusParameters, TokenInfo};
-use crate::error::StateError;
 use crate::staking::{self, Account, DebondingDelegation, Delegation, StakingParameters};
 use crate::state;
 use crate::transaction::MAX_TRANSACTION_SIZE;
@@ -56,6 +55,18 @@ pub struct Genesis {
     pub consensus: ConsensusParameters,
     /// Staking state.
     pub staking: StakingGenesis,
+    /// Beacon parameters.
+    #[serde(default)]
+    pub beacon: crate::beacon::BeaconParameters,
+    /// Entities, nodes and runtimes.
+    #[serde(default)]
+    pub registry: crate::registry::RegistryGenesis,
+    /// Scheduler parameters.
+    #[serde(default)]
+    pub scheduler: crate::scheduler::SchedulerParameters,
+    /// Governance parameters.
+    #[serde(default)]
+    pub governance: crate::governance::GovernanceParameters,
 }
 
 /// Why a genesis document is invalid.
@@ -230,8 +241,17 @@ impl Genesis {
         Ok(())
     }
 
-    /// The initial state, as a write log to commit as version `initial_height - 1`.
-    pub fn initial_state(&self, base: &dyn KeyValueRead) -> Result<WriteLog, StateError> {
+    /// The initial state, as a write log to commit as version `initial_height - 1`. The
+    /// registry's contents are checked as transactions would be, and the first validator
+    /// set and committees are elected.
+    pub fn initial_state(&self, base: &dyn KeyValueRead) -> Result<WriteLog, GenesisError> {
+        self.build_state(base).map_err(|e| match e {
+            crate::error::CallError::Tx(t) => invalid(format!("registry: {t}")),
+            crate::error::CallError::Fatal(f) => invalid(f.to_string()),
+        })
+    }
+
+    fn build_state(&self, base: &dyn KeyValueRead) -> Result<WriteLog, crate::error::CallError> {
         let mut state = Overlay::new(base);
         let info = ChainInfo {
             chain_id: self.chain_id.clone(),
@@ -243,6 +263,13 @@ impl Genesis {
         state::put(&mut state, &chain::PARAMETERS, &self.consensus)?;
         state::put(&mut state, &chain::LAST_HEIGHT, &Height(self.initial_height - 1))?;
         staking::init_genesis(&mut state, &self.staking)?;
+        let epoch = initial_epoch(self);
+        let height = Height(self.initial_height);
+        crate::beacon::init_genesis(&mut state, &self.beacon, &info.chain_context, epoch, height)?;
+        let env = crate::context::Env { height, epoch };
+        crate::registry::init_genesis(&mut state, &env, &self.registry)?;
+        crate::scheduler::init_genesis(&mut state, &self.scheduler, epoch)?;
+        crate::governance::init_genesis(&mut state, &self.governance)?;
         Ok(state.into_write_log())
     }
 }

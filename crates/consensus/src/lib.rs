@@ -6,18 +6,23 @@
 //! MKVS tree, so every read can be proven against the block's app hash. No BFT engine is
 //! involved here; `atoll-engine` drives it.
 //!
-//! Modules run in a fixed order ([`module`]); this crate has the staking module (the
-//! native token). Transactions are [`Transaction`]s signed by the sender, dispatched by
+//! Modules run in a fixed order ([`module`]): beacon (epochs and randomness), staking (the
+//! native token), registry (entities, nodes, runtimes), scheduler (validator and executor
+//! committee elections) and governance (proposals and votes). Transactions are [`Transaction`]s signed by the sender, dispatched by
 //! method name, paid for with a fee, and rejected with a stable [`TxError`] code.
 
 mod app;
+pub mod beacon;
 mod block;
 pub mod chain;
 mod context;
 mod error;
 pub mod events;
 pub mod genesis;
+pub mod governance;
 pub mod module;
+pub mod registry;
+pub mod scheduler;
 pub mod sharemath;
 pub mod staking;
 pub mod state;

@@ -56,8 +56,14 @@ pub trait Module: Sync {
 }
 
 /// The modules, in begin/end-block order.
-pub fn modules() -> [&'static dyn Module; 1] {
-    [&crate::staking::Staking]
+pub fn modules() -> [&'static dyn Module; 5] {
+    [
+        &crate::beacon::Beacon,
+        &crate::staking::Staking,
+        &crate::registry::Registry,
+        &crate::scheduler::Scheduler,
+        &crate::governance::Governance,
+    ]
 }
 
 /// The module that owns `method` (by its `module.` prefix).

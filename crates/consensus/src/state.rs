@@ -16,6 +16,14 @@ pub mod prefix {
     pub const CONSENSUS: u8 = 0x00;
     /// The staking module.
     pub const STAKING: u8 = 0x01;
+    /// The beacon module.
+    pub const BEACON: u8 = 0x02;
+    /// The registry module.
+    pub const REGISTRY: u8 = 0x03;
+    /// The scheduler module.
+    pub const SCHEDULER: u8 = 0x04;
+    /// The governance module.
+    pub const GOVERNANCE: u8 = 0x05;
 }
 
 /// Reads a typed value.

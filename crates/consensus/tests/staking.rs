@@ -223,7 +223,8 @@ fn delegating_into_a_slashed_pool_buys_more_shares_and_reclaiming_everything_emp
     );
 
     // The engine proves double signing: half the pool is slashed to the common pool.
-    chain.ctx.evidence = vec![Misbehavior { entity, reason: SlashReason::ConsensusEquivocation }];
+    chain.ctx.evidence =
+        vec![Misbehavior { entity, node: None, reason: SlashReason::ConsensusEquivocation }];
     let outcome = chain.block(vec![]);
     chain.ctx.evidence.clear();
     assert!(outcome
@@ -288,7 +289,8 @@ fn rounding_is_always_against_the_withdrawer() {
         None
     );
     // Slash 3: 10 shares now hold 7 tokens, 0.7 each.
-    chain.ctx.evidence = vec![Misbehavior { entity, reason: SlashReason::RuntimeLiveness }];
+    chain.ctx.evidence =
+        vec![Misbehavior { entity, node: None, reason: SlashReason::RuntimeLiveness }];
     chain.block(vec![]);
     chain.ctx.evidence.clear();
     // Redeeming one share at a time pays floor(0.7 × …): never more than the share is worth.

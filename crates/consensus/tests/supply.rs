@@ -149,6 +149,7 @@ fn run(blocks: &[Block]) -> (Vec<Hash>, u128) {
                 .slash
                 .map(|i| Misbehavior {
                     entity: chain.addr(i),
+                    node: None,
                     reason: SlashReason::ConsensusEquivocation,
                 })
                 .into_iter()

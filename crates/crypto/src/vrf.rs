@@ -8,6 +8,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use rand_core::{CryptoRng, OsRng, RngCore};
 use schnorrkel::vrf::{VRFPreOut, VRFProof};
 use schnorrkel::{signing_context, ExpansionMode, Keypair, MiniSecretKey};
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 const VRF_CONTEXT: &[u8] = b"atoll/beacon: vrf";
@@ -15,22 +16,48 @@ const VRF_OUTPUT_CONTEXT: &[u8] = b"atoll/beacon: vrf output";
 
 /// A VRF public key.
 #[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize, BorshDeserialize,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
-pub struct VrfPublicKey(pub [u8; 32]);
+pub struct VrfPublicKey(#[serde(with = "crate::hex_serde")] pub [u8; 32]);
 
 /// The VRF output for one input: 32 uniformly random bytes, unique per key and input.
 #[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize, BorshDeserialize,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
-pub struct VrfOutput(pub [u8; 32]);
+pub struct VrfOutput(#[serde(with = "crate::hex_serde")] pub [u8; 32]);
 
 /// What a node publishes: the pre-output and the proof that it is correct.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
 pub struct VrfProof {
     /// The VRF pre-output point (compressed Ristretto).
+    #[serde(with = "crate::hex_serde")]
     pub pre_output: [u8; 32],
     /// The DLEQ proof.
+    #[serde(with = "crate::hex_serde")]
     pub proof: [u8; 64],
 }
 

@@ -193,3 +193,33 @@ pub(crate) fn init_genesis(
     }
     Ok(())
 }
+
+/// Moves `amount` from `from`'s general balance to the common pool (registration fees).
+pub fn pay_to_common_pool(
+    state: &mut Overlay<'_>,
+    from: &Address,
+    amount: atoll_types::Amount,
+) -> Result<(), CallError> {
+    let mut payer = account(state, from)?;
+    payer.general.balance =
+        payer.general.balance.checked_sub(amount).map_err(|_| StakingError::InsufficientBalance)?;
+    state::set_account(state, from, &payer)?;
+    let pool = state::total(state, &state::COMMON_POOL)?
+        .checked_add(amount)
+        .map_err(|_| StateError::Overflow("common pool"))?;
+    state::set_total(state, &state::COMMON_POOL, pool)?;
+    Ok(())
+}
+
+/// Moves `amount` from `from`'s general balance into the common pool, for protocol-held
+/// accounts (e.g. forfeited governance deposits); fails only if the state is inconsistent.
+pub fn burn_into_common_pool(
+    state: &mut Overlay<'_>,
+    from: &Address,
+    amount: atoll_types::Amount,
+) -> Result<(), StateError> {
+    pay_to_common_pool(state, from, amount).map_err(|e| match e {
+        CallError::Fatal(f) => f,
+        CallError::Tx(t) => StateError::Corrupt { key: from.to_string(), reason: t.to_string() },
+    })
+}

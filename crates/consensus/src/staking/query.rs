@@ -116,3 +116,8 @@ pub fn all_accounts(
 fn corrupt(key: &[u8]) -> StateError {
     StateError::Corrupt { key: crate::state::hex(key), reason: "malformed staking key".into() }
 }
+
+/// Parses 21 address bytes (for other modules' keys).
+pub fn address_from(bytes: &[u8]) -> Option<Address> {
+    address_at(bytes)
+}

@@ -45,6 +45,10 @@ pub fn base_genesis(accounts: usize, balance: u128) -> Genesis {
         token: TokenInfo { symbol: "ATL".into(), exponent: 9 },
         consensus: ConsensusParameters { epoch_interval: 10, ..ConsensusParameters::default() },
         staking,
+        beacon: Default::default(),
+        registry: Default::default(),
+        scheduler: Default::default(),
+        governance: Default::default(),
     }
 }
 

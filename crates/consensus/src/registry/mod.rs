@@ -1,0 +1,665 @@
+//! The registry module: entities, nodes and runtimes.
+//!
+//! Entities own stake and nodes; nodes register (and re-register before they expire) with
+//! their keys, roles and runtimes; runtimes are registered by their owning entity. Every
+//! registration claims stake against the entity's escrow (see `staking::add_stake_claim`).
+
+mod state;
+pub mod types;
+
+use atoll_mkvs::{KeyValueRead, Overlay};
+use atoll_types::{decode, Address, Amount, Epoch, MultiSigned, PublicKey};
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+pub use state::{
+    entities, entity, node, node_by_address, node_by_consensus_key, node_status, nodes, parameters,
+    runtime, runtime_status, runtimes,
+};
+pub(crate) use state::{set_node_status, set_runtime_status};
+use types::{
+    roles, Entity, Node, NodeStatus, Runtime, RuntimeKind, RuntimeStatus, TeeCapability,
+    TeeHardware,
+};
+
+use crate::context::{BlockContext, Env};
+use crate::error::{CallError, CoreError, ModuleError, StateError};
+use crate::events::Event;
+use crate::module::Module;
+use crate::staking::{self, ThresholdKind};
+use crate::transaction::MAX_TRANSACTION_SIZE;
+
+/// The module's name.
+pub const MODULE_NAME: &str = "registry";
+
+/// `registry.RegisterEntity`
+pub const REGISTER_ENTITY: &str = "registry.RegisterEntity";
+/// `registry.DeregisterEntity`
+pub const DEREGISTER_ENTITY: &str = "registry.DeregisterEntity";
+/// `registry.RegisterNode`
+pub const REGISTER_NODE: &str = "registry.RegisterNode";
+/// `registry.UnfreezeNode`
+pub const UNFREEZE_NODE: &str = "registry.UnfreezeNode";
+/// `registry.RegisterRuntime`
+pub const REGISTER_RUNTIME: &str = "registry.RegisterRuntime";
+
+const METHODS: [&str; 5] =
+    [REGISTER_ENTITY, DEREGISTER_ENTITY, REGISTER_NODE, UNFREEZE_NODE, REGISTER_RUNTIME];
+
+/// Registry parameters.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct RegistryParameters {
+    /// How many epochs ahead a node descriptor may expire.
+    pub max_node_expiration: u64,
+    /// Epochs an expired node is kept before removal.
+    pub node_grace_period: u64,
+    /// Fee per runtime per epoch of registration, paid to the common pool.
+    pub node_runtime_fee_per_epoch: Amount,
+    /// Gas cost of each method.
+    pub gas_cost: u64,
+}
+
+impl Default for RegistryParameters {
+    fn default() -> Self {
+        Self {
+            max_node_expiration: 4,
+            node_grace_period: 1,
+            node_runtime_fee_per_epoch: Amount::ZERO,
+            gas_cost: 1_000,
+        }
+    }
+}
+
+/// Why a registration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RegistryError {
+    /// A descriptor field is invalid.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The descriptor's signatures are missing or invalid.
+    #[error("invalid descriptor signature: {0}")]
+    InvalidSignature(String),
+    /// The caller may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// No such entity.
+    #[error("no such entity")]
+    NoSuchEntity,
+    /// No such node.
+    #[error("no such node")]
+    NoSuchNode,
+    /// No such runtime.
+    #[error("no such runtime")]
+    NoSuchRuntime,
+    /// The entity's escrow does not cover the registration's stake claim.
+    #[error("insufficient stake")]
+    InsufficientStake,
+    /// The entity still has nodes or runtimes.
+    #[error("entity still has nodes or runtimes")]
+    EntityInUse,
+    /// The runtime requires a TEE attestation this chain cannot verify.
+    #[error("TEE attestation rejected: {0}")]
+    Attestation(String),
+    /// Another node uses this consensus key.
+    #[error("consensus key already in use")]
+    ConsensusKeyInUse,
+    /// The node is still frozen.
+    #[error("node is frozen")]
+    NodeFrozen,
+    /// The caller cannot pay the registration fee.
+    #[error("insufficient balance for the registration fee")]
+    InsufficientBalance,
+}
+
+impl ModuleError for RegistryError {
+    fn module(&self) -> &'static str {
+        MODULE_NAME
+    }
+
+    fn code(&self) -> u32 {
+        match self {
+            RegistryError::InvalidArgument(_) => 1,
+            RegistryError::InvalidSignature(_) => 2,
+            RegistryError::Forbidden(_) => 3,
+            RegistryError::NoSuchEntity => 4,
+            RegistryError::NoSuchNode => 5,
+            RegistryError::NoSuchRuntime => 6,
+            RegistryError::InsufficientStake => 7,
+            RegistryError::EntityInUse => 8,
+            RegistryError::Attestation(_) => 9,
+            RegistryError::ConsensusKeyInUse => 10,
+            RegistryError::NodeFrozen => 11,
+            RegistryError::InsufficientBalance => 12,
+        }
+    }
+}
+
+/// Checks TEE attestations of nodes for runtimes that require a TEE.
+pub trait AttestationVerifier: Sync {
+    /// Accepts or rejects `capability` for `node` serving `runtime`.
+    fn verify(
+        &self,
+        runtime: &Runtime,
+        node: &Node,
+        capability: Option<&TeeCapability>,
+    ) -> Result<(), String>;
+}
+
+/// The only verifier until the TEE crate lands: runtimes without a TEE requirement are
+/// accepted; runtimes that require one cannot be served.
+pub struct NoTee;
+
+impl AttestationVerifier for NoTee {
+    fn verify(
+        &self,
+        runtime: &Runtime,
+        _node: &Node,
+        _capability: Option<&TeeCapability>,
+    ) -> Result<(), String> {
+        match runtime.tee_hardware {
+            TeeHardware::None => Ok(()),
+            other => Err(format!(
+                "runtime requires {other:?}, and no TEE attestation backend is available"
+            )),
+        }
+    }
+}
+
+/// The attestation verifier in use.
+pub(crate) const ATTESTATION: &dyn AttestationVerifier = &NoTee;
+
+/// Body of `registry.RegisterEntity`: the caller must be the entity.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct RegisterEntity {
+    /// The descriptor.
+    pub entity: Entity,
+}
+
+/// Body of `registry.RegisterNode`: the descriptor, signed by the node's identity, consensus
+/// and p2p keys. The caller must be the node or its entity.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct RegisterNode {
+    /// The signed descriptor.
+    pub node: MultiSigned<Node>,
+}
+
+/// Body of `registry.UnfreezeNode`: the caller must be the node's entity.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct UnfreezeNode {
+    /// The node.
+    pub node_id: PublicKey,
+}
+
+/// Body of `registry.RegisterRuntime`: the caller must be the owning entity.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct RegisterRuntime {
+    /// The descriptor.
+    pub runtime: Runtime,
+}
+
+fn invalid(reason: impl Into<String>) -> RegistryError {
+    RegistryError::InvalidArgument(reason.into())
+}
+
+fn node_claim(id: &PublicKey) -> String {
+    format!("registry.node.{id}")
+}
+
+fn runtime_claim(runtime: &Runtime) -> String {
+    format!("registry.runtime.{}", runtime.id)
+}
+
+fn stake_claim(
+    state: &mut Overlay<'_>,
+    entity: &PublicKey,
+    claim: &str,
+    kinds: &[ThresholdKind],
+) -> Result<(), CallError> {
+    staking::add_stake_claim(state, &Address::from_public_key(entity), claim, kinds).map_err(|e| {
+        match e {
+            CallError::Tx(t) if t.module == staking::MODULE_NAME && t.code == 3 => {
+                RegistryError::InsufficientStake.into()
+            }
+            other => other,
+        }
+    })
+}
+
+pub(crate) fn register_entity(
+    state: &mut Overlay<'_>,
+    caller: &Address,
+    entity: &Entity,
+    events: &mut Vec<Event>,
+) -> Result<(), CallError> {
+    if *caller != Address::from_public_key(&entity.id) {
+        return Err(RegistryError::Forbidden("only the entity registers itself").into());
+    }
+    if entity.nodes.len() > 256 {
+        return Err(invalid("more than 256 nodes").into());
+    }
+    stake_claim(state, &entity.id, "registry.entity", &[ThresholdKind::Entity])?;
+    state::set_entity(state, Some(entity), &entity.id)?;
+    events.push(Event::Registry(RegistryEvent::EntityRegistered { id: entity.id }));
+    Ok(())
+}
+
+fn deregister_entity(
+    state: &mut Overlay<'_>,
+    caller: &Address,
+    events: &mut Vec<Event>,
+) -> Result<(), CallError> {
+    let Some(entity) =
+        entities(state)?.into_iter().find(|e| Address::from_public_key(&e.id) == *caller)
+    else {
+        return Err(RegistryError::NoSuchEntity.into());
+    };
+    let has_nodes = nodes(state)?.iter().any(|n| n.entity_id == entity.id);
+    let has_runtimes = runtimes(state)?.iter().any(|r| r.entity_id == entity.id);
+    if has_nodes || has_runtimes {
+        return Err(RegistryError::EntityInUse.into());
+    }
+    state::set_entity(state, None, &entity.id)?;
+    staking::remove_stake_claim(state, caller, "registry.entity")?;
+    events.push(Event::Registry(RegistryEvent::EntityDeregistered { id: entity.id }));
+    Ok(())
+}
+
+/// Checks a node descriptor against the registry (shared by transactions and genesis).
+pub(crate) fn check_node(
+    state: &dyn KeyValueRead,
+    env: &Env,
+    node: &Node,
+) -> Result<(), CallError> {
+    let entity = entity(state, &node.entity_id)?.ok_or(RegistryError::NoSuchEntity)?;
+    if !entity.nodes.contains(&node.id) {
+        return Err(RegistryError::Forbidden("node is not whitelisted by its entity").into());
+    }
+    let params = parameters(state)?;
+    if node.expiration <= env.epoch
+        || node.expiration.0 > env.epoch.0.saturating_add(params.max_node_expiration)
+    {
+        return Err(invalid(format!(
+            "expiration must be in {}..={}",
+            env.epoch.0 + 1,
+            env.epoch.0 + params.max_node_expiration
+        ))
+        .into());
+    }
+    if node.roles == 0 || node.roles & !roles::ALL != 0 {
+        return Err(invalid("roles must be a non-empty set of known roles").into());
+    }
+    if node.addresses.len() > 16 || node.addresses.iter().any(|a| a.is_empty() || a.len() > 256) {
+        return Err(invalid("at most 16 addresses of 1-256 characters").into());
+    }
+    if node.runtimes.len() > 32 {
+        return Err(invalid("at most 32 runtimes").into());
+    }
+    for served in &node.runtimes {
+        let runtime = runtime(state, &served.id)?.ok_or(RegistryError::NoSuchRuntime)?;
+        if !runtime.deployments.iter().any(|d| d.version == served.version) {
+            return Err(invalid(format!(
+                "runtime {} has no version {:?}",
+                served.id, served.version
+            ))
+            .into());
+        }
+        ATTESTATION
+            .verify(&runtime, node, served.tee.as_ref())
+            .map_err(RegistryError::Attestation)?;
+    }
+    if let Some(holder) = node_by_consensus_key(state, &node.consensus_key)? {
+        if holder != node.id {
+            return Err(RegistryError::ConsensusKeyInUse.into());
+        }
+    }
+    if let Some(previous) = self::node(state, &node.id)? {
+        if previous.entity_id != node.entity_id {
+            return Err(RegistryError::Forbidden("a node cannot move to another entity").into());
+        }
+    }
+    Ok(())
+}
+
+/// Stores a checked node and claims its stake.
+pub(crate) fn store_node(
+    state: &mut Overlay<'_>,
+    node: &Node,
+    events: &mut Vec<Event>,
+) -> Result<(), CallError> {
+    stake_claim(state, &node.entity_id, &node_claim(&node.id), &node.thresholds())?;
+    let previous = self::node(state, &node.id)?;
+    state::put_node(state, node, previous.as_ref())?;
+    events.push(Event::Registry(RegistryEvent::NodeRegistered {
+        id: node.id,
+        entity: node.entity_id,
+        roles: node.roles,
+    }));
+    Ok(())
+}
+
+fn register_node(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    caller: &Address,
+    body: &RegisterNode,
+    events: &mut Vec<Event>,
+) -> Result<(), CallError> {
+    let chain = crate::chain::chain_info(state)?.chain_context;
+    let opened =
+        body.node.open(&chain).map_err(|e| RegistryError::InvalidSignature(e.to_string()))?;
+    let node = opened.value;
+    for (key, what) in
+        [(node.id, "identity"), (node.consensus_key, "consensus"), (node.p2p_key, "p2p")]
+    {
+        if !opened.signers.contains(&key) {
+            return Err(RegistryError::InvalidSignature(format!(
+                "not signed by the node's {what} key"
+            ))
+            .into());
+        }
+    }
+    if *caller != Address::from_public_key(&node.id)
+        && *caller != Address::from_public_key(&node.entity_id)
+    {
+        return Err(RegistryError::Forbidden("only the node or its entity registers it").into());
+    }
+    check_node(state, env, &node)?;
+    let params = parameters(state)?;
+    let epochs = node.expiration.0.saturating_sub(env.epoch.0);
+    let fee = params
+        .node_runtime_fee_per_epoch
+        .checked_mul(u128::from(epochs) * node.runtimes.len() as u128)
+        .map_err(|_| invalid("fee overflow"))?;
+    if !fee.is_zero() {
+        staking::pay_to_common_pool(state, caller, fee)
+            .map_err(|_| RegistryError::InsufficientBalance)?;
+    }
+    store_node(state, &node, events)
+}
+
+fn unfreeze_node(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    caller: &Address,
+    body: &UnfreezeNode,
+    events: &mut Vec<Event>,
+) -> Result<(), CallError> {
+    let node = self::node(state, &body.node_id)?.ok_or(RegistryError::NoSuchNode)?;
+    if *caller != Address::from_public_key(&node.entity_id) {
+        return Err(RegistryError::Forbidden("only the node's entity unfreezes it").into());
+    }
+    let mut status = node_status(state, &node.id)?;
+    match status.frozen_until {
+        Some(until) if until > env.epoch => return Err(RegistryError::NodeFrozen.into()),
+        _ => status.frozen_until = None,
+    }
+    set_node_status(state, &node.id, &status)?;
+    events.push(Event::Registry(RegistryEvent::NodeUnfrozen { id: node.id }));
+    Ok(())
+}
+
+/// Checks a runtime descriptor (shared by transactions and genesis).
+pub(crate) fn check_runtime(state: &dyn KeyValueRead, runtime: &Runtime) -> Result<(), CallError> {
+    entity(state, &runtime.entity_id)?.ok_or(RegistryError::NoSuchEntity)?;
+    let e = &runtime.executor;
+    if runtime.kind == RuntimeKind::Compute {
+        if e.group_size == 0 {
+            return Err(invalid("executor group_size must be at least 1").into());
+        }
+        if e.allowed_stragglers >= e.group_size {
+            return Err(invalid("allowed_stragglers must be below group_size").into());
+        }
+        if e.round_timeout == 0 {
+            return Err(invalid("round_timeout must be at least one block").into());
+        }
+        if e.min_live_rounds_percent > 100 {
+            return Err(invalid("min_live_rounds_percent is above 100").into());
+        }
+        if runtime.txn_scheduler.max_batch_size == 0
+            || runtime.txn_scheduler.max_batch_size_bytes == 0
+        {
+            return Err(invalid("batch limits must be positive").into());
+        }
+    }
+    if runtime.deployments.is_empty()
+        || runtime
+            .deployments
+            .windows(2)
+            .any(|w| w[0].version >= w[1].version || w[0].valid_from > w[1].valid_from)
+    {
+        return Err(invalid("deployments must be non-empty and in version order").into());
+    }
+    if let Some(km) = &runtime.key_manager {
+        let km = self::runtime(state, km)?.ok_or(RegistryError::NoSuchRuntime)?;
+        if km.kind != RuntimeKind::KeyManager {
+            return Err(invalid("key_manager is not a key-manager runtime").into());
+        }
+    }
+    if let Some(previous) = self::runtime(state, &runtime.id)? {
+        if previous.kind != runtime.kind || previous.entity_id != runtime.entity_id {
+            return Err(RegistryError::Forbidden("a runtime's kind and owner cannot change").into());
+        }
+    }
+    Ok(())
+}
+
+/// Stores a checked runtime and claims its stake.
+pub(crate) fn store_runtime(
+    state: &mut Overlay<'_>,
+    runtime: &Runtime,
+    events: &mut Vec<Event>,
+) -> Result<(), CallError> {
+    let kind = match runtime.kind {
+        RuntimeKind::Compute => ThresholdKind::RuntimeCompute,
+        RuntimeKind::KeyManager => ThresholdKind::RuntimeKeyManager,
+    };
+    stake_claim(state, &runtime.entity_id, &runtime_claim(runtime), &[kind])?;
+    let new = self::runtime(state, &runtime.id)?.is_none();
+    state::put_runtime(state, runtime)?;
+    if new {
+        // Not served until the scheduler elects a committee.
+        set_runtime_status(
+            state,
+            &runtime.id,
+            &RuntimeStatus { suspended: runtime.kind == RuntimeKind::Compute },
+        )?;
+    }
+    events.push(Event::Registry(RegistryEvent::RuntimeRegistered { id: runtime.id }));
+    Ok(())
+}
+
+fn register_runtime(
+    state: &mut Overlay<'_>,
+    caller: &Address,
+    runtime: &Runtime,
+    events: &mut Vec<Event>,
+) -> Result<(), CallError> {
+    if *caller != Address::from_public_key(&runtime.entity_id) {
+        return Err(RegistryError::Forbidden("only the owning entity registers a runtime").into());
+    }
+    check_runtime(state, runtime)?;
+    store_runtime(state, runtime, events)
+}
+
+/// Registry events.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistryEvent {
+    /// An entity registered or updated its descriptor.
+    EntityRegistered {
+        /// Its id.
+        id: PublicKey,
+    },
+    /// An entity deregistered.
+    EntityDeregistered {
+        /// Its id.
+        id: PublicKey,
+    },
+    /// A node registered or re-registered.
+    NodeRegistered {
+        /// Its id.
+        id: PublicKey,
+        /// Its entity.
+        entity: PublicKey,
+        /// Its roles.
+        roles: u32,
+    },
+    /// A node expired and was removed.
+    NodeExpired {
+        /// Its id.
+        id: PublicKey,
+    },
+    /// A node was frozen after a slash.
+    NodeFrozen {
+        /// Its id.
+        id: PublicKey,
+        /// Until this epoch.
+        until: Epoch,
+    },
+    /// A node was unfrozen.
+    NodeUnfrozen {
+        /// Its id.
+        id: PublicKey,
+    },
+    /// A runtime registered or updated its descriptor.
+    RuntimeRegistered {
+        /// Its id.
+        id: atoll_types::RuntimeId,
+    },
+    /// A runtime was suspended (no committee) or resumed.
+    RuntimeSuspended {
+        /// Its id.
+        id: atoll_types::RuntimeId,
+        /// Suspended (true) or resumed (false).
+        suspended: bool,
+    },
+}
+
+/// The registry module.
+pub struct Registry;
+
+fn body<T: BorshDeserialize>(bytes: &[u8]) -> Result<T, CallError> {
+    decode(bytes, MAX_TRANSACTION_SIZE).map_err(|e| CoreError::MalformedBody(e.to_string()).into())
+}
+
+impl Module for Registry {
+    fn name(&self) -> &'static str {
+        MODULE_NAME
+    }
+
+    fn begin_block(
+        &self,
+        state: &mut Overlay<'_>,
+        env: &Env,
+        ctx: &BlockContext,
+        epoch_changed: Option<Epoch>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), StateError> {
+        let slashing = staking::parameters(state)?.slashing;
+        for misbehavior in &ctx.evidence {
+            let Some(node_id) = misbehavior.node else { continue };
+            let interval = slashing.get(&misbehavior.reason).map_or(0, |s| s.freeze_interval);
+            let until = Epoch(env.epoch.0.saturating_add(interval));
+            let mut status = node_status(state, &node_id)?;
+            status.frozen_until = Some(status.frozen_until.map_or(until, |u| u.max(until)));
+            set_node_status(state, &node_id, &status)?;
+            events.push(Event::Registry(RegistryEvent::NodeFrozen { id: node_id, until }));
+        }
+        if epoch_changed.is_some() {
+            let grace = parameters(state)?.node_grace_period;
+            for node in nodes(state)? {
+                if node.expiration.0.saturating_add(grace) < env.epoch.0 {
+                    state::remove_node(state, &node)?;
+                    staking::remove_stake_claim(
+                        state,
+                        &Address::from_public_key(&node.entity_id),
+                        &node_claim(&node.id),
+                    )?;
+                    events.push(Event::Registry(RegistryEvent::NodeExpired { id: node.id }));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn gas_cost(&self, state: &dyn KeyValueRead, method: &str) -> Result<Option<u64>, StateError> {
+        Ok(METHODS.contains(&method).then_some(parameters(state)?.gas_cost))
+    }
+
+    fn deliver(
+        &self,
+        state: &mut Overlay<'_>,
+        env: &Env,
+        caller: &Address,
+        method: &str,
+        bytes: &[u8],
+        events: &mut Vec<Event>,
+    ) -> Result<(), CallError> {
+        match method {
+            REGISTER_ENTITY => {
+                register_entity(state, caller, &body::<RegisterEntity>(bytes)?.entity, events)
+            }
+            DEREGISTER_ENTITY => deregister_entity(state, caller, events),
+            REGISTER_NODE => register_node(state, env, caller, &body(bytes)?, events),
+            UNFREEZE_NODE => unfreeze_node(state, env, caller, &body(bytes)?, events),
+            REGISTER_RUNTIME => {
+                register_runtime(state, caller, &body::<RegisterRuntime>(bytes)?.runtime, events)
+            }
+            other => Err(CoreError::UnknownMethod(other.to_owned()).into()),
+        }
+    }
+}
+
+/// Whether a node may be elected at `epoch`: not expired and not frozen (a frozen node
+/// stays out until its entity unfreezes it, which is allowed once the freeze has ended).
+pub fn node_is_active(
+    state: &dyn KeyValueRead,
+    node: &Node,
+    epoch: Epoch,
+) -> Result<bool, StateError> {
+    let status: NodeStatus = node_status(state, &node.id)?;
+    Ok(node.expiration >= epoch && status.frozen_until.is_none())
+}
+
+/// The registry part of genesis.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryGenesis {
+    /// Parameters.
+    #[serde(default)]
+    pub parameters: RegistryParameters,
+    /// Entities.
+    #[serde(default)]
+    pub entities: Vec<Entity>,
+    /// Runtimes (key managers before the runtimes that use them).
+    #[serde(default)]
+    pub runtimes: Vec<Runtime>,
+    /// Nodes (signatures are not needed in genesis: every operator checks it).
+    #[serde(default)]
+    pub nodes: Vec<Node>,
+}
+
+/// Writes the registry part of genesis, applying the same checks as transactions.
+pub(crate) fn init_genesis(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    genesis: &RegistryGenesis,
+) -> Result<(), CallError> {
+    crate::state::put(state, &state::PARAMETERS, &genesis.parameters)?;
+    let mut events = Vec::new();
+    for entity in &genesis.entities {
+        register_entity(state, &Address::from_public_key(&entity.id), entity, &mut events)?;
+    }
+    for runtime in &genesis.runtimes {
+        check_runtime(state, runtime)?;
+        store_runtime(state, runtime, &mut events)?;
+    }
+    for node in &genesis.nodes {
+        check_node(state, env, node)?;
+        store_node(state, node, &mut events)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! Registry descriptors: entities, nodes, runtimes.
+
+use std::collections::BTreeMap;
+
+use atoll_crypto::VrfPublicKey;
+use atoll_types::{Amount, Epoch, Hash, PublicKey, RuntimeId, Signable, SignatureContext};
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+
+use crate::staking::{Slash, SlashReason, ThresholdKind};
+
+/// An entity: an offline key that owns nodes (listed here) and stake.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Entity {
+    /// The entity's key; its account address holds its stake.
+    pub id: PublicKey,
+    /// Node ids the entity allows to register under it.
+    pub nodes: Vec<PublicKey>,
+}
+
+impl Signable for Entity {
+    const CONTEXT: SignatureContext = SignatureContext::new("atoll/registry: entity");
+    const MAX_SIZE: usize = 16 * 1024;
+}
+
+/// Node roles, as bits.
+pub mod roles {
+    /// Takes part in consensus.
+    pub const VALIDATOR: u32 = 1 << 0;
+    /// Executes ParaTime batches.
+    pub const COMPUTE: u32 = 1 << 1;
+    /// Runs a key-manager runtime.
+    pub const KEY_MANAGER: u32 = 1 << 2;
+    /// Follows the chain without duties.
+    pub const OBSERVER: u32 = 1 << 3;
+    /// Every known role.
+    pub const ALL: u32 = VALIDATOR | COMPUTE | KEY_MANAGER | OBSERVER;
+}
+
+/// A runtime version.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    Default,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+pub struct Version {
+    /// Major.
+    pub major: u16,
+    /// Minor.
+    pub minor: u16,
+    /// Patch.
+    pub patch: u16,
+}
+
+/// TEE hardware a runtime may require.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TeeHardware {
+    /// No TEE.
+    None,
+    /// The simulated backend (no hardware; see atoll-tee).
+    Simulated,
+    /// Intel SGX.
+    Sgx,
+}
+
+/// A node's TEE capability for one runtime: the attestation to check.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct TeeCapability {
+    /// Which hardware.
+    pub hardware: TeeHardware,
+    /// The runtime's attestation key inside the enclave.
+    pub rak: PublicKey,
+    /// The attestation evidence.
+    pub attestation: Vec<u8>,
+}
+
+/// A runtime a node serves.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct NodeRuntime {
+    /// Runtime id.
+    pub id: RuntimeId,
+    /// The version the node runs.
+    pub version: Version,
+    /// TEE capability, if the runtime requires one.
+    pub tee: Option<TeeCapability>,
+}
+
+/// A node descriptor, signed by the node's identity, consensus and p2p keys.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Node {
+    /// Identity key: the node id.
+    pub id: PublicKey,
+    /// The owning entity.
+    pub entity_id: PublicKey,
+    /// The descriptor is valid up to this epoch; nodes re-register before it.
+    pub expiration: Epoch,
+    /// Key it signs consensus votes with.
+    pub consensus_key: PublicKey,
+    /// Key of its p2p identity.
+    pub p2p_key: PublicKey,
+    /// Addresses (`host:port`) it listens on.
+    pub addresses: Vec<String>,
+    /// Key of its VRF proofs.
+    pub vrf_key: VrfPublicKey,
+    /// Role bits (see [`roles`]).
+    pub roles: u32,
+    /// Runtimes it serves.
+    pub runtimes: Vec<NodeRuntime>,
+}
+
+impl Signable for Node {
+    const CONTEXT: SignatureContext = SignatureContext::new("atoll/registry: node");
+    const MAX_SIZE: usize = 64 * 1024;
+}
+
+impl Node {
+    /// Whether the node has every role in `mask`.
+    pub fn has_roles(&self, mask: u32) -> bool {
+        self.roles & mask == mask
+    }
+
+    /// Stake thresholds its roles claim against its entity.
+    pub fn thresholds(&self) -> Vec<ThresholdKind> {
+        [
+            (roles::VALIDATOR, ThresholdKind::NodeValidator),
+            (roles::COMPUTE, ThresholdKind::NodeCompute),
+            (roles::KEY_MANAGER, ThresholdKind::NodeKeyManager),
+            (roles::OBSERVER, ThresholdKind::NodeObserver),
+        ]
+        .into_iter()
+        .filter(|(bit, _)| self.roles & bit != 0)
+        .map(|(_, kind)| kind)
+        .collect()
+    }
+}
+
+/// What the registry keeps about a node besides its descriptor.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Default,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+pub struct NodeStatus {
+    /// Frozen (not electable) until this epoch, after a slash.
+    pub frozen_until: Option<Epoch>,
+}
+
+/// Compute runtime or key manager.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RuntimeKind {
+    /// Executes transactions.
+    Compute,
+    /// Serves keys to confidential runtimes.
+    KeyManager,
+}
+
+/// How a runtime's executor committee works.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct ExecutorParameters {
+    /// Primary workers.
+    pub group_size: u16,
+    /// Backup workers.
+    pub group_backup_size: u16,
+    /// Primary workers allowed to miss a round.
+    pub allowed_stragglers: u16,
+    /// Round timeout, in consensus blocks.
+    pub round_timeout: u64,
+    /// Most runtime messages per round.
+    pub max_messages: u32,
+    /// A worker is live if its good rounds are at least this percentage.
+    pub min_live_rounds_percent: u8,
+    /// Liveness failures before a node is frozen and slashed.
+    pub max_liveness_fails: u8,
+}
+
+/// How a runtime's proposer batches transactions.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct TxnSchedulerParameters {
+    /// Propose a non-full batch after this many milliseconds.
+    pub batch_flush_timeout_ms: u64,
+    /// Most transactions per batch.
+    pub max_batch_size: u32,
+    /// Most bytes per batch.
+    pub max_batch_size_bytes: u64,
+    /// Consensus blocks before a higher-ranked proposer may propose.
+    pub propose_batch_timeout: u64,
+}
+
+/// Which nodes may serve a runtime.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdmissionPolicy {
+    /// Any node.
+    AnyNode,
+    /// Only nodes of these entities, each with at most this many nodes.
+    EntityWhitelist(BTreeMap<PublicKey, u16>),
+}
+
+/// Committee roles.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitteeRole {
+    /// A primary worker.
+    Worker,
+    /// A backup worker (decides discrepancies).
+    BackupWorker,
+}
+
+/// Constraints on electing one committee role.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Default,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+pub struct SchedulingConstraints {
+    /// Only nodes that are also validators this epoch.
+    pub validator_set: bool,
+    /// At most this many nodes per entity.
+    pub max_nodes_per_entity: Option<u16>,
+    /// No committee unless at least this many nodes are eligible.
+    pub min_pool_size: u16,
+}
+
+/// A runtime deployment: from `valid_from`, nodes run `version`, whose binary hashes to
+/// `measurement`.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct Deployment {
+    /// The version.
+    pub version: Version,
+    /// First epoch it is active.
+    pub valid_from: Epoch,
+    /// Hash of the runtime binary.
+    pub measurement: Hash,
+}
+
+/// A runtime descriptor.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Runtime {
+    /// Runtime id.
+    pub id: RuntimeId,
+    /// Compute or key manager.
+    pub kind: RuntimeKind,
+    /// Owning entity (pays the runtime's stake threshold).
+    pub entity_id: PublicKey,
+    /// Executor committee parameters.
+    pub executor: ExecutorParameters,
+    /// Batch scheduling parameters.
+    pub txn_scheduler: TxnSchedulerParameters,
+    /// Who may serve it.
+    pub admission_policy: AdmissionPolicy,
+    /// Election constraints per committee role.
+    pub constraints: BTreeMap<CommitteeRole, SchedulingConstraints>,
+    /// Extra stake its compute nodes' entities must hold.
+    pub staking_thresholds: BTreeMap<ThresholdKind, Amount>,
+    /// Slash amounts for its nodes' misbehaviour.
+    pub slashing: BTreeMap<SlashReason, Slash>,
+    /// TEE its nodes must run in.
+    pub tee_hardware: TeeHardware,
+    /// Deployments, in version order.
+    pub deployments: Vec<Deployment>,
+    /// Its key manager, for confidential runtimes.
+    pub key_manager: Option<RuntimeId>,
+}
+
+impl Signable for Runtime {
+    const CONTEXT: SignatureContext = SignatureContext::new("atoll/registry: runtime");
+    const MAX_SIZE: usize = 64 * 1024;
+}
+
+impl Runtime {
+    /// The deployment in force at `epoch`.
+    pub fn active_deployment(&self, epoch: Epoch) -> Option<&Deployment> {
+        self.deployments.iter().rev().find(|d| d.valid_from <= epoch)
+    }
+}
+
+/// What the registry keeps about a runtime besides its descriptor.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Default,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+pub struct RuntimeStatus {
+    /// No committee could be elected (or the owner is under-staked): the runtime is not
+    /// served until a later election succeeds.
+    pub suspended: bool,
+}

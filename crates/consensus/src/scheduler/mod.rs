@@ -1,0 +1,435 @@
+//! The scheduler module: elects the validator set and each compute runtime's executor
+//! committee at every epoch transition (and the validator set again right after a slash).
+//!
+//! Elections are pure functions of the state: the same registry, escrow and beacon give the
+//! same committees on every node.
+
+use std::collections::BTreeMap;
+
+use atoll_mkvs::{KeyValueRead, Overlay};
+use atoll_types::{Address, Amount, Epoch, Hash, PublicKey, RuntimeId};
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+
+use crate::beacon;
+use crate::context::{BlockContext, Env};
+use crate::error::{CallError, StateError};
+use crate::events::Event;
+use crate::module::Module;
+use crate::registry::types::{
+    roles, AdmissionPolicy, CommitteeRole, Node, Runtime, RuntimeKind, RuntimeStatus,
+};
+use crate::registry::{self, RegistryEvent};
+use crate::staking;
+use crate::state::{self, key, prefix};
+
+/// The module's name.
+pub const MODULE_NAME: &str = "scheduler";
+
+const PARAMETERS: [u8; 2] = [prefix::SCHEDULER, 0x01];
+const VALIDATORS: [u8; 2] = [prefix::SCHEDULER, 0x02];
+const COMMITTEES: [u8; 2] = [prefix::SCHEDULER, 0x03];
+
+/// Scheduler parameters.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct SchedulerParameters {
+    /// Fewer eligible validators than this: the election fails and the set stays.
+    pub min_validators: u16,
+    /// The most validators.
+    pub max_validators: u16,
+    /// The most validators one entity may run.
+    pub max_validators_per_entity: u16,
+    /// Escrow per unit of voting power.
+    pub voting_power_unit: Amount,
+}
+
+impl Default for SchedulerParameters {
+    fn default() -> Self {
+        Self {
+            min_validators: 1,
+            max_validators: 100,
+            max_validators_per_entity: 1,
+            voting_power_unit: Amount::new(1),
+        }
+    }
+}
+
+/// A member of the validator set.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct Validator {
+    /// The node.
+    pub node_id: PublicKey,
+    /// Its entity.
+    pub entity: PublicKey,
+    /// The key it votes with.
+    pub consensus_key: PublicKey,
+    /// Its voting power.
+    pub power: u64,
+}
+
+/// A runtime's executor committee for an epoch: primary workers, then backup workers (a
+/// node may hold both roles).
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Committee {
+    /// The epoch it serves.
+    pub epoch: Epoch,
+    /// Primary workers, in election order.
+    pub workers: Vec<PublicKey>,
+    /// Backup workers, in election order.
+    pub backup_workers: Vec<PublicKey>,
+}
+
+/// Scheduler events.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchedulerEvent {
+    /// A new validator set was elected.
+    ValidatorsElected {
+        /// How many validators.
+        count: u32,
+    },
+    /// Too few eligible validators: the current set stays.
+    ValidatorElectionFailed {
+        /// How many were eligible.
+        eligible: u32,
+    },
+    /// A runtime's committee was elected.
+    CommitteeElected {
+        /// The runtime.
+        runtime: RuntimeId,
+        /// The epoch.
+        epoch: Epoch,
+    },
+}
+
+/// The proposer rank of the worker at `index` in round `round`: rank 0 proposes first.
+pub fn proposer_rank(round: u64, index: u64, workers: u64) -> u64 {
+    if workers == 0 {
+        return 0;
+    }
+    ((round % workers) + (index % workers)) % workers
+}
+
+/// The scheduler parameters.
+pub fn parameters(state: &dyn KeyValueRead) -> Result<SchedulerParameters, StateError> {
+    state::require(state, &PARAMETERS, "scheduler parameters")
+}
+
+/// The current validator set.
+pub fn validators(state: &dyn KeyValueRead) -> Result<Vec<Validator>, StateError> {
+    Ok(state::get(state, &VALIDATORS)?.unwrap_or_default())
+}
+
+/// A runtime's current committee, if one was elected.
+pub fn committee(
+    state: &dyn KeyValueRead,
+    runtime: &RuntimeId,
+) -> Result<Option<Committee>, StateError> {
+    state::get(state, &key(&[&COMMITTEES, runtime.as_bytes()]))
+}
+
+fn active_escrow(state: &dyn KeyValueRead, entity: &PublicKey) -> Result<Amount, StateError> {
+    Ok(staking::account(state, &Address::from_public_key(entity))?.escrow.active.balance)
+}
+
+/// Deterministic ordering key: `H(tag ‖ entropy ‖ id)`.
+fn shuffle_key(tag: &[u8], entropy: &Hash, id: &[u8]) -> Hash {
+    Hash::digest_parts(&[tag, entropy.as_bytes(), id])
+}
+
+/// Elects validators: entities by active escrow (descending; ties by a seeded shuffle), up
+/// to `max_validators_per_entity` active validator nodes each, until `max_validators`.
+pub fn elect_validators(
+    state: &dyn KeyValueRead,
+    epoch: Epoch,
+) -> Result<Vec<Validator>, StateError> {
+    let params = parameters(state)?;
+    let entropy = beacon::beacon(state)?.entropy;
+    let mut by_entity: BTreeMap<PublicKey, Vec<Node>> = BTreeMap::new();
+    for node in registry::nodes(state)? {
+        if node.has_roles(roles::VALIDATOR) && registry::node_is_active(state, &node, epoch)? {
+            by_entity.entry(node.entity_id).or_default().push(node);
+        }
+    }
+    let mut entities = Vec::new();
+    for (entity, nodes) in by_entity {
+        let escrow = active_escrow(state, &entity)?;
+        if escrow.is_zero() {
+            continue;
+        }
+        entities.push((
+            escrow,
+            shuffle_key(b"atoll/scheduler: entity", &entropy, entity.as_bytes()),
+            entity,
+            nodes,
+        ));
+    }
+    entities.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let unit = params.voting_power_unit.base_units().max(1);
+    let mut elected = Vec::new();
+    for (escrow, _, entity, mut nodes) in entities {
+        if elected.len() >= usize::from(params.max_validators) {
+            break;
+        }
+        nodes.sort_by_key(|n| shuffle_key(b"atoll/scheduler: node", &entropy, n.id.as_bytes()));
+        let room = usize::from(params.max_validators) - elected.len();
+        let take = nodes.len().min(usize::from(params.max_validators_per_entity)).min(room);
+        let power = (escrow.base_units() / unit / take.max(1) as u128)
+            .clamp(1, u128::from(u64::MAX / 1024)) as u64;
+        for node in nodes.into_iter().take(take) {
+            elected.push(Validator {
+                node_id: node.id,
+                entity,
+                consensus_key: node.consensus_key,
+                power,
+            });
+        }
+    }
+    Ok(elected)
+}
+
+/// Runs the validator election and stores the result (unless too few are eligible).
+pub(crate) fn update_validators(
+    state: &mut Overlay<'_>,
+    epoch: Epoch,
+    events: &mut Vec<Event>,
+) -> Result<(), StateError> {
+    let elected = elect_validators(state, epoch)?;
+    let min = usize::from(parameters(state)?.min_validators);
+    if elected.len() < min {
+        events.push(Event::Scheduler(SchedulerEvent::ValidatorElectionFailed {
+            eligible: elected.len() as u32,
+        }));
+        return Ok(());
+    }
+    if elected != validators(state)? {
+        events.push(Event::Scheduler(SchedulerEvent::ValidatorsElected {
+            count: elected.len() as u32,
+        }));
+        state::put(state, &VALIDATORS, &elected)?;
+    }
+    Ok(())
+}
+
+/// Whether `node` may serve `runtime` in `role` at `epoch` (before pool constraints).
+fn eligible(
+    state: &dyn KeyValueRead,
+    runtime: &Runtime,
+    node: &Node,
+    epoch: Epoch,
+) -> Result<bool, StateError> {
+    if !node.has_roles(roles::COMPUTE) || !registry::node_is_active(state, node, epoch)? {
+        return Ok(false);
+    }
+    let Some(deployment) = runtime.active_deployment(epoch) else { return Ok(false) };
+    let Some(served) =
+        node.runtimes.iter().find(|r| r.id == runtime.id && r.version == deployment.version)
+    else {
+        return Ok(false);
+    };
+    if registry::ATTESTATION.verify(runtime, node, served.tee.as_ref()).is_err() {
+        return Ok(false);
+    }
+    if let AdmissionPolicy::EntityWhitelist(allowed) = &runtime.admission_policy {
+        if !allowed.contains_key(&node.entity_id) {
+            return Ok(false);
+        }
+    }
+    // The entity's escrow must cover the global claims plus the runtime's own thresholds.
+    let account = staking::account(state, &Address::from_public_key(&node.entity_id))?;
+    let params = staking::parameters(state)?;
+    let mut required = Amount::ZERO;
+    for kinds in account.escrow.stake_accumulator.values() {
+        required = required
+            .checked_add(
+                params.threshold_sum(kinds).map_err(|_| StateError::Overflow("thresholds"))?,
+            )
+            .map_err(|_| StateError::Overflow("thresholds"))?;
+    }
+    for amount in runtime.staking_thresholds.values() {
+        required = required.checked_add(*amount).map_err(|_| StateError::Overflow("thresholds"))?;
+    }
+    Ok(account.escrow.active.balance >= required)
+}
+
+/// Elects `runtime`'s committee for `epoch`, or `None` if the pool is too small.
+pub fn elect_committee(
+    state: &dyn KeyValueRead,
+    runtime: &Runtime,
+    epoch: Epoch,
+) -> Result<Option<Committee>, StateError> {
+    if beacon::beacon(state)?.weak {
+        return Ok(None);
+    }
+    let validator_nodes: Vec<PublicKey> = validators(state)?.iter().map(|v| v.node_id).collect();
+    let mut candidates = Vec::new();
+    for node in registry::nodes(state)? {
+        if !eligible(state, runtime, &node, epoch)? {
+            continue;
+        }
+        let Some(output) = beacon::electable_output(state, &node.id)? else { continue };
+        candidates.push((node, output));
+    }
+    let mut chosen = BTreeMap::new();
+    for (role, size) in [
+        (CommitteeRole::Worker, runtime.executor.group_size),
+        (CommitteeRole::BackupWorker, runtime.executor.group_backup_size),
+    ] {
+        if size == 0 {
+            chosen.insert(role, Vec::new());
+            continue;
+        }
+        let constraints = runtime.constraints.get(&role).copied().unwrap_or_default();
+        let role_tag = [role as u8];
+        let mut pool: Vec<(Hash, &Node)> = candidates
+            .iter()
+            .filter(|(node, _)| !constraints.validator_set || validator_nodes.contains(&node.id))
+            .map(|(node, output)| {
+                (
+                    Hash::digest_parts(&[
+                        b"atoll/scheduler: committee",
+                        &epoch.0.to_le_bytes(),
+                        runtime.id.as_bytes(),
+                        &role_tag,
+                        &output.0,
+                    ]),
+                    node,
+                )
+            })
+            .collect();
+        pool.sort_by_key(|entry| entry.0);
+        let mut per_entity: BTreeMap<PublicKey, u16> = BTreeMap::new();
+        let whitelist_cap = |entity: &PublicKey| match &runtime.admission_policy {
+            AdmissionPolicy::EntityWhitelist(allowed) => allowed.get(entity).copied(),
+            AdmissionPolicy::AnyNode => None,
+        };
+        let mut members: Vec<PublicKey> = Vec::new();
+        let mut eligible_count = 0usize;
+        for (_, node) in pool {
+            let cap = [constraints.max_nodes_per_entity, whitelist_cap(&node.entity_id)]
+                .into_iter()
+                .flatten()
+                .min();
+            let taken = per_entity.entry(node.entity_id).or_default();
+            if cap.is_some_and(|c| *taken >= c) {
+                continue;
+            }
+            *taken += 1;
+            eligible_count += 1;
+            if members.len() < usize::from(size) {
+                members.push(node.id);
+            }
+        }
+        if eligible_count < usize::from(constraints.min_pool_size).max(usize::from(size)) {
+            return Ok(None);
+        }
+        chosen.insert(role, members);
+    }
+    Ok(Some(Committee {
+        epoch,
+        workers: chosen.remove(&CommitteeRole::Worker).unwrap_or_default(),
+        backup_workers: chosen.remove(&CommitteeRole::BackupWorker).unwrap_or_default(),
+    }))
+}
+
+/// Elects every compute runtime's committee; suspends runtimes without one and resumes
+/// runtimes that get one.
+pub(crate) fn update_committees(
+    state: &mut Overlay<'_>,
+    epoch: Epoch,
+    events: &mut Vec<Event>,
+) -> Result<(), StateError> {
+    for runtime in registry::runtimes(state)? {
+        if runtime.kind != RuntimeKind::Compute {
+            continue;
+        }
+        let committee = elect_committee(state, &runtime, epoch)?;
+        let k = key(&[&COMMITTEES, runtime.id.as_bytes()]);
+        let suspended = committee.is_none();
+        match committee {
+            Some(c) => {
+                state::put(state, &k, &c)?;
+                events.push(Event::Scheduler(SchedulerEvent::CommitteeElected {
+                    runtime: runtime.id,
+                    epoch,
+                }));
+            }
+            None => state::delete(state, &k)?,
+        }
+        if registry::runtime_status(state, &runtime.id)?.suspended != suspended {
+            registry::set_runtime_status(state, &runtime.id, &RuntimeStatus { suspended })?;
+            events.push(Event::Registry(RegistryEvent::RuntimeSuspended {
+                id: runtime.id,
+                suspended,
+            }));
+        }
+    }
+    Ok(())
+}
+
+/// Runs all elections (genesis and epoch transitions).
+pub(crate) fn elect_all(
+    state: &mut Overlay<'_>,
+    epoch: Epoch,
+    events: &mut Vec<Event>,
+) -> Result<(), StateError> {
+    update_validators(state, epoch, events)?;
+    update_committees(state, epoch, events)
+}
+
+pub(crate) fn init_genesis(
+    state: &mut Overlay<'_>,
+    params: &SchedulerParameters,
+    epoch: Epoch,
+) -> Result<(), StateError> {
+    state::put(state, &PARAMETERS, params)?;
+    elect_all(state, epoch, &mut Vec::new())
+}
+
+/// The scheduler module.
+pub struct Scheduler;
+
+impl Module for Scheduler {
+    fn name(&self) -> &'static str {
+        MODULE_NAME
+    }
+
+    fn begin_block(
+        &self,
+        state: &mut Overlay<'_>,
+        env: &Env,
+        ctx: &BlockContext,
+        epoch_changed: Option<Epoch>,
+        events: &mut Vec<Event>,
+    ) -> Result<(), StateError> {
+        if epoch_changed.is_some() {
+            elect_all(state, env.epoch, events)?;
+        } else if !ctx.evidence.is_empty() {
+            // A slashed (and frozen) validator leaves the set at once.
+            update_validators(state, env.epoch, events)?;
+        }
+        Ok(())
+    }
+
+    fn gas_cost(
+        &self,
+        _state: &dyn KeyValueRead,
+        _method: &str,
+    ) -> Result<Option<u64>, StateError> {
+        Ok(None)
+    }
+
+    fn deliver(
+        &self,
+        _state: &mut Overlay<'_>,
+        _env: &Env,
+        _caller: &Address,
+        method: &str,
+        _body: &[u8],
+        _events: &mut Vec<Event>,
+    ) -> Result<(), CallError> {
+        Err(crate::error::CoreError::UnknownMethod(method.to_owned()).into())
+    }
+}
