@@ -135,6 +135,11 @@ impl ModuleError for BeaconError {
     }
 }
 
+/// The state key of the current beacon (for proofs).
+pub fn beacon_key() -> Vec<u8> {
+    STATE.to_vec()
+}
+
 /// The beacon parameters.
 pub fn parameters(state: &dyn KeyValueRead) -> Result<BeaconParameters, StateError> {
     state::require(state, &PARAMETERS, "beacon parameters")

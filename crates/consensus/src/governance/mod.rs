@@ -270,6 +270,11 @@ pub fn parameters(state: &dyn KeyValueRead) -> Result<GovernanceParameters, Stat
     state::require(state, &PARAMETERS, "governance parameters")
 }
 
+/// The state key of a proposal (for proofs).
+pub fn proposal_key(id: u64) -> Vec<u8> {
+    key(&[&PROPOSALS, &id.to_be_bytes()])
+}
+
 /// A proposal.
 pub fn proposal(state: &dyn KeyValueRead, id: u64) -> Result<Option<Proposal>, StateError> {
     state::get(state, &key(&[&PROPOSALS, &id.to_be_bytes()]))

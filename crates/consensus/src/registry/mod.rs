@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use state::{
-    entities, entity, node, node_by_address, node_by_consensus_key, node_status, nodes, parameters,
-    runtime, runtime_status, runtimes,
+    entities, entity, entity_key, node, node_by_address, node_by_consensus_key, node_key,
+    node_status, nodes, parameters, runtime, runtime_key, runtime_status, runtimes,
 };
 pub(crate) use state::{set_node_status, set_runtime_status};
 use types::{

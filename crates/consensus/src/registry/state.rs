@@ -150,3 +150,18 @@ pub(crate) fn set_runtime_status(
 ) -> Result<(), StateError> {
     state::put(state, &key(&[&RUNTIME_STATUS, id.as_bytes()]), status)
 }
+
+/// The state key of an entity (for proofs).
+pub fn entity_key(id: &PublicKey) -> Vec<u8> {
+    key(&[&ENTITIES, id.as_bytes()])
+}
+
+/// The state key of a node (for proofs).
+pub fn node_key(id: &PublicKey) -> Vec<u8> {
+    key(&[&NODES, id.as_bytes()])
+}
+
+/// The state key of a runtime (for proofs).
+pub fn runtime_key(id: &RuntimeId) -> Vec<u8> {
+    key(&[&RUNTIMES, id.as_bytes()])
+}

@@ -112,6 +112,16 @@ pub fn proposer_rank(round: u64, index: u64, workers: u64) -> u64 {
     ((round % workers) + (index % workers)) % workers
 }
 
+/// The state key of the validator set (for proofs).
+pub fn validators_key() -> Vec<u8> {
+    VALIDATORS.to_vec()
+}
+
+/// The state key of a runtime's committee (for proofs).
+pub fn committee_key(runtime: &RuntimeId) -> Vec<u8> {
+    key(&[&COMMITTEES, runtime.as_bytes()])
+}
+
 /// The scheduler parameters.
 pub fn parameters(state: &dyn KeyValueRead) -> Result<SchedulerParameters, StateError> {
     state::require(state, &PARAMETERS, "scheduler parameters")

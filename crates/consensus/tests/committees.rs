@@ -1,0 +1,632 @@
+//! Beacon, registry, scheduler and governance: elections, their constraints, epoch
+//! scenarios, governance votes, and every transaction's error paths.
+
+mod common;
+
+use atoll_consensus::beacon::{self, BeaconBackend, BeaconParameters, VrfProve};
+use atoll_consensus::governance::{
+    self, CastVote, ParameterChange, ProposalContent, ProposalState, SubmitProposal, Vote,
+};
+use atoll_consensus::registry::types::{roles, Entity, TeeHardware};
+use atoll_consensus::registry::{
+    self, RegisterEntity, RegisterNode, RegisterRuntime, UnfreezeNode,
+};
+use atoll_consensus::scheduler::{self, proposer_rank};
+use atoll_consensus::staking::methods::{self, AddEscrow};
+use atoll_consensus::staking::{Slash, SlashReason};
+use atoll_consensus::Misbehavior;
+use atoll_mkvs::verify_key;
+use atoll_types::{decode, Amount, Epoch, Height, PublicKey, Signer};
+use common::{
+    assert_code, net_genesis, runtime_descriptor, signer, NetSpec, TestChain, TestNode, RUNTIME,
+};
+use proptest::prelude::*;
+
+fn chain(spec: &NetSpec) -> (TestChain, Vec<TestNode>) {
+    let (genesis, nodes) = net_genesis(spec);
+    let accounts = spec.escrows.len();
+    (TestChain::with_genesis(genesis, accounts), nodes)
+}
+
+fn validator_nodes(chain: &TestChain) -> Vec<PublicKey> {
+    scheduler::validators(&chain.tree()).expect("validators").iter().map(|v| v.node_id).collect()
+}
+
+#[test]
+fn genesis_elects_validators_and_a_committee() {
+    let (chain, nodes) = chain(&NetSpec::default());
+    let tree = chain.tree();
+    let validators = scheduler::validators(&tree).expect("validators");
+    assert_eq!(validators.len(), 4);
+    assert!(validators.iter().all(|v| v.power == 10_000));
+    let committee = scheduler::committee(&tree, &RUNTIME).expect("query").expect("a committee");
+    assert_eq!((committee.workers.len(), committee.backup_workers.len()), (2, 1));
+    let ids: Vec<PublicKey> = nodes.iter().map(TestNode::id).collect();
+    assert!(committee.workers.iter().chain(&committee.backup_workers).all(|m| ids.contains(m)));
+    assert!(!registry::runtime_status(&tree, &RUNTIME).expect("status").suspended);
+    // Proposer ranks rotate with the round.
+    assert_eq!((0..3).map(|r| proposer_rank(r, 0, 2)).collect::<Vec<_>>(), vec![0, 1, 0]);
+    assert_eq!(proposer_rank(5, 1, 3), 0);
+    // Queries come with proofs against the state root.
+    let node_id = committee.workers[0];
+    let proof = tree.prove(&registry::node_key(&node_id)).expect("prove");
+    let bytes = verify_key(&tree.root().hash, &registry::node_key(&node_id), &proof)
+        .expect("verify")
+        .expect("present");
+    let node: registry::types::Node = decode(&bytes, 1 << 20).expect("decode");
+    assert_eq!(node.id, node_id);
+    let proof = tree.prove(&scheduler::committee_key(&RUNTIME)).expect("prove");
+    assert!(verify_key(&tree.root().hash, &scheduler::committee_key(&RUNTIME), &proof)
+        .expect("verify")
+        .is_some());
+}
+
+#[test]
+fn stake_moves_and_the_validator_set_follows_at_the_next_epoch() {
+    let spec = NetSpec {
+        escrows: vec![40_000, 30_000, 20_000, 10_000],
+        runtime: None,
+        ..NetSpec::default()
+    };
+    let (mut chain, nodes) = chain(&spec);
+    // Validators are ordered by their entity's escrow.
+    let tree = chain.tree();
+    let validators = scheduler::validators(&tree).expect("validators");
+    drop(tree);
+    assert_eq!(validators[0].entity, signer(0).public_key(), "largest escrow first");
+    assert_eq!(validators[3].entity, signer(3).public_key());
+    // Entity 3 receives a large delegation; at the next epoch it leads the set.
+    let big = Amount::new(500_000);
+    let tx = chain.tx(1, methods::ADD_ESCROW, &AddEscrow { escrow: chain.addr(3), amount: big });
+    assert_eq!(chain.run(tx), None);
+    assert_eq!(
+        scheduler::validators(&chain.tree()).expect("validators")[0].entity,
+        signer(0).public_key(),
+        "not before the epoch ends"
+    );
+    while chain.genesis.consensus.epoch_of(Height(chain.height + 1)).0 == 0 {
+        assert_eq!(chain.block(vec![]).validator_updates, None);
+    }
+    let outcome = chain.block(vec![]);
+    let set = outcome.validator_updates.expect("the epoch transition changed the validator set");
+    assert_eq!(set[0].entity, signer(3).public_key());
+    assert_eq!(set[0].node_id, nodes[3].id());
+    assert!(set[0].power > set[1].power);
+}
+
+#[test]
+fn a_slashed_validator_leaves_the_set_at_once_and_unfreezes_later() {
+    let mut spec = NetSpec { runtime: None, ..NetSpec::default() };
+    spec.escrows = vec![10_000; 4];
+    let (genesis, nodes) = net_genesis(&spec);
+    let mut genesis = genesis;
+    genesis.staking.parameters.slashing.insert(
+        SlashReason::ConsensusEquivocation,
+        Slash { amount: Amount::new(1_000), freeze_interval: 1 },
+    );
+    let mut chain = TestChain::with_genesis(genesis, 4);
+    let offender = &nodes[2];
+    chain.ctx.evidence = vec![Misbehavior {
+        entity: chain.addr(2),
+        node: Some(offender.id()),
+        reason: SlashReason::ConsensusEquivocation,
+    }];
+    let outcome = chain.block(vec![]);
+    chain.ctx.evidence.clear();
+    let set = outcome.validator_updates.expect("set changed in the same block");
+    assert_eq!(set.len(), 3);
+    assert!(!set.iter().any(|v| v.node_id == offender.id()));
+    assert_eq!(chain.account(&chain.addr(2)).escrow.active.balance, Amount::new(9_000));
+    // Unfreezing before the freeze ends fails; after, it works and the node returns at the
+    // next election.
+    let unfreeze = UnfreezeNode { node_id: offender.id() };
+    assert_code(chain.run(chain.tx(2, registry::UNFREEZE_NODE, &unfreeze)), "registry", 11);
+    assert_code(chain.run(chain.tx(1, registry::UNFREEZE_NODE, &unfreeze)), "registry", 3);
+    chain.advance_to_epoch(1);
+    assert_eq!(chain.run(chain.tx(2, registry::UNFREEZE_NODE, &unfreeze)), None);
+    chain.advance_to_epoch(2);
+    assert!(validator_nodes(&chain).contains(&offender.id()));
+}
+
+#[test]
+fn a_runtime_below_its_minimum_pool_is_suspended_and_resumes() {
+    let spec =
+        NetSpec { escrows: vec![10_000; 3], runtime: Some((2, 1, 3, None)), ..NetSpec::default() };
+    let (mut chain, nodes) = chain(&spec);
+    assert!(!registry::runtime_status(&chain.tree(), &RUNTIME).expect("status").suspended);
+    // Nobody re-registers: the nodes expire (epoch 4) and are removed after the grace period.
+    let mut suspended_at = None;
+    for epoch in 1..=7 {
+        chain.advance_to_epoch(epoch);
+        if suspended_at.is_none()
+            && registry::runtime_status(&chain.tree(), &RUNTIME).expect("status").suspended
+        {
+            suspended_at = Some(epoch);
+        }
+    }
+    assert_eq!(suspended_at, Some(5), "expired nodes are not electable");
+    assert!(scheduler::committee(&chain.tree(), &RUNTIME).expect("query").is_none());
+    // They come back.
+    let epoch = chain.genesis.consensus.epoch_of(Height(chain.height)).0;
+    for node in &nodes {
+        let descriptor = node.descriptor(
+            signer(node.entity).public_key(),
+            epoch + 2,
+            roles::VALIDATOR | roles::COMPUTE,
+            true,
+        );
+        let body = RegisterNode { node: node.signed(&descriptor, &chain.chain_context()) };
+        assert_eq!(chain.run(chain.tx_by(&node.identity, registry::REGISTER_NODE, &body)), None);
+    }
+    chain.advance_to_epoch(epoch + 1);
+    assert!(!registry::runtime_status(&chain.tree(), &RUNTIME).expect("status").suspended);
+    assert!(scheduler::committee(&chain.tree(), &RUNTIME).expect("query").is_some());
+}
+
+#[test]
+fn registry_transactions_check_everything() {
+    let spec = NetSpec {
+        escrows: vec![10_000, 10_000, 0],
+        runtime: Some((1, 0, 1, None)),
+        ..NetSpec::default()
+    };
+    let (genesis, nodes) = net_genesis(&spec);
+    let mut genesis = genesis;
+    genesis
+        .staking
+        .parameters
+        .thresholds
+        .insert(atoll_consensus::staking::ThresholdKind::Entity, Amount::new(100));
+    // Entity 2 has no stake, so it is not registered in genesis.
+    genesis.registry.entities.retain(|e| e.id != signer(2).public_key());
+    genesis.registry.nodes.retain(|n| n.entity_id != signer(2).public_key());
+    let mut chain = TestChain::with_genesis(genesis, 3);
+    let ctx = chain.chain_context();
+    let entity0 = signer(0).public_key();
+
+    // Entities register themselves only, and need stake for the entity threshold.
+    let other = Entity { id: signer(1).public_key(), nodes: vec![] };
+    assert_code(
+        chain.run(chain.tx(0, registry::REGISTER_ENTITY, &RegisterEntity { entity: other })),
+        "registry",
+        3,
+    );
+    let poor = Entity { id: signer(2).public_key(), nodes: vec![] };
+    assert_code(
+        chain.run(chain.tx(2, registry::REGISTER_ENTITY, &RegisterEntity { entity: poor })),
+        "registry",
+        7,
+    );
+
+    // Node registration: whitelist, signatures, expiration, runtime, TEE, key reuse.
+    let stranger = TestNode::new(999, 0);
+    let d = stranger.descriptor(entity0, 2, roles::COMPUTE, false);
+    assert_code(
+        chain.run(chain.tx(
+            0,
+            registry::REGISTER_NODE,
+            &RegisterNode { node: stranger.signed(&d, &ctx) },
+        )),
+        "registry",
+        3,
+    );
+    let n0 = &nodes[0];
+    let d = n0.descriptor(entity0, 2, roles::COMPUTE, true);
+    let only_identity = atoll_types::MultiSigned::sign(&[&n0.identity], &ctx, &d);
+    assert_code(
+        chain.run(chain.tx(0, registry::REGISTER_NODE, &RegisterNode { node: only_identity })),
+        "registry",
+        2,
+    );
+    let late = n0.descriptor(entity0, 50, roles::COMPUTE, true);
+    assert_code(
+        chain.run(chain.tx(
+            0,
+            registry::REGISTER_NODE,
+            &RegisterNode { node: n0.signed(&late, &ctx) },
+        )),
+        "registry",
+        1,
+    );
+    let no_roles = n0.descriptor(entity0, 2, 0, true);
+    assert_code(
+        chain.run(chain.tx(
+            0,
+            registry::REGISTER_NODE,
+            &RegisterNode { node: n0.signed(&no_roles, &ctx) },
+        )),
+        "registry",
+        1,
+    );
+    let mut unknown_runtime = n0.descriptor(entity0, 2, roles::COMPUTE, true);
+    unknown_runtime.runtimes[0].id = atoll_types::RuntimeId::from_bytes([9; 32]);
+    assert_code(
+        chain.run(chain.tx(
+            0,
+            registry::REGISTER_NODE,
+            &RegisterNode { node: n0.signed(&unknown_runtime, &ctx) },
+        )),
+        "registry",
+        6,
+    );
+    let mut stolen_key = nodes[1].descriptor(signer(1).public_key(), 2, roles::COMPUTE, false);
+    stolen_key.consensus_key = n0.consensus.public_key();
+    let forged = atoll_types::MultiSigned::sign(
+        &[&nodes[1].identity, &n0.consensus, &nodes[1].p2p],
+        &ctx,
+        &stolen_key,
+    );
+    assert_code(
+        chain.run(chain.tx(1, registry::REGISTER_NODE, &RegisterNode { node: forged })),
+        "registry",
+        10,
+    );
+    // A node may not be registered by a third party.
+    let d = n0.descriptor(entity0, 2, roles::COMPUTE, true);
+    assert_code(
+        chain.run(chain.tx(
+            1,
+            registry::REGISTER_NODE,
+            &RegisterNode { node: n0.signed(&d, &ctx) },
+        )),
+        "registry",
+        3,
+    );
+    assert_eq!(
+        chain.run(chain.tx_by(
+            &n0.identity,
+            registry::REGISTER_NODE,
+            &RegisterNode { node: n0.signed(&d, &ctx) }
+        )),
+        None
+    );
+
+    // A runtime that requires a TEE registers, but no node can serve it yet.
+    let mut tee = runtime_descriptor(entity0, (1, 0, 1, None));
+    tee.id = atoll_types::RuntimeId::from_bytes([8; 32]);
+    tee.tee_hardware = TeeHardware::Sgx;
+    assert_eq!(
+        chain.run(chain.tx(
+            0,
+            registry::REGISTER_RUNTIME,
+            &RegisterRuntime { runtime: tee.clone() }
+        )),
+        None
+    );
+    let mut serving = n0.descriptor(entity0, 2, roles::COMPUTE, true);
+    serving.runtimes[0].id = tee.id;
+    assert_code(
+        chain.run(chain.tx_by(
+            &n0.identity,
+            registry::REGISTER_NODE,
+            &RegisterNode { node: n0.signed(&serving, &ctx) },
+        )),
+        "registry",
+        9,
+    );
+    // Runtime descriptors are validated and owned.
+    let mut bad = runtime_descriptor(entity0, (1, 0, 1, None));
+    bad.executor.allowed_stragglers = 1;
+    assert_code(
+        chain.run(chain.tx(0, registry::REGISTER_RUNTIME, &RegisterRuntime { runtime: bad })),
+        "registry",
+        1,
+    );
+    let theirs = runtime_descriptor(entity0, (1, 0, 1, None));
+    assert_code(
+        chain.run(chain.tx(1, registry::REGISTER_RUNTIME, &RegisterRuntime { runtime: theirs })),
+        "registry",
+        3,
+    );
+    // An entity with nodes cannot deregister.
+    assert_code(chain.run(chain.tx(0, registry::DEREGISTER_ENTITY, &())), "registry", 8);
+    assert_code(chain.run(chain.tx(2, registry::DEREGISTER_ENTITY, &())), "registry", 4);
+    // Malformed bodies are refused with a clear code.
+    assert_code(chain.run(chain.tx(0, registry::REGISTER_NODE, &7u8)), "core", 10);
+}
+
+#[test]
+fn vrf_beacon_accepts_timely_proofs_and_a_weak_epoch_suspends_runtimes() {
+    let spec = NetSpec {
+        escrows: vec![10_000; 4],
+        runtime: Some((2, 1, 3, None)),
+        beacon: BeaconParameters {
+            backend: BeaconBackend::Vrf { proof_delay: 3, min_proofs: 3 },
+            gas_cost: 1_000,
+        },
+        ..NetSpec::default()
+    };
+    let (mut genesis, nodes) = net_genesis(&spec);
+    genesis.consensus.epoch_interval = 20;
+    let mut chain = TestChain::with_genesis(genesis, 4);
+    // Genesis has no proofs: the first epoch's beacon is weak and nothing is elected.
+    assert!(beacon::beacon(&chain.tree()).expect("beacon").weak);
+    assert!(scheduler::committee(&chain.tree(), &RUNTIME).expect("query").is_none());
+    let alpha = beacon::beacon(&chain.tree()).expect("beacon").alpha;
+    let prove = |node: &TestNode, epoch: u64| VrfProve {
+        epoch: Epoch(epoch),
+        proof: node.vrf.prove(alpha.as_bytes()).1,
+    };
+    // Too early.
+    assert_code(
+        chain.run(chain.tx_by(&nodes[0].identity, beacon::VRF_PROVE, &prove(&nodes[0], 0))),
+        "beacon",
+        1,
+    );
+    chain.block(vec![]);
+    chain.block(vec![]);
+    // Wrong epoch, unregistered sender, a proof over the wrong input.
+    assert_code(
+        chain.run(chain.tx_by(&nodes[0].identity, beacon::VRF_PROVE, &prove(&nodes[0], 1))),
+        "beacon",
+        1,
+    );
+    assert_code(chain.run(chain.tx(0, beacon::VRF_PROVE, &prove(&nodes[0], 0))), "beacon", 2);
+    let wrong = VrfProve { epoch: Epoch(0), proof: nodes[0].vrf.prove(b"other").1 };
+    assert_code(chain.run(chain.tx_by(&nodes[0].identity, beacon::VRF_PROVE, &wrong)), "beacon", 5);
+    // Three nodes prove; duplicates and conflicting proofs are refused.
+    let first = prove(&nodes[0], 0);
+    assert_eq!(chain.run(chain.tx_by(&nodes[0].identity, beacon::VRF_PROVE, &first)), None);
+    assert_code(chain.run(chain.tx_by(&nodes[0].identity, beacon::VRF_PROVE, &first)), "beacon", 3);
+    assert_code(
+        chain.run(chain.tx_by(&nodes[0].identity, beacon::VRF_PROVE, &prove(&nodes[0], 0))),
+        "beacon",
+        4,
+    );
+    for node in &nodes[1..3] {
+        assert_eq!(
+            chain.run(chain.tx_by(&node.identity, beacon::VRF_PROVE, &prove(node, 0))),
+            None
+        );
+    }
+    chain.advance_to_epoch(1);
+    let state = beacon::beacon(&chain.tree()).expect("beacon");
+    assert!(!state.weak);
+    let committee = scheduler::committee(&chain.tree(), &RUNTIME)
+        .expect("query")
+        .expect("strong beacon elects");
+    let provers: Vec<PublicKey> = nodes[..3].iter().map(TestNode::id).collect();
+    assert!(
+        committee.workers.iter().chain(&committee.backup_workers).all(|m| provers.contains(m)),
+        "only provers are electable"
+    );
+    // Nobody proves in epoch 1: epoch 2 is weak and the runtime is suspended.
+    chain.advance_to_epoch(2);
+    assert!(beacon::beacon(&chain.tree()).expect("beacon").weak);
+    assert!(registry::runtime_status(&chain.tree(), &RUNTIME).expect("status").suspended);
+}
+
+#[test]
+fn governance_changes_a_staking_parameter() {
+    let (mut chain, _) = chain(&NetSpec { runtime: None, ..NetSpec::default() });
+    let mut params = atoll_consensus::staking::parameters(&chain.tree()).expect("params");
+    params.min_transfer = Amount::new(42);
+    let submit = SubmitProposal {
+        content: ProposalContent::ChangeParameters(ParameterChange::Staking(params.clone())),
+        deposit: Amount::new(100),
+    };
+    // Too small a deposit, invalid parameters.
+    let cheap = SubmitProposal { deposit: Amount::new(1), ..submit.clone() };
+    assert_code(chain.run(chain.tx(0, governance::SUBMIT_PROPOSAL, &cheap)), "governance", 2);
+    let mut broken = params.clone();
+    broken.signing_reward_threshold_percent = 200;
+    let invalid = SubmitProposal {
+        content: ProposalContent::ChangeParameters(ParameterChange::Staking(broken)),
+        ..submit.clone()
+    };
+    assert_code(chain.run(chain.tx(0, governance::SUBMIT_PROPOSAL, &invalid)), "governance", 1);
+    let balance = chain.balance(0);
+    assert_eq!(chain.run(chain.tx(0, governance::SUBMIT_PROPOSAL, &submit)), None);
+    assert_eq!(chain.balance(0), balance - 100 - 10);
+    for i in 0..4 {
+        assert_eq!(
+            chain.run(chain.tx(
+                i,
+                governance::CAST_VOTE,
+                &CastVote { proposal_id: 0, vote: Vote::Yes }
+            )),
+            None
+        );
+    }
+    // Not a validator or delegator; no such proposal.
+    let outsider = TestNode::new(4242, 0);
+    assert_code(
+        chain.run(chain.tx_by(
+            &outsider.identity,
+            governance::CAST_VOTE,
+            &CastVote { proposal_id: 0, vote: Vote::No },
+        )),
+        "core",
+        5,
+    );
+    assert_code(
+        chain.run(chain.tx(1, governance::CAST_VOTE, &CastVote { proposal_id: 9, vote: Vote::No })),
+        "governance",
+        3,
+    );
+    chain.advance_to_epoch(2);
+    let proposal = governance::proposal(&chain.tree(), 0).expect("query").expect("proposal");
+    assert_eq!(proposal.state, ProposalState::Passed);
+    assert_eq!(
+        atoll_consensus::staking::parameters(&chain.tree()).expect("params").min_transfer,
+        Amount::new(42)
+    );
+    assert_eq!(chain.balance(0), balance - 100 - 10 - 10 + 100, "deposit returned");
+    assert_code(
+        chain.run(chain.tx(1, governance::CAST_VOTE, &CastVote { proposal_id: 0, vote: Vote::No })),
+        "governance",
+        4,
+    );
+}
+
+#[test]
+fn a_delegators_vote_overrides_its_validators_for_its_shares() {
+    let spec = NetSpec { escrows: vec![10_000, 10_000, 0], runtime: None, ..NetSpec::default() };
+    let (genesis, _) = net_genesis(&spec);
+    let mut chain = TestChain::with_genesis(genesis, 3);
+    // Account 2 delegates 30,000 to entity 0, making it most of entity 0's escrow.
+    let tx = chain.tx(
+        2,
+        methods::ADD_ESCROW,
+        &AddEscrow { escrow: chain.addr(0), amount: Amount::new(30_000) },
+    );
+    assert_eq!(chain.run(tx), None);
+    let upgrade =
+        governance::Upgrade { name: "v2".into(), epoch: Epoch(10), version: Default::default() };
+    let submit =
+        SubmitProposal { content: ProposalContent::Upgrade(upgrade), deposit: Amount::new(100) };
+    assert_eq!(chain.run(chain.tx(1, governance::SUBMIT_PROPOSAL, &submit)), None);
+    assert_eq!(
+        chain.run(chain.tx(
+            0,
+            governance::CAST_VOTE,
+            &CastVote { proposal_id: 0, vote: Vote::Yes }
+        )),
+        None
+    );
+    assert_eq!(
+        chain.run(chain.tx(
+            1,
+            governance::CAST_VOTE,
+            &CastVote { proposal_id: 0, vote: Vote::Yes }
+        )),
+        None
+    );
+    assert_eq!(
+        chain.run(chain.tx(2, governance::CAST_VOTE, &CastVote { proposal_id: 0, vote: Vote::No })),
+        None
+    );
+    let tally = governance::tally(&chain.tree(), 0).expect("tally");
+    assert_eq!(
+        (tally.yes, tally.no, tally.eligible),
+        (Amount::new(20_000), Amount::new(30_000), Amount::new(50_000))
+    );
+    chain.advance_to_epoch(2);
+    let proposal = governance::proposal(&chain.tree(), 0).expect("query").expect("proposal");
+    assert_eq!(proposal.state, ProposalState::Rejected);
+    assert!(governance::pending_upgrades(&chain.tree()).expect("upgrades").is_empty());
+    // The rejected proposal's deposit went to the common pool.
+    assert_eq!(chain.account(&governance::deposits_address()).general.balance, Amount::ZERO);
+}
+
+#[test]
+fn passed_upgrades_are_pending_and_can_be_cancelled() {
+    let (mut chain, _) = chain(&NetSpec { runtime: None, ..NetSpec::default() });
+    let upgrade =
+        governance::Upgrade { name: "v2".into(), epoch: Epoch(20), version: Default::default() };
+    let too_soon = governance::Upgrade { epoch: Epoch(2), ..upgrade.clone() };
+    let submit = |content| SubmitProposal { content, deposit: Amount::new(100) };
+    assert_code(
+        chain.run(chain.tx(
+            0,
+            governance::SUBMIT_PROPOSAL,
+            &submit(ProposalContent::Upgrade(too_soon)),
+        )),
+        "governance",
+        1,
+    );
+    assert_eq!(
+        chain.run(chain.tx(
+            0,
+            governance::SUBMIT_PROPOSAL,
+            &submit(ProposalContent::Upgrade(upgrade.clone()))
+        )),
+        None
+    );
+    let vote_all = |chain: &mut TestChain, id: u64| {
+        for i in 0..4 {
+            assert_eq!(
+                chain.run(chain.tx(
+                    i,
+                    governance::CAST_VOTE,
+                    &CastVote { proposal_id: id, vote: Vote::Yes }
+                )),
+                None
+            );
+        }
+    };
+    vote_all(&mut chain, 0);
+    chain.advance_to_epoch(2);
+    assert_eq!(governance::pending_upgrades(&chain.tree()).expect("upgrades"), vec![(0, upgrade)]);
+    assert_code(
+        chain.run(chain.tx(
+            0,
+            governance::SUBMIT_PROPOSAL,
+            &submit(ProposalContent::CancelUpgrade { proposal_id: 7 }),
+        )),
+        "governance",
+        1,
+    );
+    assert_eq!(
+        chain.run(chain.tx(
+            0,
+            governance::SUBMIT_PROPOSAL,
+            &submit(ProposalContent::CancelUpgrade { proposal_id: 0 })
+        )),
+        None
+    );
+    vote_all(&mut chain, 1);
+    chain.advance_to_epoch(4);
+    assert!(governance::pending_upgrades(&chain.tree()).expect("upgrades").is_empty());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Same inputs, same committee; caps, freezes and pool sizes always hold.
+    #[test]
+    fn elections_are_deterministic_and_respect_constraints(
+        escrows in proptest::collection::vec(1_000u128..100_000, 2..6),
+        nodes_per_entity in 1usize..4,
+        cap in proptest::option::of(1u16..3),
+        group in 1u16..4,
+        backup in 0u16..3,
+        min_pool in 0u16..10,
+        frozen in any::<proptest::sample::Index>(),
+    ) {
+        let spec = NetSpec { escrows: escrows.clone(), nodes_per_entity, runtime: Some((group, backup, min_pool, cap)), ..NetSpec::default() };
+        let (genesis, nodes) = net_genesis(&spec);
+        let mut genesis = genesis;
+        genesis.staking.parameters.slashing.insert(SlashReason::RuntimeLiveness, Slash { amount: Amount::ZERO, freeze_interval: 5 });
+        let mut a = TestChain::with_genesis(genesis.clone(), escrows.len());
+        let b = TestChain::with_genesis(genesis, escrows.len());
+        prop_assert_eq!(a.tree().root().hash, b.tree().root().hash);
+        let committee = scheduler::committee(&a.tree(), &RUNTIME).expect("query");
+        prop_assert_eq!(&committee, &scheduler::committee(&b.tree(), &RUNTIME).expect("query"));
+
+        let pool: usize = match cap {
+            Some(c) => escrows.len() * nodes_per_entity.min(c as usize),
+            None => escrows.len() * nodes_per_entity,
+        };
+        let needed = (min_pool as usize).max(group as usize).max(backup as usize);
+        match &committee {
+            None => prop_assert!(pool < needed, "pool {} ≥ {} but no committee", pool, needed),
+            Some(c) => {
+                prop_assert!(pool >= needed);
+                prop_assert_eq!(c.workers.len(), group as usize);
+                prop_assert_eq!(c.backup_workers.len(), backup as usize);
+                if let Some(cap) = cap {
+                    for members in [&c.workers, &c.backup_workers] {
+                        let mut per_entity = std::collections::BTreeMap::new();
+                        for m in members {
+                            let owner = nodes.iter().find(|n| n.id() == *m).expect("known node").entity;
+                            *per_entity.entry(owner).or_insert(0u16) += 1;
+                        }
+                        prop_assert!(per_entity.values().all(|count| *count <= cap));
+                    }
+                }
+            }
+        }
+        // Freeze one node: it is never elected again.
+        let victim = &nodes[frozen.index(nodes.len())];
+        a.ctx.evidence = vec![Misbehavior { entity: a.addr(victim.entity), node: Some(victim.id()), reason: SlashReason::RuntimeLiveness }];
+        a.block(vec![]);
+        a.ctx.evidence.clear();
+        a.advance_to_epoch(1);
+        prop_assert!(!validator_nodes(&a).contains(&victim.id()));
+        let after = scheduler::committee(&a.tree(), &RUNTIME).expect("query");
+        if let Some(c) = after {
+            prop_assert!(!c.workers.contains(&victim.id()) && !c.backup_workers.contains(&victim.id()));
+        }
+    }
+}
