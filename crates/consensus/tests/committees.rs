@@ -398,7 +398,7 @@ fn vrf_beacon_accepts_timely_proofs_and_a_weak_epoch_suspends_runtimes() {
 
 #[test]
 fn governance_changes_a_staking_parameter() {
-    let (mut chain, _) = chain(&NetSpec { runtime: None, ..NetSpec::default() });
+    let (mut chain, nodes) = chain(&NetSpec { runtime: None, ..NetSpec::default() });
     let mut params = atoll_consensus::staking::parameters(&chain.tree()).expect("params");
     params.min_transfer = Amount::new(42);
     let submit = SubmitProposal {
@@ -428,15 +428,14 @@ fn governance_changes_a_staking_parameter() {
             None
         );
     }
-    // Not a validator or delegator; no such proposal.
-    let outsider = TestNode::new(4242, 0);
+    // A node's own account is neither a validator entity nor a delegator.
     assert_code(
         chain.run(chain.tx_by(
-            &outsider.identity,
+            &nodes[0].identity,
             governance::CAST_VOTE,
             &CastVote { proposal_id: 0, vote: Vote::No },
         )),
-        "core",
+        "governance",
         5,
     );
     assert_code(
@@ -629,4 +628,86 @@ proptest! {
             prop_assert!(!c.workers.contains(&victim.id()) && !c.backup_workers.contains(&victim.id()));
         }
     }
+}
+
+#[test]
+fn registration_fees_validator_set_constraint_and_deregistration() {
+    let spec = NetSpec {
+        escrows: vec![10_000; 3],
+        nodes_per_entity: 2,
+        runtime: Some((2, 0, 2, None)),
+        ..NetSpec::default()
+    };
+    let (mut genesis, nodes) = net_genesis(&spec);
+    genesis.registry.parameters.node_runtime_fee_per_epoch = Amount::new(7);
+    // One validator per entity: the other node of each entity only computes.
+    genesis.scheduler.max_validators_per_entity = 1;
+    let runtime = genesis.registry.runtimes.get_mut(0).expect("runtime");
+    for constraints in runtime.constraints.values_mut() {
+        constraints.validator_set = true;
+    }
+    let mut chain = TestChain::with_genesis(genesis, 3);
+    let validators = validator_nodes(&chain);
+    assert_eq!(validators.len(), 3);
+    let committee =
+        scheduler::committee(&chain.tree(), &RUNTIME).expect("query").expect("committee");
+    assert!(committee.workers.iter().all(|w| validators.contains(w)), "validator_set constraint");
+
+    // Re-registering for 3 epochs with one runtime costs 3 × 7 from the caller.
+    let node = &nodes[0];
+    let balance = chain.account(&node.address()).general.balance.base_units();
+    let descriptor = node.descriptor(signer(0).public_key(), 3, roles::COMPUTE, true);
+    let body = RegisterNode { node: node.signed(&descriptor, &chain.chain_context()) };
+    assert_eq!(chain.run(chain.tx_by(&node.identity, registry::REGISTER_NODE, &body)), None);
+    assert_eq!(chain.account(&node.address()).general.balance.base_units(), balance - 21 - 10);
+
+    // An entity without nodes or runtimes deregisters, and its claim is released.
+    let spec = NetSpec {
+        escrows: vec![10_000, 10_000],
+        nodes_per_entity: 0,
+        runtime: None,
+        ..NetSpec::default()
+    };
+    let (genesis, _) = net_genesis(&spec);
+    let mut chain = TestChain::with_genesis(genesis, 2);
+    assert_eq!(chain.run(chain.tx(1, registry::DEREGISTER_ENTITY, &())), None);
+    assert!(registry::entity(&chain.tree(), &signer(1).public_key()).expect("query").is_none());
+    assert!(chain.account(&chain.addr(1)).escrow.stake_accumulator.is_empty());
+}
+
+#[test]
+fn too_few_validators_keep_the_current_set() {
+    let spec = NetSpec { escrows: vec![10_000; 3], runtime: None, ..NetSpec::default() };
+    let (mut genesis, nodes) = net_genesis(&spec);
+    genesis.scheduler.min_validators = 3;
+    genesis.staking.parameters.slashing.insert(
+        SlashReason::ConsensusEquivocation,
+        Slash { amount: Amount::ZERO, freeze_interval: 1 },
+    );
+    let mut chain = TestChain::with_genesis(genesis, 3);
+    assert_eq!(validator_nodes(&chain).len(), 3);
+    chain.ctx.evidence = vec![Misbehavior {
+        entity: chain.addr(1),
+        node: Some(nodes[1].id()),
+        reason: SlashReason::ConsensusEquivocation,
+    }];
+    let outcome = chain.block(vec![]);
+    assert_eq!(
+        outcome.validator_updates, None,
+        "two eligible validators are below the minimum of three"
+    );
+    assert!(outcome.events.iter().any(|e| matches!(
+        e.event,
+        atoll_consensus::Event::Scheduler(scheduler::SchedulerEvent::ValidatorElectionFailed {
+            eligible: 2
+        })
+    )));
+}
+
+#[test]
+fn genesis_with_a_registry_round_trips_through_json() {
+    let (genesis, _) = net_genesis(&NetSpec::default());
+    let parsed = atoll_consensus::Genesis::from_json(&genesis.to_json()).expect("parse");
+    assert_eq!(parsed, genesis);
+    assert_eq!(parsed.chain_context(), genesis.chain_context());
 }
