@@ -71,3 +71,9 @@ pub fn module_for(method: &str) -> Option<&'static dyn Module> {
     let (name, _) = method.split_once('.')?;
     modules().into_iter().find(|m| m.name() == name)
 }
+
+/// Decodes a method's body, refusing it with `core` code 10 if it is malformed.
+pub(crate) fn decode_body<T: borsh::BorshDeserialize>(bytes: &[u8]) -> Result<T, CallError> {
+    atoll_types::decode(bytes, crate::transaction::MAX_TRANSACTION_SIZE)
+        .map_err(|e| crate::error::CoreError::MalformedBody(e.to_string()).into())
+}

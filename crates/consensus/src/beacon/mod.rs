@@ -10,7 +10,7 @@
 
 use atoll_crypto::{VrfOutput, VrfProof};
 use atoll_mkvs::{KeyValueRead, Overlay};
-use atoll_types::{decode, Address, ChainContext, Epoch, Hash, Height, PublicKey};
+use atoll_types::{Address, ChainContext, Epoch, Hash, Height, PublicKey};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -18,10 +18,9 @@ use thiserror::Error;
 use crate::context::{BlockContext, Env};
 use crate::error::{CallError, CoreError, ModuleError, StateError};
 use crate::events::Event;
-use crate::module::Module;
+use crate::module::{decode_body, Module};
 use crate::registry;
 use crate::state::{self, key, prefix};
-use crate::transaction::MAX_TRANSACTION_SIZE;
 
 /// The module's name.
 pub const MODULE_NAME: &str = "beacon";
@@ -344,11 +343,7 @@ impl Module for Beacon {
         _events: &mut Vec<Event>,
     ) -> Result<(), CallError> {
         match method {
-            VRF_PROVE => {
-                let body: VrfProve = decode(bytes, MAX_TRANSACTION_SIZE)
-                    .map_err(|e| CoreError::MalformedBody(e.to_string()))?;
-                vrf_prove(state, env, caller, &body)
-            }
+            VRF_PROVE => vrf_prove(state, env, caller, &decode_body(bytes)?),
             other => Err(CoreError::UnknownMethod(other.to_owned()).into()),
         }
     }

@@ -10,7 +10,7 @@
 //! pool.
 
 use atoll_mkvs::{KeyValueRead, Overlay};
-use atoll_types::{decode, Address, Amount, Epoch, PublicKey};
+use atoll_types::{Address, Amount, Epoch, PublicKey};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -18,12 +18,11 @@ use thiserror::Error;
 use crate::context::{BlockContext, Env};
 use crate::error::{CallError, CoreError, ModuleError, StateError};
 use crate::events::Event;
-use crate::module::Module;
+use crate::module::{decode_body, Module};
 use crate::registry::types::Version;
 use crate::scheduler::{self, SchedulerParameters};
 use crate::staking::{self, methods::Transfer, StakingParameters};
 use crate::state::{self, key, prefix};
-use crate::transaction::MAX_TRANSACTION_SIZE;
 
 /// The module's name.
 pub const MODULE_NAME: &str = "governance";
@@ -591,21 +590,9 @@ impl Module for Governance {
         bytes: &[u8],
         events: &mut Vec<Event>,
     ) -> Result<(), CallError> {
-        let malformed = |e: atoll_types::DecodeError| CoreError::MalformedBody(e.to_string());
         match method {
-            SUBMIT_PROPOSAL => submit(
-                state,
-                env,
-                caller,
-                &decode(bytes, MAX_TRANSACTION_SIZE).map_err(malformed)?,
-                events,
-            ),
-            CAST_VOTE => cast_vote(
-                state,
-                caller,
-                &decode(bytes, MAX_TRANSACTION_SIZE).map_err(malformed)?,
-                events,
-            ),
+            SUBMIT_PROPOSAL => submit(state, env, caller, &decode_body(bytes)?, events),
+            CAST_VOTE => cast_vote(state, caller, &decode_body(bytes)?, events),
             other => Err(CoreError::UnknownMethod(other.to_owned()).into()),
         }
     }

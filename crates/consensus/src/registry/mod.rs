@@ -8,7 +8,7 @@ mod state;
 pub mod types;
 
 use atoll_mkvs::{KeyValueRead, Overlay};
-use atoll_types::{decode, Address, Amount, Epoch, MultiSigned, PublicKey};
+use atoll_types::{Address, Amount, Epoch, MultiSigned, PublicKey};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -26,9 +26,8 @@ use types::{
 use crate::context::{BlockContext, Env};
 use crate::error::{CallError, CoreError, ModuleError, StateError};
 use crate::events::Event;
-use crate::module::Module;
+use crate::module::{decode_body, Module};
 use crate::staking::{self, ThresholdKind};
-use crate::transaction::MAX_TRANSACTION_SIZE;
 
 /// The module's name.
 pub const MODULE_NAME: &str = "registry";
@@ -539,10 +538,6 @@ pub enum RegistryEvent {
 /// The registry module.
 pub struct Registry;
 
-fn body<T: BorshDeserialize>(bytes: &[u8]) -> Result<T, CallError> {
-    decode(bytes, MAX_TRANSACTION_SIZE).map_err(|e| CoreError::MalformedBody(e.to_string()).into())
-}
-
 impl Module for Registry {
     fn name(&self) -> &'static str {
         MODULE_NAME
@@ -597,15 +592,21 @@ impl Module for Registry {
         events: &mut Vec<Event>,
     ) -> Result<(), CallError> {
         match method {
-            REGISTER_ENTITY => {
-                register_entity(state, caller, &body::<RegisterEntity>(bytes)?.entity, events)
-            }
+            REGISTER_ENTITY => register_entity(
+                state,
+                caller,
+                &decode_body::<RegisterEntity>(bytes)?.entity,
+                events,
+            ),
             DEREGISTER_ENTITY => deregister_entity(state, caller, events),
-            REGISTER_NODE => register_node(state, env, caller, &body(bytes)?, events),
-            UNFREEZE_NODE => unfreeze_node(state, env, caller, &body(bytes)?, events),
-            REGISTER_RUNTIME => {
-                register_runtime(state, caller, &body::<RegisterRuntime>(bytes)?.runtime, events)
-            }
+            REGISTER_NODE => register_node(state, env, caller, &decode_body(bytes)?, events),
+            UNFREEZE_NODE => unfreeze_node(state, env, caller, &decode_body(bytes)?, events),
+            REGISTER_RUNTIME => register_runtime(
+                state,
+                caller,
+                &decode_body::<RegisterRuntime>(bytes)?.runtime,
+                events,
+            ),
             other => Err(CoreError::UnknownMethod(other.to_owned()).into()),
         }
     }

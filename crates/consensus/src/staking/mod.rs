@@ -13,7 +13,7 @@ mod state;
 mod types;
 
 use atoll_mkvs::Overlay;
-use atoll_types::{decode, Address};
+use atoll_types::Address;
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
@@ -33,8 +33,7 @@ pub use types::{
 use crate::context::{BlockContext, Env};
 use crate::error::{CallError, CoreError, StateError};
 use crate::events::Event;
-use crate::module::Module;
-use crate::transaction::MAX_TRANSACTION_SIZE;
+use crate::module::{decode_body, Module};
 
 /// The module's name, the prefix of its methods.
 pub const MODULE_NAME: &str = "staking";
@@ -80,10 +79,6 @@ pub fn handle_message(
 /// The staking module.
 pub struct Staking;
 
-fn body<T: BorshDeserialize>(bytes: &[u8]) -> Result<T, CallError> {
-    decode(bytes, MAX_TRANSACTION_SIZE).map_err(|e| CoreError::MalformedBody(e.to_string()).into())
-}
-
 impl Module for Staking {
     fn name(&self) -> &'static str {
         MODULE_NAME
@@ -126,16 +121,16 @@ impl Module for Staking {
         events: &mut Vec<Event>,
     ) -> Result<(), CallError> {
         match method {
-            methods::TRANSFER => methods::transfer(state, caller, &body(bytes)?, events),
-            methods::BURN => methods::burn(state, caller, &body(bytes)?, events),
-            methods::ALLOW => methods::allow(state, caller, &body(bytes)?, events),
-            methods::WITHDRAW => methods::withdraw(state, caller, &body(bytes)?, events),
-            methods::ADD_ESCROW => methods::add_escrow(state, caller, &body(bytes)?, events),
+            methods::TRANSFER => methods::transfer(state, caller, &decode_body(bytes)?, events),
+            methods::BURN => methods::burn(state, caller, &decode_body(bytes)?, events),
+            methods::ALLOW => methods::allow(state, caller, &decode_body(bytes)?, events),
+            methods::WITHDRAW => methods::withdraw(state, caller, &decode_body(bytes)?, events),
+            methods::ADD_ESCROW => methods::add_escrow(state, caller, &decode_body(bytes)?, events),
             methods::RECLAIM_ESCROW => {
-                methods::reclaim_escrow(state, env, caller, &body(bytes)?, events)
+                methods::reclaim_escrow(state, env, caller, &decode_body(bytes)?, events)
             }
             methods::AMEND_COMMISSION_SCHEDULE => {
-                methods::amend_commission_schedule(state, env, caller, &body(bytes)?, events)
+                methods::amend_commission_schedule(state, env, caller, &decode_body(bytes)?, events)
             }
             other => Err(CoreError::UnknownMethod(other.to_owned()).into()),
         }
