@@ -711,3 +711,27 @@ fn genesis_with_a_registry_round_trips_through_json() {
     assert_eq!(parsed, genesis);
     assert_eq!(parsed.chain_context(), genesis.chain_context());
 }
+
+#[test]
+fn remaining_error_paths() {
+    let (mut genesis, nodes) = net_genesis(&NetSpec::default());
+    genesis.registry.parameters.node_runtime_fee_per_epoch = Amount::new(10_000_000);
+    let mut chain = TestChain::with_genesis(genesis, 4);
+    // Unknown node.
+    let unknown = UnfreezeNode { node_id: TestNode::new(777, 0).id() };
+    assert_code(chain.run(chain.tx(0, registry::UNFREEZE_NODE, &unknown)), "registry", 5);
+    // A registration fee the node cannot pay.
+    let node = &nodes[0];
+    let descriptor = node.descriptor(signer(0).public_key(), 2, roles::COMPUTE, true);
+    let body = RegisterNode { node: node.signed(&descriptor, &chain.chain_context()) };
+    assert_code(
+        chain.run(chain.tx_by(&node.identity, registry::REGISTER_NODE, &body)),
+        "registry",
+        12,
+    );
+    // VRF proofs on a chain with the insecure beacon.
+    let proof = VrfProve { epoch: Epoch(0), proof: node.vrf.prove(b"x").1 };
+    assert_code(chain.run(chain.tx_by(&node.identity, beacon::VRF_PROVE, &proof)), "beacon", 6);
+    // The scheduler has no methods.
+    assert_code(chain.run(chain.tx(0, "scheduler.Elect", &())), "core", 7);
+}
