@@ -1,0 +1,350 @@
+//! The dispatcher: runs batches, checks transactions and answers queries by routing
+//! `module.Method` to the modules, with gas metering, fees, refunds and rollback.
+
+use atoll_mkvs::{Mkvs, NodeDb, Root, RootKind, Tree, WriteLogEntry};
+use atoll_runtime_host::{
+    CheckOutcome, ExecuteBatch, ExecuteResult, ExecutionMode, RuntimeVersion, TxOutcome,
+};
+use atoll_types::{ChainContext, Hash, Round, RuntimeId};
+use borsh::BorshDeserialize;
+
+use crate::context::{Context, Mode};
+use crate::error::{core_codes, RuntimeError};
+use crate::module::{Module, Runtime};
+use crate::modules::{accounts, consensus_accounts::ConsensusAccounts, core};
+use crate::transaction::{runtime_chain_context, Transaction, UnverifiedTransaction};
+
+/// Decodes a call body or query argument, refusing malformed input with `core` code 6.
+pub fn decode_body<T: BorshDeserialize>(bytes: &[u8]) -> Result<T, RuntimeError> {
+    atoll_types::decode(bytes, atoll_mkvs::MAX_VALUE_LEN)
+        .map_err(|e| RuntimeError::new("core", core_codes::MALFORMED_BODY, e.to_string()))
+}
+
+/// Routes work to a runtime's modules.
+pub struct Dispatcher {
+    id: RuntimeId,
+    version: RuntimeVersion,
+    modules: Vec<Box<dyn Module>>,
+    chain: ChainContext,
+}
+
+/// The I/O-tree key of a transaction's input (`tag = 0`) or output (`tag = 1`).
+pub fn io_key(hash: &Hash, tag: u8) -> Vec<u8> {
+    let mut key = hash.as_bytes().to_vec();
+    key.push(tag);
+    key
+}
+
+fn core_error(code: u32, message: impl Into<String>) -> RuntimeError {
+    RuntimeError::new(core::NAME, code, message)
+}
+
+impl Dispatcher {
+    /// A dispatcher for `runtime` (the built-in modules first).
+    pub fn new(runtime: Runtime) -> Self {
+        let mut modules: Vec<Box<dyn Module>> = vec![
+            Box::new(core::Core(runtime.core)),
+            Box::new(accounts::Accounts(runtime.genesis_balances)),
+            Box::new(ConsensusAccounts),
+        ];
+        modules.extend(runtime.modules);
+        Self {
+            id: runtime.id,
+            version: runtime.version,
+            modules,
+            chain: ChainContext::from_hash(Hash::ZERO),
+        }
+    }
+
+    /// The runtime's id.
+    pub fn id(&self) -> RuntimeId {
+        self.id
+    }
+
+    /// The runtime's version.
+    pub fn version(&self) -> RuntimeVersion {
+        self.version
+    }
+
+    /// Binds the dispatcher to a consensus chain (transactions are signed for it).
+    pub fn set_consensus_chain(&mut self, consensus: &ChainContext) {
+        self.chain = runtime_chain_context(consensus, &self.id);
+    }
+
+    /// The chain context transactions must be signed for.
+    pub fn chain_context(&self) -> ChainContext {
+        self.chain
+    }
+
+    fn root(&self, version: u64, hash: Hash) -> Root {
+        Root { namespace: self.id, kind: RootKind::State, version, hash }
+    }
+
+    /// Decodes, size-checks and verifies a transaction.
+    fn prepare(
+        &self,
+        raw: &[u8],
+        params: &core::CoreParameters,
+    ) -> Result<Transaction, RuntimeError> {
+        let max = params.max_tx_size as usize;
+        if raw.len() > max {
+            return Err(core_error(
+                core_codes::MALFORMED,
+                format!("transaction of {} bytes, limit {max}", raw.len()),
+            ));
+        }
+        let unverified: UnverifiedTransaction = atoll_types::decode(raw, max)
+            .map_err(|e| core_error(core_codes::MALFORMED, e.to_string()))?;
+        unverified.verify(&self.chain, max).map_err(|e| {
+            let code = if e == "invalid signature" {
+                core_codes::INVALID_SIGNATURE
+            } else {
+                core_codes::MALFORMED
+            };
+            core_error(code, e)
+        })
+    }
+
+    fn dispatch_call(
+        &self,
+        ctx: &mut Context<'_>,
+        tx: &Transaction,
+    ) -> Result<Vec<u8>, RuntimeError> {
+        if tx.call.format != 0 {
+            return Err(core_error(core_codes::MALFORMED, "unsupported call format"));
+        }
+        for module in &self.modules {
+            module.before_call(ctx, tx)?;
+        }
+        let output = self
+            .modules
+            .iter()
+            .find_map(|m| m.call(ctx, &tx.call.method, &tx.call.body))
+            .unwrap_or_else(|| {
+                Err(core_error(
+                    core_codes::UNKNOWN_METHOD,
+                    format!("unknown method {:?}", tx.call.method),
+                ))
+            })?;
+        for module in &self.modules {
+            module.after_call(ctx, tx)?;
+        }
+        Ok(output)
+    }
+
+    /// Runs one verified transaction: authentication (nonces, fee) is kept even if the call
+    /// fails; the call's changes and events are rolled back on failure; unused gas is refunded.
+    fn run_tx(
+        &self,
+        ctx: &mut Context<'_>,
+        tx: &Transaction,
+        raw_len: usize,
+        params: &core::CoreParameters,
+    ) -> Result<TxOutcome, RuntimeError> {
+        let hash = Hash::ZERO;
+        let mark = ctx.checkpoint();
+        let authenticated = accounts::authenticate(ctx, tx, false)
+            .and_then(|()| self.modules.iter().try_for_each(|m| m.authenticate(ctx, tx)));
+        if let Err(e) = authenticated {
+            ctx.rollback(mark)?;
+            return Ok(TxOutcome {
+                hash,
+                error: Some(e.failure()),
+                gas_used: 0,
+                events: Vec::new(),
+                output: Vec::new(),
+            });
+        }
+        ctx.release()?;
+        ctx.begin_tx(tx.caller(), tx.auth.fee.gas);
+        let events_before = ctx.events.len();
+        let mark = ctx.checkpoint();
+        let size_gas =
+            params.tx_base_gas.saturating_add(params.tx_byte_gas.saturating_mul(raw_len as u64));
+        let result = ctx.use_gas(size_gas).and_then(|()| self.dispatch_call(ctx, tx));
+        let (error, output) = match result {
+            Ok(output) => {
+                ctx.release()?;
+                (None, output)
+            }
+            Err(e) if e.module == "storage" => return Err(e),
+            Err(e) => {
+                ctx.rollback(mark)?;
+                (Some(e.failure()), Vec::new())
+            }
+        };
+        let gas_used = ctx.gas_used();
+        ctx.end_tx();
+        accounts::refund(ctx, tx, gas_used)?;
+        let events = ctx.events[events_before..].to_vec();
+        Ok(TxOutcome { hash, error, gas_used, events, output })
+    }
+
+    /// Executes (or, in schedule mode, picks and executes) a batch on top of its state and
+    /// commits the new state and I/O tree to `store` as version `round`.
+    pub fn execute<D: NodeDb>(
+        &self,
+        store: &Mkvs<D>,
+        batch: &ExecuteBatch,
+    ) -> Result<ExecuteResult, RuntimeError> {
+        let base = store.tree(&self.root(batch.state.version, batch.state.hash))?;
+        let mut ctx =
+            Context::new(&base, Some(&base), Mode::Execute, batch.round, batch.time, self.id);
+        if ctx.get::<bool>(&core::initialized_key())?.is_none() {
+            for module in &self.modules {
+                module.genesis(&mut ctx)?;
+            }
+        }
+        let params = core::parameters(&ctx)?;
+        for module in &self.modules {
+            module.begin_block(&mut ctx)?;
+        }
+        for message in &batch.incoming {
+            for module in &self.modules {
+                module.incoming(&mut ctx, message)?;
+            }
+        }
+        let mut txs = Vec::new();
+        let mut outcomes = Vec::new();
+        let mut io = Vec::new();
+        let mut batch_gas = 0u64;
+        for raw in &batch.txs {
+            let hash = Hash::digest(raw);
+            let prepared = self.prepare(raw, &params).and_then(|tx| {
+                if batch.mode == ExecutionMode::Schedule
+                    && tx.auth.fee.gas_price() < params.min_gas_price
+                {
+                    return Err(core_error(
+                        core_codes::GAS_PRICE_TOO_LOW,
+                        "gas price below the minimum",
+                    ));
+                }
+                let after = batch_gas.saturating_add(tx.auth.fee.gas);
+                if after > params.max_batch_gas || txs.len() >= params.max_batch_size as usize {
+                    return Err(core_error(
+                        core_codes::BATCH_GAS_LIMIT,
+                        "batch gas or size limit reached",
+                    ));
+                }
+                Ok(tx)
+            });
+            let mut outcome = match prepared {
+                Ok(tx) => {
+                    let outcome = self.run_tx(&mut ctx, &tx, raw.len(), &params)?;
+                    // In schedule mode, transactions that cannot even authenticate are left out.
+                    if batch.mode == ExecutionMode::Schedule
+                        && outcome.error.is_some()
+                        && outcome.gas_used == 0
+                    {
+                        continue;
+                    }
+                    batch_gas = batch_gas.saturating_add(tx.auth.fee.gas);
+                    outcome
+                }
+                Err(_) if batch.mode == ExecutionMode::Schedule => continue,
+                Err(e) => TxOutcome {
+                    hash,
+                    error: Some(e.failure()),
+                    gas_used: 0,
+                    events: Vec::new(),
+                    output: Vec::new(),
+                },
+            };
+            outcome.hash = hash;
+            io.push(WriteLogEntry { key: io_key(&hash, 0), value: Some(raw.clone()) });
+            io.push(WriteLogEntry {
+                key: io_key(&hash, 1),
+                value: Some(atoll_types::encode(&outcome)),
+            });
+            txs.push(raw.clone());
+            outcomes.push(outcome);
+        }
+        for module in &self.modules {
+            module.end_block(&mut ctx)?;
+        }
+        for module in &self.modules {
+            module.check_invariants(&mut ctx)?;
+        }
+        let (state_write_log, _, messages) = ctx.into_parts();
+        drop(base);
+        let state = store.commit(
+            self.id,
+            RootKind::State,
+            Some(batch.state.version),
+            batch.round.0,
+            &state_write_log,
+        )?;
+        io.sort_by(|a, b| a.key.cmp(&b.key));
+        let io_root = store.commit(self.id, RootKind::Io, None, batch.round.0, &io)?;
+        Ok(ExecuteResult {
+            txs,
+            outcomes,
+            state_write_log,
+            state_root: state.hash,
+            io_write_log: io,
+            io_root: io_root.hash,
+            messages,
+        })
+    }
+
+    /// Checks transactions for the pool: valid, signed, nonce not in the past, fee payable,
+    /// gas price at least the minimum. Nothing is written.
+    pub fn check<D: NodeDb>(
+        &self,
+        store: &Mkvs<D>,
+        version: u64,
+        root: Hash,
+        txs: &[Vec<u8>],
+    ) -> Result<Vec<CheckOutcome>, RuntimeError> {
+        let base = store.tree(&self.root(version, root))?;
+        let ctx = Context::new(&base, Some(&base), Mode::Check, Round(version), 0, self.id);
+        let params = core::parameters(&ctx)?;
+        let mut outcomes = Vec::with_capacity(txs.len());
+        for raw in txs {
+            let hash = Hash::digest(raw);
+            let mut ctx = Context::new(&base, None, Mode::Check, Round(version), 0, self.id);
+            let checked = self.prepare(raw, &params).and_then(|tx| {
+                if tx.auth.fee.gas_price() < params.min_gas_price {
+                    return Err(core_error(
+                        core_codes::GAS_PRICE_TOO_LOW,
+                        "gas price below the minimum",
+                    ));
+                }
+                accounts::authenticate(&mut ctx, &tx, true)?;
+                Ok(tx)
+            });
+            outcomes.push(match checked {
+                Ok(tx) => {
+                    CheckOutcome {
+                        hash,
+                        error: None,
+                        gas_price: tx.auth.fee.gas_price(),
+                        sender: tx.auth.signers.first().map(|s| {
+                            (atoll_types::Address::from_public_key(&s.public_key), s.nonce)
+                        }),
+                    }
+                }
+                Err(e) => {
+                    CheckOutcome { hash, error: Some(e.failure()), gas_price: 0, sender: None }
+                }
+            });
+        }
+        Ok(outcomes)
+    }
+
+    /// Answers a query against a committed state; its changes are dropped.
+    pub fn query<D: NodeDb>(
+        &self,
+        store: &Mkvs<D>,
+        version: u64,
+        root: Hash,
+        method: &str,
+        args: &[u8],
+    ) -> Result<Vec<u8>, RuntimeError> {
+        let base: Tree<'_> = store.tree(&self.root(version, root))?;
+        let mut ctx = Context::new(&base, Some(&base), Mode::Query, Round(version), 0, self.id);
+        self.modules.iter().find_map(|m| m.query(&mut ctx, method, args)).unwrap_or_else(|| {
+            Err(core_error(core_codes::UNKNOWN_METHOD, format!("unknown query {method:?}")))
+        })
+    }
+}

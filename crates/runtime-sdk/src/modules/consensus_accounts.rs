@@ -1,0 +1,106 @@
+//! `consensus_accounts`: tokens in from the consensus layer (deposits, as incoming
+//! messages) and out to it (withdrawals, as runtime messages).
+
+use atoll_runtime_host::{IncomingMessage, RuntimeMessage};
+use atoll_types::{Address, Amount};
+use borsh::{BorshDeserialize, BorshSerialize};
+
+use super::accounts;
+use crate::context::Context;
+use crate::error::RuntimeError;
+use crate::module::{BlockHandler, InvariantHandler, MethodHandler, Module, TransactionHandler};
+
+/// The module's name.
+pub const NAME: &str = "consensus_accounts";
+/// `consensus_accounts.Withdraw`
+pub const WITHDRAW: &str = "consensus_accounts.Withdraw";
+
+/// Event codes.
+pub mod events {
+    /// A deposit was credited.
+    pub const DEPOSIT: u32 = 1;
+    /// A withdrawal was sent to the consensus layer.
+    pub const WITHDRAW: u32 = 2;
+}
+
+/// Gas of a withdrawal.
+pub const WITHDRAW_GAS: u64 = 2_000;
+
+/// Body of `consensus_accounts.Withdraw`: move `amount` to `to` on the consensus layer.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct Withdraw {
+    /// Consensus-layer recipient.
+    pub to: Address,
+    /// Amount.
+    pub amount: Amount,
+}
+
+/// Deposit and withdrawal events.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct MovementEvent {
+    /// The runtime account.
+    pub account: Address,
+    /// The consensus-layer account.
+    pub consensus: Address,
+    /// Amount.
+    pub amount: Amount,
+}
+
+/// The built-in `consensus_accounts` module.
+pub struct ConsensusAccounts;
+
+impl MethodHandler for ConsensusAccounts {
+    fn call(
+        &self,
+        ctx: &mut Context<'_>,
+        method: &str,
+        body: &[u8],
+    ) -> Option<Result<Vec<u8>, RuntimeError>> {
+        if method != WITHDRAW {
+            return None;
+        }
+        Some((|| {
+            let body: Withdraw = crate::dispatcher::decode_body(body)?;
+            ctx.use_gas(WITHDRAW_GAS)?;
+            let from = ctx.require_caller()?;
+            accounts::burn(ctx, &from, body.amount)?;
+            ctx.send_message(RuntimeMessage::StakingTransfer { to: body.to, amount: body.amount });
+            ctx.emit(
+                NAME,
+                events::WITHDRAW,
+                &MovementEvent { account: from, consensus: body.to, amount: body.amount },
+            );
+            Ok(Vec::new())
+        })())
+    }
+}
+
+impl TransactionHandler for ConsensusAccounts {}
+
+impl BlockHandler for ConsensusAccounts {
+    fn incoming(
+        &self,
+        ctx: &mut Context<'_>,
+        message: &IncomingMessage,
+    ) -> Result<(), RuntimeError> {
+        accounts::mint(ctx, &message.from, message.amount)?;
+        ctx.emit(
+            NAME,
+            events::DEPOSIT,
+            &MovementEvent {
+                account: message.from,
+                consensus: message.from,
+                amount: message.amount,
+            },
+        );
+        Ok(())
+    }
+}
+
+impl InvariantHandler for ConsensusAccounts {}
+
+impl Module for ConsensusAccounts {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+}

@@ -1,0 +1,121 @@
+//! The ParaTime process's main loop: connect to the host and serve it with a dispatcher.
+
+use std::path::PathBuf;
+
+use atoll_mkvs::Mkvs;
+use atoll_runtime_host::runtime::{serve, socket_from_args, HostLink, RuntimeHandler};
+use atoll_runtime_host::{
+    HostRequest, HostResponse, ProtocolError, RuntimeInfo, StateRoot, PROTOCOL_VERSION,
+};
+
+use crate::dispatcher::Dispatcher;
+use crate::error::RuntimeError;
+use crate::module::Runtime;
+use crate::remote::RemoteNodeDb;
+
+/// Test hook: when set to a file path that does not exist yet, the runtime creates the
+/// file and aborts in the middle of its next batch (the crash-recovery tests use it).
+pub const CRASH_ONCE_ENV: &str = "ATOLL_TEST_CRASH_ONCE";
+
+struct Handler {
+    dispatcher: Dispatcher,
+    store: Mkvs<RemoteNodeDb>,
+    crash_once: Option<PathBuf>,
+}
+
+fn failed(e: RuntimeError) -> ProtocolError {
+    ProtocolError { code: 2, message: e.to_string() }
+}
+
+impl Handler {
+    fn begin(&self, host: &HostLink, state: StateRoot) -> Result<(), ProtocolError> {
+        self.store
+            .db()
+            .begin(host, state)
+            .map_err(|e| ProtocolError { code: 2, message: e.to_string() })
+    }
+}
+
+impl RuntimeHandler for Handler {
+    fn handle(
+        &mut self,
+        request: HostRequest,
+        host: &HostLink,
+    ) -> Result<HostResponse, ProtocolError> {
+        match request {
+            HostRequest::Info { chain_context, runtime_id } => {
+                if runtime_id != self.dispatcher.id() {
+                    return Err(ProtocolError {
+                        code: 3,
+                        message: format!(
+                            "this is runtime {}, not {runtime_id}",
+                            self.dispatcher.id()
+                        ),
+                    });
+                }
+                self.dispatcher.set_consensus_chain(&chain_context);
+                Ok(HostResponse::Info(RuntimeInfo {
+                    runtime_id: self.dispatcher.id(),
+                    version: self.dispatcher.version(),
+                    protocol_version: PROTOCOL_VERSION,
+                }))
+            }
+            HostRequest::CheckTx { state, txs } => {
+                self.begin(host, state)?;
+                self.dispatcher
+                    .check(&self.store, state.version, state.hash, &txs)
+                    .map(HostResponse::CheckTx)
+                    .map_err(failed)
+            }
+            HostRequest::ExecuteBatch(batch) => {
+                self.begin(host, batch.state)?;
+                if let Some(marker) = self.crash_once.take() {
+                    if std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&marker)
+                        .is_ok()
+                    {
+                        std::process::abort();
+                    }
+                }
+                self.dispatcher
+                    .execute(&self.store, &batch)
+                    .map(HostResponse::ExecuteBatch)
+                    .map_err(failed)
+            }
+            HostRequest::Query { state, method, args } => {
+                self.begin(host, state)?;
+                self.dispatcher
+                    .query(&self.store, state.version, state.hash, &method, &args)
+                    .map(HostResponse::Query)
+                    .map_err(failed)
+            }
+            HostRequest::Abort => Ok(HostResponse::Aborted),
+        }
+    }
+}
+
+/// Runs `runtime` as a ParaTime process: serves the host at the `--socket` path until the
+/// host hangs up. Returns the process exit code.
+pub fn run(runtime: Runtime) -> i32 {
+    let Some(socket) = socket_from_args() else {
+        eprintln!(
+            "usage: {} --socket <path>  (started by an Atoll compute node)",
+            std::env::args().next().unwrap_or_default()
+        );
+        return 2;
+    };
+    let mut handler = Handler {
+        dispatcher: Dispatcher::new(runtime),
+        store: Mkvs::new(RemoteNodeDb::new()),
+        crash_once: std::env::var_os(CRASH_ONCE_ENV).map(PathBuf::from),
+    };
+    match serve(&socket, &mut handler) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("runtime host connection failed: {e}");
+            1
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Runtime transactions: a call and its authentication, signed by every signer.
+
+use atoll_types::{
+    Address, Amount, ChainContext, Hash, PublicKey, RuntimeId, Signature, SignatureContext, Signer,
+};
+use borsh::{BorshDeserialize, BorshSerialize};
+
+/// The signing context of runtime transactions. The chain context it is combined with is
+/// the runtime's own (see [`runtime_chain_context`]), so a signature is bound to one runtime
+/// on one chain.
+pub const TX_CONTEXT: SignatureContext = SignatureContext::new("atoll/runtime: tx");
+
+/// The chain context of a runtime: `SHA-256(consensus chain context ‖ runtime id)`.
+pub fn runtime_chain_context(consensus: &ChainContext, runtime: &RuntimeId) -> ChainContext {
+    ChainContext::from_hash(Hash::digest_parts(&[consensus.hash().as_bytes(), runtime.as_bytes()]))
+}
+
+/// What to call.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct Call {
+    /// Body format: 0 is plain borsh (encrypted formats come with confidential runtimes).
+    pub format: u8,
+    /// `module.Method`.
+    pub method: String,
+    /// The method's borsh-encoded body.
+    pub body: Vec<u8>,
+}
+
+/// A signer and the nonce it signs with.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct SignerInfo {
+    /// The signer's key.
+    pub public_key: PublicKey,
+    /// Must equal the account's next nonce.
+    pub nonce: u64,
+}
+
+/// The fee: `amount` for up to `gas`; unused gas is refunded at the offered price.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize)]
+pub struct Fee {
+    /// Tokens paid up front by the first signer.
+    pub amount: Amount,
+    /// The gas limit.
+    pub gas: u64,
+}
+
+impl Fee {
+    /// The price per gas unit offered (0 with no gas).
+    pub fn gas_price(&self) -> u128 {
+        self.amount.base_units().checked_div(u128::from(self.gas)).unwrap_or(0)
+    }
+}
+
+/// Who authorises the call and what they pay.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct AuthInfo {
+    /// Signers; the first pays the fee and is the caller.
+    pub signers: Vec<SignerInfo>,
+    /// The fee.
+    pub fee: Fee,
+}
+
+/// A runtime transaction.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct Transaction {
+    /// The call.
+    pub call: Call,
+    /// Its authentication.
+    pub auth: AuthInfo,
+}
+
+/// A transaction as sent: the encoded body and one signature per signer, in order.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct UnverifiedTransaction {
+    /// borsh(Transaction).
+    pub body: Vec<u8>,
+    /// Signatures over `SHA-256(TX_CONTEXT ‖ runtime chain context ‖ body)`.
+    pub signatures: Vec<Signature>,
+}
+
+/// Most signers per transaction.
+pub const MAX_SIGNERS: usize = 16;
+
+impl Transaction {
+    /// A transaction calling `method` with `body`, signed by keys with these nonces.
+    pub fn new<B: BorshSerialize>(
+        method: &str,
+        body: &B,
+        signers: Vec<SignerInfo>,
+        fee: Fee,
+    ) -> Self {
+        Self {
+            call: Call { format: 0, method: method.to_owned(), body: atoll_types::encode(body) },
+            auth: AuthInfo { signers, fee },
+        }
+    }
+
+    /// Signs with `keys` (in signer order) for the runtime chain `chain`.
+    pub fn sign(&self, keys: &[&dyn Signer], chain: &ChainContext) -> UnverifiedTransaction {
+        let body = atoll_types::encode(self);
+        let digest = atoll_types::signing_digest(&TX_CONTEXT, chain, &body);
+        UnverifiedTransaction {
+            signatures: keys.iter().map(|k| k.sign_raw(digest.as_bytes())).collect(),
+            body,
+        }
+    }
+
+    /// The caller: the first signer's address.
+    pub fn caller(&self) -> Option<Address> {
+        self.auth.signers.first().map(|s| Address::from_public_key(&s.public_key))
+    }
+}
+
+impl UnverifiedTransaction {
+    /// Decodes the body and checks every signature.
+    pub fn verify(
+        &self,
+        chain: &ChainContext,
+        max_size: usize,
+    ) -> Result<Transaction, &'static str> {
+        let tx: Transaction =
+            atoll_types::decode(&self.body, max_size).map_err(|_| "malformed transaction body")?;
+        if tx.auth.signers.is_empty()
+            || tx.auth.signers.len() > MAX_SIGNERS
+            || tx.auth.signers.len() != self.signatures.len()
+        {
+            return Err("signers and signatures do not match");
+        }
+        let digest = atoll_types::signing_digest(&TX_CONTEXT, chain, &self.body);
+        for (signer, signature) in tx.auth.signers.iter().zip(&self.signatures) {
+            signer
+                .public_key
+                .verify(digest.as_bytes(), signature)
+                .map_err(|_| "invalid signature")?;
+        }
+        Ok(tx)
+    }
+}

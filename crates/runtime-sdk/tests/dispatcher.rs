@@ -1,0 +1,268 @@
+//! The dispatcher in process (no host): fees, gas, refunds, rollback, events, nonces,
+//! deposits and withdrawals, the I/O tree, and determinism.
+
+use atoll_crypto::MemorySigner;
+use atoll_mkvs::{verify_key, MemoryNodeDb, Mkvs, RootKind};
+use atoll_runtime_host::{
+    ExecuteBatch, ExecuteResult, ExecutionMode, IncomingMessage, RuntimeMessage, StateRoot,
+    TxOutcome,
+};
+use atoll_runtime_sdk::modules::{accounts, consensus_accounts};
+use atoll_runtime_sdk::{io_key, Dispatcher, Fee, SignerInfo, Transaction};
+use atoll_timestamp::{runtime, runtime_id, Anchor, AnchorRecord, Get, GetResult, ANCHOR, GET};
+use atoll_types::{decode, Address, Amount, ChainContext, Hash, Round, Signer};
+use borsh::BorshSerialize;
+
+fn user(i: u8) -> MemorySigner {
+    MemorySigner::from_seed([i; 32])
+}
+
+struct Node {
+    dispatcher: Dispatcher,
+    store: Mkvs<MemoryNodeDb>,
+    state: StateRoot,
+    round: u64,
+}
+
+impl Node {
+    fn new() -> Self {
+        let mut dispatcher = Dispatcher::new(runtime());
+        dispatcher.set_consensus_chain(&ChainContext::from_genesis_document(b"test chain"));
+        let store = Mkvs::new(MemoryNodeDb::new());
+        let root =
+            store.commit(runtime_id(), RootKind::State, None, 0, &Vec::new()).expect("empty state");
+        Self {
+            dispatcher,
+            store,
+            state: StateRoot { version: 0, hash: root.hash, node: None },
+            round: 0,
+        }
+    }
+
+    fn tx<B: BorshSerialize>(
+        &self,
+        signer: &MemorySigner,
+        nonce: u64,
+        fee: Fee,
+        method: &str,
+        body: &B,
+    ) -> Vec<u8> {
+        let tx = Transaction::new(
+            method,
+            body,
+            vec![SignerInfo { public_key: signer.public_key(), nonce }],
+            fee,
+        );
+        atoll_types::encode(&tx.sign(&[signer], &self.dispatcher.chain_context()))
+    }
+
+    fn batch(&mut self, txs: Vec<Vec<u8>>, incoming: Vec<IncomingMessage>) -> ExecuteResult {
+        self.round += 1;
+        let batch = ExecuteBatch {
+            mode: ExecutionMode::Execute,
+            round: Round(self.round),
+            time: 1_000 + self.round,
+            state: self.state,
+            txs,
+            incoming,
+        };
+        let result = self.dispatcher.execute(&self.store, &batch).expect("execute");
+        let root =
+            self.store.latest_root(runtime_id(), RootKind::State).expect("root").expect("root");
+        assert_eq!(root.hash, result.state_root);
+        self.state = StateRoot { version: root.version, hash: root.hash, node: None };
+        result
+    }
+
+    fn query<B: BorshSerialize>(&self, method: &str, args: &B) -> Vec<u8> {
+        self.dispatcher
+            .query(
+                &self.store,
+                self.state.version,
+                self.state.hash,
+                method,
+                &atoll_types::encode(args),
+            )
+            .expect("query")
+    }
+
+    fn balance(&self, who: &MemorySigner) -> u128 {
+        let bytes = self.query(accounts::BALANCE, &Address::from_public_key(&who.public_key()));
+        decode::<Amount>(&bytes, 64).expect("amount").base_units()
+    }
+}
+
+fn deposit(to: &MemorySigner, amount: u128) -> IncomingMessage {
+    IncomingMessage {
+        id: 0,
+        from: Address::from_public_key(&to.public_key()),
+        amount: Amount::new(amount),
+    }
+}
+
+const FEE: Fee = Fee { amount: Amount::new(20_000), gas: 20_000 };
+
+fn failure(outcome: &TxOutcome) -> Option<(String, u32)> {
+    outcome.error.as_ref().map(|e| (e.module.clone(), e.code))
+}
+
+#[test]
+fn fees_gas_refunds_and_rollback() {
+    let mut node = Node::new();
+    let (alice, bob) = (user(1), user(2));
+    node.batch(vec![], vec![deposit(&alice, 1_000_000)]);
+    assert_eq!(node.balance(&alice), 1_000_000);
+
+    let to_bob = accounts::Transfer {
+        to: Address::from_public_key(&bob.public_key()),
+        amount: Amount::new(500),
+    };
+    let ok = node.tx(&alice, 0, FEE, accounts::TRANSFER, &to_bob);
+    let too_much = accounts::Transfer { amount: Amount::new(5_000_000), ..to_bob.clone() };
+    let fails = node.tx(&alice, 1, FEE, accounts::TRANSFER, &too_much);
+    let result = node.batch(vec![ok.clone(), fails], vec![]);
+    // Gas: 100 base + bytes + 1,000 for the transfer; price 1: the rest is refunded.
+    let used = result.outcomes[0].gas_used;
+    assert_eq!(used, 100 + ok.len() as u64 + accounts::TRANSFER_GAS);
+    assert_eq!(failure(&result.outcomes[0]), None);
+    assert_eq!(result.outcomes[0].events.len(), 1);
+    assert_eq!(
+        failure(&result.outcomes[1]),
+        Some(("accounts".into(), accounts::codes::INSUFFICIENT_BALANCE))
+    );
+    assert!(result.outcomes[1].events.is_empty(), "events of a failed call are dropped");
+    let used_failed = result.outcomes[1].gas_used;
+    assert_eq!(node.balance(&bob), 500);
+    assert_eq!(node.balance(&alice), 1_000_000 - 500 - u128::from(used) - u128::from(used_failed));
+
+    // Replays, bad signatures, unknown methods and out-of-gas calls.
+    let mut forged = node.tx(&alice, 2, FEE, accounts::TRANSFER, &to_bob);
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let unknown = node.tx(&alice, 2, FEE, "accounts.Mint", &to_bob);
+    let starved =
+        node.tx(&alice, 3, Fee { amount: Amount::new(200), gas: 200 }, accounts::TRANSFER, &to_bob);
+    let result = node.batch(vec![ok, forged, unknown, starved], vec![]);
+    let codes: Vec<_> = result.outcomes.iter().map(failure).collect();
+    assert_eq!(
+        codes,
+        vec![
+            Some(("accounts".into(), accounts::codes::INVALID_NONCE)),
+            Some(("core".into(), 2)),
+            Some(("core".into(), 4)),
+            Some(("core".into(), 3)),
+        ]
+    );
+    assert_eq!(node.balance(&bob), 500);
+}
+
+#[test]
+fn withdrawals_become_consensus_messages() {
+    let mut node = Node::new();
+    let alice = user(1);
+    node.batch(vec![], vec![deposit(&alice, 100_000)]);
+    let to = Address::reserved("consensus recipient");
+    let withdraw = consensus_accounts::Withdraw { to, amount: Amount::new(40_000) };
+    let result =
+        node.batch(vec![node.tx(&alice, 0, FEE, consensus_accounts::WITHDRAW, &withdraw)], vec![]);
+    assert_eq!(failure(&result.outcomes[0]), None);
+    assert_eq!(
+        result.messages,
+        vec![RuntimeMessage::StakingTransfer { to, amount: Amount::new(40_000) }]
+    );
+    assert!(node.balance(&alice) < 60_000);
+    let result =
+        node.batch(vec![node.tx(&alice, 1, FEE, consensus_accounts::WITHDRAW, &withdraw)], vec![]);
+    assert_eq!(
+        failure(&result.outcomes[0]),
+        Some(("accounts".into(), accounts::codes::INSUFFICIENT_BALANCE))
+    );
+    assert!(result.messages.is_empty(), "a failed call sends no message");
+}
+
+#[test]
+fn anchors_are_recorded_once_and_proven() {
+    let mut node = Node::new();
+    let alice = user(1);
+    node.batch(vec![], vec![deposit(&alice, 100_000)]);
+    let document = Hash::digest(b"the contract, signed");
+    let anchor = Anchor { document, metadata: Some("contract.pdf".into()) };
+    let first = node.tx(&alice, 0, FEE, ANCHOR, &anchor);
+    let again = node.tx(&alice, 1, FEE, ANCHOR, &anchor);
+    let long = Anchor { document: Hash::digest(b"x"), metadata: Some("m".repeat(300)) };
+    let too_long = node.tx(&alice, 2, FEE, ANCHOR, &long);
+    let result = node.batch(vec![first.clone(), again, too_long], vec![]);
+    assert_eq!(failure(&result.outcomes[0]), None);
+    assert_eq!(failure(&result.outcomes[1]), Some(("timestamp".into(), 1)));
+    assert_eq!(failure(&result.outcomes[2]), Some(("timestamp".into(), 2)));
+    assert_eq!(decode::<Round>(&result.outcomes[0].output, 16).expect("round"), Round(2));
+
+    // The I/O tree holds each transaction's input and output under its hash.
+    let io = node.store.root_at(runtime_id(), RootKind::Io, 2).expect("io root");
+    assert_eq!(io.hash, result.io_root);
+    let tree = node.store.tree(&io).expect("io tree");
+    let hash = Hash::digest(&first);
+    assert_eq!(tree.get(&io_key(&hash, 0)).expect("input"), Some(first));
+
+    // The query answers with a proof against the state root.
+    let answer: GetResult = decode(&node.query(GET, &Get { document }), 1 << 20).expect("answer");
+    let record = answer.record.clone().expect("anchored");
+    assert_eq!(
+        (record.round, record.time, record.metadata.as_deref()),
+        (Round(2), 1_002, Some("contract.pdf"))
+    );
+    let proven =
+        verify_key(&node.state.hash, &answer.key, &answer.proof).expect("verify").expect("present");
+    assert_eq!(decode::<AnchorRecord>(&proven, 1 << 20).expect("record"), record);
+    let missing: GetResult =
+        decode(&node.query(GET, &Get { document: Hash::digest(b"never") }), 1 << 20)
+            .expect("answer");
+    assert_eq!(missing.record, None);
+    assert_eq!(verify_key(&node.state.hash, &missing.key, &missing.proof), Ok(None));
+}
+
+#[test]
+fn the_same_batch_gives_the_same_roots() {
+    let run = || {
+        let mut node = Node::new();
+        let alice = user(1);
+        node.batch(vec![], vec![deposit(&alice, 100_000)]);
+        let txs = (0..10u64)
+            .map(|i| {
+                node.tx(
+                    &alice,
+                    i,
+                    FEE,
+                    ANCHOR,
+                    &Anchor { document: Hash::digest(&i.to_le_bytes()), metadata: None },
+                )
+            })
+            .collect();
+        let result = node.batch(txs, vec![]);
+        (result.state_root, result.io_root)
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn schedule_mode_leaves_out_what_cannot_run() {
+    let mut node = Node::new();
+    let alice = user(1);
+    node.batch(vec![], vec![deposit(&alice, 100_000)]);
+    let good =
+        node.tx(&alice, 0, FEE, ANCHOR, &Anchor { document: Hash::digest(b"a"), metadata: None });
+    let bad_nonce =
+        node.tx(&alice, 9, FEE, ANCHOR, &Anchor { document: Hash::digest(b"b"), metadata: None });
+    node.round += 1;
+    let batch = ExecuteBatch {
+        mode: ExecutionMode::Schedule,
+        round: Round(node.round),
+        time: 0,
+        state: node.state,
+        txs: vec![vec![1, 2, 3], good.clone(), bad_nonce],
+        incoming: vec![],
+    };
+    let result = node.dispatcher.execute(&node.store, &batch).expect("schedule");
+    assert_eq!(result.txs, vec![good]);
+    assert_eq!(result.outcomes.len(), 1);
+}
