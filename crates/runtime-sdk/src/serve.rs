@@ -16,11 +16,20 @@ use crate::remote::RemoteNodeDb;
 /// Test hook: when set to a file path that does not exist yet, the runtime creates the
 /// file and aborts in the middle of its next batch (the crash-recovery tests use it).
 pub const CRASH_ONCE_ENV: &str = "ATOLL_TEST_CRASH_ONCE";
+/// Test hook: like [`CRASH_ONCE_ENV`], but the runtime hangs instead of aborting (the
+/// host's call timeout must kill and restart it).
+pub const HANG_ONCE_ENV: &str = "ATOLL_TEST_HANG_ONCE";
+
+/// A fault to inject once, in the next batch.
+enum Fault {
+    Crash,
+    Hang,
+}
 
 struct Handler {
     dispatcher: Dispatcher,
     store: Mkvs<RemoteNodeDb>,
-    crash_once: Option<PathBuf>,
+    fault_once: Option<(PathBuf, Fault)>,
 }
 
 fn failed(e: RuntimeError) -> ProtocolError {
@@ -69,14 +78,19 @@ impl RuntimeHandler for Handler {
             }
             HostRequest::ExecuteBatch(batch) => {
                 self.begin(host, batch.state)?;
-                if let Some(marker) = self.crash_once.take() {
+                if let Some((marker, fault)) = self.fault_once.take() {
                     if std::fs::OpenOptions::new()
                         .write(true)
                         .create_new(true)
                         .open(&marker)
                         .is_ok()
                     {
-                        std::process::abort();
+                        match fault {
+                            Fault::Crash => std::process::abort(),
+                            Fault::Hang => loop {
+                                std::thread::sleep(std::time::Duration::from_secs(3600));
+                            },
+                        }
                     }
                 }
                 self.dispatcher
@@ -109,7 +123,9 @@ pub fn run(runtime: Runtime) -> i32 {
     let mut handler = Handler {
         dispatcher: Dispatcher::new(runtime),
         store: Mkvs::new(RemoteNodeDb::new()),
-        crash_once: std::env::var_os(CRASH_ONCE_ENV).map(PathBuf::from),
+        fault_once: std::env::var_os(CRASH_ONCE_ENV)
+            .map(|p| (PathBuf::from(p), Fault::Crash))
+            .or_else(|| std::env::var_os(HANG_ONCE_ENV).map(|p| (PathBuf::from(p), Fault::Hang))),
     };
     match serve(&socket, &mut handler) {
         Ok(()) => 0,
