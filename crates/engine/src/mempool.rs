@@ -1,0 +1,263 @@
+//! The mempool: transactions waiting for a block.
+//!
+//! Admission runs the state machine's check mode (size, signature, method, fee payable,
+//! gas price at least this node's minimum) and allows nonces ahead of the account's, up to
+//! a gap. The pool is bounded in count and bytes; when full, a better-paying transaction
+//! evicts the worst-paying one. Blocks are built by gas price while keeping each sender's
+//! nonces in order. After every block the pool re-checks what it holds against the new
+//! state.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+
+use atoll_consensus::{check_tx, staking, CallError, CheckPolicy, StateError, TxError};
+use atoll_mkvs::KeyValueRead;
+use atoll_types::{Address, Hash};
+use thiserror::Error;
+
+/// Mempool limits and policy.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct MempoolConfig {
+    /// Most transactions held.
+    pub max_txs: usize,
+    /// Most bytes held.
+    pub max_bytes: usize,
+    /// Lowest gas price admitted.
+    pub min_gas_price: u128,
+    /// Furthest a nonce may be ahead of the account's next nonce.
+    pub max_nonce_gap: u64,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        Self { max_txs: 50_000, max_bytes: 64 << 20, min_gas_price: 0, max_nonce_gap: 64 }
+    }
+}
+
+/// Why a transaction was not admitted.
+#[derive(Debug, Error)]
+pub enum MempoolError {
+    /// The state machine's checks refused it.
+    #[error(transparent)]
+    Rejected(TxError),
+    /// The pool is full of transactions paying at least as much.
+    #[error("mempool full")]
+    Full,
+    /// Already in the pool.
+    #[error("transaction already in the mempool")]
+    Duplicate,
+    /// The nonce is too far ahead of the account's.
+    #[error("nonce too far ahead of the account's next nonce")]
+    NonceTooFar,
+    /// Another transaction with this sender and nonce pays at least as much.
+    #[error("a transaction with this nonce is pending at an equal or higher gas price")]
+    ReplacementUnderpriced,
+    /// State could not be read.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+impl MempoolError {
+    /// The error as the submitter sees it: module, stable code, message.
+    pub fn tx_error(&self) -> TxError {
+        let mempool =
+            |code: u32| TxError { module: "mempool".into(), code, message: self.to_string() };
+        match self {
+            MempoolError::Rejected(e) => e.clone(),
+            MempoolError::Full => mempool(1),
+            MempoolError::Duplicate => mempool(2),
+            MempoolError::NonceTooFar => mempool(3),
+            MempoolError::ReplacementUnderpriced => mempool(4),
+            MempoolError::State(_) => mempool(5),
+        }
+    }
+}
+
+struct Entry {
+    raw: Vec<u8>,
+    sender: Address,
+    nonce: u64,
+    gas_price: u128,
+    gas: u64,
+    seq: u64,
+}
+
+/// Pending transactions.
+pub struct Mempool {
+    config: MempoolConfig,
+    entries: HashMap<Hash, Entry>,
+    by_sender: BTreeMap<Address, BTreeMap<u64, Hash>>,
+    /// Worst first: lowest price, then newest.
+    by_priority: BTreeSet<(u128, Reverse<u64>, Hash)>,
+    account_nonces: HashMap<Address, u64>,
+    bytes: usize,
+    next_seq: u64,
+}
+
+impl Mempool {
+    /// An empty pool.
+    pub fn new(config: MempoolConfig) -> Self {
+        Self {
+            config,
+            entries: HashMap::new(),
+            by_sender: BTreeMap::new(),
+            by_priority: BTreeSet::new(),
+            account_nonces: HashMap::new(),
+            bytes: 0,
+            next_seq: 0,
+        }
+    }
+
+    /// Transactions held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the pool is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether `hash` is pending.
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.entries.contains_key(hash)
+    }
+
+    /// A pending transaction's bytes (for gossip).
+    pub fn get(&self, hash: &Hash) -> Option<&[u8]> {
+        self.entries.get(hash).map(|e| e.raw.as_slice())
+    }
+
+    fn remove(&mut self, hash: &Hash) -> Option<Entry> {
+        let entry = self.entries.remove(hash)?;
+        self.bytes -= entry.raw.len();
+        self.by_priority.remove(&(entry.gas_price, Reverse(entry.seq), *hash));
+        if let Some(queue) = self.by_sender.get_mut(&entry.sender) {
+            queue.remove(&entry.nonce);
+            if queue.is_empty() {
+                self.by_sender.remove(&entry.sender);
+                self.account_nonces.remove(&entry.sender);
+            }
+        }
+        Some(entry)
+    }
+
+    /// Admits a transaction checked against `state` (the latest committed state).
+    pub fn insert(&mut self, state: &dyn KeyValueRead, raw: Vec<u8>) -> Result<Hash, MempoolError> {
+        let hash = atoll_consensus::transaction_hash(&raw);
+        if self.entries.contains_key(&hash) {
+            return Err(MempoolError::Duplicate);
+        }
+        let policy =
+            CheckPolicy { min_gas_price: self.config.min_gas_price, allow_future_nonce: true };
+        let checked = check_tx(state, &raw, &policy).map_err(|e| match e {
+            CallError::Tx(t) => MempoolError::Rejected(t),
+            CallError::Fatal(f) => MempoolError::State(f),
+        })?;
+        let account_nonce = staking::account(state, &checked.sender)?.general.nonce;
+        if checked.tx.nonce > account_nonce.saturating_add(self.config.max_nonce_gap) {
+            return Err(MempoolError::NonceTooFar);
+        }
+        let gas_price = checked.tx.fee.gas_price();
+        if let Some(existing) =
+            self.by_sender.get(&checked.sender).and_then(|q| q.get(&checked.tx.nonce)).copied()
+        {
+            let old_price = self.entries.get(&existing).map_or(0, |e| e.gas_price);
+            if gas_price <= old_price {
+                return Err(MempoolError::ReplacementUnderpriced);
+            }
+            self.remove(&existing);
+        }
+        while self.entries.len() >= self.config.max_txs
+            || self.bytes + raw.len() > self.config.max_bytes
+        {
+            let Some(&(worst_price, _, worst)) = self.by_priority.first() else {
+                return Err(MempoolError::Full);
+            };
+            if worst_price >= gas_price {
+                return Err(MempoolError::Full);
+            }
+            self.remove(&worst);
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.bytes += raw.len();
+        self.by_priority.insert((gas_price, Reverse(seq), hash));
+        self.by_sender.entry(checked.sender).or_default().insert(checked.tx.nonce, hash);
+        self.account_nonces.insert(checked.sender, account_nonce);
+        self.entries.insert(
+            hash,
+            Entry {
+                raw,
+                sender: checked.sender,
+                nonce: checked.tx.nonce,
+                gas_price,
+                gas: checked.tx.fee.gas,
+                seq,
+            },
+        );
+        Ok(hash)
+    }
+
+    /// Transactions for the next block: highest gas price first, each sender's nonces
+    /// consecutive from its account nonce, within `max_gas` and `max_bytes`.
+    pub fn select(&self, max_gas: u64, max_bytes: usize) -> Vec<Vec<u8>> {
+        let mut heads = BinaryHeap::new();
+        for (sender, queue) in &self.by_sender {
+            let expected = self.account_nonces.get(sender).copied().unwrap_or(0);
+            if let Some(hash) = queue.get(&expected) {
+                let entry = &self.entries[hash];
+                heads.push((entry.gas_price, Reverse(entry.seq), *sender, expected));
+            }
+        }
+        let (mut gas, mut bytes, mut out) = (0u64, 0usize, Vec::new());
+        while let Some((_, _, sender, nonce)) = heads.pop() {
+            let queue = &self.by_sender[&sender];
+            let entry = &self.entries[&queue[&nonce]];
+            let fits = gas.checked_add(entry.gas).is_some_and(|g| g <= max_gas)
+                && bytes + entry.raw.len() <= max_bytes;
+            if !fits {
+                continue;
+            }
+            gas += entry.gas;
+            bytes += entry.raw.len();
+            out.push(entry.raw.clone());
+            if let Some(next) = queue.get(&(nonce + 1)) {
+                let next_entry = &self.entries[next];
+                heads.push((next_entry.gas_price, Reverse(next_entry.seq), sender, nonce + 1));
+            }
+        }
+        out
+    }
+
+    /// After a block: drops committed and no-longer-valid transactions, re-checking the rest
+    /// against the new `state`. Returns how many were dropped.
+    pub fn recheck(&mut self, state: &dyn KeyValueRead) -> Result<usize, StateError> {
+        let policy =
+            CheckPolicy { min_gas_price: self.config.min_gas_price, allow_future_nonce: true };
+        let hashes: Vec<Hash> = self.entries.keys().copied().collect();
+        let mut dropped = 0;
+        for hash in hashes {
+            let keep = match check_tx(state, &self.entries[&hash].raw, &policy) {
+                Ok(_) => true,
+                Err(CallError::Tx(_)) => false,
+                Err(CallError::Fatal(e)) => return Err(e),
+            };
+            if !keep {
+                self.remove(&hash);
+                dropped += 1;
+            }
+        }
+        let senders: Vec<Address> = self.by_sender.keys().copied().collect();
+        for sender in senders {
+            let nonce = staking::account(state, &sender)?.general.nonce;
+            self.account_nonces.insert(sender, nonce);
+        }
+        Ok(dropped)
+    }
+}

@@ -1,0 +1,150 @@
+//! The block store: decided blocks by height, with indexes by block id and transaction
+//! hash, in one redb file. Each block is written in one durable transaction *before* its
+//! state is committed; a node that crashes in between replays the block at startup.
+
+use std::path::Path;
+
+use atoll_types::{decode, encode, Hash, Height};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use thiserror::Error;
+
+use crate::block::{Block, MAX_BLOCK_SIZE};
+
+const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
+const BLOCK_IDS: TableDefinition<'_, &[u8], u64> = TableDefinition::new("block_ids");
+const TXS: TableDefinition<'_, &[u8], (u64, u32)> = TableDefinition::new("txs");
+
+/// A block store failure.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("block store: {0}")]
+    Db(String),
+    /// A stored block does not decode.
+    #[error("corrupt block at height {0}: {1}")]
+    Corrupt(u64, String),
+    /// Blocks must be stored in height order without gaps.
+    #[error("block {got} does not follow the latest stored block {latest:?}")]
+    OutOfOrder {
+        /// The latest stored height.
+        latest: Option<u64>,
+        /// The block's height.
+        got: u64,
+    },
+}
+
+fn db_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Db(e.to_string())
+}
+
+/// Decided blocks on disk.
+pub struct BlockStore {
+    db: Database,
+}
+
+impl BlockStore {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path).map_err(db_err)?;
+        let txn = db.begin_write().map_err(db_err)?;
+        txn.open_table(BLOCKS).map_err(db_err)?;
+        txn.open_table(BLOCK_IDS).map_err(db_err)?;
+        txn.open_table(TXS).map_err(db_err)?;
+        txn.commit().map_err(db_err)?;
+        Ok(Self { db })
+    }
+
+    /// Stores the next block (height `latest + 1`, or any height in an empty store).
+    pub fn put(&self, block: &Block) -> Result<(), StoreError> {
+        let height = block.header.height.0;
+        let latest = self.latest()?.map(|h| h.0);
+        if latest.is_some_and(|l| l + 1 != height) {
+            return Err(StoreError::OutOfOrder { latest, got: height });
+        }
+        let mut txn = self.db.begin_write().map_err(db_err)?;
+        txn.set_durability(Durability::Immediate).map_err(db_err)?;
+        {
+            let mut blocks = txn.open_table(BLOCKS).map_err(db_err)?;
+            blocks.insert(height, encode(block).as_slice()).map_err(db_err)?;
+            let mut ids = txn.open_table(BLOCK_IDS).map_err(db_err)?;
+            ids.insert(block.id().as_bytes().as_slice(), height).map_err(db_err)?;
+            let mut txs = txn.open_table(TXS).map_err(db_err)?;
+            for (i, tx) in block.transactions.iter().enumerate() {
+                txs.insert(Hash::digest(tx).as_bytes().as_slice(), (height, i as u32))
+                    .map_err(db_err)?;
+            }
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    /// The block at `height`.
+    pub fn block(&self, height: Height) -> Result<Option<Block>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let blocks = txn.open_table(BLOCKS).map_err(db_err)?;
+        match blocks.get(height.0).map_err(db_err)? {
+            Some(bytes) => decode(bytes.value(), MAX_BLOCK_SIZE + 1024 * 1024)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(height.0, e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// The height of the block with this id.
+    pub fn height_of(&self, id: &Hash) -> Result<Option<Height>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let ids = txn.open_table(BLOCK_IDS).map_err(db_err)?;
+        Ok(ids.get(id.as_bytes().as_slice()).map_err(db_err)?.map(|v| Height(v.value())))
+    }
+
+    /// Where a transaction was included: (height, index).
+    pub fn transaction(&self, hash: &Hash) -> Result<Option<(Height, u32)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let txs = txn.open_table(TXS).map_err(db_err)?;
+        Ok(txs.get(hash.as_bytes().as_slice()).map_err(db_err)?.map(|v| {
+            let (h, i) = v.value();
+            (Height(h), i)
+        }))
+    }
+
+    /// The highest stored height.
+    pub fn latest(&self) -> Result<Option<Height>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let blocks = txn.open_table(BLOCKS).map_err(db_err)?;
+        let last = blocks.last().map_err(db_err)?.map(|(k, _)| Height(k.value()));
+        Ok(last)
+    }
+
+    /// The lowest stored height.
+    pub fn earliest(&self) -> Result<Option<Height>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let blocks = txn.open_table(BLOCKS).map_err(db_err)?;
+        let first = blocks.first().map_err(db_err)?.map(|(k, _)| Height(k.value()));
+        Ok(first)
+    }
+
+    /// Deletes blocks below `keep_from` (and their indexes). Returns how many were deleted.
+    pub fn prune_below(&self, keep_from: Height) -> Result<usize, StoreError> {
+        let Some(earliest) = self.earliest()? else { return Ok(0) };
+        let mut deleted = 0;
+        let mut txn = self.db.begin_write().map_err(db_err)?;
+        txn.set_durability(Durability::Immediate).map_err(db_err)?;
+        {
+            let mut blocks = txn.open_table(BLOCKS).map_err(db_err)?;
+            let mut ids = txn.open_table(BLOCK_IDS).map_err(db_err)?;
+            let mut txs = txn.open_table(TXS).map_err(db_err)?;
+            for height in earliest.0..keep_from.0 {
+                let Some(bytes) = blocks.remove(height).map_err(db_err)? else { continue };
+                let block: Block = decode(bytes.value(), MAX_BLOCK_SIZE + 1024 * 1024)
+                    .map_err(|e| StoreError::Corrupt(height, e.to_string()))?;
+                drop(bytes);
+                ids.remove(block.id().as_bytes().as_slice()).map_err(db_err)?;
+                for tx in &block.transactions {
+                    txs.remove(Hash::digest(tx).as_bytes().as_slice()).map_err(db_err)?;
+                }
+                deleted += 1;
+            }
+        }
+        txn.commit().map_err(db_err)?;
+        Ok(deleted)
+    }
+}
