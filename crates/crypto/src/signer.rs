@@ -152,6 +152,11 @@ impl FileSigner {
         }
     }
 
+    /// The 32-byte seed. Handle with care: it is the private key.
+    pub fn seed(&self) -> Zeroizing<[u8; 32]> {
+        self.signer.seed()
+    }
+
     /// Where the key lives.
     pub fn path(&self) -> &Path {
         &self.path

@@ -1,0 +1,284 @@
+//! The node's configuration file (`config.toml` in the node's home directory).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// What the node does.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Votes in consensus (when elected).
+    Validator,
+    /// Follows the chain and serves clients.
+    Full,
+}
+
+/// Peer-to-peer networking.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct P2pConfig {
+    /// Address to listen on for peers (`host:port`).
+    pub listen: String,
+    /// Address other nodes reach this node at (`host:port`), registered on chain.
+    pub external: String,
+    /// Peers to keep connected to (`host:port`).
+    pub persistent_peers: Vec<String>,
+}
+
+/// The client API.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// REST/WebSocket listen address (`host:port`).
+    pub listen: String,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Prometheus metrics.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve metrics.
+    pub enabled: bool,
+    /// Listen address (`host:port`).
+    pub listen: String,
+}
+
+/// The mempool.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MempoolSection {
+    /// Most transactions held.
+    pub max_txs: usize,
+    /// Most bytes held.
+    pub max_bytes: usize,
+    /// Lowest gas price admitted (base units per gas).
+    pub min_gas_price: u64,
+}
+
+/// What to keep on disk.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PruningConfig {
+    /// State versions to keep (0 keeps all).
+    pub keep_state_versions: u64,
+    /// Blocks to keep (0 keeps all).
+    pub keep_blocks: u64,
+}
+
+/// Consensus timeouts, in milliseconds.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsensusTimeouts {
+    /// Waiting for a proposal.
+    pub propose_ms: u64,
+    /// Waiting for prevotes.
+    pub prevote_ms: u64,
+    /// Waiting for precommits.
+    pub precommit_ms: u64,
+    /// Pause after a commit before the next height.
+    pub commit_ms: u64,
+}
+
+/// The whole configuration.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// A name for logs and metrics.
+    pub moniker: String,
+    /// Validator or full node.
+    pub role: Role,
+    /// Peer-to-peer networking.
+    pub p2p: P2pConfig,
+    /// The client API.
+    pub api: ApiConfig,
+    /// Metrics.
+    pub metrics: MetricsConfig,
+    /// The mempool.
+    pub mempool: MempoolSection,
+    /// Pruning.
+    pub pruning: PruningConfig,
+    /// Consensus timeouts.
+    pub timeouts: ConsensusTimeouts,
+}
+
+/// Why the configuration is unusable.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read or written.
+    #[error("config file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What happened.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for a node configuration.
+    #[error("config file {path}: {reason}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A value is out of range.
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+fn check_address(what: &str, address: &str) -> Result<(), ConfigError> {
+    let (host, port) = address
+        .rsplit_once(':')
+        .ok_or_else(|| ConfigError::Invalid(format!("{what} {address:?} is not host:port")))?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(ConfigError::Invalid(format!("{what} {address:?} is not host:port")));
+    }
+    Ok(())
+}
+
+impl NodeConfig {
+    /// Defaults for a node called `moniker`, listening on `p2p_port` and the two ports after
+    /// it for the API and metrics.
+    pub fn new(moniker: &str, role: Role, p2p_port: u16) -> Self {
+        Self {
+            moniker: moniker.to_owned(),
+            role,
+            p2p: P2pConfig {
+                listen: format!("0.0.0.0:{p2p_port}"),
+                external: format!("127.0.0.1:{p2p_port}"),
+                persistent_peers: Vec::new(),
+            },
+            api: ApiConfig {
+                listen: format!("127.0.0.1:{}", p2p_port.saturating_add(1)),
+                max_body_bytes: 1 << 20,
+            },
+            metrics: MetricsConfig {
+                enabled: true,
+                listen: format!("127.0.0.1:{}", p2p_port.saturating_add(2)),
+            },
+            mempool: MempoolSection { max_txs: 50_000, max_bytes: 64 << 20, min_gas_price: 0 },
+            pruning: PruningConfig { keep_state_versions: 0, keep_blocks: 0 },
+            timeouts: ConsensusTimeouts {
+                propose_ms: 1_000,
+                prevote_ms: 500,
+                precommit_ms: 500,
+                commit_ms: 100,
+            },
+        }
+    }
+
+    /// Checks every value.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.moniker.is_empty() || self.moniker.len() > 64 {
+            return Err(ConfigError::Invalid("moniker must be 1-64 characters".into()));
+        }
+        check_address("p2p.listen", &self.p2p.listen)?;
+        check_address("p2p.external", &self.p2p.external)?;
+        for peer in &self.p2p.persistent_peers {
+            check_address("p2p.persistent_peers", peer)?;
+        }
+        check_address("api.listen", &self.api.listen)?;
+        check_address("metrics.listen", &self.metrics.listen)?;
+        if self.api.max_body_bytes == 0 || self.mempool.max_txs == 0 || self.mempool.max_bytes == 0
+        {
+            return Err(ConfigError::Invalid(
+                "api.max_body_bytes, mempool.max_txs and mempool.max_bytes must be positive".into(),
+            ));
+        }
+        let t = &self.timeouts;
+        if [t.propose_ms, t.prevote_ms, t.precommit_ms].contains(&0) {
+            return Err(ConfigError::Invalid("consensus timeouts must be positive".into()));
+        }
+        Ok(())
+    }
+
+    /// The configuration as TOML, with a comment above each setting.
+    pub fn to_documented_toml(&self) -> String {
+        let value = |v: &str| toml::Value::String(v.to_owned()).to_string();
+        let peers =
+            self.p2p.persistent_peers.iter().map(|p| value(p)).collect::<Vec<_>>().join(", ");
+        format!(
+            "# Atoll node configuration. Every setting is shown with its value; edit and restart.\n\n\
+             # A name for logs and metrics.\nmoniker = {}\n\
+             # \"validator\" votes in consensus when elected; \"full\" only follows the chain.\nrole = {}\n\n\
+             [p2p]\n# Where to listen for peers (host:port).\nlisten = {}\n\
+             # The address other nodes use to reach this one (registered on chain).\nexternal = {}\n\
+             # Peers to stay connected to, e.g. [\"10.0.0.2:26656\"].\npersistent_peers = [{peers}]\n\n\
+             [api]\n# REST and WebSocket API (host:port). Keep it on 127.0.0.1 unless a proxy fronts it.\nlisten = {}\n\
+             # Largest request body in bytes; larger requests get 413.\nmax_body_bytes = {}\n\n\
+             [metrics]\n# Serve Prometheus metrics at http://<listen>/metrics.\nenabled = {}\nlisten = {}\n\n\
+             [mempool]\n# Bounds on pending transactions; when full, better-paying transactions evict worse ones.\nmax_txs = {}\nmax_bytes = {}\n\
+             # Lowest gas price this node admits (a local policy, not a consensus rule).\nmin_gas_price = {}\n\n\
+             [pruning]\n# State versions and blocks to keep; 0 keeps everything.\nkeep_state_versions = {}\nkeep_blocks = {}\n\n\
+             [timeouts]\n# Consensus round timeouts in milliseconds.\npropose_ms = {}\nprevote_ms = {}\nprecommit_ms = {}\n\
+             # Pause after committing a block before starting the next height.\ncommit_ms = {}\n",
+            value(&self.moniker),
+            value(match self.role {
+                Role::Validator => "validator",
+                Role::Full => "full",
+            }),
+            value(&self.p2p.listen),
+            value(&self.p2p.external),
+            value(&self.api.listen),
+            self.api.max_body_bytes,
+            self.metrics.enabled,
+            value(&self.metrics.listen),
+            self.mempool.max_txs,
+            self.mempool.max_bytes,
+            self.mempool.min_gas_price,
+            self.pruning.keep_state_versions,
+            self.pruning.keep_blocks,
+            self.timeouts.propose_ms,
+            self.timeouts.prevote_ms,
+            self.timeouts.precommit_ms,
+            self.timeouts.commit_ms,
+        )
+    }
+
+    /// Writes the documented configuration to `path`.
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        std::fs::write(path, self.to_documented_toml())
+            .map_err(|source| ConfigError::Io { path: path.display().to_string(), source })
+    }
+
+    /// Reads and validates the configuration at `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Io { path: display.clone(), source })?;
+        let config: NodeConfig = toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: display, reason: e.to_string() })?;
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_toml_round_trips_and_bad_values_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        let mut config = NodeConfig::new("node-0", Role::Validator, 26656);
+        config.p2p.persistent_peers = vec!["10.0.0.2:26656".into()];
+        config.save(&path).expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains("# Where to listen for peers"));
+        assert_eq!(NodeConfig::load(&path).expect("load"), config);
+
+        std::fs::write(&path, text.replace("listen = \"0.0.0.0:26656\"", "listen = \"nowhere\""))
+            .expect("write");
+        assert!(matches!(NodeConfig::load(&path), Err(ConfigError::Invalid(_))));
+        std::fs::write(&path, "moniker = \"x\"\nsurprise = 1\n").expect("write");
+        assert!(matches!(NodeConfig::load(&path), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            NodeConfig::load(&dir.path().join("missing.toml")),
+            Err(ConfigError::Io { .. })
+        ));
+    }
+}

@@ -1,0 +1,114 @@
+//! Building a genesis document step by step (what `atoll genesis …` does).
+
+use std::collections::BTreeMap;
+
+use atoll_consensus::chain::TokenInfo;
+use atoll_consensus::registry::types::{roles, Entity, Node};
+use atoll_consensus::staking::{Account, Delegation, SharePool, Shares};
+use atoll_consensus::{ConsensusParameters, Genesis, GenesisError, StakingGenesis};
+use atoll_types::{Address, Amount, Epoch, Height};
+
+use crate::keys::NodeIdentity;
+
+fn invalid(message: impl Into<String>) -> GenesisError {
+    GenesisError::Invalid(message.into())
+}
+
+/// An empty genesis: no accounts, default parameters, the insecure (devnet) beacon.
+pub fn new_genesis(chain_id: &str, symbol: &str, exponent: u8, epoch_interval: u64) -> Genesis {
+    let mut genesis = Genesis {
+        chain_id: chain_id.to_owned(),
+        genesis_time: 0,
+        initial_height: 1,
+        token: TokenInfo { symbol: symbol.to_owned(), exponent },
+        consensus: ConsensusParameters { epoch_interval, ..ConsensusParameters::default() },
+        staking: StakingGenesis::default(),
+        beacon: Default::default(),
+        registry: Default::default(),
+        scheduler: Default::default(),
+        governance: Default::default(),
+    };
+    genesis.scheduler.max_validators_per_entity = 1;
+    genesis
+}
+
+fn add_supply(genesis: &mut Genesis, amount: Amount) -> Result<(), GenesisError> {
+    genesis.staking.total_supply = genesis
+        .staking
+        .total_supply
+        .checked_add(amount)
+        .map_err(|_| invalid("total supply overflow"))?;
+    Ok(())
+}
+
+/// Credits `amount` to `address`'s general balance (creating the account).
+pub fn add_balance(
+    genesis: &mut Genesis,
+    address: Address,
+    amount: Amount,
+) -> Result<(), GenesisError> {
+    let account = genesis.staking.accounts.entry(address).or_default();
+    account.general.balance =
+        account.general.balance.checked_add(amount).map_err(|_| invalid("balance overflow"))?;
+    add_supply(genesis, amount)
+}
+
+/// Adds a validator: its entity (with `escrow` self-delegated and `balance` liquid), the
+/// node (with `balance` for its own fees) and its registration.
+pub fn add_validator(
+    genesis: &mut Genesis,
+    node: &NodeIdentity,
+    escrow: Amount,
+    balance: Amount,
+    compute: bool,
+) -> Result<(), GenesisError> {
+    if genesis
+        .registry
+        .nodes
+        .iter()
+        .any(|n| n.id == node.node_id || n.consensus_key == node.consensus_key)
+    {
+        return Err(invalid(format!("node {} is already in the genesis", node.node_id)));
+    }
+    let entity_address = Address::from_public_key(&node.entity_id);
+    let account: &mut Account = genesis.staking.accounts.entry(entity_address).or_default();
+    if account.escrow.active.total_shares.0 == 0 {
+        account.escrow.active =
+            SharePool { balance: escrow, total_shares: Shares(escrow.base_units()) };
+        if !escrow.is_zero() {
+            genesis.staking.delegations.insert(
+                entity_address,
+                BTreeMap::from([(
+                    entity_address,
+                    Delegation { shares: Shares(escrow.base_units()) },
+                )]),
+            );
+        }
+    } else if !escrow.is_zero() {
+        return Err(invalid(format!("entity {entity_address} already has escrow in the genesis")));
+    }
+    add_supply(genesis, escrow)?;
+    add_balance(genesis, entity_address, balance)?;
+    add_balance(genesis, Address::from_public_key(&node.node_id), balance)?;
+    match genesis.registry.entities.iter_mut().find(|e| e.id == node.entity_id) {
+        Some(entity) => entity.nodes.push(node.node_id),
+        None => {
+            genesis.registry.entities.push(Entity { id: node.entity_id, nodes: vec![node.node_id] })
+        }
+    }
+    let epoch = genesis.consensus.epoch_of(Height(genesis.initial_height));
+    genesis.registry.nodes.push(Node {
+        id: node.node_id,
+        entity_id: node.entity_id,
+        expiration: Epoch(epoch.0 + genesis.registry.parameters.max_node_expiration),
+        consensus_key: node.consensus_key,
+        p2p_key: node.p2p_key,
+        addresses: vec![node.address.clone()],
+        vrf_key: node.vrf_key,
+        roles: roles::VALIDATOR | if compute { roles::COMPUTE } else { 0 },
+        runtimes: Vec::new(),
+    });
+    genesis.scheduler.max_validators =
+        genesis.scheduler.max_validators.max(genesis.registry.nodes.len() as u16);
+    Ok(())
+}

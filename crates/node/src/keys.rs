@@ -1,0 +1,119 @@
+//! A node's keys, in `<home>/keys/`, each in a file only its owner can read.
+//!
+//! | file | key |
+//! |---|---|
+//! | `entity.key` | the entity that owns the node and its stake (move it offline in production) |
+//! | `identity.key` | the node id: signs registrations and node transactions |
+//! | `consensus.key` | signs consensus votes |
+//! | `p2p.key` | the peer-to-peer identity |
+//! | `vrf.key` | the beacon VRF key |
+
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use atoll_crypto::{FileSigner, KeyFileError, VrfPublicKey, VrfSecretKey};
+use atoll_types::{Address, PublicKey, Signer};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Why keys could not be created or loaded.
+#[derive(Debug, Error)]
+pub enum KeysError {
+    /// A key file failed.
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    /// The keys directory could not be created.
+    #[error("keys directory {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What happened.
+        source: std::io::Error,
+    },
+}
+
+/// The node's keys.
+pub struct NodeKeys {
+    /// The owning entity.
+    pub entity: FileSigner,
+    /// The node's identity.
+    pub identity: FileSigner,
+    /// The consensus key.
+    pub consensus: FileSigner,
+    /// The p2p key.
+    pub p2p: FileSigner,
+    /// The VRF key.
+    pub vrf: VrfSecretKey,
+}
+
+/// The public half of a node's keys, shared with whoever builds the genesis.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct NodeIdentity {
+    /// The entity's key.
+    pub entity_id: PublicKey,
+    /// The entity's account address.
+    pub entity_address: Address,
+    /// The node id.
+    pub node_id: PublicKey,
+    /// The consensus key.
+    pub consensus_key: PublicKey,
+    /// The p2p key.
+    pub p2p_key: PublicKey,
+    /// The VRF public key.
+    pub vrf_key: VrfPublicKey,
+    /// The node's external p2p address.
+    pub address: String,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeysError + '_ {
+    move |source| KeysError::Io { path: path.to_owned(), source }
+}
+
+fn vrf_key(path: &Path, create: bool) -> Result<VrfSecretKey, KeysError> {
+    // The VRF seed is stored like an Ed25519 seed: a FileSigner file gives us the
+    // permission checks; its 32-byte seed seeds the VRF key.
+    let signer = if create { FileSigner::generate(path)? } else { FileSigner::load(path)? };
+    Ok(VrfSecretKey::from_seed(*signer.seed()))
+}
+
+impl NodeKeys {
+    /// Creates all keys in `<home>/keys` (mode 0700); fails if any key exists.
+    pub fn generate(home: &Path) -> Result<Self, KeysError> {
+        let dir = home.join("keys");
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(io(&dir))?;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).map_err(io(&dir))?;
+        Ok(Self {
+            entity: FileSigner::generate(&dir.join("entity.key"))?,
+            identity: FileSigner::generate(&dir.join("identity.key"))?,
+            consensus: FileSigner::generate(&dir.join("consensus.key"))?,
+            p2p: FileSigner::generate(&dir.join("p2p.key"))?,
+            vrf: vrf_key(&dir.join("vrf.key"), true)?,
+        })
+    }
+
+    /// Loads the keys from `<home>/keys`.
+    pub fn load(home: &Path) -> Result<Self, KeysError> {
+        let dir = home.join("keys");
+        Ok(Self {
+            entity: FileSigner::load(&dir.join("entity.key"))?,
+            identity: FileSigner::load(&dir.join("identity.key"))?,
+            consensus: FileSigner::load(&dir.join("consensus.key"))?,
+            p2p: FileSigner::load(&dir.join("p2p.key"))?,
+            vrf: vrf_key(&dir.join("vrf.key"), false)?,
+        })
+    }
+
+    /// The public identity, with the node's external address.
+    pub fn identity(&self, address: &str) -> NodeIdentity {
+        NodeIdentity {
+            entity_id: self.entity.public_key(),
+            entity_address: Address::from_public_key(&self.entity.public_key()),
+            node_id: self.identity.public_key(),
+            consensus_key: self.consensus.public_key(),
+            p2p_key: self.p2p.public_key(),
+            vrf_key: self.vrf.public_key(),
+            address: address.to_owned(),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Setting up an Atoll node: its keys, its configuration file and the genesis document.
+//!
+//! - [`keys`]: the node's key files (created owner-only) and its public identity.
+//! - [`config`]: `config.toml`, with every setting documented in the file.
+//! - [`genesis`]: building a genesis document validator by validator.
+
+pub mod config;
+pub mod genesis;
+pub mod keys;
+
+pub use config::{ConfigError, NodeConfig, Role};
+pub use keys::{KeysError, NodeIdentity, NodeKeys};
