@@ -266,3 +266,23 @@ fn schedule_mode_leaves_out_what_cannot_run() {
     assert_eq!(result.txs, vec![good]);
     assert_eq!(result.outcomes.len(), 1);
 }
+
+mod garbage {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Arbitrary bytes as transactions are refused; the state root does not move.
+        #[test]
+        fn arbitrary_transactions_change_no_state(txs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 1..6)) {
+            let mut node = Node::new();
+            node.batch(vec![], vec![deposit(&user(1), 1_000)]);
+            let before = node.state.hash;
+            let result = node.batch(txs, vec![]);
+            prop_assert!(result.outcomes.iter().all(|o| o.error.is_some()));
+            prop_assert_eq!(result.state_root, before);
+        }
+    }
+}
