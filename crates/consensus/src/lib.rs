@@ -22,6 +22,7 @@ pub mod genesis;
 pub mod governance;
 pub mod module;
 pub mod registry;
+pub mod roothash;
 pub mod scheduler;
 pub mod sharemath;
 pub mod staking;
