@@ -12,7 +12,7 @@ use crate::context::{Context, Mode};
 use crate::error::{core_codes, RuntimeError};
 use crate::module::{Module, Runtime};
 use crate::modules::{accounts, consensus_accounts::ConsensusAccounts, core};
-use crate::transaction::{runtime_chain_context, Transaction, UnverifiedTransaction};
+use crate::transaction::{runtime_chain_context, Transaction, UnverifiedTransaction, VerifyError};
 
 /// Decodes a call body or query argument, refusing malformed input with `core` code 6.
 pub fn decode_body<T: BorshDeserialize>(bytes: &[u8]) -> Result<T, RuntimeError> {
@@ -96,12 +96,11 @@ impl Dispatcher {
         let unverified: UnverifiedTransaction = atoll_types::decode(raw, max)
             .map_err(|e| core_error(core_codes::MALFORMED, e.to_string()))?;
         unverified.verify(&self.chain, max).map_err(|e| {
-            let code = if e == "invalid signature" {
-                core_codes::INVALID_SIGNATURE
-            } else {
-                core_codes::MALFORMED
+            let code = match e {
+                VerifyError::InvalidSignature => core_codes::INVALID_SIGNATURE,
+                VerifyError::Malformed(_) => core_codes::MALFORMED,
             };
-            core_error(code, e)
+            core_error(code, e.to_string())
         })
     }
 

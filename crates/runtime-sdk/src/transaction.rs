@@ -111,27 +111,38 @@ impl Transaction {
     }
 }
 
+/// Why a transaction did not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// The body does not decode, or signers and signatures do not line up.
+    #[error("malformed transaction: {0}")]
+    Malformed(&'static str),
+    /// A signature does not verify.
+    #[error("invalid signature")]
+    InvalidSignature,
+}
+
 impl UnverifiedTransaction {
     /// Decodes the body and checks every signature.
     pub fn verify(
         &self,
         chain: &ChainContext,
         max_size: usize,
-    ) -> Result<Transaction, &'static str> {
-        let tx: Transaction =
-            atoll_types::decode(&self.body, max_size).map_err(|_| "malformed transaction body")?;
+    ) -> Result<Transaction, VerifyError> {
+        let tx: Transaction = atoll_types::decode(&self.body, max_size)
+            .map_err(|_| VerifyError::Malformed("transaction body does not decode"))?;
         if tx.auth.signers.is_empty()
             || tx.auth.signers.len() > MAX_SIGNERS
             || tx.auth.signers.len() != self.signatures.len()
         {
-            return Err("signers and signatures do not match");
+            return Err(VerifyError::Malformed("signers and signatures do not match"));
         }
         let digest = atoll_types::signing_digest(&TX_CONTEXT, chain, &self.body);
         for (signer, signature) in tx.auth.signers.iter().zip(&self.signatures) {
             signer
                 .public_key
                 .verify(digest.as_bytes(), signature)
-                .map_err(|_| "invalid signature")?;
+                .map_err(|_| VerifyError::InvalidSignature)?;
         }
         Ok(tx)
     }
