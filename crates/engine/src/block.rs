@@ -6,6 +6,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use thiserror::Error;
 
 use crate::certificate::CommitCertificate;
+use crate::evidence::DoubleSignEvidence;
 use crate::merkle::transactions_root;
 
 /// The largest encoded block accepted.
@@ -32,6 +33,8 @@ pub struct BlockHeader {
     pub proposer: PublicKey,
     /// The epoch of this height.
     pub epoch: Epoch,
+    /// SHA-256 of the encoded last commit and evidence, so the id covers the whole block.
+    pub commit_and_evidence_hash: Hash,
 }
 
 /// A block.
@@ -43,6 +46,8 @@ pub struct Block {
     pub transactions: Vec<Vec<u8>>,
     /// The certificate that committed the previous block (none for the first block).
     pub last_commit: Option<CommitCertificate>,
+    /// Proven double signing, to be slashed by this block.
+    pub evidence: Vec<DoubleSignEvidence>,
 }
 
 /// Why a block is malformed.
@@ -57,9 +62,20 @@ pub enum BlockError {
     /// The block is for another chain.
     #[error("block for another chain")]
     WrongChain,
+    /// The header does not commit to the block's last commit and evidence.
+    #[error("commit and evidence hash mismatch")]
+    CommitAndEvidenceHash,
     /// The block does not follow the previous one.
     #[error("block does not follow the previous block: {0}")]
     Discontinuity(&'static str),
+}
+
+/// What [`BlockHeader::commit_and_evidence_hash`] holds.
+pub fn commit_and_evidence_hash(
+    last_commit: &Option<CommitCertificate>,
+    evidence: &[DoubleSignEvidence],
+) -> Hash {
+    Hash::of_encoded(&(last_commit, evidence))
 }
 
 impl Block {
@@ -79,6 +95,11 @@ impl Block {
         }
         if transactions_root(&self.transactions) != self.header.transactions_root {
             return Err(BlockError::TransactionsRoot);
+        }
+        if commit_and_evidence_hash(&self.last_commit, &self.evidence)
+            != self.header.commit_and_evidence_hash
+        {
+            return Err(BlockError::CommitAndEvidenceHash);
         }
         Ok(())
     }

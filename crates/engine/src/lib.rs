@@ -1,16 +1,21 @@
 //! The engine: what turns the consensus state machine into a chain.
 //!
-//! - [`block`]: blocks (header, transactions, the previous block's commit certificate).
+//! - [`block`]: blocks (header, transactions, the previous block's commit certificate,
+//!   double-signing evidence).
 //! - [`certificate`]: votes and commit certificates, checked against a validator set.
+//! - [`evidence`]: proofs of double signing.
 //! - [`merkle`]: the transactions root and inclusion proofs.
 //! - [`mempool`]: pending transactions, admitted by the state machine's check mode,
 //!   ordered by gas price and per-sender nonce, bounded, re-checked after each block.
-//! - [`store`]: decided blocks on disk, indexed by id and transaction hash.
-//!
-//! The Malachite adapter (the only code that will import the BFT engine) drives these.
+//! - [`store`]: decided blocks and their certificates on disk, indexed by id and
+//!   transaction hash; undecided proposals of the height in progress.
+//! - [`bft`]: the Malachite adapter, the only code that imports the BFT engine: the
+//!   context types, signing, wire codec, the application loop and node start-up.
 
+pub mod bft;
 pub mod block;
 pub mod certificate;
+pub mod evidence;
 pub mod mempool;
 pub mod merkle;
 pub mod store;

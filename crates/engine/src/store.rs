@@ -1,6 +1,8 @@
-//! The block store: decided blocks by height, with indexes by block id and transaction
-//! hash, in one redb file. Each block is written in one durable transaction *before* its
-//! state is committed; a node that crashes in between replays the block at startup.
+//! The block store: decided blocks by height with the certificate that decided each, indexes
+//! by block id and transaction hash, the offences already slashed, and the proposals of the
+//! height in progress, in one redb file. Each block is written in one durable transaction
+//! *before* its state is committed; a node that crashes in between replays the block at
+//! startup.
 
 use std::path::Path;
 
@@ -9,10 +11,32 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinitio
 use thiserror::Error;
 
 use crate::block::{Block, MAX_BLOCK_SIZE};
+use crate::certificate::CommitCertificate;
 
 const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
 const BLOCK_IDS: TableDefinition<'_, &[u8], u64> = TableDefinition::new("block_ids");
 const TXS: TableDefinition<'_, &[u8], (u64, u32)> = TableDefinition::new("txs");
+const CERTIFICATES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("certificates");
+const EVIDENCE: TableDefinition<'_, &[u8], u64> = TableDefinition::new("evidence");
+/// Undecided proposals: (height, round, block id) -> encoded [`UndecidedProposal`].
+const UNDECIDED: TableDefinition<'_, (u64, u32, &[u8]), &[u8]> = TableDefinition::new("undecided");
+
+const MAX_CERTIFICATE_SIZE: usize = 1 << 20;
+const MAX_STORED_BLOCK: usize = MAX_BLOCK_SIZE + (1 << 20);
+
+/// A proposal received or made for the height in progress, kept so that a restarted node
+/// can answer for it (and a restarted proposer re-propose the same block).
+#[derive(Clone, PartialEq, Eq, Debug, borsh::BorshSerialize, borsh::BorshDeserialize)]
+pub struct UndecidedProposal {
+    /// The round it was proposed in.
+    pub round: u32,
+    /// The proof-of-lock round, `-1` for none.
+    pub valid_round: i64,
+    /// The block.
+    pub block: Block,
+    /// Whether the block passed validation.
+    pub valid: bool,
+}
 
 /// A block store failure.
 #[derive(Debug, Error)]
@@ -50,12 +74,17 @@ impl BlockStore {
         txn.open_table(BLOCKS).map_err(db_err)?;
         txn.open_table(BLOCK_IDS).map_err(db_err)?;
         txn.open_table(TXS).map_err(db_err)?;
+        txn.open_table(CERTIFICATES).map_err(db_err)?;
+        txn.open_table(EVIDENCE).map_err(db_err)?;
+        txn.open_table(UNDECIDED).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(Self { db })
     }
 
-    /// Stores the next block (height `latest + 1`, or any height in an empty store).
-    pub fn put(&self, block: &Block) -> Result<(), StoreError> {
+    /// Stores the next block (height `latest + 1`, or any height in an empty store) with the
+    /// certificate that decided it, records the offences its evidence slashes and drops the
+    /// undecided proposals of its height, all in one durable transaction.
+    pub fn put(&self, block: &Block, certificate: &CommitCertificate) -> Result<(), StoreError> {
         let height = block.header.height.0;
         let latest = self.latest()?.map(|h| h.0);
         if latest.is_some_and(|l| l + 1 != height) {
@@ -73,8 +102,91 @@ impl BlockStore {
                 txs.insert(Hash::digest(tx).as_bytes().as_slice(), (height, i as u32))
                     .map_err(db_err)?;
             }
+            let mut certificates = txn.open_table(CERTIFICATES).map_err(db_err)?;
+            certificates.insert(height, encode(certificate).as_slice()).map_err(db_err)?;
+            let mut evidence = txn.open_table(EVIDENCE).map_err(db_err)?;
+            for e in &block.evidence {
+                evidence.insert(e.key().as_slice(), height).map_err(db_err)?;
+            }
+            let mut undecided = txn.open_table(UNDECIDED).map_err(db_err)?;
+            undecided.retain(|(h, _, _), _| h > height).map_err(db_err)?;
         }
         txn.commit().map_err(db_err)
+    }
+
+    /// The certificate that decided the block at `height`.
+    pub fn certificate(&self, height: Height) -> Result<Option<CommitCertificate>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(CERTIFICATES).map_err(db_err)?;
+        match table.get(height.0).map_err(db_err)? {
+            Some(bytes) => decode(bytes.value(), MAX_CERTIFICATE_SIZE)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(height.0, e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// The height at which an offence (see [`crate::evidence::DoubleSignEvidence::key`])
+    /// was slashed, if it was.
+    pub fn evidence_included(&self, key: &[u8]) -> Result<Option<u64>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(EVIDENCE).map_err(db_err)?;
+        Ok(table.get(key).map_err(db_err)?.map(|v| v.value()))
+    }
+
+    /// Keeps a proposal for the height in progress (durably, before it is voted on).
+    pub fn put_undecided(
+        &self,
+        height: Height,
+        proposal: &UndecidedProposal,
+    ) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(db_err)?;
+        txn.set_durability(Durability::Immediate).map_err(db_err)?;
+        {
+            let mut table = txn.open_table(UNDECIDED).map_err(db_err)?;
+            let id = proposal.block.id();
+            table
+                .insert(
+                    (height.0, proposal.round, id.as_bytes().as_slice()),
+                    encode(proposal).as_slice(),
+                )
+                .map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    /// The proposals kept for `height`, optionally only those of one round.
+    pub fn undecided(
+        &self,
+        height: Height,
+        round: Option<u32>,
+    ) -> Result<Vec<UndecidedProposal>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(UNDECIDED).map_err(db_err)?;
+        let (low, high) = match round {
+            Some(r) => (r, r),
+            None => (0, u32::MAX),
+        };
+        let start: (u64, u32, &[u8]) = (height.0, low, &[]);
+        let end: (u64, u32, &[u8]) = (height.0, high, &[0xff; 33]);
+        let mut out = Vec::new();
+        for entry in table.range(start..=end).map_err(db_err)? {
+            let (_, value) = entry.map_err(db_err)?;
+            out.push(
+                decode(value.value(), MAX_STORED_BLOCK)
+                    .map_err(|e| StoreError::Corrupt(height.0, e.to_string()))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// The undecided proposal with this block id at `height`, if kept.
+    pub fn undecided_block(
+        &self,
+        height: Height,
+        id: &Hash,
+    ) -> Result<Option<UndecidedProposal>, StoreError> {
+        Ok(self.undecided(height, None)?.into_iter().find(|p| p.block.id() == *id))
     }
 
     /// The block at `height`.
@@ -82,7 +194,7 @@ impl BlockStore {
         let txn = self.db.begin_read().map_err(db_err)?;
         let blocks = txn.open_table(BLOCKS).map_err(db_err)?;
         match blocks.get(height.0).map_err(db_err)? {
-            Some(bytes) => decode(bytes.value(), MAX_BLOCK_SIZE + 1024 * 1024)
+            Some(bytes) => decode(bytes.value(), MAX_STORED_BLOCK)
                 .map(Some)
                 .map_err(|e| StoreError::Corrupt(height.0, e.to_string())),
             None => Ok(None),
@@ -132,9 +244,11 @@ impl BlockStore {
             let mut blocks = txn.open_table(BLOCKS).map_err(db_err)?;
             let mut ids = txn.open_table(BLOCK_IDS).map_err(db_err)?;
             let mut txs = txn.open_table(TXS).map_err(db_err)?;
+            let mut certificates = txn.open_table(CERTIFICATES).map_err(db_err)?;
             for height in earliest.0..keep_from.0 {
+                certificates.remove(height).map_err(db_err)?;
                 let Some(bytes) = blocks.remove(height).map_err(db_err)? else { continue };
-                let block: Block = decode(bytes.value(), MAX_BLOCK_SIZE + 1024 * 1024)
+                let block: Block = decode(bytes.value(), MAX_STORED_BLOCK)
                     .map_err(|e| StoreError::Corrupt(height, e.to_string()))?;
                 drop(bytes);
                 ids.remove(block.id().as_bytes().as_slice()).map_err(db_err)?;

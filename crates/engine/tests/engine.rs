@@ -7,6 +7,7 @@ use atoll_consensus::{
     ConsensusParameters, ConsensusState, Fee, Genesis, StakingGenesis, TokenInfo, Transaction,
 };
 use atoll_crypto::MemorySigner;
+use atoll_engine::block::commit_and_evidence_hash;
 use atoll_engine::merkle::transactions_root;
 use atoll_engine::{
     Block, BlockError, BlockHeader, BlockStore, CertificateError, CommitCertificate,
@@ -201,6 +202,7 @@ fn block(chain: &ChainContext, height: u64, previous: Option<&Block>, txs: Vec<V
         transactions_root: transactions_root(&txs),
         proposer: key(0).public_key(),
         epoch: Epoch(0),
+        commit_and_evidence_hash: Hash::ZERO,
     };
     let last_commit = previous.map(|p| CommitCertificate {
         height: p.header.height,
@@ -208,7 +210,10 @@ fn block(chain: &ChainContext, height: u64, previous: Option<&Block>, txs: Vec<V
         block_id: p.id(),
         signatures: vec![],
     });
-    Block { header, transactions: txs, last_commit }
+    let mut block = Block { header, transactions: txs, last_commit, evidence: vec![] };
+    block.header.commit_and_evidence_hash =
+        commit_and_evidence_hash(&block.last_commit, &block.evidence);
+    block
 }
 
 #[test]
@@ -223,6 +228,9 @@ fn blocks_are_checked_for_chain_root_and_continuity() {
     let mut tampered = first.clone();
     tampered.transactions.push(vec![3]);
     assert_eq!(tampered.validate_basic(&chain), Err(BlockError::TransactionsRoot));
+    let mut uncommitted = block(&chain, 2, Some(&first), vec![]);
+    uncommitted.last_commit = None;
+    assert_eq!(uncommitted.validate_basic(&chain), Err(BlockError::CommitAndEvidenceHash));
     let second = block(&chain, 2, Some(&first), vec![]);
     assert_eq!(second.validate_follows(&first, &Hash::digest(&2u64.to_le_bytes())), Ok(()));
     assert!(second.validate_follows(&first, &Hash::ZERO).is_err(), "wrong app hash");
@@ -241,10 +249,15 @@ fn block_store_indexes_prunes_and_survives_reopen() {
         for h in 1..=10u64 {
             let b =
                 block(&chain, h, blocks.last(), vec![h.to_le_bytes().to_vec(), vec![h as u8; 3]]);
-            store.put(&b).expect("put");
+            store.put(&b, &cert(&b)).expect("put");
             blocks.push(b);
         }
-        assert!(store.put(&block(&chain, 12, None, vec![])).is_err(), "gaps are refused");
+        assert!(
+            store
+                .put(&block(&chain, 12, None, vec![]), &cert(&block(&chain, 12, None, vec![])))
+                .is_err(),
+            "gaps are refused"
+        );
     }
     let store = BlockStore::open(&path).expect("reopen");
     assert_eq!(
@@ -263,4 +276,13 @@ fn block_store_indexes_prunes_and_survives_reopen() {
     assert_eq!(store.height_of(&blocks[2].id()).expect("id"), None);
     assert_eq!(store.transaction(&Hash::digest(&3u64.to_le_bytes())).expect("tx"), None);
     assert_eq!(store.block(Height(6)).expect("get"), Some(blocks[5].clone()));
+}
+
+fn cert(block: &Block) -> CommitCertificate {
+    CommitCertificate {
+        height: block.header.height,
+        round: 0,
+        block_id: block.id(),
+        signatures: vec![],
+    }
 }

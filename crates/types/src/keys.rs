@@ -15,7 +15,7 @@ pub struct PublicKey([u8; 32]);
 hex_bytes_newtype!(PublicKey, 32);
 
 /// An Ed25519 signature (64 bytes: `R || s`).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
 pub struct Signature([u8; 64]);
 
 hex_bytes_newtype!(Signature, 64);

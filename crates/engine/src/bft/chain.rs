@@ -1,0 +1,388 @@
+//! The chain the engine drives: state, block store and mempool, and the rules for building,
+//! validating and committing blocks. Free of async and of the engine's message plumbing
+//! ([`super::app`] does that), so each rule reads on its own.
+
+use std::sync::{Arc, Mutex};
+
+use atoll_consensus::scheduler::{self, Validator};
+use atoll_consensus::staking::SlashReason;
+use atoll_consensus::{
+    chain as chain_info, BlockContext, BlockOutcome, ConsensusState, Misbehavior,
+};
+use atoll_mkvs::{RedbNodeDb, RootKind, CONSENSUS_NAMESPACE};
+use atoll_types::{decode, Address, ChainContext, Hash, Height, PublicKey};
+use thiserror::Error;
+
+use crate::block::{commit_and_evidence_hash, Block, BlockHeader, MAX_BLOCK_SIZE};
+use crate::certificate::CommitCertificate;
+use crate::evidence::{DoubleSignEvidence, MAX_EVIDENCE_PER_BLOCK};
+use crate::merkle::transactions_root;
+use crate::store::BlockStore;
+use crate::Mempool;
+
+/// Largest encoded block accepted from a peer.
+pub const MAX_ENCODED_BLOCK: usize = MAX_BLOCK_SIZE + (1 << 20);
+
+/// A failure of the node itself (storage), as opposed to a bad block.
+#[derive(Debug, Error)]
+pub enum ChainError {
+    /// Block store failure.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// State failure.
+    #[error("state: {0}")]
+    State(String),
+    /// The decided block is not known.
+    #[error("decided block {0} at height {1} is not known")]
+    UnknownBlock(Hash, u64),
+    /// The store and the state disagree beyond repair.
+    #[error("inconsistent data directory: {0}")]
+    Inconsistent(String),
+}
+
+fn state_err(e: impl std::fmt::Display) -> ChainError {
+    ChainError::State(e.to_string())
+}
+
+/// Why a proposed or synced block is refused.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("invalid block: {0}")]
+pub struct InvalidBlock(pub String);
+
+fn invalid(reason: impl Into<String>) -> InvalidBlock {
+    InvalidBlock(reason.into())
+}
+
+/// How much history to keep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pruning {
+    /// State versions to keep (0 keeps all; otherwise at least 16).
+    pub keep_state_versions: u64,
+    /// Blocks to keep (0 keeps all).
+    pub keep_blocks: u64,
+}
+
+/// State, blocks and pending transactions of one node.
+pub struct Chain {
+    chain: ChainContext,
+    initial_height: u64,
+    state: Arc<ConsensusState<RedbNodeDb>>,
+    store: Arc<BlockStore>,
+    mempool: Arc<Mutex<Mempool>>,
+    pruning: Pruning,
+}
+
+impl Chain {
+    /// Binds the parts, replaying any block that was stored but whose state was not
+    /// committed before a crash.
+    pub fn open(
+        chain: ChainContext,
+        initial_height: u64,
+        state: Arc<ConsensusState<RedbNodeDb>>,
+        store: Arc<BlockStore>,
+        mempool: Arc<Mutex<Mempool>>,
+        pruning: Pruning,
+    ) -> Result<Self, ChainError> {
+        let this = Self { chain, initial_height, state, store, mempool, pruning };
+        this.replay()?;
+        Ok(this)
+    }
+
+    fn replay(&self) -> Result<(), ChainError> {
+        let stored = self.store.latest()?.map_or(0, |h| h.0);
+        loop {
+            let applied = self.last_height()?;
+            if applied >= stored {
+                return Ok(());
+            }
+            let height = applied + 1;
+            let block = self.store.block(Height(height))?.ok_or_else(|| {
+                ChainError::Inconsistent(format!("block {height} missing from the store"))
+            })?;
+            tracing::info!(height, "replaying a stored block whose state was not committed");
+            self.apply(&block)?;
+        }
+    }
+
+    /// The chain context.
+    pub fn chain_context(&self) -> ChainContext {
+        self.chain
+    }
+
+    /// The first height of the chain.
+    pub fn initial_height(&self) -> u64 {
+        self.initial_height
+    }
+
+    /// The block store.
+    pub fn store(&self) -> &Arc<BlockStore> {
+        &self.store
+    }
+
+    /// The consensus state.
+    pub fn state(&self) -> &Arc<ConsensusState<RedbNodeDb>> {
+        &self.state
+    }
+
+    /// The mempool.
+    pub fn mempool(&self) -> &Arc<Mutex<Mempool>> {
+        &self.mempool
+    }
+
+    /// The height of the latest committed state (`initial_height - 1` at genesis).
+    pub fn last_height(&self) -> Result<u64, ChainError> {
+        let root = self
+            .state
+            .latest()
+            .map_err(state_err)?
+            .ok_or_else(|| ChainError::Inconsistent("state has no genesis".into()))?;
+        Ok(root.version)
+    }
+
+    /// The height being decided next.
+    pub fn next_height(&self) -> Result<u64, ChainError> {
+        Ok(self.last_height()? + 1)
+    }
+
+    /// The state root after the last block: the next block's app hash.
+    pub fn app_hash(&self) -> Result<Hash, ChainError> {
+        let root = self.state.latest().map_err(state_err)?;
+        root.map(|r| r.hash).ok_or_else(|| ChainError::Inconsistent("state has no genesis".into()))
+    }
+
+    /// The validators of `height` (elected by the state after `height - 1`).
+    pub fn validators(&self, height: u64) -> Result<Vec<Validator>, ChainError> {
+        let tree = self.state.tree_at(Height(height.saturating_sub(1))).map_err(state_err)?;
+        scheduler::validators(&tree).map_err(state_err)
+    }
+
+    /// Builds this node's proposal for the next height.
+    pub fn build_block(
+        &self,
+        proposer: PublicKey,
+        pending_evidence: &[DoubleSignEvidence],
+        time: u64,
+    ) -> Result<Block, ChainError> {
+        let height = self.next_height()?;
+        let tree = self.state.tree_at(Height(height - 1)).map_err(state_err)?;
+        let params = chain_info::parameters(&tree).map_err(state_err)?;
+        let previous = self.store.block(Height(height - 1))?;
+        let last_commit = self.store.certificate(Height(height - 1))?;
+        let transactions = self
+            .mempool
+            .lock()
+            .map_err(|_| state_err("mempool lock poisoned"))?
+            .select(params.max_block_gas, MAX_BLOCK_SIZE);
+        let mut evidence = Vec::new();
+        for e in pending_evidence {
+            if evidence.len() >= MAX_EVIDENCE_PER_BLOCK {
+                break;
+            }
+            if self.check_evidence(e, height, &evidence).is_ok() {
+                evidence.push(e.clone());
+            }
+        }
+        let header = BlockHeader {
+            chain_context: self.chain,
+            height: Height(height),
+            time: previous.as_ref().map_or(time, |p| time.max(p.header.time)),
+            previous_block_id: previous.as_ref().map_or(Hash::ZERO, Block::id),
+            app_hash: self.app_hash()?,
+            transactions_root: transactions_root(&transactions),
+            proposer,
+            epoch: params.epoch_of(Height(height)),
+            commit_and_evidence_hash: commit_and_evidence_hash(&last_commit, &evidence),
+        };
+        Ok(Block { header, transactions, last_commit, evidence })
+    }
+
+    /// Decodes a block from a peer (bounded).
+    pub fn decode_block(bytes: &[u8]) -> Result<Block, InvalidBlock> {
+        decode(bytes, MAX_ENCODED_BLOCK).map_err(|e| invalid(format!("undecodable: {e}")))
+    }
+
+    /// Checks a block proposed (or synced) for the next height.
+    pub fn validate(&self, block: &Block) -> Result<Result<(), InvalidBlock>, ChainError> {
+        let height = self.next_height()?;
+        let header = &block.header;
+        if let Err(e) = block.validate_basic(&self.chain) {
+            return Ok(Err(invalid(e.to_string())));
+        }
+        if header.height.0 != height {
+            return Ok(Err(invalid(format!(
+                "height {} is not the next height {height}",
+                header.height
+            ))));
+        }
+        let tree = self.state.tree_at(Height(height - 1)).map_err(state_err)?;
+        let params = chain_info::parameters(&tree).map_err(state_err)?;
+        if header.epoch != params.epoch_of(header.height) {
+            return Ok(Err(invalid("wrong epoch")));
+        }
+        let validators = self.validators(height)?;
+        if !validators.iter().any(|v| v.consensus_key == header.proposer) {
+            return Ok(Err(invalid("proposer is not a validator")));
+        }
+        let app_hash = self.app_hash()?;
+        if height == self.initial_height {
+            if header.previous_block_id != Hash::ZERO || block.last_commit.is_some() {
+                return Ok(Err(invalid("the first block has no predecessor")));
+            }
+            if header.app_hash != app_hash {
+                return Ok(Err(invalid("app hash is not the genesis state root")));
+            }
+        } else {
+            let previous = self
+                .store
+                .block(Height(height - 1))?
+                .ok_or_else(|| ChainError::Inconsistent(format!("block {} missing", height - 1)))?;
+            if let Err(e) = block.validate_follows(&previous, &app_hash) {
+                return Ok(Err(invalid(e.to_string())));
+            }
+            if header.time < previous.header.time {
+                return Ok(Err(invalid("time goes backwards")));
+            }
+            let previous_validators = self.validators(height - 1)?;
+            if let Some(commit) = &block.last_commit {
+                if let Err(e) = commit.verify(&self.chain, &previous_validators) {
+                    return Ok(Err(invalid(format!("last commit: {e}"))));
+                }
+            }
+        }
+        if block.evidence.len() > MAX_EVIDENCE_PER_BLOCK {
+            return Ok(Err(invalid("too much evidence")));
+        }
+        for (i, e) in block.evidence.iter().enumerate() {
+            if let Err(reason) = self.check_evidence(e, height, &block.evidence[..i]) {
+                return Ok(Err(reason));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    fn check_evidence(
+        &self,
+        evidence: &DoubleSignEvidence,
+        height: u64,
+        earlier: &[DoubleSignEvidence],
+    ) -> Result<(), InvalidBlock> {
+        evidence
+            .verify(&self.chain, Height(height))
+            .map_err(|e| invalid(format!("evidence: {e}")))?;
+        let key = evidence.key();
+        if earlier.iter().any(|e| e.key() == key) {
+            return Err(invalid("duplicate evidence"));
+        }
+        match self.store.evidence_included(&key) {
+            Ok(None) => {}
+            Ok(Some(_)) => return Err(invalid("evidence already slashed")),
+            Err(e) => return Err(invalid(format!("evidence lookup: {e}"))),
+        }
+        let known = self
+            .validators(height)
+            .map_err(|e| invalid(e.to_string()))?
+            .iter()
+            .any(|v| v.consensus_key == evidence.validator());
+        if !known {
+            return Err(invalid("evidence against a key that is not a current validator"));
+        }
+        Ok(())
+    }
+
+    /// Stores a decided block with its certificate, then applies it to the state. The
+    /// block is durable first: after a crash in between, [`Chain::open`] replays it.
+    pub fn commit(
+        &self,
+        block: &Block,
+        certificate: &CommitCertificate,
+    ) -> Result<BlockOutcome, ChainError> {
+        if certificate.block_id != block.id() || certificate.height != block.header.height {
+            return Err(ChainError::Inconsistent("certificate is for another block".into()));
+        }
+        self.store.put(block, certificate)?;
+        let outcome = self.apply(block)?;
+        if let Ok(tree) = self.state.tree_at(block.header.height) {
+            if let Ok(mut mempool) = self.mempool.lock() {
+                if let Err(e) = mempool.recheck(&tree) {
+                    tracing::warn!(error = %e, "mempool re-check failed");
+                }
+            }
+        }
+        self.prune(block.header.height.0)?;
+        Ok(outcome)
+    }
+
+    fn apply(&self, block: &Block) -> Result<BlockOutcome, ChainError> {
+        let context = self.block_context(block)?;
+        let (_, outcome) = self.state.apply(&context, &block.transactions).map_err(state_err)?;
+        Ok(outcome)
+    }
+
+    /// What the state machine is told about a block: who proposed it, who signed the
+    /// previous one, whom its evidence convicts.
+    fn block_context(&self, block: &Block) -> Result<BlockContext, ChainError> {
+        let height = block.header.height.0;
+        let current = self.validators(height)?;
+        let previous_set =
+            if height > self.initial_height { self.validators(height - 1)? } else { Vec::new() };
+        let entity_of = |set: &[Validator], key: &PublicKey| {
+            set.iter()
+                .find(|v| v.consensus_key == *key)
+                .map(|v| Address::from_public_key(&v.entity))
+        };
+        let previous_proposer = if height > self.initial_height {
+            self.store
+                .block(Height(height - 1))?
+                .and_then(|p| entity_of(&previous_set, &p.header.proposer))
+        } else {
+            None
+        };
+        let signers = block
+            .last_commit
+            .iter()
+            .flat_map(|c| c.signatures.iter())
+            .filter_map(|s| {
+                previous_set
+                    .iter()
+                    .find(|v| v.consensus_key == s.validator)
+                    .map(|v| (Address::from_public_key(&v.entity), v.power))
+            })
+            .collect();
+        let evidence = block
+            .evidence
+            .iter()
+            .filter_map(|e| {
+                current.iter().chain(previous_set.iter()).find(|v| v.consensus_key == e.validator())
+            })
+            .map(|v| Misbehavior {
+                entity: Address::from_public_key(&v.entity),
+                node: Some(v.node_id),
+                reason: SlashReason::ConsensusEquivocation,
+            })
+            .collect();
+        Ok(BlockContext {
+            height: block.header.height,
+            time: block.header.time,
+            proposer: entity_of(&current, &block.header.proposer),
+            previous_proposer,
+            signers,
+            evidence,
+            previous_block_id: block.header.previous_block_id,
+        })
+    }
+
+    fn prune(&self, height: u64) -> Result<(), ChainError> {
+        let Pruning { keep_state_versions, keep_blocks } = self.pruning;
+        if keep_blocks > 0 && height > keep_blocks {
+            self.store.prune_below(Height(height - keep_blocks + 1))?;
+        }
+        let keep = if keep_state_versions == 0 { 0 } else { keep_state_versions.max(16) };
+        if keep > 0 && height > keep && height % 16 == 0 {
+            self.state
+                .store()
+                .prune(CONSENSUS_NAMESPACE, RootKind::State, height - keep + 1)
+                .map_err(state_err)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,378 @@
+//! Starting a node: open the data directory, initialise genesis, start the engine (network,
+//! WAL, sync, consensus) and the application loop.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use atoll_consensus::{ConsensusState, Genesis, StateError};
+use atoll_mkvs::{Mkvs, RedbNodeDb};
+use atoll_types::{ChainContext, Hash, Signer};
+use bytes::Bytes;
+use malachitebft_app_channel::app::config::{
+    ConsensusConfig, NodeConfig as MalachiteNodeConfig, P2pConfig, ValueSyncConfig,
+};
+use malachitebft_app_channel::app::net::Multiaddr;
+use malachitebft_app_channel::app::types::codec::Codec;
+use malachitebft_app_channel::app::types::core::LinearTimeouts;
+use malachitebft_app_channel::app::types::Keypair;
+use malachitebft_app_channel::{
+    ByzantineContext, ConsensusContext, EngineBuilder, NetworkContext, NetworkIdentity,
+    RequestContext, Signer as _, SyncContext, WalContext,
+};
+use malachitebft_engine_byzantine::{ByzantineConfig, Trigger};
+use thiserror::Error;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::app::{App, ChainStatus};
+use super::chain::{Chain, Pruning};
+use super::codec::WireCodec;
+use super::context::{default_timeouts, AtollContext, ValidatorAddress};
+use super::metrics::EngineMetrics;
+use super::signing::ConsensusSigner;
+use crate::mempool::{Mempool, MempoolConfig, MempoolError};
+use crate::store::BlockStore;
+
+/// Everything a node needs to start.
+pub struct EngineConfig {
+    /// Name in logs and metrics.
+    pub moniker: String,
+    /// Data directory (state, blocks, WAL).
+    pub data_dir: PathBuf,
+    /// The genesis document.
+    pub genesis: Genesis,
+    /// The consensus key. A validator votes with it; a full node only names itself by it.
+    pub consensus_key: Arc<dyn Signer + Send + Sync>,
+    /// Whether this node votes (when its key is in the validator set).
+    pub validator: bool,
+    /// Seed of the libp2p identity key.
+    pub p2p_seed: [u8; 32],
+    /// Where to listen for peers (`host:port`).
+    pub listen: String,
+    /// Peers to stay connected to (`host:port`).
+    pub persistent_peers: Vec<String>,
+    /// Consensus timeouts.
+    pub timeouts: LinearTimeouts,
+    /// The mempool.
+    pub mempool: MempoolConfig,
+    /// History to keep.
+    pub pruning: Pruning,
+    /// How often sync status is exchanged with peers.
+    pub sync_status_interval: Duration,
+    /// Test-only misbehaviour.
+    pub byzantine: Option<ByzantineMode>,
+}
+
+/// Faults a node can be told to commit, to test that the network survives and punishes
+/// them. Never set on a real validator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByzantineMode {
+    /// Sign a second, conflicting vote for every vote from this height on.
+    DoubleSign {
+        /// The first height at which to equivocate.
+        from_height: u64,
+    },
+}
+
+impl EngineConfig {
+    /// A configuration with default timeouts, mempool and pruning.
+    pub fn new(
+        moniker: &str,
+        data_dir: PathBuf,
+        genesis: Genesis,
+        consensus_key: Arc<dyn Signer + Send + Sync>,
+        p2p_seed: [u8; 32],
+        listen: &str,
+    ) -> Self {
+        Self {
+            moniker: moniker.to_owned(),
+            data_dir,
+            genesis,
+            consensus_key,
+            validator: true,
+            p2p_seed,
+            listen: listen.to_owned(),
+            persistent_peers: Vec::new(),
+            timeouts: default_timeouts(),
+            mempool: MempoolConfig::default(),
+            pruning: Pruning { keep_state_versions: 0, keep_blocks: 0 },
+            sync_status_interval: Duration::from_secs(2),
+            byzantine: None,
+        }
+    }
+}
+
+/// Why a node could not start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    /// The data directory could not be prepared.
+    #[error("data directory {0}: {1}")]
+    DataDir(PathBuf, String),
+    /// The genesis document is invalid or does not match the stored chain.
+    #[error("genesis: {0}")]
+    Genesis(String),
+    /// A listen or peer address is not `host:port`.
+    #[error("address {0:?}: {1}")]
+    Address(String, String),
+    /// The engine failed to start.
+    #[error("engine: {0}")]
+    Engine(String),
+    /// The chain's data could not be opened.
+    #[error(transparent)]
+    Chain(#[from] super::chain::ChainError),
+}
+
+/// The engine's configuration, in the form its builder reads.
+struct MalachiteConfig {
+    moniker: String,
+    consensus: ConsensusConfig,
+    value_sync: ValueSyncConfig,
+}
+
+impl MalachiteNodeConfig for MalachiteConfig {
+    fn moniker(&self) -> &str {
+        &self.moniker
+    }
+
+    fn consensus(&self) -> &ConsensusConfig {
+        &self.consensus
+    }
+
+    fn consensus_mut(&mut self) -> &mut ConsensusConfig {
+        &mut self.consensus
+    }
+
+    fn value_sync(&self) -> &ValueSyncConfig {
+        &self.value_sync
+    }
+
+    fn value_sync_mut(&mut self) -> &mut ValueSyncConfig {
+        &mut self.value_sync
+    }
+}
+
+/// `host:port` as a TCP multiaddress (IPv4, IPv6 or DNS name).
+pub fn to_multiaddr(address: &str) -> Result<Multiaddr, StartError> {
+    let bad = |why: &str| StartError::Address(address.to_owned(), why.to_owned());
+    let (host, port) = address.rsplit_once(':').ok_or_else(|| bad("expected host:port"))?;
+    let port: u16 = port.parse().map_err(|_| bad("bad port"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let text = match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => format!("/ip4/{ip}/tcp/{port}"),
+        Ok(std::net::IpAddr::V6(ip)) => format!("/ip6/{ip}/tcp/{port}"),
+        Err(_) if !host.is_empty() => format!("/dns/{host}/tcp/{port}"),
+        Err(_) => return Err(bad("empty host")),
+    };
+    text.parse().map_err(|_| bad("not a valid address"))
+}
+
+fn engine_err(e: impl std::fmt::Display) -> StartError {
+    StartError::Engine(format!("{e:#}"))
+}
+
+fn unavailable(reason: impl std::fmt::Display) -> MempoolError {
+    MempoolError::State(StateError::Corrupt { key: String::new(), reason: reason.to_string() })
+}
+
+/// A running node.
+pub struct NodeHandle {
+    chain_context: ChainContext,
+    status: watch::Receiver<ChainStatus>,
+    state: Arc<ConsensusState<RedbNodeDb>>,
+    store: Arc<BlockStore>,
+    mempool: Arc<Mutex<Mempool>>,
+    engine: malachitebft_app_channel::EngineHandle,
+    app: JoinHandle<()>,
+}
+
+impl NodeHandle {
+    /// The chain this node follows.
+    pub fn chain_context(&self) -> ChainContext {
+        self.chain_context
+    }
+
+    /// The latest status.
+    pub fn status(&self) -> ChainStatus {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver that sees every status change.
+    pub fn subscribe(&self) -> watch::Receiver<ChainStatus> {
+        self.status.clone()
+    }
+
+    /// The consensus state (read-only use).
+    pub fn state(&self) -> &Arc<ConsensusState<RedbNodeDb>> {
+        &self.state
+    }
+
+    /// The block store.
+    pub fn blocks(&self) -> &Arc<BlockStore> {
+        &self.store
+    }
+
+    /// Admits a transaction to the mempool after checking it against the latest state.
+    pub fn submit(&self, raw: Vec<u8>) -> Result<Hash, MempoolError> {
+        let root =
+            self.state.latest().map_err(unavailable)?.ok_or_else(|| unavailable("no state"))?;
+        let tree = self.state.store().tree(&root).map_err(unavailable)?;
+        let mut mempool = self.mempool.lock().map_err(|_| unavailable("mempool lock poisoned"))?;
+        mempool.insert(&tree, raw)
+    }
+
+    /// Transactions waiting.
+    pub fn mempool_len(&self) -> usize {
+        self.mempool.lock().map_or(0, |m| m.len())
+    }
+
+    /// Stops the engine and the application loop.
+    pub async fn shutdown(self) {
+        if let Err(e) = self.engine.actor.stop_and_wait(None, Some(Duration::from_secs(10))).await {
+            tracing::warn!(error = %e, "engine did not stop cleanly");
+        }
+        self.engine.handle.abort();
+        self.app.abort();
+        let _ = self.app.await;
+    }
+
+    /// Waits until the application loop ends (the engine stopped or failed).
+    pub async fn wait(self) {
+        let _ = self.app.await;
+    }
+}
+
+/// Opens the data directory and starts the node.
+pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
+    let EngineConfig {
+        moniker,
+        data_dir,
+        genesis,
+        consensus_key,
+        validator,
+        p2p_seed,
+        listen,
+        persistent_peers,
+        timeouts,
+        mempool,
+        pruning,
+        sync_status_interval,
+        byzantine,
+    } = config;
+    genesis.validate().map_err(|e| StartError::Genesis(e.to_string()))?;
+    let chain_context = genesis.chain_context();
+    let dir_err = |e: &dyn std::fmt::Display| StartError::DataDir(data_dir.clone(), e.to_string());
+    std::fs::create_dir_all(&data_dir).map_err(|e| dir_err(&e))?;
+
+    let db = RedbNodeDb::open(&data_dir.join("state.redb")).map_err(|e| dir_err(&e))?;
+    let state = Arc::new(ConsensusState::new(Mkvs::new(db)));
+    if state.latest().map_err(|e| dir_err(&e))?.is_none() {
+        state.init_genesis(&genesis).map_err(|e| StartError::Genesis(e.to_string()))?;
+        tracing::info!(chain = %chain_context, "initialised state from genesis");
+    }
+    let stored_chain = {
+        let root = state.latest().map_err(|e| dir_err(&e))?;
+        let tree = root.map(|r| state.store().tree(&r)).transpose().map_err(|e| dir_err(&e))?;
+        tree.map(|t| atoll_consensus::chain::chain_info(&t).map(|i| i.chain_context))
+            .transpose()
+            .map_err(|e| dir_err(&e))?
+    };
+    if stored_chain.is_some_and(|c| c != chain_context) {
+        return Err(StartError::Genesis("the data directory holds another chain".into()));
+    }
+    let store = Arc::new(BlockStore::open(&data_dir.join("blocks.redb")).map_err(|e| dir_err(&e))?);
+    let mempool = Arc::new(Mutex::new(Mempool::new(mempool)));
+    let chain = Chain::open(
+        chain_context,
+        genesis.initial_height,
+        Arc::clone(&state),
+        Arc::clone(&store),
+        Arc::clone(&mempool),
+        pruning,
+    )?;
+
+    let address = ValidatorAddress(consensus_key.public_key());
+    let signer = ConsensusSigner::new(Arc::clone(&consensus_key), chain_context);
+    let keypair =
+        Keypair::ed25519_from_bytes(p2p_seed).map_err(|e| StartError::Engine(e.to_string()))?;
+    let peer_id_bytes = keypair.public().to_peer_id().to_bytes();
+    let identity = if validator {
+        let proof = signer
+            .sign_validator_proof(consensus_key.public_key().as_bytes().to_vec(), peer_id_bytes)
+            .await
+            .map_err(|e| StartError::Engine(e.to_string()))?;
+        let proof_bytes: Bytes =
+            WireCodec.encode(&proof).map_err(|e| StartError::Engine(e.to_string()))?;
+        NetworkIdentity::new_validator(moniker.clone(), keypair, address.to_string(), proof_bytes)
+    } else {
+        NetworkIdentity::new(moniker.clone(), keypair, None)
+    };
+
+    let mut p2p = P2pConfig {
+        listen_addr: to_multiaddr(&listen)?,
+        persistent_peers: persistent_peers
+            .iter()
+            .map(|p| to_multiaddr(p))
+            .collect::<Result<_, _>>()?,
+        ..P2pConfig::default()
+    };
+    p2p.discovery.max_connections_per_ip = 256;
+    let malachite_config = MalachiteConfig {
+        moniker: moniker.clone(),
+        consensus: ConsensusConfig { p2p, ..ConsensusConfig::default() },
+        value_sync: ValueSyncConfig {
+            status_update_interval: sync_status_interval,
+            ..ValueSyncConfig::default()
+        },
+    };
+
+    let consensus_context = if validator {
+        ConsensusContext::new_validator(address, Box::new(signer.clone()), Box::new(signer.clone()))
+    } else {
+        ConsensusContext::new_full_node(address, Box::new(ConsensusSigner::verifier(chain_context)))
+    };
+    let builder = EngineBuilder::new(AtollContext, malachite_config)
+        .with_default_wal(WalContext::new(data_dir.join("wal"), WireCodec));
+    let (channels, engine) = match byzantine {
+        None => builder
+            .with_default_network(NetworkContext::new(identity, WireCodec))
+            .with_default_sync(SyncContext::new(WireCodec))
+            .with_default_consensus(consensus_context)
+            .with_default_request(RequestContext::new(128))
+            .build()
+            .await
+            .map_err(engine_err)?,
+        Some(ByzantineMode::DoubleSign { from_height }) => {
+            let byzantine_config = ByzantineConfig::default()
+                .with_equivocate_votes(Trigger::HeightRange { from: from_height, to: u64::MAX });
+            builder
+                .with_byzantine_network(ByzantineContext {
+                    identity,
+                    codec: WireCodec,
+                    config: byzantine_config,
+                    signer: Box::new(signer.clone()),
+                    address,
+                    conflicting_value_fn: None,
+                    conflicting_vote_value_fn: None,
+                })
+                .await
+                .map_err(engine_err)?
+                .with_default_sync(SyncContext::new(WireCodec))
+                .with_default_consensus(consensus_context)
+                .with_default_request(RequestContext::new(128))
+                .build()
+                .await
+                .map_err(engine_err)?
+        }
+    };
+
+    let (status_tx, status_rx) = watch::channel(ChainStatus::default());
+    let metrics = EngineMetrics::register(&moniker);
+    let app = App::new(chain, signer, timeouts, status_tx, metrics);
+    let app = tokio::spawn(async move {
+        if let Err(e) = app.run(channels).await {
+            tracing::error!(error = %e, "application loop failed; the node stops");
+        }
+    });
+    Ok(NodeHandle { chain_context, status: status_rx, state, store, mempool, engine, app })
+}
