@@ -79,8 +79,18 @@ pub struct ConsensusTimeouts {
     pub prevote_ms: u64,
     /// Waiting for precommits.
     pub precommit_ms: u64,
-    /// Pause after a commit before the next height.
+    /// Shortest time from the start of a height to moving on (late precommits are still
+    /// collected meanwhile); 0 moves on as soon as a block is decided.
     pub commit_ms: u64,
+}
+
+/// Deliberate misbehaviour, for fault-injection tests only.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ByzantineSection {
+    /// Sign a second, conflicting vote for every vote from this height on. Gets the
+    /// validator slashed and frozen.
+    pub double_sign_from_height: Option<u64>,
 }
 
 /// The whole configuration.
@@ -103,6 +113,13 @@ pub struct NodeConfig {
     pub pruning: PruningConfig,
     /// Consensus timeouts.
     pub timeouts: ConsensusTimeouts,
+    /// Test-only misbehaviour (absent from normal configuration files).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub byzantine: ByzantineSection,
+}
+
+fn is_default(section: &ByzantineSection) -> bool {
+    *section == ByzantineSection::default()
 }
 
 /// Why the configuration is unusable.
@@ -167,6 +184,7 @@ impl NodeConfig {
                 precommit_ms: 500,
                 commit_ms: 100,
             },
+            byzantine: ByzantineSection::default(),
         }
     }
 
@@ -214,7 +232,7 @@ impl NodeConfig {
              # Lowest gas price this node admits (a local policy, not a consensus rule).\nmin_gas_price = {}\n\n\
              [pruning]\n# State versions and blocks to keep; 0 keeps everything.\nkeep_state_versions = {}\nkeep_blocks = {}\n\n\
              [timeouts]\n# Consensus round timeouts in milliseconds.\npropose_ms = {}\nprevote_ms = {}\nprecommit_ms = {}\n\
-             # Pause after committing a block before starting the next height.\ncommit_ms = {}\n",
+             # Shortest time per height (late precommits are collected meanwhile); 0 = none.\ncommit_ms = {}\n{}",
             value(&self.moniker),
             value(match self.role {
                 Role::Validator => "validator",
@@ -235,6 +253,13 @@ impl NodeConfig {
             self.timeouts.prevote_ms,
             self.timeouts.precommit_ms,
             self.timeouts.commit_ms,
+            match self.byzantine.double_sign_from_height {
+                Some(h) => format!(
+                    "\n[byzantine]\n# TEST ONLY: double-sign from this height (the validator gets slashed).\n\
+                     double_sign_from_height = {h}\n"
+                ),
+                None => String::new(),
+            },
         )
     }
 

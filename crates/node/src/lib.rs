@@ -3,10 +3,14 @@
 //! - [`keys`]: the node's key files (created owner-only) and its public identity.
 //! - [`config`]: `config.toml`, with every setting documented in the file.
 //! - [`genesis`]: building a genesis document validator by validator.
+//! - [`run`]: starting the node from its home directory.
+//! - [`metrics_server`]: serving Prometheus metrics over HTTP.
 
 pub mod config;
 pub mod genesis;
 pub mod keys;
+pub mod metrics_server;
+pub mod run;
 
 pub use config::{ConfigError, NodeConfig, Role};
 pub use keys::{KeysError, NodeIdentity, NodeKeys};

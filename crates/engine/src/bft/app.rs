@@ -60,6 +60,7 @@ pub struct App {
     chain: Chain,
     signer: ConsensusSigner,
     timeouts: LinearTimeouts,
+    target_block_time: Option<std::time::Duration>,
     streams: StreamBuffer,
     future: BTreeMap<u64, Vec<AssembledProposal>>,
     evidence: Vec<DoubleSignEvidence>,
@@ -79,6 +80,7 @@ impl App {
         chain: Chain,
         signer: ConsensusSigner,
         timeouts: LinearTimeouts,
+        target_block_time: Option<std::time::Duration>,
         status: watch::Sender<ChainStatus>,
         metrics: EngineMetrics,
     ) -> Self {
@@ -89,6 +91,7 @@ impl App {
             chain,
             signer,
             timeouts,
+            target_block_time,
             streams: StreamBuffer::default(),
             future: BTreeMap::new(),
             evidence: Vec::new(),
@@ -114,7 +117,7 @@ impl App {
         if set.is_empty() {
             return Err(ChainError::Inconsistent(format!("no validators for height {height}")));
         }
-        Ok(HeightParams::new(set, self.timeouts, None))
+        Ok(HeightParams::new(set, self.timeouts, self.target_block_time))
     }
 
     fn publish_status(&self, round: Option<(u64, Round)>) {

@@ -481,6 +481,9 @@ pub fn proposer_index(set: &ValidatorSet, height: BlockHeight, round: Round) -> 
     set.validators.len().saturating_sub(1)
 }
 
+/// Consensus timeouts: a base per step, growing linearly with the round.
+pub type Timeouts = LinearTimeouts;
+
 /// The engine's default timeouts, tuned for a LAN or local devnet: 1 s to propose, 500 ms
 /// per voting step, growing by half of that each round.
 pub fn default_timeouts() -> LinearTimeouts {

@@ -54,6 +54,9 @@ pub struct EngineConfig {
     pub persistent_peers: Vec<String>,
     /// Consensus timeouts.
     pub timeouts: LinearTimeouts,
+    /// The shortest time from the start of a height to its finalization (late precommits
+    /// are collected meanwhile); `None` moves on as soon as a block is decided.
+    pub target_block_time: Option<Duration>,
     /// The mempool.
     pub mempool: MempoolConfig,
     /// History to keep.
@@ -95,6 +98,7 @@ impl EngineConfig {
             listen: listen.to_owned(),
             persistent_peers: Vec::new(),
             timeouts: default_timeouts(),
+            target_block_time: None,
             mempool: MempoolConfig::default(),
             pruning: Pruning { keep_state_versions: 0, keep_blocks: 0 },
             sync_status_interval: Duration::from_secs(2),
@@ -254,6 +258,7 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
         listen,
         persistent_peers,
         timeouts,
+        target_block_time,
         mempool,
         pruning,
         sync_status_interval,
@@ -368,7 +373,7 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
 
     let (status_tx, status_rx) = watch::channel(ChainStatus::default());
     let metrics = EngineMetrics::register(&moniker);
-    let app = App::new(chain, signer, timeouts, status_tx, metrics);
+    let app = App::new(chain, signer, timeouts, target_block_time, status_tx, metrics);
     let app = tokio::spawn(async move {
         if let Err(e) = app.run(channels).await {
             tracing::error!(error = %e, "application loop failed; the node stops");

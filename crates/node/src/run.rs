@@ -1,0 +1,114 @@
+//! Running a node from its home directory: `config.toml`, `keys/`, `genesis.json`, and the
+//! data directory `data/` (state, blocks, consensus WAL).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use atoll_consensus::Genesis;
+use atoll_engine::bft::chain::Pruning;
+use atoll_engine::bft::context::{default_timeouts, Timeouts};
+use atoll_engine::bft::{self, ByzantineMode, EngineConfig, NodeHandle};
+use atoll_engine::MempoolConfig;
+use thiserror::Error;
+
+use crate::config::{ConsensusTimeouts, NodeConfig, Role};
+use crate::keys::NodeKeys;
+
+/// The genesis document's file name in a node's home.
+pub const GENESIS_FILE: &str = "genesis.json";
+/// The configuration's file name in a node's home.
+pub const CONFIG_FILE: &str = "config.toml";
+/// The data directory's name in a node's home.
+pub const DATA_DIR: &str = "data";
+
+/// Why a node could not start.
+#[derive(Debug, Error)]
+pub enum RunError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] crate::ConfigError),
+    /// The keys could not be loaded.
+    #[error(transparent)]
+    Keys(#[from] crate::KeysError),
+    /// The genesis document is missing or invalid.
+    #[error("genesis {path}: {reason}")]
+    Genesis {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The engine did not start.
+    #[error(transparent)]
+    Start(#[from] bft::StartError),
+}
+
+/// Reads `<home>/genesis.json`.
+pub fn load_genesis(home: &Path) -> Result<Genesis, RunError> {
+    let path = home.join(GENESIS_FILE);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| RunError::Genesis { path: path.clone(), reason: e.to_string() })?;
+    Genesis::from_json(&text).map_err(|e| RunError::Genesis { path, reason: e.to_string() })
+}
+
+/// The engine configuration for the node at `home`.
+pub fn engine_config(
+    home: &Path,
+    config: &NodeConfig,
+    genesis: Genesis,
+) -> Result<EngineConfig, RunError> {
+    config.validate()?;
+    let keys = NodeKeys::load(home)?;
+    let p2p_seed = *keys.p2p.seed();
+    let mut engine = EngineConfig::new(
+        &config.moniker,
+        home.join(DATA_DIR),
+        genesis,
+        Arc::new(keys.consensus),
+        p2p_seed,
+        &config.p2p.listen,
+    );
+    engine.validator = config.role == Role::Validator;
+    engine.persistent_peers = config.p2p.persistent_peers.clone();
+    engine.timeouts = timeouts(&config.timeouts);
+    engine.target_block_time =
+        (config.timeouts.commit_ms > 0).then(|| Duration::from_millis(config.timeouts.commit_ms));
+    engine.mempool = MempoolConfig {
+        max_txs: config.mempool.max_txs,
+        max_bytes: config.mempool.max_bytes,
+        min_gas_price: u128::from(config.mempool.min_gas_price),
+        ..MempoolConfig::default()
+    };
+    engine.pruning = Pruning {
+        keep_state_versions: config.pruning.keep_state_versions,
+        keep_blocks: config.pruning.keep_blocks,
+    };
+    engine.byzantine = config
+        .byzantine
+        .double_sign_from_height
+        .map(|from_height| ByzantineMode::DoubleSign { from_height });
+    Ok(engine)
+}
+
+/// Starts the node at `home` with `config`.
+pub async fn start(home: &Path, config: &NodeConfig) -> Result<NodeHandle, RunError> {
+    let genesis = load_genesis(home)?;
+    let engine = engine_config(home, config, genesis)?;
+    Ok(bft::start(engine).await?)
+}
+
+/// The configured millisecond timeouts as the engine's per-step timeouts; each grows by
+/// half its base per round.
+fn timeouts(t: &ConsensusTimeouts) -> Timeouts {
+    let ms = Duration::from_millis;
+    let mut out = default_timeouts();
+    out.propose = ms(t.propose_ms);
+    out.propose_delta = ms(t.propose_ms / 2);
+    out.prevote = ms(t.prevote_ms);
+    out.prevote_delta = ms(t.prevote_ms / 2);
+    out.precommit = ms(t.precommit_ms);
+    out.precommit_delta = ms(t.precommit_ms / 2);
+    out.rebroadcast = ms(t.propose_ms + t.prevote_ms + t.precommit_ms);
+    out
+}
