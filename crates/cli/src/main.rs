@@ -1,11 +1,12 @@
-//! `atoll`: set up a node (`atoll init`) and build a genesis document (`atoll genesis …`).
+//! `atoll`: set up a node (`atoll init`), build a genesis document (`atoll genesis …`) and
+//! run the node (`atoll node`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use atoll_consensus::Genesis;
-use atoll_node::{genesis, NodeConfig, NodeIdentity, NodeKeys, Role};
+use atoll_node::{genesis, run, NodeConfig, NodeIdentity, NodeKeys, Role};
 use atoll_types::{Address, Amount};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -32,10 +33,28 @@ enum Command {
         /// Validator or full node.
         #[arg(long, value_enum, default_value_t = RoleArg::Validator)]
         role: RoleArg,
+        /// A peer to stay connected to (`host:port`); repeat for several.
+        #[arg(long = "peer")]
+        peers: Vec<String>,
+        /// The address to listen on for peers (default `0.0.0.0`).
+        #[arg(long, default_value = "0.0.0.0")]
+        listen_host: String,
+        /// The address other nodes reach this one at (default `127.0.0.1`).
+        #[arg(long, default_value = "127.0.0.1")]
+        external_host: String,
     },
     /// Build and check genesis documents.
     #[command(subcommand)]
     Genesis(GenesisCommand),
+    /// Run a node (validator or full node, as its config says) until interrupted.
+    Node {
+        /// The node's home directory (keys/, config.toml, genesis.json, data/).
+        #[arg(long)]
+        home: PathBuf,
+        /// The configuration file (default: <home>/config.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -116,18 +135,32 @@ fn tokens(text: &str, genesis: &Genesis) -> Result<Amount> {
     Amount::from_decimal(text, genesis.token.exponent).with_context(|| format!("amount {text:?}"))
 }
 
-fn init(home: &Path, moniker: &str, p2p_port: u16, role: RoleArg) -> Result<()> {
+struct InitArgs {
+    moniker: String,
+    p2p_port: u16,
+    role: RoleArg,
+    peers: Vec<String>,
+    listen_host: String,
+    external_host: String,
+}
+
+fn init(home: &Path, args: InitArgs) -> Result<()> {
+    let InitArgs { moniker, p2p_port, role, peers, listen_host, external_host } = args;
     let config_path = home.join("config.toml");
     if config_path.exists() {
         bail!("{} already exists: this home is initialised", config_path.display());
     }
     std::fs::create_dir_all(home).with_context(|| format!("creating {}", home.display()))?;
-    let keys = NodeKeys::generate(home)?;
     let role = match role {
         RoleArg::Validator => Role::Validator,
         RoleArg::Full => Role::Full,
     };
-    let config = NodeConfig::new(moniker, role, p2p_port);
+    let mut config = NodeConfig::new(&moniker, role, p2p_port);
+    config.p2p.listen = format!("{listen_host}:{p2p_port}");
+    config.p2p.external = format!("{external_host}:{p2p_port}");
+    config.p2p.persistent_peers = peers;
+    config.validate()?;
+    let keys = NodeKeys::generate(home)?;
     config.save(&config_path)?;
     let identity = keys.identity(&config.p2p.external);
     std::fs::write(home.join("node.json"), serde_json::to_string_pretty(&identity)?)?;
@@ -184,11 +217,32 @@ fn genesis_command(command: GenesisCommand) -> Result<()> {
     Ok(())
 }
 
+fn node(home: &Path, config: Option<PathBuf>) -> Result<()> {
+    let config_path = config.unwrap_or_else(|| home.join(run::CONFIG_FILE));
+    let config = NodeConfig::load(&config_path)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn")),
+        )
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("logging: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run::run_until_signal(home, &config))?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Init { home, moniker, p2p_port, role } => init(&home, &moniker, p2p_port, role),
+        Command::Init { home, moniker, p2p_port, role, peers, listen_host, external_host } => {
+            init(&home, InitArgs { moniker, p2p_port, role, peers, listen_host, external_host })
+        }
         Command::Genesis(command) => genesis_command(command),
+        Command::Node { home, config } => node(&home, config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

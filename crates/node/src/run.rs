@@ -42,6 +42,9 @@ pub enum RunError {
     /// The engine did not start.
     #[error(transparent)]
     Start(#[from] bft::StartError),
+    /// A listener or signal handler could not be set up.
+    #[error("{0}")]
+    Io(String),
 }
 
 /// Reads `<home>/genesis.json`.
@@ -96,6 +99,39 @@ pub async fn start(home: &Path, config: &NodeConfig) -> Result<NodeHandle, RunEr
     let genesis = load_genesis(home)?;
     let engine = engine_config(home, config, genesis)?;
     Ok(bft::start(engine).await?)
+}
+
+/// Runs the node at `home` until SIGINT or SIGTERM (or until the node stops by itself),
+/// serving metrics if configured, then shuts it down cleanly.
+pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), RunError> {
+    let metrics = if config.metrics.enabled {
+        let (address, task) = crate::metrics_server::serve(&config.metrics.listen)
+            .await
+            .map_err(|e| RunError::Io(format!("metrics listen {}: {e}", config.metrics.listen)))?;
+        tracing::info!(%address, "serving metrics at /metrics");
+        Some(task)
+    } else {
+        None
+    };
+    let mut node = start(home, config).await?;
+    tracing::info!(
+        moniker = %config.moniker,
+        chain = %node.chain_context(),
+        listen = %config.p2p.listen,
+        "node started"
+    );
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| RunError::Io(format!("signal handler: {e}")))?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; shutting down"),
+        _ = terminate.recv() => tracing::info!("terminated; shutting down"),
+        _ = node.stopped() => tracing::error!("the node stopped"),
+    }
+    node.shutdown().await;
+    if let Some(task) = metrics {
+        task.abort();
+    }
+    Ok(())
 }
 
 /// The configured millisecond timeouts as the engine's per-step timeouts; each grows by

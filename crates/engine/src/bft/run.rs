@@ -237,12 +237,14 @@ impl NodeHandle {
         }
         self.engine.handle.abort();
         self.app.abort();
-        let _ = self.app.await;
+        if !self.app.is_finished() {
+            let _ = self.app.await;
+        }
     }
 
-    /// Waits until the application loop ends (the engine stopped or failed).
-    pub async fn wait(self) {
-        let _ = self.app.await;
+    /// Resolves when the application loop ends (the engine stopped or failed).
+    pub async fn stopped(&mut self) {
+        let _ = (&mut self.app).await;
     }
 }
 
