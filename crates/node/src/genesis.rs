@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use atoll_consensus::chain::TokenInfo;
 use atoll_consensus::registry::types::{roles, Entity, Node};
-use atoll_consensus::staking::{Account, Delegation, SharePool, Shares};
+use atoll_consensus::staking::{Account, Delegation, SharePool, Shares, Slash, SlashReason};
 use atoll_consensus::{ConsensusParameters, Genesis, GenesisError, StakingGenesis};
 use atoll_types::{Address, Amount, Epoch, Height};
 
@@ -29,6 +29,13 @@ pub fn new_genesis(chain_id: &str, symbol: &str, exponent: u8, epoch_interval: u
         governance: Default::default(),
     };
     genesis.scheduler.max_validators_per_entity = 1;
+    // Double signing costs 100 tokens of escrow and freezes the node for good (the
+    // reference network's rule); other offences are set per network.
+    let token = 10u128.saturating_pow(u32::from(exponent));
+    genesis.staking.parameters.slashing.insert(
+        SlashReason::ConsensusEquivocation,
+        Slash { amount: Amount::new(100u128.saturating_mul(token)), freeze_interval: u64::MAX },
+    );
     genesis
 }
 

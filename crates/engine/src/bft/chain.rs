@@ -178,7 +178,10 @@ impl Chain {
             if evidence.len() >= MAX_EVIDENCE_PER_BLOCK {
                 break;
             }
-            if self.check_evidence(e, height, &evidence).is_ok() {
+            // One proof per offender is enough: it is slashed and frozen once per block.
+            let offender_listed =
+                evidence.iter().any(|x: &DoubleSignEvidence| x.validator() == e.validator());
+            if !offender_listed && self.check_evidence(e, height, &evidence).is_ok() {
                 evidence.push(e.clone());
             }
         }
@@ -348,12 +351,21 @@ impl Chain {
                     .map(|v| (Address::from_public_key(&v.entity), v.power))
             })
             .collect();
-        let evidence = block
-            .evidence
-            .iter()
-            .filter_map(|e| {
-                current.iter().chain(previous_set.iter()).find(|v| v.consensus_key == e.validator())
-            })
+        // However many offences a block proves against one validator, it is slashed once.
+        let mut offenders: Vec<&Validator> = Vec::new();
+        for e in &block.evidence {
+            let found = current
+                .iter()
+                .chain(previous_set.iter())
+                .find(|v| v.consensus_key == e.validator());
+            if let Some(v) = found {
+                if !offenders.iter().any(|o| o.consensus_key == v.consensus_key) {
+                    offenders.push(v);
+                }
+            }
+        }
+        let evidence = offenders
+            .into_iter()
             .map(|v| Misbehavior {
                 entity: Address::from_public_key(&v.entity),
                 node: Some(v.node_id),
@@ -377,7 +389,7 @@ impl Chain {
             self.store.prune_below(Height(height - keep_blocks + 1))?;
         }
         let keep = if keep_state_versions == 0 { 0 } else { keep_state_versions.max(16) };
-        if keep > 0 && height > keep && height % 16 == 0 {
+        if keep > 0 && height > keep && height.is_multiple_of(16) {
             self.state
                 .store()
                 .prune(CONSENSUS_NAMESPACE, RootKind::State, height - keep + 1)

@@ -31,9 +31,7 @@ impl EngineMetrics {
             round: Gauge::default(),
             mempool_size: Gauge::default(),
             committed_txs: Counter::default(),
-            block_interval: Histogram::new(
-                [0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0].into_iter(),
-            ),
+            block_interval: Histogram::new([0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]),
             evidence_observed: Counter::default(),
         };
         SharedRegistry::global().with_moniker(moniker).with_prefix("atoll", |registry| {

@@ -190,7 +190,9 @@ mod tests {
         let mut messages = split(stream_id(3, 1, 0), init(), &block, fin());
         messages.reverse();
         let mut buffer = StreamBuffer::default();
-        let peer = PeerId::random();
+        let keypair = malachitebft_app_channel::app::types::Keypair::ed25519_from_bytes([7u8; 32])
+            .expect("valid seed");
+        let peer = PeerId::from_bytes(&keypair.public().to_peer_id().to_bytes()).expect("peer id");
         let mut done = None;
         for m in messages {
             assert!(done.is_none(), "completed before the last part");
