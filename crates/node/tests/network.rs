@@ -4,8 +4,11 @@ mod common;
 
 use std::time::Duration;
 
-use atoll_consensus::{registry, scheduler, staking};
-use atoll_types::{Address, Amount, Height, Signer};
+use atoll_consensus::staking::methods::{self, ReclaimEscrow, Transfer};
+use atoll_consensus::staking::Shares;
+use atoll_consensus::{registry, scheduler, staking, Fee, Transaction};
+use atoll_engine::MempoolError;
+use atoll_types::{Address, Amount, Height, Signed, Signer};
 use common::{chain_of, logs, testnet, wait_for_height, TOKEN};
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -118,6 +121,162 @@ async fn a_double_signing_validator_is_slashed_and_frozen() {
         assert!(first.evidence.iter().all(|e| !keys.contains(&e.key())));
     }
     drop((tree, before));
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
+
+fn signed_tx<B: borsh::BorshSerialize>(
+    signer: &dyn Signer,
+    chain: &atoll_types::ChainContext,
+    nonce: u64,
+    method: &str,
+    body: &B,
+) -> Vec<u8> {
+    let fee = Fee { amount: Amount::new(10_000), gas: 10_000 };
+    let tx = Transaction::new(nonce, fee, method, body);
+    atoll_types::encode(&Signed::sign(signer, chain, &tx))
+}
+
+fn nonce_of(node: &atoll_engine::bft::NodeHandle, address: &Address) -> u64 {
+    let state = node.state();
+    let tree = state.tree_at(Height(node.status().height)).expect("state");
+    staking::query::account(&tree, address).expect("account").general.nonce
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transactions_are_committed_and_bad_ones_rejected_with_their_code() {
+    logs();
+    let net = testnet(4, 0, &[], 100);
+    let nodes = net.start_all().await;
+    let refs: Vec<_> = nodes.iter().collect();
+    wait_for_height(&refs, 2, LIMIT).await;
+    let chain = nodes[0].chain_context();
+    let sender = atoll_node::NodeKeys::load(net.home(0)).expect("keys").entity;
+    let from = Address::from_public_key(&sender.public_key());
+    let to =
+        Address::from_public_key(&atoll_crypto::MemorySigner::from_seed([42; 32]).public_key());
+    let nonce = nonce_of(&nodes[0], &from);
+    let good = signed_tx(
+        &sender,
+        &chain,
+        nonce,
+        methods::TRANSFER,
+        &Transfer { to, amount: Amount::new(5 * TOKEN) },
+    );
+    let hash = nodes[0].submit(good.clone()).expect("admitted");
+    assert!(matches!(nodes[0].submit(good), Err(MempoolError::Duplicate)));
+
+    // Refused at admission, each with its code: a forged signature, an overdraft, a
+    // transaction for another chain, garbage bytes.
+    let stranger = atoll_crypto::MemorySigner::from_seed([9; 32]);
+    let mut bad = Vec::new();
+    let forged = {
+        let tx = Transaction::new(
+            nonce + 1,
+            Fee { amount: Amount::new(10_000), gas: 10_000 },
+            methods::TRANSFER,
+            &Transfer { to, amount: Amount::new(1) },
+        );
+        let real: Signed<Transaction> = Signed::sign(&stranger, &chain, &tx);
+        let entry = atoll_types::SignerEntry {
+            public_key: sender.public_key(),
+            signature: real.signature().signature,
+        };
+        atoll_types::encode(&Signed::<Transaction>::from_parts(real.body().to_vec(), entry))
+    };
+    bad.push(forged);
+    bad.push(signed_tx(
+        &stranger,
+        &chain,
+        0,
+        methods::TRANSFER,
+        &Transfer { to, amount: Amount::new(1_000_000 * TOKEN) },
+    ));
+    bad.push(signed_tx(
+        &sender,
+        &atoll_types::ChainContext::from_genesis_document(b"another chain"),
+        nonce + 1,
+        methods::TRANSFER,
+        &Transfer { to, amount: Amount::new(1) },
+    ));
+    bad.push(vec![0xde, 0xad, 0xbe, 0xef]);
+    let mut bad_hashes = Vec::new();
+    for raw in bad {
+        bad_hashes.push(atoll_consensus::transaction_hash(&raw));
+        let err = nodes[1].submit(raw).expect_err("refused");
+        let code = err.tx_error();
+        assert!(code.code > 0 && !code.module.is_empty(), "a clear code: {code:?}");
+    }
+
+    // The good one is committed, and every node sees it and its effect.
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while nodes[2].blocks().transaction(&hash).expect("index").is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "transaction not committed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let height = nodes[2].blocks().transaction(&hash).expect("index").expect("committed").0;
+    wait_for_height(&refs, height.0 + 2, LIMIT).await;
+    for node in &nodes {
+        let tree = node.state().tree_at(height).expect("state");
+        let balance = staking::query::account(&tree, &to).expect("account").general.balance;
+        assert_eq!(balance, Amount::new(5 * TOKEN));
+        for bad in &bad_hashes {
+            assert!(node.blocks().transaction(bad).expect("index").is_none(), "never in a block");
+        }
+    }
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn moving_stake_changes_the_validator_set_at_the_next_epoch() {
+    logs();
+    let epoch_interval = 6;
+    let net = testnet(4, 0, &[], epoch_interval);
+    let nodes = net.start_all().await;
+    let refs: Vec<_> = nodes.iter().collect();
+    wait_for_height(&refs, 2, LIMIT).await;
+    let keys = atoll_node::NodeKeys::load(net.home(0)).expect("keys");
+    let leaving = keys.consensus.public_key();
+    let entity = Address::from_public_key(&keys.entity.public_key());
+    // The entity takes back all of its self-delegation.
+    let reclaim = signed_tx(
+        &keys.entity,
+        &nodes[0].chain_context(),
+        nonce_of(&nodes[1], &entity),
+        methods::RECLAIM_ESCROW,
+        &ReclaimEscrow { escrow: entity, shares: Shares(1_000 * TOKEN) },
+    );
+    let hash = nodes[1].submit(reclaim).expect("admitted");
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    let included = loop {
+        if let Some((h, _)) = nodes[1].blocks().transaction(&hash).expect("index") {
+            break h.0;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "reclaim not committed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // The set changes at the first epoch boundary after the reclaim.
+    let boundary = included.div_ceil(epoch_interval) * epoch_interval + 1;
+    wait_for_height(&refs[1..], boundary + 3, LIMIT).await;
+    let set = {
+        let tree = nodes[1].state().tree_at(Height(boundary)).expect("state");
+        scheduler::validators(&tree).expect("validators")
+    };
+    assert_eq!(set.len(), 3);
+    assert!(set.iter().all(|v| v.consensus_key != leaving));
+    // Before the boundary the leaving validator still signed commits; from one height
+    // after it, certificates are over the new set and never carry its signature.
+    for h in boundary + 2..=boundary + 3 {
+        let block = nodes[1].blocks().block(Height(h)).expect("store").expect("block");
+        let commit = block.last_commit.expect("commit");
+        assert!(commit.signatures.iter().all(|s| s.validator != leaving), "height {h}");
+    }
+    // The node that left keeps following the chain as a non-voting node.
+    wait_for_height(&refs[..1], boundary + 3, LIMIT).await;
+    drop(refs);
     for node in nodes {
         node.shutdown().await;
     }
