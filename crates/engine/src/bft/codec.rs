@@ -128,20 +128,31 @@ impl HasEncodedLen<Response<AtollContext>> for WireCodec {
     }
 }
 
+fn atoll_certificate<'a>(
+    height: BlockHeight,
+    round: mc::Round,
+    block_id: BlockId,
+    signatures: impl Iterator<Item = (&'a ValidatorAddress, &'a Signature)>,
+) -> Option<CommitCertificate> {
+    Some(CommitCertificate {
+        height: atoll_types::Height(height.0),
+        round: round.as_u32()?,
+        block_id: block_id.0,
+        signatures: signatures
+            .map(|(address, signature)| CommitSignature {
+                validator: address.0,
+                signature: *signature,
+            })
+            .collect(),
+    })
+}
+
 /// The engine's certificate in Atoll's form. `None` if its round is nil (never decided).
 pub fn from_engine_certificate(
     certificate: &mc::CommitCertificate<AtollContext>,
 ) -> Option<CommitCertificate> {
-    Some(CommitCertificate {
-        height: atoll_types::Height(certificate.height.0),
-        round: certificate.round.as_u32()?,
-        block_id: certificate.value_id.0,
-        signatures: certificate
-            .commit_signatures
-            .iter()
-            .map(|s| CommitSignature { validator: s.address.0, signature: s.signature })
-            .collect(),
-    })
+    let signatures = certificate.commit_signatures.iter().map(|s| (&s.address, &s.signature));
+    atoll_certificate(certificate.height, certificate.round, certificate.value_id, signatures)
 }
 
 fn from_extended_certificate(
@@ -150,16 +161,8 @@ fn from_extended_certificate(
     if certificate.commit_signatures.iter().any(|s| s.extension.is_some()) {
         return None;
     }
-    Some(CommitCertificate {
-        height: atoll_types::Height(certificate.height.0),
-        round: certificate.round.as_u32()?,
-        block_id: certificate.value_id.0,
-        signatures: certificate
-            .commit_signatures
-            .iter()
-            .map(|s| CommitSignature { validator: s.address.0, signature: s.signature })
-            .collect(),
-    })
+    let signatures = certificate.commit_signatures.iter().map(|s| (&s.address, &s.signature));
+    atoll_certificate(certificate.height, certificate.round, certificate.value_id, signatures)
 }
 
 /// An Atoll certificate in the form the engine's sync protocol carries.
