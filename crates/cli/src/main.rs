@@ -27,13 +27,14 @@ enum Command {
         /// A name for logs and metrics.
         #[arg(long, default_value = "atoll-node")]
         moniker: String,
-        /// P2P port; the API and metrics use the next two ports.
+        /// P2P port; the API, metrics and transaction gossip use the next three ports.
         #[arg(long, default_value_t = 26656)]
         p2p_port: u16,
         /// Validator or full node.
         #[arg(long, value_enum, default_value_t = RoleArg::Validator)]
         role: RoleArg,
-        /// A peer to stay connected to (`host:port`); repeat for several.
+        /// A peer to stay connected to (`host:port` of its p2p port); repeat for several.
+        /// Its transaction gossip is assumed at the p2p port + 3, as `init` sets it up.
         #[arg(long = "peer")]
         peers: Vec<String>,
         /// The address to listen on for peers (default `0.0.0.0`).
@@ -158,6 +159,14 @@ fn init(home: &Path, args: InitArgs) -> Result<()> {
     let mut config = NodeConfig::new(&moniker, role, p2p_port);
     config.p2p.listen = format!("{listen_host}:{p2p_port}");
     config.p2p.external = format!("{external_host}:{p2p_port}");
+    config.p2p.tx_gossip_listen = format!("{listen_host}:{}", p2p_port.saturating_add(3));
+    config.p2p.tx_gossip_peers = peers
+        .iter()
+        .map(|peer| match peer.rsplit_once(':').map(|(h, p)| (h, p.parse::<u16>())) {
+            Some((host, Ok(port))) => Ok(format!("{host}:{}", port.saturating_add(3))),
+            _ => Err(anyhow::anyhow!("peer {peer:?} is not host:port")),
+        })
+        .collect::<Result<_>>()?;
     config.p2p.persistent_peers = peers;
     config.validate()?;
     let keys = NodeKeys::generate(home)?;

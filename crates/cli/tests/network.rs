@@ -18,7 +18,7 @@ fn atoll(args: &[&str]) {
     assert!(out.status.success(), "atoll {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// A port whose next two ports (API, metrics) are also free.
+/// A port whose next three ports (API, metrics, transaction gossip) are also free.
 fn free_port_triple() -> u16 {
     loop {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -26,6 +26,7 @@ fn free_port_triple() -> u16 {
         if port < 65_000
             && TcpListener::bind(("127.0.0.1", port + 1)).is_ok()
             && TcpListener::bind(("127.0.0.1", port + 2)).is_ok()
+            && TcpListener::bind(("127.0.0.1", port + 3)).is_ok()
         {
             return port;
         }

@@ -4,6 +4,7 @@
 //!   double-signing evidence).
 //! - [`certificate`]: votes and commit certificates, checked against a validator set.
 //! - [`evidence`]: proofs of double signing.
+//! - [`gossip`]: transaction gossip between mempools (libp2p gossipsub).
 //! - [`merkle`]: the transactions root and inclusion proofs.
 //! - [`mempool`]: pending transactions, admitted by the state machine's check mode,
 //!   ordered by gas price and per-sender nonce, bounded, re-checked after each block.
@@ -16,6 +17,7 @@ pub mod bft;
 pub mod block;
 pub mod certificate;
 pub mod evidence;
+pub mod gossip;
 pub mod mempool;
 pub mod merkle;
 pub mod store;

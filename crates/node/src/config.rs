@@ -25,6 +25,12 @@ pub struct P2pConfig {
     pub external: String,
     /// Peers to keep connected to (`host:port`).
     pub persistent_peers: Vec<String>,
+    /// Where to listen for transaction gossip (`host:port`); empty turns it off.
+    #[serde(default)]
+    pub tx_gossip_listen: String,
+    /// Other nodes' transaction gossip addresses (`host:port`).
+    #[serde(default)]
+    pub tx_gossip_peers: Vec<String>,
 }
 
 /// The client API.
@@ -167,6 +173,8 @@ impl NodeConfig {
                 listen: format!("0.0.0.0:{p2p_port}"),
                 external: format!("127.0.0.1:{p2p_port}"),
                 persistent_peers: Vec::new(),
+                tx_gossip_listen: format!("0.0.0.0:{}", p2p_port.saturating_add(3)),
+                tx_gossip_peers: Vec::new(),
             },
             api: ApiConfig {
                 listen: format!("127.0.0.1:{}", p2p_port.saturating_add(1)),
@@ -198,6 +206,12 @@ impl NodeConfig {
         for peer in &self.p2p.persistent_peers {
             check_address("p2p.persistent_peers", peer)?;
         }
+        if !self.p2p.tx_gossip_listen.is_empty() {
+            check_address("p2p.tx_gossip_listen", &self.p2p.tx_gossip_listen)?;
+        }
+        for peer in &self.p2p.tx_gossip_peers {
+            check_address("p2p.tx_gossip_peers", peer)?;
+        }
         check_address("api.listen", &self.api.listen)?;
         check_address("metrics.listen", &self.metrics.listen)?;
         if self.api.max_body_bytes == 0 || self.mempool.max_txs == 0 || self.mempool.max_bytes == 0
@@ -218,13 +232,16 @@ impl NodeConfig {
         let value = |v: &str| toml::Value::String(v.to_owned()).to_string();
         let peers =
             self.p2p.persistent_peers.iter().map(|p| value(p)).collect::<Vec<_>>().join(", ");
+        let gossip_peers =
+            self.p2p.tx_gossip_peers.iter().map(|p| value(p)).collect::<Vec<_>>().join(", ");
         format!(
             "# Atoll node configuration. Every setting is shown with its value; edit and restart.\n\n\
              # A name for logs and metrics.\nmoniker = {}\n\
              # \"validator\" votes in consensus when elected; \"full\" only follows the chain.\nrole = {}\n\n\
              [p2p]\n# Where to listen for peers (host:port).\nlisten = {}\n\
              # The address other nodes use to reach this one (registered on chain).\nexternal = {}\n\
-             # Peers to stay connected to, e.g. [\"10.0.0.2:26656\"].\npersistent_peers = [{peers}]\n\n\
+             # Peers to stay connected to, e.g. [\"10.0.0.2:26656\"].\npersistent_peers = [{peers}]\n\
+             # Transaction gossip between mempools (host:port; \"\" turns it off) and the peers' gossip addresses.\ntx_gossip_listen = {}\ntx_gossip_peers = [{gossip_peers}]\n\n\
              [api]\n# REST and WebSocket API (host:port). Keep it on 127.0.0.1 unless a proxy fronts it.\nlisten = {}\n\
              # Largest request body in bytes; larger requests get 413.\nmax_body_bytes = {}\n\n\
              [metrics]\n# Serve Prometheus metrics at http://<listen>/metrics.\nenabled = {}\nlisten = {}\n\n\
@@ -240,6 +257,7 @@ impl NodeConfig {
             }),
             value(&self.p2p.listen),
             value(&self.p2p.external),
+            value(&self.p2p.tx_gossip_listen),
             value(&self.api.listen),
             self.api.max_body_bytes,
             self.metrics.enabled,

@@ -74,6 +74,9 @@ pub fn engine_config(
     );
     engine.validator = config.role == Role::Validator;
     engine.persistent_peers = config.p2p.persistent_peers.clone();
+    engine.gossip_listen =
+        (!config.p2p.tx_gossip_listen.is_empty()).then(|| config.p2p.tx_gossip_listen.clone());
+    engine.gossip_peers = config.p2p.tx_gossip_peers.clone();
     engine.timeouts = timeouts(&config.timeouts);
     engine.target_block_time =
         (config.timeouts.commit_ms > 0).then(|| Duration::from_millis(config.timeouts.commit_ms));

@@ -31,6 +31,7 @@ use super::codec::WireCodec;
 use super::context::{default_timeouts, AtollContext, ValidatorAddress};
 use super::metrics::EngineMetrics;
 use super::signing::ConsensusSigner;
+use crate::gossip::TxGossip;
 use crate::mempool::{Mempool, MempoolConfig, MempoolError};
 use crate::store::BlockStore;
 
@@ -52,6 +53,10 @@ pub struct EngineConfig {
     pub listen: String,
     /// Peers to stay connected to (`host:port`).
     pub persistent_peers: Vec<String>,
+    /// Where to listen for transaction gossip (`host:port`); `None` turns gossip off.
+    pub gossip_listen: Option<String>,
+    /// Other nodes' transaction gossip addresses (`host:port`).
+    pub gossip_peers: Vec<String>,
     /// Consensus timeouts.
     pub timeouts: LinearTimeouts,
     /// The shortest time from the start of a height to its finalization (late precommits
@@ -97,6 +102,8 @@ impl EngineConfig {
             p2p_seed,
             listen: listen.to_owned(),
             persistent_peers: Vec::new(),
+            gossip_listen: None,
+            gossip_peers: Vec::new(),
             timeouts: default_timeouts(),
             target_block_time: None,
             mempool: MempoolConfig::default(),
@@ -186,8 +193,21 @@ pub struct NodeHandle {
     state: Arc<ConsensusState<RedbNodeDb>>,
     store: Arc<BlockStore>,
     mempool: Arc<Mutex<Mempool>>,
+    gossip: Option<(TxGossip, JoinHandle<()>)>,
     engine: malachitebft_app_channel::EngineHandle,
     app: JoinHandle<()>,
+}
+
+/// Admits a transaction against the latest state.
+fn admit(
+    state: &ConsensusState<RedbNodeDb>,
+    mempool: &Mutex<Mempool>,
+    raw: Vec<u8>,
+) -> Result<Hash, MempoolError> {
+    let root = state.latest().map_err(unavailable)?.ok_or_else(|| unavailable("no state"))?;
+    let tree = state.store().tree(&root).map_err(unavailable)?;
+    let mut mempool = mempool.lock().map_err(|_| unavailable("mempool lock poisoned"))?;
+    mempool.insert(&tree, raw)
 }
 
 impl NodeHandle {
@@ -216,13 +236,14 @@ impl NodeHandle {
         &self.store
     }
 
-    /// Admits a transaction to the mempool after checking it against the latest state.
+    /// Admits a transaction to the mempool after checking it against the latest state, and
+    /// gossips it to the other nodes.
     pub fn submit(&self, raw: Vec<u8>) -> Result<Hash, MempoolError> {
-        let root =
-            self.state.latest().map_err(unavailable)?.ok_or_else(|| unavailable("no state"))?;
-        let tree = self.state.store().tree(&root).map_err(unavailable)?;
-        let mut mempool = self.mempool.lock().map_err(|_| unavailable("mempool lock poisoned"))?;
-        mempool.insert(&tree, raw)
+        let hash = admit(&self.state, &self.mempool, raw.clone())?;
+        if let Some((gossip, _)) = &self.gossip {
+            gossip.publish(raw);
+        }
+        Ok(hash)
     }
 
     /// Transactions waiting.
@@ -236,6 +257,9 @@ impl NodeHandle {
             tracing::warn!(error = %e, "engine did not stop cleanly");
         }
         self.engine.handle.abort();
+        if let Some((_, task)) = self.gossip {
+            task.abort();
+        }
         self.app.abort();
         if !self.app.is_finished() {
             let _ = self.app.await;
@@ -259,6 +283,8 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
         p2p_seed,
         listen,
         persistent_peers,
+        gossip_listen,
+        gossip_peers,
         timeouts,
         target_block_time,
         mempool,
@@ -373,6 +399,23 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
         }
     };
 
+    let gossip = match gossip_listen {
+        Some(listen) => {
+            let peers =
+                gossip_peers.iter().map(|p| to_multiaddr(p)).collect::<Result<Vec<_>, _>>()?;
+            let (state, mempool) = (Arc::clone(&state), Arc::clone(&mempool));
+            let admit_received = move |raw: Vec<u8>| {
+                if let Err(e) = admit(&state, &mempool, raw) {
+                    tracing::debug!(error = %e, "gossiped transaction not admitted");
+                }
+            };
+            Some(
+                crate::gossip::start(p2p_seed, to_multiaddr(&listen)?, peers, admit_received)
+                    .map_err(engine_err)?,
+            )
+        }
+        None => None,
+    };
     let (status_tx, status_rx) = watch::channel(ChainStatus::default());
     let metrics = EngineMetrics::register(&moniker);
     let app = App::new(chain, signer, timeouts, target_block_time, status_tx, metrics);
@@ -381,5 +424,5 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
             tracing::error!(error = %e, "application loop failed; the node stops");
         }
     });
-    Ok(NodeHandle { chain_context, status: status_rx, state, store, mempool, engine, app })
+    Ok(NodeHandle { chain_context, status: status_rx, state, store, mempool, gossip, engine, app })
 }

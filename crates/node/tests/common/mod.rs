@@ -52,6 +52,7 @@ pub fn testnet(
         let role = if i < validators { Role::Validator } else { Role::Full };
         let mut config = NodeConfig::new(&format!("node{i}"), role, port);
         config.p2p.listen = format!("127.0.0.1:{port}");
+        config.p2p.tx_gossip_listen = format!("127.0.0.1:{}", free_port());
         config.timeouts.propose_ms = 800;
         config.timeouts.prevote_ms = 300;
         config.timeouts.precommit_ms = 300;
@@ -71,9 +72,14 @@ pub fn testnet(
         setups.push(NodeSetup { home, config });
     }
     let listens: Vec<String> = setups.iter().map(|s| s.config.p2p.listen.clone()).collect();
+    let gossip: Vec<String> =
+        setups.iter().map(|s| s.config.p2p.tx_gossip_listen.clone()).collect();
+    let others = |all: &[String], i: usize| -> Vec<String> {
+        all.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, l)| l.clone()).collect()
+    };
     for (i, setup) in setups.iter_mut().enumerate() {
-        setup.config.p2p.persistent_peers =
-            listens.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, l)| l.clone()).collect();
+        setup.config.p2p.persistent_peers = others(&listens, i);
+        setup.config.p2p.tx_gossip_peers = others(&gossip, i);
         setup.config.save(&setup.home.join(run::CONFIG_FILE)).expect("config");
     }
     genesis.validate().expect("genesis valid");
