@@ -16,20 +16,36 @@ const LIMIT: Duration = Duration::from_secs(120);
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn four_validators_agree_on_every_block() {
     logs();
-    let net = testnet(4, 0, &[], 100);
+    let mut net = testnet(4, 0, &[], 100);
+    // Node 3 prunes: it keeps 4 blocks and 16 state versions.
+    net.setups[3].config.pruning.keep_blocks = 4;
+    net.setups[3].config.pruning.keep_state_versions = 16;
     let nodes = net.start_all().await;
     let refs: Vec<_> = nodes.iter().collect();
-    wait_for_height(&refs, 5, LIMIT).await;
-    let reference = chain_of(&nodes[0], 5);
-    for node in &nodes[1..] {
-        assert_eq!(chain_of(node, 5), reference, "every node has the same blocks and app hashes");
+    wait_for_height(&refs, 40, LIMIT).await;
+    let reference = chain_of(&nodes[0], 40);
+    for node in &nodes[1..3] {
+        assert_eq!(chain_of(node, 40), reference, "every node has the same blocks and app hashes");
     }
     // Every block after the first carries a certificate for its predecessor.
-    for h in 2..=5u64 {
+    for h in 2..=40u64 {
         let block = nodes[0].blocks().block(Height(h)).expect("store").expect("block");
         let commit = block.last_commit.expect("last commit");
         assert_eq!(commit.block_id, reference[h as usize - 2].0);
     }
+    // The pruning node agrees on what it keeps and has dropped the rest.
+    let pruned = &nodes[3];
+    let earliest = pruned.blocks().earliest().expect("store").expect("some block").0;
+    let latest = pruned.blocks().latest().expect("store").expect("some block").0;
+    assert!(latest - earliest < 4 + 2, "kept {earliest}..={latest}");
+    for h in earliest..=latest.min(40) {
+        let block = pruned.blocks().block(Height(h)).expect("store").expect("kept block");
+        assert_eq!(block.id(), reference[h as usize - 1].0);
+    }
+    assert!(pruned.blocks().block(Height(1)).expect("store").is_none());
+    assert!(pruned.state().tree_at(Height(1)).is_err(), "old state versions are pruned");
+    assert!(pruned.state().tree_at(Height(latest)).is_ok());
+    drop(refs);
     for node in nodes {
         node.shutdown().await;
     }
