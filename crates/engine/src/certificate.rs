@@ -4,8 +4,7 @@ use std::collections::BTreeSet;
 
 use atoll_consensus::scheduler::Validator;
 use atoll_types::{
-    ChainContext, Hash, Height, PublicKey, Signable, Signature, SignatureContext, Signed,
-    SignerEntry,
+    signing_digest, ChainContext, Hash, Height, PublicKey, Signable, Signature, SignatureContext,
 };
 use borsh::{BorshDeserialize, BorshSerialize};
 use thiserror::Error;
@@ -37,6 +36,14 @@ pub struct Vote {
 impl Signable for Vote {
     const CONTEXT: SignatureContext = SignatureContext::new("atoll/consensus: vote");
     const MAX_SIZE: usize = 256;
+}
+
+impl Vote {
+    /// Whether `signature` is this vote's validator's signature over it on `chain`.
+    pub fn verify_signature(&self, chain: &ChainContext, signature: &Signature) -> bool {
+        let digest = signing_digest(&Self::CONTEXT, chain, &atoll_types::encode(self));
+        self.validator.verify(digest.as_bytes(), signature).is_ok()
+    }
 }
 
 /// One validator's precommit signature in a certificate.
@@ -113,13 +120,9 @@ impl CommitCertificate {
             if !seen.insert(entry.validator) {
                 return Err(CertificateError::Duplicate(entry.validator));
             }
-            let envelope: Signed<Vote> = Signed::from_parts(
-                atoll_types::encode(&self.precommit(entry.validator)),
-                SignerEntry { public_key: entry.validator, signature: entry.signature },
-            );
-            envelope
-                .open(chain)
-                .map_err(|_| CertificateError::InvalidSignature(entry.validator))?;
+            if !self.precommit(entry.validator).verify_signature(chain, &entry.signature) {
+                return Err(CertificateError::InvalidSignature(entry.validator));
+            }
             signed += u128::from(validator.power);
         }
         if signed * 3 <= total * 2 {

@@ -5,7 +5,7 @@
 //! block and every validator checks it before the state machine slashes and freezes the
 //! offender.
 
-use atoll_types::{ChainContext, Height, PublicKey, Signature, Signed, SignerEntry};
+use atoll_types::{ChainContext, Height, PublicKey, Signature};
 use borsh::{BorshDeserialize, BorshSerialize};
 use thiserror::Error;
 
@@ -90,13 +90,11 @@ impl DoubleSignEvidence {
         if a.height.0 >= current.0 || current.0 - a.height.0 > MAX_EVIDENCE_AGE {
             return Err(EvidenceError::Age { evidence: a.height.0, current: current.0 });
         }
-        for signed in [&self.first, &self.second] {
-            let envelope: Signed<Vote> = Signed::from_parts(
-                atoll_types::encode(&signed.vote),
-                SignerEntry { public_key: signed.vote.validator, signature: signed.signature },
-            );
-            envelope.open(chain).map_err(|_| EvidenceError::InvalidSignature)?;
+        if [&self.first, &self.second].iter().all(|s| s.vote.verify_signature(chain, &s.signature))
+        {
+            Ok(())
+        } else {
+            Err(EvidenceError::InvalidSignature)
         }
-        Ok(())
     }
 }

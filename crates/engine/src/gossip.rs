@@ -75,23 +75,18 @@ pub fn start(
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
         .map_err(gossip_err)?
-        .with_behaviour(|key| {
-            let config = gossipsub::ConfigBuilder::default()
-                .max_transmit_size(MAX_MESSAGE)
-                .heartbeat_interval(Duration::from_millis(500))
-                .build()
-                .map_err(|e| {
-                    Box::new(GossipError(e.to_string())) as Box<dyn std::error::Error + Send + Sync>
-                })?;
-            let behaviour: gossipsub::Behaviour = gossipsub::Behaviour::new(
-                gossipsub::MessageAuthenticity::Signed(key.clone()),
-                config,
-            )
-            .map_err(|e| {
-                Box::new(GossipError(e.to_owned())) as Box<dyn std::error::Error + Send + Sync>
-            })?;
-            Ok(behaviour)
-        })
+        .with_behaviour(
+            |key| -> Result<gossipsub::Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+                let config = gossipsub::ConfigBuilder::default()
+                    .max_transmit_size(MAX_MESSAGE)
+                    .heartbeat_interval(Duration::from_millis(500))
+                    .build()?;
+                Ok(gossipsub::Behaviour::new(
+                    gossipsub::MessageAuthenticity::Signed(key.clone()),
+                    config,
+                )?)
+            },
+        )
         .map_err(gossip_err)?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
         .build();

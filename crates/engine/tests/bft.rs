@@ -2,9 +2,10 @@
 //! signer form certificates that Atoll's own verification accepts; wire encoding round
 //! trips and refuses garbage; proposer choice follows power.
 
+mod common;
+
 use std::sync::Arc;
 
-use atoll_consensus::scheduler::Validator;
 use atoll_crypto::MemorySigner;
 use atoll_engine::bft::codec::{from_engine_certificate, to_extended_certificate, WireCodec};
 use atoll_engine::bft::context::{
@@ -13,6 +14,7 @@ use atoll_engine::bft::context::{
 use atoll_engine::bft::signing::ConsensusSigner;
 use atoll_types::{ChainContext, Hash, Signer};
 use bytes::Bytes;
+use common::validators;
 use malachitebft_app_channel::app::types::codec::Codec;
 use malachitebft_app_channel::app::types::core::{
     CommitCertificate, Context, NilOrVal, Round, SignedMessage, Validator as _,
@@ -20,18 +22,6 @@ use malachitebft_app_channel::app::types::core::{
 use malachitebft_app_channel::app::types::sync::{RawDecidedValue, Response};
 use malachitebft_app_channel::app::types::SignedConsensusMsg;
 use malachitebft_app_channel::{Signer as _, Verifier as _};
-
-fn validators(keys: &[MemorySigner], powers: &[u64]) -> Vec<Validator> {
-    keys.iter()
-        .zip(powers)
-        .map(|(k, p)| Validator {
-            node_id: k.public_key(),
-            entity: k.public_key(),
-            consensus_key: k.public_key(),
-            power: *p,
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn engine_precommits_make_certificates_atoll_verifies() {

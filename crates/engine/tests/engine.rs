@@ -1,6 +1,7 @@
 //! Mempool, commit certificates, block validation and the block store.
 
-use atoll_consensus::scheduler::Validator;
+mod common;
+
 use atoll_consensus::staking::methods::{self, Transfer};
 use atoll_consensus::staking::Account;
 use atoll_consensus::{
@@ -15,6 +16,7 @@ use atoll_engine::{
 };
 use atoll_mkvs::{MemoryNodeDb, Mkvs};
 use atoll_types::{encode, Address, Amount, ChainContext, Epoch, Hash, Height, Signed, Signer};
+use common::validators;
 
 fn key(i: u8) -> MemorySigner {
     MemorySigner::from_seed([i + 1; 32])
@@ -128,18 +130,6 @@ fn mempool_recheck_drops_committed_transactions() {
     let tree = state.tree_at(Height(1)).expect("tree");
     assert_eq!(pool.recheck(&tree).expect("recheck"), 1);
     assert_eq!(pool.select(u64::MAX, usize::MAX), vec![t1]);
-}
-
-fn validators(keys: &[MemorySigner], powers: &[u64]) -> Vec<Validator> {
-    keys.iter()
-        .zip(powers)
-        .map(|(k, p)| Validator {
-            node_id: k.public_key(),
-            entity: k.public_key(),
-            consensus_key: k.public_key(),
-            power: *p,
-        })
-        .collect()
 }
 
 fn certificate(chain: &ChainContext, keys: &[&MemorySigner], block_id: Hash) -> CommitCertificate {

@@ -100,7 +100,12 @@ impl App {
             metrics,
             last_commit_at: None,
         };
-        app.publish_status(None);
+        let latest = app
+            .chain
+            .last_height()
+            .ok()
+            .and_then(|h| app.chain.store().block(Height(h)).ok().flatten());
+        app.publish_chain(latest.as_ref());
         app
     }
 
@@ -120,25 +125,17 @@ impl App {
         Ok(HeightParams::new(set, self.timeouts, self.target_block_time))
     }
 
-    fn publish_status(&self, round: Option<(u64, Round)>) {
+    /// Publishes the chain part of the status after `block` (the latest committed block,
+    /// `None` before the first).
+    fn publish_chain(&self, block: Option<&Block>) {
         let Ok(last) = self.chain.last_height() else { return };
-        let block_id =
-            self.chain.store().block(Height(last)).ok().flatten().map_or(Hash::ZERO, |b| b.id());
         let app_hash = self.chain.app_hash().unwrap_or(Hash::ZERO);
         let validators = self.chain.validators(last + 1).map_or(0, |v| v.len());
         self.status.send_modify(|s| {
-            s.height = if last + 1 >= self.chain.initial_height() && block_id != Hash::ZERO {
-                last
-            } else {
-                0
-            };
-            s.block_id = block_id;
+            s.height = block.map_or(0, |b| b.header.height.0);
+            s.block_id = block.map_or(Hash::ZERO, Block::id);
             s.app_hash = app_hash;
             s.validators = validators;
-            if let Some((h, r)) = round {
-                s.consensus_height = h;
-                s.round = r.as_i64();
-            }
         });
     }
 
@@ -156,7 +153,10 @@ impl App {
             AppMsg::StartedRound { height, round, proposer, role, reply_value } => {
                 tracing::debug!(%height, %round, %proposer, ?role, "started round");
                 self.metrics.round.set(round.as_i64());
-                self.publish_status(Some((height.0, round)));
+                self.status.send_modify(|s| {
+                    s.consensus_height = height.0;
+                    s.round = round.as_i64();
+                });
                 let values = self.values_for_round(height, round)?;
                 let _ = reply_value.send(values);
             }
@@ -449,7 +449,7 @@ impl App {
         if let Ok(mempool) = self.chain.mempool().lock() {
             self.metrics.mempool_size.set(mempool.len() as i64);
         }
-        self.publish_status(None);
+        self.publish_chain(Some(&block));
         Ok(())
     }
 

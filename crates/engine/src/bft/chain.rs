@@ -173,6 +173,7 @@ impl Chain {
             .lock()
             .map_err(|_| state_err("mempool lock poisoned"))?
             .select(params.max_block_gas, MAX_BLOCK_SIZE);
+        let validators = scheduler::validators(&tree).map_err(state_err)?;
         let mut evidence = Vec::new();
         for e in pending_evidence {
             if evidence.len() >= MAX_EVIDENCE_PER_BLOCK {
@@ -181,7 +182,7 @@ impl Chain {
             // One proof per offender is enough: it is slashed and frozen once per block.
             let offender_listed =
                 evidence.iter().any(|x: &DoubleSignEvidence| x.validator() == e.validator());
-            if !offender_listed && self.check_evidence(e, height, &evidence).is_ok() {
+            if !offender_listed && self.check_evidence(e, height, &evidence, &validators).is_ok() {
                 evidence.push(e.clone());
             }
         }
@@ -222,7 +223,7 @@ impl Chain {
         if header.epoch != params.epoch_of(header.height) {
             return Ok(Err(invalid("wrong epoch")));
         }
-        let validators = self.validators(height)?;
+        let validators = scheduler::validators(&tree).map_err(state_err)?;
         if !validators.iter().any(|v| v.consensus_key == header.proposer) {
             return Ok(Err(invalid("proposer is not a validator")));
         }
@@ -256,7 +257,7 @@ impl Chain {
             return Ok(Err(invalid("too much evidence")));
         }
         for (i, e) in block.evidence.iter().enumerate() {
-            if let Err(reason) = self.check_evidence(e, height, &block.evidence[..i]) {
+            if let Err(reason) = self.check_evidence(e, height, &block.evidence[..i], &validators) {
                 return Ok(Err(reason));
             }
         }
@@ -268,6 +269,7 @@ impl Chain {
         evidence: &DoubleSignEvidence,
         height: u64,
         earlier: &[DoubleSignEvidence],
+        validators: &[Validator],
     ) -> Result<(), InvalidBlock> {
         evidence
             .verify(&self.chain, Height(height))
@@ -281,12 +283,7 @@ impl Chain {
             Ok(Some(_)) => return Err(invalid("evidence already slashed")),
             Err(e) => return Err(invalid(format!("evidence lookup: {e}"))),
         }
-        let known = self
-            .validators(height)
-            .map_err(|e| invalid(e.to_string()))?
-            .iter()
-            .any(|v| v.consensus_key == evidence.validator());
-        if !known {
+        if !validators.iter().any(|v| v.consensus_key == evidence.validator()) {
             return Err(invalid("evidence against a key that is not a current validator"));
         }
         Ok(())

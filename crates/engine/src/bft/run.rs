@@ -299,18 +299,20 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
 
     let db = RedbNodeDb::open(&data_dir.join("state.redb")).map_err(|e| dir_err(&e))?;
     let state = Arc::new(ConsensusState::new(Mkvs::new(db)));
-    if state.latest().map_err(|e| dir_err(&e))?.is_none() {
-        state.init_genesis(&genesis).map_err(|e| StartError::Genesis(e.to_string()))?;
-        tracing::info!(chain = %chain_context, "initialised state from genesis");
-    }
-    let stored_chain = {
-        let root = state.latest().map_err(|e| dir_err(&e))?;
-        let tree = root.map(|r| state.store().tree(&r)).transpose().map_err(|e| dir_err(&e))?;
-        tree.map(|t| atoll_consensus::chain::chain_info(&t).map(|i| i.chain_context))
-            .transpose()
-            .map_err(|e| dir_err(&e))?
+    let root = match state.latest().map_err(|e| dir_err(&e))? {
+        Some(root) => root,
+        None => {
+            let root =
+                state.init_genesis(&genesis).map_err(|e| StartError::Genesis(e.to_string()))?;
+            tracing::info!(chain = %chain_context, "initialised state from genesis");
+            root
+        }
     };
-    if stored_chain.is_some_and(|c| c != chain_context) {
+    let stored_chain = {
+        let tree = state.store().tree(&root).map_err(|e| dir_err(&e))?;
+        atoll_consensus::chain::chain_info(&tree).map_err(|e| dir_err(&e))?.chain_context
+    };
+    if stored_chain != chain_context {
         return Err(StartError::Genesis("the data directory holds another chain".into()));
     }
     let store = Arc::new(BlockStore::open(&data_dir.join("blocks.redb")).map_err(|e| dir_err(&e))?);

@@ -176,13 +176,9 @@ impl malachitebft_signing::Verifier<AtollContext> for ConsensusSigner {
         signature: &Signature,
         public_key: &PublicKey,
     ) -> Result<VerificationResult, SigningError> {
-        if vote.validator.0 != *public_key {
-            return Ok(VerificationResult::Invalid);
-        }
-        match vote_digest(&self.chain, vote) {
-            Ok(digest) => Ok(verdict(public_key, &digest, signature)),
-            Err(_) => Ok(VerificationResult::Invalid),
-        }
+        let valid = vote.validator.0 == *public_key
+            && vote.to_signed_form().is_some_and(|v| v.verify_signature(&self.chain, signature));
+        Ok(VerificationResult::from_bool(valid))
     }
 
     async fn verify_signed_proposal(

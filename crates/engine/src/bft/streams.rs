@@ -100,11 +100,8 @@ impl StreamBuffer {
             StreamContent::Data(ProposalPart::Data(d)) => d.len(),
             _ => 0,
         };
+        // Oldest first, possibly this very stream (then the part is dropped with it).
         while self.bytes + size > MAX_BUFFERED_BYTES && !self.order.is_empty() {
-            if self.order.front() == Some(&key) && self.order.len() == 1 {
-                self.remove(&key);
-                return None;
-            }
             self.evict_oldest();
         }
         let stream = self.open.get_mut(&key)?;
