@@ -46,6 +46,23 @@ pub struct BlockOutcome {
     pub validator_updates: Option<Vec<crate::scheduler::Validator>>,
 }
 
+/// What a committed block did, as kept by nodes for clients: one result per transaction and
+/// every event.
+#[derive(Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize)]
+pub struct BlockResults {
+    /// One result per transaction, in block order.
+    pub results: Vec<TxResult>,
+    /// Every event, in order.
+    pub events: Vec<EventRecord>,
+}
+
+impl BlockOutcome {
+    /// The part of the outcome clients read back.
+    pub fn results(&self) -> BlockResults {
+        BlockResults { results: self.results.clone(), events: self.events.clone() }
+    }
+}
+
 /// Why a block could not be applied at all.
 #[derive(Debug, Error)]
 pub enum BlockError {
@@ -166,6 +183,54 @@ pub fn check_tx(
         return Err(CoreError::GasPriceTooLow { minimum: policy.min_gas_price }.into());
     }
     Ok(CheckedTx { hash: transaction_hash(raw), sender, tx, gas_needed, size: raw.len() })
+}
+
+/// What a dry run of a transaction found.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Simulation {
+    /// Gas the transaction needs: its method's cost plus its signed size.
+    pub gas: u64,
+    /// Why it would fail if sent now (with its nonce set to the sender's next one).
+    pub error: Option<TxError>,
+}
+
+/// Estimates the gas `tx` needs when signed by `signer` and runs it on top of `state` as
+/// the next transaction of the sender, keeping nothing. The fee and nonce in `tx` are
+/// ignored (they do not change the signed size: both are fixed-width).
+pub fn simulate(
+    state: &dyn KeyValueRead,
+    signer: &atoll_types::PublicKey,
+    tx: &Transaction,
+) -> Result<Simulation, CallError> {
+    let chain = load_chain(state)?;
+    let Some(module) = module_for(&tx.method) else {
+        return Err(CoreError::UnknownMethod(tx.method.clone()).into());
+    };
+    let Some(method_gas) = module.gas_cost(state, &tx.method)? else {
+        return Err(CoreError::UnknownMethod(tx.method.clone()).into());
+    };
+    let entry = atoll_types::SignerEntry {
+        public_key: *signer,
+        signature: atoll_types::Signature::from_bytes([0; 64]),
+    };
+    let signed = SignedTransaction::from_parts(atoll_types::encode(tx), entry);
+    let size = atoll_types::encode(&signed).len();
+    if size > chain.params.max_tx_size as usize {
+        return Err(CoreError::TooLarge { size, max: chain.params.max_tx_size as usize }.into());
+    }
+    let gas = method_gas.saturating_add(chain.params.tx_byte_gas.saturating_mul(size as u64));
+    let sender = Address::from_public_key(signer);
+    let height = atoll_types::Height(chain::last_height(state)?.0.saturating_add(1));
+    let env = Env { height, epoch: chain.params.epoch_of(height) };
+    let mut overlay = Overlay::new(state);
+    let mut events = Vec::new();
+    let error = match module.deliver(&mut overlay, &env, &sender, &tx.method, &tx.body, &mut events)
+    {
+        Ok(()) => None,
+        Err(CallError::Tx(e)) => Some(e),
+        Err(CallError::Fatal(e)) => return Err(CallError::Fatal(e)),
+    };
+    Ok(Simulation { gas, error })
 }
 
 /// Applies a block to `base` (the state after the previous block).

@@ -1,11 +1,12 @@
 //! The block store: decided blocks by height with the certificate that decided each, indexes
-//! by block id and transaction hash, the offences already slashed, and the proposals of the
-//! height in progress, in one redb file. Each block is written in one durable transaction
+//! by block id and transaction hash, the results and events of each applied block, the
+//! offences already slashed, and the proposals of the height in progress, in one redb file. Each block is written in one durable transaction
 //! *before* its state is committed; a node that crashes in between replays the block at
 //! startup.
 
 use std::path::Path;
 
+use atoll_consensus::BlockResults;
 use atoll_types::{decode, encode, Hash, Height};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use thiserror::Error;
@@ -17,12 +18,14 @@ const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
 const BLOCK_IDS: TableDefinition<'_, &[u8], u64> = TableDefinition::new("block_ids");
 const TXS: TableDefinition<'_, &[u8], (u64, u32)> = TableDefinition::new("txs");
 const CERTIFICATES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("certificates");
+const RESULTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("results");
 const EVIDENCE: TableDefinition<'_, &[u8], u64> = TableDefinition::new("evidence");
 /// Undecided proposals: (height, round, block id) -> encoded [`UndecidedProposal`].
 const UNDECIDED: TableDefinition<'_, (u64, u32, &[u8]), &[u8]> = TableDefinition::new("undecided");
 
 const MAX_CERTIFICATE_SIZE: usize = 1 << 20;
 const MAX_STORED_BLOCK: usize = MAX_BLOCK_SIZE + (1 << 20);
+const MAX_STORED_RESULTS: usize = 64 << 20;
 
 /// A proposal received or made for the height in progress, kept so that a restarted node
 /// can answer for it (and a restarted proposer re-propose the same block).
@@ -76,6 +79,7 @@ impl BlockStore {
         txn.open_table(TXS).map_err(db_err)?;
         txn.open_table(CERTIFICATES).map_err(db_err)?;
         txn.open_table(EVIDENCE).map_err(db_err)?;
+        txn.open_table(RESULTS).map_err(db_err)?;
         txn.open_table(UNDECIDED).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(Self { db })
@@ -112,6 +116,29 @@ impl BlockStore {
             undecided.retain(|(h, _, _), _| h > height).map_err(db_err)?;
         }
         txn.commit().map_err(db_err)
+    }
+
+    /// Records what applying the block at `height` did (written after the state commits;
+    /// derived data, rewritten if the block is replayed).
+    pub fn put_results(&self, height: Height, results: &BlockResults) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut table = txn.open_table(RESULTS).map_err(db_err)?;
+            table.insert(height.0, encode(results).as_slice()).map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    /// The results and events of the block at `height`, once applied.
+    pub fn results(&self, height: Height) -> Result<Option<BlockResults>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(RESULTS).map_err(db_err)?;
+        match table.get(height.0).map_err(db_err)? {
+            Some(bytes) => decode(bytes.value(), MAX_STORED_RESULTS)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(height.0, e.to_string())),
+            None => Ok(None),
+        }
     }
 
     /// The certificate that decided the block at `height`.
@@ -245,8 +272,10 @@ impl BlockStore {
             let mut ids = txn.open_table(BLOCK_IDS).map_err(db_err)?;
             let mut txs = txn.open_table(TXS).map_err(db_err)?;
             let mut certificates = txn.open_table(CERTIFICATES).map_err(db_err)?;
+            let mut results = txn.open_table(RESULTS).map_err(db_err)?;
             for height in earliest.0..keep_from.0 {
                 certificates.remove(height).map_err(db_err)?;
+                results.remove(height).map_err(db_err)?;
                 let Some(bytes) = blocks.remove(height).map_err(db_err)? else { continue };
                 let block: Block = decode(bytes.value(), MAX_STORED_BLOCK)
                     .map_err(|e| StoreError::Corrupt(height, e.to_string()))?;

@@ -33,6 +33,12 @@ pub enum MkvsError {
         /// What is wrong.
         reason: String,
     },
+    /// A read outside what a witness proves (see [`crate::witness`]).
+    #[error("key {key} is not covered by the proof")]
+    NotProven {
+        /// The key, in hex.
+        key: String,
+    },
     /// A node a live root refers to is missing from the database.
     #[error("missing node {0}")]
     MissingNode(NodeId),

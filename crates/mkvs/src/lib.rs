@@ -24,6 +24,7 @@ mod root;
 mod store;
 mod tree;
 mod update;
+pub mod witness;
 mod writelog;
 
 pub use db::{MemoryNodeDb, NodeDb, RedbNodeDb};
@@ -38,4 +39,5 @@ pub use read::{Entry, EntryIter, KeyValueRead};
 pub use root::{Root, RootKind, CONSENSUS_NAMESPACE};
 pub use store::{Mkvs, PruneStats, DEFAULT_CACHE_NODES};
 pub use tree::{Tree, TreeIter};
+pub use witness::{Recorder, StateProof, Witness, WitnessError};
 pub use writelog::{diff, WriteLog, WriteLogEntry};

@@ -12,6 +12,8 @@ pub mod encoding;
 mod hash;
 mod ids;
 mod keys;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod signed;
 
 pub use address::{Address, AddressContext, AddressError, ADDRESS_HRP};

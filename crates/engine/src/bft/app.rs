@@ -53,6 +53,11 @@ pub struct ChainStatus {
     pub round: i64,
     /// Validators of the current height.
     pub validators: usize,
+    /// The latest block arrived through value sync rather than live consensus: the node is
+    /// catching up with its peers.
+    pub catching_up: bool,
+    /// The latest block's timestamp (unix seconds; 0 before the first block).
+    pub block_time: u64,
 }
 
 /// The application half of a node.
@@ -68,6 +73,8 @@ pub struct App {
     status: watch::Sender<ChainStatus>,
     metrics: EngineMetrics,
     last_commit_at: Option<Instant>,
+    /// The last height whose block came through value sync.
+    synced_height: Option<u64>,
 }
 
 fn now_unix() -> u64 {
@@ -99,6 +106,7 @@ impl App {
             status,
             metrics,
             last_commit_at: None,
+            synced_height: None,
         };
         let latest = app
             .chain
@@ -131,7 +139,11 @@ impl App {
         let Ok(last) = self.chain.last_height() else { return };
         let app_hash = self.chain.app_hash().unwrap_or(Hash::ZERO);
         let validators = self.chain.validators(last + 1).map_or(0, |v| v.len());
+        let height = block.map_or(0, |b| b.header.height.0);
+        let catching_up = height > 0 && self.synced_height == Some(height);
         self.status.send_modify(|s| {
+            s.catching_up = catching_up;
+            s.block_time = block.map_or(0, |b| b.header.time);
             s.height = block.map_or(0, |b| b.header.height.0);
             s.block_id = block.map_or(Hash::ZERO, Block::id);
             s.app_hash = app_hash;
@@ -506,6 +518,7 @@ impl App {
         let Ok(block) = Chain::decode_block(bytes) else {
             return Ok(SyncedValueOutcome::PeerFault);
         };
+        self.synced_height = Some(height.0);
         if block.header.height.0 != height.0 {
             return Ok(SyncedValueOutcome::PeerFault);
         }

@@ -315,6 +315,7 @@ impl Chain {
     fn apply(&self, block: &Block) -> Result<BlockOutcome, ChainError> {
         let context = self.block_context(block)?;
         let (_, outcome) = self.state.apply(&context, &block.transactions).map_err(state_err)?;
+        self.store.put_results(block.header.height, &outcome.results())?;
         Ok(outcome)
     }
 

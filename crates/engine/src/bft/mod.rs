@@ -20,4 +20,4 @@ pub mod signing;
 pub mod streams;
 
 pub use app::ChainStatus;
-pub use run::{start, ByzantineMode, EngineConfig, NodeHandle, StartError};
+pub use run::{start, ByzantineMode, EngineConfig, NodeHandle, NodeView, StartError};

@@ -17,12 +17,12 @@ use malachitebft_app_channel::app::types::codec::Codec;
 use malachitebft_app_channel::app::types::core::LinearTimeouts;
 use malachitebft_app_channel::app::types::Keypair;
 use malachitebft_app_channel::{
-    ByzantineContext, ConsensusContext, EngineBuilder, NetworkContext, NetworkIdentity,
+    ByzantineContext, ConsensusContext, EngineBuilder, NetworkContext, NetworkIdentity, NetworkRequest,
     RequestContext, Signer as _, SyncContext, WalContext,
 };
 use malachitebft_engine_byzantine::{ByzantineConfig, Trigger};
 use thiserror::Error;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::app::{App, ChainStatus};
@@ -186,14 +186,22 @@ fn unavailable(reason: impl std::fmt::Display) -> MempoolError {
     MempoolError::State(StateError::Corrupt { key: String::new(), reason: reason.to_string() })
 }
 
-/// A running node.
-pub struct NodeHandle {
+/// What the rest of the node (the API, tools) may use of a running node; cheap to clone.
+#[derive(Clone)]
+pub struct NodeView {
     chain_context: ChainContext,
     status: watch::Receiver<ChainStatus>,
     state: Arc<ConsensusState<RedbNodeDb>>,
     store: Arc<BlockStore>,
     mempool: Arc<Mutex<Mempool>>,
-    gossip: Option<(TxGossip, JoinHandle<()>)>,
+    gossip: Option<TxGossip>,
+    net_requests: mpsc::Sender<NetworkRequest>,
+}
+
+/// A running node.
+pub struct NodeHandle {
+    view: NodeView,
+    gossip_task: Option<JoinHandle<()>>,
     engine: malachitebft_app_channel::EngineHandle,
     app: JoinHandle<()>,
 }
@@ -210,7 +218,7 @@ fn admit(
     mempool.insert(&tree, raw)
 }
 
-impl NodeHandle {
+impl NodeView {
     /// The chain this node follows.
     pub fn chain_context(&self) -> ChainContext {
         self.chain_context
@@ -240,7 +248,7 @@ impl NodeHandle {
     /// gossips it to the other nodes.
     pub fn submit(&self, raw: Vec<u8>) -> Result<Hash, MempoolError> {
         let hash = admit(&self.state, &self.mempool, raw.clone())?;
-        if let Some((gossip, _)) = &self.gossip {
+        if let Some(gossip) = &self.gossip {
             gossip.publish(raw);
         }
         Ok(hash)
@@ -251,13 +259,41 @@ impl NodeHandle {
         self.mempool.lock().map_or(0, |m| m.len())
     }
 
+    /// Whether a transaction is waiting in the mempool.
+    pub fn in_mempool(&self, hash: &Hash) -> bool {
+        self.mempool.lock().is_ok_and(|m| m.contains(hash))
+    }
+
+    /// Consensus peers currently connected (`None` if the network layer did not answer).
+    pub async fn peers(&self) -> Option<usize> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.net_requests.send(NetworkRequest::DumpState(reply)).await.ok()?;
+        let dump = tokio::time::timeout(Duration::from_secs(2), answer).await.ok()?.ok()??;
+        Some(dump.peers.len())
+    }
+}
+
+impl std::ops::Deref for NodeHandle {
+    type Target = NodeView;
+
+    fn deref(&self) -> &NodeView {
+        &self.view
+    }
+}
+
+impl NodeHandle {
+    /// A cloneable view of the node for the API and tools.
+    pub fn view(&self) -> NodeView {
+        self.view.clone()
+    }
+
     /// Stops the engine and the application loop.
     pub async fn shutdown(self) {
         if let Err(e) = self.engine.actor.stop_and_wait(None, Some(Duration::from_secs(10))).await {
             tracing::warn!(error = %e, "engine did not stop cleanly");
         }
         self.engine.handle.abort();
-        if let Some((_, task)) = self.gossip {
+        if let Some(task) = self.gossip_task {
             task.abort();
         }
         self.app.abort();
@@ -421,10 +457,24 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
     let (status_tx, status_rx) = watch::channel(ChainStatus::default());
     let metrics = EngineMetrics::register(&moniker);
     let app = App::new(chain, signer, timeouts, target_block_time, status_tx, metrics);
+    let net_requests = channels.net_requests.clone();
     let app = tokio::spawn(async move {
         if let Err(e) = app.run(channels).await {
             tracing::error!(error = %e, "application loop failed; the node stops");
         }
     });
-    Ok(NodeHandle { chain_context, status: status_rx, state, store, mempool, gossip, engine, app })
+    let (gossip, gossip_task) = match gossip {
+        Some((gossip, task)) => (Some(gossip), Some(task)),
+        None => (None, None),
+    };
+    let view = NodeView {
+        chain_context,
+        status: status_rx,
+        state,
+        store,
+        mempool,
+        gossip,
+        net_requests,
+    };
+    Ok(NodeHandle { view, gossip_task, engine, app })
 }

@@ -1,0 +1,328 @@
+//! The JSON shapes of the node API, shared by the server (which derives its OpenAPI document
+//! from them, feature `openapi`) and this client.
+
+use atoll_types::{Address, Amount, ChainContext, Hash, PublicKey};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::{IntoParams, ToSchema};
+
+/// Every error response: `{"error": {…}}`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// An error: a stable kind, a message, and for refused transactions the module and code.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ErrorDetail {
+    /// `bad_request`, `not_found`, `no_route`, `method_not_allowed`, `too_large`,
+    /// `unsupported_media_type`, `rejected`, `rate_limited`, `unavailable` or `internal`.
+    pub kind: String,
+    /// A human-readable explanation.
+    pub message: String,
+    /// For `rejected`: the module that refused the transaction (`core` for generic checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// For `rejected`: the module's error code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<u32>,
+}
+
+/// `GET /v1/status`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Status {
+    /// The human-readable chain id.
+    pub chain_id: String,
+    /// The chain context every signature covers.
+    pub chain_context: ChainContext,
+    /// The native token's ticker.
+    pub token_symbol: String,
+    /// The native token's decimals.
+    pub token_exponent: u8,
+    /// Latest committed height (0 before the first block).
+    pub height: u64,
+    /// Its block id.
+    pub block_id: Hash,
+    /// The state root after it (the next block's app hash).
+    pub app_hash: Hash,
+    /// Its timestamp (unix seconds).
+    pub block_time: u64,
+    /// The epoch of the latest height.
+    pub epoch: u64,
+    /// The lowest height whose block this node still keeps.
+    pub earliest_height: Option<u64>,
+    /// The height being decided.
+    pub consensus_height: u64,
+    /// Its current round.
+    pub round: i64,
+    /// Validators of the height being decided.
+    pub validators: u64,
+    /// Connected consensus peers (absent if the network layer did not answer).
+    pub peers: Option<u64>,
+    /// The latest block came through block sync: the node is catching up.
+    pub catching_up: bool,
+    /// Transactions waiting in this node's mempool.
+    pub mempool_size: u64,
+}
+
+/// `?height=…&proof=…` of every state query.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct StateQuery {
+    /// Read the state after this height (default: the latest).
+    pub height: Option<u64>,
+    /// Include a proof of every state entry the answer depends on.
+    pub proof: Option<bool>,
+}
+
+/// A state query's answer, with the state root it was read at and optionally its proof.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StateResponse<T> {
+    /// The state after this height was read.
+    pub height: u64,
+    /// That state's root: the app hash of block `height + 1`.
+    pub state_root: Hash,
+    /// The answer.
+    pub value: T,
+    /// Hex of the borsh-encoded `atoll_mkvs::StateProof` of every entry read, if asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
+}
+
+/// A transaction's outcome in a block.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TxOutcome {
+    /// It ran and its effects stand.
+    pub ok: bool,
+    /// Gas used.
+    pub gas_used: u64,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDetail>,
+}
+
+/// A transaction as included in a block.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TxSummary {
+    /// Its hash.
+    pub hash: Hash,
+    /// Its position in the block.
+    pub index: u32,
+    /// The signer's address (absent if the transaction does not decode).
+    pub sender: Option<Address>,
+    /// Its nonce.
+    pub nonce: Option<u64>,
+    /// `module.Method`.
+    pub method: Option<String>,
+    /// The fee paid.
+    pub fee: Option<Amount>,
+    /// The gas limit.
+    pub gas: Option<u64>,
+    /// Hex of the method's borsh-encoded body.
+    pub body: Option<String>,
+    /// What happened (absent while the block's results are not stored).
+    pub result: Option<TxOutcome>,
+}
+
+/// `GET /v1/blocks/…`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BlockResponse {
+    /// The height.
+    pub height: u64,
+    /// The block id (hash of the header).
+    pub id: Hash,
+    /// The proposer's timestamp (unix seconds).
+    pub time: u64,
+    /// The epoch.
+    pub epoch: u64,
+    /// The previous block's id.
+    pub previous_block_id: Hash,
+    /// The state root after the previous block.
+    pub app_hash: Hash,
+    /// The transactions root.
+    pub transactions_root: Hash,
+    /// The proposer's consensus key.
+    pub proposer: PublicKey,
+    /// Validators whose signatures committed the previous block.
+    pub last_commit_signers: Vec<PublicKey>,
+    /// Double-signing offences the block proves.
+    pub evidence: u64,
+    /// The transactions.
+    pub transactions: Vec<TxSummary>,
+}
+
+/// `GET /v1/transactions/{hash}`.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TransactionResponse {
+    /// Its hash.
+    pub hash: Hash,
+    /// `committed` or `pending` (waiting in this node's mempool).
+    pub status: String,
+    /// The block that included it.
+    pub height: Option<u64>,
+    /// The transaction.
+    pub tx: Option<TxSummary>,
+    /// Hex of the signed transaction.
+    pub raw: Option<String>,
+    /// Its events.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub events: Vec<serde_json::Value>,
+}
+
+/// `POST /v1/transactions`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// Hex of the borsh-encoded signed transaction.
+    pub tx: String,
+}
+
+/// The hash of an admitted transaction.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SubmitResponse {
+    /// The transaction's hash.
+    pub hash: Hash,
+}
+
+/// `POST /v1/transactions/batch`: up to [`MAX_BATCH`] transactions.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BatchSubmitRequest {
+    /// Hex of each signed transaction.
+    pub txs: Vec<String>,
+}
+
+/// The most transactions one batch may carry.
+pub const MAX_BATCH: usize = 1_000;
+
+/// One transaction's fate in a batch: its hash, or why it was refused.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BatchItem {
+    /// The hash, if admitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<Hash>,
+    /// Why not, if refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDetail>,
+}
+
+/// The answer to a batch, one item per transaction in order.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BatchSubmitResponse {
+    /// One per transaction.
+    pub results: Vec<BatchItem>,
+}
+
+/// `POST /v1/transactions/estimate-gas`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EstimateGasRequest {
+    /// Who will sign.
+    pub signer: PublicKey,
+    /// `module.Method`.
+    pub method: String,
+    /// Hex of the borsh-encoded body.
+    pub body: String,
+}
+
+/// The gas a transaction needs, and why it would fail if sent now.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EstimateGasResponse {
+    /// Gas needed.
+    pub gas: u64,
+    /// The error a dry run against the latest state gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDetail>,
+}
+
+/// One event with where it happened.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EventItem {
+    /// The block.
+    pub height: u64,
+    /// The transaction's index, absent for begin/end-block events.
+    pub tx_index: Option<u32>,
+    /// The transaction's hash.
+    pub tx_hash: Option<Hash>,
+    /// `{"module": …, "event": …}`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub event: serde_json::Value,
+}
+
+/// `GET /v1/blocks/{height}/events`.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EventsResponse {
+    /// The block.
+    pub height: u64,
+    /// Every event, in order.
+    pub events: Vec<EventItem>,
+}
+
+/// Filters of `GET /v1/ws`.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    /// Send new blocks (default true).
+    pub blocks: Option<bool>,
+    /// Send events (default true).
+    pub events: Option<bool>,
+    /// Only events of this module (`staking`, `registry`, …).
+    pub module: Option<String>,
+    /// Only events that mention this address or key.
+    pub involving: Option<String>,
+}
+
+/// A message of the `GET /v1/ws` stream.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StreamMessage {
+    /// A block was committed.
+    Block {
+        /// Its height.
+        height: u64,
+        /// Its id.
+        id: Hash,
+        /// Its timestamp.
+        time: u64,
+        /// Its transactions.
+        tx_hashes: Vec<Hash>,
+    },
+    /// An event of a committed block.
+    Event(EventItem),
+}
+
+/// `GET /v1/epoch`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EpochInfo {
+    /// The height the state was read at.
+    pub height: u64,
+    /// Its epoch.
+    pub epoch: u64,
+    /// Blocks per epoch.
+    pub epoch_interval: u64,
+    /// The first height of the next epoch.
+    pub next_epoch_height: u64,
+}
