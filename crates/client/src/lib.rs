@@ -28,8 +28,8 @@ pub use error::ClientError;
 pub use stream::EventStream;
 
 use model::{
-    BatchItem, BatchSubmitRequest, BatchSubmitResponse, BlockResponse, EpochInfo,
-    EstimateGasRequest, EstimateGasResponse, ErrorBody, ErrorDetail, EventsResponse, StateQuery,
+    BatchItem, BatchSubmitRequest, BatchSubmitResponse, BlockResponse, EpochInfo, ErrorBody,
+    ErrorDetail, EstimateGasRequest, EstimateGasResponse, EventsResponse, StateQuery,
     StateResponse, Status, SubmitRequest, SubmitResponse, TransactionResponse,
 };
 
@@ -52,8 +52,7 @@ impl Client {
     /// `host:port` is taken as `http://`).
     pub fn new(base: &str) -> Result<Self, ClientError> {
         let base = base.trim_end_matches('/');
-        let base =
-            if base.contains("://") { base.to_owned() } else { format!("http://{base}") };
+        let base = if base.contains("://") { base.to_owned() } else { format!("http://{base}") };
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .pool_max_idle_per_host(64)
@@ -73,14 +72,15 @@ impl Client {
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()));
         }
-        let detail = serde_json::from_slice::<ErrorBody>(&bytes).map(|b| b.error).unwrap_or_else(
-            |_| ErrorDetail {
-                kind: "http".into(),
-                message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
-                module: None,
-                code: None,
-            },
-        );
+        let detail =
+            serde_json::from_slice::<ErrorBody>(&bytes).map(|b| b.error).unwrap_or_else(|_| {
+                ErrorDetail {
+                    kind: "http".into(),
+                    message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+                    module: None,
+                    code: None,
+                }
+            });
         Err(ClientError::Api { status: status.as_u16(), detail })
     }
 
@@ -118,8 +118,11 @@ impl Client {
         if let Some(proof) = query.proof {
             params.push(format!("proof={proof}"));
         }
-        let path =
-            if params.is_empty() { path.to_owned() } else { format!("{path}?{}", params.join("&")) };
+        let path = if params.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{}", params.join("&"))
+        };
         self.get(&path).await
     }
 
@@ -179,8 +182,11 @@ impl Client {
         method: &str,
         body: &[u8],
     ) -> Result<EstimateGasResponse, ClientError> {
-        let request =
-            EstimateGasRequest { signer: *signer, method: method.to_owned(), body: hex::encode(body) };
+        let request = EstimateGasRequest {
+            signer: *signer,
+            method: method.to_owned(),
+            body: hex::encode(body),
+        };
         self.post("/v1/transactions/estimate-gas", &request).await
     }
 
@@ -234,7 +240,10 @@ impl Client {
     }
 
     /// Every entity.
-    pub async fn entities(&self, query: StateQuery) -> Result<StateResponse<Vec<Entity>>, ClientError> {
+    pub async fn entities(
+        &self,
+        query: StateQuery,
+    ) -> Result<StateResponse<Vec<Entity>>, ClientError> {
         self.state("/v1/entities", query).await
     }
 
@@ -293,7 +302,10 @@ impl Client {
     }
 
     /// The random beacon.
-    pub async fn beacon(&self, query: StateQuery) -> Result<StateResponse<BeaconState>, ClientError> {
+    pub async fn beacon(
+        &self,
+        query: StateQuery,
+    ) -> Result<StateResponse<BeaconState>, ClientError> {
         self.state("/v1/beacon", query).await
     }
 
@@ -345,7 +357,11 @@ impl Client {
     }
 
     /// Polls until the node has committed `height`.
-    pub async fn wait_for_height(&self, height: u64, timeout: Duration) -> Result<Status, ClientError> {
+    pub async fn wait_for_height(
+        &self,
+        height: u64,
+        timeout: Duration,
+    ) -> Result<Status, ClientError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let status = self.status().await?;

@@ -41,6 +41,20 @@ pub struct ApiConfig {
     pub listen: String,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Requests per second each client IP may make on average (0: no limit).
+    #[serde(default = "default_rate_limit")]
+    pub rate_limit_per_second: u32,
+    /// Requests a client IP may make in a burst.
+    #[serde(default = "default_rate_burst")]
+    pub rate_limit_burst: u32,
+}
+
+fn default_rate_limit() -> u32 {
+    1_000
+}
+
+fn default_rate_burst() -> u32 {
+    2_000
 }
 
 /// Prometheus metrics.
@@ -179,6 +193,8 @@ impl NodeConfig {
             api: ApiConfig {
                 listen: format!("127.0.0.1:{}", p2p_port.saturating_add(1)),
                 max_body_bytes: 1 << 20,
+                rate_limit_per_second: default_rate_limit(),
+                rate_limit_burst: default_rate_burst(),
             },
             metrics: MetricsConfig {
                 enabled: true,
@@ -243,7 +259,8 @@ impl NodeConfig {
              # Peers to stay connected to, e.g. [\"10.0.0.2:26656\"].\npersistent_peers = [{peers}]\n\
              # Transaction gossip between mempools (host:port; \"\" turns it off) and the peers' gossip addresses.\ntx_gossip_listen = {}\ntx_gossip_peers = [{gossip_peers}]\n\n\
              [api]\n# REST and WebSocket API (host:port). Keep it on 127.0.0.1 unless a proxy fronts it.\nlisten = {}\n\
-             # Largest request body in bytes; larger requests get 413.\nmax_body_bytes = {}\n\n\
+             # Largest request body in bytes; larger requests get 413.\nmax_body_bytes = {}\n\
+             # Requests per second per client IP, and the burst allowed (0 = no limit); over it, 429.\nrate_limit_per_second = {}\nrate_limit_burst = {}\n\n\
              [metrics]\n# Serve Prometheus metrics at http://<listen>/metrics.\nenabled = {}\nlisten = {}\n\n\
              [mempool]\n# Bounds on pending transactions; when full, better-paying transactions evict worse ones.\nmax_txs = {}\nmax_bytes = {}\n\
              # Lowest gas price this node admits (a local policy, not a consensus rule).\nmin_gas_price = {}\n\n\
@@ -260,6 +277,8 @@ impl NodeConfig {
             value(&self.p2p.tx_gossip_listen),
             value(&self.api.listen),
             self.api.max_body_bytes,
+            self.api.rate_limit_per_second,
+            self.api.rate_limit_burst,
             self.metrics.enabled,
             value(&self.metrics.listen),
             self.mempool.max_txs,

@@ -4,8 +4,10 @@
 //! - [`config`]: `config.toml`, with every setting documented in the file.
 //! - [`genesis`]: building a genesis document validator by validator.
 //! - [`run`]: starting the node from its home directory.
+//! - [`api`]: the REST/JSON and WebSocket API with its OpenAPI document.
 //! - [`metrics_server`]: serving Prometheus metrics over HTTP.
 
+pub mod api;
 pub mod config;
 pub mod genesis;
 pub mod keys;

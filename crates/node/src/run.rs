@@ -105,7 +105,7 @@ pub async fn start(home: &Path, config: &NodeConfig) -> Result<NodeHandle, RunEr
 }
 
 /// Runs the node at `home` until SIGINT or SIGTERM (or until the node stops by itself),
-/// serving metrics if configured, then shuts it down cleanly.
+/// serving the API and (if configured) metrics, then shuts it down cleanly.
 pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), RunError> {
     let metrics = if config.metrics.enabled {
         let (address, task) = crate::metrics_server::serve(&config.metrics.listen)
@@ -123,6 +123,10 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
         listen = %config.p2p.listen,
         "node started"
     );
+    let (api_address, api) = crate::api::serve(&config.api.listen, node.view(), &config.api)
+        .await
+        .map_err(|e| RunError::Io(format!("API listen {}: {e}", config.api.listen)))?;
+    tracing::info!(address = %api_address, "serving the API (OpenAPI document at /openapi.json)");
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| RunError::Io(format!("signal handler: {e}")))?;
     tokio::select! {
@@ -130,6 +134,7 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
         _ = terminate.recv() => tracing::info!("terminated; shutting down"),
         _ = node.stopped() => tracing::error!("the node stopped"),
     }
+    api.abort();
     node.shutdown().await;
     if let Some(task) = metrics {
         task.abort();

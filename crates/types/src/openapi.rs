@@ -6,8 +6,9 @@ use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::{RefOr, Schema};
 
 fn string(description: &str, pattern: Option<&str>) -> RefOr<Schema> {
-    let mut builder =
-        ObjectBuilder::new().schema_type(SchemaType::new(Type::String)).description(Some(description));
+    let mut builder = ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::String))
+        .description(Some(description));
     if let Some(pattern) = pattern {
         builder = builder.pattern(Some(pattern));
     }

@@ -17,8 +17,8 @@ use malachitebft_app_channel::app::types::codec::Codec;
 use malachitebft_app_channel::app::types::core::LinearTimeouts;
 use malachitebft_app_channel::app::types::Keypair;
 use malachitebft_app_channel::{
-    ByzantineContext, ConsensusContext, EngineBuilder, NetworkContext, NetworkIdentity, NetworkRequest,
-    RequestContext, Signer as _, SyncContext, WalContext,
+    ByzantineContext, ConsensusContext, EngineBuilder, NetworkContext, NetworkIdentity,
+    NetworkRequest, RequestContext, Signer as _, SyncContext, WalContext,
 };
 use malachitebft_engine_byzantine::{ByzantineConfig, Trigger};
 use thiserror::Error;
@@ -467,14 +467,7 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
         Some((gossip, task)) => (Some(gossip), Some(task)),
         None => (None, None),
     };
-    let view = NodeView {
-        chain_context,
-        status: status_rx,
-        state,
-        store,
-        mempool,
-        gossip,
-        net_requests,
-    };
+    let view =
+        NodeView { chain_context, status: status_rx, state, store, mempool, gossip, net_requests };
     Ok(NodeHandle { view, gossip_task, engine, app })
 }

@@ -1,0 +1,150 @@
+//! API errors: every failure is a JSON [`ErrorBody`] with a stable kind; client mistakes are
+//! 4xx, and only the node's own failures are 5xx.
+
+use atoll_client::model::{ErrorBody, ErrorDetail};
+use atoll_consensus::TxError;
+use atoll_engine::MempoolError;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    detail: ErrorDetail,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, kind: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            detail: ErrorDetail {
+                kind: kind.into(),
+                message: message.into(),
+                module: None,
+                code: None,
+            },
+        }
+    }
+
+    /// 400: the request is malformed.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 404: nothing there.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 404 for a path no route serves.
+    pub fn no_route() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "no_route", "no such endpoint; see /openapi.json")
+    }
+
+    /// 405.
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed here")
+    }
+
+    /// 429.
+    pub fn rate_limited() -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down")
+    }
+
+    /// 503: the node cannot answer now.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    /// 500: the node failed.
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %message, "API request failed inside the node");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message.to_string())
+    }
+
+    /// 422: a transaction the chain refuses, with the module's code.
+    pub fn rejected(error: TxError) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            detail: ErrorDetail {
+                kind: "rejected".into(),
+                message: error.message,
+                module: Some(error.module),
+                code: Some(error.code),
+            },
+        }
+    }
+
+    /// The detail, for batch answers.
+    pub fn into_detail(self) -> ErrorDetail {
+        self.detail
+    }
+}
+
+/// A refused submission: the transaction's fault is 422, the node's (full mempool, state
+/// unavailable) is 503.
+impl From<MempoolError> for ApiError {
+    fn from(e: MempoolError) -> Self {
+        match e {
+            MempoolError::State(_) => ApiError::unavailable(e.to_string()),
+            MempoolError::Full => ApiError::unavailable("mempool full; retry later"),
+            _ => ApiError::rejected(e.tx_error()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(ErrorBody { error: self.detail })).into_response()
+    }
+}
+
+/// A JSON body whose rejections (syntax, unknown fields, wrong content type, too large)
+/// come back as JSON errors with the matching 4xx status.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let status = rejection.status();
+    let kind = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        _ => "bad_request",
+    };
+    let status = if status.is_client_error() { status } else { StatusCode::BAD_REQUEST };
+    ApiError::new(status, kind, rejection.body_text())
+}
+
+/// Query parameters whose rejections come back as JSON 400s.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(query_rejection(rejection)),
+        }
+    }
+}
+
+fn query_rejection(rejection: QueryRejection) -> ApiError {
+    ApiError::bad_request(rejection.body_text())
+}

@@ -1,0 +1,120 @@
+//! The node's REST/JSON and WebSocket API, with its OpenAPI document at `/openapi.json`.
+//!
+//! Routes are registered through `utoipa-axum`, so the document is built from the very
+//! router that serves: a route cannot be served without being documented. Every error is a
+//! JSON body (see [`error`]); bodies are bounded by `api.max_body_bytes` and each client IP
+//! by a token bucket (`api.rate_limit_per_second`, `api.rate_limit_burst`).
+
+pub mod error;
+mod limit;
+mod queries;
+mod read;
+mod submit;
+mod ws;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use atoll_engine::bft::NodeView;
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use tokio::task::JoinHandle;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::config::ApiConfig;
+pub use error::ApiError;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct ApiState {
+    node: NodeView,
+    document: Arc<OnceLock<serde_json::Value>>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Atoll node API",
+        description = "Status, blocks, transactions and state of an Atoll consensus node. \
+            State reads take `height` and `proof`; errors are `{\"error\": {kind, message, \
+            module?, code?}}`."
+    ),
+    tags(
+        (name = "chain", description = "status, blocks, transactions, events"),
+        (name = "transactions", description = "submit and estimate"),
+        (name = "state", description = "state queries, optionally proven"),
+        (name = "stream", description = "WebSocket stream")
+    )
+)]
+struct ApiDoc;
+
+fn api_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(read::openapi_document))
+        .routes(routes!(read::status))
+        .routes(routes!(read::latest_block))
+        .routes(routes!(read::block))
+        .routes(routes!(read::block_by_id))
+        .routes(routes!(read::block_events))
+        .routes(routes!(read::transaction))
+        .routes(routes!(submit::submit))
+        .routes(routes!(submit::submit_batch))
+        .routes(routes!(submit::estimate_gas))
+        .routes(routes!(queries::chain))
+        .routes(routes!(queries::account))
+        .routes(routes!(queries::delegations))
+        .routes(routes!(queries::delegators))
+        .routes(routes!(queries::debonding_delegations))
+        .routes(routes!(queries::validators))
+        .routes(routes!(queries::entities))
+        .routes(routes!(queries::entity))
+        .routes(routes!(queries::nodes))
+        .routes(routes!(queries::node))
+        .routes(routes!(queries::runtimes))
+        .routes(routes!(queries::runtime))
+        .routes(routes!(queries::committee))
+        .routes(routes!(queries::epoch))
+        .routes(routes!(queries::beacon))
+        .routes(routes!(queries::proposals))
+        .routes(routes!(queries::proposal))
+        .routes(routes!(queries::votes))
+        .routes(routes!(ws::stream))
+}
+
+/// The OpenAPI document of every route the API serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
+/// The API's router over `node`.
+pub fn router(node: NodeView, config: &ApiConfig) -> Router {
+    let (router, document) = api_routes().split_for_parts();
+    let document = serde_json::to_value(&document).unwrap_or_default();
+    let state = ApiState { node, document: Arc::new(OnceLock::from(document)) };
+    let limiter = limit::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst);
+    router
+        .fallback(|| async { ApiError::no_route() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(limiter, limit::limit))
+        .with_state(state)
+}
+
+/// Serves the API on `listen` until the task is aborted.
+pub async fn serve(
+    listen: &str,
+    node: NodeView,
+    config: &ApiConfig,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let address = listener.local_addr()?;
+    let app = router(node, config).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "API server stopped");
+        }
+    });
+    Ok((address, task))
+}

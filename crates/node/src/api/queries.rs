@@ -1,0 +1,316 @@
+//! State queries: each reads the state after a height (default the latest), and with
+//! `proof=true` returns a proof of every entry it read (see `atoll_mkvs::witness`), which
+//! `atoll_client::verify` checks by rerunning the same query over the proof.
+
+use atoll_client::model::{EpochInfo, ErrorBody, StateQuery, StateResponse};
+use atoll_client::queries as shared;
+use atoll_consensus::staking::query as staking;
+use atoll_consensus::{beacon, chain as chain_state, governance, registry, scheduler, StateError};
+use atoll_mkvs::{KeyValueRead, MkvsError, Recorder};
+use atoll_types::{Address, Height, PublicKey, RuntimeId};
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Serialize;
+
+use super::error::ApiQuery;
+use super::{ApiError, ApiState};
+
+type Answer = Result<Json<StateResponse<serde_json::Value>>, ApiError>;
+
+fn state_error(e: StateError) -> ApiError {
+    ApiError::internal(e)
+}
+
+impl ApiState {
+    /// Runs `query` over the state asked for; `None` answers 404 with `missing`.
+    async fn query<T, F>(&self, options: StateQuery, missing: String, query: F) -> Answer
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(&dyn KeyValueRead) -> Result<Option<T>, StateError> + Send + 'static,
+    {
+        let state = self.node.state().clone();
+        tokio::task::spawn_blocking(move || {
+            let tree = match options.height {
+                Some(height) => state.tree_at(Height(height)).map_err(|e| match e {
+                    atoll_consensus::AppError::Store(MkvsError::RootNotFound { .. }) => {
+                        ApiError::not_found(format!(
+                            "the state after height {height} is not kept by this node"
+                        ))
+                    }
+                    e => ApiError::internal(e),
+                })?,
+                None => {
+                    let root = state.latest().map_err(ApiError::internal)?;
+                    let root = root.ok_or_else(|| ApiError::unavailable("no state yet"))?;
+                    state.store().tree(&root).map_err(ApiError::internal)?
+                }
+            };
+            let (value, proof) = if options.proof.unwrap_or(false) {
+                let recorder = Recorder::new(&tree);
+                let value = query(&recorder).map_err(state_error)?;
+                let proof = recorder.into_proof().map_err(|e| match e {
+                    atoll_mkvs::WitnessError::TooLarge(_) => ApiError::bad_request(e.to_string()),
+                    e => ApiError::internal(e),
+                })?;
+                (value, Some(hex::encode(atoll_types::encode(&proof))))
+            } else {
+                (query(&tree).map_err(state_error)?, None)
+            };
+            let value = value.ok_or_else(|| ApiError::not_found(missing))?;
+            let root = tree.root();
+            Ok(Json(StateResponse {
+                height: root.version,
+                state_root: root.hash,
+                value: serde_json::to_value(&value).map_err(ApiError::internal)?,
+                proof,
+            }))
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+}
+
+fn parse_address(text: &str) -> Result<Address, ApiError> {
+    text.parse().map_err(|e| ApiError::bad_request(format!("invalid address {text:?}: {e}")))
+}
+
+fn parse_key(text: &str) -> Result<PublicKey, ApiError> {
+    text.parse().map_err(|e| ApiError::bad_request(format!("invalid key {text:?}: {e}")))
+}
+
+fn parse_runtime(text: &str) -> Result<RuntimeId, ApiError> {
+    text.parse().map_err(|e| ApiError::bad_request(format!("invalid runtime id {text:?}: {e}")))
+}
+
+fn always<T>(result: Result<T, StateError>) -> Result<Option<T>, StateError> {
+    result.map(Some)
+}
+
+/// The chain's identity and token.
+#[utoipa::path(get, path = "/v1/chain", tag = "state", params(StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn chain(
+    State(api): State<ApiState>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    api.query(q, String::new(), |s| always(chain_state::chain_info(s))).await
+}
+
+/// An account: balance, nonce, allowances, escrow.
+#[utoipa::path(get, path = "/v1/accounts/{address}", tag = "state",
+    params(("address" = String, Path, description = "bech32 address"), StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn account(
+    State(api): State<ApiState>,
+    Path(address): Path<String>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    let address = parse_address(&address)?;
+    api.query(q, String::new(), move |s| always(staking::account(s, &address))).await
+}
+
+/// Delegations made by an account, as `[escrow, delegation]` pairs.
+#[utoipa::path(get, path = "/v1/accounts/{address}/delegations", tag = "state",
+    params(("address" = String, Path, description = "the delegator"), StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn delegations(
+    State(api): State<ApiState>,
+    Path(address): Path<String>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    let address = parse_address(&address)?;
+    api.query(q, String::new(), move |s| always(staking::delegations_from(s, &address))).await
+}
+
+/// Delegations to an escrow account, as `[delegator, delegation]` pairs.
+#[utoipa::path(get, path = "/v1/accounts/{address}/delegators", tag = "state",
+    params(("address" = String, Path, description = "the escrow account"), StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn delegators(
+    State(api): State<ApiState>,
+    Path(address): Path<String>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    let address = parse_address(&address)?;
+    api.query(q, String::new(), move |s| always(staking::delegations_to(s, &address))).await
+}
+
+/// Debonding delegations of an account, as `[escrow, debonding delegation]` pairs.
+#[utoipa::path(get, path = "/v1/accounts/{address}/debonding-delegations", tag = "state",
+    params(("address" = String, Path, description = "the delegator"), StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn debonding_delegations(
+    State(api): State<ApiState>,
+    Path(address): Path<String>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    let address = parse_address(&address)?;
+    api.query(q, String::new(), move |s| always(staking::debonding_delegations(s, &address))).await
+}
+
+/// The validator set.
+#[utoipa::path(get, path = "/v1/validators", tag = "state", params(StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn validators(
+    State(api): State<ApiState>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    api.query(q, String::new(), |s| always(scheduler::validators(s))).await
+}
+
+/// Every registered entity.
+#[utoipa::path(get, path = "/v1/entities", tag = "state", params(StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn entities(
+    State(api): State<ApiState>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    api.query(q, String::new(), |s| always(registry::entities(s))).await
+}
+
+/// One entity.
+#[utoipa::path(get, path = "/v1/entities/{id}", tag = "state",
+    params(("id" = String, Path, description = "entity public key, hex"), StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn entity(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    let id = parse_key(&id)?;
+    api.query(q, format!("no entity {id}"), move |s| registry::entity(s, &id)).await
+}
+
+/// Every registered node.
+#[utoipa::path(get, path = "/v1/nodes", tag = "state", params(StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn nodes(
+    State(api): State<ApiState>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    api.query(q, String::new(), |s| always(registry::nodes(s))).await
+}
+
+/// One node.
+#[utoipa::path(get, path = "/v1/nodes/{id}", tag = "state",
+    params(("id" = String, Path, description = "node public key, hex"), StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn node(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    let id = parse_key(&id)?;
+    api.query(q, format!("no node {id}"), move |s| registry::node(s, &id)).await
+}
+
+/// Every registered runtime.
+#[utoipa::path(get, path = "/v1/runtimes", tag = "state", params(StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn runtimes(
+    State(api): State<ApiState>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    api.query(q, String::new(), |s| always(registry::runtimes(s))).await
+}
+
+/// One runtime.
+#[utoipa::path(get, path = "/v1/runtimes/{id}", tag = "state",
+    params(("id" = String, Path, description = "runtime id, hex"), StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn runtime(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    let id = parse_runtime(&id)?;
+    api.query(q, format!("no runtime {id}"), move |s| registry::runtime(s, &id)).await
+}
+
+/// A runtime's executor committee for the current epoch.
+#[utoipa::path(get, path = "/v1/runtimes/{id}/committee", tag = "state",
+    params(("id" = String, Path, description = "runtime id, hex"), StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn committee(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    let id = parse_runtime(&id)?;
+    api.query(q, format!("no committee for runtime {id}"), move |s| scheduler::committee(s, &id))
+        .await
+}
+
+/// The epoch and when the next one starts.
+#[utoipa::path(get, path = "/v1/epoch", tag = "state", params(StateQuery),
+    responses((status = 200, body = StateResponse<EpochInfo>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn epoch(
+    State(api): State<ApiState>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    api.query(q, String::new(), |s| always(shared::epoch(s))).await
+}
+
+/// The random beacon's state.
+#[utoipa::path(get, path = "/v1/beacon", tag = "state", params(StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn beacon(
+    State(api): State<ApiState>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    api.query(q, String::new(), |s| always(beacon::beacon(s))).await
+}
+
+/// Every governance proposal.
+#[utoipa::path(get, path = "/v1/governance/proposals", tag = "state", params(StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn proposals(
+    State(api): State<ApiState>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    api.query(q, String::new(), |s| always(governance::proposals(s))).await
+}
+
+/// One governance proposal.
+#[utoipa::path(get, path = "/v1/governance/proposals/{id}", tag = "state",
+    params(("id" = u64, Path, description = "proposal id"), StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn proposal(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    let id: u64 = id.parse().map_err(|_| ApiError::bad_request(format!("invalid id {id:?}")))?;
+    api.query(q, format!("no proposal {id}"), move |s| governance::proposal(s, id)).await
+}
+
+/// The votes cast on a proposal, as `[voter, vote]` pairs.
+#[utoipa::path(get, path = "/v1/governance/proposals/{id}/votes", tag = "state",
+    params(("id" = u64, Path, description = "proposal id"), StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn votes(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    let id: u64 = id.parse().map_err(|_| ApiError::bad_request(format!("invalid id {id:?}")))?;
+    api.query(q, String::new(), move |s| always(governance::votes(s, id))).await
+}

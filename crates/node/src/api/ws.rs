@@ -1,0 +1,103 @@
+//! `GET /v1/ws`: a WebSocket stream of committed blocks and their events, filtered by the
+//! query (`blocks`, `events`, `module`, `involving`). Every committed height is sent once,
+//! in order, from the connection on; a client that falls far behind is cut off.
+
+use atoll_client::model::{ErrorBody, StreamMessage, StreamQuery};
+use atoll_types::Height;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+
+use super::error::ApiQuery;
+use super::read::event_items;
+use super::{ApiError, ApiState};
+
+/// The most heights one client may lag behind before it is disconnected.
+const MAX_LAG: u64 = 1_000;
+
+/// Opens the stream (a WebSocket upgrade; messages are JSON `StreamMessage`s).
+#[utoipa::path(get, path = "/v1/ws", tag = "stream", params(StreamQuery),
+    responses((status = 101, description = "switching to WebSocket; then JSON messages",
+        body = StreamMessage), (status = 400, body = ErrorBody)))]
+pub(crate) async fn stream(
+    State(api): State<ApiState>,
+    ApiQuery(query): ApiQuery<StreamQuery>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let upgrade = upgrade.map_err(|e| {
+        ApiError::bad_request(format!("this endpoint needs a WebSocket upgrade: {}", e.body_text()))
+    })?;
+    Ok(upgrade.on_upgrade(move |socket| serve(api, query, socket)))
+}
+
+fn wanted(query: &StreamQuery, message: &StreamMessage) -> bool {
+    match message {
+        StreamMessage::Block { .. } => query.blocks.unwrap_or(true),
+        StreamMessage::Event(item) => {
+            if !query.events.unwrap_or(true) {
+                return false;
+            }
+            let module_ok = query.module.as_deref().is_none_or(|module| {
+                item.event.get("module").and_then(|m| m.as_str()) == Some(module)
+            });
+            let involving_ok = query
+                .involving
+                .as_deref()
+                .is_none_or(|needle| item.event.to_string().contains(needle));
+            module_ok && involving_ok
+        }
+    }
+}
+
+/// What one committed height produces.
+fn messages(api: &ApiState, height: u64) -> Vec<StreamMessage> {
+    let store = api.node.blocks();
+    let Ok(Some(block)) = store.block(Height(height)) else { return Vec::new() };
+    let mut out = vec![StreamMessage::Block {
+        height,
+        id: block.id(),
+        time: block.header.time,
+        tx_hashes: block.transactions.iter().map(|raw| atoll_types::Hash::digest(raw)).collect(),
+    }];
+    if let Ok(Some(results)) = store.results(Height(height)) {
+        out.extend(event_items(height, &block, &results).into_iter().map(StreamMessage::Event));
+    }
+    out
+}
+
+async fn serve(api: ApiState, query: StreamQuery, mut socket: WebSocket) {
+    let mut status = api.node.subscribe();
+    let mut sent = status.borrow_and_update().height;
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            changed = status.changed() => {
+                if changed.is_err() {
+                    let _ = socket.send(Message::Close(None)).await;
+                    return;
+                }
+                let latest = status.borrow_and_update().height;
+                if latest.saturating_sub(sent) > MAX_LAG {
+                    let _ = socket.send(Message::Close(None)).await;
+                    return;
+                }
+                while sent < latest {
+                    sent += 1;
+                    for message in messages(&api, sent) {
+                        if !wanted(&query, &message) {
+                            continue;
+                        }
+                        let Ok(text) = serde_json::to_string(&message) else { continue };
+                        if socket.send(Message::Text(text.into())).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! The node API against a running in-process network: every endpoint, proofs verified by
+//! the client against a trusted app hash, the WebSocket stream, the OpenAPI document, and
+//! bad requests answered with 4xx JSON errors that change nothing.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use atoll_client::model::{StateQuery, StreamMessage, StreamQuery};
+use atoll_client::tx::SendOptions;
+use atoll_client::{queries, verify, Client, ClientError};
+use atoll_consensus::staking::methods::{self, AddEscrow, Transfer};
+use atoll_consensus::staking::query as staking;
+use atoll_consensus::{beacon, chain, governance, registry, scheduler, Fee, Transaction};
+use atoll_engine::bft::NodeHandle;
+use atoll_types::{Address, Amount, Signer};
+use common::{testnet, wait_for_height, Testnet, TOKEN};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+struct Running {
+    net: Testnet,
+    node: NodeHandle,
+    client: Client,
+    api: tokio::task::JoinHandle<()>,
+}
+
+async fn running() -> Running {
+    let net = testnet(1, 0, &[], 1_000);
+    let node = net.start(0).await;
+    let mut api_config = net.setups[0].config.api.clone();
+    api_config.listen = "127.0.0.1:0".into();
+    api_config.max_body_bytes = 64 * 1024;
+    let (address, api) =
+        atoll_node::api::serve(&api_config.listen, node.view(), &api_config).await.expect("api");
+    let client = Client::new(&address.to_string()).expect("client");
+    wait_for_height(&[&node], 2, LIMIT).await;
+    Running { net, node, client, api }
+}
+
+impl Running {
+    fn sender(&self) -> atoll_crypto::FileSigner {
+        atoll_node::NodeKeys::load(self.net.home(0)).expect("keys").entity
+    }
+
+    async fn stop(self) {
+        self.api.abort();
+        self.node.shutdown().await;
+    }
+}
+
+fn proven() -> StateQuery {
+    StateQuery { height: None, proof: Some(true) }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_endpoint_answers_and_proofs_verify_against_a_trusted_app_hash() {
+    let run = running().await;
+    let client = &run.client;
+    let sender = run.sender();
+    let from = Address::from_public_key(&sender.public_key());
+    let to = Address::from_public_key(&atoll_crypto::MemorySigner::from_seed([7; 32]).public_key());
+
+    // The stream sees the transfer's block and its event.
+    let mut stream = client
+        .stream(&StreamQuery { involving: Some(to.to_string()), ..StreamQuery::default() })
+        .await
+        .expect("stream");
+
+    let status = client.status().await.expect("status");
+    assert_eq!(status.chain_id, "atoll-testnet");
+    assert_eq!(status.chain_context, run.node.chain_context());
+    assert!(status.height >= 2 && status.validators == 1 && !status.catching_up);
+
+    let sent = client
+        .send(
+            &sender,
+            methods::TRANSFER,
+            &Transfer { to, amount: Amount::new(3 * TOKEN) },
+            SendOptions::default(),
+        )
+        .await
+        .expect("transfer");
+    let included = sent.included.expect("waited");
+    let height = included.height.expect("committed");
+    let summary = included.tx.expect("decoded");
+    assert_eq!(summary.sender, Some(from));
+    assert_eq!(summary.method.as_deref(), Some(methods::TRANSFER));
+    assert!(summary.result.expect("result").ok);
+    assert!(included.events.iter().any(|e| e.to_string().contains(&to.to_string())));
+
+    let block = client.block(height).await.expect("block");
+    assert!(block.transactions.iter().any(|t| t.hash == sent.hash));
+    assert_eq!(client.block_by_id(&block.id).await.expect("by id"), block);
+    assert!(client.latest_block().await.expect("latest").height >= height);
+    let events = client.events(height).await.expect("events");
+    assert!(events.events.iter().any(|e| e.tx_hash == Some(sent.hash)));
+
+    let mut saw_block = false;
+    let mut saw_event = false;
+    while !(saw_block && saw_event) {
+        let message = tokio::time::timeout(LIMIT, stream.next())
+            .await
+            .expect("stream message in time")
+            .expect("stream open")
+            .expect("message");
+        match message {
+            StreamMessage::Block { tx_hashes, .. } => saw_block |= tx_hashes.contains(&sent.hash),
+            StreamMessage::Event(item) => {
+                assert!(item.event.to_string().contains(&to.to_string()), "filtered");
+                saw_event |= item.tx_hash == Some(sent.hash);
+            }
+        }
+    }
+
+    // Delegate, so delegation queries have something to prove.
+    let escrow = Address::from_public_key(&sender.public_key());
+    client
+        .send(
+            &sender,
+            methods::ADD_ESCROW,
+            &AddEscrow { escrow, amount: Amount::new(10 * TOKEN) },
+            SendOptions::default(),
+        )
+        .await
+        .expect("delegate");
+
+    // Proven reads at a fixed height, checked against the next block's app hash.
+    let at = client.status().await.expect("status").height;
+    let trusted = client.block(at + 1).await;
+    let trusted = match trusted {
+        Ok(b) => b.app_hash,
+        Err(_) => {
+            client.wait_for_height(at + 1, LIMIT).await.expect("next block");
+            client.block(at + 1).await.expect("next block").app_hash
+        }
+    };
+    let q = StateQuery { height: Some(at), proof: Some(true) };
+
+    let account = client.account(&to, q).await.expect("account");
+    assert_eq!(account.value.general.balance, Amount::new(3 * TOKEN));
+    verify(&account, &trusted, |s| staking::account(s, &to)).expect("account proof");
+    // A proof is only as good as the root it is checked against.
+    let wrong = atoll_types::Hash::digest(b"not the app hash");
+    assert!(matches!(
+        verify(&account, &wrong, |s| staking::account(s, &to)),
+        Err(ClientError::Proof(_))
+    ));
+    let mut lie = account.clone();
+    lie.value.general.balance = Amount::new(1_000_000 * TOKEN);
+    assert!(matches!(
+        verify(&lie, &trusted, |s| staking::account(s, &to)),
+        Err(ClientError::Proof(_))
+    ));
+
+    let delegations = client.delegations(&from, q).await.expect("delegations");
+    assert!(delegations.value.iter().any(|(e, _)| *e == escrow));
+    verify(&delegations, &trusted, |s| staking::delegations_from(s, &from)).expect("proof");
+    let delegators = client.delegators(&escrow, q).await.expect("delegators");
+    verify(&delegators, &trusted, |s| staking::delegations_to(s, &escrow)).expect("proof");
+    let debonding = client.debonding_delegations(&from, q).await.expect("debonding");
+    verify(&debonding, &trusted, |s| staking::debonding_delegations(s, &from)).expect("proof");
+    let validators = client.validators(q).await.expect("validators");
+    assert_eq!(validators.value.len(), 1);
+    verify(&validators, &trusted, scheduler::validators).expect("proof");
+    let entities = client.entities(q).await.expect("entities");
+    verify(&entities, &trusted, registry::entities).expect("proof");
+    let entity_id = entities.value[0].id;
+    let entity = client.entity(&entity_id, q).await.expect("entity");
+    verify(&entity, &trusted, |s| {
+        registry::entity(s, &entity_id).map(|e| e.expect("proven present"))
+    })
+    .expect("proof");
+    let nodes = client.nodes(q).await.expect("nodes");
+    verify(&nodes, &trusted, registry::nodes).expect("proof");
+    let node_id = nodes.value[0].id;
+    let node = client.node(&node_id, q).await.expect("node");
+    verify(&node, &trusted, |s| registry::node(s, &node_id).map(|n| n.expect("present")))
+        .expect("proof");
+    let runtimes = client.runtimes(q).await.expect("runtimes");
+    verify(&runtimes, &trusted, registry::runtimes).expect("proof");
+    let epoch = client.epoch(q).await.expect("epoch");
+    assert_eq!(epoch.value.height, at);
+    verify(&epoch, &trusted, queries::epoch).expect("proof");
+    let beacon_state = client.beacon(q).await.expect("beacon");
+    verify(&beacon_state, &trusted, beacon::beacon).expect("proof");
+    let proposals = client.proposals(q).await.expect("proposals");
+    verify(&proposals, &trusted, governance::proposals).expect("proof");
+    let chain_info = client.chain(q).await.expect("chain");
+    assert_eq!(chain_info.value.token.symbol, "ATL");
+    verify(&chain_info, &trusted, chain::chain_info).expect("proof");
+
+    // Unproven reads at the latest height, and the absent ones.
+    assert!(client.account(&to, StateQuery::default()).await.expect("account").proof.is_none());
+    let missing = atoll_types::RuntimeId::from_bytes([1; 32]);
+    for result in [
+        client.runtime(&missing, proven()).await.map(|_| ()),
+        client.committee(&missing, proven()).await.map(|_| ()),
+        client.proposal(99, proven()).await.map(|_| ()),
+    ] {
+        assert_eq!(result.expect_err("absent").status(), Some(404));
+    }
+    assert!(client.votes(99, proven()).await.expect("votes").value.is_empty());
+    let pruned = client.account(&to, StateQuery { height: Some(1 << 40), proof: None }).await;
+    assert_eq!(pruned.expect_err("future height").status(), Some(404));
+
+    // The OpenAPI document lists exactly the served routes, and each one is served.
+    let document = client.openapi().await.expect("openapi");
+    let listed: BTreeSet<String> =
+        document["paths"].as_object().expect("paths").keys().cloned().collect();
+    let served: BTreeSet<String> = atoll_node::api::openapi().paths.paths.keys().cloned().collect();
+    assert_eq!(listed, served);
+    for expected in [
+        "/v1/status",
+        "/v1/blocks/{height}",
+        "/v1/transactions",
+        "/v1/transactions/estimate-gas",
+        "/v1/accounts/{address}",
+        "/v1/governance/proposals/{id}/votes",
+        "/v1/ws",
+        "/openapi.json",
+    ] {
+        assert!(listed.contains(expected), "{expected} documented");
+    }
+    let http = reqwest::Client::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        let concrete = path
+            .replace("{height}", &height.to_string())
+            .replace("{id}", &entity_id.to_string())
+            .replace("{address}", &to.to_string())
+            .replace("{hash}", &sent.hash.to_string());
+        let url = format!("{}{concrete}", client.base());
+        let response = if item.get("get").is_some() {
+            http.get(&url).send().await
+        } else {
+            http.post(&url).json(&serde_json::json!({})).send().await
+        }
+        .expect("request");
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        assert_ne!(body["error"]["kind"], "no_route", "{path} is served");
+        assert!(status < 500, "{path}: {status} {body}");
+    }
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_requests_get_4xx_json_errors_and_change_nothing() {
+    let run = running().await;
+    let client = &run.client;
+    let base = client.base().to_owned();
+    let http = reqwest::Client::new();
+    let sender = run.sender();
+    let from = Address::from_public_key(&sender.public_key());
+    // One transaction first, so that an already used nonce exists.
+    let to = Address::from_public_key(&atoll_crypto::MemorySigner::from_seed([8; 32]).public_key());
+    client
+        .send(
+            &sender,
+            methods::TRANSFER,
+            &Transfer { to, amount: Amount::new(TOKEN) },
+            SendOptions::default(),
+        )
+        .await
+        .expect("transfer");
+    let before = client.account(&from, StateQuery::default()).await.expect("account").value;
+    let chain_context = run.node.chain_context();
+
+    let post = |path: &'static str, body: String| {
+        let http = http.clone();
+        let url = format!("{base}{path}");
+        async move {
+            let response = http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("request");
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.expect("JSON error body");
+            (status, body["error"]["kind"].as_str().unwrap_or_default().to_owned(), body)
+        }
+    };
+    let get = |path: String| {
+        let http = http.clone();
+        let url = format!("{base}{path}");
+        async move {
+            let response = http.get(url).send().await.expect("request");
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.expect("JSON error body");
+            (status, body["error"]["kind"].as_str().unwrap_or_default().to_owned())
+        }
+    };
+
+    // Malformed JSON, unknown fields, wrong types, bad hex, oversized bodies.
+    assert_eq!(post("/v1/transactions", "{\"tx\": ".into()).await.0, 400);
+    assert_eq!(post("/v1/transactions", "{\"tx\": \"00\", \"x\": 1}".into()).await.0, 422);
+    assert_eq!(post("/v1/transactions", "{\"tx\": 5}".into()).await.0, 422);
+    let (status, kind, _) = post("/v1/transactions", "{\"tx\": \"zz\"}".into()).await;
+    assert_eq!((status, kind.as_str()), (400, "bad_request"));
+    let big = format!("{{\"tx\": \"{}\"}}", "00".repeat(64 * 1024));
+    let (status, kind, _) = post("/v1/transactions", big).await;
+    assert_eq!((status, kind.as_str()), (413, "too_large"));
+    let many = serde_json::json!({ "txs": vec!["00"; 1_001] }).to_string();
+    assert_eq!(post("/v1/transactions/batch", many).await.0, 400);
+
+    // Garbage bytes, a bad signature, a wrong nonce: refused with module and code.
+    let (status, kind, body) = post("/v1/transactions", "{\"tx\": \"00\"}".into()).await;
+    assert_eq!((status, kind.as_str()), (422, "rejected"));
+    assert_eq!(body["error"]["module"], "core");
+    let tx = |nonce: u64| {
+        Transaction::new(
+            nonce,
+            Fee { amount: Amount::new(10_000), gas: 10_000 },
+            methods::TRANSFER,
+            &Transfer { to: from, amount: Amount::new(1) },
+        )
+    };
+    let mut forged = atoll_client::tx::sign(&sender, &chain_context, &tx(before.general.nonce));
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let used_nonce = atoll_client::tx::sign(&sender, &chain_context, &tx(before.general.nonce - 1));
+    let far_nonce =
+        atoll_client::tx::sign(&sender, &chain_context, &tx(before.general.nonce + 1_000_000));
+    for raw in [forged, used_nonce, far_nonce] {
+        let error = client.submit(&raw).await.expect_err("refused");
+        assert_eq!(error.status(), Some(422));
+        let detail = error.detail().expect("detail");
+        assert_eq!(detail.kind, "rejected");
+        assert!(detail.code.is_some() && detail.module.is_some(), "{detail:?}");
+    }
+    let batch = client.submit_batch(&[vec![0u8], vec![1, 2, 3]]).await.expect("batch answered");
+    assert!(batch.iter().all(|item| item.hash.is_none() && item.error.is_some()));
+
+    // Bad paths and parameters.
+    assert_eq!(get("/v1/nope".into()).await, (404, "no_route".into()));
+    assert_eq!(get("/v1/blocks/abc".into()).await, (400, "bad_request".into()));
+    assert_eq!(get("/v1/blocks/999999".into()).await, (404, "not_found".into()));
+    assert_eq!(get("/v1/transactions/xyz".into()).await, (400, "bad_request".into()));
+    assert_eq!(get("/v1/accounts/atoll1bogus".into()).await, (400, "bad_request".into()));
+    assert_eq!(get(format!("/v1/accounts/{from}?colour=red")).await, (400, "bad_request".into()));
+    assert_eq!(get(format!("/v1/accounts/{from}?height=-1")).await, (400, "bad_request".into()));
+    assert_eq!(get("/v1/ws".into()).await, (400, "bad_request".into()));
+    let response = http.delete(format!("{base}/v1/status")).send().await.expect("request");
+    assert_eq!(response.status().as_u16(), 405);
+    let estimate = client.estimate_gas(&sender.public_key(), "staking.Nope", &[]).await;
+    assert_eq!(estimate.expect_err("unknown method").status(), Some(422));
+
+    // Nothing changed.
+    let after = client.account(&from, StateQuery::default()).await.expect("account").value;
+    assert_eq!(after, before);
+    assert_eq!(run.node.mempool_len(), 0);
+    run.stop().await;
+}
