@@ -1,5 +1,11 @@
-//! `atoll`: set up a node (`atoll init`), build a genesis document (`atoll genesis …`) and
-//! run the node (`atoll node`).
+//! `atoll`: set up a node (`atoll init`), build a genesis document (`atoll genesis …`), run
+//! the node (`atoll node`), manage keys (`atoll keys …`), send transactions (`atoll tx …`),
+//! read the chain (`atoll query …`) and load-test a network (`atoll bench transfers`).
+
+mod bench;
+mod chain;
+mod output;
+mod wallet;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,6 +21,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Output format of keys, tx, query and bench commands.
+    #[arg(long, value_enum, default_value_t = output::Output::Text, global = true)]
+    output: output::Output,
+    /// Where account keys live (default `$ATOLL_KEYS_DIR` or `~/.atoll/keys`).
+    #[arg(long, global = true)]
+    keys_dir: Option<PathBuf>,
+    #[command(flatten)]
+    node: chain::NodeArgs,
 }
 
 #[derive(Subcommand)]
@@ -56,6 +70,32 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Account keys.
+    #[command(subcommand)]
+    Keys(wallet::KeysCommand),
+    /// Sign and send a transaction (waits for its block unless --no-wait).
+    #[command(subcommand)]
+    Tx(chain::TxCommand),
+    /// Read the chain.
+    #[command(subcommand)]
+    Query(chain::QueryCommand),
+    /// Load generators.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Transfers between many funded accounts: committed tx/s and finality latency.
+    Transfers(bench::TransfersArgs),
+}
+
+fn block_on<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(future)
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -246,12 +286,21 @@ fn node(home: &Path, config: Option<PathBuf>) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let keys_dir = cli.keys_dir.clone().unwrap_or_else(wallet::default_dir);
     let result = match cli.command {
         Command::Init { home, moniker, p2p_port, role, peers, listen_host, external_host } => {
             init(&home, InitArgs { moniker, p2p_port, role, peers, listen_host, external_host })
         }
         Command::Genesis(command) => genesis_command(command),
         Command::Node { home, config } => node(&home, config),
+        Command::Keys(command) => wallet::run(&keys_dir, command, cli.output),
+        Command::Tx(command) => block_on(chain::tx(&cli.node, &keys_dir, cli.output, command)),
+        Command::Query(command) => {
+            block_on(chain::query(&cli.node, &keys_dir, cli.output, command))
+        }
+        Command::Bench(BenchCommand::Transfers(args)) => {
+            block_on(bench::transfers(&cli.node, &keys_dir, cli.output, args))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -100,7 +100,13 @@ pub struct FileSigner {
 impl FileSigner {
     /// Creates a new key at `path` with mode 0600. Fails if the file exists.
     pub fn generate(path: &Path) -> Result<Self, KeyFileError> {
-        let signer = MemorySigner::generate();
+        Self::create(path, &MemorySigner::generate().seed())
+    }
+
+    /// Stores the key with this seed at `path` with mode 0600 (an import). Fails if the
+    /// file exists.
+    pub fn create(path: &Path, seed: &[u8; 32]) -> Result<Self, KeyFileError> {
+        let signer = MemorySigner::from_seed(*seed);
         let io = |source| KeyFileError::Io { path: path.to_owned(), source };
         let mut file = fs::OpenOptions::new()
             .write(true)
