@@ -115,7 +115,7 @@ pub(crate) async fn transfers(
     if args.accounts < 2 || args.batch == 0 || args.txs == 0 {
         bail!("need at least 2 accounts, a positive batch and at least one transfer");
     }
-    let client = Client::new(&node.node)?;
+    let client = Client::new(&node.api)?;
     let mut clients = vec![client.clone()];
     for other in &args.also {
         clients.push(Client::new(other)?);
@@ -288,8 +288,11 @@ pub(crate) async fn transfers(
     let tps = if window > 0.0 { committed as f64 / window } else { 0.0 };
     let intervals: Vec<f64> =
         t.blocks.windows(2).map(|w| w[1].0.duration_since(w[0].0).as_secs_f64()).collect();
-    let mean_interval =
-        if intervals.is_empty() { 0.0 } else { intervals.iter().sum::<f64>() / intervals.len() as f64 };
+    let mean_interval = if intervals.is_empty() {
+        0.0
+    } else {
+        intervals.iter().sum::<f64>() / intervals.len() as f64
+    };
     let busy_blocks: Vec<usize> = t.blocks.iter().map(|b| b.1).filter(|n| *n > 0).collect();
     let max_block = busy_blocks.iter().copied().max().unwrap_or(0);
     let ms = |d: Duration| (d.as_secs_f64() * 1_000.0 * 10.0).round() / 10.0;

@@ -10,11 +10,11 @@ use atoll_client::tx::SendOptions;
 use atoll_client::Client;
 use atoll_consensus::governance::{self, CastVote, ProposalContent, SubmitProposal, Upgrade, Vote};
 use atoll_consensus::registry::{self, types::roles, RegisterEntity, RegisterNode};
-use atoll_consensus::staking::methods::{
-    self, AddEscrow, Allow, AmendCommissionSchedule, Burn, ReclaimEscrow, Transfer, Withdraw,
-};
 use atoll_consensus::staking::commission::{
     CommissionRateBoundStep, CommissionRateStep, CommissionSchedule,
+};
+use atoll_consensus::staking::methods::{
+    self, AddEscrow, Allow, AmendCommissionSchedule, Burn, ReclaimEscrow, Transfer, Withdraw,
 };
 use atoll_consensus::staking::Shares;
 use atoll_types::{Address, Amount, Epoch, Hash, MultiSigned, Signer};
@@ -27,8 +27,8 @@ use crate::output::Output;
 #[derive(Args, Clone)]
 pub(crate) struct NodeArgs {
     /// The node's API (`host:port` or URL).
-    #[arg(long, env = "ATOLL_NODE", default_value = "127.0.0.1:26657", global = true)]
-    pub node: String,
+    #[arg(long = "api", env = "ATOLL_API", default_value = "127.0.0.1:26657", global = true)]
+    pub api: String,
 }
 
 /// Options of every transaction.
@@ -283,7 +283,8 @@ fn print_tx(out: Output, hash: &Hash, included: Option<&TransactionResponse>) ->
     let result = tx.tx.as_ref().and_then(|t| t.result.clone());
     let value = serde_json::to_value(tx)?;
     out.show(&value, |_| {
-        let mut lines = vec![format!("transaction {hash}"), format!("  height: {}", tx.height.unwrap_or(0))];
+        let mut lines =
+            vec![format!("transaction {hash}"), format!("  height: {}", tx.height.unwrap_or(0))];
         match &result {
             Some(r) if r.ok => lines.push(format!("  result: ok (gas used {})", r.gas_used)),
             Some(r) => lines.push(format!(
@@ -336,7 +337,7 @@ async fn connect<'a>(
     keys_dir: &'a std::path::Path,
     out: Output,
 ) -> Result<Session<'a>> {
-    let client = Client::new(&node.node)?;
+    let client = Client::new(&node.api)?;
     let status = client.status().await?;
     Ok(Session {
         client,
@@ -354,21 +355,15 @@ async fn send<B: borsh::BorshSerialize>(
     body: &B,
 ) -> Result<()> {
     let key = crate::wallet::load(cx.keys_dir, &args.from)?;
-    let options = SendOptions {
-        gas_price: args.gas_price,
-        gas: args.gas,
-        nonce: args.nonce,
-        wait: None,
-    };
+    let options =
+        SendOptions { gas_price: args.gas_price, gas: args.gas, nonce: args.nonce, wait: None };
     let sent = cx.client.send(&key, method, body, options).await?;
     if args.no_wait {
         return print_tx(cx.out, &sent.hash, None);
     }
     let bar = spinner(cx.out, format!("waiting for {} to be included", sent.hash));
-    let included = cx
-        .client
-        .wait_for_transaction(&sent.hash, Duration::from_secs(args.timeout))
-        .await;
+    let included =
+        cx.client.wait_for_transaction(&sent.hash, Duration::from_secs(args.timeout)).await;
     bar.finish_and_clear();
     print_tx(cx.out, &sent.hash, Some(&included?))
 }
@@ -440,9 +435,8 @@ pub(crate) async fn tx(
                 .iter()
                 .map(|n| n.parse().with_context(|| format!("node id {n:?}")))
                 .collect::<Result<Vec<_>>>()?;
-            let body = RegisterEntity {
-                entity: registry::types::Entity { id: key.public_key(), nodes },
-            };
+            let body =
+                RegisterEntity { entity: registry::types::Entity { id: key.public_key(), nodes } };
             send(&cx, &tx, registry::REGISTER_ENTITY, &body).await
         }
         TxCommand::RegisterNode { tx, node_home, roles: role_names, expiration_epochs } => {
@@ -472,18 +466,21 @@ pub(crate) async fn tx(
             };
             let status = cx.client.status().await?;
             let signers: [&dyn Signer; 3] = [&keys.identity, &keys.consensus, &keys.p2p];
-            let body =
-                RegisterNode { node: MultiSigned::sign(&signers, &status.chain_context, &descriptor) };
+            let body = RegisterNode {
+                node: MultiSigned::sign(&signers, &status.chain_context, &descriptor),
+            };
             send(&cx, &tx, registry::REGISTER_NODE, &body).await
         }
         TxCommand::SubmitProposal { tx, deposit, upgrade, epoch, version, cancel } => {
             let content = match (cancel, upgrade, epoch, version) {
                 (Some(proposal_id), _, _, _) => ProposalContent::CancelUpgrade { proposal_id },
-                (None, Some(name), Some(epoch), Some(version)) => ProposalContent::Upgrade(Upgrade {
-                    name,
-                    epoch: Epoch(epoch),
-                    version: parse_version(&version)?,
-                }),
+                (None, Some(name), Some(epoch), Some(version)) => {
+                    ProposalContent::Upgrade(Upgrade {
+                        name,
+                        epoch: Epoch(epoch),
+                        version: parse_version(&version)?,
+                    })
+                }
                 _ => bail!("give --upgrade, --epoch and --version, or --cancel"),
             };
             let body = SubmitProposal { content, deposit: cx.amount(&deposit)? };
@@ -532,8 +529,7 @@ pub(crate) async fn query(
         }
         QueryCommand::Account { who, height } => {
             let address = cx.address(&who)?;
-            let account =
-                cx.client.account(&address, StateQuery { height, proof: None }).await?;
+            let account = cx.client.account(&address, StateQuery { height, proof: None }).await?;
             let a = &account.value;
             let (e, s) = (cx.exponent, cx.symbol.as_str());
             let value = json!({

@@ -106,7 +106,11 @@ pub(crate) fn run(dir: &Path, command: KeysCommand, out: Output) -> Result<()> {
             }
             let key = FileSigner::generate(&path)?;
             out.show(&describe(&name, &key), |v| {
-                format!("created key {name}\n  address:    {}\n  public key: {}", v["address"].as_str().unwrap_or_default(), v["public_key"].as_str().unwrap_or_default())
+                format!(
+                    "created key {name}\n  address:    {}\n  public key: {}",
+                    v["address"].as_str().unwrap_or_default(),
+                    v["public_key"].as_str().unwrap_or_default()
+                )
             });
         }
         KeysCommand::List => {
@@ -127,15 +131,29 @@ pub(crate) fn run(dir: &Path, command: KeysCommand, out: Output) -> Result<()> {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|k| format!("{:<20} {}", k["name"].as_str().unwrap_or_default(), k["address"].as_str().unwrap_or_default()))
+                    .map(|k| {
+                        format!(
+                            "{:<20} {}",
+                            k["name"].as_str().unwrap_or_default(),
+                            k["address"].as_str().unwrap_or_default()
+                        )
+                    })
                     .collect();
-                if rows.is_empty() { format!("no keys in {}", dir.display()) } else { rows.join("\n") }
+                if rows.is_empty() {
+                    format!("no keys in {}", dir.display())
+                } else {
+                    rows.join("\n")
+                }
             });
         }
         KeysCommand::Show { name } => {
             let key = load(dir, &name)?;
             out.show(&describe(&name, &key), |v| {
-                format!("{name}\n  address:    {}\n  public key: {}", v["address"].as_str().unwrap_or_default(), v["public_key"].as_str().unwrap_or_default())
+                format!(
+                    "{name}\n  address:    {}\n  public key: {}",
+                    v["address"].as_str().unwrap_or_default(),
+                    v["public_key"].as_str().unwrap_or_default()
+                )
             });
         }
         KeysCommand::Import { name, seed } => {

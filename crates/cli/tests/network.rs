@@ -2,86 +2,17 @@
 //! one is killed (SIGKILL) and the other three keep going; restarted from its data
 //! directory it catches up; afterwards every node's block store holds the same chain.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+use common::{atoll, free_port_triple, Node};
 
 use atoll_engine::BlockStore;
 use atoll_types::Height;
 
 const LIMIT: Duration = Duration::from_secs(180);
-
-fn atoll(args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_atoll")).args(args).output().expect("run atoll");
-    assert!(out.status.success(), "atoll {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// A port whose next three ports (API, metrics, transaction gossip) are also free.
-fn free_port_triple() -> u16 {
-    loop {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        if port < 65_000
-            && TcpListener::bind(("127.0.0.1", port + 1)).is_ok()
-            && TcpListener::bind(("127.0.0.1", port + 2)).is_ok()
-            && TcpListener::bind(("127.0.0.1", port + 3)).is_ok()
-        {
-            return port;
-        }
-    }
-}
-
-struct Node {
-    home: PathBuf,
-    metrics_port: u16,
-    child: Option<Child>,
-}
-
-impl Node {
-    fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.home.join("node.log"))
-            .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_atoll"))
-            .args(["node", "--home", self.home.to_str().expect("utf-8")])
-            .env("RUST_LOG", "info,libp2p=warn,arc_malachitebft_network=warn")
-            .stdout(Stdio::from(log.try_clone().expect("log")))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn node");
-        self.child = Some(child);
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// The node's committed height, read from its metrics endpoint.
-    fn height(&self) -> Option<u64> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.metrics_port)).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: localhost\r\n\r\n").ok()?;
-        let mut body = String::new();
-        stream.read_to_string(&mut body).ok()?;
-        body.lines()
-            .find(|l| l.starts_with("atoll_height{"))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 fn wait_until(nodes: &[&Node], height: u64) {
     let deadline = Instant::now() + LIMIT;
