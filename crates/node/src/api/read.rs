@@ -219,9 +219,13 @@ pub(crate) async fn transaction(
     Path(hash): Path<String>,
 ) -> Result<Json<TransactionResponse>, ApiError> {
     let hash = parse_hash(&hash)?;
-    let Some((height, index)) = api.node.blocks().transaction(&hash).map_err(ApiError::internal)?
-    else {
-        if api.node.in_mempool(&hash) {
+    // A block is stored just before its state is applied: until the status shows it, its
+    // transactions are still reported as pending, so that a client that saw "committed"
+    // reads state that includes them.
+    let applied = api.node.status().height;
+    let included = api.node.blocks().transaction(&hash).map_err(ApiError::internal)?;
+    let Some((height, index)) = included.filter(|(h, _)| h.0 <= applied) else {
+        if included.is_some() || api.node.in_mempool(&hash) {
             return Ok(Json(TransactionResponse {
                 hash,
                 status: "pending".into(),
