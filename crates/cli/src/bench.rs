@@ -72,6 +72,7 @@ async fn fund(
     accounts: &[MemorySigner],
     each: Amount,
     gas: u64,
+    bar: &indicatif::ProgressBar,
 ) -> Result<()> {
     let funder_address = Address::from_public_key(&funder.public_key());
     let mut nonce = client.account(&funder_address, Default::default()).await?.value.general.nonce;
@@ -101,6 +102,7 @@ async fn fund(
         if let Some(hash) = last {
             client.wait_for_transaction(&hash, Duration::from_secs(60)).await?;
         }
+        bar.inc(chunk.len() as u64);
     }
     Ok(())
 }
@@ -120,8 +122,7 @@ pub(crate) async fn transfers(
     for other in &args.also {
         clients.push(Client::new(other)?);
     }
-    let status = client.status().await?;
-    let chain = status.chain_context;
+    let chain = client.chain(Default::default()).await?.value.chain_context;
     let funder = crate::wallet::load(keys_dir, &args.from)?;
     let seed: [u8; 32] = rand_seed();
     let accounts: Vec<MemorySigner> = (0..args.accounts)
@@ -159,7 +160,7 @@ pub(crate) async fn transfers(
     };
 
     let bar = progress(args.accounts as u64, "funding");
-    fund(&client, &funder, &chain, &accounts, Amount::new(per_account * 1_000), gas)
+    fund(&client, &funder, &chain, &accounts, Amount::new(per_account * 1_000), gas, &bar)
         .await
         .context("funding the accounts")?;
     bar.finish_and_clear();

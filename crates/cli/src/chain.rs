@@ -246,6 +246,7 @@ fn address(text: &str, keys_dir: &std::path::Path) -> Result<Address> {
 
 struct Session<'a> {
     client: Client,
+    chain: atoll_types::ChainContext,
     exponent: u8,
     symbol: String,
     keys_dir: &'a std::path::Path,
@@ -303,23 +304,16 @@ fn print_tx(out: Output, hash: &Hash, included: Option<&TransactionResponse>) ->
         }
         lines.join("\n")
     });
-    if let Some(r) = result {
-        if !r.ok {
-            let e = r.error.unwrap_or(atoll_client::model::ErrorDetail {
-                kind: "failed".into(),
-                message: "failed".into(),
-                module: None,
-                code: None,
-            });
-            bail!(
-                "transaction failed in block: {} error {}: {}",
-                e.module.unwrap_or_default(),
-                e.code.unwrap_or(0),
-                e.message
-            );
-        }
+    match result.filter(|r| !r.ok).map(|r| r.error) {
+        None => Ok(()),
+        Some(None) => bail!("transaction failed in block"),
+        Some(Some(e)) => bail!(
+            "transaction failed in block: {} error {}: {}",
+            e.module.unwrap_or_default(),
+            e.code.unwrap_or(0),
+            e.message
+        ),
     }
-    Ok(())
 }
 
 fn parse_version(text: &str) -> Result<registry::types::Version> {
@@ -338,11 +332,12 @@ async fn connect<'a>(
     out: Output,
 ) -> Result<Session<'a>> {
     let client = Client::new(&node.api)?;
-    let status = client.status().await?;
+    let info = client.chain(StateQuery::default()).await?.value;
     Ok(Session {
         client,
-        exponent: status.token_exponent,
-        symbol: status.token_symbol,
+        chain: info.chain_context,
+        exponent: info.token.exponent,
+        symbol: info.token.symbol,
         keys_dir,
         out,
     })
@@ -464,11 +459,8 @@ pub(crate) async fn tx(
                 roles: role_bits,
                 runtimes: Vec::new(),
             };
-            let status = cx.client.status().await?;
             let signers: [&dyn Signer; 3] = [&keys.identity, &keys.consensus, &keys.p2p];
-            let body = RegisterNode {
-                node: MultiSigned::sign(&signers, &status.chain_context, &descriptor),
-            };
+            let body = RegisterNode { node: MultiSigned::sign(&signers, &cx.chain, &descriptor) };
             send(&cx, &tx, registry::REGISTER_NODE, &body).await
         }
         TxCommand::SubmitProposal { tx, deposit, upgrade, epoch, version, cancel } => {

@@ -111,19 +111,14 @@ impl Client {
         path: &str,
         query: StateQuery,
     ) -> Result<StateResponse<T>, ClientError> {
-        let mut params = Vec::new();
-        if let Some(height) = query.height {
-            params.push(format!("height={height}"));
-        }
-        if let Some(proof) = query.proof {
-            params.push(format!("proof={proof}"));
-        }
-        let path = if params.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{}", params.join("&"))
-        };
-        self.get(&path).await
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .query(&query)
+            .send()
+            .await
+            .map_err(transport)?;
+        Self::decode(response).await
     }
 
     /// `GET /v1/status`.

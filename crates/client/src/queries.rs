@@ -4,7 +4,6 @@
 use atoll_consensus::chain;
 use atoll_consensus::StateError;
 use atoll_mkvs::KeyValueRead;
-use atoll_types::Height;
 
 use crate::model::EpochInfo;
 
@@ -20,9 +19,4 @@ pub fn epoch(state: &dyn KeyValueRead) -> Result<EpochInfo, StateError> {
         epoch_interval: interval,
         next_epoch_height: epoch.0.saturating_add(1).saturating_mul(interval).saturating_add(1),
     })
-}
-
-/// The epoch `height` belongs to, by the state's parameters.
-pub fn epoch_of(state: &dyn KeyValueRead, height: u64) -> Result<u64, StateError> {
-    Ok(chain::parameters(state)?.epoch_of(Height(height)).0)
 }

@@ -14,27 +14,6 @@ pub struct EventStream {
     socket: Socket,
 }
 
-fn encode_query(query: &StreamQuery) -> String {
-    let mut params = Vec::new();
-    if let Some(blocks) = query.blocks {
-        params.push(format!("blocks={blocks}"));
-    }
-    if let Some(events) = query.events {
-        params.push(format!("events={events}"));
-    }
-    if let Some(module) = &query.module {
-        params.push(format!("module={module}"));
-    }
-    if let Some(involving) = &query.involving {
-        params.push(format!("involving={involving}"));
-    }
-    if params.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", params.join("&"))
-    }
-}
-
 impl Client {
     /// Opens the stream of blocks and events committed from now on, filtered by `query`.
     pub async fn stream(&self, query: &StreamQuery) -> Result<EventStream, ClientError> {
@@ -44,7 +23,9 @@ impl Client {
             Some((_, rest)) => format!("ws://{rest}"),
             None => format!("ws://{base}"),
         };
-        let url = format!("{ws_base}/v1/ws{}", encode_query(query));
+        let query =
+            serde_urlencoded::to_string(query).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let url = format!("{ws_base}/v1/ws?{query}");
         let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;

@@ -58,7 +58,8 @@ impl Client {
         body: &B,
         options: SendOptions,
     ) -> Result<Sent, ClientError> {
-        let status = self.status().await?;
+        // The chain context from the state (cheaper than the status, which asks the network).
+        let chain = self.chain(StateQuery::default()).await?.value.chain_context;
         let sender = Address::from_public_key(&signer.public_key());
         let nonce = match options.nonce {
             Some(nonce) => nonce,
@@ -78,7 +79,7 @@ impl Client {
         let fee =
             Fee { amount: Amount::new(u128::from(gas).saturating_mul(options.gas_price)), gas };
         let tx = Transaction { nonce, fee, method: method.to_owned(), body: encoded };
-        let raw = sign(signer, &status.chain_context, &tx);
+        let raw = sign(signer, &chain, &tx);
         let hash = self.submit(&raw).await?;
         let included = match options.wait {
             Some(timeout) => Some(self.wait_for_transaction(&hash, timeout).await?),

@@ -185,12 +185,7 @@ impl Witness {
                 start.as_slice() <= key && end.as_deref().is_none_or(|end| key < end)
             })
             .map(|(_, end)| end.as_deref())
-            .max_by(|a, b| match (a, b) {
-                (None, None) => std::cmp::Ordering::Equal,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (Some(a), Some(b)) => a.cmp(b),
-            })
+            .max_by_key(|end| (end.is_none(), *end))
     }
 
     fn not_proven(key: &[u8]) -> MkvsError {

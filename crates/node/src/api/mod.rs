@@ -13,9 +13,9 @@ mod submit;
 mod ws;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
 
 use atoll_engine::bft::NodeView;
+use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use tokio::task::JoinHandle;
@@ -30,7 +30,8 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct ApiState {
     node: NodeView,
-    document: Arc<OnceLock<serde_json::Value>>,
+    /// The OpenAPI document, serialized once.
+    document: Bytes,
 }
 
 #[derive(OpenApi)]
@@ -91,8 +92,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The API's router over `node`.
 pub fn router(node: NodeView, config: &ApiConfig) -> Router {
     let (router, document) = api_routes().split_for_parts();
-    let document = serde_json::to_value(&document).unwrap_or_default();
-    let state = ApiState { node, document: Arc::new(OnceLock::from(document)) };
+    let document = Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
+    let state = ApiState { node, document };
     let limiter = limit::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst);
     router
         .fallback(|| async { ApiError::no_route() })

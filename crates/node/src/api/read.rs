@@ -8,6 +8,8 @@ use atoll_consensus::{chain, BlockResults, SignedTransaction, TxResult};
 use atoll_engine::Block;
 use atoll_types::{Address, Hash, Height};
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::Json;
 
 use super::{ApiError, ApiState};
@@ -25,8 +27,8 @@ pub(crate) fn parse_height(text: &str) -> Result<u64, ApiError> {
 /// The OpenAPI document of this API.
 #[utoipa::path(get, path = "/openapi.json", tag = "chain",
     responses((status = 200, description = "the OpenAPI 3.1 document", body = Object)))]
-pub(crate) async fn openapi_document(State(api): State<ApiState>) -> Json<serde_json::Value> {
-    Json(api.document.get().cloned().unwrap_or_default())
+pub(crate) async fn openapi_document(State(api): State<ApiState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], api.document)
 }
 
 /// The node's view of the chain: height, epoch, sync state, peers.
@@ -125,12 +127,16 @@ fn block_response(block: &Block, results: Option<&BlockResults>) -> BlockRespons
     }
 }
 
+/// The block at `height` with its results. A block is stored just before its state is
+/// applied; until the status shows that height it is not served, so that whoever sees a
+/// block (or "committed" for one of its transactions) reads state that includes it.
 fn load_block(api: &ApiState, height: u64) -> Result<(Block, Option<BlockResults>), ApiError> {
+    let missing = || ApiError::not_found(format!("no block at height {height} on this node"));
+    if height > api.node.status().height {
+        return Err(missing());
+    }
     let store = api.node.blocks();
-    let block = store
-        .block(Height(height))
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found(format!("no block at height {height} on this node")))?;
+    let block = store.block(Height(height)).map_err(ApiError::internal)?.ok_or_else(missing)?;
     let results = store.results(Height(height)).map_err(ApiError::internal)?;
     Ok((block, results))
 }
@@ -141,9 +147,11 @@ fn load_block(api: &ApiState, height: u64) -> Result<(Block, Option<BlockResults
 pub(crate) async fn latest_block(
     State(api): State<ApiState>,
 ) -> Result<Json<BlockResponse>, ApiError> {
-    let latest = api.node.blocks().latest().map_err(ApiError::internal)?;
-    let height = latest.ok_or_else(|| ApiError::not_found("no block yet"))?;
-    let (block, results) = load_block(&api, height.0)?;
+    let height = api.node.status().height;
+    if height == 0 {
+        return Err(ApiError::not_found("no block yet"));
+    }
+    let (block, results) = load_block(&api, height)?;
     Ok(Json(block_response(&block, results.as_ref())))
 }
 
@@ -219,9 +227,7 @@ pub(crate) async fn transaction(
     Path(hash): Path<String>,
 ) -> Result<Json<TransactionResponse>, ApiError> {
     let hash = parse_hash(&hash)?;
-    // A block is stored just before its state is applied: until the status shows it, its
-    // transactions are still reported as pending, so that a client that saw "committed"
-    // reads state that includes them.
+    // Pending until its block's state is applied (see `load_block`).
     let applied = api.node.status().height;
     let included = api.node.blocks().transaction(&hash).map_err(ApiError::internal)?;
     let Some((height, index)) = included.filter(|(h, _)| h.0 <= applied) else {

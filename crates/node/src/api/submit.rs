@@ -1,7 +1,7 @@
 //! Submitting transactions and estimating their gas.
 
 use atoll_client::model::{
-    BatchItem, BatchSubmitRequest, BatchSubmitResponse, ErrorBody, ErrorDetail, EstimateGasRequest,
+    BatchItem, BatchSubmitRequest, BatchSubmitResponse, ErrorBody, EstimateGasRequest,
     EstimateGasResponse, SubmitRequest, SubmitResponse, MAX_BATCH,
 };
 use atoll_consensus::{simulate, CallError, Fee, Transaction};
@@ -94,11 +94,6 @@ pub(crate) async fn estimate_gas(
     .map_err(ApiError::internal)??;
     Ok(Json(EstimateGasResponse {
         gas: simulation.gas,
-        error: simulation.error.map(|e| ErrorDetail {
-            kind: "rejected".into(),
-            message: e.message,
-            module: Some(e.module),
-            code: Some(e.code),
-        }),
+        error: simulation.error.map(|e| ApiError::rejected(e).into_detail()),
     }))
 }
