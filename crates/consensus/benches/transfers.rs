@@ -64,6 +64,7 @@ impl Bench {
             registry: Default::default(),
             scheduler: Default::default(),
             governance: Default::default(),
+            roothash: Default::default(),
         };
         let state = ConsensusState::new(Mkvs::new(
             RedbNodeDb::open(&dir.join("state.redb")).expect("open"),

@@ -221,7 +221,7 @@ pub fn simulate(
     let gas = method_gas.saturating_add(chain.params.tx_byte_gas.saturating_mul(size as u64));
     let sender = Address::from_public_key(signer);
     let height = atoll_types::Height(chain::last_height(state)?.0.saturating_add(1));
-    let env = Env { height, epoch: chain.params.epoch_of(height) };
+    let env = Env { height, epoch: chain.params.epoch_of(height), time: 0 };
     let mut overlay = Overlay::new(state);
     let mut events = Vec::new();
     let error = match module.deliver(&mut overlay, &env, &sender, &tx.method, &tx.body, &mut events)
@@ -246,7 +246,7 @@ pub fn apply_block(
         return Err(BlockError::WrongHeight { last: last.0, got: ctx.height.0 });
     }
     let initial = chain::chain_info(&state)?.initial_height;
-    let env = Env { height: ctx.height, epoch: chain.params.epoch_of(ctx.height) };
+    let env = Env { height: ctx.height, epoch: chain.params.epoch_of(ctx.height), time: ctx.time };
     let previous_epoch = chain.params.epoch_of(last);
     let epoch_changed =
         (ctx.height > initial && previous_epoch != env.epoch).then_some(previous_epoch);

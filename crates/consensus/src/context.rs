@@ -44,4 +44,6 @@ pub struct Env {
     pub height: Height,
     /// The epoch of that height.
     pub epoch: atoll_types::Epoch,
+    /// The block's timestamp (informational: stamped on runtime blocks, never a rule).
+    pub time: u64,
 }

@@ -20,6 +20,8 @@ pub enum Event {
     Scheduler(crate::scheduler::SchedulerEvent),
     /// A governance event.
     Governance(crate::governance::GovernanceEvent),
+    /// A roothash event.
+    Roothash(crate::roothash::RoothashEvent),
 }
 
 /// Events of the staking module.

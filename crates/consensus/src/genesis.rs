@@ -67,6 +67,9 @@ pub struct Genesis {
     /// Governance parameters.
     #[serde(default)]
     pub governance: crate::governance::GovernanceParameters,
+    /// Roothash parameters.
+    #[serde(default)]
+    pub roothash: crate::roothash::RoothashParameters,
 }
 
 /// Why a genesis document is invalid.
@@ -266,10 +269,11 @@ impl Genesis {
         let epoch = initial_epoch(self);
         let height = Height(self.initial_height);
         crate::beacon::init_genesis(&mut state, &self.beacon, &info.chain_context, epoch, height)?;
-        let env = crate::context::Env { height, epoch };
+        let env = crate::context::Env { height, epoch, time: self.genesis_time };
         crate::registry::init_genesis(&mut state, &env, &self.registry)?;
         crate::scheduler::init_genesis(&mut state, &self.scheduler, epoch)?;
         crate::governance::init_genesis(&mut state, &self.governance)?;
+        crate::roothash::init_genesis(&mut state, &env, &self.roothash)?;
         Ok(state.into_write_log())
     }
 }

@@ -56,13 +56,14 @@ pub trait Module: Sync {
 }
 
 /// The modules, in begin/end-block order.
-pub fn modules() -> [&'static dyn Module; 5] {
+pub fn modules() -> [&'static dyn Module; 6] {
     [
         &crate::beacon::Beacon,
         &crate::staking::Staking,
         &crate::registry::Registry,
         &crate::scheduler::Scheduler,
         &crate::governance::Governance,
+        &crate::roothash::Roothash,
     ]
 }
 

@@ -24,6 +24,8 @@ pub mod prefix {
     pub const SCHEDULER: u8 = 0x04;
     /// The governance module.
     pub const GOVERNANCE: u8 = 0x05;
+    /// The roothash module.
+    pub const ROOTHASH: u8 = 0x07;
 }
 
 /// Reads a typed value.

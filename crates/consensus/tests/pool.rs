@@ -17,6 +17,8 @@ fn header(tag: &[u8]) -> ComputeResultsHeader {
         io_root: Hash::digest(b"io"),
         state_root: Hash::digest(tag),
         messages_hash: Hash::ZERO,
+        in_msgs_hash: Hash::ZERO,
+        in_msgs_count: 0,
     }
 }
 

@@ -532,7 +532,7 @@ fn stake_claims_bound_reclaims() {
     )
     .expect("900 ≤ 1000");
     // Reclaiming 200 would leave 800 < 900.
-    let env = Env { height: Height(chain.height + 1), epoch: Epoch(0) };
+    let env = Env { height: Height(chain.height + 1), epoch: Epoch(0), time: 0 };
     let mut events = Vec::new();
     let message =
         StakingMessage::ReclaimEscrow(ReclaimEscrow { escrow: entity, shares: Shares(200) });
@@ -555,7 +555,7 @@ fn messages_from_other_modules_move_tokens_for_the_caller() {
     let chain = TestChain::new(2, 1_000);
     let tree = chain.state.tree_at(Height(0)).expect("tree");
     let mut overlay = Overlay::new(&tree);
-    let env = Env { height: Height(1), epoch: Epoch(0) };
+    let env = Env { height: Height(1), epoch: Epoch(0), time: 0 };
     let mut events = Vec::new();
     let (a, b) = (chain.addr(0), chain.addr(1));
     let message = StakingMessage::Transfer(Transfer { to: b, amount: amount(250) });

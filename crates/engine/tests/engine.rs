@@ -41,6 +41,7 @@ fn genesis(accounts: u8) -> Genesis {
         registry: Default::default(),
         scheduler: Default::default(),
         governance: Default::default(),
+        roothash: Default::default(),
     }
 }
 

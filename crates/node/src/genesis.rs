@@ -27,6 +27,7 @@ pub fn new_genesis(chain_id: &str, symbol: &str, exponent: u8, epoch_interval: u
         registry: Default::default(),
         scheduler: Default::default(),
         governance: Default::default(),
+        roothash: Default::default(),
     };
     genesis.scheduler.max_validators_per_entity = 1;
     // Double signing costs 100 tokens of escrow and freezes the node for good (the

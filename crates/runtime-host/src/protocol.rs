@@ -2,7 +2,8 @@
 
 use atoll_mkvs::node::NodeId;
 use atoll_mkvs::WriteLog;
-use atoll_types::{Address, Amount, ChainContext, Hash, Round, RuntimeId};
+use atoll_types::{Address, ChainContext, Hash, Round, RuntimeId};
+pub use atoll_types::{IncomingMessage, MessageResult, RuntimeMessage};
 use borsh::{BorshDeserialize, BorshSerialize};
 
 /// The protocol version both sides must speak.
@@ -42,30 +43,6 @@ pub struct StateRoot {
     pub hash: Hash,
     /// The root node's id in the host's store, or `None` for an empty tree.
     pub node: Option<NodeId>,
-}
-
-/// Tokens deposited from the consensus layer into the runtime.
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
-pub struct IncomingMessage {
-    /// Sequence number, unique per runtime.
-    pub id: u64,
-    /// The consensus account that deposited (the runtime credits the same address).
-    pub from: Address,
-    /// The amount.
-    pub amount: Amount,
-}
-
-/// A message from the runtime to the consensus layer, executed when the round finalizes
-/// with the runtime's consensus account as the caller.
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
-pub enum RuntimeMessage {
-    /// Transfer from the runtime's consensus account.
-    StakingTransfer {
-        /// Recipient.
-        to: Address,
-        /// Amount.
-        amount: Amount,
-    },
 }
 
 /// How to execute a batch.

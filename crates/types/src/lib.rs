@@ -14,6 +14,7 @@ mod ids;
 mod keys;
 #[cfg(feature = "openapi")]
 mod openapi;
+pub mod runtime_message;
 mod signed;
 
 pub use address::{Address, AddressContext, AddressError, ADDRESS_HRP};
@@ -24,6 +25,7 @@ pub use encoding::{decode, encode, DecodeError};
 pub use hash::Hash;
 pub use ids::{Epoch, Height, Round, RuntimeId};
 pub use keys::{PublicKey, Signature, SignatureError, Signer};
+pub use runtime_message::{IncomingMessage, MessageResult, RuntimeMessage};
 pub use signed::{
     signing_digest, MultiSigned, OpenError, Opened, Signable, SignatureContext, Signed,
     SignerEntry, MAX_MULTI_SIGNERS,

@@ -149,6 +149,25 @@ impl Node {
 
 /// What the registry keeps about a node besides its descriptor.
 #[derive(
+    Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct NodeStatus {
+    /// Frozen (not electable) until this epoch, after a slash.
+    pub frozen_until: Option<Epoch>,
+    /// Liveness faults per runtime (set by the roothash at epoch ends).
+    #[serde(default)]
+    pub faults: BTreeMap<RuntimeId, RuntimeFault>,
+}
+
+impl NodeStatus {
+    /// Whether the node is suspended from `runtime`'s committees at `epoch`.
+    pub fn suspended_from(&self, runtime: &RuntimeId, epoch: Epoch) -> bool {
+        self.faults.get(runtime).is_some_and(|f| f.suspended_until > epoch)
+    }
+}
+
+/// A node's liveness record for one runtime.
+#[derive(
     Clone,
     Copy,
     PartialEq,
@@ -160,9 +179,11 @@ impl Node {
     Serialize,
     Deserialize,
 )]
-pub struct NodeStatus {
-    /// Frozen (not electable) until this epoch, after a slash.
-    pub frozen_until: Option<Epoch>,
+pub struct RuntimeFault {
+    /// Epochs in a row (net of live ones) the node failed its liveness threshold.
+    pub failures: u8,
+    /// Not elected for the runtime before this epoch.
+    pub suspended_until: Epoch,
 }
 
 /// Compute runtime or key manager.

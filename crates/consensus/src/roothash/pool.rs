@@ -32,8 +32,14 @@ pub struct ComputeResultsHeader {
     pub io_root: Hash,
     /// The new state root.
     pub state_root: Hash,
-    /// Hash of the runtime messages the round emits.
+    /// Hash of the runtime messages the round emits
+    /// ([`atoll_types::runtime_message::messages_hash`]).
     pub messages_hash: Hash,
+    /// Hash of the incoming messages the round consumed, from the front of the queue
+    /// ([`atoll_types::runtime_message::in_messages_hash`]).
+    pub in_msgs_hash: Hash,
+    /// How many incoming messages the round consumed.
+    pub in_msgs_count: u32,
 }
 
 impl ComputeResultsHeader {
@@ -55,7 +61,7 @@ pub struct ExecutorCommitment {
 }
 
 /// The committee of the round.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct PoolCommittee {
     /// Primary workers, in election order.
     pub workers: Vec<PublicKey>,
@@ -107,7 +113,7 @@ pub enum PoolError {
 /// A vote: the hash of a header, or `None` for failure.
 type Vote = Option<Hash>;
 
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
+#[derive(Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize)]
 struct Bucket {
     scheduler_header: Option<Option<ComputeResultsHeader>>,
     primary: BTreeMap<PublicKey, Option<ComputeResultsHeader>>,
@@ -117,6 +123,10 @@ struct Bucket {
 /// The round's final result.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Finalization {
+    /// The scheduler whose commitment is accepted.
+    pub scheduler: PublicKey,
+    /// Its proposer rank.
+    pub rank: u64,
     /// The accepted results.
     pub header: ComputeResultsHeader,
     /// Nodes whose vote matched.
@@ -135,13 +145,13 @@ pub enum Verdict {
     /// The primary workers disagree: backup workers must execute the batch.
     DiscrepancyDetected,
     /// The round is finalized.
-    Finalized(Finalization),
+    Finalized(Box<Finalization>),
     /// The round failed: an empty failed block advances the round.
     Failed,
 }
 
 /// The pool of one round.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct CommitmentPool {
     round: Round,
     buckets: BTreeMap<u64, (PublicKey, Bucket)>,
@@ -168,6 +178,20 @@ impl CommitmentPool {
     /// The height at which the current phase times out, once armed.
     pub fn timeout(&self) -> Option<Height> {
         self.timeout
+    }
+
+    /// The round the pool collects commitments for.
+    pub fn round(&self) -> Round {
+        self.round
+    }
+
+    /// The best-ranked scheduler that has committed, with its rank: the batch backup
+    /// workers execute in a discrepancy.
+    pub fn best_scheduler(&self) -> Option<(u64, PublicKey)> {
+        self.buckets
+            .iter()
+            .find(|(_, (_, b))| b.scheduler_header.is_some())
+            .map(|(rank, (scheduler, _))| (*rank, *scheduler))
     }
 
     /// Adds a commitment seen at `height`.
@@ -234,15 +258,15 @@ impl CommitmentPool {
     }
 
     /// The best-ranked bucket whose scheduler committed.
-    fn best(&self) -> Option<(u64, &Bucket)> {
+    fn best(&self) -> Option<(u64, PublicKey, &Bucket)> {
         self.buckets
             .iter()
             .find(|(_, (_, b))| b.scheduler_header.is_some())
-            .map(|(rank, (_, b))| (*rank, b))
+            .map(|(rank, (scheduler, b))| (*rank, *scheduler, b))
     }
 
     fn detect(&mut self, committee: &PoolCommittee, height: Height, timed_out: bool) -> Verdict {
-        let Some((rank, bucket)) = self.best() else {
+        let Some((rank, scheduler, bucket)) = self.best() else {
             // Commitments but no scheduler commitment by the timeout: the round fails.
             return if timed_out { Verdict::Failed } else { Verdict::Pending };
         };
@@ -264,12 +288,14 @@ impl CommitmentPool {
         let stragglers = usize::from(committee.allowed_stragglers);
         let needed = committee.workers.len().saturating_sub(stragglers);
         if !conflicting && failures <= stragglers && agree.len() >= needed {
-            return Verdict::Finalized(Finalization {
+            return Verdict::Finalized(Box::new(Finalization {
+                scheduler,
+                rank,
                 header: scheduler_header,
                 good: agree,
                 bad: Vec::new(),
                 discrepancy: false,
-            });
+            }));
         }
         let hopeless = conflicting || failures > stragglers;
         if (hopeless && rank == 0) || timed_out {
@@ -286,7 +312,7 @@ impl CommitmentPool {
     }
 
     fn resolve(&mut self, committee: &PoolCommittee, timed_out: bool) -> Verdict {
-        let Some((_, bucket)) = self.best() else { return Verdict::Failed };
+        let Some((rank, scheduler, bucket)) = self.best() else { return Verdict::Failed };
         let needed = committee.backups.len() / 2 + 1;
         let mut counts: BTreeMap<Vote, usize> = BTreeMap::new();
         for header in bucket.backup.values() {
@@ -315,7 +341,14 @@ impl CommitmentPool {
                 good.dedup();
                 bad.sort();
                 bad.dedup();
-                Verdict::Finalized(Finalization { header, good, bad, discrepancy: true })
+                Verdict::Finalized(Box::new(Finalization {
+                    scheduler,
+                    rank,
+                    header,
+                    good,
+                    bad,
+                    discrepancy: true,
+                }))
             }
             // A majority of backups reporting failure cannot finalize anything.
             Some(None) => Verdict::Failed,

@@ -233,6 +233,9 @@ fn eligible(
     if !node.has_roles(roles::COMPUTE) || !registry::node_is_active(state, node, epoch)? {
         return Ok(false);
     }
+    if registry::node_status(state, &node.id)?.suspended_from(&runtime.id, epoch) {
+        return Ok(false);
+    }
     let Some(deployment) = runtime.active_deployment(epoch) else { return Ok(false) };
     let Some(served) =
         node.runtimes.iter().find(|r| r.id == runtime.id && r.version == deployment.version)

@@ -32,7 +32,7 @@ pub use types::{
 
 use crate::context::{BlockContext, Env};
 use crate::error::{CallError, CoreError, StateError};
-use crate::events::Event;
+use crate::events::{Event, StakingEvent};
 use crate::module::{decode_body, Module};
 
 /// The module's name, the prefix of its methods.
@@ -217,4 +217,31 @@ pub fn burn_into_common_pool(
         CallError::Fatal(f) => f,
         CallError::Tx(t) => StateError::Corrupt { key: from.to_string(), reason: t.to_string() },
     })
+}
+
+/// Pays up to `amount` from the common pool to `to`'s general balance (e.g. a share of a
+/// slash to the nodes that behaved); returns what was paid (less if the pool holds less).
+pub fn pay_from_common_pool(
+    state: &mut Overlay<'_>,
+    to: &Address,
+    amount: atoll_types::Amount,
+    events: &mut Vec<Event>,
+) -> Result<atoll_types::Amount, StateError> {
+    let pool = state::total(state, &state::COMMON_POOL)?;
+    let paid = amount.min(pool);
+    if paid.is_zero() {
+        return Ok(paid);
+    }
+    let rest = pool.checked_sub(paid).map_err(|_| StateError::Overflow("common pool"))?;
+    state::set_total(state, &state::COMMON_POOL, rest)?;
+    let mut payee = account(state, to)?;
+    payee.general.balance =
+        payee.general.balance.checked_add(paid).map_err(|_| StateError::Overflow("balance"))?;
+    state::set_account(state, to, &payee)?;
+    events.push(Event::Staking(StakingEvent::Transfer {
+        from: common_pool_address(),
+        to: *to,
+        amount: paid,
+    }));
+    Ok(paid)
 }

@@ -49,6 +49,7 @@ pub fn base_genesis(accounts: usize, balance: u128) -> Genesis {
         registry: Default::default(),
         scheduler: Default::default(),
         governance: Default::default(),
+        roothash: Default::default(),
     }
 }
 

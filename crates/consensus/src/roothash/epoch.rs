@@ -1,0 +1,186 @@
+//! Epochs in the roothash: runtime genesis blocks, liveness evaluation of the ended epoch,
+//! and the new committee with its `EpochTransition` (or `Suspended`) block.
+
+use atoll_mkvs::Overlay;
+use atoll_types::{Epoch, RuntimeId};
+
+use super::pool::{CommitmentPool, PoolCommittee};
+use super::round::append_block;
+use super::slashing::slash_node;
+use super::state::{put_block, runtime_state, set_runtime_state};
+use super::types::{
+    EpochCommittee, HeaderType, LivenessStatistics, RuntimeBlockHeader, RuntimeState,
+};
+use super::RoothashEvent;
+use crate::context::Env;
+use crate::error::StateError;
+use crate::events::Event;
+use crate::registry::types::{Runtime, RuntimeKind};
+use crate::registry::{self};
+use crate::scheduler;
+use crate::staking::SlashReason;
+
+/// Longest suspension after repeated liveness failures: `2^6` epochs.
+const MAX_SUSPENSION_EXPONENT: u8 = 6;
+
+/// The committee the roothash uses for `runtime` at `epoch`, if the scheduler elected one
+/// and the runtime is not suspended.
+fn current_committee(
+    state: &Overlay<'_>,
+    runtime: &Runtime,
+    epoch: Epoch,
+) -> Result<Option<EpochCommittee>, StateError> {
+    if registry::runtime_status(state, &runtime.id)?.suspended {
+        return Ok(None);
+    }
+    let Some(committee) = scheduler::committee(state, &runtime.id)? else { return Ok(None) };
+    if committee.epoch != epoch || committee.workers.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(EpochCommittee {
+        epoch,
+        pool: PoolCommittee {
+            workers: committee.workers,
+            backups: committee.backup_workers,
+            allowed_stragglers: runtime.executor.allowed_stragglers,
+            round_timeout: runtime.executor.round_timeout.max(1),
+        },
+        max_messages: runtime.executor.max_messages,
+    }))
+}
+
+fn fresh_liveness(committee: &Option<EpochCommittee>) -> LivenessStatistics {
+    LivenessStatistics {
+        total_rounds: 0,
+        live_rounds: vec![0; committee.as_ref().map_or(0, |c| c.pool.workers.len())],
+    }
+}
+
+/// A runtime's state at its genesis block (round 0), served by `committee` if any.
+fn genesis_state(runtime: RuntimeId, env: &Env, committee: Option<EpochCommittee>) -> RuntimeState {
+    let block = RuntimeBlockHeader::genesis(runtime, env.time);
+    let height = env.height;
+    RuntimeState {
+        runtime,
+        suspended: committee.is_none(),
+        pool: committee.as_ref().map(|_| CommitmentPool::new(atoll_types::Round(1))),
+        liveness: fresh_liveness(&committee),
+        committee,
+        last_block: block,
+        last_block_height: height,
+        last_normal_round: atoll_types::Round(0),
+        last_normal_height: height,
+        commitments: Vec::new(),
+        message_results: Vec::new(),
+        next_in_msg_id: 0,
+    }
+}
+
+/// Gives every compute runtime without roothash state its genesis block (at genesis, and
+/// for runtimes registered since, at the next epoch).
+pub(super) fn init_runtimes(state: &mut Overlay<'_>, env: &Env) -> Result<(), StateError> {
+    for runtime in registry::runtimes(state)? {
+        if runtime.kind != RuntimeKind::Compute || runtime_state(state, &runtime.id)?.is_some() {
+            continue;
+        }
+        let committee = current_committee(state, &runtime, env.epoch)?;
+        let fresh = genesis_state(runtime.id, env, committee);
+        put_block(state, &fresh.last_block)?;
+        set_runtime_state(state, &fresh)?;
+    }
+    Ok(())
+}
+
+/// The epoch transition: liveness of the ended epoch, then the new committee and the block
+/// that starts the epoch's rounds.
+pub(super) fn transition(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    events: &mut Vec<Event>,
+) -> Result<(), StateError> {
+    init_runtimes(state, env)?;
+    for runtime in registry::runtimes(state)? {
+        if runtime.kind != RuntimeKind::Compute {
+            continue;
+        }
+        let Some(mut rs) = runtime_state(state, &runtime.id)? else { continue };
+        if let Some(committee) = rs.committee.clone() {
+            evaluate_liveness(state, env, &runtime, &committee, &rs.liveness, events)?;
+        }
+        let committee = current_committee(state, &runtime, env.epoch)?;
+        let was_suspended = rs.suspended;
+        rs.liveness = fresh_liveness(&committee);
+        rs.suspended = committee.is_none();
+        rs.committee = committee;
+        // A suspended runtime gets one `Suspended` block, not one per epoch.
+        let header_type = match (rs.suspended, was_suspended) {
+            (true, true) => None,
+            (true, false) => Some(HeaderType::Suspended),
+            (false, _) => Some(HeaderType::EpochTransition),
+        };
+        match header_type {
+            Some(kind) => {
+                let block = rs
+                    .last_block
+                    .successor(kind, env.time)
+                    .ok_or(StateError::Overflow("runtime round"))?;
+                append_block(state, env.height, &mut rs, block, events)?;
+            }
+            None => {
+                rs.pool = None;
+                rs.commitments.clear();
+            }
+        }
+        set_runtime_state(state, &rs)?;
+    }
+    Ok(())
+}
+
+/// Suspends (for `2^failures` epochs) the workers whose good rounds fell below the
+/// runtime's `min_live_rounds_percent`; past `max_liveness_fails` the node is slashed and
+/// frozen. A live epoch forgives one earlier failure.
+fn evaluate_liveness(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    runtime: &Runtime,
+    committee: &EpochCommittee,
+    stats: &LivenessStatistics,
+    events: &mut Vec<Event>,
+) -> Result<(), StateError> {
+    if stats.total_rounds == 0 {
+        return Ok(());
+    }
+    let threshold =
+        u128::from(runtime.executor.min_live_rounds_percent) * u128::from(stats.total_rounds);
+    for (index, node) in committee.pool.workers.iter().enumerate() {
+        let live_rounds = stats.live_rounds.get(index).copied().unwrap_or(0);
+        let live = u128::from(live_rounds) * 100 >= threshold;
+        let mut status = registry::node_status(state, node)?;
+        let fault = status.faults.entry(runtime.id).or_default();
+        if live {
+            fault.failures = fault.failures.saturating_sub(1);
+        } else {
+            fault.failures = fault.failures.saturating_add(1);
+            let exponent = fault.failures.min(MAX_SUSPENSION_EXPONENT);
+            fault.suspended_until = Epoch(env.epoch.0.saturating_add(1u64 << exponent));
+            events.push(Event::Roothash(RoothashEvent::LivenessFault {
+                runtime: runtime.id,
+                node: *node,
+                failures: fault.failures,
+                suspended_until: fault.suspended_until,
+            }));
+        }
+        let slash = fault.failures > runtime.executor.max_liveness_fails;
+        if slash {
+            fault.failures = 0;
+        }
+        if fault.failures == 0 && fault.suspended_until <= env.epoch {
+            status.faults.remove(&runtime.id);
+        }
+        registry::set_node_status(state, node, &status)?;
+        if slash {
+            slash_node(state, env, &runtime.id, node, SlashReason::RuntimeLiveness, events)?;
+        }
+    }
+    Ok(())
+}

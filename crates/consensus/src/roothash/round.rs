@@ -1,0 +1,175 @@
+//! Ending rounds: applying the pool's verdicts, finalization, round failure, timeouts, and
+//! appending runtime blocks.
+
+use atoll_mkvs::Overlay;
+use atoll_types::{Height, Round};
+
+use super::pool::{CommitmentPool, Finalization, Verdict};
+use super::state::{delete_block, parameters, put_block, runtime_states, set_runtime_state};
+use super::types::{HeaderType, RuntimeBlockHeader, RuntimeState};
+use super::{messages, slashing, RoothashEvent};
+use crate::context::Env;
+use crate::error::StateError;
+use crate::events::Event;
+
+/// Applies `verdict` to `runtime`; returns whether the round was decided (a new block was
+/// appended).
+pub(super) fn apply_verdict(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    runtime: &mut RuntimeState,
+    verdict: Verdict,
+    timeout: bool,
+    events: &mut Vec<Event>,
+) -> Result<bool, StateError> {
+    match verdict {
+        Verdict::Pending => Ok(false),
+        Verdict::DiscrepancyDetected => {
+            let pool = runtime.pool.as_ref();
+            if let Some((pool, (rank, scheduler))) =
+                pool.and_then(|p| p.best_scheduler().map(|best| (p, best)))
+            {
+                events.push(Event::Roothash(RoothashEvent::ExecutionDiscrepancyDetected {
+                    runtime: runtime.runtime,
+                    round: pool.round(),
+                    scheduler,
+                    rank,
+                    timeout,
+                }));
+            }
+            Ok(false)
+        }
+        Verdict::Finalized(finalization) => {
+            finalize(state, env, runtime, *finalization, events)?;
+            Ok(true)
+        }
+        Verdict::Failed => {
+            fail_round(state, env, runtime, events)?;
+            Ok(true)
+        }
+    }
+}
+
+/// Evaluates every pool whose timeout has come (timeouts are counted in blocks).
+pub(super) fn process_timeouts(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    events: &mut Vec<Event>,
+) -> Result<(), StateError> {
+    for mut runtime in runtime_states(state)? {
+        let Some(committee) = runtime.committee.clone() else { continue };
+        let Some(pool) = runtime.pool.as_mut() else { continue };
+        if pool.timeout().is_none_or(|t| env.height < t) {
+            continue;
+        }
+        let verdict = pool.check(&committee.pool, env.height);
+        if verdict == Verdict::Pending {
+            continue;
+        }
+        apply_verdict(state, env, &mut runtime, verdict, true, events)?;
+        set_runtime_state(state, &runtime)?;
+    }
+    Ok(())
+}
+
+fn finalize(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    runtime: &mut RuntimeState,
+    finalization: Finalization,
+    events: &mut Vec<Event>,
+) -> Result<(), StateError> {
+    let Finalization { scheduler, header, good, bad, discrepancy, .. } = finalization;
+    let chain = crate::chain::chain_info(state)?.chain_context;
+    // The scheduler's commitment carries the round's messages (checked against the
+    // header's messages hash when it was added).
+    let runtime_messages = runtime
+        .commitments
+        .iter()
+        .filter(|c| *c.signer() == scheduler)
+        .filter_map(|c| c.open(&chain).ok())
+        .find(|body| body.scheduler == scheduler && body.header.as_ref() == Some(&header))
+        .map(|body| body.messages)
+        .unwrap_or_default();
+    runtime.message_results =
+        messages::execute(state, env, &runtime.runtime, header.round, &runtime_messages, events)?;
+    messages::consume_incoming(state, &runtime.runtime, header.in_msgs_count)?;
+
+    if let Some(committee) = &runtime.committee {
+        runtime.liveness.total_rounds = runtime.liveness.total_rounds.saturating_add(1);
+        for (index, worker) in committee.pool.workers.iter().enumerate() {
+            if good.contains(worker) {
+                if let Some(count) = runtime.liveness.live_rounds.get_mut(index) {
+                    *count = count.saturating_add(1);
+                }
+            }
+        }
+    }
+    if discrepancy && !bad.is_empty() {
+        slashing::punish_incorrect_results(state, env, &runtime.runtime, &good, &bad, events)?;
+    }
+    events.push(Event::Roothash(RoothashEvent::Finalized {
+        runtime: runtime.runtime,
+        round: header.round,
+        discrepancy,
+        good,
+        bad,
+    }));
+    let block = RuntimeBlockHeader {
+        runtime: runtime.runtime,
+        round: header.round,
+        timestamp: env.time,
+        header_type: HeaderType::Normal,
+        previous_hash: header.previous_hash,
+        io_root: header.io_root,
+        state_root: header.state_root,
+        messages_hash: header.messages_hash,
+        in_msgs_hash: header.in_msgs_hash,
+    };
+    append_block(state, env.height, runtime, block, events)
+}
+
+fn fail_round(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    runtime: &mut RuntimeState,
+    events: &mut Vec<Event>,
+) -> Result<(), StateError> {
+    runtime.liveness.total_rounds = runtime.liveness.total_rounds.saturating_add(1);
+    let Some(block) = runtime.last_block.successor(HeaderType::RoundFailed, env.time) else {
+        return Err(StateError::Overflow("runtime round"));
+    };
+    events.push(Event::Roothash(RoothashEvent::RoundFailed {
+        runtime: runtime.runtime,
+        round: block.round,
+    }));
+    append_block(state, env.height, runtime, block, events)
+}
+
+/// Appends `block` as the runtime's latest, keeps it among the past blocks (pruning the
+/// oldest), and opens the next round's pool if the runtime is served.
+pub(super) fn append_block(
+    state: &mut Overlay<'_>,
+    height: Height,
+    runtime: &mut RuntimeState,
+    block: RuntimeBlockHeader,
+    events: &mut Vec<Event>,
+) -> Result<(), StateError> {
+    let keep = parameters(state)?.max_past_blocks.max(1);
+    put_block(state, &block)?;
+    if let Some(old) = block.round.0.checked_sub(keep) {
+        delete_block(state, &block.runtime, Round(old))?;
+    }
+    if block.header_type == HeaderType::Normal {
+        runtime.last_normal_round = block.round;
+        runtime.last_normal_height = height;
+    }
+    let next = block.round.checked_next().ok_or(StateError::Overflow("runtime round"))?;
+    runtime.pool =
+        (runtime.committee.is_some() && !runtime.suspended).then(|| CommitmentPool::new(next));
+    runtime.commitments.clear();
+    runtime.last_block = block.clone();
+    runtime.last_block_height = height;
+    events.push(Event::Roothash(RoothashEvent::Block { header: block }));
+    Ok(())
+}

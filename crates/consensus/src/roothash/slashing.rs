@@ -1,0 +1,191 @@
+//! Punishing compute nodes: incorrect results (after a resolved discrepancy), equivocation
+//! (two different signed commitments or proposals for one round) and liveness.
+//!
+//! The amounts and freeze intervals are the runtime descriptor's `slashing` rules, falling
+//! back to the staking parameters' rule for the same reason.
+
+use std::collections::BTreeSet;
+
+use atoll_mkvs::{KeyValueRead, Overlay};
+use atoll_types::{Address, Amount, Epoch, PublicKey, Round, RuntimeId};
+
+use super::state::{mark_punished, parameters, runtime_state, was_punished};
+use super::{EquivocationEvidence, Evidence, RoothashError, RoothashEvent};
+use crate::context::Env;
+use crate::error::{CallError, StateError};
+use crate::events::Event;
+use crate::registry::{self, RegistryEvent};
+use crate::sharemath::mul_div_floor;
+use crate::staking::{self, Slash, SlashReason};
+
+fn rule(
+    state: &dyn KeyValueRead,
+    runtime: &RuntimeId,
+    reason: SlashReason,
+) -> Result<Option<Slash>, StateError> {
+    let own = registry::runtime(state, runtime)?.and_then(|r| r.slashing.get(&reason).copied());
+    Ok(match own {
+        Some(rule) => Some(rule),
+        None => staking::parameters(state)?.slashing.get(&reason).copied(),
+    })
+}
+
+/// Slashes `node`'s entity for `reason` and freezes the node; returns the entity's
+/// address and what was taken (nothing if the node is unknown or no rule applies).
+pub(super) fn slash_node(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    runtime: &RuntimeId,
+    node: &PublicKey,
+    reason: SlashReason,
+    events: &mut Vec<Event>,
+) -> Result<Option<(Address, Amount)>, StateError> {
+    let Some(descriptor) = registry::node(state, node)? else { return Ok(None) };
+    let Some(rule) = rule(state, runtime, reason)? else { return Ok(None) };
+    let entity = Address::from_public_key(&descriptor.entity_id);
+    let taken = staking::take_escrow(state, &entity, rule.amount, events)?;
+    if rule.freeze_interval > 0 {
+        let until = Epoch(env.epoch.0.saturating_add(rule.freeze_interval));
+        let mut status = registry::node_status(state, node)?;
+        status.frozen_until = Some(status.frozen_until.map_or(until, |u| u.max(until)));
+        registry::set_node_status(state, node, &status)?;
+        events.push(Event::Registry(RegistryEvent::NodeFrozen { id: *node, until }));
+    }
+    events.push(Event::Roothash(RoothashEvent::NodeSlashed {
+        runtime: *runtime,
+        node: *node,
+        reason,
+        amount: taken,
+    }));
+    Ok(Some((entity, taken)))
+}
+
+fn percent(amount: Amount, percent: u8) -> Amount {
+    let part = mul_div_floor(amount.base_units(), u128::from(percent.min(100)), 100);
+    Amount::new(part.unwrap_or(0))
+}
+
+/// After a resolved discrepancy: slashes the entities of `bad` nodes and pays
+/// `slash_reward_percent` of what was taken, in equal parts, to the entities of `good`
+/// nodes (the remainder stays in the common pool).
+pub(super) fn punish_incorrect_results(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    runtime: &RuntimeId,
+    good: &[PublicKey],
+    bad: &[PublicKey],
+    events: &mut Vec<Event>,
+) -> Result<(), StateError> {
+    let mut taken = Amount::ZERO;
+    for node in bad {
+        if let Some((_, amount)) =
+            slash_node(state, env, runtime, node, SlashReason::RuntimeIncorrectResults, events)?
+        {
+            taken = taken.checked_add(amount).map_err(|_| StateError::Overflow("slash"))?;
+        }
+    }
+    let mut entities = BTreeSet::new();
+    for node in good {
+        if let Some(descriptor) = registry::node(state, node)? {
+            entities.insert(Address::from_public_key(&descriptor.entity_id));
+        }
+    }
+    let reward = percent(taken, parameters(state)?.slash_reward_percent);
+    if entities.is_empty() || reward.is_zero() {
+        return Ok(());
+    }
+    let each = Amount::new(reward.base_units() / entities.len() as u128);
+    for entity in entities {
+        staking::pay_from_common_pool(state, &entity, each, events)?;
+    }
+    Ok(())
+}
+
+/// Slashes `node` for equivocating in `round` (once per node and round) and pays
+/// `evidence_reward_percent` of it to `reporter`, if any.
+pub(super) fn punish_equivocation(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    runtime: &RuntimeId,
+    node: &PublicKey,
+    round: Round,
+    reporter: Option<&Address>,
+    events: &mut Vec<Event>,
+) -> Result<bool, StateError> {
+    if was_punished(state, runtime, node, round)? {
+        return Ok(false);
+    }
+    mark_punished(state, runtime, node, round)?;
+    let slashed = slash_node(state, env, runtime, node, SlashReason::RuntimeEquivocation, events)?;
+    if let (Some(reporter), Some((entity, taken))) = (reporter, slashed) {
+        if *reporter != entity {
+            let reward = percent(taken, parameters(state)?.evidence_reward_percent);
+            staking::pay_from_common_pool(state, reporter, reward, events)?;
+        }
+    }
+    Ok(true)
+}
+
+/// Runs `roothash.Evidence`: two different things signed by one node for one round of the
+/// runtime, not older than the past blocks kept.
+pub(super) fn evidence(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    caller: &Address,
+    body: &Evidence,
+    events: &mut Vec<Event>,
+) -> Result<(), CallError> {
+    let runtime = runtime_state(state, &body.runtime)?.ok_or(RoothashError::NoSuchRuntime)?;
+    let chain = crate::chain::chain_info(state)?.chain_context;
+    let invalid = |why| CallError::from(RoothashError::InvalidEvidence(why));
+    let (node, round) = match &body.evidence {
+        EquivocationEvidence::Commitments(a, b) => {
+            if a.signer() != b.signer() {
+                return Err(invalid("signed by different nodes"));
+            }
+            let (Ok(x), Ok(y)) = (a.open(&chain), b.open(&chain)) else {
+                return Err(invalid("a signature does not verify"));
+            };
+            if x.runtime != body.runtime || y.runtime != body.runtime {
+                return Err(invalid("for another runtime"));
+            }
+            if x.round != y.round || x.scheduler != y.scheduler {
+                return Err(invalid("not for the same round and batch"));
+            }
+            if x == y {
+                return Err(invalid("the commitments are the same"));
+            }
+            (*a.signer(), x.round)
+        }
+        EquivocationEvidence::Proposals(a, b) => {
+            if a.signer() != b.signer() {
+                return Err(invalid("signed by different nodes"));
+            }
+            let (Ok(x), Ok(y)) = (a.open(&chain), b.open(&chain)) else {
+                return Err(invalid("a signature does not verify"));
+            };
+            if x.runtime != body.runtime || y.runtime != body.runtime {
+                return Err(invalid("for another runtime"));
+            }
+            if x.round != y.round {
+                return Err(invalid("not for the same round"));
+            }
+            if x == y {
+                return Err(invalid("the proposals are the same"));
+            }
+            (*a.signer(), x.round)
+        }
+    };
+    let keep = parameters(state)?.max_past_blocks;
+    let current = runtime.last_block.round.0.saturating_add(1);
+    if round.0 > current || round.0.saturating_add(keep) < current {
+        return Err(invalid("round too old or in the future"));
+    }
+    if registry::node(state, &node)?.is_none() {
+        return Err(invalid("unknown node"));
+    }
+    if !punish_equivocation(state, env, &body.runtime, &node, round, Some(caller), events)? {
+        return Err(invalid("already punished"));
+    }
+    Ok(())
+}
