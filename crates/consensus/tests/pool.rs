@@ -247,4 +247,66 @@ proptest! {
         }
         prop_assert!(verdicts.iter().any(|v| matches!(v, Verdict::Finalized(_))), "{:?}", verdicts);
     }
+
+    /// The verdict is a function of the commitments and heights only: two pools fed the
+    /// same sequence agree at every step, also when one of them is stored and reloaded
+    /// (as the roothash does between blocks) before every step.
+    #[test]
+    fn verdicts_depend_only_on_commitments_and_heights(
+        steps in proptest::collection::vec((0usize..6, 0u8..3, 0u64..3), 0..24),
+    ) {
+        let c = committee(0);
+        let s = ranked(&c, 0);
+        let members: Vec<PublicKey> = c.workers.iter().chain(c.backups.iter()).copied().collect();
+        let result = |choice: u8| -> Option<&'static [u8]> { match choice { 0 => Some(b"good"), 1 => Some(b"bad"), _ => None } };
+        let mut live = CommitmentPool::new(Round(1));
+        let mut stored = atoll_types::encode(&CommitmentPool::new(Round(1)));
+        let mut height = 10u64;
+        for (who, choice, advance) in steps {
+            height += advance;
+            let mut reloaded: CommitmentPool = atoll_types::decode(&stored, 1 << 20).expect("decode");
+            let entry = commit(members[who], s, result(choice).map(header));
+            let a = live.add(&c, entry.clone(), Height(height));
+            let b = reloaded.add(&c, entry, Height(height));
+            prop_assert_eq!(a, b);
+            let va = live.check(&c, Height(height));
+            let vb = reloaded.check(&c, Height(height));
+            prop_assert_eq!(va, vb);
+            prop_assert_eq!(&live, &reloaded);
+            stored = atoll_types::encode(&reloaded);
+        }
+    }
+
+    /// A dishonest scheduler is never finalized when at least one primary worker does not
+    /// side with it and the backups are honest by majority: the round fails instead. (If
+    /// every primary worker colludes, no discrepancy can be seen: that is the protocol's
+    /// assumption, not a bug.)
+    #[test]
+    fn a_dishonest_scheduler_is_never_finalized(
+        primaries in proptest::collection::vec(0u8..3, 2),
+        dishonest_backup in 0usize..3,
+    ) {
+        prop_assume!(primaries.iter().any(|p| *p != 1));
+        let c = committee(0);
+        let s = ranked(&c, 0);
+        let others: Vec<PublicKey> = c.workers.iter().copied().filter(|w| *w != s).collect();
+        let result = |choice: u8| -> Option<&'static [u8]> { match choice { 0 => Some(b"good"), 1 => Some(b"bad"), _ => None } };
+        let mut pool = CommitmentPool::new(Round(1));
+        pool.add(&c, commit(s, s, Some(header(b"bad"))), Height(10)).expect("scheduler");
+        for (i, w) in others.iter().enumerate() {
+            pool.add(&c, commit(*w, s, result(primaries[i]).map(header)), Height(10)).expect("worker");
+        }
+        let mut verdicts = vec![pool.check(&c, Height(10))];
+        for h in 11..40u64 {
+            if pool.in_resolution() {
+                for (i, b) in c.backups.iter().enumerate() {
+                    let res: &[u8] = if i == dishonest_backup { b"bad" } else { b"good" };
+                    let _ = pool.add(&c, commit(*b, s, Some(header(res))), Height(h));
+                }
+            }
+            verdicts.push(pool.check(&c, Height(h)));
+        }
+        prop_assert!(!verdicts.iter().any(|v| matches!(v, Verdict::Finalized(_))), "{:?}", verdicts);
+        prop_assert!(verdicts.contains(&Verdict::Failed));
+    }
 }

@@ -1,0 +1,599 @@
+//! The roothash module through whole blocks: commitments in transactions, discrepancy
+//! detection and resolution, timeouts in blocks, runtime messages and deposits, slashing,
+//! evidence, epochs, liveness and suspension.
+
+mod common;
+
+use atoll_consensus::registry;
+use atoll_consensus::roothash::pool::ComputeResultsHeader;
+use atoll_consensus::roothash::{
+    self, EquivocationEvidence, Evidence, ExecutorCommit, ExecutorCommitmentBody, HeaderType,
+    ProposalHeader, RoothashEvent, RuntimeState, SignedCommitment, SubmitMsg, EVIDENCE,
+    EXECUTOR_COMMIT, SUBMIT_MSG,
+};
+use atoll_consensus::scheduler::proposer_rank;
+use atoll_consensus::staking::{Slash, SlashReason};
+use atoll_consensus::{BlockOutcome, Event};
+use atoll_types::runtime_message::{in_messages_hash, messages_hash};
+use atoll_types::{Address, Amount, Hash, MessageResult, PublicKey, Round, RuntimeMessage, Signed};
+use common::*;
+
+/// A network of eight single-node entities serving the runtime with three workers and
+/// three backups (a node may hold both roles).
+struct Net {
+    chain: TestChain,
+    nodes: Vec<TestNode>,
+}
+
+const INCORRECT_RESULTS_SLASH: u128 = 1_000;
+const EQUIVOCATION_SLASH: u128 = 600;
+
+fn net(stragglers: u16) -> Net {
+    let spec =
+        NetSpec { escrows: vec![10_000; 8], runtime: Some((3, 3, 3, None)), ..NetSpec::default() };
+    let (mut genesis, nodes) = net_genesis(&spec);
+    // Long epochs, so that rounds and their timeouts fit in one.
+    genesis.consensus.epoch_interval = 50;
+    let runtime = &mut genesis.registry.runtimes[0];
+    runtime.executor.allowed_stragglers = stragglers;
+    runtime.executor.round_timeout = 4;
+    runtime.slashing.insert(
+        SlashReason::RuntimeIncorrectResults,
+        Slash { amount: Amount::new(INCORRECT_RESULTS_SLASH), freeze_interval: 1 },
+    );
+    runtime.slashing.insert(
+        SlashReason::RuntimeEquivocation,
+        Slash { amount: Amount::new(EQUIVOCATION_SLASH), freeze_interval: 1 },
+    );
+    let chain = TestChain::with_genesis(genesis, 8);
+    Net { chain, nodes }
+}
+
+impl Net {
+    fn state(&self) -> RuntimeState {
+        roothash::runtime_state(&self.chain.tree(), &RUNTIME).expect("read").expect("state")
+    }
+
+    fn round(&self) -> Round {
+        Round(self.state().last_block.round.0 + 1)
+    }
+
+    fn workers(&self) -> Vec<PublicKey> {
+        self.state().committee.expect("committee").pool.workers
+    }
+
+    fn backups(&self) -> Vec<PublicKey> {
+        self.state().committee.expect("committee").pool.backups
+    }
+
+    /// The worker of rank `rank` in the round in progress.
+    fn ranked(&self, rank: u64) -> PublicKey {
+        let workers = self.workers();
+        let round = self.round().0;
+        *workers
+            .iter()
+            .enumerate()
+            .find(|(i, _)| proposer_rank(round, *i as u64, workers.len() as u64) == rank)
+            .map(|(_, w)| w)
+            .expect("a worker per rank")
+    }
+
+    fn key(&self, id: &PublicKey) -> &TestNode {
+        self.nodes.iter().find(|n| n.id() == *id).expect("a test node")
+    }
+
+    fn entity_escrow(&self, node: &PublicKey) -> u128 {
+        let entity = self.chain.addr(self.key(node).entity);
+        self.chain.account(&entity).escrow.active.balance.base_units()
+    }
+
+    /// Results for the round in progress: state root `H(tag)`.
+    fn header(&self, tag: &[u8]) -> ComputeResultsHeader {
+        let state = self.state();
+        ComputeResultsHeader {
+            round: self.round(),
+            previous_hash: state.last_block.hash(),
+            io_root: Hash::digest(b"io"),
+            state_root: Hash::digest(tag),
+            messages_hash: Hash::ZERO,
+            in_msgs_hash: Hash::ZERO,
+            in_msgs_count: 0,
+        }
+    }
+
+    fn signed(
+        &self,
+        node: &PublicKey,
+        scheduler: PublicKey,
+        header: Option<ComputeResultsHeader>,
+        messages: Vec<RuntimeMessage>,
+    ) -> SignedCommitment {
+        let body = ExecutorCommitmentBody {
+            runtime: RUNTIME,
+            round: self.round(),
+            scheduler,
+            header,
+            messages,
+        };
+        Signed::sign(&self.key(node).identity, &self.chain.chain_context(), &body)
+    }
+
+    fn commit_tx(&self, node: &PublicKey, commitments: Vec<SignedCommitment>) -> Vec<u8> {
+        let body = ExecutorCommit { runtime: RUNTIME, commitments };
+        self.chain.tx_by(&self.key(node).identity, EXECUTOR_COMMIT, &body)
+    }
+
+    /// A commitment transaction: results `H(tag)` on `scheduler`'s batch, or failure.
+    fn vote(&self, node: &PublicKey, scheduler: PublicKey, tag: Option<&[u8]>) -> Vec<u8> {
+        let header = tag.map(|t| self.header(t));
+        self.commit_tx(node, vec![self.signed(node, scheduler, header, Vec::new())])
+    }
+
+    /// Applies a block and returns its roothash events; every transaction must succeed.
+    fn block(&mut self, txs: Vec<Vec<u8>>) -> Vec<RoothashEvent> {
+        let outcome = self.chain.block(txs);
+        for r in &outcome.results {
+            assert_eq!(r.error, None, "transaction failed");
+        }
+        roothash_events(&outcome)
+    }
+
+    fn blocks_until(&mut self, mut done: impl FnMut(&RoothashEvent) -> bool) -> Vec<RoothashEvent> {
+        for _ in 0..400 {
+            let events = self.block(vec![]);
+            if events.iter().any(&mut done) {
+                return events;
+            }
+        }
+        panic!("nothing happened in 400 blocks");
+    }
+}
+
+fn roothash_events(outcome: &BlockOutcome) -> Vec<RoothashEvent> {
+    outcome
+        .events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Roothash(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn finalized(events: &[RoothashEvent]) -> Option<(bool, Vec<PublicKey>, Vec<PublicKey>)> {
+    events.iter().find_map(|e| match e {
+        RoothashEvent::Finalized { discrepancy, good, bad, .. } => {
+            Some((*discrepancy, good.clone(), bad.clone()))
+        }
+        _ => None,
+    })
+}
+
+fn discrepancy(events: &[RoothashEvent]) -> Option<bool> {
+    events.iter().find_map(|e| match e {
+        RoothashEvent::ExecutionDiscrepancyDetected { timeout, .. } => Some(*timeout),
+        _ => None,
+    })
+}
+
+#[test]
+fn genesis_gives_each_runtime_a_block_a_committee_and_a_pool() {
+    let n = net(0);
+    let state = n.state();
+    assert_eq!(state.last_block.round, Round(0));
+    assert_eq!(state.last_block.header_type, HeaderType::Normal);
+    assert!(!state.suspended);
+    assert_eq!(state.pool.as_ref().map(|p| p.round()), Some(Round(1)));
+    assert_eq!((n.workers().len(), n.backups().len()), (3, 3));
+    let tree = n.chain.tree();
+    assert_eq!(roothash::block(&tree, &RUNTIME, Round(0)).expect("read"), Some(state.last_block));
+}
+
+#[test]
+fn honest_workers_finalize_the_round_in_the_block_of_the_last_commitment() {
+    let mut n = net(0);
+    let s = n.ranked(0);
+    let [a, b, c] = <[PublicKey; 3]>::try_from(n.workers()).expect("three");
+    let first = n.block(vec![n.vote(&a, s, Some(b"good")), n.vote(&b, s, Some(b"good"))]);
+    assert_eq!(finalized(&first), None);
+    let header = n.header(b"good");
+    let events = n.block(vec![n.vote(&c, s, Some(b"good"))]);
+    let (discrepancy, good, bad) = finalized(&events).expect("finalized");
+    assert!(!discrepancy && bad.is_empty() && good.len() == 3);
+    let state = n.state();
+    assert_eq!(state.last_block.round, Round(1));
+    assert_eq!(state.last_block.header_type, HeaderType::Normal);
+    assert_eq!(state.last_block.state_root, header.state_root);
+    assert_eq!(state.last_block.previous_hash, header.previous_hash);
+    assert_eq!(state.last_normal_round, Round(1));
+    assert_eq!(state.pool.as_ref().map(|p| p.round()), Some(Round(2)));
+    assert!(state.commitments.is_empty());
+    assert_eq!(state.liveness.total_rounds, 1);
+    assert!(state.liveness.live_rounds.iter().all(|r| *r == 1));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, RoothashEvent::Block { header } if header.round == Round(1))));
+    // The next round builds on the new block.
+    assert_eq!(n.header(b"next").previous_hash, state.last_block.hash());
+}
+
+#[test]
+fn a_dishonest_worker_is_outvoted_by_the_backups_and_slashed() {
+    let mut n = net(0);
+    let s = n.ranked(0);
+    let honest = n.ranked(1);
+    let dishonest = n.ranked(2);
+    let supply_before = n.chain.accounted_supply();
+    let escrow_before = n.entity_escrow(&dishonest);
+    let honest_balance =
+        n.chain.account(&n.chain.addr(n.key(&honest).entity)).general.balance.base_units();
+    let events = n.block(vec![
+        n.vote(&s, s, Some(b"good")),
+        n.vote(&honest, s, Some(b"good")),
+        n.vote(&dishonest, s, Some(b"evil")),
+    ]);
+    assert_eq!(discrepancy(&events), Some(false), "rank 0 disagreement is detected at once");
+    assert_eq!(finalized(&events), None);
+    let backups = n.backups();
+    let votes = backups.iter().take(2).map(|b| n.vote(b, s, Some(b"good"))).collect();
+    let events = n.block(votes);
+    let (discrepancy, good, bad) = finalized(&events).expect("resolved");
+    assert!(discrepancy);
+    assert_eq!(bad, vec![dishonest]);
+    assert!(good.contains(&s) && good.contains(&honest));
+    assert_eq!(n.state().last_block.header_type, HeaderType::Normal, "no round failure");
+    assert_eq!(n.state().last_block.state_root, Hash::digest(b"good"));
+    assert_eq!(n.entity_escrow(&dishonest), escrow_before - INCORRECT_RESULTS_SLASH);
+    assert!(events.iter().any(|e| matches!(e,
+        RoothashEvent::NodeSlashed { node, reason: SlashReason::RuntimeIncorrectResults, .. }
+            if *node == dishonest)));
+    let status = registry::node_status(&n.chain.tree(), &dishonest).expect("status");
+    assert!(status.frozen_until.is_some(), "the dishonest node is frozen");
+    // Half the slash went to the agreeing entities in equal parts, the rest to the common
+    // pool; the books balance.
+    let share = INCORRECT_RESULTS_SLASH / 2 / good.len() as u128;
+    let entity = n.chain.addr(n.key(&honest).entity);
+    assert_eq!(n.chain.account(&entity).general.balance.base_units(), honest_balance + share);
+    let (sum, total) = n.chain.accounted_supply();
+    assert_eq!(sum, total);
+    assert_eq!(total, supply_before.1);
+}
+
+#[test]
+fn a_straggler_times_out_into_a_discrepancy_that_backups_resolve() {
+    let mut n = net(0);
+    let s = n.ranked(0);
+    let other = n.ranked(1);
+    let events = n.block(vec![n.vote(&s, s, Some(b"good")), n.vote(&other, s, Some(b"good"))]);
+    assert_eq!(discrepancy(&events), None);
+    let events =
+        n.blocks_until(|e| matches!(e, RoothashEvent::ExecutionDiscrepancyDetected { .. }));
+    assert_eq!(discrepancy(&events), Some(true), "declared by the timeout");
+    let votes = n.backups().iter().take(2).map(|b| n.vote(b, s, Some(b"good"))).collect();
+    let (discrepancy, _, bad) = finalized(&n.block(votes)).expect("resolved");
+    assert!(discrepancy && bad.is_empty(), "a straggler is not slashed for results");
+}
+
+#[test]
+fn one_allowed_straggler_needs_no_discrepancy() {
+    let mut n = net(1);
+    let s = n.ranked(0);
+    let other = n.ranked(1);
+    let events = n.block(vec![n.vote(&s, s, Some(b"good")), n.vote(&other, s, Some(b"good"))]);
+    let (discrepancy, good, _) = finalized(&events).expect("finalized at once");
+    assert!(!discrepancy);
+    assert_eq!(good.len(), 2);
+}
+
+#[test]
+fn a_failure_indicating_worker_causes_a_discrepancy_but_no_failure() {
+    let mut n = net(0);
+    let s = n.ranked(0);
+    let events = n.block(vec![
+        n.vote(&s, s, Some(b"good")),
+        n.vote(&n.ranked(1), s, Some(b"good")),
+        n.vote(&n.ranked(2), s, None),
+    ]);
+    assert_eq!(discrepancy(&events), Some(false));
+    let votes = n.backups().iter().take(2).map(|b| n.vote(b, s, Some(b"good"))).collect();
+    let (discrepancy, _, bad) = finalized(&n.block(votes)).expect("resolved");
+    assert!(discrepancy && bad.is_empty(), "failure is not an incorrect result");
+    assert_eq!(n.state().last_block.header_type, HeaderType::Normal);
+}
+
+#[test]
+fn a_bogus_batch_fails_the_round_and_the_chain_continues() {
+    let mut n = net(0);
+    let s = n.ranked(0);
+    let failed_on = n.state().last_block.hash();
+    n.block(vec![n.vote(&s, s, Some(b"bogus"))]);
+    // Nobody else can execute it: timeout → discrepancy → no backup majority → failure.
+    let events = n.blocks_until(|e| matches!(e, RoothashEvent::RoundFailed { .. }));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, RoothashEvent::RoundFailed { round, .. } if *round == Round(1))));
+    let state = n.state();
+    assert_eq!(state.last_block.header_type, HeaderType::RoundFailed);
+    assert_eq!(state.last_block.round, Round(1));
+    assert_eq!(state.last_block.previous_hash, failed_on);
+    assert_eq!(state.last_block.state_root, Hash::ZERO, "the state did not change");
+    assert_eq!(state.last_normal_round, Round(0));
+    // Round 2 builds on the failed block and finalizes normally.
+    let s = n.ranked(0);
+    let votes = n.workers().iter().map(|w| n.vote(w, s, Some(b"good"))).collect();
+    assert!(finalized(&n.block(votes)).is_some());
+    assert_eq!(n.state().last_block.round, Round(2));
+}
+
+#[test]
+fn a_backup_proposer_takes_over_from_a_runaway_one() {
+    let mut n = net(0);
+    let runaway = n.ranked(0);
+    let backup_proposer = n.ranked(1);
+    // Rank 0 proposed and the others executed its batch, but it never commits.
+    n.block(vec![
+        n.vote(&n.ranked(1), runaway, Some(b"r0")),
+        n.vote(&n.ranked(2), runaway, Some(b"r0")),
+    ]);
+    // Rank 1 proposes after the propose timeout; every worker but the runaway commits.
+    let votes = [backup_proposer, n.ranked(2)]
+        .iter()
+        .map(|w| n.vote(w, backup_proposer, Some(b"r1")))
+        .collect();
+    let events = n.block(votes);
+    assert_eq!(finalized(&events), None, "rank 1 waits for the timeout on a missing vote");
+    let events =
+        n.blocks_until(|e| matches!(e, RoothashEvent::ExecutionDiscrepancyDetected { .. }));
+    assert!(events.iter().any(|e| matches!(e,
+        RoothashEvent::ExecutionDiscrepancyDetected { scheduler, rank: 1, timeout: true, .. }
+            if *scheduler == backup_proposer)));
+    let votes =
+        n.backups().iter().take(2).map(|b| n.vote(b, backup_proposer, Some(b"r1"))).collect();
+    let events = n.block(votes);
+    let (_, good, _) = finalized(&events).expect("finalized");
+    assert!(good.contains(&backup_proposer));
+    assert_eq!(n.state().last_block.state_root, Hash::digest(b"r1"));
+    assert_eq!(n.state().last_block.header_type, HeaderType::Normal, "no round failure");
+}
+
+#[test]
+fn an_equivocating_commitment_is_slashed_once_and_not_counted() {
+    let mut n = net(0);
+    let s = n.ranked(0);
+    let cheat = n.ranked(1);
+    let escrow_before = n.entity_escrow(&cheat);
+    n.block(vec![n.vote(&cheat, s, Some(b"one"))]);
+    let events = n.block(vec![n.vote(&cheat, s, Some(b"two"))]);
+    assert!(events.iter().any(|e| matches!(e,
+        RoothashEvent::NodeSlashed { node, reason: SlashReason::RuntimeEquivocation, .. } if *node == cheat)));
+    assert_eq!(n.entity_escrow(&cheat), escrow_before - EQUIVOCATION_SLASH);
+    assert_eq!(n.state().commitments.len(), 1, "the second commitment is not in the pool");
+    // A third conflicting one is not punished again.
+    let events = n.block(vec![n.vote(&cheat, s, Some(b"three"))]);
+    assert!(!events.iter().any(|e| matches!(e, RoothashEvent::NodeSlashed { .. })));
+}
+
+#[test]
+fn evidence_of_two_proposals_slashes_the_proposer_and_rewards_the_reporter() {
+    let mut n = net(0);
+    let proposer = n.ranked(0);
+    let chain = n.chain.chain_context();
+    let proposal = |batch: &[u8]| {
+        let header = ProposalHeader {
+            runtime: RUNTIME,
+            round: n.round(),
+            previous_hash: n.state().last_block.hash(),
+            batch_hash: Hash::digest(batch),
+            in_msgs_count: 0,
+        };
+        Signed::sign(&n.key(&proposer).identity, &chain, &header)
+    };
+    let (a, b) = (proposal(b"a"), proposal(b"b"));
+    let reporter = n.chain.addr(0);
+    let reporter_key = common::signer(0);
+    let reporter_key = &reporter_key;
+    let evidence = |x: &Signed<ProposalHeader>, y: &Signed<ProposalHeader>| Evidence {
+        runtime: RUNTIME,
+        evidence: EquivocationEvidence::Proposals(x.clone(), y.clone()),
+    };
+    // The same proposal twice proves nothing.
+    let tx = n.chain.tx_by(reporter_key, EVIDENCE, &evidence(&a, &a));
+    assert_code(n.chain.run(tx), "roothash", 15);
+    let balance_before = n.chain.account(&reporter).general.balance.base_units();
+    let escrow_before = n.entity_escrow(&proposer);
+    let tx = n.chain.tx_by(reporter_key, EVIDENCE, &evidence(&a, &b));
+    assert_eq!(n.chain.run(tx), None);
+    assert_eq!(n.entity_escrow(&proposer), escrow_before - EQUIVOCATION_SLASH);
+    let fee = FEE.amount.base_units();
+    assert_eq!(
+        n.chain.account(&reporter).general.balance.base_units(),
+        balance_before - fee + EQUIVOCATION_SLASH / 2
+    );
+    // The same offence again is refused.
+    let tx = n.chain.tx_by(reporter_key, EVIDENCE, &evidence(&b, &a));
+    assert_code(n.chain.run(tx), "roothash", 15);
+    // Two commitments by different nodes are not evidence.
+    let s = n.ranked(0);
+    let one = n.signed(&n.ranked(1), s, Some(n.header(b"x")), vec![]);
+    let two = n.signed(&n.ranked(2), s, Some(n.header(b"y")), vec![]);
+    let body = Evidence { runtime: RUNTIME, evidence: EquivocationEvidence::Commitments(one, two) };
+    let tx = n.chain.tx_by(reporter_key, EVIDENCE, &body);
+    assert_code(n.chain.run(tx), "roothash", 15);
+}
+
+#[test]
+fn deposits_and_runtime_messages_move_tokens_between_the_layers() {
+    let mut n = net(0);
+    let depositor = n.chain.addr(0);
+    let runtime_account = Address::from_runtime_id(&RUNTIME);
+    let supply = n.chain.accounted_supply().1;
+    let tx = n.chain.tx(0, SUBMIT_MSG, &SubmitMsg { runtime: RUNTIME, amount: Amount::new(5_000) });
+    let events = n.block(vec![tx]);
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, RoothashEvent::IncomingMessageQueued { message, .. }
+        if message.from == depositor && message.amount == Amount::new(5_000) && message.id == 0)));
+    assert_eq!(n.chain.account(&runtime_account).general.balance, Amount::new(5_000));
+    let queue = roothash::incoming_queue(&n.chain.tree(), &RUNTIME, 10).expect("queue");
+    assert_eq!(queue.len(), 1);
+    // A deposit below the minimum and one to an unknown runtime are refused.
+    let tx = n.chain.tx(0, SUBMIT_MSG, &SubmitMsg { runtime: RUNTIME, amount: Amount::ZERO });
+    assert_code(n.chain.run(tx), "roothash", 14);
+    let unknown = atoll_types::RuntimeId::from_bytes([9; 32]);
+    let tx = n.chain.tx(0, SUBMIT_MSG, &SubmitMsg { runtime: unknown, amount: Amount::new(1) });
+    assert_code(n.chain.run(tx), "roothash", 2);
+
+    // A round takes the deposit and withdraws 2,000 to account 1; a second message asks
+    // for more than the runtime holds and fails alone.
+    let recipient = n.chain.addr(1);
+    let recipient_before = n.chain.balance(1);
+    let messages = vec![
+        RuntimeMessage::StakingTransfer { to: recipient, amount: Amount::new(2_000) },
+        RuntimeMessage::StakingTransfer { to: recipient, amount: Amount::new(1_000_000_000) },
+    ];
+    let mut header = n.header(b"with messages");
+    header.messages_hash = messages_hash(&messages);
+    header.in_msgs_count = 1;
+    header.in_msgs_hash = in_messages_hash(&queue);
+    let s = n.ranked(0);
+    let mut txs =
+        vec![n.commit_tx(&s, vec![n.signed(&s, s, Some(header.clone()), messages.clone())])];
+    for w in [n.ranked(1), n.ranked(2)] {
+        txs.push(n.commit_tx(&w, vec![n.signed(&w, s, Some(header.clone()), vec![])]));
+    }
+    let events = n.block(txs);
+    assert!(finalized(&events).is_some());
+    assert_eq!(n.chain.balance(1), recipient_before + 2_000);
+    assert_eq!(n.chain.account(&runtime_account).general.balance, Amount::new(3_000));
+    let state = n.state();
+    assert_eq!(state.message_results.len(), 2);
+    assert_eq!(state.message_results[0], MessageResult { round: Round(1), index: 0, error: None });
+    assert_eq!(state.message_results[1].error.as_ref().map(|e| e.0.as_str()), Some("staking"));
+    assert!(roothash::incoming_queue(&n.chain.tree(), &RUNTIME, 10).expect("queue").is_empty());
+    assert_eq!(state.last_block.in_msgs_hash, header.in_msgs_hash);
+    let (sum, total) = n.chain.accounted_supply();
+    assert_eq!((sum, total), (supply, supply));
+}
+
+#[test]
+fn invalid_commitments_are_refused_and_change_nothing() {
+    let mut n = net(0);
+    let s = n.ranked(0);
+    let w = n.ranked(1);
+    let before = n.state();
+    let outsider = n
+        .nodes
+        .iter()
+        .map(TestNode::id)
+        .find(|id| !n.workers().contains(id) && !n.backups().contains(id))
+        .expect("a node outside the committee");
+    let mut cases: Vec<(&str, PublicKey, Vec<SignedCommitment>, u32)> = Vec::new();
+    let mut wrong_round = n.header(b"good");
+    wrong_round.round = Round(5);
+    cases.push(("header round", w, vec![n.signed(&w, s, Some(wrong_round), vec![])], 5));
+    let mut wrong_previous = n.header(b"good");
+    wrong_previous.previous_hash = Hash::digest(b"elsewhere");
+    cases.push(("previous hash", w, vec![n.signed(&w, s, Some(wrong_previous), vec![])], 6));
+    let message = RuntimeMessage::StakingTransfer { to: n.chain.addr(1), amount: Amount::new(1) };
+    let good = Some(n.header(b"good"));
+    cases.push((
+        "messages from a non-scheduler",
+        w,
+        vec![n.signed(&w, s, good.clone(), vec![message.clone()])],
+        9,
+    ));
+    cases.push((
+        "messages not matching the hash",
+        s,
+        vec![n.signed(&s, s, good.clone(), vec![message])],
+        9,
+    ));
+    let mut in_msgs = n.header(b"good");
+    in_msgs.in_msgs_count = 1;
+    cases.push((
+        "incoming messages not queued",
+        s,
+        vec![n.signed(&s, s, Some(in_msgs), vec![])],
+        10,
+    ));
+    cases.push((
+        "not in the committee",
+        outsider,
+        vec![n.signed(&outsider, s, good.clone(), vec![])],
+        7,
+    ));
+    cases.push((
+        "scheduler not a worker",
+        w,
+        vec![n.signed(&w, outsider, good.clone(), vec![])],
+        8,
+    ));
+    let forged = {
+        let body = ExecutorCommitmentBody {
+            runtime: RUNTIME,
+            round: n.round(),
+            scheduler: s,
+            header: good.clone(),
+            messages: vec![],
+        };
+        // Signed for another chain: the signature does not verify here.
+        let other = atoll_types::ChainContext::from_genesis_document(b"another chain");
+        Signed::sign(&n.key(&w).identity, &other, &body)
+    };
+    cases.push(("bad signature", w, vec![forged], 4));
+    cases.push(("no commitments", w, vec![], 1));
+    for (what, sender, commitments, code) in cases {
+        let tx = n.commit_tx(&sender, commitments);
+        let e = n.chain.run(tx).unwrap_or_else(|| panic!("{what}: accepted"));
+        assert_eq!((e.module.as_str(), e.code), ("roothash", code), "{what}: {e}");
+    }
+    let after = n.state();
+    assert_eq!(after.pool, before.pool, "the pool is unchanged");
+    assert!(after.commitments.is_empty());
+    // A duplicate is refused after the first is accepted.
+    assert_eq!(n.chain.run(n.vote(&w, s, Some(b"good"))), None);
+    assert_code(n.chain.run(n.vote(&w, s, Some(b"good"))), "roothash", 11);
+    // Backups may not vote before a discrepancy (unless they are also workers).
+    if let Some(b) = n.backups().into_iter().find(|b| !n.workers().contains(b)) {
+        assert_code(n.chain.run(n.vote(&b, s, Some(b"good"))), "roothash", 7);
+    }
+}
+
+#[test]
+fn epochs_bring_transition_blocks_liveness_faults_and_suspension() {
+    let mut n = net(0);
+    // Finalize one round with two of three workers (the third straggles), so the third
+    // worker's liveness is 0 of 1 rounds.
+    let s = n.ranked(0);
+    let straggler = n.ranked(2);
+    n.block(vec![n.vote(&s, s, Some(b"good")), n.vote(&n.ranked(1), s, Some(b"good"))]);
+    n.blocks_until(|e| matches!(e, RoothashEvent::ExecutionDiscrepancyDetected { .. }));
+    let votes = n.backups().iter().take(2).map(|b| n.vote(b, s, Some(b"good"))).collect();
+    assert!(finalized(&n.block(votes)).is_some());
+    let round_before = n.state().last_block.round;
+
+    let events = n.blocks_until(|e| matches!(e, RoothashEvent::Block { header } if header.header_type == HeaderType::EpochTransition));
+    let state = n.state();
+    assert_eq!(state.last_block.header_type, HeaderType::EpochTransition);
+    assert_eq!(state.last_block.round, Round(round_before.0 + 1));
+    assert_eq!(state.liveness.total_rounds, 0, "statistics restart");
+    assert!(events.iter().any(|e| matches!(e, RoothashEvent::LivenessFault { node, failures: 1, .. } if *node == straggler)));
+    let status = registry::node_status(&n.chain.tree(), &straggler).expect("status");
+    let epoch = n.chain.genesis.consensus.epoch_of(atoll_types::Height(n.chain.height));
+    assert!(status.suspended_from(&RUNTIME, epoch), "suspended for 2 epochs");
+
+    // Nodes expire after a few epochs without re-registering: no committee, one Suspended
+    // block, then nothing more.
+    let events = n.blocks_until(|e| matches!(e, RoothashEvent::Block { header } if header.header_type == HeaderType::Suspended));
+    assert!(!events.is_empty());
+    let state = n.state();
+    assert!(state.suspended && state.committee.is_none() && state.pool.is_none());
+    let round = state.last_block.round;
+    for _ in 0..25 {
+        n.block(vec![]);
+    }
+    assert_eq!(n.state().last_block.round, round, "no block per epoch while suspended");
+    // Commitments to a suspended runtime are refused.
+    let tx = n.vote(&s, s, Some(b"late"));
+    assert_code(n.chain.run(tx), "roothash", 3);
+}
