@@ -5,6 +5,7 @@ use thiserror::Error;
 use crate::db::DbError;
 use crate::node::NodeId;
 use crate::root::RootKind;
+use atoll_types::Hash;
 
 /// Why a store operation failed. Nothing is written when an operation fails.
 #[derive(Debug, Error)]
@@ -59,6 +60,14 @@ pub enum MkvsError {
         version: u64,
     },
     /// A commit must create a version above the latest one.
+    /// A write log did not produce the root it was supposed to.
+    #[error("the writes produce root {got}, expected {expected}")]
+    UnexpectedRoot {
+        /// The trusted root.
+        expected: Hash,
+        /// What the writes produce.
+        got: Hash,
+    },
     #[error("version {version} is not above the latest version {latest}")]
     VersionNotNew {
         /// The version to commit.

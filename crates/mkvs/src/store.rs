@@ -134,6 +134,32 @@ impl<D: NodeDb> Mkvs<D> {
         version: u64,
         writes: &WriteLog,
     ) -> Result<Root, MkvsError> {
+        self.commit_inner(namespace, kind, base, version, writes, None)
+    }
+
+    /// Like [`Mkvs::commit`], but stores nothing unless the new root is `expected`: how a
+    /// node applies a write log it got from a peer against a root it trusts.
+    pub fn commit_expecting(
+        &self,
+        namespace: RuntimeId,
+        kind: RootKind,
+        base: Option<u64>,
+        version: u64,
+        writes: &WriteLog,
+        expected: Hash,
+    ) -> Result<Root, MkvsError> {
+        self.commit_inner(namespace, kind, base, version, writes, Some(expected))
+    }
+
+    fn commit_inner(
+        &self,
+        namespace: RuntimeId,
+        kind: RootKind,
+        base: Option<u64>,
+        version: u64,
+        writes: &WriteLog,
+        expected: Option<Hash>,
+    ) -> Result<Root, MkvsError> {
         for entry in writes {
             check_key(&entry.key)?;
             if let Some(value) = &entry.value {
@@ -167,6 +193,12 @@ impl<D: NodeDb> Mkvs<D> {
             }
         }
         let finalized = update.finalize(self.db.next_node_id()?);
+        let new_hash = finalized.top.map_or(Hash::ZERO, |t| t.hash);
+        if let Some(expected) = expected {
+            if new_hash != expected {
+                return Err(MkvsError::UnexpectedRoot { expected, got: new_hash });
+            }
+        }
 
         let mut batch = WriteBatch::default();
         // A fresh tree shares nothing with the latest version: all of that version's nodes

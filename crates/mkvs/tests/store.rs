@@ -222,3 +222,22 @@ fn redb_backend_persists_across_reopen_and_reuses_space() {
     assert_eq!(store.versions(NS, STATE).expect("versions"), vec![149, 150]);
     assert_eq!(contents(&store.tree(&root).expect("tree")), map);
 }
+
+#[test]
+fn a_write_log_that_misses_its_expected_root_stores_nothing() {
+    let store = Mkvs::new(MemoryNodeDb::new());
+    let first = store.commit(NS, STATE, None, 1, &vec![set(b"a", b"1")]).expect("commit");
+    let log = vec![set(b"b", b"2")];
+    // What the log really produces, from a scratch store with the same history.
+    let scratch = Mkvs::new(MemoryNodeDb::new());
+    scratch.commit(NS, STATE, None, 1, &vec![set(b"a", b"1")]).expect("commit");
+    let honest = scratch.commit(NS, STATE, Some(1), 5, &log).expect("commit").hash;
+    let tampered = vec![set(b"b", b"3")];
+    assert!(matches!(
+        store.commit_expecting(NS, STATE, Some(1), 5, &tampered, honest),
+        Err(MkvsError::UnexpectedRoot { .. })
+    ));
+    assert_eq!(store.latest_root(NS, STATE).expect("latest").map(|r| r.hash), Some(first.hash));
+    let root = store.commit_expecting(NS, STATE, Some(1), 5, &log, honest).expect("matches");
+    assert_eq!((root.version, root.hash), (5, honest));
+}
