@@ -59,7 +59,6 @@ pub enum MkvsError {
         /// The version asked for.
         version: u64,
     },
-    /// A commit must create a version above the latest one.
     /// A write log did not produce the root it was supposed to.
     #[error("the writes produce root {got}, expected {expected}")]
     UnexpectedRoot {
@@ -68,6 +67,7 @@ pub enum MkvsError {
         /// What the writes produce.
         got: Hash,
     },
+    /// A commit must create a version above the latest one.
     #[error("version {version} is not above the latest version {latest}")]
     VersionNotNew {
         /// The version to commit.

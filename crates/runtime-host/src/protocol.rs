@@ -69,6 +69,9 @@ pub struct ExecuteBatch {
     pub txs: Vec<Vec<u8>>,
     /// Deposits from the consensus layer, applied before the transactions.
     pub incoming: Vec<IncomingMessage>,
+    /// What became of the messages of the last finalized round (handed to the runtime's
+    /// modules before the deposits).
+    pub message_results: Vec<MessageResult>,
 }
 
 /// An error reported by a runtime module.

@@ -153,9 +153,11 @@ impl<'a> Context<'a> {
         });
     }
 
-    /// Queues a message for the consensus layer (executed if the round finalizes).
-    pub fn send_message(&mut self, message: RuntimeMessage) {
+    /// Queues a message for the consensus layer (executed if the round finalizes) and
+    /// returns its index among the round's messages (its result names it).
+    pub fn send_message(&mut self, message: RuntimeMessage) -> u32 {
         self.messages.push(message);
+        (self.messages.len() - 1) as u32
     }
 
     pub(crate) fn begin_tx(&mut self, caller: Option<Address>, gas_limit: u64) {

@@ -198,6 +198,11 @@ impl Dispatcher {
         for module in &self.modules {
             module.begin_block(&mut ctx)?;
         }
+        for result in &batch.message_results {
+            for module in &self.modules {
+                module.message_result(&mut ctx, result)?;
+            }
+        }
         for message in &batch.incoming {
             for module in &self.modules {
                 module.incoming(&mut ctx, message)?;

@@ -2,7 +2,7 @@
 //! hooks and invariants. A module implements the handlers it needs; the rest default to
 //! doing nothing.
 
-use atoll_runtime_host::{IncomingMessage, RuntimeVersion};
+use atoll_runtime_host::{IncomingMessage, MessageResult, RuntimeVersion};
 use atoll_types::RuntimeId;
 
 use crate::context::Context;
@@ -60,6 +60,16 @@ pub trait BlockHandler {
 
     /// Before the batch's transactions.
     fn begin_block(&self, _ctx: &mut Context<'_>) -> Result<(), RuntimeError> {
+        Ok(())
+    }
+
+    /// Learns what became of a message the runtime sent in an earlier round (called before
+    /// the deposits, once per message of the last finalized round).
+    fn message_result(
+        &self,
+        _ctx: &mut Context<'_>,
+        _result: &MessageResult,
+    ) -> Result<(), RuntimeError> {
         Ok(())
     }
 

@@ -57,6 +57,15 @@ impl Node {
     }
 
     fn batch(&mut self, txs: Vec<Vec<u8>>, incoming: Vec<IncomingMessage>) -> ExecuteResult {
+        self.batch_with_results(txs, incoming, Vec::new())
+    }
+
+    fn batch_with_results(
+        &mut self,
+        txs: Vec<Vec<u8>>,
+        incoming: Vec<IncomingMessage>,
+        message_results: Vec<atoll_runtime_host::MessageResult>,
+    ) -> ExecuteResult {
         self.round += 1;
         let batch = ExecuteBatch {
             mode: ExecutionMode::Execute,
@@ -65,6 +74,7 @@ impl Node {
             state: self.state,
             txs,
             incoming,
+            message_results,
         };
         let result = self.dispatcher.execute(&self.store, &batch).expect("execute");
         let root =
@@ -181,6 +191,31 @@ fn withdrawals_become_consensus_messages() {
 }
 
 #[test]
+fn a_withdrawal_the_consensus_layer_refused_is_refunded_next_round() {
+    use atoll_runtime_host::MessageResult;
+    let mut node = Node::new();
+    let alice = user(1);
+    node.batch(vec![], vec![deposit(&alice, 100_000)]);
+    let to = Address::reserved("consensus recipient");
+    let withdraw = consensus_accounts::Withdraw { to, amount: Amount::new(30_000) };
+    let first = node.round + 1;
+    node.batch(vec![node.tx(&alice, 0, FEE, consensus_accounts::WITHDRAW, &withdraw)], vec![]);
+    let second = node.round + 1;
+    node.batch(vec![node.tx(&alice, 1, FEE, consensus_accounts::WITHDRAW, &withdraw)], vec![]);
+    let after_both = node.balance(&alice);
+    // The first transfer succeeded, the second was refused by the consensus layer.
+    let results = vec![
+        MessageResult { round: Round(first), index: 0, error: None },
+        MessageResult { round: Round(second), index: 0, error: Some(("staking".into(), 3)) },
+    ];
+    node.batch_with_results(vec![], vec![], results.clone());
+    assert_eq!(node.balance(&alice), after_both + 30_000, "only the refused one is refunded");
+    // A result reported twice refunds nothing more.
+    node.batch_with_results(vec![], vec![], results);
+    assert_eq!(node.balance(&alice), after_both + 30_000);
+}
+
+#[test]
 fn anchors_are_recorded_once_and_proven() {
     let mut node = Node::new();
     let alice = user(1);
@@ -261,6 +296,7 @@ fn schedule_mode_leaves_out_what_cannot_run() {
         state: node.state,
         txs: vec![vec![1, 2, 3], good.clone(), bad_nonce],
         incoming: vec![],
+        message_results: vec![],
     };
     let result = node.dispatcher.execute(&node.store, &batch).expect("schedule");
     assert_eq!(result.txs, vec![good]);

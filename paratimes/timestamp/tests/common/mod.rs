@@ -92,6 +92,7 @@ impl HostSide {
             state: self.state,
             txs,
             incoming,
+            message_results: Vec::new(),
         })
     }
 
