@@ -45,6 +45,14 @@ pub struct StateRoot {
     pub node: Option<NodeId>,
 }
 
+/// The I/O-tree key of a transaction's input (`tag = 0`, its bytes) or output (`tag = 1`,
+/// its encoded [`TxOutcome`]); the transaction hash is SHA-256 of its bytes.
+pub fn io_key(hash: &Hash, tag: u8) -> Vec<u8> {
+    let mut key = hash.as_bytes().to_vec();
+    key.push(tag);
+    key
+}
+
 /// How to execute a batch.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub enum ExecutionMode {

@@ -28,12 +28,7 @@ pub struct Dispatcher {
     chain: ChainContext,
 }
 
-/// The I/O-tree key of a transaction's input (`tag = 0`) or output (`tag = 1`).
-pub fn io_key(hash: &Hash, tag: u8) -> Vec<u8> {
-    let mut key = hash.as_bytes().to_vec();
-    key.push(tag);
-    key
-}
+pub use atoll_runtime_host::io_key;
 
 fn core_error(code: u32, message: impl Into<String>) -> RuntimeError {
     RuntimeError::new(core::NAME, code, message)

@@ -136,10 +136,10 @@ impl Signable for ProposalHeader {
 /// A signed proposal; the signer is the proposer's node id.
 pub type SignedProposal = Signed<ProposalHeader>;
 
-/// The batch hash of a list of transactions: the hash of their hashes, in order.
-pub fn batch_hash(txs: &[Vec<u8>]) -> Hash {
-    let hashes: Vec<Hash> = txs.iter().map(|t| Hash::digest(t)).collect();
-    Hash::of_encoded(&hashes)
+/// The batch hash of a list of transactions, given their hashes (SHA-256 of each
+/// transaction's bytes) in order: the hash of that list.
+pub fn batch_hash(tx_hashes: &[Hash]) -> Hash {
+    Hash::of_encoded(tx_hashes)
 }
 
 /// Per-epoch liveness counts of a runtime's primary workers.

@@ -1,0 +1,340 @@
+//! The compute-node role: runs one ParaTime for its committee.
+//!
+//! A compute node is a full consensus node (it follows the chain through `atoll-engine`)
+//! that also runs a ParaTime process through the runtime host. Per runtime round it:
+//!
+//! - keeps a **transaction pool** of runtime transactions checked by the runtime, gossiped
+//!   to the other compute nodes ([`txpool`], [`p2p`]);
+//! - if it is the round's proposer (rank 0, or rank `r` once `r × propose_batch_timeout`
+//!   consensus blocks passed), **schedules** a batch (schedule mode), signs a proposal
+//!   naming the transactions by hash and gossips it;
+//! - as a worker, **executes** each acceptable proposal (fetching transactions it lacks
+//!   from peers, checking the batch hash) and submits a signed **executor commitment** to
+//!   the consensus layer as a `roothash.ExecutorCommit` transaction;
+//! - as a backup worker, executes the scheduler's batch when the consensus layer reports a
+//!   **discrepancy**;
+//! - when a round is finalized, stores its write logs (its own, or fetched from peers and
+//!   verified against the runtime block's roots) — [`storage`].
+//!
+//! The worker loop is in [`worker`]; [`ComputeHandle`] is what the node API uses.
+
+pub mod byzantine;
+pub mod executor;
+pub mod p2p;
+pub mod storage;
+pub mod txpool;
+mod worker;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use atoll_consensus::roothash;
+use atoll_consensus::Fee;
+use atoll_engine::bft::NodeView;
+use atoll_mkvs::MkvsError;
+use atoll_runtime_host::host::{HostConfig, HostError};
+use atoll_runtime_host::{ModuleFailure, TxOutcome};
+use atoll_types::{Amount, Hash, Height, Round, RuntimeId, Signer};
+use thiserror::Error;
+use tokio::task::JoinHandle;
+
+pub use byzantine::ByzantineMode;
+pub use p2p::{P2p, P2pConfig};
+pub use storage::{RoundWriteLogs, RuntimeStorage};
+pub use txpool::{TxPool, TxPoolConfig, TxPoolError};
+
+use executor::Executor;
+
+/// Why the compute role failed.
+#[derive(Debug, Error)]
+pub enum ComputeError {
+    /// The runtime process failed.
+    #[error(transparent)]
+    Runtime(HostError),
+    /// The runtime answered something unexpected.
+    #[error("unexpected runtime response: {0}")]
+    Unexpected(String),
+    /// Runtime storage failed.
+    #[error(transparent)]
+    Storage(#[from] MkvsError),
+    /// The p2p network failed.
+    #[error(transparent)]
+    P2p(#[from] p2p::P2pError),
+    /// The consensus state could not be read.
+    #[error("consensus state: {0}")]
+    State(String),
+    /// Something internal broke.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// Why a runtime transaction was not accepted.
+#[derive(Debug, Error)]
+pub enum SubmitError {
+    /// The runtime refused it.
+    #[error("{} error {}: {}", .0.module, .0.code, .0.message)]
+    Rejected(ModuleFailure),
+    /// The pool refused it.
+    #[error(transparent)]
+    Pool(#[from] TxPoolError),
+    /// The node could not check it.
+    #[error(transparent)]
+    Unavailable(#[from] ComputeError),
+}
+
+/// How to run the compute role.
+#[derive(Clone, Debug)]
+pub struct ComputeConfig {
+    /// The runtime.
+    pub runtime: RuntimeId,
+    /// The ParaTime binary.
+    pub binary: PathBuf,
+    /// Where the runtime's state is stored (a file).
+    pub storage_path: PathBuf,
+    /// The runtime p2p network.
+    pub p2p: P2pConfig,
+    /// Transaction pool limits.
+    pub txpool: TxPoolConfig,
+    /// A runtime call with no sign of life for this long is a hang.
+    pub call_timeout: Duration,
+    /// The fee of each commitment transaction.
+    pub commit_fee: Fee,
+    /// Test-only misbehaviour.
+    pub byzantine: ByzantineMode,
+}
+
+impl ComputeConfig {
+    /// Defaults for everything but the runtime, binary, storage and network.
+    pub fn new(runtime: RuntimeId, binary: PathBuf, storage_path: PathBuf, p2p: P2pConfig) -> Self {
+        Self {
+            runtime,
+            binary,
+            storage_path,
+            p2p,
+            txpool: TxPoolConfig::default(),
+            call_timeout: Duration::from_secs(30),
+            commit_fee: Fee { amount: Amount::new(100_000), gas: 100_000 },
+            byzantine: ByzantineMode::Honest,
+        }
+    }
+}
+
+/// Recently finalized transactions, by hash (bounded).
+#[derive(Default)]
+struct RecentIndex {
+    rounds: BTreeMap<Hash, Round>,
+    order: VecDeque<Hash>,
+}
+
+const RECENT_INDEX: usize = 100_000;
+
+impl RecentIndex {
+    fn insert(&mut self, hash: Hash, round: Round) {
+        if self.rounds.insert(hash, round).is_none() {
+            self.order.push_back(hash);
+        }
+        while self.order.len() > RECENT_INDEX {
+            if let Some(old) = self.order.pop_front() {
+                self.rounds.remove(&old);
+            }
+        }
+    }
+}
+
+/// What the worker, the p2p provider and the API share.
+struct Shared {
+    runtime: RuntimeId,
+    node: NodeView,
+    executor: Executor,
+    pool: Mutex<TxPool>,
+    index: Mutex<RecentIndex>,
+    mode: ByzantineMode,
+}
+
+impl Shared {
+    fn storage(&self) -> &Arc<RuntimeStorage> {
+        self.executor.storage()
+    }
+}
+
+impl p2p::Provider for Shared {
+    fn transactions(&self, hashes: &[Hash]) -> Vec<Vec<u8>> {
+        let Ok(pool) = self.pool.lock() else { return Vec::new() };
+        hashes.iter().filter_map(|h| pool.get(h).map(<[u8]>::to_vec)).collect()
+    }
+
+    fn write_logs(&self, round: Round) -> Option<RoundWriteLogs> {
+        self.storage().write_logs(round).ok().flatten()
+    }
+}
+
+/// The compute role of a running node, for the API.
+#[derive(Clone)]
+pub struct ComputeHandle {
+    shared: Arc<Shared>,
+    p2p: P2p,
+}
+
+/// Where a finalized runtime transaction ended up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxResult {
+    /// The round.
+    pub round: Round,
+    /// Its outcome.
+    pub outcome: TxOutcome,
+}
+
+/// How far back a transaction lookup searches stored rounds.
+const LOOKUP_ROUNDS: usize = 1_000;
+
+impl ComputeHandle {
+    /// The runtime this node serves.
+    pub fn runtime(&self) -> RuntimeId {
+        self.shared.runtime
+    }
+
+    /// Checks a runtime transaction through the runtime, adds it to the pool and gossips it.
+    pub async fn submit(&self, raw: Vec<u8>) -> Result<Hash, SubmitError> {
+        let shared = self.shared.clone();
+        let tx = raw.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let state = shared.storage().latest()?;
+            shared.executor.check(state, vec![tx])
+        })
+        .await
+        .map_err(|e| ComputeError::Internal(e.to_string()))??;
+        let outcome = outcome
+            .into_iter()
+            .next()
+            .ok_or_else(|| ComputeError::Unexpected("no check outcome".into()))?;
+        if let Some(failure) = outcome.error {
+            return Err(SubmitError::Rejected(failure));
+        }
+        let hash = {
+            let mut pool =
+                self.shared.pool.lock().map_err(|_| ComputeError::Internal("pool lock".into()))?;
+            pool.insert(raw.clone(), outcome.gas_price, outcome.sender)?
+        };
+        self.p2p.publish(p2p::GossipMessage::Transaction(raw));
+        Ok(hash)
+    }
+
+    /// Whether a transaction waits in the pool.
+    pub fn pending(&self, hash: &Hash) -> bool {
+        self.shared.pool.lock().is_ok_and(|p| p.contains(hash))
+    }
+
+    /// Transactions in the pool.
+    pub fn pool_len(&self) -> usize {
+        self.shared.pool.lock().map_or(0, |p| p.len())
+    }
+
+    /// The round and outcome of a finalized transaction, if this node stores it.
+    pub fn result(&self, hash: &Hash) -> Result<Option<TxResult>, ComputeError> {
+        let known = self.shared.index.lock().ok().and_then(|i| i.rounds.get(hash).copied());
+        let storage = self.shared.storage();
+        if let Some(round) = known {
+            if let Some(outcome) = storage.outcome(round, hash)? {
+                return Ok(Some(TxResult { round, outcome }));
+            }
+        }
+        for round in storage.rounds()?.into_iter().rev().take(LOOKUP_ROUNDS) {
+            if let Some(outcome) = storage.outcome(Round(round), hash)? {
+                return Ok(Some(TxResult { round: Round(round), outcome }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every transaction outcome of a finalized round this node stores.
+    pub fn outcomes(&self, round: Round) -> Result<Vec<TxOutcome>, ComputeError> {
+        Ok(self.shared.storage().outcomes(round)?)
+    }
+
+    /// The latest finalized round stored on this node.
+    pub fn latest_round(&self) -> Result<Round, ComputeError> {
+        Ok(Round(self.shared.storage().latest()?.version))
+    }
+
+    /// Runs a runtime query against the latest finalized state this node stores.
+    pub async fn query(&self, method: String, args: Vec<u8>) -> Result<Vec<u8>, ComputeError> {
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || {
+            let state = shared.storage().latest()?;
+            shared.executor.query(state, method, args)
+        })
+        .await
+        .map_err(|e| ComputeError::Internal(e.to_string()))?
+    }
+}
+
+/// A running compute role.
+pub struct Compute {
+    handle: ComputeHandle,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Compute {
+    /// The handle for the API.
+    pub fn handle(&self) -> ComputeHandle {
+        self.handle.clone()
+    }
+
+    /// Stops the worker and the p2p network (the runtime process stops with the last
+    /// handle).
+    pub fn shutdown(self) {
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Starts the compute role for `node`, signing commitments with `identity` (the node's
+/// identity key, whose account pays the commitment fees).
+pub fn start(
+    config: ComputeConfig,
+    node: NodeView,
+    identity: Arc<dyn Signer + Send + Sync>,
+) -> Result<Compute, ComputeError> {
+    if config.byzantine != ByzantineMode::Honest {
+        tracing::warn!(mode = %config.byzantine, "compute node runs in a BYZANTINE test mode");
+    }
+    let storage = Arc::new(RuntimeStorage::open(&config.storage_path, config.runtime)?);
+    let host = HostConfig {
+        binary: config.binary.clone(),
+        runtime_id: config.runtime,
+        chain_context: node.chain_context(),
+        call_timeout: config.call_timeout,
+        max_restarts: 1_000,
+    };
+    let executor = Executor::start(host, storage).map_err(ComputeError::Runtime)?;
+    let shared = Arc::new(Shared {
+        runtime: config.runtime,
+        node,
+        executor,
+        pool: Mutex::new(TxPool::new(config.txpool)),
+        index: Mutex::new(RecentIndex::default()),
+        mode: config.byzantine,
+    });
+    let (p2p, gossip, p2p_task) = p2p::start(config.runtime, config.p2p.clone(), shared.clone())?;
+    let worker = worker::Worker::new(shared.clone(), p2p.clone(), identity, config.commit_fee)?;
+    let worker_task = tokio::spawn(worker.run(gossip));
+    Ok(Compute { handle: ComputeHandle { shared, p2p }, tasks: vec![p2p_task, worker_task] })
+}
+
+/// The consensus state after `height`.
+fn state_at(node: &NodeView, height: u64) -> Result<atoll_mkvs::Tree<'_>, ComputeError> {
+    node.state().tree_at(Height(height)).map_err(|e| ComputeError::State(e.to_string()))
+}
+
+/// The roothash state of `runtime` after `height`.
+fn runtime_state(
+    node: &NodeView,
+    height: u64,
+    runtime: &RuntimeId,
+) -> Result<Option<roothash::RuntimeState>, ComputeError> {
+    let tree = state_at(node, height)?;
+    roothash::runtime_state(&tree, runtime).map_err(|e| ComputeError::State(e.to_string()))
+}

@@ -1,0 +1,394 @@
+//! The ParaTime p2p network of compute nodes (libp2p, a swarm of its own).
+//!
+//! - **Gossip** (gossipsub, one topic per runtime): runtime transactions and signed batch
+//!   proposals. A proposal names its transactions by hash only.
+//! - **Fetch** (request-response): transactions by hash (for a proposal whose transactions
+//!   a worker lacks) and the write logs of a finalized round (for a node that lags). Every
+//!   request goes to every connected peer; the caller keeps what verifies.
+//!
+//! Messages are borsh with explicit bounds, checked before decoding.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use atoll_consensus::roothash::SignedProposal;
+use atoll_types::{Hash, Round, RuntimeId};
+use borsh::{BorshDeserialize, BorshSerialize};
+use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{
+    gossipsub, identity, noise, tcp, yamux, Multiaddr, PeerId, StreamProtocol, SwarmBuilder,
+};
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::storage::RoundWriteLogs;
+
+/// Largest gossip message.
+pub const MAX_GOSSIP: usize = 1 << 20;
+/// Largest fetch request.
+pub const MAX_REQUEST: usize = 1 << 20;
+/// Largest fetch response (a round's write logs).
+pub const MAX_RESPONSE: usize = 64 << 20;
+/// Most hashes one request asks for.
+pub const MAX_HASHES_PER_REQUEST: usize = 10_000;
+const FETCH_PROTOCOL: &str = "/atoll/runtime/fetch/1";
+const COMMANDS: usize = 1_024;
+const INBOUND: usize = 4_096;
+
+/// A batch proposal: the signed header and the hashes of its transactions, in order.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct Proposal {
+    /// The signed header (its batch hash commits to `tx_hashes`).
+    pub header: SignedProposal,
+    /// The batch's transaction hashes.
+    pub tx_hashes: Vec<Hash>,
+}
+
+/// What compute nodes gossip.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub enum GossipMessage {
+    /// A runtime transaction for the pools.
+    Transaction(Vec<u8>),
+    /// A batch proposal.
+    Proposal(Proposal),
+}
+
+/// A fetch request.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub enum FetchRequest {
+    /// Transactions by hash.
+    Transactions(Vec<Hash>),
+    /// The write logs of a finalized round.
+    WriteLogs(Round),
+}
+
+/// A fetch response.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub enum FetchResponse {
+    /// The transactions the peer has (any order, any subset).
+    Transactions(Vec<Vec<u8>>),
+    /// The round's write logs, if the peer has them.
+    WriteLogs(Option<RoundWriteLogs>),
+}
+
+/// What this node serves to peers' fetch requests.
+pub trait Provider: Send + Sync {
+    /// The transactions it has among `hashes`.
+    fn transactions(&self, hashes: &[Hash]) -> Vec<Vec<u8>>;
+    /// The write logs of finalized round `round`, if it has them.
+    fn write_logs(&self, round: Round) -> Option<RoundWriteLogs>;
+}
+
+/// Why the p2p network could not start.
+#[derive(Debug, Error)]
+#[error("runtime p2p: {0}")]
+pub struct P2pError(String);
+
+fn p2p_err(e: impl std::fmt::Display) -> P2pError {
+    P2pError(e.to_string())
+}
+
+#[derive(Clone, Default)]
+struct FetchCodec;
+
+async fn read_bounded<T: AsyncRead + Unpin + Send, M: BorshDeserialize>(
+    io: &mut T,
+    max: usize,
+) -> std::io::Result<M> {
+    let mut len = [0u8; 4];
+    io.read_exact(&mut len).await?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > max {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "message too large"));
+    }
+    let mut buf = vec![0u8; len];
+    io.read_exact(&mut buf).await?;
+    atoll_types::decode(&buf, max)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))
+}
+
+async fn write_bounded<T: AsyncWrite + Unpin + Send, M: BorshSerialize>(
+    io: &mut T,
+    message: &M,
+    max: usize,
+) -> std::io::Result<()> {
+    let bytes = atoll_types::encode(message);
+    if bytes.len() > max {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "message too large"));
+    }
+    io.write_all(&(bytes.len() as u32).to_be_bytes()).await?;
+    io.write_all(&bytes).await?;
+    io.close().await
+}
+
+#[async_trait]
+impl request_response::Codec for FetchCodec {
+    type Protocol = StreamProtocol;
+    type Request = FetchRequest;
+    type Response = FetchResponse;
+
+    async fn read_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> std::io::Result<FetchRequest>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        read_bounded(io, MAX_REQUEST).await
+    }
+
+    async fn read_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> std::io::Result<FetchResponse>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        read_bounded(io, MAX_RESPONSE).await
+    }
+
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        request: FetchRequest,
+    ) -> std::io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_bounded(io, &request, MAX_REQUEST).await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        response: FetchResponse,
+    ) -> std::io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_bounded(io, &response, MAX_RESPONSE).await
+    }
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    gossip: gossipsub::Behaviour,
+    fetch: request_response::Behaviour<FetchCodec>,
+}
+
+enum Command {
+    Publish(GossipMessage),
+    Fetch { request: FetchRequest, reply: oneshot::Sender<Vec<FetchResponse>> },
+}
+
+/// The handle the worker and the API use.
+#[derive(Clone)]
+pub struct P2p {
+    commands: mpsc::Sender<Command>,
+}
+
+impl P2p {
+    /// Gossips a message (dropped if the network is congested).
+    pub fn publish(&self, message: GossipMessage) {
+        if self.commands.try_send(Command::Publish(message)).is_err() {
+            tracing::debug!("runtime gossip queue full; message dropped");
+        }
+    }
+
+    /// Asks every connected peer; returns the answers that came back (possibly none).
+    pub async fn fetch(&self, request: FetchRequest) -> Vec<FetchResponse> {
+        let (reply, answer) = oneshot::channel();
+        if self.commands.send(Command::Fetch { request, reply }).await.is_err() {
+            return Vec::new();
+        }
+        answer.await.unwrap_or_default()
+    }
+}
+
+/// Where a node's runtime p2p network listens and whom it dials.
+#[derive(Clone, Debug)]
+pub struct P2pConfig {
+    /// The node's p2p key seed (its libp2p identity).
+    pub seed: [u8; 32],
+    /// Listen address.
+    pub listen: Multiaddr,
+    /// Peers to keep dialling.
+    pub peers: Vec<Multiaddr>,
+}
+
+struct PendingFetch {
+    waiting: usize,
+    answers: Vec<FetchResponse>,
+    reply: oneshot::Sender<Vec<FetchResponse>>,
+}
+
+/// Starts the runtime's p2p network; gossip from peers arrives on the returned receiver.
+pub fn start(
+    runtime: RuntimeId,
+    config: P2pConfig,
+    provider: Arc<dyn Provider>,
+) -> Result<(P2p, mpsc::Receiver<GossipMessage>, JoinHandle<()>), P2pError> {
+    let keypair = identity::Keypair::ed25519_from_bytes(config.seed).map_err(p2p_err)?;
+    let mut swarm = SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .map_err(p2p_err)?
+        .with_behaviour(|key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+            let gossip_config = gossipsub::ConfigBuilder::default()
+                .max_transmit_size(MAX_GOSSIP)
+                .heartbeat_interval(Duration::from_millis(200))
+                .build()?;
+            let gossip = gossipsub::Behaviour::new(
+                gossipsub::MessageAuthenticity::Signed(key.clone()),
+                gossip_config,
+            )?;
+            let fetch = request_response::Behaviour::new(
+                [(StreamProtocol::new(FETCH_PROTOCOL), ProtocolSupport::Full)],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(5)),
+            );
+            Ok(Behaviour { gossip, fetch })
+        })
+        .map_err(p2p_err)?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+    let topic = gossipsub::IdentTopic::new(format!("atoll/runtime/{runtime}/1"));
+    swarm.behaviour_mut().gossip.subscribe(&topic).map_err(p2p_err)?;
+    swarm.listen_on(config.listen.clone()).map_err(p2p_err)?;
+    let (commands, mut queue) = mpsc::channel::<Command>(COMMANDS);
+    let (inbound, received) = mpsc::channel::<GossipMessage>(INBOUND);
+    let peers = config.peers;
+    let task = tokio::spawn(async move {
+        let mut redial = tokio::time::interval(Duration::from_secs(1));
+        let mut unsent: Vec<Vec<u8>> = Vec::new();
+        let mut pending: HashMap<u64, PendingFetch> = HashMap::new();
+        let mut by_request: HashMap<OutboundRequestId, u64> = HashMap::new();
+        let mut next_fetch = 0u64;
+        loop {
+            tokio::select! {
+                _ = redial.tick() => {
+                    if swarm.connected_peers().count() < peers.len() {
+                        for peer in &peers {
+                            let _ = swarm.dial(peer.clone());
+                        }
+                    }
+                    for bytes in std::mem::take(&mut unsent) {
+                        publish(&mut swarm, &topic, bytes, &mut unsent);
+                    }
+                }
+                command = queue.recv() => match command {
+                    None => break,
+                    Some(Command::Publish(message)) => {
+                        publish(&mut swarm, &topic, atoll_types::encode(&message), &mut unsent);
+                    }
+                    Some(Command::Fetch { request, reply }) => {
+                        let connected: Vec<PeerId> = swarm.connected_peers().copied().collect();
+                        if connected.is_empty() {
+                            let _ = reply.send(Vec::new());
+                            continue;
+                        }
+                        let id = next_fetch;
+                        next_fetch += 1;
+                        for peer in &connected {
+                            let rid = swarm.behaviour_mut().fetch.send_request(peer, request.clone());
+                            by_request.insert(rid, id);
+                        }
+                        pending.insert(id, PendingFetch { waiting: connected.len(), answers: Vec::new(), reply });
+                    }
+                },
+                event = swarm.select_next_some() => match event {
+                    SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message { message, .. })) => {
+                        if message.data.len() > MAX_GOSSIP {
+                            continue;
+                        }
+                        match atoll_types::decode::<GossipMessage>(&message.data, MAX_GOSSIP) {
+                            Ok(decoded) => {
+                                if inbound.try_send(decoded).is_err() {
+                                    tracing::debug!("runtime gossip inbound queue full");
+                                }
+                            }
+                            Err(e) => tracing::debug!(error = %e, "undecodable runtime gossip"),
+                        }
+                    }
+                    SwarmEvent::Behaviour(BehaviourEvent::Fetch(request_response::Event::Message { message, .. })) => match message {
+                        request_response::Message::Request { request, channel, .. } => {
+                            let response = serve(provider.as_ref(), request);
+                            let _ = swarm.behaviour_mut().fetch.send_response(channel, response);
+                        }
+                        request_response::Message::Response { request_id, response } => {
+                            answer(&mut pending, &mut by_request, request_id, Some(response));
+                        }
+                    },
+                    SwarmEvent::Behaviour(BehaviourEvent::Fetch(request_response::Event::OutboundFailure { request_id, error, .. })) => {
+                        tracing::debug!(%error, "runtime fetch failed");
+                        answer(&mut pending, &mut by_request, request_id, None);
+                    }
+                    SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                        tracing::debug!(%peer_id, "runtime peer connected");
+                    }
+                    _ => {}
+                },
+            }
+        }
+    });
+    Ok((P2p { commands }, received, task))
+}
+
+fn serve(provider: &dyn Provider, request: FetchRequest) -> FetchResponse {
+    match request {
+        FetchRequest::Transactions(hashes) => {
+            let hashes = &hashes[..hashes.len().min(MAX_HASHES_PER_REQUEST)];
+            let mut txs = provider.transactions(hashes);
+            let mut size = 0usize;
+            txs.retain(|tx| {
+                size += tx.len() + 4;
+                size < MAX_RESPONSE / 2
+            });
+            FetchResponse::Transactions(txs)
+        }
+        FetchRequest::WriteLogs(round) => FetchResponse::WriteLogs(provider.write_logs(round)),
+    }
+}
+
+fn answer(
+    pending: &mut HashMap<u64, PendingFetch>,
+    by_request: &mut HashMap<OutboundRequestId, u64>,
+    request: OutboundRequestId,
+    response: Option<FetchResponse>,
+) {
+    let Some(id) = by_request.remove(&request) else { return };
+    let Some(fetch) = pending.get_mut(&id) else { return };
+    fetch.waiting = fetch.waiting.saturating_sub(1);
+    if let Some(response) = response {
+        fetch.answers.push(response);
+    }
+    if fetch.waiting == 0 {
+        if let Some(done) = pending.remove(&id) {
+            let _ = done.reply.send(done.answers);
+        }
+    }
+}
+
+fn publish(
+    swarm: &mut libp2p::Swarm<Behaviour>,
+    topic: &gossipsub::IdentTopic,
+    bytes: Vec<u8>,
+    unsent: &mut Vec<Vec<u8>>,
+) {
+    match swarm.behaviour_mut().gossip.publish(topic.clone(), bytes.clone()) {
+        Ok(_) => {}
+        Err(gossipsub::PublishError::NoPeersSubscribedToTopic) if unsent.len() < INBOUND => {
+            unsent.push(bytes);
+        }
+        Err(gossipsub::PublishError::Duplicate) => {}
+        Err(e) => tracing::debug!(error = %e, "runtime gossip not published"),
+    }
+}

@@ -1,0 +1,747 @@
+//! The worker loop: follows consensus blocks and runtime gossip, and per round proposes,
+//! executes, commits, resolves discrepancies and stores finalized results.
+//!
+//! Everything it decides is driven by the consensus state after each block (the round in
+//! progress, the committee, the incoming-message queue, discrepancy events) and by signed
+//! proposals from the p2p network; wall-clock time only paces the proposer's batching.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use atoll_consensus::events::Event;
+use atoll_consensus::registry::types::Runtime;
+use atoll_consensus::roothash::pool::ComputeResultsHeader;
+use atoll_consensus::roothash::{
+    self, batch_hash, EquivocationEvidence, Evidence, ExecutorCommit, ExecutorCommitmentBody,
+    HeaderType, ProposalHeader, RoothashEvent, RuntimeBlockHeader, RuntimeState,
+};
+use atoll_consensus::{registry, staking, Fee, Transaction};
+use atoll_runtime_host::{ExecuteBatch, ExecuteResult, ExecutionMode, IncomingMessage};
+use atoll_types::runtime_message::{in_messages_hash, messages_hash};
+use atoll_types::{Address, Hash, Height, PublicKey, Round, Signed, Signer};
+use tokio::sync::mpsc;
+
+use crate::p2p::{FetchRequest, FetchResponse, GossipMessage, P2p, Proposal};
+use crate::storage::{io_transactions, RoundWriteLogs};
+use crate::{runtime_state, state_at, ByzantineMode, ComputeError, Shared};
+
+/// Most incoming messages one batch takes.
+const MAX_IN_MSGS_PER_ROUND: usize = 64;
+/// Attempts to fetch a proposal's missing transactions before giving up on it.
+const FETCH_ATTEMPTS: u32 = 3;
+/// How often the proposer reconsiders its batch.
+const TICK: Duration = Duration::from_millis(50);
+
+/// A batch this node executed in the round in progress.
+struct Executed {
+    result: ExecuteResult,
+    header: ComputeResultsHeader,
+}
+
+/// What the worker knows about the round in progress.
+struct RoundState {
+    round: Round,
+    previous: RuntimeBlockHeader,
+    start_height: u64,
+    started: Instant,
+    /// Valid proposals by proposer rank.
+    proposals: BTreeMap<u64, (Proposal, ProposalHeader, PublicKey)>,
+    /// Proposals given up on (missing transactions, invalid), by proposer.
+    rejected: BTreeSet<PublicKey>,
+    fetch_attempts: BTreeMap<PublicKey, u32>,
+    /// Batches executed, by scheduler.
+    executed: BTreeMap<PublicKey, Executed>,
+    /// Schedulers whose batch this node committed to.
+    committed: BTreeSet<PublicKey>,
+    proposed: bool,
+    /// The scheduler whose batch the backups must execute, once a discrepancy is declared.
+    discrepancy: Option<PublicKey>,
+    backup_done: bool,
+}
+
+impl RoundState {
+    fn new(state: &RuntimeState) -> Option<Self> {
+        Some(Self {
+            round: state.last_block.round.checked_next()?,
+            previous: state.last_block.clone(),
+            start_height: state.last_block_height.0,
+            started: Instant::now(),
+            proposals: BTreeMap::new(),
+            rejected: BTreeSet::new(),
+            fetch_attempts: BTreeMap::new(),
+            executed: BTreeMap::new(),
+            committed: BTreeSet::new(),
+            proposed: false,
+            discrepancy: None,
+            backup_done: false,
+        })
+    }
+}
+
+/// The compute worker of one node.
+pub(crate) struct Worker {
+    shared: Arc<Shared>,
+    p2p: P2p,
+    identity: Arc<dyn Signer + Send + Sync>,
+    id: PublicKey,
+    fee: Fee,
+    height: u64,
+    /// The latest runtime round this node has processed (stored if it was `Normal`).
+    synced: Round,
+    round: Option<RoundState>,
+    state: Option<RuntimeState>,
+    descriptor: Option<Runtime>,
+    last_nonce: Option<u64>,
+}
+
+fn state_err(e: impl std::fmt::Display) -> ComputeError {
+    ComputeError::State(e.to_string())
+}
+
+impl Worker {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        p2p: P2p,
+        identity: Arc<dyn Signer + Send + Sync>,
+        fee: Fee,
+    ) -> Result<Self, ComputeError> {
+        let synced = Round(shared.storage().latest()?.version);
+        let id = identity.public_key();
+        Ok(Self {
+            shared,
+            p2p,
+            identity,
+            id,
+            fee,
+            height: 0,
+            synced,
+            round: None,
+            state: None,
+            descriptor: None,
+            last_nonce: None,
+        })
+    }
+
+    fn mode(&self) -> ByzantineMode {
+        self.shared.mode
+    }
+
+    pub(crate) async fn run(mut self, mut gossip: mpsc::Receiver<GossipMessage>) {
+        let mut status = self.shared.node.subscribe();
+        let mut tick = tokio::time::interval(TICK);
+        loop {
+            tokio::select! {
+                changed = status.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let height = status.borrow_and_update().height;
+                    if let Err(e) = self.on_height(height).await {
+                        tracing::warn!(error = %e, height, "compute worker");
+                    }
+                }
+                message = gossip.recv() => {
+                    let Some(message) = message else { break };
+                    if let Err(e) = self.on_gossip(message).await {
+                        tracing::warn!(error = %e, "compute worker (gossip)");
+                    }
+                }
+                _ = tick.tick() => {
+                    if let Err(e) = self.maybe_propose().await {
+                        tracing::warn!(error = %e, "compute worker (proposer)");
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- following the chain ----
+
+    async fn on_height(&mut self, height: u64) -> Result<(), ComputeError> {
+        if height <= self.height {
+            return Ok(());
+        }
+        self.height = height;
+        let runtime = self.shared.runtime;
+        let Some(state) = runtime_state(&self.shared.node, height, &runtime)? else {
+            return Ok(());
+        };
+        {
+            let tree = state_at(&self.shared.node, height)?;
+            self.descriptor = registry::runtime(&tree, &runtime).map_err(state_err)?;
+        }
+        self.sync_blocks(&state).await?;
+        let new_round = self.round.as_ref().is_none_or(|r| r.previous != state.last_block);
+        if new_round {
+            self.round = RoundState::new(&state);
+        }
+        self.state = Some(state);
+        self.scan_events(height)?;
+        self.execute_proposals().await?;
+        self.resolve_discrepancy().await?;
+        self.maybe_propose().await
+    }
+
+    /// Stores every `Normal` round finalized since the last one processed: this node's own
+    /// results if they match, otherwise write logs from peers, verified against the block.
+    async fn sync_blocks(&mut self, state: &RuntimeState) -> Result<(), ComputeError> {
+        let last = state.last_block.round;
+        while self.synced < last {
+            let next = Round(self.synced.0 + 1);
+            let block = if next == last {
+                Some(state.last_block.clone())
+            } else {
+                let tree = state_at(&self.shared.node, self.height)?;
+                roothash::block(&tree, &self.shared.runtime, next).map_err(state_err)?
+            };
+            let Some(block) = block else {
+                // Pruned from the consensus state: skip what cannot be known any more.
+                self.synced = next;
+                continue;
+            };
+            if block.header_type == HeaderType::Normal
+                && self.shared.storage().latest()?.version < block.round.0
+                && !self.store_round(&block).await?
+            {
+                tracing::debug!(round = block.round.0, "write logs not available yet");
+                return Ok(());
+            }
+            self.synced = next;
+        }
+        Ok(())
+    }
+
+    async fn store_round(&mut self, block: &RuntimeBlockHeader) -> Result<bool, ComputeError> {
+        let own = self.round.as_ref().and_then(|r| {
+            r.executed.values().find(|e| {
+                e.header.round == block.round
+                    && e.result.state_root == block.state_root
+                    && e.result.io_root == block.io_root
+            })
+        });
+        let mut candidates = Vec::new();
+        if let Some(own) = own {
+            candidates.push(RoundWriteLogs {
+                round: block.round,
+                state: own.result.state_write_log.clone(),
+                io: own.result.io_write_log.clone(),
+            });
+        } else {
+            for answer in self.p2p.fetch(FetchRequest::WriteLogs(block.round)).await {
+                if let FetchResponse::WriteLogs(Some(logs)) = answer {
+                    if logs.round == block.round {
+                        candidates.push(logs);
+                    }
+                }
+            }
+        }
+        for logs in candidates {
+            let storage = self.shared.storage().clone();
+            let (round, state_root, io_root) = (block.round, block.state_root, block.io_root);
+            let logs_for_commit = logs.clone();
+            let stored = tokio::task::spawn_blocking(move || {
+                storage.commit_round(round, &logs_for_commit, state_root, io_root)
+            })
+            .await
+            .map_err(|e| ComputeError::Internal(e.to_string()))?;
+            match stored {
+                Ok(()) => {
+                    self.finalized_transactions(block.round, &logs);
+                    return Ok(true);
+                }
+                Err(e) => tracing::warn!(error = %e, round = block.round.0, "write logs refused"),
+            }
+        }
+        Ok(false)
+    }
+
+    /// A finalized round's transactions leave the pool and enter the lookup index.
+    fn finalized_transactions(&self, round: Round, logs: &RoundWriteLogs) {
+        let hashes = io_transactions(&logs.io);
+        if let Ok(mut pool) = self.shared.pool.lock() {
+            for hash in &hashes {
+                pool.remove(hash);
+            }
+        }
+        if let Ok(mut index) = self.shared.index.lock() {
+            for hash in hashes {
+                index.insert(hash, round);
+            }
+        }
+    }
+
+    fn scan_events(&mut self, height: u64) -> Result<(), ComputeError> {
+        let Some(results) = self.shared.node.blocks().results(Height(height)).map_err(state_err)?
+        else {
+            return Ok(());
+        };
+        let Some(round) = self.round.as_mut() else { return Ok(()) };
+        for record in results.events {
+            if let Event::Roothash(RoothashEvent::ExecutionDiscrepancyDetected {
+                runtime,
+                round: r,
+                scheduler,
+                ..
+            }) = record.event
+            {
+                if runtime == self.shared.runtime && r == round.round {
+                    round.discrepancy = Some(scheduler);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ---- committee ----
+
+    fn my_rank(&self) -> Option<u64> {
+        let state = self.state.as_ref()?;
+        let round = self.round.as_ref()?;
+        state.committee.as_ref()?.pool.rank(&self.id, round.round)
+    }
+
+    fn is_backup(&self) -> bool {
+        self.state
+            .as_ref()
+            .and_then(|s| s.committee.as_ref())
+            .is_some_and(|c| c.pool.backups.contains(&self.id))
+    }
+
+    /// Whether a proposal of `rank` may be acted on now: rank 0 at once, rank `r` after
+    /// `r × propose_batch_timeout` consensus blocks of the round.
+    fn rank_allowed(&self, rank: u64) -> bool {
+        let Some(round) = self.round.as_ref() else { return false };
+        let timeout = self.descriptor.as_ref().map_or(1, |d| d.txn_scheduler.propose_batch_timeout);
+        rank == 0 || self.height >= round.start_height.saturating_add(rank.saturating_mul(timeout))
+    }
+
+    // ---- gossip ----
+
+    async fn on_gossip(&mut self, message: GossipMessage) -> Result<(), ComputeError> {
+        match message {
+            GossipMessage::Transaction(raw) => {
+                let handle =
+                    crate::ComputeHandle { shared: self.shared.clone(), p2p: self.p2p.clone() };
+                let hash = Hash::digest(&raw);
+                if !handle.pending(&hash) {
+                    if let Err(e) = self.check_into_pool(raw).await {
+                        tracing::debug!(error = %e, "gossiped runtime transaction refused");
+                    }
+                }
+                Ok(())
+            }
+            GossipMessage::Proposal(proposal) => {
+                self.accept_proposal(proposal)?;
+                self.execute_proposals().await?;
+                self.resolve_discrepancy().await
+            }
+        }
+    }
+
+    async fn check_into_pool(&self, raw: Vec<u8>) -> Result<(), ComputeError> {
+        let shared = self.shared.clone();
+        let tx = raw.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let state = shared.storage().latest()?;
+            shared.executor.check(state, vec![tx])
+        })
+        .await
+        .map_err(|e| ComputeError::Internal(e.to_string()))??;
+        if let Some(outcome) = outcome.into_iter().next() {
+            if outcome.error.is_none() {
+                if let Ok(mut pool) = self.shared.pool.lock() {
+                    let _ = pool.insert(raw, outcome.gas_price, outcome.sender);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps a proposal for the round in progress if it is signed by a worker and builds on
+    /// the latest runtime block; a second, different proposal by the same proposer is
+    /// reported as equivocation evidence.
+    fn accept_proposal(&mut self, proposal: Proposal) -> Result<(), ComputeError> {
+        let chain = self.shared.node.chain_context();
+        let Ok(header) = proposal.header.open(&chain) else { return Ok(()) };
+        let proposer = *proposal.header.signer();
+        let Some(state) = self.state.as_ref() else { return Ok(()) };
+        let Some(committee) = state.committee.as_ref() else { return Ok(()) };
+        let Some(round) = self.round.as_mut() else { return Ok(()) };
+        if header.runtime != self.shared.runtime
+            || header.round != round.round
+            || header.previous_hash != round.previous.hash()
+        {
+            return Ok(());
+        }
+        let Some(rank) = committee.pool.rank(&proposer, round.round) else { return Ok(()) };
+        match round.proposals.get(&rank) {
+            Some((existing, _, _)) if existing.header != proposal.header => {
+                let evidence = Evidence {
+                    runtime: self.shared.runtime,
+                    evidence: EquivocationEvidence::Proposals(
+                        existing.header.clone(),
+                        proposal.header.clone(),
+                    ),
+                };
+                self.submit_consensus(roothash::EVIDENCE, &evidence)?;
+            }
+            Some(_) => {}
+            None => {
+                round.proposals.insert(rank, (proposal, header, proposer));
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves a proposal's transactions from the pool, fetching the missing ones.
+    async fn resolve_txs(&mut self, proposer: PublicKey, hashes: &[Hash]) -> Option<Vec<Vec<u8>>> {
+        let mut found: BTreeMap<Hash, Vec<u8>> = BTreeMap::new();
+        if let Ok(pool) = self.shared.pool.lock() {
+            for h in hashes {
+                if let Some(raw) = pool.get(h) {
+                    found.insert(*h, raw.to_vec());
+                }
+            }
+        }
+        let missing: Vec<Hash> =
+            hashes.iter().filter(|h| !found.contains_key(h)).copied().collect();
+        if !missing.is_empty() {
+            for answer in self.p2p.fetch(FetchRequest::Transactions(missing)).await {
+                if let FetchResponse::Transactions(txs) = answer {
+                    for raw in txs {
+                        let h = Hash::digest(&raw);
+                        if hashes.contains(&h) {
+                            found.insert(h, raw);
+                        }
+                    }
+                }
+            }
+        }
+        let complete: Option<Vec<Vec<u8>>> = hashes.iter().map(|h| found.get(h).cloned()).collect();
+        if complete.is_none() {
+            let round = self.round.as_mut()?;
+            let attempts = round.fetch_attempts.entry(proposer).or_default();
+            *attempts += 1;
+            if *attempts >= FETCH_ATTEMPTS {
+                tracing::info!(%proposer, "proposal's transactions unavailable; giving up on it");
+                round.rejected.insert(proposer);
+            }
+        }
+        complete
+    }
+
+    /// Workers execute every acceptable proposal once and commit to it.
+    async fn execute_proposals(&mut self) -> Result<(), ComputeError> {
+        if self.my_rank().is_none() {
+            return Ok(());
+        }
+        let candidates: Vec<(u64, Proposal, ProposalHeader, PublicKey)> = match self.round.as_ref()
+        {
+            Some(round) => round
+                .proposals
+                .iter()
+                .filter(|(_, (_, _, p))| {
+                    !round.executed.contains_key(p) && !round.rejected.contains(p)
+                })
+                .map(|(rank, (proposal, header, p))| (*rank, proposal.clone(), header.clone(), *p))
+                .collect(),
+            None => return Ok(()),
+        };
+        for (rank, proposal, header, proposer) in candidates {
+            if !self.rank_allowed(rank) {
+                continue;
+            }
+            if batch_hash(&proposal.tx_hashes) != header.batch_hash {
+                tracing::info!(%proposer, "proposal's batch hash does not match its transactions; rejected");
+                if let Some(round) = self.round.as_mut() {
+                    round.rejected.insert(proposer);
+                }
+                continue;
+            }
+            self.execute_and_commit(proposer, &proposal, &header).await?;
+        }
+        Ok(())
+    }
+
+    /// Backup workers execute the scheduler's batch once a discrepancy is declared (they do
+    /// not judge the proposal's header: the scheduler's commitment is what they check).
+    async fn resolve_discrepancy(&mut self) -> Result<(), ComputeError> {
+        if !self.is_backup() {
+            return Ok(());
+        }
+        let Some(round) = self.round.as_ref() else { return Ok(()) };
+        let Some(scheduler) = round.discrepancy else { return Ok(()) };
+        if round.backup_done {
+            return Ok(());
+        }
+        let Some((_, (proposal, header, _))) =
+            round.proposals.iter().find(|(_, (_, _, p))| *p == scheduler)
+        else {
+            return Ok(());
+        };
+        let (proposal, header) = (proposal.clone(), header.clone());
+        if let Some(round) = self.round.as_mut() {
+            round.backup_done = true;
+        }
+        // A node that is both worker and backup already executed this batch.
+        if let Some(executed) = self.round.as_ref().and_then(|r| r.executed.get(&scheduler)) {
+            let commitment = Some(executed.header.clone());
+            return self.commit(scheduler, commitment, Vec::new(), true);
+        }
+        self.execute_and_commit(scheduler, &proposal, &header).await
+    }
+
+    async fn execute_and_commit(
+        &mut self,
+        scheduler: PublicKey,
+        proposal: &Proposal,
+        header: &ProposalHeader,
+    ) -> Result<(), ComputeError> {
+        let Some(txs) = self.resolve_txs(scheduler, &proposal.tx_hashes).await else {
+            return Ok(());
+        };
+        let Some((batch, incoming)) =
+            self.batch(ExecutionMode::Execute, txs, header.in_msgs_count)?
+        else {
+            if let Some(round) = self.round.as_mut() {
+                round.rejected.insert(scheduler);
+            }
+            return Ok(());
+        };
+        let result = self.run_batch(batch).await?;
+        let results = self.results_header(&result, &incoming);
+        let messages = if scheduler == self.id { result.messages.clone() } else { Vec::new() };
+        if let Some(round) = self.round.as_mut() {
+            round.executed.insert(scheduler, Executed { result, header: results.clone() });
+        }
+        self.commit(scheduler, Some(results), messages, false)
+    }
+
+    /// The batch request for the round in progress, with `in_msgs_count` queued deposits
+    /// (`None` if the queue holds fewer).
+    fn batch(
+        &self,
+        mode: ExecutionMode,
+        txs: Vec<Vec<u8>>,
+        in_msgs_count: u32,
+    ) -> Result<Option<(ExecuteBatch, Vec<IncomingMessage>)>, ComputeError> {
+        let (Some(round), Some(state)) = (self.round.as_ref(), self.state.as_ref()) else {
+            return Ok(None);
+        };
+        let storage = self.shared.storage().latest()?;
+        if storage.hash != round.previous.state_root {
+            tracing::debug!(round = round.round.0, "runtime state not synced yet");
+            return Ok(None);
+        }
+        let tree = state_at(&self.shared.node, self.height)?;
+        let incoming =
+            roothash::incoming_queue(&tree, &self.shared.runtime, in_msgs_count as usize)
+                .map_err(state_err)?;
+        if incoming.len() != in_msgs_count as usize {
+            return Ok(None);
+        }
+        Ok(Some((
+            ExecuteBatch {
+                mode,
+                round: round.round,
+                time: round.previous.timestamp,
+                state: storage,
+                txs,
+                incoming: incoming.clone(),
+                message_results: state.message_results.clone(),
+            },
+            incoming,
+        )))
+    }
+
+    async fn run_batch(&self, batch: ExecuteBatch) -> Result<ExecuteResult, ComputeError> {
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || shared.executor.execute(batch))
+            .await
+            .map_err(|e| ComputeError::Internal(e.to_string()))?
+    }
+
+    fn results_header(
+        &self,
+        result: &ExecuteResult,
+        incoming: &[IncomingMessage],
+    ) -> ComputeResultsHeader {
+        let round = self.round.as_ref().map_or(Round(0), |r| r.round);
+        let previous_hash = self.round.as_ref().map_or(Hash::ZERO, |r| r.previous.hash());
+        ComputeResultsHeader {
+            round,
+            previous_hash,
+            io_root: result.io_root,
+            state_root: result.state_root,
+            messages_hash: messages_hash(&result.messages),
+            in_msgs_hash: in_messages_hash(incoming),
+            in_msgs_count: incoming.len() as u32,
+        }
+    }
+
+    // ---- proposing ----
+
+    async fn maybe_propose(&mut self) -> Result<(), ComputeError> {
+        if !self.mode().proposes() {
+            return Ok(());
+        }
+        let Some(rank) = self.my_rank() else { return Ok(()) };
+        let Some(descriptor) = self.descriptor.clone() else { return Ok(()) };
+        let Some(round) = self.round.as_ref() else { return Ok(()) };
+        if round.proposed || !self.rank_allowed(rank) {
+            return Ok(());
+        }
+        // A better-ranked proposal this node could execute makes this one unnecessary.
+        if round.proposals.iter().any(|(r, (_, _, p))| *r < rank && round.executed.contains_key(p))
+        {
+            return Ok(());
+        }
+        let pool_len = self.shared.pool.lock().map_or(0, |p| p.len());
+        let queued = {
+            let tree = state_at(&self.shared.node, self.height)?;
+            roothash::incoming_queue_len(&tree, &self.shared.runtime).map_err(state_err)?
+        };
+        let params = descriptor.txn_scheduler;
+        let full = pool_len >= params.max_batch_size as usize;
+        let flushed =
+            round.started.elapsed() >= Duration::from_millis(params.batch_flush_timeout_ms);
+        if pool_len + queued == 0 || !(full || flushed || rank > 0) {
+            return Ok(());
+        }
+        let txs = self.shared.pool.lock().map_or_else(
+            |_| Vec::new(),
+            |p| p.batch(params.max_batch_size as usize, params.max_batch_size_bytes as usize),
+        );
+        let in_msgs = queued.min(MAX_IN_MSGS_PER_ROUND) as u32;
+        let Some((batch, incoming)) = self.batch(ExecutionMode::Schedule, txs, in_msgs)? else {
+            return Ok(());
+        };
+        if let Some(round) = self.round.as_mut() {
+            round.proposed = true;
+        }
+        let result = self.run_batch(batch).await?;
+        let mut tx_hashes: Vec<Hash> = result.txs.iter().map(|t| Hash::digest(t)).collect();
+        let mut claimed = batch_hash(&tx_hashes);
+        match self.mode() {
+            ByzantineMode::BogusBatch => {
+                // Name a transaction nobody has (and commit as if it were there).
+                tx_hashes.push(Hash::digest_parts(&[b"bogus", &self.height.to_le_bytes()]));
+                claimed = batch_hash(&tx_hashes);
+            }
+            ByzantineMode::InvalidBatchHash => claimed = Hash::digest(b"not this batch"),
+            _ => {}
+        }
+        let Some(round) = self.round.as_ref() else { return Ok(()) };
+        let header = ProposalHeader {
+            runtime: self.shared.runtime,
+            round: round.round,
+            previous_hash: round.previous.hash(),
+            batch_hash: claimed,
+            in_msgs_count: incoming.len() as u32,
+        };
+        let signed =
+            Signed::sign(self.identity.as_ref(), &self.shared.node.chain_context(), &header);
+        let proposal = Proposal { header: signed, tx_hashes };
+        tracing::info!(round = round.round.0, rank, txs = result.txs.len(), "proposing a batch");
+        self.p2p.publish(GossipMessage::Proposal(proposal.clone()));
+        let results = self.results_header(&result, &incoming);
+        let messages = result.messages.clone();
+        if let Some(round) = self.round.as_mut() {
+            round.proposals.insert(rank, (proposal, header, self.id));
+            round.executed.insert(self.id, Executed { result, header: results.clone() });
+        }
+        self.commit(self.id, Some(results), messages, false)
+    }
+
+    // ---- commitments ----
+
+    /// Signs and submits this node's commitment on `scheduler`'s batch (applying the
+    /// byzantine mode, if any).
+    fn commit(
+        &mut self,
+        scheduler: PublicKey,
+        mut header: Option<ComputeResultsHeader>,
+        messages: Vec<atoll_types::RuntimeMessage>,
+        backup: bool,
+    ) -> Result<(), ComputeError> {
+        let mode = self.mode();
+        if !mode.commits() {
+            return Ok(());
+        }
+        let Some(round) = self.round.as_mut() else { return Ok(()) };
+        if !round.committed.insert(scheduler) && !backup {
+            return Ok(());
+        }
+        let round_number = round.round;
+        let own_batch = scheduler == self.id;
+        match mode {
+            ByzantineMode::Dishonest if !own_batch => {
+                if let Some(h) = header.as_mut() {
+                    h.state_root = Hash::digest_parts(&[b"dishonest", h.state_root.as_bytes()]);
+                }
+            }
+            ByzantineMode::FailureIndicating if !own_batch => header = None,
+            _ => {}
+        }
+        let body = ExecutorCommitmentBody {
+            runtime: self.shared.runtime,
+            round: round_number,
+            scheduler,
+            header: header.clone(),
+            messages: if own_batch { messages } else { Vec::new() },
+        };
+        let chain = self.shared.node.chain_context();
+        let signed = Signed::sign(self.identity.as_ref(), &chain, &body);
+        let commit = ExecutorCommit { runtime: self.shared.runtime, commitments: vec![signed] };
+        self.submit_consensus(roothash::EXECUTOR_COMMIT, &commit)?;
+        tracing::debug!(round = round_number.0, %scheduler, backup, "commitment submitted");
+        if mode == ByzantineMode::Equivocation {
+            if let Some(mut other) = header {
+                other.state_root =
+                    Hash::digest_parts(&[b"equivocation", other.state_root.as_bytes()]);
+                let body =
+                    ExecutorCommitmentBody { header: Some(other), messages: Vec::new(), ..body };
+                let signed = Signed::sign(self.identity.as_ref(), &chain, &body);
+                let commit =
+                    ExecutorCommit { runtime: self.shared.runtime, commitments: vec![signed] };
+                self.submit_consensus(roothash::EXECUTOR_COMMIT, &commit)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Signs a consensus transaction with the node's identity key and submits it to the
+    /// local mempool (which gossips it).
+    fn submit_consensus<B: borsh::BorshSerialize>(
+        &mut self,
+        method: &str,
+        body: &B,
+    ) -> Result<(), ComputeError> {
+        let tree = state_at(&self.shared.node, self.height)?;
+        let address = Address::from_public_key(&self.id);
+        let on_chain = staking::account(&tree, &address).map_err(state_err)?.general.nonce;
+        drop(tree);
+        let nonce = match self.last_nonce {
+            Some(last) if last >= on_chain => last + 1,
+            _ => on_chain,
+        };
+        let tx = Transaction::new(nonce, self.fee, method, body);
+        let raw = atoll_types::encode(&Signed::sign(
+            self.identity.as_ref(),
+            &self.shared.node.chain_context(),
+            &tx,
+        ));
+        match self.shared.node.submit(raw) {
+            Ok(_) => {
+                self.last_nonce = Some(nonce);
+                Ok(())
+            }
+            Err(e) => {
+                // A stale local nonce guess: start again from the chain's next time.
+                self.last_nonce = None;
+                Err(ComputeError::State(format!("submitting {method}: {e}")))
+            }
+        }
+    }
+}
