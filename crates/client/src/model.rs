@@ -326,3 +326,114 @@ pub struct EpochInfo {
     /// The first height of the next epoch.
     pub next_epoch_height: u64,
 }
+
+/// A runtime module's error, as a runtime transaction's outcome reports it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RuntimeFailure {
+    /// The module.
+    pub module: String,
+    /// Its stable code.
+    pub code: u32,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// A runtime event: module, code and the borsh-encoded event (hex).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RuntimeEventItem {
+    /// The module.
+    pub module: String,
+    /// The event's code within the module.
+    pub code: u32,
+    /// Hex of the encoded event.
+    pub data: String,
+}
+
+/// What a runtime transaction did.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RuntimeOutcome {
+    /// The transaction's hash.
+    pub hash: Hash,
+    /// Its error, if it failed.
+    pub error: Option<RuntimeFailure>,
+    /// Gas used.
+    pub gas_used: u64,
+    /// Its events.
+    pub events: Vec<RuntimeEventItem>,
+    /// Hex of the call's encoded result.
+    pub output: String,
+}
+
+/// `GET /v1/runtimes/{id}/transactions/{hash}`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RuntimeTxStatus {
+    /// The transaction's hash.
+    pub hash: Hash,
+    /// `pending` (in this node's pool) or `finalized`.
+    pub status: String,
+    /// The round that finalized it.
+    pub round: Option<u64>,
+    /// Its outcome, once finalized.
+    pub outcome: Option<RuntimeOutcome>,
+}
+
+/// `GET /v1/runtimes/{id}/rounds/{round}`: a finalized round's transactions.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RuntimeRoundResponse {
+    /// The round.
+    pub round: u64,
+    /// Every transaction outcome, in hash order.
+    pub outcomes: Vec<RuntimeOutcome>,
+}
+
+/// `POST /v1/runtimes/{id}/query`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeQueryRequest {
+    /// The query method, e.g. `accounts.Balance`.
+    pub method: String,
+    /// Hex of the borsh-encoded arguments.
+    pub args: String,
+}
+
+/// A runtime query's answer.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RuntimeQueryResponse {
+    /// The finalized round whose state answered.
+    pub round: u64,
+    /// Hex of the borsh-encoded result.
+    pub result: String,
+}
+
+/// `GET /v1/runtimes/{id}/roothash`: where a runtime stands on the consensus layer.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RoothashSummary {
+    /// The latest runtime block's round.
+    pub round: u64,
+    /// Its kind (`normal`, `round_failed`, `epoch_transition`, `suspended`).
+    pub header_type: String,
+    /// Its hash.
+    pub block_hash: Hash,
+    /// The runtime's state root.
+    pub state_root: Hash,
+    /// The latest `Normal` round.
+    pub last_normal_round: u64,
+    /// Whether the runtime is suspended.
+    pub suspended: bool,
+    /// The epoch's primary workers.
+    pub workers: Vec<PublicKey>,
+    /// The epoch's backup workers.
+    pub backups: Vec<PublicKey>,
+    /// Whether the round in progress is being resolved by the backups.
+    pub discrepancy: bool,
+    /// Deposits waiting for a round.
+    pub incoming_queue: u64,
+}

@@ -113,6 +113,25 @@ pub struct ByzantineSection {
     pub double_sign_from_height: Option<u64>,
 }
 
+/// The compute role: run a ParaTime for its committee.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComputeSection {
+    /// The runtime id (64 hex digits).
+    pub runtime: String,
+    /// The ParaTime binary (absolute, or relative to the node's home).
+    pub binary: String,
+    /// Where the runtime p2p network listens (`host:port`).
+    pub p2p_listen: String,
+    /// Other compute nodes' runtime p2p addresses (`host:port`).
+    #[serde(default)]
+    pub p2p_peers: Vec<String>,
+    /// TEST ONLY: a byzantine mode (`dishonest`, `straggler`, `runaway-proposer`,
+    /// `bogus-batch`, `invalid-batch-hash`, `failure-indicating`, `equivocation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byzantine: Option<String>,
+}
+
 /// The whole configuration.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,6 +155,9 @@ pub struct NodeConfig {
     /// Test-only misbehaviour (absent from normal configuration files).
     #[serde(default, skip_serializing_if = "is_default")]
     pub byzantine: ByzantineSection,
+    /// The compute role, if this node runs a ParaTime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<ComputeSection>,
 }
 
 fn is_default(section: &ByzantineSection) -> bool {
@@ -209,6 +231,7 @@ impl NodeConfig {
                 commit_ms: 100,
             },
             byzantine: ByzantineSection::default(),
+            compute: None,
         }
     }
 
@@ -240,6 +263,21 @@ impl NodeConfig {
         if [t.propose_ms, t.prevote_ms, t.precommit_ms].contains(&0) {
             return Err(ConfigError::Invalid("consensus timeouts must be positive".into()));
         }
+        if let Some(compute) = &self.compute {
+            if compute.runtime.parse::<atoll_types::RuntimeId>().is_err() {
+                return Err(ConfigError::Invalid("compute.runtime is not a runtime id".into()));
+            }
+            if compute.binary.is_empty() {
+                return Err(ConfigError::Invalid("compute.binary is empty".into()));
+            }
+            check_address("compute.p2p_listen", &compute.p2p_listen)?;
+            for peer in &compute.p2p_peers {
+                check_address("compute.p2p_peers", peer)?;
+            }
+            if let Some(mode) = &compute.byzantine {
+                mode.parse::<atoll_compute::ByzantineMode>().map_err(ConfigError::Invalid)?;
+            }
+        }
         Ok(())
     }
 
@@ -266,7 +304,7 @@ impl NodeConfig {
              # Lowest gas price this node admits (a local policy, not a consensus rule).\nmin_gas_price = {}\n\n\
              [pruning]\n# State versions and blocks to keep; 0 keeps everything.\nkeep_state_versions = {}\nkeep_blocks = {}\n\n\
              [timeouts]\n# Consensus round timeouts in milliseconds.\npropose_ms = {}\nprevote_ms = {}\nprecommit_ms = {}\n\
-             # Shortest time per height (late precommits are collected meanwhile); 0 = none.\ncommit_ms = {}\n{}",
+             # Shortest time per height (late precommits are collected meanwhile); 0 = none.\ncommit_ms = {}\n{}{}",
             value(&self.moniker),
             value(match self.role {
                 Role::Validator => "validator",
@@ -294,6 +332,26 @@ impl NodeConfig {
                 Some(h) => format!(
                     "\n[byzantine]\n# TEST ONLY: double-sign from this height (the validator gets slashed).\n\
                      double_sign_from_height = {h}\n"
+                ),
+                None => String::new(),
+            },
+            match &self.compute {
+                Some(c) => format!(
+                    "\n[compute]\n# Run this ParaTime for its committee (runtime id, binary path).\n\
+                     runtime = {}\nbinary = {}\n\
+                     # The ParaTime p2p network (host:port) and the other compute nodes' addresses.\n\
+                     p2p_listen = {}\np2p_peers = [{}]\n{}",
+                    value(&c.runtime),
+                    value(&c.binary),
+                    value(&c.p2p_listen),
+                    c.p2p_peers.iter().map(|p| value(p)).collect::<Vec<_>>().join(", "),
+                    match &c.byzantine {
+                        Some(mode) => format!(
+                            "# TEST ONLY: misbehave on purpose.\nbyzantine = {}\n",
+                            value(mode)
+                        ),
+                        None => String::new(),
+                    }
                 ),
                 None => String::new(),
             },

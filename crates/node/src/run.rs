@@ -12,7 +12,7 @@ use atoll_engine::bft::{self, ByzantineMode, EngineConfig, NodeHandle};
 use atoll_engine::MempoolConfig;
 use thiserror::Error;
 
-use crate::config::{ConsensusTimeouts, NodeConfig, Role};
+use crate::config::{ComputeSection, ConsensusTimeouts, NodeConfig, Role};
 use crate::keys::NodeKeys;
 
 /// The genesis document's file name in a node's home.
@@ -123,9 +123,18 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
         listen = %config.p2p.listen,
         "node started"
     );
-    let (api_address, api) = crate::api::serve(&config.api.listen, node.view(), &config.api)
-        .await
-        .map_err(|e| RunError::Io(format!("API listen {}: {e}", config.api.listen)))?;
+    let compute = match &config.compute {
+        Some(section) => Some(start_compute(home, section, node.view())?),
+        None => None,
+    };
+    let (api_address, api) = crate::api::serve(
+        &config.api.listen,
+        node.view(),
+        compute.as_ref().map(atoll_compute::Compute::handle),
+        &config.api,
+    )
+    .await
+    .map_err(|e| RunError::Io(format!("API listen {}: {e}", config.api.listen)))?;
     tracing::info!(address = %api_address, "serving the API (OpenAPI document at /openapi.json)");
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| RunError::Io(format!("signal handler: {e}")))?;
@@ -135,11 +144,53 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
         _ = node.stopped() => tracing::error!("the node stopped"),
     }
     api.abort();
+    if let Some(compute) = compute {
+        compute.shutdown();
+    }
     node.shutdown().await;
     if let Some(task) = metrics {
         task.abort();
     }
     Ok(())
+}
+
+/// The compute role's configuration for the node at `home`.
+pub fn compute_config(
+    home: &Path,
+    section: &ComputeSection,
+) -> Result<atoll_compute::ComputeConfig, RunError> {
+    let keys = NodeKeys::load(home)?;
+    let runtime: atoll_types::RuntimeId = section
+        .runtime
+        .parse()
+        .map_err(|e| RunError::Io(format!("compute.runtime: {e}")))?;
+    let binary = home.join(&section.binary);
+    let multiaddr = |a: &str| {
+        bft::run::to_multiaddr(a).map_err(|e| RunError::Io(format!("compute p2p address {a}: {e}")))
+    };
+    let p2p = atoll_compute::P2pConfig {
+        seed: *keys.p2p.seed(),
+        listen: multiaddr(&section.p2p_listen)?,
+        peers: section.p2p_peers.iter().map(|p| multiaddr(p)).collect::<Result<_, _>>()?,
+    };
+    let storage = home.join(DATA_DIR).join(format!("runtime-{runtime}.redb"));
+    let mut config = atoll_compute::ComputeConfig::new(runtime, binary, storage, p2p);
+    if let Some(mode) = &section.byzantine {
+        config.byzantine = mode.parse().map_err(RunError::Io)?;
+    }
+    Ok(config)
+}
+
+/// Starts the compute role beside a running node.
+pub fn start_compute(
+    home: &Path,
+    section: &ComputeSection,
+    node: bft::NodeView,
+) -> Result<atoll_compute::Compute, RunError> {
+    let config = compute_config(home, section)?;
+    let identity = NodeKeys::load(home)?.identity;
+    atoll_compute::start(config, node, Arc::new(identity))
+        .map_err(|e| RunError::Io(format!("compute role: {e}")))
 }
 
 /// The configured millisecond timeouts as the engine's per-step timeouts; each grows by

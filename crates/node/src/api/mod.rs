@@ -9,6 +9,7 @@ pub mod error;
 mod limit;
 mod queries;
 mod read;
+mod runtime;
 mod submit;
 mod ws;
 
@@ -30,6 +31,8 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct ApiState {
     node: NodeView,
+    /// The compute role, on a node that runs a ParaTime.
+    compute: Option<atoll_compute::ComputeHandle>,
     /// The OpenAPI document, serialized once.
     document: Bytes,
 }
@@ -46,7 +49,8 @@ pub struct ApiState {
         (name = "chain", description = "status, blocks, transactions, events"),
         (name = "transactions", description = "submit and estimate"),
         (name = "state", description = "state queries, optionally proven"),
-        (name = "stream", description = "WebSocket stream")
+        (name = "stream", description = "WebSocket stream"),
+        (name = "paratimes", description = "runtime blocks, transactions and queries")
     )
 )]
 struct ApiDoc;
@@ -82,6 +86,13 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(queries::proposal))
         .routes(routes!(queries::votes))
         .routes(routes!(ws::stream))
+        .routes(routes!(runtime::latest_block))
+        .routes(routes!(runtime::block))
+        .routes(routes!(runtime::roothash_state))
+        .routes(routes!(runtime::submit))
+        .routes(routes!(runtime::transaction))
+        .routes(routes!(runtime::round))
+        .routes(routes!(runtime::query))
 }
 
 /// The OpenAPI document of every route the API serves.
@@ -89,11 +100,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api_routes().split_for_parts().1
 }
 
-/// The API's router over `node`.
-pub fn router(node: NodeView, config: &ApiConfig) -> Router {
+/// The API's router over `node` (and its compute role, if it runs a ParaTime).
+pub fn router(
+    node: NodeView,
+    compute: Option<atoll_compute::ComputeHandle>,
+    config: &ApiConfig,
+) -> Router {
     let (router, document) = api_routes().split_for_parts();
     let document = Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
-    let state = ApiState { node, document };
+    let state = ApiState { node, compute, document };
     let limiter = limit::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst);
     router
         .fallback(|| async { ApiError::no_route() })
@@ -107,11 +122,12 @@ pub fn router(node: NodeView, config: &ApiConfig) -> Router {
 pub async fn serve(
     listen: &str,
     node: NodeView,
+    compute: Option<atoll_compute::ComputeHandle>,
     config: &ApiConfig,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
-    let app = router(node, config).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(node, compute, config).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "API server stopped");

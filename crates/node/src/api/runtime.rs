@@ -1,0 +1,209 @@
+//! ParaTime endpoints: runtime blocks and roothash state (any node, provable like every
+//! state read), and — on a node that runs the ParaTime — submitting runtime transactions,
+//! their results, finalized rounds and runtime queries.
+
+use atoll_client::model::{
+    ErrorBody, RuntimeEventItem, RuntimeFailure, RuntimeOutcome, RuntimeQueryRequest,
+    RuntimeQueryResponse, RuntimeRoundResponse, RuntimeTxStatus, StateQuery, StateResponse,
+    SubmitRequest, SubmitResponse,
+};
+use atoll_client::queries as shared;
+use atoll_compute::{ComputeHandle, SubmitError};
+use atoll_consensus::roothash;
+use atoll_types::{Hash, Round, RuntimeId};
+use axum::extract::{Path, State};
+use axum::Json;
+
+use super::error::{ApiJson, ApiQuery};
+use super::{ApiError, ApiState};
+
+type Answer = Result<Json<StateResponse<serde_json::Value>>, ApiError>;
+
+fn parse_runtime(text: &str) -> Result<RuntimeId, ApiError> {
+    text.parse().map_err(|e| ApiError::bad_request(format!("invalid runtime id {text:?}: {e}")))
+}
+
+fn parse_hash(text: &str) -> Result<Hash, ApiError> {
+    text.parse().map_err(|e| ApiError::bad_request(format!("invalid hash {text:?}: {e}")))
+}
+
+fn decode_hex(what: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+    hex::decode(text).map_err(|e| ApiError::bad_request(format!("{what} is not hex: {e}")))
+}
+
+/// The compute role for `id`, or 503 if this node does not run that ParaTime.
+fn compute(api: &ApiState, id: &RuntimeId) -> Result<ComputeHandle, ApiError> {
+    match &api.compute {
+        Some(handle) if handle.runtime() == *id => Ok(handle.clone()),
+        _ => Err(ApiError::unavailable(format!("this node does not run runtime {id}"))),
+    }
+}
+
+fn outcome(o: atoll_runtime_host::TxOutcome) -> RuntimeOutcome {
+    RuntimeOutcome {
+        hash: o.hash,
+        error: o.error.map(|e| RuntimeFailure { module: e.module, code: e.code, message: e.message }),
+        gas_used: o.gas_used,
+        events: o
+            .events
+            .into_iter()
+            .map(|e| RuntimeEventItem { module: e.module, code: e.code, data: hex::encode(e.data) })
+            .collect(),
+        output: hex::encode(o.output),
+    }
+}
+
+/// The latest block of a runtime (the consensus layer's record of its last round).
+#[utoipa::path(get, path = "/v1/runtimes/{id}/blocks/latest", tag = "paratimes",
+    params(("id" = String, Path, description = "runtime id, hex"), StateQuery),
+    responses((status = 200, body = StateResponse<utoipa::openapi::Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn latest_block(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    let id = parse_runtime(&id)?;
+    api.query(q, format!("no runtime {id}"), move |s| shared::runtime_latest_block(s, &id)).await
+}
+
+/// A runtime block by round (the consensus layer keeps the latest `max_past_blocks`).
+#[utoipa::path(get, path = "/v1/runtimes/{id}/blocks/{round}", tag = "paratimes",
+    params(("id" = String, Path, description = "runtime id, hex"),
+        ("round" = u64, Path, description = "runtime round"), StateQuery),
+    responses((status = 200, body = StateResponse<utoipa::openapi::Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn block(
+    State(api): State<ApiState>,
+    Path((id, round)): Path<(String, u64)>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    let id = parse_runtime(&id)?;
+    api.query(q, format!("no block {round} of runtime {id}"), move |s| {
+        roothash::block(s, &id, Round(round))
+    })
+    .await
+}
+
+/// Where a runtime stands: latest round, committee, discrepancy, queued deposits.
+#[utoipa::path(get, path = "/v1/runtimes/{id}/roothash", tag = "paratimes",
+    params(("id" = String, Path, description = "runtime id, hex"), StateQuery),
+    responses((status = 200, body = StateResponse<atoll_client::model::RoothashSummary>),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn roothash_state(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    let id = parse_runtime(&id)?;
+    api.query(q, format!("no runtime {id}"), move |s| shared::roothash_summary(s, &id)).await
+}
+
+/// Submits a signed runtime transaction: checked by the ParaTime, pooled and gossiped to
+/// the compute nodes.
+#[utoipa::path(post, path = "/v1/runtimes/{id}/transactions", tag = "paratimes",
+    params(("id" = String, Path, description = "runtime id, hex")),
+    request_body = SubmitRequest,
+    responses((status = 200, body = SubmitResponse), (status = 400, body = ErrorBody),
+        (status = 422, description = "refused by the runtime", body = ErrorBody),
+        (status = 503, description = "this node does not run the runtime", body = ErrorBody)))]
+pub(crate) async fn submit(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<SubmitRequest>,
+) -> Result<Json<SubmitResponse>, ApiError> {
+    let id = parse_runtime(&id)?;
+    let compute = compute(&api, &id)?;
+    let raw = decode_hex("tx", &request.tx)?;
+    match compute.submit(raw).await {
+        Ok(hash) => Ok(Json(SubmitResponse { hash })),
+        Err(SubmitError::Rejected(f)) => Err(ApiError::rejected(atoll_consensus::TxError {
+            module: f.module,
+            code: f.code,
+            message: f.message,
+        })),
+        Err(SubmitError::Pool(e)) => Err(ApiError::unavailable(e.to_string())),
+        Err(SubmitError::Unavailable(e)) => Err(ApiError::unavailable(e.to_string())),
+    }
+}
+
+/// A runtime transaction: pending in this node's pool, or finalized with its round and
+/// outcome.
+#[utoipa::path(get, path = "/v1/runtimes/{id}/transactions/{hash}", tag = "paratimes",
+    params(("id" = String, Path, description = "runtime id, hex"),
+        ("hash" = String, Path, description = "transaction hash, hex")),
+    responses((status = 200, body = RuntimeTxStatus), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub(crate) async fn transaction(
+    State(api): State<ApiState>,
+    Path((id, hash)): Path<(String, String)>,
+) -> Result<Json<RuntimeTxStatus>, ApiError> {
+    let id = parse_runtime(&id)?;
+    let hash = parse_hash(&hash)?;
+    let compute = compute(&api, &id)?;
+    let lookup = compute.clone();
+    let found = tokio::task::spawn_blocking(move || lookup.result(&hash))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    if let Some(found) = found {
+        return Ok(Json(RuntimeTxStatus {
+            hash,
+            status: "finalized".into(),
+            round: Some(found.round.0),
+            outcome: Some(outcome(found.outcome)),
+        }));
+    }
+    if compute.pending(&hash) {
+        return Ok(Json(RuntimeTxStatus { hash, status: "pending".into(), round: None, outcome: None }));
+    }
+    Err(ApiError::not_found(format!("no runtime transaction {hash}")))
+}
+
+/// The transactions of a finalized round this node stores.
+#[utoipa::path(get, path = "/v1/runtimes/{id}/rounds/{round}", tag = "paratimes",
+    params(("id" = String, Path, description = "runtime id, hex"),
+        ("round" = u64, Path, description = "runtime round")),
+    responses((status = 200, body = RuntimeRoundResponse), (status = 400, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub(crate) async fn round(
+    State(api): State<ApiState>,
+    Path((id, round)): Path<(String, u64)>,
+) -> Result<Json<RuntimeRoundResponse>, ApiError> {
+    let id = parse_runtime(&id)?;
+    let compute = compute(&api, &id)?;
+    let outcomes = tokio::task::spawn_blocking(move || compute.outcomes(Round(round)))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(Json(RuntimeRoundResponse { round, outcomes: outcomes.into_iter().map(outcome).collect() }))
+}
+
+/// Runs a runtime query against the latest finalized state this node stores.
+#[utoipa::path(post, path = "/v1/runtimes/{id}/query", tag = "paratimes",
+    params(("id" = String, Path, description = "runtime id, hex")),
+    request_body = RuntimeQueryRequest,
+    responses((status = 200, body = RuntimeQueryResponse), (status = 400, body = ErrorBody),
+        (status = 422, description = "the query failed", body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+pub(crate) async fn query(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<RuntimeQueryRequest>,
+) -> Result<Json<RuntimeQueryResponse>, ApiError> {
+    let id = parse_runtime(&id)?;
+    let compute = compute(&api, &id)?;
+    let args = decode_hex("args", &request.args)?;
+    let round = compute.latest_round().map_err(ApiError::internal)?;
+    match compute.query(request.method, args).await {
+        Ok(result) => Ok(Json(RuntimeQueryResponse { round: round.0, result: hex::encode(result) })),
+        Err(atoll_compute::ComputeError::Runtime(
+            atoll_runtime_host::host::HostError::Protocol(e),
+        )) => Err(ApiError::rejected(atoll_consensus::TxError {
+            module: "runtime".into(),
+            code: e.code,
+            message: e.message,
+        })),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
