@@ -150,6 +150,8 @@ struct Shared {
     executor: Executor,
     pool: Mutex<TxPool>,
     index: Mutex<RecentIndex>,
+    /// Proposals seen for the round in progress (served to workers that missed them).
+    proposals: Mutex<(Round, Vec<p2p::Proposal>)>,
     mode: ByzantineMode,
 }
 
@@ -167,6 +169,13 @@ impl p2p::Provider for Shared {
 
     fn write_logs(&self, round: Round) -> Option<RoundWriteLogs> {
         self.storage().write_logs(round).ok().flatten()
+    }
+
+    fn proposals(&self, round: Round) -> Vec<p2p::Proposal> {
+        match self.proposals.lock() {
+            Ok(known) if known.0 == round => known.1.clone(),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -316,6 +325,7 @@ pub fn start(
         executor,
         pool: Mutex::new(TxPool::new(config.txpool)),
         index: Mutex::new(RecentIndex::default()),
+        proposals: Mutex::new((Round(0), Vec::new())),
         mode: config.byzantine,
     });
     let (p2p, gossip, p2p_task) = p2p::start(config.runtime, config.p2p.clone(), shared.clone())?;

@@ -65,6 +65,8 @@ pub enum FetchRequest {
     Transactions(Vec<Hash>),
     /// The write logs of a finalized round.
     WriteLogs(Round),
+    /// The proposals the peer knows for a round (for a worker that missed their gossip).
+    Proposals(Round),
 }
 
 /// A fetch response.
@@ -74,6 +76,8 @@ pub enum FetchResponse {
     Transactions(Vec<Vec<u8>>),
     /// The round's write logs, if the peer has them.
     WriteLogs(Option<RoundWriteLogs>),
+    /// The proposals the peer knows for the round.
+    Proposals(Vec<Proposal>),
 }
 
 /// What this node serves to peers' fetch requests.
@@ -82,6 +86,8 @@ pub trait Provider: Send + Sync {
     fn transactions(&self, hashes: &[Hash]) -> Vec<Vec<u8>>;
     /// The write logs of finalized round `round`, if it has them.
     fn write_logs(&self, round: Round) -> Option<RoundWriteLogs>;
+    /// The proposals it knows for `round`.
+    fn proposals(&self, round: Round) -> Vec<Proposal>;
 }
 
 /// Why the p2p network could not start.
@@ -355,6 +361,7 @@ fn serve(provider: &dyn Provider, request: FetchRequest) -> FetchResponse {
             FetchResponse::Transactions(txs)
         }
         FetchRequest::WriteLogs(round) => FetchResponse::WriteLogs(provider.write_logs(round)),
+        FetchRequest::Proposals(round) => FetchResponse::Proposals(provider.proposals(round)),
     }
 }
 

@@ -178,6 +178,7 @@ impl Worker {
         }
         self.state = Some(state);
         self.scan_events(height)?;
+        self.fetch_missing_proposals().await?;
         self.execute_proposals().await?;
         self.resolve_discrepancy().await?;
         self.maybe_propose().await
@@ -388,7 +389,44 @@ impl Worker {
             }
             Some(_) => {}
             None => {
+                if let Ok(mut known) = self.shared.proposals.lock() {
+                    if known.0 != round.round {
+                        *known = (round.round, Vec::new());
+                    }
+                    known.1.push(proposal.clone());
+                }
                 round.proposals.insert(rank, (proposal, header, proposer));
+            }
+        }
+        Ok(())
+    }
+
+    /// A scheduler committed on chain, but its proposal never reached this node: ask the
+    /// peers for the round's proposals.
+    async fn fetch_missing_proposals(&mut self) -> Result<(), ComputeError> {
+        let involved = self.my_rank().is_some()
+            || (self.is_backup() && self.round.as_ref().is_some_and(|r| r.discrepancy.is_some()));
+        let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_ref()) else {
+            return Ok(());
+        };
+        if !involved {
+            return Ok(());
+        }
+        let chain = self.shared.node.chain_context();
+        let known: BTreeSet<PublicKey> = round.proposals.values().map(|(_, _, p)| *p).collect();
+        let missing = state.commitments.iter().any(|c| {
+            c.open(&chain)
+                .is_ok_and(|body| body.round == round.round && !known.contains(&body.scheduler))
+        });
+        if !missing {
+            return Ok(());
+        }
+        let round_number = round.round;
+        for answer in self.p2p.fetch(FetchRequest::Proposals(round_number)).await {
+            if let FetchResponse::Proposals(proposals) = answer {
+                for proposal in proposals.into_iter().take(64) {
+                    self.accept_proposal(proposal)?;
+                }
             }
         }
         Ok(())
@@ -501,12 +539,11 @@ impl Worker {
         let Some(txs) = self.resolve_txs(scheduler, &proposal.tx_hashes).await else {
             return Ok(());
         };
+        // Not ready (this node's runtime or consensus state is still catching up): tried
+        // again at the next block.
         let Some((batch, incoming)) =
             self.batch(ExecutionMode::Execute, txs, header.in_msgs_count)?
         else {
-            if let Some(round) = self.round.as_mut() {
-                round.rejected.insert(scheduler);
-            }
             return Ok(());
         };
         let result = self.run_batch(batch).await?;
@@ -647,6 +684,12 @@ impl Worker {
         self.p2p.publish(GossipMessage::Proposal(proposal.clone()));
         let results = self.results_header(&result, &incoming);
         let messages = result.messages.clone();
+        if let Ok(mut known) = self.shared.proposals.lock() {
+            if known.0 != header.round {
+                *known = (header.round, Vec::new());
+            }
+            known.1.push(proposal.clone());
+        }
         if let Some(round) = self.round.as_mut() {
             round.proposals.insert(rank, (proposal, header, self.id));
             round.executed.insert(self.id, Executed { result, header: results.clone() });

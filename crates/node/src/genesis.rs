@@ -120,3 +120,107 @@ pub fn add_validator(
         genesis.scheduler.max_validators.max(genesis.registry.nodes.len() as u16);
     Ok(())
 }
+
+/// The committee shape of a compute runtime added with [`add_compute_runtime`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuntimeShape {
+    /// Primary workers.
+    pub group_size: u16,
+    /// Backup workers.
+    pub backup_size: u16,
+    /// Primary workers allowed to miss a round.
+    pub allowed_stragglers: u16,
+    /// Round timeout in consensus blocks.
+    pub round_timeout: u64,
+    /// Consensus blocks before the next-ranked proposer may propose.
+    pub propose_batch_timeout: u64,
+}
+
+impl Default for RuntimeShape {
+    fn default() -> Self {
+        Self {
+            group_size: 3,
+            backup_size: 3,
+            allowed_stragglers: 0,
+            round_timeout: 6,
+            propose_batch_timeout: 3,
+        }
+    }
+}
+
+/// Registers a compute runtime owned by `owner` (an entity already in the genesis) and has
+/// every compute node of the genesis serve it. Incorrect results cost a worker's entity
+/// one token, equivocation two (both freeze the node for an epoch).
+pub fn add_compute_runtime(
+    genesis: &mut Genesis,
+    id: atoll_types::RuntimeId,
+    version: atoll_consensus::registry::types::Version,
+    owner: atoll_types::PublicKey,
+    shape: RuntimeShape,
+) -> Result<(), GenesisError> {
+    use atoll_consensus::registry::types::{
+        AdmissionPolicy, CommitteeRole, Deployment, ExecutorParameters, NodeRuntime, Runtime,
+        RuntimeKind, SchedulingConstraints, TeeHardware, TxnSchedulerParameters,
+    };
+    if genesis.registry.runtimes.iter().any(|r| r.id == id) {
+        return Err(invalid(format!("runtime {id} is already in the genesis")));
+    }
+    if !genesis.registry.entities.iter().any(|e| e.id == owner) {
+        return Err(invalid(format!("runtime owner {owner} is not an entity of the genesis")));
+    }
+    let token = 10u128.saturating_pow(u32::from(genesis.token.exponent));
+    let constraints = SchedulingConstraints {
+        validator_set: false,
+        max_nodes_per_entity: None,
+        min_pool_size: shape.group_size.max(shape.backup_size),
+    };
+    genesis.registry.runtimes.push(Runtime {
+        id,
+        kind: RuntimeKind::Compute,
+        entity_id: owner,
+        executor: ExecutorParameters {
+            group_size: shape.group_size,
+            group_backup_size: shape.backup_size,
+            allowed_stragglers: shape.allowed_stragglers,
+            round_timeout: shape.round_timeout,
+            max_messages: 128,
+            min_live_rounds_percent: 50,
+            max_liveness_fails: 3,
+        },
+        txn_scheduler: TxnSchedulerParameters {
+            batch_flush_timeout_ms: 100,
+            max_batch_size: 1_000,
+            max_batch_size_bytes: 4 << 20,
+            propose_batch_timeout: shape.propose_batch_timeout,
+        },
+        admission_policy: AdmissionPolicy::AnyNode,
+        constraints: BTreeMap::from([
+            (CommitteeRole::Worker, constraints),
+            (CommitteeRole::BackupWorker, constraints),
+        ]),
+        staking_thresholds: BTreeMap::new(),
+        slashing: BTreeMap::from([
+            (
+                SlashReason::RuntimeIncorrectResults,
+                Slash { amount: Amount::new(token), freeze_interval: 1 },
+            ),
+            (
+                SlashReason::RuntimeEquivocation,
+                Slash { amount: Amount::new(2 * token), freeze_interval: 1 },
+            ),
+        ]),
+        tee_hardware: TeeHardware::None,
+        deployments: vec![Deployment {
+            version,
+            valid_from: Epoch(0),
+            measurement: atoll_types::Hash::ZERO,
+        }],
+        key_manager: None,
+    });
+    for node in &mut genesis.registry.nodes {
+        if node.has_roles(roles::COMPUTE) && !node.runtimes.iter().any(|r| r.id == id) {
+            node.runtimes.push(NodeRuntime { id, version, tee: None });
+        }
+    }
+    Ok(())
+}

@@ -160,10 +160,8 @@ pub fn compute_config(
     section: &ComputeSection,
 ) -> Result<atoll_compute::ComputeConfig, RunError> {
     let keys = NodeKeys::load(home)?;
-    let runtime: atoll_types::RuntimeId = section
-        .runtime
-        .parse()
-        .map_err(|e| RunError::Io(format!("compute.runtime: {e}")))?;
+    let runtime: atoll_types::RuntimeId =
+        section.runtime.parse().map_err(|e| RunError::Io(format!("compute.runtime: {e}")))?;
     let binary = home.join(&section.binary);
     let multiaddr = |a: &str| {
         bft::run::to_multiaddr(a).map_err(|e| RunError::Io(format!("compute p2p address {a}: {e}")))

@@ -23,12 +23,7 @@ fn state_error(e: StateError) -> ApiError {
 
 impl ApiState {
     /// Runs `query` over the state asked for; `None` answers 404 with `missing`.
-    pub(super) async fn query<T, F>(
-        &self,
-        options: StateQuery,
-        missing: String,
-        query: F,
-    ) -> Answer
+    pub(super) async fn query<T, F>(&self, options: StateQuery, missing: String, query: F) -> Answer
     where
         T: Serialize + Send + 'static,
         F: FnOnce(&dyn KeyValueRead) -> Result<Option<T>, StateError> + Send + 'static,

@@ -42,7 +42,11 @@ fn compute(api: &ApiState, id: &RuntimeId) -> Result<ComputeHandle, ApiError> {
 fn outcome(o: atoll_runtime_host::TxOutcome) -> RuntimeOutcome {
     RuntimeOutcome {
         hash: o.hash,
-        error: o.error.map(|e| RuntimeFailure { module: e.module, code: e.code, message: e.message }),
+        error: o.error.map(|e| RuntimeFailure {
+            module: e.module,
+            code: e.code,
+            message: e.message,
+        }),
         gas_used: o.gas_used,
         events: o
             .events
@@ -155,7 +159,12 @@ pub(crate) async fn transaction(
         }));
     }
     if compute.pending(&hash) {
-        return Ok(Json(RuntimeTxStatus { hash, status: "pending".into(), round: None, outcome: None }));
+        return Ok(Json(RuntimeTxStatus {
+            hash,
+            status: "pending".into(),
+            round: None,
+            outcome: None,
+        }));
     }
     Err(ApiError::not_found(format!("no runtime transaction {hash}")))
 }
@@ -196,7 +205,9 @@ pub(crate) async fn query(
     let args = decode_hex("args", &request.args)?;
     let round = compute.latest_round().map_err(ApiError::internal)?;
     match compute.query(request.method, args).await {
-        Ok(result) => Ok(Json(RuntimeQueryResponse { round: round.0, result: hex::encode(result) })),
+        Ok(result) => {
+            Ok(Json(RuntimeQueryResponse { round: round.0, result: hex::encode(result) }))
+        }
         Err(atoll_compute::ComputeError::Runtime(
             atoll_runtime_host::host::HostError::Protocol(e),
         )) => Err(ApiError::rejected(atoll_consensus::TxError {
