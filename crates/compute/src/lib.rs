@@ -291,11 +291,16 @@ impl Compute {
         self.handle.clone()
     }
 
-    /// Stops the worker and the p2p network (the runtime process stops with the last
-    /// handle).
-    pub fn shutdown(self) {
-        for task in self.tasks {
+    /// Stops the worker and the p2p network and waits for them; the runtime process and
+    /// the storage close with the last handle.
+    pub async fn shutdown(self) {
+        let Compute { handle, tasks } = self;
+        drop(handle);
+        for task in &tasks {
             task.abort();
+        }
+        for task in tasks {
+            let _ = task.await;
         }
     }
 }

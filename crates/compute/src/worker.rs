@@ -629,9 +629,9 @@ impl Worker {
         if round.proposed || !self.rank_allowed(rank) {
             return Ok(());
         }
-        // A better-ranked proposal this node could execute makes this one unnecessary.
-        if round.proposals.iter().any(|(r, (_, _, p))| *r < rank && round.executed.contains_key(p))
-        {
+        // A better-ranked scheduler that committed on chain makes this proposal unnecessary
+        // (one that only published a proposal may be a runaway).
+        if rank > 0 && self.better_scheduler_committed(rank) {
             return Ok(());
         }
         let pool_len = self.shared.pool.lock().map_or(0, |p| p.len());
@@ -695,6 +695,27 @@ impl Worker {
             round.executed.insert(self.id, Executed { result, header: results.clone() });
         }
         self.commit(self.id, Some(results), messages, false)
+    }
+
+    /// Whether a scheduler ranked better than `rank` has committed to its own batch in the
+    /// round in progress.
+    fn better_scheduler_committed(&self, rank: u64) -> bool {
+        let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_ref()) else {
+            return false;
+        };
+        let Some(committee) = state.committee.as_ref() else { return false };
+        let chain = self.shared.node.chain_context();
+        state.commitments.iter().any(|c| {
+            *c.signer() != self.id
+                && c.open(&chain).is_ok_and(|body| {
+                    body.round == round.round
+                        && body.scheduler == *c.signer()
+                        && committee
+                            .pool
+                            .rank(&body.scheduler, round.round)
+                            .is_some_and(|r| r < rank)
+                })
+        })
     }
 
     // ---- commitments ----

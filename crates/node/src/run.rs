@@ -145,7 +145,7 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
     }
     api.abort();
     if let Some(compute) = compute {
-        compute.shutdown();
+        compute.shutdown().await;
     }
     node.shutdown().await;
     if let Some(task) = metrics {

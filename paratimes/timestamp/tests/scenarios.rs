@@ -106,3 +106,183 @@ async fn honest_network_deposits_anchors_and_withdraws() {
     );
     stop_all(nodes).await;
 }
+
+/// Node 3 runs `mode`; returns the events once `done` holds, and node 3's id.
+async fn byzantine(
+    mode: &str,
+    shape: RuntimeShape,
+    done: impl Fn(&[(u64, RoothashEvent)]) -> bool,
+) -> (Vec<(u64, RoothashEvent)>, atoll_types::PublicKey) {
+    logs();
+    let net = network(4, shape, Some((3, mode)));
+    let byzantine = node_id(&net, 3);
+    let (events, nodes) = run_until(&net, LIMIT, done).await;
+    stop_all(nodes).await;
+    (events, byzantine)
+}
+
+fn any(events: &[(u64, RoothashEvent)], f: impl Fn(&RoothashEvent) -> bool) -> bool {
+    events.iter().any(|(_, e)| f(e))
+}
+
+fn failed(e: &RoothashEvent) -> bool {
+    matches!(e, RoothashEvent::RoundFailed { .. })
+}
+
+fn discrepancy(e: &RoothashEvent) -> bool {
+    matches!(e, RoothashEvent::ExecutionDiscrepancyDetected { .. })
+}
+
+fn resolved(e: &RoothashEvent) -> bool {
+    matches!(e, RoothashEvent::Finalized { discrepancy: true, .. })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dishonest_worker_is_outvoted_by_backups_and_slashed() {
+    let _serial = SERIAL.lock().await;
+    let slashed = |id: atoll_types::PublicKey| move |e: &RoothashEvent| matches!(e, RoothashEvent::NodeSlashed { node, reason: atoll_consensus::staking::SlashReason::RuntimeIncorrectResults, .. } if *node == id);
+    let (events, cheat) = byzantine("dishonest", shape(), |events| decided(events) >= 8).await;
+    assert!(any(&events, slashed(cheat)), "the dishonest node is slashed");
+    assert!(any(
+        &events,
+        |e| matches!(e, RoothashEvent::Finalized { discrepancy: true, bad, .. } if bad.contains(&cheat))
+    ));
+    assert!(!any(&events, failed), "backups resolve every discrepancy: no round fails");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn straggler_times_out_and_backups_resolve() {
+    let _serial = SERIAL.lock().await;
+    let (events, _) = byzantine("straggler", shape(), |events| decided(events) >= 8).await;
+    assert!(any(&events, |e| matches!(
+        e,
+        RoothashEvent::ExecutionDiscrepancyDetected { timeout: true, .. }
+    )));
+    assert!(any(&events, resolved));
+    assert!(!any(&events, failed));
+    assert!(
+        !any(&events, |e| matches!(e, RoothashEvent::NodeSlashed { .. })),
+        "missing is not lying"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_allowed_straggler_needs_no_discrepancy() {
+    let _serial = SERIAL.lock().await;
+    let lenient = RuntimeShape { allowed_stragglers: 1, ..shape() };
+    let (events, _) = byzantine("straggler", lenient, |events| decided(events) >= 8).await;
+    assert!(!any(&events, discrepancy), "one straggler is allowed");
+    assert!(!any(&events, failed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn runaway_proposer_is_replaced_by_the_next_rank() {
+    let _serial = SERIAL.lock().await;
+    let (events, runaway) =
+        byzantine("runaway-proposer", shape(), |events| decided(events) >= 8).await;
+    assert!(!any(&events, failed), "a backup proposer takes over: no round fails");
+    assert!(any(
+        &events,
+        |e| matches!(e, RoothashEvent::Finalized { good, .. } if !good.contains(&runaway))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bogus_batch_fails_the_round_and_the_chain_goes_on() {
+    let _serial = SERIAL.lock().await;
+    let (events, _) = byzantine("bogus-batch", shape(), |events| {
+        let first_failure = events.iter().position(|(_, e)| failed(e));
+        first_failure.is_some_and(|i| {
+            events[i..].iter().any(|(_, e)| matches!(e, RoothashEvent::Finalized { .. }))
+        })
+    })
+    .await;
+    assert!(any(&events, failed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn invalid_batch_hash_is_rejected_and_resolved() {
+    let _serial = SERIAL.lock().await;
+    let (events, _) = byzantine("invalid-batch-hash", shape(), |events| {
+        events.iter().any(|(_, e)| resolved(e)) && decided(events) >= 8
+    })
+    .await;
+    assert!(any(&events, resolved), "backups resolve the rejected proposal's round");
+    assert!(!any(&events, failed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failure_indicating_worker_causes_discrepancy_not_failure() {
+    let _serial = SERIAL.lock().await;
+    let (events, _) = byzantine("failure-indicating", shape(), |events| decided(events) >= 8).await;
+    assert!(any(&events, |e| matches!(
+        e,
+        RoothashEvent::ExecutionDiscrepancyDetected { timeout: false, .. }
+    )));
+    assert!(any(&events, resolved));
+    assert!(!any(&events, failed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn equivocating_worker_is_slashed() {
+    let _serial = SERIAL.lock().await;
+    let (events, cheat) = byzantine("equivocation", shape(), |events| {
+        events.iter().any(|(_, e)| matches!(e, RoothashEvent::NodeSlashed { .. }))
+            && decided(events) >= 2
+    })
+    .await;
+    assert!(any(&events, |e| matches!(e,
+        RoothashEvent::NodeSlashed { node, reason: atoll_consensus::staking::SlashReason::RuntimeEquivocation, .. } if *node == cheat)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crashed_compute_node_restarts_and_catches_up() {
+    let _serial = SERIAL.lock().await;
+    logs();
+    let net = network(4, shape(), None);
+    let mut nodes = net.start_all().await;
+    let restarted = 2;
+    {
+        let n0 = first(&nodes);
+        eventually("first blocks", LIMIT, || async { n0.node.status().height >= 2 }).await;
+        deposit(&n0.node, 1_000 * TOKEN);
+        eventually("the deposit", LIMIT, || async { runtime_balance(n0).await > 0 }).await;
+    }
+    let load = {
+        let n0 = first(&nodes);
+        Load::start(&n0.node, n0.compute.handle(), 0)
+    };
+    let decided_by = |nodes: &[Option<Running>]| decided(&roothash_events(&first(nodes).node, 1));
+    eventually("rounds before the crash", LIMIT, || async { decided_by(&nodes) >= 3 }).await;
+    let crashed = nodes[restarted].take().expect("running");
+    stop(crashed).await;
+    let at_crash = decided_by(&nodes);
+    eventually("rounds while it is down", LIMIT, || async { decided_by(&nodes) >= at_crash + 3 })
+        .await;
+    nodes[restarted] = Some(net.start(restarted).await);
+    let latest = || {
+        let n0 = first(&nodes);
+        let tree =
+            n0.node.state().tree_at(atoll_types::Height(n0.node.status().height)).expect("state");
+        atoll_consensus::roothash::runtime_state(&tree, &runtime_id())
+            .expect("read")
+            .expect("runtime")
+            .last_normal_round
+    };
+    let target = latest();
+    let back = nodes[restarted].as_ref().expect("restarted").compute.handle();
+    eventually("the restarted node stores every finalized round", LIMIT, || async {
+        back.latest_round().is_ok_and(|r| r >= target)
+    })
+    .await;
+    let id = node_id(&net, restarted);
+    let restart_height = first(&nodes).node.status().height;
+    eventually("the restarted node commits again", LIMIT, || async {
+        roothash_events(&first(&nodes).node, restart_height)
+            .iter()
+            .any(|(_, e)| matches!(e, RoothashEvent::ExecutorCommitted { node, .. } if *node == id))
+    })
+    .await;
+    drop(load);
+    stop_all(nodes).await;
+}

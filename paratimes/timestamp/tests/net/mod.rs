@@ -153,7 +153,7 @@ impl Net {
 }
 
 pub async fn stop(running: Running) {
-    running.compute.shutdown();
+    running.compute.shutdown().await;
     running.node.shutdown().await;
 }
 
@@ -281,4 +281,83 @@ pub fn logs() {
         )
         .with_test_writer()
         .try_init();
+}
+
+/// The identity (commitment signer) of node `i`.
+pub fn node_id(net: &Net, i: usize) -> atoll_types::PublicKey {
+    NodeKeys::load(&net.homes[i]).expect("keys").identity.public_key()
+}
+
+/// Submits an anchor from the user every 250 ms through `compute` until dropped, so rounds
+/// keep coming.
+pub struct Load {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Load {
+    pub fn start(
+        node: &NodeHandle,
+        compute: atoll_compute::ComputeHandle,
+        first_nonce: u64,
+    ) -> Self {
+        let view = node.view();
+        let task = tokio::spawn(async move {
+            let mut nonce = first_nonce;
+            loop {
+                let key = user();
+                let tx = RuntimeTransaction::new(
+                    ANCHOR,
+                    &Anchor { document: Hash::digest(&nonce.to_le_bytes()), metadata: None },
+                    vec![SignerInfo { public_key: key.public_key(), nonce }],
+                    RUNTIME_FEE,
+                );
+                let chain = runtime_chain_context(&view.chain_context(), &runtime_id());
+                let raw = atoll_types::encode(&tx.sign(&[&key], &chain));
+                if compute.submit(raw).await.is_ok() {
+                    nonce += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        });
+        Self { task }
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Rounds decided (finalized or failed) in `events`.
+pub fn decided(events: &[(u64, RoothashEvent)]) -> usize {
+    events
+        .iter()
+        .filter(|(_, e)| {
+            matches!(e, RoothashEvent::Finalized { .. } | RoothashEvent::RoundFailed { .. })
+        })
+        .count()
+}
+
+/// Starts `net`, funds the user in the ParaTime and keeps anchors coming until `done` holds
+/// for the roothash events seen (or the limit passes); returns the events and the nodes.
+pub async fn run_until(
+    net: &Net,
+    limit: Duration,
+    done: impl Fn(&[(u64, RoothashEvent)]) -> bool,
+) -> (Vec<(u64, RoothashEvent)>, Vec<Option<Running>>) {
+    let nodes = net.start_all().await;
+    let n0 = first(&nodes);
+    eventually("first blocks", limit, || async { n0.node.status().height >= 2 }).await;
+    deposit(&n0.node, 1_000 * TOKEN);
+    eventually("the deposit reaches the ParaTime", limit, || async {
+        runtime_balance(n0).await > 0
+    })
+    .await;
+    let load = Load::start(&n0.node, n0.compute.handle(), 0);
+    eventually("the scenario's outcome", limit, || async { done(&roothash_events(&n0.node, 1)) })
+        .await;
+    drop(load);
+    let events = roothash_events(&n0.node, 1);
+    (events, nodes)
 }
