@@ -286,3 +286,142 @@ async fn a_crashed_compute_node_restarts_and_catches_up() {
     drop(load);
     stop_all(nodes).await;
 }
+
+/// Blocks each decided round took (from the previous runtime block to its own), split by
+/// whether backups resolved it: `(normal, resolved)`.
+fn round_blocks(events: &[(u64, RoothashEvent)]) -> (Vec<u64>, Vec<u64>) {
+    let mut previous: Option<u64> = None;
+    let mut discrepancy_round = std::collections::BTreeSet::new();
+    for (_, e) in events {
+        if let RoothashEvent::Finalized { round, discrepancy: true, .. } = e {
+            discrepancy_round.insert(round.0);
+        }
+    }
+    let (mut normal, mut resolved) = (Vec::new(), Vec::new());
+    for (height, e) in events {
+        if let RoothashEvent::Block { header } = e {
+            if let Some(p) = previous {
+                if header.header_type == atoll_consensus::roothash::HeaderType::Normal {
+                    if discrepancy_round.contains(&header.round.0) {
+                        resolved.push(height - p);
+                    } else {
+                        normal.push(height - p);
+                    }
+                }
+            }
+            previous = Some(*height);
+        }
+    }
+    (normal, resolved)
+}
+
+fn mean(values: &[u64]) -> f64 {
+    values.iter().sum::<u64>() as f64 / values.len().max(1) as f64
+}
+
+/// The ParaTime benchmark (run by hand, release build; see docs/BENCHMARKS.md):
+/// `cargo test --release -p atoll-timestamp --test scenarios -- --ignored --nocapture bench`.
+/// Prints anchors per second, submit→finalized latency, rounds per consensus block, and how
+/// many more consensus blocks a round resolved by backups takes than a normal one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "benchmark: run by hand in release mode"]
+async fn bench_paratime_throughput_latency_and_discrepancy_cost() {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+    let _serial = SERIAL.lock().await;
+    logs();
+    let total: u64 = std::env::var("BENCH_TXS").ok().and_then(|v| v.parse().ok()).unwrap_or(3_000);
+
+    // Honest network: throughput, latency, rounds per block.
+    let net = network(4, shape(), None);
+    let nodes = net.start_all().await;
+    let n0 = first(&nodes);
+    eventually("first blocks", LIMIT, || async { n0.node.status().height >= 2 }).await;
+    deposit(&n0.node, 100_000 * TOKEN);
+    eventually("the deposit", LIMIT, || async { runtime_balance(n0).await > 0 }).await;
+    let handle = n0.compute.handle();
+    let txs: Vec<Vec<u8>> =
+        (0..total).map(|i| anchor_tx(&n0.node, i, Hash::digest(&i.to_le_bytes()))).collect();
+    let start_height = n0.node.status().height;
+    // When each round was first seen stored on node 0 (polled every 5 ms).
+    let seen: Arc<Mutex<BTreeMap<u64, Instant>>> = Arc::default();
+    let watcher = {
+        let (handle, seen) = (handle.clone(), seen.clone());
+        tokio::spawn(async move {
+            loop {
+                if let (Ok(r), Ok(mut map)) = (handle.latest_round(), seen.lock()) {
+                    map.entry(r.0).or_insert_with(Instant::now);
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let started = Instant::now();
+    let mut submitted = Vec::with_capacity(txs.len());
+    for raw in txs {
+        let at = Instant::now();
+        submitted.push((handle.submit(raw).await.expect("accepted"), at));
+    }
+    let submit_time = started.elapsed();
+    let last = submitted.last().expect("some").0;
+    eventually("every anchor finalized", Duration::from_secs(600), || {
+        let h = handle.clone();
+        async move { h.result(&last).ok().flatten().is_some() }
+    })
+    .await;
+    let elapsed = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    watcher.abort();
+    let seen = seen.lock().map(|m| m.clone()).unwrap_or_default();
+    let mut latencies: Vec<f64> = submitted
+        .iter()
+        .filter_map(|(hash, at)| {
+            let round = handle.result(hash).ok().flatten()?.round.0;
+            let (_, when) = seen.range(round..).next()?;
+            Some(when.saturating_duration_since(*at).as_secs_f64() * 1e3)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let end_height = n0.node.status().height;
+    let events = roothash_events(&n0.node, start_height);
+    let (normal, _) = round_blocks(&events);
+    let blocks = end_height - start_height;
+    println!(
+        "paratime throughput: {total} anchors finalized in {:.2} s = {:.0} tx/s (submitting alone took {:.2} s)",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64(),
+        submit_time.as_secs_f64()
+    );
+    println!(
+        "paratime latency submit→finalized (ms): p50 {:.0}, p90 {:.0}, p99 {:.0}, max {:.0} ({} samples)",
+        pct(0.5), pct(0.9), pct(0.99), pct(1.0), latencies.len()
+    );
+    println!(
+        "rounds: {} normal rounds in {blocks} consensus blocks = {:.2} rounds/block; a normal round took {:.2} blocks on average",
+        normal.len(),
+        normal.len() as f64 / blocks.max(1) as f64,
+        mean(&normal)
+    );
+    stop_all(nodes).await;
+
+    // A dishonest worker: rounds it takes part in need the backups.
+    let net = network(4, shape(), Some((3, "dishonest")));
+    let (events, nodes) = run_until(&net, LIMIT, |events| decided(events) >= 16).await;
+    stop_all(nodes).await;
+    let (normal, resolved) = round_blocks(&events);
+    println!(
+        "discrepancy cost: normal rounds {:.2} blocks (n = {}), rounds resolved by backups {:.2} blocks (n = {}): {:+.2} blocks",
+        mean(&normal),
+        normal.len(),
+        mean(&resolved),
+        resolved.len(),
+        mean(&resolved) - mean(&normal)
+    );
+}

@@ -31,11 +31,11 @@ fn decode_hex(what: &str, text: &str) -> Result<Vec<u8>, ApiError> {
     hex::decode(text).map_err(|e| ApiError::bad_request(format!("{what} is not hex: {e}")))
 }
 
-/// The compute role for `id`, or 503 if this node does not run that ParaTime.
+/// The compute role for `id`, or 404 if this node does not run that ParaTime.
 fn compute(api: &ApiState, id: &RuntimeId) -> Result<ComputeHandle, ApiError> {
     match &api.compute {
         Some(handle) if handle.runtime() == *id => Ok(handle.clone()),
-        _ => Err(ApiError::unavailable(format!("this node does not run runtime {id}"))),
+        _ => Err(ApiError::not_found(format!("this node does not run runtime {id}"))),
     }
 }
 
@@ -110,7 +110,8 @@ pub(crate) async fn roothash_state(
     request_body = SubmitRequest,
     responses((status = 200, body = SubmitResponse), (status = 400, body = ErrorBody),
         (status = 422, description = "refused by the runtime", body = ErrorBody),
-        (status = 503, description = "this node does not run the runtime", body = ErrorBody)))]
+        (status = 404, description = "this node does not run the runtime", body = ErrorBody),
+        (status = 503, description = "the pool is full or the runtime is down", body = ErrorBody)))]
 pub(crate) async fn submit(
     State(api): State<ApiState>,
     Path(id): Path<String>,
@@ -137,7 +138,7 @@ pub(crate) async fn submit(
     params(("id" = String, Path, description = "runtime id, hex"),
         ("hash" = String, Path, description = "transaction hash, hex")),
     responses((status = 200, body = RuntimeTxStatus), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+        (status = 404, body = ErrorBody)))]
 pub(crate) async fn transaction(
     State(api): State<ApiState>,
     Path((id, hash)): Path<(String, String)>,
@@ -174,7 +175,7 @@ pub(crate) async fn transaction(
     params(("id" = String, Path, description = "runtime id, hex"),
         ("round" = u64, Path, description = "runtime round")),
     responses((status = 200, body = RuntimeRoundResponse), (status = 400, body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+        (status = 404, body = ErrorBody)))]
 pub(crate) async fn round(
     State(api): State<ApiState>,
     Path((id, round)): Path<(String, u64)>,
@@ -193,8 +194,8 @@ pub(crate) async fn round(
     params(("id" = String, Path, description = "runtime id, hex")),
     request_body = RuntimeQueryRequest,
     responses((status = 200, body = RuntimeQueryResponse), (status = 400, body = ErrorBody),
-        (status = 422, description = "the query failed", body = ErrorBody),
-        (status = 503, body = ErrorBody)))]
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "the query failed", body = ErrorBody)))]
 pub(crate) async fn query(
     State(api): State<ApiState>,
     Path(id): Path<String>,
