@@ -154,11 +154,55 @@ enum GenesisCommand {
         #[arg(long)]
         compute: bool,
     },
+    /// Register a compute ParaTime, owned by a validator's entity, served by every node
+    /// added with `--compute`.
+    AddRuntime {
+        /// The genesis document.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The runtime id (64 hex digits; `atoll-timestamp --id` prints the timestamping one).
+        #[arg(long)]
+        id: String,
+        /// The home of the node whose entity owns the runtime.
+        #[arg(long)]
+        owner: PathBuf,
+        /// The runtime version compute nodes must run.
+        #[arg(long, default_value = "0.1.0")]
+        version: String,
+        /// Primary workers per round.
+        #[arg(long, default_value_t = 3)]
+        group: u16,
+        /// Backup workers (they resolve discrepancies).
+        #[arg(long, default_value_t = 3)]
+        backups: u16,
+        /// Primary workers allowed to miss a round.
+        #[arg(long, default_value_t = 0)]
+        stragglers: u16,
+        /// Round timeout, in consensus blocks.
+        #[arg(long, default_value_t = 6)]
+        round_timeout: u64,
+    },
     /// Check a genesis document and print its chain context.
     Validate {
         /// The genesis document.
         file: PathBuf,
     },
+}
+
+fn parse_version(text: &str) -> Result<atoll_consensus::registry::types::Version> {
+    let parts: Vec<u16> = text
+        .split('.')
+        .map(|p| p.parse::<u16>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("version {text:?} is not major.minor.patch"))?;
+    match parts.as_slice() {
+        [major, minor, patch] => Ok(atoll_consensus::registry::types::Version {
+            major: *major,
+            minor: *minor,
+            patch: *patch,
+        }),
+        _ => bail!("version {text:?} is not major.minor.patch"),
+    }
 }
 
 fn read_genesis(path: &Path) -> Result<Genesis> {
@@ -251,6 +295,36 @@ fn genesis_command(command: GenesisCommand) -> Result<()> {
             genesis::add_validator(&mut genesis, &identity, escrow, balance, compute)?;
             write_genesis(&path, &genesis)?;
             println!("added validator {} (entity {})", identity.node_id, identity.entity_address);
+        }
+        GenesisCommand::AddRuntime {
+            genesis: path,
+            id,
+            owner,
+            version,
+            group,
+            backups,
+            stragglers,
+            round_timeout,
+        } => {
+            let mut genesis = read_genesis(&path)?;
+            let id: atoll_types::RuntimeId =
+                id.parse().with_context(|| format!("runtime id {id:?}"))?;
+            let file = owner.join("node.json");
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let identity: NodeIdentity = serde_json::from_str(&text)
+                .with_context(|| format!("parsing {}", file.display()))?;
+            let version = parse_version(&version)?;
+            let shape = genesis::RuntimeShape {
+                group_size: group,
+                backup_size: backups,
+                allowed_stragglers: stragglers,
+                round_timeout,
+                propose_batch_timeout: (round_timeout / 3).max(1),
+            };
+            genesis::add_compute_runtime(&mut genesis, id, version, identity.entity_id, shape)?;
+            write_genesis(&path, &genesis)?;
+            println!("added runtime {id}");
         }
         GenesisCommand::Validate { file } => {
             let genesis = read_genesis(&file)?;

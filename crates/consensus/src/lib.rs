@@ -8,8 +8,10 @@
 //!
 //! Modules run in a fixed order ([`module`]): beacon (epochs and randomness), staking (the
 //! native token), registry (entities, nodes, runtimes), scheduler (validator and executor
-//! committee elections) and governance (proposals and votes). Transactions are [`Transaction`]s signed by the sender, dispatched by
-//! method name, paid for with a fee, and rejected with a stable [`TxError`] code.
+//! committee elections), governance (proposals and votes) and roothash (ParaTime results
+//! verified by discrepancy detection, runtime blocks and messages). Transactions are
+//! [`Transaction`]s signed by the sender, dispatched by method name, paid for with a fee,
+//! and rejected with a stable [`TxError`] code.
 
 mod app;
 pub mod beacon;
