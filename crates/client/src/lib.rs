@@ -7,6 +7,7 @@
 
 mod error;
 pub mod model;
+mod paratime;
 pub mod queries;
 mod stream;
 pub mod tx;

@@ -14,6 +14,12 @@ use net::*;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
+fn hex_decode(text: &str) -> Vec<u8> {
+    (0..text.len() / 2)
+        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect()
+}
+
 fn shape() -> RuntimeShape {
     RuntimeShape {
         group_size: 4,
@@ -90,6 +96,51 @@ async fn honest_network_deposits_anchors_and_withdraws() {
     })
     .await;
     assert!(before > consensus_balance(&n0.node, &user_address) - 400 * TOKEN);
+
+    // The same through the node API and the Rust client.
+    let api_config = net.configs[0].api.clone();
+    let (address, api) =
+        atoll_node::api::serve(&api_config.listen, n0.node.view(), Some(handle.clone()), &api_config)
+            .await
+            .expect("api");
+    let client = atoll_client::Client::new(&format!("http://{address}")).expect("client");
+    let id = runtime_id();
+    let document = Hash::digest(b"through the API");
+    let raw = anchor_tx(&n0.node, 6, document);
+    let hash = client.submit_runtime_tx(&id, &raw).await.expect("submitted");
+    let done = client.wait_for_runtime_tx(&id, &hash, LIMIT).await.expect("finalized");
+    let round = done.round.expect("round");
+    assert!(done.outcome.expect("outcome").error.is_none());
+    let listed = client.runtime_round(&id, round).await.expect("round");
+    assert!(listed.outcomes.iter().any(|o| o.hash == hash));
+    let answer = client
+        .runtime_query(&id, GET, &atoll_types::encode(&Get { document }))
+        .await
+        .expect("query");
+    let answer: GetResult =
+        atoll_types::decode(&hex_decode(&answer.result), 1 << 16).expect("decode");
+    assert!(answer.record.is_some_and(|r| r.round.0 == round));
+    let block = client
+        .runtime_block(&id, round, atoll_client::model::StateQuery::default())
+        .await
+        .expect("block");
+    assert_eq!(block.value.round.0, round);
+    let summary = client
+        .roothash(&id, atoll_client::model::StateQuery::default())
+        .await
+        .expect("summary");
+    assert!(summary.value.round >= round && summary.value.workers.len() == 4);
+    // A bad request and an unknown runtime get clear errors.
+    let other = atoll_types::RuntimeId::from_bytes([1; 32]);
+    assert!(matches!(
+        client.submit_runtime_tx(&other, &raw).await,
+        Err(atoll_client::ClientError::Api { status: 404, .. })
+    ));
+    assert!(matches!(
+        client.submit_runtime_tx(&id, b"garbage").await,
+        Err(atoll_client::ClientError::Api { status: 422, .. })
+    ));
+    api.abort();
 
     let events = roothash_events(&n0.node, 1);
     assert!(events.iter().any(|(_, e)| matches!(e, RoothashEvent::Finalized { .. })));
