@@ -74,7 +74,9 @@ impl Client {
                 Err(e) => return Err(e),
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(ClientError::Timeout(format!("runtime transaction {hash} not finalized")));
+                return Err(ClientError::Timeout(format!(
+                    "runtime transaction {hash} not finalized"
+                )));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -99,10 +99,14 @@ async fn honest_network_deposits_anchors_and_withdraws() {
 
     // The same through the node API and the Rust client.
     let api_config = net.configs[0].api.clone();
-    let (address, api) =
-        atoll_node::api::serve(&api_config.listen, n0.node.view(), Some(handle.clone()), &api_config)
-            .await
-            .expect("api");
+    let (address, api) = atoll_node::api::serve(
+        &api_config.listen,
+        n0.node.view(),
+        Some(handle.clone()),
+        &api_config,
+    )
+    .await
+    .expect("api");
     let client = atoll_client::Client::new(&format!("http://{address}")).expect("client");
     let id = runtime_id();
     let document = Hash::digest(b"through the API");
@@ -125,10 +129,8 @@ async fn honest_network_deposits_anchors_and_withdraws() {
         .await
         .expect("block");
     assert_eq!(block.value.round.0, round);
-    let summary = client
-        .roothash(&id, atoll_client::model::StateQuery::default())
-        .await
-        .expect("summary");
+    let summary =
+        client.roothash(&id, atoll_client::model::StateQuery::default()).await.expect("summary");
     assert!(summary.value.round >= round && summary.value.workers.len() == 4);
     // A bad request and an unknown runtime get clear errors.
     let other = atoll_types::RuntimeId::from_bytes([1; 32]);
