@@ -30,6 +30,8 @@ use crate::{runtime_state, state_at, ByzantineMode, ComputeError, Shared};
 const MAX_IN_MSGS_PER_ROUND: usize = 64;
 /// Attempts to fetch a proposal's missing transactions before giving up on it.
 const FETCH_ATTEMPTS: u32 = 3;
+/// Most pooled transactions re-checked after a round.
+const RECHECK_LIMIT: usize = 1_000;
 /// How often the proposer reconsiders its batch.
 const TICK: Duration = Duration::from_millis(50);
 
@@ -249,6 +251,7 @@ impl Worker {
             match stored {
                 Ok(()) => {
                     self.finalized_transactions(block.round, &logs);
+                    self.recheck_pool();
                     return Ok(true);
                 }
                 Err(e) => tracing::warn!(error = %e, round = block.round.0, "write logs refused"),
@@ -270,6 +273,37 @@ impl Worker {
                 index.insert(hash, round);
             }
         }
+    }
+
+    /// After a round, drops pooled transactions the new state makes invalid (e.g. a nonce
+    /// another transaction used), checking at most [`RECHECK_LIMIT`] of them in the
+    /// background (the worker loop does not wait for it).
+    fn recheck_pool(&self) {
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            let pending: Vec<(Hash, Vec<u8>)> = match shared.pool.lock() {
+                Ok(pool) => pool.all().into_iter().take(RECHECK_LIMIT).collect(),
+                Err(_) => return,
+            };
+            if pending.is_empty() {
+                return;
+            }
+            let txs: Vec<Vec<u8>> = pending.iter().map(|(_, raw)| raw.clone()).collect();
+            let runtime = shared.clone();
+            let checked = tokio::task::spawn_blocking(move || {
+                let state = runtime.storage().latest()?;
+                runtime.executor.check(state, txs)
+            })
+            .await;
+            let Ok(Ok(outcomes)) = checked else { return };
+            if let Ok(mut pool) = shared.pool.lock() {
+                for ((hash, _), outcome) in pending.iter().zip(outcomes) {
+                    if outcome.error.is_some() {
+                        pool.remove(hash);
+                    }
+                }
+            }
+        });
     }
 
     fn scan_events(&mut self, height: u64) -> Result<(), ComputeError> {
