@@ -35,7 +35,7 @@ use atoll_consensus::Fee;
 use atoll_engine::bft::NodeView;
 use atoll_mkvs::MkvsError;
 use atoll_runtime_host::host::{HostConfig, HostError};
-use atoll_runtime_host::{ModuleFailure, TxOutcome};
+use atoll_runtime_host::{CheckOutcome, ModuleFailure, TxOutcome};
 use atoll_types::{Amount, Hash, Height, Round, RuntimeId, Signer};
 use thiserror::Error;
 use tokio::task::JoinHandle;
@@ -159,6 +159,21 @@ impl Shared {
     fn storage(&self) -> &Arc<RuntimeStorage> {
         self.executor.storage()
     }
+
+    /// Checks one runtime transaction against the latest stored state.
+    async fn check(self: &Arc<Self>, raw: Vec<u8>) -> Result<CheckOutcome, ComputeError> {
+        let shared = self.clone();
+        let outcomes = tokio::task::spawn_blocking(move || {
+            let state = shared.storage().latest()?;
+            shared.executor.check(state, vec![raw])
+        })
+        .await
+        .map_err(|e| ComputeError::Internal(e.to_string()))??;
+        outcomes
+            .into_iter()
+            .next()
+            .ok_or_else(|| ComputeError::Unexpected("no check outcome".into()))
+    }
 }
 
 impl p2p::Provider for Shared {
@@ -206,18 +221,7 @@ impl ComputeHandle {
 
     /// Checks a runtime transaction through the runtime, adds it to the pool and gossips it.
     pub async fn submit(&self, raw: Vec<u8>) -> Result<Hash, SubmitError> {
-        let shared = self.shared.clone();
-        let tx = raw.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            let state = shared.storage().latest()?;
-            shared.executor.check(state, vec![tx])
-        })
-        .await
-        .map_err(|e| ComputeError::Internal(e.to_string()))??;
-        let outcome = outcome
-            .into_iter()
-            .next()
-            .ok_or_else(|| ComputeError::Unexpected("no check outcome".into()))?;
+        let outcome = self.shared.check(raw.clone()).await?;
         if let Some(failure) = outcome.error {
             return Err(SubmitError::Rejected(failure));
         }

@@ -375,19 +375,10 @@ impl Worker {
     }
 
     async fn check_into_pool(&self, raw: Vec<u8>) -> Result<(), ComputeError> {
-        let shared = self.shared.clone();
-        let tx = raw.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            let state = shared.storage().latest()?;
-            shared.executor.check(state, vec![tx])
-        })
-        .await
-        .map_err(|e| ComputeError::Internal(e.to_string()))??;
-        if let Some(outcome) = outcome.into_iter().next() {
-            if outcome.error.is_none() {
-                if let Ok(mut pool) = self.shared.pool.lock() {
-                    let _ = pool.insert(raw, outcome.gas_price, outcome.sender);
-                }
+        let outcome = self.shared.check(raw.clone()).await?;
+        if outcome.error.is_none() {
+            if let Ok(mut pool) = self.shared.pool.lock() {
+                let _ = pool.insert(raw, outcome.gas_price, outcome.sender);
             }
         }
         Ok(())

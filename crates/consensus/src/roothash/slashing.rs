@@ -7,9 +7,12 @@
 use std::collections::BTreeSet;
 
 use atoll_mkvs::{KeyValueRead, Overlay};
-use atoll_types::{Address, Amount, Epoch, PublicKey, Round, RuntimeId};
+use atoll_types::{
+    Address, Amount, ChainContext, Epoch, PublicKey, Round, RuntimeId, Signable, Signed,
+};
 
 use super::state::{mark_punished, parameters, runtime_state, was_punished};
+use super::types::{ExecutorCommitmentBody, ProposalHeader};
 use super::{EquivocationEvidence, Evidence, RoothashError, RoothashEvent};
 use crate::context::Env;
 use crate::error::{CallError, StateError};
@@ -126,6 +129,64 @@ pub(super) fn punish_equivocation(
     Ok(true)
 }
 
+/// Something a node signs once per round (per batch, for commitments).
+trait RoundSigned: Signable + PartialEq {
+    fn runtime(&self) -> RuntimeId;
+    fn round(&self) -> Round;
+    /// What else two of them must share to conflict: the batch a commitment is about.
+    fn slot(&self) -> Option<PublicKey>;
+}
+
+impl RoundSigned for ExecutorCommitmentBody {
+    fn runtime(&self) -> RuntimeId {
+        self.runtime
+    }
+    fn round(&self) -> Round {
+        self.round
+    }
+    fn slot(&self) -> Option<PublicKey> {
+        Some(self.scheduler)
+    }
+}
+
+impl RoundSigned for ProposalHeader {
+    fn runtime(&self) -> RuntimeId {
+        self.runtime
+    }
+    fn round(&self) -> Round {
+        self.round
+    }
+    fn slot(&self) -> Option<PublicKey> {
+        None
+    }
+}
+
+/// The signer and round if `a` and `b` are two different, validly signed things by one
+/// node for the same round (and batch) of `runtime`.
+fn conflict<T: RoundSigned>(
+    a: &Signed<T>,
+    b: &Signed<T>,
+    chain: &ChainContext,
+    runtime: &RuntimeId,
+) -> Result<(PublicKey, Round), &'static str> {
+    if a.signer() != b.signer() {
+        return Err("signed by different nodes");
+    }
+    let (Ok(x), Ok(y)) = (a.open(chain), b.open(chain)) else {
+        return Err("a signature does not verify");
+    };
+    if x.runtime() != *runtime || y.runtime() != *runtime {
+        return Err("for another runtime");
+    }
+    if x.round() != y.round() || x.slot() != y.slot() {
+        return Err("not for the same round and batch");
+    }
+    if x == y {
+        return Err("the two are the same");
+    }
+    Ok((*a.signer(), x.round()))
+}
+
 /// Runs `roothash.Evidence`: two different things signed by one node for one round of the
 /// runtime, not older than the past blocks kept.
 pub(super) fn evidence(
@@ -138,44 +199,11 @@ pub(super) fn evidence(
     let runtime = runtime_state(state, &body.runtime)?.ok_or(RoothashError::NoSuchRuntime)?;
     let chain = crate::chain::chain_info(state)?.chain_context;
     let invalid = |why| CallError::from(RoothashError::InvalidEvidence(why));
-    let (node, round) = match &body.evidence {
-        EquivocationEvidence::Commitments(a, b) => {
-            if a.signer() != b.signer() {
-                return Err(invalid("signed by different nodes"));
-            }
-            let (Ok(x), Ok(y)) = (a.open(&chain), b.open(&chain)) else {
-                return Err(invalid("a signature does not verify"));
-            };
-            if x.runtime != body.runtime || y.runtime != body.runtime {
-                return Err(invalid("for another runtime"));
-            }
-            if x.round != y.round || x.scheduler != y.scheduler {
-                return Err(invalid("not for the same round and batch"));
-            }
-            if x == y {
-                return Err(invalid("the commitments are the same"));
-            }
-            (*a.signer(), x.round)
-        }
-        EquivocationEvidence::Proposals(a, b) => {
-            if a.signer() != b.signer() {
-                return Err(invalid("signed by different nodes"));
-            }
-            let (Ok(x), Ok(y)) = (a.open(&chain), b.open(&chain)) else {
-                return Err(invalid("a signature does not verify"));
-            };
-            if x.runtime != body.runtime || y.runtime != body.runtime {
-                return Err(invalid("for another runtime"));
-            }
-            if x.round != y.round {
-                return Err(invalid("not for the same round"));
-            }
-            if x == y {
-                return Err(invalid("the proposals are the same"));
-            }
-            (*a.signer(), x.round)
-        }
+    let proven = match &body.evidence {
+        EquivocationEvidence::Commitments(a, b) => conflict(a, b, &chain, &body.runtime),
+        EquivocationEvidence::Proposals(a, b) => conflict(a, b, &chain, &body.runtime),
     };
+    let (node, round) = proven.map_err(invalid)?;
     let keep = parameters(state)?.max_past_blocks;
     let current = runtime.last_block.round.0.saturating_add(1);
     if round.0 > current || round.0.saturating_add(keep) < current {
