@@ -30,7 +30,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use atoll_consensus::roothash;
 use atoll_consensus::Fee;
 use atoll_engine::bft::NodeView;
 use atoll_mkvs::MkvsError;
@@ -158,6 +157,16 @@ struct Shared {
 impl Shared {
     fn storage(&self) -> &Arc<RuntimeStorage> {
         self.executor.storage()
+    }
+
+    /// Keeps `proposal` among those served to peers for `round` (older rounds are dropped).
+    fn remember_proposal(&self, round: Round, proposal: &p2p::Proposal) {
+        if let Ok(mut known) = self.proposals.lock() {
+            if known.0 != round {
+                *known = (round, Vec::new());
+            }
+            known.1.push(proposal.clone());
+        }
     }
 
     /// Checks one runtime transaction against the latest stored state.
@@ -346,14 +355,4 @@ pub fn start(
 /// The consensus state after `height`.
 fn state_at(node: &NodeView, height: u64) -> Result<atoll_mkvs::Tree<'_>, ComputeError> {
     node.state().tree_at(Height(height)).map_err(|e| ComputeError::State(e.to_string()))
-}
-
-/// The roothash state of `runtime` after `height`.
-fn runtime_state(
-    node: &NodeView,
-    height: u64,
-    runtime: &RuntimeId,
-) -> Result<Option<roothash::RuntimeState>, ComputeError> {
-    let tree = state_at(node, height)?;
-    roothash::runtime_state(&tree, runtime).map_err(|e| ComputeError::State(e.to_string()))
 }

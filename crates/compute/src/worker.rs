@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::p2p::{FetchRequest, FetchResponse, GossipMessage, P2p, Proposal};
 use crate::storage::{io_transactions, RoundWriteLogs};
-use crate::{runtime_state, state_at, ByzantineMode, ComputeError, Shared};
+use crate::{state_at, ByzantineMode, ComputeError, Shared};
 
 /// Most incoming messages one batch takes.
 const MAX_IN_MSGS_PER_ROUND: usize = 64;
@@ -166,13 +166,12 @@ impl Worker {
         }
         self.height = height;
         let runtime = self.shared.runtime;
-        let Some(state) = runtime_state(&self.shared.node, height, &runtime)? else {
-            return Ok(());
-        };
-        {
+        let state = {
             let tree = state_at(&self.shared.node, height)?;
             self.descriptor = registry::runtime(&tree, &runtime).map_err(state_err)?;
-        }
+            roothash::runtime_state(&tree, &runtime).map_err(state_err)?
+        };
+        let Some(state) = state else { return Ok(()) };
         self.sync_blocks(&state).await?;
         let new_round = self.round.as_ref().is_none_or(|r| r.previous != state.last_block);
         if new_round {
@@ -216,19 +215,26 @@ impl Worker {
     }
 
     async fn store_round(&mut self, block: &RuntimeBlockHeader) -> Result<bool, ComputeError> {
-        let own = self.round.as_ref().and_then(|r| {
-            r.executed.values().find(|e| {
-                e.header.round == block.round
-                    && e.result.state_root == block.state_root
-                    && e.result.io_root == block.io_root
-            })
+        // This node's own results for the round, if they are the finalized ones (taken: the
+        // round is over).
+        let own = self.round.as_mut().and_then(|r| {
+            let scheduler = r
+                .executed
+                .iter()
+                .find(|(_, e)| {
+                    e.header.round == block.round
+                        && e.result.state_root == block.state_root
+                        && e.result.io_root == block.io_root
+                })
+                .map(|(s, _)| *s)?;
+            r.executed.remove(&scheduler)
         });
         let mut candidates = Vec::new();
         if let Some(own) = own {
             candidates.push(RoundWriteLogs {
                 round: block.round,
-                state: own.result.state_write_log.clone(),
-                io: own.result.io_write_log.clone(),
+                state: own.result.state_write_log,
+                io: own.result.io_write_log,
             });
         } else {
             for answer in self.p2p.fetch(FetchRequest::WriteLogs(block.round)).await {
@@ -240,17 +246,17 @@ impl Worker {
             }
         }
         for logs in candidates {
+            let hashes = io_transactions(&logs.io);
             let storage = self.shared.storage().clone();
             let (round, state_root, io_root) = (block.round, block.state_root, block.io_root);
-            let logs_for_commit = logs.clone();
             let stored = tokio::task::spawn_blocking(move || {
-                storage.commit_round(round, &logs_for_commit, state_root, io_root)
+                storage.commit_round(round, &logs, state_root, io_root)
             })
             .await
             .map_err(|e| ComputeError::Internal(e.to_string()))?;
             match stored {
                 Ok(()) => {
-                    self.finalized_transactions(block.round, &logs);
+                    self.finalized_transactions(block.round, hashes);
                     self.recheck_pool();
                     return Ok(true);
                 }
@@ -261,8 +267,7 @@ impl Worker {
     }
 
     /// A finalized round's transactions leave the pool and enter the lookup index.
-    fn finalized_transactions(&self, round: Round, logs: &RoundWriteLogs) {
-        let hashes = io_transactions(&logs.io);
+    fn finalized_transactions(&self, round: Round, hashes: Vec<Hash>) {
         if let Ok(mut pool) = self.shared.pool.lock() {
             for hash in &hashes {
                 pool.remove(hash);
@@ -356,10 +361,8 @@ impl Worker {
     async fn on_gossip(&mut self, message: GossipMessage) -> Result<(), ComputeError> {
         match message {
             GossipMessage::Transaction(raw) => {
-                let handle =
-                    crate::ComputeHandle { shared: self.shared.clone(), p2p: self.p2p.clone() };
                 let hash = Hash::digest(&raw);
-                if !handle.pending(&hash) {
+                if !self.shared.pool.lock().is_ok_and(|p| p.contains(&hash)) {
                     if let Err(e) = self.check_into_pool(raw).await {
                         tracing::debug!(error = %e, "gossiped runtime transaction refused");
                     }
@@ -414,12 +417,7 @@ impl Worker {
             }
             Some(_) => {}
             None => {
-                if let Ok(mut known) = self.shared.proposals.lock() {
-                    if known.0 != round.round {
-                        *known = (round.round, Vec::new());
-                    }
-                    known.1.push(proposal.clone());
-                }
+                self.shared.remember_proposal(round.round, &proposal);
                 round.proposals.insert(rank, (proposal, header, proposer));
             }
         }
@@ -437,12 +435,10 @@ impl Worker {
         if !involved {
             return Ok(());
         }
-        let chain = self.shared.node.chain_context();
         let known: BTreeSet<PublicKey> = round.proposals.values().map(|(_, _, p)| *p).collect();
-        let missing = state.commitments.iter().any(|c| {
-            c.open(&chain)
-                .is_ok_and(|body| body.round == round.round && !known.contains(&body.scheduler))
-        });
+        let missing = state
+            .commitment_bodies()
+            .any(|(_, body)| body.round == round.round && !known.contains(&body.scheduler));
         if !missing {
             return Ok(());
         }
@@ -709,12 +705,7 @@ impl Worker {
         self.p2p.publish(GossipMessage::Proposal(proposal.clone()));
         let results = self.results_header(&result, &incoming);
         let messages = result.messages.clone();
-        if let Ok(mut known) = self.shared.proposals.lock() {
-            if known.0 != header.round {
-                *known = (header.round, Vec::new());
-            }
-            known.1.push(proposal.clone());
-        }
+        self.shared.remember_proposal(header.round, &proposal);
         if let Some(round) = self.round.as_mut() {
             round.proposals.insert(rank, (proposal, header, self.id));
             round.executed.insert(self.id, Executed { result, header: results.clone() });
@@ -729,17 +720,11 @@ impl Worker {
             return false;
         };
         let Some(committee) = state.committee.as_ref() else { return false };
-        let chain = self.shared.node.chain_context();
-        state.commitments.iter().any(|c| {
-            *c.signer() != self.id
-                && c.open(&chain).is_ok_and(|body| {
-                    body.round == round.round
-                        && body.scheduler == *c.signer()
-                        && committee
-                            .pool
-                            .rank(&body.scheduler, round.round)
-                            .is_some_and(|r| r < rank)
-                })
+        state.commitment_bodies().any(|(node, body)| {
+            node != self.id
+                && body.round == round.round
+                && body.scheduler == node
+                && committee.pool.rank(&body.scheduler, round.round).is_some_and(|r| r < rank)
         })
     }
 

@@ -14,12 +14,6 @@ use net::*;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-fn hex_decode(text: &str) -> Vec<u8> {
-    (0..text.len() / 2)
-        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect()
-}
-
 fn shape() -> RuntimeShape {
     RuntimeShape {
         group_size: 4,
@@ -122,7 +116,7 @@ async fn honest_network_deposits_anchors_and_withdraws() {
         .await
         .expect("query");
     let answer: GetResult =
-        atoll_types::decode(&hex_decode(&answer.result), 1 << 16).expect("decode");
+        atoll_types::decode(&hex::decode(&answer.result).expect("hex"), 1 << 16).expect("decode");
     assert!(answer.record.is_some_and(|r| r.round.0 == round));
     let block = client
         .runtime_block(&id, round, atoll_client::model::StateQuery::default())

@@ -188,10 +188,7 @@ impl CommitmentPool {
     /// The best-ranked scheduler that has committed, with its rank: the batch backup
     /// workers execute in a discrepancy.
     pub fn best_scheduler(&self) -> Option<(u64, PublicKey)> {
-        self.buckets
-            .iter()
-            .find(|(_, (_, b))| b.scheduler_header.is_some())
-            .map(|(rank, (scheduler, _))| (*rank, *scheduler))
+        self.best().map(|(rank, scheduler, _)| (rank, scheduler))
     }
 
     /// Adds a commitment seen at `height`.

@@ -80,16 +80,16 @@ fn finalize(
     events: &mut Vec<Event>,
 ) -> Result<(), StateError> {
     let Finalization { scheduler, header, good, bad, discrepancy, .. } = finalization;
-    let chain = crate::chain::chain_info(state)?.chain_context;
     // The scheduler's commitment carries the round's messages (checked against the
     // header's messages hash when it was added).
     let runtime_messages = runtime
-        .commitments
-        .iter()
-        .filter(|c| *c.signer() == scheduler)
-        .filter_map(|c| c.open(&chain).ok())
-        .find(|body| body.scheduler == scheduler && body.header.as_ref() == Some(&header))
-        .map(|body| body.messages)
+        .commitment_bodies()
+        .find(|(node, body)| {
+            *node == scheduler
+                && body.scheduler == scheduler
+                && body.header.as_ref() == Some(&header)
+        })
+        .map(|(_, body)| body.messages)
         .unwrap_or_default();
     runtime.message_results =
         messages::execute(state, env, &runtime.runtime, header.round, &runtime_messages, events)?;

@@ -195,6 +195,18 @@ pub struct RuntimeState {
     pub next_in_msg_id: u64,
 }
 
+impl RuntimeState {
+    /// The commitments the pool holds, decoded: `(node, body)`. Their signatures were
+    /// verified when they were added, so they are not verified again here.
+    pub fn commitment_bodies(
+        &self,
+    ) -> impl Iterator<Item = (PublicKey, ExecutorCommitmentBody)> + '_ {
+        self.commitments
+            .iter()
+            .filter_map(|c| Some((*c.signer(), c.decode_verified_elsewhere().ok()?)))
+    }
+}
+
 /// The roothash module's parameters.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -78,7 +78,7 @@ fn parse_key(text: &str) -> Result<PublicKey, ApiError> {
     text.parse().map_err(|e| ApiError::bad_request(format!("invalid key {text:?}: {e}")))
 }
 
-fn parse_runtime(text: &str) -> Result<RuntimeId, ApiError> {
+pub(super) fn parse_runtime(text: &str) -> Result<RuntimeId, ApiError> {
     text.parse().map_err(|e| ApiError::bad_request(format!("invalid runtime id {text:?}: {e}")))
 }
 

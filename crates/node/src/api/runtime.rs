@@ -10,26 +10,17 @@ use atoll_client::model::{
 use atoll_client::queries as shared;
 use atoll_compute::{ComputeHandle, SubmitError};
 use atoll_consensus::roothash;
-use atoll_types::{Hash, Round, RuntimeId};
+use atoll_types::{Round, RuntimeId};
 use axum::extract::{Path, State};
 use axum::Json;
 
 use super::error::{ApiJson, ApiQuery};
+use super::queries::parse_runtime;
+use super::read::parse_hash;
+use super::submit::decode_hex;
 use super::{ApiError, ApiState};
 
 type Answer = Result<Json<StateResponse<serde_json::Value>>, ApiError>;
-
-fn parse_runtime(text: &str) -> Result<RuntimeId, ApiError> {
-    text.parse().map_err(|e| ApiError::bad_request(format!("invalid runtime id {text:?}: {e}")))
-}
-
-fn parse_hash(text: &str) -> Result<Hash, ApiError> {
-    text.parse().map_err(|e| ApiError::bad_request(format!("invalid hash {text:?}: {e}")))
-}
-
-fn decode_hex(what: &str, text: &str) -> Result<Vec<u8>, ApiError> {
-    hex::decode(text).map_err(|e| ApiError::bad_request(format!("{what} is not hex: {e}")))
-}
 
 /// The compute role for `id`, or 404 if this node does not run that ParaTime.
 fn compute(api: &ApiState, id: &RuntimeId) -> Result<ComputeHandle, ApiError> {

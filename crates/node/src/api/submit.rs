@@ -11,7 +11,7 @@ use axum::Json;
 use super::error::ApiJson;
 use super::{ApiError, ApiState};
 
-fn decode_hex(what: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+pub(super) fn decode_hex(what: &str, text: &str) -> Result<Vec<u8>, ApiError> {
     hex::decode(text).map_err(|e| ApiError::bad_request(format!("{what} is not hex: {e}")))
 }
 
