@@ -90,6 +90,8 @@ pub struct ComputeConfig {
     pub runtime: RuntimeId,
     /// The ParaTime binary.
     pub binary: PathBuf,
+    /// Arguments for the binary before `--socket <path>`.
+    pub binary_args: Vec<String>,
     /// Where the runtime's state is stored (a file).
     pub storage_path: PathBuf,
     /// The runtime p2p network.
@@ -110,6 +112,7 @@ impl ComputeConfig {
         Self {
             runtime,
             binary,
+            binary_args: Vec::new(),
             storage_path,
             p2p,
             txpool: TxPoolConfig::default(),
@@ -331,6 +334,7 @@ pub fn start(
     let storage = Arc::new(RuntimeStorage::open(&config.storage_path, config.runtime)?);
     let host = HostConfig {
         binary: config.binary.clone(),
+        args: config.binary_args.clone(),
         runtime_id: config.runtime,
         chain_context: node.chain_context(),
         call_timeout: config.call_timeout,

@@ -121,6 +121,9 @@ pub struct ComputeSection {
     pub runtime: String,
     /// The ParaTime binary (absolute, or relative to the node's home).
     pub binary: String,
+    /// Arguments given to the binary before `--socket <path>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub binary_args: Vec<String>,
     /// Where the runtime p2p network listens (`host:port`).
     pub p2p_listen: String,
     /// Other compute nodes' runtime p2p addresses (`host:port`).
@@ -338,11 +341,19 @@ impl NodeConfig {
             match &self.compute {
                 Some(c) => format!(
                     "\n[compute]\n# Run this ParaTime for its committee (runtime id, binary path).\n\
-                     runtime = {}\nbinary = {}\n\
+                     runtime = {}\nbinary = {}\n{}\
                      # The ParaTime p2p network (host:port) and the other compute nodes' addresses.\n\
                      p2p_listen = {}\np2p_peers = [{}]\n{}",
                     value(&c.runtime),
                     value(&c.binary),
+                    if c.binary_args.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "# Arguments before --socket.\nbinary_args = [{}]\n",
+                            c.binary_args.iter().map(|a| value(a)).collect::<Vec<_>>().join(", ")
+                        )
+                    },
                     value(&c.p2p_listen),
                     c.p2p_peers.iter().map(|p| value(p)).collect::<Vec<_>>().join(", "),
                     match &c.byzantine {

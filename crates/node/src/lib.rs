@@ -4,6 +4,7 @@
 //! - [`config`]: `config.toml`, with every setting documented in the file.
 //! - [`genesis`]: building a genesis document validator by validator.
 //! - [`run`]: starting the node from its home directory.
+//! - [`registration`]: registering the node again before its descriptor expires.
 //! - [`api`]: the REST/JSON and WebSocket API with its OpenAPI document.
 //! - [`metrics_server`]: serving Prometheus metrics over HTTP.
 
@@ -12,6 +13,7 @@ pub mod config;
 pub mod genesis;
 pub mod keys;
 pub mod metrics_server;
+pub mod registration;
 pub mod run;
 
 pub use config::{ConfigError, NodeConfig, Role};

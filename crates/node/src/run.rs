@@ -123,6 +123,11 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
         listen = %config.p2p.listen,
         "node started"
     );
+    let registration = crate::registration::spawn(
+        NodeKeys::load(home)?,
+        node.view(),
+        u128::from(config.mempool.min_gas_price),
+    );
     let compute = match &config.compute {
         Some(section) => Some(start_compute(home, section, node.view())?),
         None => None,
@@ -144,6 +149,7 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
         _ = node.stopped() => tracing::error!("the node stopped"),
     }
     api.abort();
+    registration.abort();
     if let Some(compute) = compute {
         compute.shutdown().await;
     }
@@ -173,6 +179,7 @@ pub fn compute_config(
     };
     let storage = home.join(DATA_DIR).join(format!("runtime-{runtime}.redb"));
     let mut config = atoll_compute::ComputeConfig::new(runtime, binary, storage, p2p);
+    config.binary_args = section.binary_args.clone();
     if let Some(mode) = &section.byzantine {
         config.byzantine = mode.parse().map_err(RunError::Io)?;
     }

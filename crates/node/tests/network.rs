@@ -299,3 +299,39 @@ async fn moving_stake_changes_the_validator_set_at_the_next_epoch() {
         node.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn running_nodes_register_again_before_their_descriptors_expire() {
+    logs();
+    // Genesis registrations expire at epoch 4 (max_node_expiration) and would be removed at
+    // epoch 6; with 4-block epochs the chain passes both within about 30 blocks.
+    let epoch_interval = 4;
+    let net = testnet(4, 0, &[], epoch_interval);
+    let nodes = net.start_all().await;
+    let renewals: Vec<_> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| {
+            let keys = atoll_node::NodeKeys::load(net.home(i)).expect("keys");
+            atoll_node::registration::spawn(keys, node.view(), 1)
+        })
+        .collect();
+    let refs: Vec<_> = nodes.iter().collect();
+    let target = 10 * epoch_interval + 1;
+    wait_for_height(&refs, target, LIMIT).await;
+    let tree = nodes[0].state().tree_at(Height(target)).expect("state");
+    let epoch = target.saturating_sub(1) / epoch_interval;
+    let registered = registry::nodes(&tree).expect("nodes");
+    assert_eq!(registered.len(), 4, "every node is still registered at epoch {epoch}");
+    for node in &registered {
+        assert!(node.expiration.0 > epoch, "node {} expires at {:?}", node.id, node.expiration);
+    }
+    assert_eq!(scheduler::validators(&tree).expect("validators").len(), 4);
+    drop((tree, refs));
+    for renewal in renewals {
+        renewal.abort();
+    }
+    for node in nodes {
+        node.shutdown().await;
+    }
+}

@@ -35,6 +35,8 @@ impl<D: NodeDb> NodeSource for D {
 pub struct HostConfig {
     /// The ParaTime binary.
     pub binary: PathBuf,
+    /// Arguments given before `--socket <path>` (e.g. a subcommand of a multi-purpose binary).
+    pub args: Vec<String>,
     /// The runtime it must be.
     pub runtime_id: RuntimeId,
     /// The consensus chain it serves.
@@ -106,6 +108,7 @@ impl RuntimeHost {
         let listener = UnixListener::bind(&socket).map_err(|e| HostError::Spawn(e.to_string()))?;
         listener.set_nonblocking(true).map_err(|e| HostError::Spawn(e.to_string()))?;
         let mut child = Command::new(&self.config.binary)
+            .args(&self.config.args)
             .arg("--socket")
             .arg(&socket)
             .stdin(Stdio::null())

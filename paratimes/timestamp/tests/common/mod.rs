@@ -27,6 +27,7 @@ pub fn chain() -> ChainContext {
 
 pub fn config() -> HostConfig {
     HostConfig {
+        args: Vec::new(),
         binary: PathBuf::from(env!("CARGO_BIN_EXE_atoll-timestamp")),
         runtime_id: runtime_id(),
         chain_context: chain(),

@@ -83,6 +83,7 @@ pub fn network(n: usize, shape: RuntimeShape, byzantine: Option<(usize, &str)>) 
         config.compute = Some(ComputeSection {
             runtime: runtime_id().to_string(),
             binary: env!("CARGO_BIN_EXE_atoll-timestamp").to_owned(),
+            binary_args: Vec::new(),
             p2p_listen: format!("127.0.0.1:{}", free_port()),
             p2p_peers: Vec::new(),
             byzantine: byzantine.filter(|(b, _)| *b == i).map(|(_, m)| m.to_owned()),
