@@ -36,7 +36,7 @@ pub(crate) struct NodeArgs {
 pub(crate) struct TxArgs {
     /// The signing key: a name in the keys directory, or a key file path.
     #[arg(long)]
-    from: String,
+    pub from: String,
     /// Gas price in base units per gas unit.
     #[arg(long, default_value_t = 0)]
     gas_price: u128,
@@ -229,7 +229,7 @@ pub(crate) enum QueryCommand {
     },
 }
 
-fn tokens(amount: Amount, exponent: u8, symbol: &str) -> String {
+pub(crate) fn tokens(amount: Amount, exponent: u8, symbol: &str) -> String {
     match amount.to_decimal(exponent) {
         Ok(text) => format!("{text} {symbol}"),
         Err(_) => format!("{} base units", amount.base_units()),
@@ -244,26 +244,27 @@ fn address(text: &str, keys_dir: &std::path::Path) -> Result<Address> {
     Ok(Address::from_public_key(&key.public_key()))
 }
 
-struct Session<'a> {
-    client: Client,
-    chain: atoll_types::ChainContext,
-    exponent: u8,
-    symbol: String,
-    keys_dir: &'a std::path::Path,
-    out: Output,
+/// A connection to a node, with what the wallet needs to know about its chain.
+pub(crate) struct Session<'a> {
+    pub client: Client,
+    pub chain: atoll_types::ChainContext,
+    pub exponent: u8,
+    pub symbol: String,
+    pub keys_dir: &'a std::path::Path,
+    pub out: Output,
 }
 
 impl Session<'_> {
-    fn amount(&self, text: &str) -> Result<Amount> {
+    pub(crate) fn amount(&self, text: &str) -> Result<Amount> {
         Amount::from_decimal(text, self.exponent).with_context(|| format!("amount {text:?}"))
     }
 
-    fn address(&self, text: &str) -> Result<Address> {
+    pub(crate) fn address(&self, text: &str) -> Result<Address> {
         address(text, self.keys_dir)
     }
 }
 
-fn spinner(out: Output, message: String) -> indicatif::ProgressBar {
+pub(crate) fn spinner(out: Output, message: String) -> indicatif::ProgressBar {
     let bar = if out == Output::Text {
         indicatif::ProgressBar::new_spinner()
     } else {
@@ -326,7 +327,7 @@ fn parse_version(text: &str) -> Result<registry::types::Version> {
     Ok(registry::types::Version { major, minor, patch })
 }
 
-async fn connect<'a>(
+pub(crate) async fn connect<'a>(
     node: &NodeArgs,
     keys_dir: &'a std::path::Path,
     out: Output,
@@ -343,7 +344,7 @@ async fn connect<'a>(
     })
 }
 
-async fn send<B: borsh::BorshSerialize>(
+pub(crate) async fn send<B: borsh::BorshSerialize>(
     cx: &Session<'_>,
     args: &TxArgs,
     method: &str,

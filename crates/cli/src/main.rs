@@ -1,10 +1,14 @@
 //! `atoll`: set up a node (`atoll init`), build a genesis document (`atoll genesis …`), run
 //! the node (`atoll node`), manage keys (`atoll keys …`), send transactions (`atoll tx …`),
-//! read the chain (`atoll query …`) and load-test a network (`atoll bench transfers`).
+//! read the chain (`atoll query …`), use a ParaTime (`atoll paratime …`, `atoll timestamp
+//! …`), load-test a network (`atoll bench transfers`) and run a whole local network
+//! (`atoll devnet`).
 
 mod bench;
 mod chain;
+mod devnet;
 mod output;
+mod paratime;
 mod wallet;
 
 use std::path::{Path, PathBuf};
@@ -79,9 +83,19 @@ enum Command {
     /// Read the chain.
     #[command(subcommand)]
     Query(chain::QueryCommand),
+    /// ParaTime accounts and blocks: deposit, withdraw, balance, status, transactions.
+    #[command(subcommand)]
+    Paratime(paratime::ParatimeCommand),
+    /// The timestamping ParaTime: anchor a document, look one up.
+    #[command(subcommand)]
+    Timestamp(paratime::TimestampCommand),
     /// Load generators.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// A whole local network in one command: validators, compute nodes running the
+    /// timestamping ParaTime, a client node and funded test accounts (Ctrl-C stops it; run
+    /// it again to resume).
+    Devnet(devnet::DevnetArgs),
 }
 
 #[derive(Subcommand)]
@@ -344,10 +358,10 @@ fn node(home: &Path, config: Option<PathBuf>) -> Result<()> {
     let config_path = config.unwrap_or_else(|| home.join(run::CONFIG_FILE));
     let config = NodeConfig::load(&config_path)?;
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn")),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(
+            |_| tracing_subscriber::EnvFilter::new("info,libp2p=warn,arc_malachitebft=warn"),
+        ))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init()
         .map_err(|e| anyhow::anyhow!("logging: {e}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -360,6 +374,15 @@ fn node(home: &Path, config: Option<PathBuf>) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Paratime(paratime::ParatimeCommand::Serve { name, .. }) = &cli.command {
+        return match paratime::serve(name) {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let keys_dir = cli.keys_dir.clone().unwrap_or_else(wallet::default_dir);
     let result = match cli.command {
         Command::Init { home, moniker, p2p_port, role, peers, listen_host, external_host } => {
@@ -372,6 +395,13 @@ fn main() -> ExitCode {
         Command::Query(command) => {
             block_on(chain::query(&cli.node, &keys_dir, cli.output, command))
         }
+        Command::Paratime(command) => {
+            block_on(paratime::paratime(&cli.node, &keys_dir, cli.output, command))
+        }
+        Command::Timestamp(command) => {
+            block_on(paratime::timestamp(&cli.node, &keys_dir, cli.output, command))
+        }
+        Command::Devnet(args) => block_on(devnet::run(args)),
         Command::Bench(BenchCommand::Transfers(args)) => {
             block_on(bench::transfers(&cli.node, &keys_dir, cli.output, args))
         }

@@ -70,6 +70,20 @@ pub fn add_validator(
     balance: Amount,
     compute: bool,
 ) -> Result<(), GenesisError> {
+    let roles = roles::VALIDATOR | if compute { roles::COMPUTE } else { 0 };
+    add_node(genesis, node, escrow, balance, roles)
+}
+
+/// Adds a registered node with `roles` (bits of `registry::types::roles`): its entity (with
+/// `escrow` self-delegated and `balance` liquid), the node (with `balance` for its own fees)
+/// and its registration. Only nodes with the validator role raise `max_validators`.
+pub fn add_node(
+    genesis: &mut Genesis,
+    node: &NodeIdentity,
+    escrow: Amount,
+    balance: Amount,
+    node_roles: u32,
+) -> Result<(), GenesisError> {
     if genesis
         .registry
         .nodes
@@ -113,11 +127,12 @@ pub fn add_validator(
         p2p_key: node.p2p_key,
         addresses: vec![node.address.clone()],
         vrf_key: node.vrf_key,
-        roles: roles::VALIDATOR | if compute { roles::COMPUTE } else { 0 },
+        roles: node_roles,
         runtimes: Vec::new(),
     });
+    let validators = genesis.registry.nodes.iter().filter(|n| n.has_roles(roles::VALIDATOR));
     genesis.scheduler.max_validators =
-        genesis.scheduler.max_validators.max(genesis.registry.nodes.len() as u16);
+        genesis.scheduler.max_validators.max(validators.count() as u16);
     Ok(())
 }
 

@@ -1,0 +1,284 @@
+//! The devnet's data directory: which nodes it has, their ports, their homes and the
+//! genesis that ties them together, written once by [`create`] and read back by [`load`].
+//!
+//! ```text
+//! <dir>/devnet.json      what was created (read back when the devnet is run again)
+//! <dir>/genesis.json     the shared genesis document
+//! <dir>/keys/            funded test accounts (alice.key, bob.key, …)
+//! <dir>/validator-<i>/   validator homes (keys/, config.toml, genesis.json, data/, node.log)
+//! <dir>/compute-<i>/     compute node homes (they run the timestamping ParaTime)
+//! <dir>/client/          the client node: follows the chain, serves the API, runs the ParaTime
+//! ```
+//!
+//! Node `k` (validators first, then compute nodes, then the client) uses the ports
+//! `base + 10k` (p2p), `+1` (API), `+2` (metrics), `+3` (transaction gossip) and `+4`
+//! (ParaTime p2p).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use atoll_consensus::registry::types::{roles, Version};
+use atoll_crypto::FileSigner;
+use atoll_node::config::ComputeSection;
+use atoll_node::{genesis, run, NodeConfig, NodeKeys, Role};
+use atoll_types::{Address, Amount, RuntimeId, Signer};
+use serde::{Deserialize, Serialize};
+
+/// The manifest's file name.
+pub(crate) const MANIFEST: &str = "devnet.json";
+/// Names of the funded test accounts (more get `account-<i>`).
+const ACCOUNT_NAMES: [&str; 4] = ["alice", "bob", "carol", "dave"];
+/// Tokens every test account starts with.
+pub(crate) const ACCOUNT_TOKENS: u128 = 1_000_000;
+/// The chain id.
+const CHAIN_ID: &str = "atoll-devnet";
+
+/// What kind of node.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Kind {
+    /// Votes in consensus.
+    Validator,
+    /// Runs the ParaTime for its committee (follows consensus without voting).
+    Compute,
+    /// Follows the chain and serves the API (and ParaTime queries and transactions).
+    Client,
+}
+
+/// One node of the devnet.
+#[derive(Clone, Debug)]
+pub(crate) struct NodeSpec {
+    /// Its name, also its home's directory name.
+    pub name: String,
+    /// Its kind.
+    pub kind: Kind,
+    /// Its home.
+    pub home: PathBuf,
+    /// Its p2p port (the others follow it).
+    pub port: u16,
+}
+
+impl NodeSpec {
+    /// The API address.
+    pub(crate) fn api(&self) -> String {
+        format!("127.0.0.1:{}", self.port + 1)
+    }
+
+    /// The metrics address.
+    pub(crate) fn metrics(&self) -> String {
+        format!("127.0.0.1:{}", self.port + 2)
+    }
+
+    /// The ParaTime p2p address.
+    fn runtime_p2p(&self) -> String {
+        format!("127.0.0.1:{}", self.port + 4)
+    }
+
+    /// Its log file.
+    pub(crate) fn log(&self) -> PathBuf {
+        self.home.join("node.log")
+    }
+
+    /// Every port it listens on.
+    pub(crate) fn ports(&self) -> Vec<u16> {
+        let last = if self.kind == Kind::Validator { 3 } else { 4 };
+        (0..=last).map(|offset| self.port + offset).collect()
+    }
+}
+
+/// What a devnet was created with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Manifest {
+    /// The chain id.
+    pub chain_id: String,
+    /// Validators.
+    pub validators: usize,
+    /// Compute nodes.
+    pub compute: usize,
+    /// Funded test account names (key files in `keys/`).
+    pub accounts: Vec<String>,
+    /// The first port.
+    pub base_port: u16,
+    /// Blocks per epoch.
+    pub epoch_interval: u64,
+    /// The ParaTime's runtime id.
+    pub runtime: RuntimeId,
+}
+
+impl Manifest {
+    /// Every node, validators first, then compute nodes, then the client.
+    pub(crate) fn nodes(&self, dir: &Path) -> Vec<NodeSpec> {
+        let kinds = std::iter::repeat_n(Kind::Validator, self.validators)
+            .chain(std::iter::repeat_n(Kind::Compute, self.compute))
+            .chain([Kind::Client]);
+        let mut counts = [0usize; 2];
+        kinds
+            .enumerate()
+            .map(|(k, kind)| {
+                let name = match kind {
+                    Kind::Validator => format!("validator-{}", post_inc(&mut counts[0])),
+                    Kind::Compute => format!("compute-{}", post_inc(&mut counts[1])),
+                    Kind::Client => "client".to_owned(),
+                };
+                NodeSpec { home: dir.join(&name), name, kind, port: self.base_port + 10 * k as u16 }
+            })
+            .collect()
+    }
+
+    /// The key file of a test account.
+    pub(crate) fn key_file(dir: &Path, name: &str) -> PathBuf {
+        dir.join("keys").join(format!("{name}.key"))
+    }
+}
+
+fn post_inc(counter: &mut usize) -> usize {
+    *counter += 1;
+    *counter - 1
+}
+
+/// Sizes asked for on the command line.
+pub(crate) struct Shape {
+    /// Validators.
+    pub validators: usize,
+    /// Compute nodes.
+    pub compute: usize,
+    /// Test accounts.
+    pub accounts: usize,
+    /// First port.
+    pub base_port: u16,
+    /// Blocks per epoch.
+    pub epoch_interval: u64,
+}
+
+/// Reads the manifest of an existing devnet, if `dir` holds one.
+pub(crate) fn load(dir: &Path) -> Result<Option<Manifest>> {
+    let path = dir.join(MANIFEST);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let manifest =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    Ok(Some(manifest))
+}
+
+/// Creates a new devnet in `dir` (which must not hold one): keys, configs, genesis.
+/// `paratime` is the command compute nodes run (binary and arguments before `--socket`).
+pub(crate) fn create(
+    dir: &Path,
+    shape: &Shape,
+    paratime: &(PathBuf, Vec<String>),
+) -> Result<Manifest> {
+    if shape.validators == 0 || shape.compute == 0 {
+        bail!("a devnet needs at least one validator and one compute node");
+    }
+    let nodes = shape.validators + shape.compute + 1;
+    if usize::from(shape.base_port) + 10 * nodes > usize::from(u16::MAX) {
+        bail!("--base-port {} leaves no room for {nodes} nodes", shape.base_port);
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let accounts: Vec<String> = (0..shape.accounts)
+        .map(|i| ACCOUNT_NAMES.get(i).map_or_else(|| format!("account-{i}"), |n| (*n).to_owned()))
+        .collect();
+    let manifest = Manifest {
+        chain_id: CHAIN_ID.to_owned(),
+        validators: shape.validators,
+        compute: shape.compute,
+        accounts,
+        base_port: shape.base_port,
+        epoch_interval: shape.epoch_interval,
+        runtime: atoll_timestamp::runtime_id(),
+    };
+    let specs = manifest.nodes(dir);
+    let mut genesis = genesis::new_genesis(CHAIN_ID, "ATL", 9, shape.epoch_interval);
+    let token = |n: u128| Amount::new(n * 1_000_000_000);
+    let mut identities = Vec::new();
+    for spec in &specs {
+        let keys = NodeKeys::generate(&spec.home)?;
+        let identity = keys.identity(&format!("127.0.0.1:{}", spec.port));
+        match spec.kind {
+            Kind::Validator => genesis::add_validator(
+                &mut genesis,
+                &identity,
+                token(100_000),
+                token(1_000),
+                false,
+            )?,
+            Kind::Compute => genesis::add_node(
+                &mut genesis,
+                &identity,
+                token(10_000),
+                token(1_000),
+                roles::COMPUTE,
+            )?,
+            Kind::Client => {}
+        }
+        identities.push(identity);
+    }
+    let owner = identities[0].entity_id;
+    let committee = shape.compute.min(3) as u16;
+    let committee_shape = genesis::RuntimeShape {
+        group_size: committee,
+        backup_size: committee,
+        ..genesis::RuntimeShape::default()
+    };
+    let version = Version { major: 0, minor: 1, patch: 0 };
+    genesis::add_compute_runtime(&mut genesis, manifest.runtime, version, owner, committee_shape)?;
+    for name in &manifest.accounts {
+        let path = Manifest::key_file(dir, name);
+        std::fs::create_dir_all(dir.join("keys"))?;
+        let key = FileSigner::generate(&path)?;
+        genesis::add_balance(
+            &mut genesis,
+            Address::from_public_key(&key.public_key()),
+            token(ACCOUNT_TOKENS),
+        )?;
+    }
+    genesis.validate().context("the devnet genesis is invalid")?;
+    std::fs::write(dir.join(run::GENESIS_FILE), genesis.to_json())?;
+    for spec in &specs {
+        std::fs::write(spec.home.join(run::GENESIS_FILE), genesis.to_json())?;
+        config(spec, &specs, &manifest, paratime, None)?.save(&spec.home.join(run::CONFIG_FILE))?;
+        let identity = &identities[specs.iter().position(|s| s.name == spec.name).unwrap_or(0)];
+        std::fs::write(spec.home.join("node.json"), serde_json::to_string_pretty(identity)?)?;
+    }
+    std::fs::write(dir.join(MANIFEST), serde_json::to_string_pretty(&manifest)?)?;
+    Ok(manifest)
+}
+
+/// The configuration of `spec`: every other node a persistent peer, every ParaTime node a
+/// ParaTime peer, no API rate limit (a local network), and `byzantine` on compute-0.
+pub(crate) fn config(
+    spec: &NodeSpec,
+    all: &[NodeSpec],
+    manifest: &Manifest,
+    paratime: &(PathBuf, Vec<String>),
+    byzantine: Option<&str>,
+) -> Result<NodeConfig> {
+    let role = if spec.kind == Kind::Validator { Role::Validator } else { Role::Full };
+    let mut config = NodeConfig::new(&spec.name, role, spec.port);
+    config.p2p.listen = format!("127.0.0.1:{}", spec.port);
+    config.p2p.tx_gossip_listen = format!("127.0.0.1:{}", spec.port + 3);
+    let others = all.iter().filter(|o| o.name != spec.name);
+    config.p2p.persistent_peers = others.clone().map(|o| format!("127.0.0.1:{}", o.port)).collect();
+    config.p2p.tx_gossip_peers =
+        others.clone().map(|o| format!("127.0.0.1:{}", o.port + 3)).collect();
+    config.api.rate_limit_per_second = 0;
+    config.api.max_body_bytes = 16 << 20;
+    if spec.kind != Kind::Validator {
+        config.compute = Some(ComputeSection {
+            runtime: manifest.runtime.to_string(),
+            binary: paratime.0.display().to_string(),
+            binary_args: paratime.1.clone(),
+            p2p_listen: spec.runtime_p2p(),
+            p2p_peers: others
+                .filter(|o| o.kind != Kind::Validator)
+                .map(NodeSpec::runtime_p2p)
+                .collect(),
+            byzantine: (spec.name == "compute-0").then(|| byzantine.map(str::to_owned)).flatten(),
+        });
+    }
+    config.validate()?;
+    Ok(config)
+}

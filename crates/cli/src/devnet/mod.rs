@@ -1,0 +1,426 @@
+//! `atoll devnet`: a whole local network in one command. The first run creates keys,
+//! entities, funded test accounts and a genesis in the data directory ([`layout`]); every
+//! run starts the validators, the compute nodes and the client node as separate `atoll node`
+//! processes ([`children`]), waits until blocks are made and the timestamping ParaTime has
+//! finalized a round, prints the endpoints and the accounts, then shows a live status line
+//! until Ctrl-C (or SIGTERM), when it stops every node cleanly. Running it again resumes
+//! the same chain; `--reset` starts over.
+
+mod children;
+mod layout;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use atoll_client::model::StateQuery;
+use atoll_client::tx::SendOptions;
+use atoll_client::Client;
+use atoll_consensus::roothash::{SubmitMsg, SUBMIT_MSG};
+use atoll_crypto::FileSigner;
+use atoll_node::{run as node_run, NodeConfig};
+use atoll_runtime_sdk::modules::accounts;
+use atoll_types::{Address, Amount, Signer};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use children::Running;
+use layout::{Kind, Manifest, NodeSpec, Shape};
+
+/// Tokens each test account deposits into the ParaTime when the devnet is created.
+const DEPOSIT_TOKENS: u128 = 1_000;
+/// How long a node may take to answer after it was started.
+const START_LIMIT: Duration = Duration::from_secs(120);
+/// How long the network may take to make its first block and ParaTime round.
+const READY_LIMIT: Duration = Duration::from_secs(300);
+/// How long nodes get to stop cleanly before they are killed.
+const STOP_GRACE: Duration = Duration::from_secs(30);
+/// The pid file of a running devnet.
+const PID_FILE: &str = "devnet.pid";
+
+/// `atoll devnet` options.
+#[derive(Args)]
+pub(crate) struct DevnetArgs {
+    /// The data directory (default: `~/.atoll/devnet`).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Validators (default 4; only when the devnet is created).
+    #[arg(long)]
+    validators: Option<usize>,
+    /// Compute nodes running the timestamping ParaTime (default 4; only when created).
+    #[arg(long)]
+    compute: Option<usize>,
+    /// Funded test accounts (default 4; only when created).
+    #[arg(long)]
+    accounts: Option<usize>,
+    /// First port; node k uses base + 10k … base + 10k + 4 (default 27000; only when created).
+    #[arg(long)]
+    base_port: Option<u16>,
+    /// Blocks per epoch (default 100; only when created).
+    #[arg(long)]
+    epoch_interval: Option<u64>,
+    /// Run compute-0 in a byzantine test mode (dishonest, straggler, runaway-proposer,
+    /// bogus-batch, invalid-batch-hash, failure-indicating, equivocation) to watch
+    /// discrepancy detection deal with it.
+    #[arg(long)]
+    byzantine: Option<String>,
+    /// Delete the data directory and start a new network.
+    #[arg(long)]
+    reset: bool,
+}
+
+fn default_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map_or_else(|| PathBuf::from("."), PathBuf::from)
+        .join(".atoll")
+        .join("devnet")
+}
+
+/// A pid file naming a process that still runs.
+fn running_pid(dir: &Path) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(dir.join(PID_FILE)).ok()?.trim().parse().ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    (pid != std::process::id() && cmdline.windows(6).any(|w| w == b"devnet")).then_some(pid)
+}
+
+/// Refuses counts that differ from an existing devnet's.
+fn check_resume(manifest: &Manifest, args: &DevnetArgs) -> Result<()> {
+    let asked = [
+        ("validators", args.validators.map(|v| v as u64), manifest.validators as u64),
+        ("compute", args.compute.map(|v| v as u64), manifest.compute as u64),
+        ("accounts", args.accounts.map(|v| v as u64), manifest.accounts.len() as u64),
+        ("base-port", args.base_port.map(u64::from), u64::from(manifest.base_port)),
+        ("epoch-interval", args.epoch_interval, manifest.epoch_interval),
+    ];
+    for (flag, asked, existing) in asked {
+        if asked.is_some_and(|a| a != existing) {
+            bail!(
+                "this devnet was created with --{flag} {existing}; add --reset to start a new one"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Points every ParaTime node's `[compute]` section at this binary and sets (or clears)
+/// the byzantine mode of compute-0; the rest of each config.toml is left as the user made it.
+fn refresh_configs(nodes: &[NodeSpec], exe: &Path, byzantine: Option<&str>) -> Result<()> {
+    for spec in nodes.iter().filter(|s| s.kind != Kind::Validator) {
+        let path = spec.home.join(node_run::CONFIG_FILE);
+        let mut config = NodeConfig::load(&path)?;
+        if let Some(compute) = config.compute.as_mut() {
+            compute.binary = exe.display().to_string();
+            compute.binary_args = paratime_args();
+            compute.byzantine =
+                (spec.name == "compute-0").then(|| byzantine.map(str::to_owned)).flatten();
+        }
+        config.save(&path)?;
+    }
+    Ok(())
+}
+
+fn paratime_args() -> Vec<String> {
+    ["paratime", "serve", "timestamp"].map(str::to_owned).to_vec()
+}
+
+fn check_ports(nodes: &[NodeSpec]) -> Result<()> {
+    for spec in nodes {
+        for port in spec.ports() {
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+                bail!(
+                    "port {port} (for {}) is in use: is another devnet or node running? \
+                     (a new devnet can use --base-port)",
+                    spec.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn progress(total: u64) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:20}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+/// Fails if a node stopped, quoting the end of its log.
+fn check_alive(nodes: &mut [Running]) -> Result<()> {
+    for node in nodes.iter_mut() {
+        if !node.alive() {
+            bail!(
+                "{} stopped ({}); the end of {}:\n{}",
+                node.spec.name,
+                node.exit_status().map_or("?".into(), |s| s.to_string()),
+                node.spec.log().display(),
+                children::log_tail(&node.spec, 15)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Waits until `ready` returns `Some`, checking the nodes meanwhile.
+async fn wait_until<T, F, Fut>(
+    nodes: &mut [Running],
+    limit: Duration,
+    what: &str,
+    mut ready: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        check_alive(nodes)?;
+        if let Some(value) = ready().await {
+            return Ok(value);
+        }
+        if Instant::now() >= deadline {
+            bail!("timed out waiting for {what} (logs: <node home>/node.log)");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Each test account deposits into the ParaTime; waits until the ParaTime credited them.
+async fn fund_paratime(
+    client: &Client,
+    nodes: &mut [Running],
+    dir: &Path,
+    manifest: &Manifest,
+) -> Result<()> {
+    let amount = Amount::new(DEPOSIT_TOKENS * 1_000_000_000);
+    let mut keys = Vec::new();
+    for name in &manifest.accounts {
+        let key = FileSigner::load(&Manifest::key_file(dir, name))?;
+        let options = SendOptions { wait: None, ..SendOptions::default() };
+        let body = SubmitMsg { runtime: manifest.runtime, amount };
+        client.send(&key, SUBMIT_MSG, &body, options).await.context("depositing")?;
+        keys.push(key);
+    }
+    for key in keys {
+        let address = atoll_types::encode(&Address::from_public_key(&key.public_key()));
+        wait_until(nodes, READY_LIMIT, "the ParaTime's first round", || async {
+            let answer = client.runtime_query(&manifest.runtime, accounts::BALANCE, &address).await;
+            let balance = answer
+                .ok()
+                .and_then(|a| hex::decode(a.result).ok())
+                .and_then(|b| atoll_types::decode::<Amount>(&b, 64).ok().filter(|a| !a.is_zero()));
+            balance.map(drop)
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+fn summary(dir: &Path, manifest: &Manifest, nodes: &[NodeSpec], byzantine: Option<&str>) -> String {
+    let client = nodes.iter().find(|n| n.kind == Kind::Client).unwrap_or(&nodes[0]);
+    let api = client.api();
+    let mut lines = vec![
+        format!("Atoll devnet `{}` is running from {}", manifest.chain_id, dir.display()),
+        String::new(),
+        format!("  REST API     http://{api}/v1   (client node; any node's API works)"),
+        format!("  WebSocket    ws://{api}/v1/ws"),
+        format!("  OpenAPI      http://{api}/openapi.json"),
+        format!("  ParaTime     timestamp {} (transactions and queries on the client and compute nodes)", manifest.runtime),
+        String::new(),
+        "  node          API               metrics                         log".to_owned(),
+    ];
+    for n in nodes {
+        let role = if n.name == "compute-0" && byzantine.is_some() {
+            format!("{} (BYZANTINE: {})", n.name, byzantine.unwrap_or_default())
+        } else {
+            n.name.clone()
+        };
+        lines.push(format!(
+            "  {role:<13} {:<17} http://{}/metrics  {}",
+            n.api(),
+            n.metrics(),
+            n.log().display()
+        ));
+    }
+    lines.push(String::new());
+    lines.push(format!(
+        "  Test accounts ({} ATL each on the consensus layer, {} ATL deposited in the ParaTime):",
+        layout::ACCOUNT_TOKENS - DEPOSIT_TOKENS,
+        DEPOSIT_TOKENS
+    ));
+    for name in &manifest.accounts {
+        let path = Manifest::key_file(dir, name);
+        let address = FileSigner::load(&path)
+            .map(|k| Address::from_public_key(&k.public_key()).to_string())
+            .unwrap_or_else(|e| format!("(unreadable: {e})"));
+        lines.push(format!("  {name:<8} {address}  {}", path.display()));
+    }
+    lines.push(String::new());
+    lines.push("  Try, in another terminal:".to_owned());
+    lines.push(format!("    export ATOLL_API={api} ATOLL_KEYS_DIR={}", dir.join("keys").display()));
+    lines.push("    atoll tx transfer --from alice --to bob --amount 10".to_owned());
+    lines.push("    atoll timestamp anchor --from alice --file README.md".to_owned());
+    lines.push(String::new());
+    lines.join("\n")
+}
+
+/// One status line from the client node.
+async fn status_line(client: &Client, manifest: &Manifest, nodes: &mut [Running]) -> String {
+    let up = nodes.iter_mut().map(Running::alive).filter(|alive| *alive).count();
+    let chain = match client.status().await {
+        Ok(s) => format!("height {} · epoch {}", s.height, s.epoch),
+        Err(_) => "client node not answering".to_owned(),
+    };
+    let round = match client.roothash(&manifest.runtime, StateQuery::default()).await {
+        Ok(r) => format!("ParaTime round {} ({})", r.value.round, r.value.header_type),
+        Err(_) => "ParaTime round ?".to_owned(),
+    };
+    format!("{chain} · {round} · {up}/{} nodes running · Ctrl-C stops", nodes.len())
+}
+
+/// Runs `atoll devnet`.
+pub(crate) async fn run(args: DevnetArgs) -> Result<()> {
+    let dir = args.dir.clone().unwrap_or_else(default_dir);
+    if let Some(mode) = &args.byzantine {
+        mode.parse::<atoll_compute::ByzantineMode>().map_err(|e| anyhow::anyhow!(e))?;
+    }
+    if let Some(pid) = running_pid(&dir) {
+        bail!("a devnet already runs from {} (pid {pid})", dir.display());
+    }
+    if args.reset && dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    let exe = std::env::current_exe().context("locating the atoll binary")?;
+    let (manifest, created) = match layout::load(&dir)? {
+        Some(manifest) => {
+            check_resume(&manifest, &args)?;
+            (manifest, false)
+        }
+        None => {
+            let shape = Shape {
+                validators: args.validators.unwrap_or(4),
+                compute: args.compute.unwrap_or(4),
+                accounts: args.accounts.unwrap_or(4),
+                base_port: args.base_port.unwrap_or(27_000),
+                epoch_interval: args.epoch_interval.unwrap_or(100),
+            };
+            let bar = ProgressBar::new_spinner();
+            bar.set_message("creating keys, entities, test accounts and the genesis");
+            bar.enable_steady_tick(Duration::from_millis(100));
+            let manifest = layout::create(&dir, &shape, &(exe.clone(), paratime_args()));
+            bar.finish_and_clear();
+            (manifest?, true)
+        }
+    };
+    let specs = manifest.nodes(&dir);
+    refresh_configs(&specs, &exe, args.byzantine.as_deref())?;
+    check_ports(&specs)?;
+    std::fs::write(dir.join(PID_FILE), std::process::id().to_string())?;
+    let mut nodes = Vec::new();
+    let result = start_and_watch(&dir, &manifest, &specs, &exe, &args, created, &mut nodes).await;
+    if !nodes.is_empty() {
+        eprintln!("stopping {} nodes…", nodes.len());
+        let killed = children::stop_all(&mut nodes, STOP_GRACE);
+        if killed.is_empty() {
+            eprintln!("every node stopped cleanly; run `atoll devnet` again to resume");
+        } else {
+            eprintln!("had to kill: {}", killed.join(", "));
+        }
+    }
+    let _ = std::fs::remove_file(dir.join(PID_FILE));
+    result
+}
+
+/// Starts the nodes (pushed into `nodes` as they start, so the caller can always stop
+/// them), waits until the network works, prints the summary and shows the status until a
+/// signal arrives.
+async fn start_and_watch(
+    dir: &Path,
+    manifest: &Manifest,
+    specs: &[NodeSpec],
+    exe: &Path,
+    args: &DevnetArgs,
+    created: bool,
+    nodes: &mut Vec<Running>,
+) -> Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let bar = progress(specs.len() as u64 + 2);
+    let startup = async {
+        for spec in specs {
+            bar.set_message(format!("starting {}", spec.name));
+            nodes.push(children::spawn(exe, spec)?);
+        }
+        for spec in specs {
+            bar.set_message(format!("waiting for {} to answer", spec.name));
+            let client = Client::new(&spec.api())?;
+            wait_until(nodes, START_LIMIT, &format!("{}'s API", spec.name), || async {
+                client.status().await.ok()
+            })
+            .await?;
+            bar.inc(1);
+        }
+        let client = Client::new(&specs[specs.len() - 1].api())?;
+        let start = client.status().await?.height;
+        bar.set_message("waiting for new blocks");
+        wait_until(nodes, READY_LIMIT, "new blocks", || async {
+            client.status().await.ok().filter(|s| s.height > start + 1)
+        })
+        .await?;
+        bar.inc(1);
+        if created {
+            bar.set_message("funding the test accounts in the ParaTime (its first round)");
+            fund_paratime(&client, nodes, dir, manifest).await?;
+        }
+        bar.inc(1);
+        anyhow::Ok(client)
+    };
+    let client = tokio::select! {
+        client = startup => client,
+        _ = tokio::signal::ctrl_c() => {
+            bar.finish_and_clear();
+            eprintln!("interrupted while starting");
+            return Ok(());
+        }
+        _ = terminate.recv() => {
+            bar.finish_and_clear();
+            return Ok(());
+        }
+    };
+    bar.finish_and_clear();
+    let client = client?;
+    println!("{}", summary(dir, manifest, specs, args.byzantine.as_deref()));
+    let status = ProgressBar::new_spinner();
+    status.enable_steady_tick(Duration::from_millis(200));
+    let plain = status.is_hidden();
+    let mut last_plain = Instant::now();
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut reported = std::collections::BTreeSet::new();
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
+        }
+        for node in nodes.iter_mut() {
+            if !node.alive() && reported.insert(node.spec.name.clone()) {
+                status.println(format!(
+                    "warning: {} stopped; see {}",
+                    node.spec.name,
+                    node.spec.log().display()
+                ));
+            }
+        }
+        let line = status_line(&client, manifest, nodes).await;
+        if plain && last_plain.elapsed() >= Duration::from_secs(10) {
+            println!("{line}");
+            last_plain = Instant::now();
+        }
+        status.set_message(line);
+    }
+    status.finish_and_clear();
+    Ok(())
+}

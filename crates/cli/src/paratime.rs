@@ -1,0 +1,361 @@
+//! `atoll paratime …` and `atoll timestamp …`: the wallet's side of a ParaTime. Deposits
+//! are consensus transactions (`roothash.SubmitMsg`); everything else is a runtime
+//! transaction or query sent to a node that runs the ParaTime (a compute node or a client
+//! node with a `[compute]` section). The runtime defaults to the timestamping ParaTime.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use atoll_client::model::RuntimeTxStatus;
+use atoll_consensus::roothash::{SubmitMsg, SUBMIT_MSG};
+use atoll_runtime_sdk::modules::{accounts, consensus_accounts};
+use atoll_runtime_sdk::transaction::runtime_chain_context;
+use atoll_runtime_sdk::{Fee, SignerInfo, Transaction};
+use atoll_timestamp::{Anchor, Get, GetResult};
+use atoll_types::{Address, Amount, Hash, RuntimeId, Signer};
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use crate::chain::{self, NodeArgs, Session, TxArgs};
+use crate::output::Output;
+
+/// Which ParaTime.
+#[derive(Args, Clone)]
+pub(crate) struct RuntimeArg {
+    /// The runtime id (64 hex digits; default: the timestamping ParaTime).
+    #[arg(long)]
+    runtime: Option<String>,
+}
+
+impl RuntimeArg {
+    fn id(&self) -> Result<RuntimeId> {
+        match &self.runtime {
+            Some(text) => text.parse().with_context(|| format!("runtime id {text:?}")),
+            None => Ok(atoll_timestamp::runtime_id()),
+        }
+    }
+}
+
+/// Options of every runtime transaction.
+#[derive(Args, Clone)]
+pub(crate) struct RuntimeTxArgs {
+    /// The signing key: a name in the keys directory, or a key file path.
+    #[arg(long)]
+    from: String,
+    #[command(flatten)]
+    runtime: RuntimeArg,
+    /// Fee in base units, paid from the sender's balance inside the ParaTime.
+    #[arg(long, default_value_t = 20_000)]
+    fee: u128,
+    /// Gas limit.
+    #[arg(long, default_value_t = 20_000)]
+    gas: u64,
+    /// Return once the node accepted the transaction, without waiting for its round.
+    #[arg(long)]
+    no_wait: bool,
+    /// How long to wait for the round, in seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+}
+
+/// ParaTime accounts and blocks.
+#[derive(Subcommand)]
+pub(crate) enum ParatimeCommand {
+    /// Move tokens from your consensus account into the ParaTime (credited when a round
+    /// takes the deposit).
+    Deposit {
+        #[command(flatten)]
+        tx: TxArgs,
+        #[command(flatten)]
+        runtime: RuntimeArg,
+        /// Amount in tokens.
+        #[arg(long)]
+        amount: String,
+    },
+    /// Move tokens from the ParaTime back to a consensus account.
+    Withdraw {
+        #[command(flatten)]
+        tx: RuntimeTxArgs,
+        /// Amount in tokens.
+        #[arg(long)]
+        amount: String,
+        /// The consensus account to credit (default: the sender's own).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// An account's balance and nonce inside the ParaTime.
+    Balance {
+        /// Address or key name.
+        who: String,
+        #[command(flatten)]
+        runtime: RuntimeArg,
+    },
+    /// The ParaTime's latest block and its standing on the consensus layer.
+    Status {
+        #[command(flatten)]
+        runtime: RuntimeArg,
+    },
+    /// A runtime transaction by hash.
+    Tx {
+        /// Its hash.
+        hash: String,
+        #[command(flatten)]
+        runtime: RuntimeArg,
+    },
+    /// Run a ParaTime bundled with this binary (`timestamp`); compute nodes start it.
+    #[command(hide = true)]
+    Serve {
+        /// The bundled ParaTime.
+        name: String,
+        /// The host's socket.
+        #[arg(long)]
+        socket: PathBuf,
+    },
+}
+
+/// The document to anchor or look up.
+#[derive(Args, Clone)]
+#[group(required = true, multiple = false)]
+pub(crate) struct Document {
+    /// A file (its SHA-256 is anchored; the file never leaves this machine).
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// A document hash (64 hex digits).
+    #[arg(long)]
+    hash: Option<String>,
+}
+
+impl Document {
+    fn hash(&self) -> Result<Hash> {
+        match (&self.file, &self.hash) {
+            (Some(path), _) => {
+                let bytes =
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                Ok(Hash::digest(&bytes))
+            }
+            (None, Some(text)) => text.parse().with_context(|| format!("document hash {text:?}")),
+            (None, None) => bail!("give --file or --hash"),
+        }
+    }
+}
+
+/// The timestamping ParaTime.
+#[derive(Subcommand)]
+pub(crate) enum TimestampCommand {
+    /// Anchor a document: proof that it existed by the round that takes it.
+    Anchor {
+        #[command(flatten)]
+        tx: RuntimeTxArgs,
+        #[command(flatten)]
+        document: Document,
+        /// Metadata stored with it (at most 256 bytes), e.g. a file name.
+        #[arg(long)]
+        metadata: Option<String>,
+    },
+    /// Look a document up; the answer is checked against the round's state root.
+    Get {
+        #[command(flatten)]
+        document: Document,
+        #[command(flatten)]
+        runtime: RuntimeArg,
+    },
+}
+
+/// Runs a bundled ParaTime in this process (the compute node's child); returns its exit code.
+pub(crate) fn serve(name: &str) -> Result<i32> {
+    match name {
+        "timestamp" => Ok(atoll_runtime_sdk::serve::run(atoll_timestamp::runtime())),
+        other => bail!("no bundled ParaTime {other:?} (bundled: timestamp)"),
+    }
+}
+
+async fn query<T: borsh::BorshDeserialize>(
+    cx: &Session<'_>,
+    runtime: &RuntimeId,
+    method: &str,
+    args: &impl borsh::BorshSerialize,
+) -> Result<(u64, T)> {
+    let answer = cx.client.runtime_query(runtime, method, &atoll_types::encode(args)).await?;
+    let bytes = hex::decode(&answer.result).context("query result is not hex")?;
+    let value = atoll_types::decode(&bytes, 1 << 20).context("decoding the query result")?;
+    Ok((answer.round, value))
+}
+
+fn show_runtime_tx(out: Output, status: &RuntimeTxStatus) -> Result<()> {
+    out.show(&serde_json::to_value(status)?, |_| {
+        let mut lines = vec![format!("runtime transaction {}", status.hash)];
+        match (&status.round, &status.outcome) {
+            (Some(round), Some(outcome)) => {
+                lines.push(format!("  finalized in round {round}"));
+                match &outcome.error {
+                    None => lines.push(format!("  result: ok (gas used {})", outcome.gas_used)),
+                    Some(e) => lines.push(format!(
+                        "  result: FAILED ({} error {}): {}",
+                        e.module, e.code, e.message
+                    )),
+                }
+                for event in &outcome.events {
+                    lines.push(format!("  event: {} {} {}", event.module, event.code, event.data));
+                }
+            }
+            _ => lines.push(format!("  status: {}", status.status)),
+        }
+        lines.join("\n")
+    });
+    match status.outcome.as_ref().and_then(|o| o.error.as_ref()) {
+        Some(e) => {
+            bail!("runtime transaction failed: {} error {}: {}", e.module, e.code, e.message)
+        }
+        None => Ok(()),
+    }
+}
+
+/// Signs and submits a runtime transaction, then waits for its round unless told not to.
+async fn send_runtime<B: borsh::BorshSerialize>(
+    cx: &Session<'_>,
+    args: &RuntimeTxArgs,
+    method: &str,
+    body: &B,
+) -> Result<RuntimeTxStatus> {
+    let runtime = args.runtime.id()?;
+    let key = crate::wallet::load(cx.keys_dir, &args.from)?;
+    let sender = Address::from_public_key(&key.public_key());
+    let (_, nonce): (u64, u64) = query(cx, &runtime, accounts::NONCE, &sender).await?;
+    let tx = Transaction::new(
+        method,
+        body,
+        vec![SignerInfo { public_key: key.public_key(), nonce }],
+        Fee { amount: Amount::new(args.fee), gas: args.gas },
+    );
+    let raw = atoll_types::encode(&tx.sign(&[&key], &runtime_chain_context(&cx.chain, &runtime)));
+    let hash = cx.client.submit_runtime_tx(&runtime, &raw).await?;
+    if args.no_wait {
+        let status = RuntimeTxStatus { hash, status: "pending".into(), round: None, outcome: None };
+        show_runtime_tx(cx.out, &status)?;
+        return Ok(status);
+    }
+    let bar = chain::spinner(cx.out, format!("waiting for a round to finalize {hash}"));
+    let status =
+        cx.client.wait_for_runtime_tx(&runtime, &hash, Duration::from_secs(args.timeout)).await;
+    bar.finish_and_clear();
+    let status = status?;
+    show_runtime_tx(cx.out, &status)?;
+    Ok(status)
+}
+
+/// Runs a `paratime` command.
+pub(crate) async fn paratime(
+    node: &NodeArgs,
+    keys_dir: &std::path::Path,
+    out: Output,
+    command: ParatimeCommand,
+) -> Result<()> {
+    let cx = chain::connect(node, keys_dir, out).await?;
+    match command {
+        ParatimeCommand::Deposit { tx, runtime, amount } => {
+            let body = SubmitMsg { runtime: runtime.id()?, amount: cx.amount(&amount)? };
+            chain::send(&cx, &tx, SUBMIT_MSG, &body).await
+        }
+        ParatimeCommand::Withdraw { tx, amount, to } => {
+            let to = match to {
+                Some(to) => cx.address(&to)?,
+                None => cx.address(&tx.from)?,
+            };
+            let body = consensus_accounts::Withdraw { to, amount: cx.amount(&amount)? };
+            send_runtime(&cx, &tx, consensus_accounts::WITHDRAW, &body).await.map(drop)
+        }
+        ParatimeCommand::Balance { who, runtime } => {
+            let (runtime, address) = (runtime.id()?, cx.address(&who)?);
+            let (round, balance): (u64, Amount) =
+                query(&cx, &runtime, accounts::BALANCE, &address).await?;
+            let (_, nonce): (u64, u64) = query(&cx, &runtime, accounts::NONCE, &address).await?;
+            let shown = chain::tokens(balance, cx.exponent, &cx.symbol);
+            out.show(
+                &json!({ "address": address, "round": round, "balance": shown,
+                    "balance_base_units": balance.base_units().to_string(), "nonce": nonce }),
+                |_| format!("{address} in ParaTime {runtime} at round {round}\n  balance: {shown}\n  nonce: {nonce}"),
+            );
+            Ok(())
+        }
+        ParatimeCommand::Status { runtime } => {
+            let runtime = runtime.id()?;
+            let summary = cx.client.roothash(&runtime, Default::default()).await?;
+            let block = cx.client.runtime_latest_block(&runtime, Default::default()).await?.value;
+            let s = &summary.value;
+            out.show(&json!({ "height": summary.height, "roothash": s, "block": block }), |_| {
+                format!(
+                    "ParaTime {runtime} at consensus height {}\n  round: {} ({})\n  state root: {}\n  timestamp: {}",
+                    summary.height, s.round, s.header_type, block.state_root, block.timestamp
+                )
+            });
+            Ok(())
+        }
+        ParatimeCommand::Tx { hash, runtime } => {
+            let hash: Hash = hash.parse().with_context(|| format!("hash {hash:?}"))?;
+            let status = cx.client.runtime_transaction(&runtime.id()?, &hash).await?;
+            show_runtime_tx(out, &status)
+        }
+        ParatimeCommand::Serve { .. } => bail!("`paratime serve` is started by a compute node"),
+    }
+}
+
+/// Runs a `timestamp` command.
+pub(crate) async fn timestamp(
+    node: &NodeArgs,
+    keys_dir: &std::path::Path,
+    out: Output,
+    command: TimestampCommand,
+) -> Result<()> {
+    let cx = chain::connect(node, keys_dir, out).await?;
+    match command {
+        TimestampCommand::Anchor { tx, document, metadata } => {
+            let document = document.hash()?;
+            out.show(&json!({ "document": document }), |_| {
+                format!("anchoring document {document}")
+            });
+            send_runtime(&cx, &tx, atoll_timestamp::ANCHOR, &Anchor { document, metadata })
+                .await
+                .map(drop)
+        }
+        TimestampCommand::Get { document, runtime } => {
+            let (runtime, document) = (runtime.id()?, document.hash()?);
+            let (round, answer): (u64, GetResult) =
+                query(&cx, &runtime, atoll_timestamp::GET, &Get { document }).await?;
+            let block = cx.client.runtime_block(&runtime, round, Default::default()).await?.value;
+            let proven = atoll_mkvs::verify_key(&block.state_root, &answer.key, &answer.proof)
+                .map_err(|e| anyhow::anyhow!("the node's proof does not verify: {e}"))?;
+            let expected = answer.record.as_ref().map(atoll_types::encode);
+            if proven != expected {
+                bail!(
+                    "the node's answer does not match its proof against round {round}'s state root"
+                );
+            }
+            let value = json!({
+                "document": document,
+                "anchored": answer.record.is_some(),
+                "round": answer.record.as_ref().map(|r| r.round.0),
+                "time": answer.record.as_ref().map(|r| r.time),
+                "owner": answer.record.as_ref().map(|r| r.owner.to_string()),
+                "metadata": answer.record.as_ref().and_then(|r| r.metadata.clone()),
+                "proven_at_round": round,
+                "state_root": block.state_root,
+            });
+            out.show(&value, |_| match &answer.record {
+                Some(r) => format!(
+                    "document {document}\n  anchored in round {} at unix time {} by {}\n  metadata: {}\n  proven against round {round}'s state root {}",
+                    r.round.0,
+                    r.time,
+                    r.owner,
+                    r.metadata.as_deref().unwrap_or("-"),
+                    block.state_root
+                ),
+                None => format!(
+                    "document {document} is not anchored (absence proven against round {round}'s state root {})",
+                    block.state_root
+                ),
+            });
+            Ok(())
+        }
+    }
+}
