@@ -5,6 +5,7 @@
 //! (`atoll devnet`).
 
 mod bench;
+mod bench_anchors;
 mod chain;
 mod devnet;
 mod output;
@@ -102,6 +103,8 @@ enum Command {
 enum BenchCommand {
     /// Transfers between many funded accounts: committed tx/s and finality latency.
     Transfers(bench::TransfersArgs),
+    /// Anchors in the timestamping ParaTime: finalized tx/s, latency, rounds per block.
+    Anchors(bench_anchors::AnchorsArgs),
 }
 
 fn block_on<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()> {
@@ -402,6 +405,9 @@ fn main() -> ExitCode {
             block_on(paratime::timestamp(&cli.node, &keys_dir, cli.output, command))
         }
         Command::Devnet(args) => block_on(devnet::run(args)),
+        Command::Bench(BenchCommand::Anchors(args)) => {
+            block_on(bench_anchors::anchors(&cli.node, &keys_dir, cli.output, args))
+        }
         Command::Bench(BenchCommand::Transfers(args)) => {
             block_on(bench::transfers(&cli.node, &keys_dir, cli.output, args))
         }

@@ -8,12 +8,12 @@
 
 mod children;
 mod layout;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use atoll_client::model::StateQuery;
 use atoll_client::tx::SendOptions;
 use atoll_client::Client;
 use atoll_consensus::roothash::{SubmitMsg, SUBMIT_MSG};
@@ -247,6 +247,17 @@ fn summary(dir: &Path, manifest: &Manifest, nodes: &[NodeSpec], byzantine: Optio
         ));
     }
     lines.push(String::new());
+    lines.push(
+        "  Validator entities (escrow accounts for `atoll tx delegate --escrow`):".to_owned(),
+    );
+    for n in nodes.iter().filter(|n| n.kind == Kind::Validator) {
+        let entity = std::fs::read_to_string(n.home.join("node.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<atoll_node::NodeIdentity>(&t).ok())
+            .map_or_else(|| "(node.json unreadable)".to_owned(), |i| i.entity_address.to_string());
+        lines.push(format!("  {:<13} {entity}", n.name));
+    }
+    lines.push(String::new());
     lines.push(format!(
         "  Test accounts ({} ATL each on the consensus layer, {} ATL deposited in the ParaTime):",
         layout::ACCOUNT_TOKENS - DEPOSIT_TOKENS,
@@ -266,20 +277,6 @@ fn summary(dir: &Path, manifest: &Manifest, nodes: &[NodeSpec], byzantine: Optio
     lines.push("    atoll timestamp anchor --from alice --file README.md".to_owned());
     lines.push(String::new());
     lines.join("\n")
-}
-
-/// One status line from the client node.
-async fn status_line(client: &Client, manifest: &Manifest, nodes: &mut [Running]) -> String {
-    let up = nodes.iter_mut().map(Running::alive).filter(|alive| *alive).count();
-    let chain = match client.status().await {
-        Ok(s) => format!("height {} · epoch {}", s.height, s.epoch),
-        Err(_) => "client node not answering".to_owned(),
-    };
-    let round = match client.roothash(&manifest.runtime, StateQuery::default()).await {
-        Ok(r) => format!("ParaTime round {} ({})", r.value.round, r.value.header_type),
-        Err(_) => "ParaTime round ?".to_owned(),
-    };
-    format!("{chain} · {round} · {up}/{} nodes running · Ctrl-C stops", nodes.len())
 }
 
 /// Runs `atoll devnet`.
@@ -393,6 +390,7 @@ async fn start_and_watch(
     bar.finish_and_clear();
     let client = client?;
     println!("{}", summary(dir, manifest, specs, args.byzantine.as_deref()));
+    let mut watch = watch::Watch::new(client, manifest, specs);
     let status = ProgressBar::new_spinner();
     status.enable_steady_tick(Duration::from_millis(200));
     let plain = status.is_hidden();
@@ -414,7 +412,13 @@ async fn start_and_watch(
                 ));
             }
         }
-        let line = status_line(&client, manifest, nodes).await;
+        let (events, line) = watch.tick(nodes).await;
+        for event in events {
+            status.println(&event);
+            if plain {
+                println!("{event}");
+            }
+        }
         if plain && last_plain.elapsed() >= Duration::from_secs(10) {
             println!("{line}");
             last_plain = Instant::now();

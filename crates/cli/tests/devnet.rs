@@ -1,0 +1,251 @@
+//! `atoll devnet` as a user runs it: the binary starts the whole network as separate
+//! processes; the CLI transfers tokens and timestamps a document through it; SIGINT stops
+//! every process; a second run resumes the same chain.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+const ATOLL: &str = env!("CARGO_BIN_EXE_atoll");
+/// Nodes of the devnet under test (4 validators, 4 compute nodes, the client), 5 ports each.
+const PORTS: u16 = 9 * 10;
+
+/// A base port with the next `PORTS` ports free.
+fn free_base() -> u16 {
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = listener.local_addr().expect("addr").port();
+        drop(listener);
+        if base < 60_000
+            && (base..base + PORTS).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+        {
+            return base;
+        }
+    }
+}
+
+/// A running `atoll devnet` with its stdout lines.
+struct Devnet {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Devnet {
+    fn start(dir: &Path, base: u16, extra: &[&str]) -> Self {
+        let mut child = Command::new(ATOLL)
+            .args(["devnet", "--dir", dir.to_str().expect("utf-8")])
+            .args(["--base-port", &base.to_string()])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start atoll devnet");
+        let stdout = child.stdout.take().expect("stdout");
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// Waits for the summary (printed once the network works); returns it.
+    fn wait_ready(&mut self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(400);
+        let mut summary = String::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    summary.push_str(&line);
+                    summary.push('\n');
+                    if line.starts_with("  Try, in another terminal") {
+                        return summary;
+                    }
+                }
+                Err(_) => panic!(
+                    "devnet not ready (exit: {:?}); output so far:\n{summary}",
+                    self.child.try_wait()
+                ),
+            }
+        }
+    }
+
+    /// Every process under the devnet (nodes and their ParaTime processes).
+    fn descendants(&self) -> Vec<u32> {
+        let mut parents = vec![self.child.id()];
+        let mut found = Vec::new();
+        while let Some(parent) = parents.pop() {
+            for entry in std::fs::read_dir("/proc").expect("/proc").filter_map(Result::ok) {
+                let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+                let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                    continue;
+                };
+                // pid (comm) state ppid …: the command may hold spaces, so split after ')'.
+                let ppid = stat
+                    .rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                    .and_then(|p| p.parse::<u32>().ok());
+                if ppid == Some(parent) {
+                    found.push(pid);
+                    parents.push(pid);
+                }
+            }
+        }
+        found
+    }
+
+    /// SIGINT, as Ctrl-C would send; waits for a clean exit.
+    fn interrupt(mut self) {
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).expect("signal");
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(status.success(), "devnet exited with {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "devnet did not stop after SIGINT");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs the CLI against the devnet; returns its stdout, or panics with its stderr.
+fn cli(dir: &Path, api: &str, args: &[&str]) -> String {
+    let keys = dir.join("keys");
+    let out = Command::new(ATOLL)
+        .args(["--api", api, "--keys-dir", keys.to_str().expect("utf-8"), "--output", "json"])
+        .args(args)
+        .output()
+        .expect("run atoll");
+    assert!(out.status.success(), "atoll {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+fn height(dir: &Path, api: &str) -> u64 {
+    json(&cli(dir, api, &["query", "status"]))["height"].as_u64().expect("height")
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+    })
+}
+
+/// One devnet at a time: each is 14 processes.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[test]
+fn devnet_runs_transfers_and_timestamps_stops_cleanly_and_resumes() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("devnet");
+    let base = free_base();
+    let api = format!("127.0.0.1:{}", base + 81);
+
+    let mut devnet = Devnet::start(&dir, base, &["--epoch-interval", "50"]);
+    let summary = devnet.wait_ready();
+    assert!(summary.contains(&format!("http://{api}/v1")), "{summary}");
+    assert!(summary.contains("alice"), "{summary}");
+    let processes = devnet.descendants();
+    // 9 nodes, and a ParaTime process under each of the 4 compute nodes and the client.
+    assert!(processes.len() >= 14, "processes under the devnet: {processes:?}");
+
+    // A transfer through the CLI.
+    let before = json(&cli(&dir, &api, &["query", "account", "bob"]));
+    let sent = json(&cli(
+        &dir,
+        &api,
+        &["tx", "transfer", "--from", "alice", "--to", "bob", "--amount", "12.5"],
+    ));
+    assert!(sent["height"].as_u64().is_some(), "{sent}");
+    let after = json(&cli(&dir, &api, &["query", "account", "bob"]));
+    let base_units = |v: &Value| {
+        v["account"]["general"]["balance"]
+            .as_str()
+            .expect("balance")
+            .parse::<u128>()
+            .expect("number")
+    };
+    assert_eq!(base_units(&after) - base_units(&before), 12_500_000_000);
+
+    // A timestamp through the CLI: anchored in a finalized round, then proven on lookup.
+    let document = tmp.path().join("contract.txt");
+    std::fs::write(&document, "the devnet test's document").expect("write");
+    let doc = document.to_str().expect("utf-8");
+    let anchored = cli(&dir, &api, &["timestamp", "anchor", "--from", "bob", "--file", doc]);
+    let finalized = json(anchored.lines().last().expect("output"));
+    assert_eq!(finalized["status"], "finalized", "{anchored}");
+    let round = finalized["round"].as_u64().expect("round");
+    let found = json(&cli(&dir, &api, &["timestamp", "get", "--file", doc]));
+    assert_eq!(found["anchored"], true, "{found}");
+    assert_eq!(found["round"].as_u64(), Some(round));
+
+    // Ctrl-C stops every process.
+    let stopped_at = height(&dir, &api);
+    devnet.interrupt();
+    let stray: Vec<u32> = processes.iter().copied().filter(|p| alive(*p)).collect();
+    assert!(stray.is_empty(), "processes left running: {stray:?}");
+
+    // A second run resumes the same chain: the height goes on and the document is there.
+    let mut devnet = Devnet::start(&dir, base, &[]);
+    devnet.wait_ready();
+    let resumed = height(&dir, &api);
+    assert!(resumed > stopped_at, "height {resumed} after restart, {stopped_at} before");
+    let found = json(&cli(&dir, &api, &["timestamp", "get", "--file", doc]));
+    assert_eq!(found["round"].as_u64(), Some(round), "{found}");
+    devnet.interrupt();
+}
+
+#[test]
+fn a_byzantine_compute_node_is_caught_by_discrepancy_detection() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("devnet");
+    let base = free_base();
+    let api = format!("127.0.0.1:{}", base + 81);
+    let mut devnet =
+        Devnet::start(&dir, base, &["--epoch-interval", "20", "--byzantine", "dishonest"]);
+    let summary = devnet.wait_ready();
+    assert!(summary.contains("compute-0 (BYZANTINE: dishonest)"), "{summary}");
+    // Anchor documents until a round where compute-0 is a primary worker shows the
+    // discrepancy and its resolution on the devnet's output.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let (mut detected, mut resolved) = (false, false);
+    let mut i = 0;
+    while !(detected && resolved) {
+        assert!(Instant::now() < deadline, "no discrepancy resolved in time");
+        i += 1;
+        let document = format!("{:064x}", 1_000 + i);
+        cli(&dir, &api, &["timestamp", "anchor", "--from", "alice", "--hash", &document]);
+        while let Ok(line) = devnet.lines.try_recv() {
+            detected |= line.contains("discrepancy detected");
+            resolved |=
+                line.contains("finalized by the backup workers; wrong results from compute-0");
+        }
+    }
+    devnet.interrupt();
+}
