@@ -240,7 +240,9 @@ impl ComputeHandle {
         let hash = {
             let mut pool =
                 self.shared.pool.lock().map_err(|_| ComputeError::Internal("pool lock".into()))?;
-            pool.insert(raw.clone(), outcome.gas_price, outcome.sender)?
+            let hash = pool.insert(raw.clone(), outcome.gas_price, outcome.sender)?;
+            pool.set_local(&hash);
+            hash
         };
         self.p2p.publish(p2p::GossipMessage::Transaction(raw));
         Ok(hash)
@@ -353,7 +355,36 @@ pub fn start(
     let (p2p, gossip, p2p_task) = p2p::start(config.runtime, config.p2p.clone(), shared.clone())?;
     let worker = worker::Worker::new(shared.clone(), p2p.clone(), identity, config.commit_fee)?;
     let worker_task = tokio::spawn(worker.run(gossip));
-    Ok(Compute { handle: ComputeHandle { shared, p2p }, tasks: vec![p2p_task, worker_task] })
+    let regossip_task = tokio::spawn(regossip(shared.clone(), p2p.clone()));
+    Ok(Compute {
+        handle: ComputeHandle { shared, p2p },
+        tasks: vec![p2p_task, worker_task, regossip_task],
+    })
+}
+
+/// How long a pooled transaction waits before this node gossips it again.
+const REGOSSIP_AFTER: Duration = Duration::from_secs(5);
+/// Transactions gossiped again per second at most.
+const REGOSSIP_MAX: usize = 500;
+
+/// Gossips transactions clients submitted to this node again while they stay pending in its
+/// pool: gossip is best effort (a
+/// congested peer's send queue drops messages), and a transaction lost on the way leaves a
+/// gap in its sender's nonces on the nodes that missed it.
+async fn regossip(shared: Arc<Shared>, p2p: P2p) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let due = match shared.pool.lock() {
+            Ok(mut pool) => {
+                pool.due_for_gossip(std::time::Instant::now(), REGOSSIP_AFTER, REGOSSIP_MAX)
+            }
+            Err(_) => return,
+        };
+        for raw in due {
+            p2p.publish(p2p::GossipMessage::Transaction(raw));
+        }
+    }
 }
 
 /// The consensus state after `height`.

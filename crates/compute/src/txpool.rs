@@ -6,6 +6,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 use atoll_types::{Address, Hash};
 use thiserror::Error;
@@ -52,6 +53,10 @@ struct Entry {
     gas_price: u128,
     sender: Option<(Address, u64)>,
     seq: u64,
+    /// When this node last gossiped it (or received it).
+    published: Instant,
+    /// Submitted to this node by a client (this node keeps gossiping it while pending).
+    local: bool,
 }
 
 type Priority = (Reverse<u128>, u64, Hash);
@@ -121,7 +126,10 @@ impl TxPool {
         self.next_seq += 1;
         self.bytes += raw.len();
         self.order.insert((Reverse(gas_price), seq, hash));
-        self.entries.insert(hash, Entry { raw, gas_price, sender, seq });
+        self.entries.insert(
+            hash,
+            Entry { raw, gas_price, sender, seq, published: Instant::now(), local: false },
+        );
         Ok(hash)
     }
 
@@ -131,6 +139,33 @@ impl TxPool {
         self.order.remove(&(Reverse(entry.gas_price), entry.seq, *hash));
         self.bytes -= entry.raw.len();
         Some(entry.raw)
+    }
+
+    /// Marks a transaction as submitted to this node by a client.
+    pub fn set_local(&mut self, hash: &Hash) {
+        if let Some(entry) = self.entries.get_mut(hash) {
+            entry.local = true;
+        }
+    }
+
+    /// Local transactions last gossiped more than `after` before `now`, best first, at most
+    /// `max`; they count as gossiped at `now`. A transaction gossip lost (a congested peer,
+    /// a full send queue) would otherwise leave a gap in its sender's nonces on every other
+    /// node for good; gossiping what is still pending again closes it.
+    pub fn due_for_gossip(&mut self, now: Instant, after: Duration, max: usize) -> Vec<Vec<u8>> {
+        let mut due = Vec::new();
+        for (_, _, hash) in &self.order {
+            if due.len() >= max {
+                break;
+            }
+            if let Some(entry) = self.entries.get_mut(hash) {
+                if entry.local && now.saturating_duration_since(entry.published) > after {
+                    entry.published = now;
+                    due.push(entry.raw.clone());
+                }
+            }
+        }
+        due
     }
 
     /// Every transaction, best first (for re-checking after a round).
@@ -206,6 +241,27 @@ mod tests {
         let removed = pool.remove(&Hash::digest(&tx(2, 10)));
         assert_eq!(removed, Some(tx(2, 10)));
         assert_eq!(pool.len(), 2);
+    }
+
+    #[test]
+    fn pending_transactions_are_due_for_gossip_again_after_a_while() {
+        let mut pool = TxPool::new(TxPoolConfig::default());
+        let a = pool.insert(tx(1, 10), 1, None).expect("a");
+        let b = pool.insert(tx(2, 10), 9, None).expect("b");
+        pool.insert(tx(3, 10), 5, None).expect("from gossip, never gossiped again");
+        pool.set_local(&a);
+        pool.set_local(&b);
+        let after = Duration::from_secs(5);
+        let now = Instant::now();
+        assert!(pool.due_for_gossip(now, after, 10).is_empty(), "just gossiped");
+        let later = now + Duration::from_secs(6);
+        // At most `max`, best first; what was returned is not due again right away.
+        assert_eq!(pool.due_for_gossip(later, after, 1), vec![tx(2, 10)]);
+        assert_eq!(pool.due_for_gossip(later, after, 10), vec![tx(1, 10)]);
+        assert!(pool.due_for_gossip(later + Duration::from_secs(1), after, 10).is_empty());
+        pool.remove(&Hash::digest(&tx(2, 10)));
+        let much_later = later + Duration::from_secs(10);
+        assert_eq!(pool.due_for_gossip(much_later, after, 10), vec![tx(1, 10)]);
     }
 
     #[test]
