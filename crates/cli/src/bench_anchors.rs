@@ -118,13 +118,14 @@ pub(crate) async fn anchors(
     while !submitted.is_empty() && Instant::now() < deadline {
         let latest = client.roothash(&runtime, StateQuery::default()).await?.value.round;
         while next_round <= latest {
-            if let Ok(round) = client.runtime_round(&runtime, next_round).await {
-                let now = Instant::now();
-                for outcome in round.outcomes {
-                    if let Some(at) = submitted.remove(&outcome.hash) {
-                        latencies.push(now.duration_since(at));
-                        last_final = Some(now);
-                    }
+            // A round the consensus layer finalized may not be stored by the node yet: ask
+            // again on the next poll rather than skip it.
+            let Ok(round) = client.runtime_round(&runtime, next_round).await else { break };
+            let now = Instant::now();
+            for outcome in round.outcomes {
+                if let Some(at) = submitted.remove(&outcome.hash) {
+                    latencies.push(now.duration_since(at));
+                    last_final = Some(now);
                 }
             }
             next_round += 1;

@@ -111,6 +111,11 @@ async fn honest_network_deposits_anchors_and_withdraws() {
     assert!(done.outcome.expect("outcome").error.is_none());
     let listed = client.runtime_round(&id, round).await.expect("round");
     assert!(listed.outcomes.iter().any(|o| o.hash == hash));
+    // A round not stored yet is a 404, never an empty list.
+    assert!(matches!(
+        client.runtime_round(&id, round + 1_000_000).await,
+        Err(atoll_client::ClientError::Api { status: 404, .. })
+    ));
     let answer = client
         .runtime_query(&id, GET, &atoll_types::encode(&Get { document }))
         .await

@@ -161,7 +161,8 @@ pub(crate) async fn transaction(
     Err(ApiError::not_found(format!("no runtime transaction {hash}")))
 }
 
-/// The transactions of a finalized round this node stores.
+/// The transactions of a finalized round this node stores (404 for a round it has not
+/// stored yet, so that an empty round is never confused with a missing one).
 #[utoipa::path(get, path = "/v1/runtimes/{id}/rounds/{round}", tag = "paratimes",
     params(("id" = String, Path, description = "runtime id, hex"),
         ("round" = u64, Path, description = "runtime round")),
@@ -173,10 +174,21 @@ pub(crate) async fn round(
 ) -> Result<Json<RuntimeRoundResponse>, ApiError> {
     let id = parse_runtime(&id)?;
     let compute = compute(&api, &id)?;
-    let outcomes = tokio::task::spawn_blocking(move || compute.outcomes(Round(round)))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let stored = tokio::task::spawn_blocking(move || {
+        let latest = compute.latest_round()?;
+        if round > latest.0 {
+            return Ok(None);
+        }
+        compute.outcomes(Round(round)).map(Some)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    let Some(outcomes) = stored else {
+        return Err(ApiError::not_found(format!(
+            "round {round} is not finalized and stored on this node yet"
+        )));
+    };
     Ok(Json(RuntimeRoundResponse { round, outcomes: outcomes.into_iter().map(outcome).collect() }))
 }
 
