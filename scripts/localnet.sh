@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A local network of N validators (default 4) as separate `atoll node` processes, plus a
-# funded account key "bench" for the wallet and the load generator. Used by the benchmark
-# commands in docs/BENCHMARKS.md until `atoll devnet` exists.
+# funded account key "bench" for the wallet and the load generator. Used by the 4-validator
+# benchmark in docs/BENCHMARKS.md (no compute nodes, no client node: `atoll devnet` is the
+# whole network).
 #
 #   scripts/localnet.sh [DIR] [N]     # default DIR=target/localnet, N=4
 #   atoll --keys-dir DIR/keys --api 127.0.0.1:27001 query status
