@@ -107,6 +107,14 @@ async fn fund(
     Ok(())
 }
 
+/// Clients of the node's API and of each extra API (`--also`), the node's first.
+pub(crate) fn api_clients(api: &str, also: &[String]) -> Result<Vec<Client>> {
+    std::iter::once(api)
+        .chain(also.iter().map(String::as_str))
+        .map(|a| Ok(Client::new(a)?))
+        .collect()
+}
+
 /// Runs the transfer benchmark.
 pub(crate) async fn transfers(
     node: &NodeArgs,
@@ -117,11 +125,8 @@ pub(crate) async fn transfers(
     if args.accounts < 2 || args.batch == 0 || args.txs == 0 {
         bail!("need at least 2 accounts, a positive batch and at least one transfer");
     }
-    let client = Client::new(&node.api)?;
-    let mut clients = vec![client.clone()];
-    for other in &args.also {
-        clients.push(Client::new(other)?);
-    }
+    let clients = api_clients(&node.api, &args.also)?;
+    let client = clients[0].clone();
     let chain = client.chain(Default::default()).await?.value.chain_context;
     let funder = crate::wallet::load(keys_dir, &args.from)?;
     let seed: [u8; 32] = rand_seed();

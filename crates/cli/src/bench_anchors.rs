@@ -9,18 +9,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use atoll_client::model::StateQuery;
-use atoll_client::Client;
-use atoll_runtime_sdk::modules::accounts;
-use atoll_runtime_sdk::transaction::runtime_chain_context;
-use atoll_runtime_sdk::{Fee, SignerInfo, Transaction};
+use atoll_runtime_sdk::Fee;
 use atoll_timestamp::Anchor;
-use atoll_types::{Address, Amount, Hash, Signer};
+use atoll_types::{Amount, Hash};
 use clap::Args;
 use serde_json::json;
 
 use crate::bench::percentile;
 use crate::chain::NodeArgs;
 use crate::output::Output;
+use crate::paratime::{runtime_nonce, signed_runtime_tx};
 
 /// Options of `atoll bench anchors`.
 #[derive(Args)]
@@ -52,18 +50,12 @@ pub(crate) async fn anchors(
     if args.txs == 0 || args.concurrency == 0 {
         bail!("need at least one anchor and a positive concurrency");
     }
-    let client = Client::new(&node.api)?;
-    let mut clients = vec![client.clone()];
-    for other in &args.also {
-        clients.push(Client::new(other)?);
-    }
+    let clients = crate::bench::api_clients(&node.api, &args.also)?;
+    let client = clients[0].clone();
     let runtime = atoll_timestamp::runtime_id();
     let chain = client.chain(StateQuery::default()).await?.value.chain_context;
     let key = crate::wallet::load(keys_dir, &args.from)?;
-    let sender = atoll_types::encode(&Address::from_public_key(&key.public_key()));
-    let answer = client.runtime_query(&runtime, accounts::NONCE, &sender).await?;
-    let first_nonce: u64 = atoll_types::decode(&hex::decode(answer.result)?, 16)?;
-    let runtime_chain = runtime_chain_context(&chain, &runtime);
+    let first_nonce = runtime_nonce(&client, &runtime, &key).await?;
     let salt = Hash::digest(
         &std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)?
@@ -73,13 +65,14 @@ pub(crate) async fn anchors(
     let signed: Vec<(Hash, Vec<u8>)> = (0..args.txs as u64)
         .map(|i| {
             let document = Hash::digest_parts(&[salt.as_bytes(), &i.to_le_bytes()]);
-            let tx = Transaction::new(
-                atoll_timestamp::ANCHOR,
-                &Anchor { document, metadata: None },
-                vec![SignerInfo { public_key: key.public_key(), nonce: first_nonce + i }],
+            let raw = signed_runtime_tx(
+                &key,
+                &chain,
+                &runtime,
+                (atoll_timestamp::ANCHOR, &Anchor { document, metadata: None }),
+                first_nonce + i,
                 Fee { amount: Amount::new(20_000), gas: 20_000 },
             );
-            let raw = atoll_types::encode(&tx.sign(&[&key], &runtime_chain));
             (Hash::digest(&raw), raw)
         })
         .collect();

@@ -273,7 +273,7 @@ fn init(home: &Path, args: InitArgs) -> Result<()> {
     let keys = NodeKeys::generate(home)?;
     config.save(&config_path)?;
     let identity = keys.identity(&config.p2p.external);
-    std::fs::write(home.join("node.json"), serde_json::to_string_pretty(&identity)?)?;
+    identity.save(home)?;
     println!("initialised {}", home.display());
     println!("  node id:        {}", identity.node_id);
     println!("  entity account: {}", identity.entity_address);
@@ -303,11 +303,7 @@ fn genesis_command(command: GenesisCommand) -> Result<()> {
         }
         GenesisCommand::AddValidator { genesis: path, node, escrow, balance, compute } => {
             let mut genesis = read_genesis(&path)?;
-            let file = node.join("node.json");
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let identity: NodeIdentity = serde_json::from_str(&text)
-                .with_context(|| format!("parsing {}", file.display()))?;
+            let identity = NodeIdentity::load(&node)?;
             let (escrow, balance) = (tokens(&escrow, &genesis)?, tokens(&balance, &genesis)?);
             genesis::add_validator(&mut genesis, &identity, escrow, balance, compute)?;
             write_genesis(&path, &genesis)?;
@@ -326,11 +322,7 @@ fn genesis_command(command: GenesisCommand) -> Result<()> {
             let mut genesis = read_genesis(&path)?;
             let id: atoll_types::RuntimeId =
                 id.parse().with_context(|| format!("runtime id {id:?}"))?;
-            let file = owner.join("node.json");
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let identity: NodeIdentity = serde_json::from_str(&text)
-                .with_context(|| format!("parsing {}", file.display()))?;
+            let identity = NodeIdentity::load(&owner)?;
             let version = parse_version(&version)?;
             let shape = genesis::RuntimeShape {
                 group_size: group,

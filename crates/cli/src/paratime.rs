@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use atoll_client::model::RuntimeTxStatus;
+use atoll_client::Client;
 use atoll_consensus::roothash::{SubmitMsg, SUBMIT_MSG};
 use atoll_runtime_sdk::modules::{accounts, consensus_accounts};
 use atoll_runtime_sdk::transaction::runtime_chain_context;
@@ -170,16 +171,46 @@ pub(crate) fn serve(name: &str) -> Result<i32> {
     }
 }
 
-async fn query<T: borsh::BorshDeserialize>(
-    cx: &Session<'_>,
+/// Runs a runtime query on a node that runs the ParaTime: the round that answered and the
+/// decoded answer.
+pub(crate) async fn query<T: borsh::BorshDeserialize>(
+    client: &Client,
     runtime: &RuntimeId,
     method: &str,
     args: &impl borsh::BorshSerialize,
 ) -> Result<(u64, T)> {
-    let answer = cx.client.runtime_query(runtime, method, &atoll_types::encode(args)).await?;
+    let answer = client.runtime_query(runtime, method, &atoll_types::encode(args)).await?;
     let bytes = hex::decode(&answer.result).context("query result is not hex")?;
     let value = atoll_types::decode(&bytes, 1 << 20).context("decoding the query result")?;
     Ok((answer.round, value))
+}
+
+/// An account's next nonce inside the ParaTime.
+pub(crate) async fn runtime_nonce(
+    client: &Client,
+    runtime: &RuntimeId,
+    signer: &dyn Signer,
+) -> Result<u64> {
+    let sender = Address::from_public_key(&signer.public_key());
+    Ok(query::<u64>(client, runtime, accounts::NONCE, &sender).await?.1)
+}
+
+/// A runtime transaction signed by `signer` with `nonce`, encoded for submission.
+pub(crate) fn signed_runtime_tx<B: borsh::BorshSerialize>(
+    signer: &dyn Signer,
+    chain: &atoll_types::ChainContext,
+    runtime: &RuntimeId,
+    (method, body): (&str, &B),
+    nonce: u64,
+    fee: Fee,
+) -> Vec<u8> {
+    let tx = Transaction::new(
+        method,
+        body,
+        vec![SignerInfo { public_key: signer.public_key(), nonce }],
+        fee,
+    );
+    atoll_types::encode(&tx.sign(&[signer], &runtime_chain_context(chain, runtime)))
 }
 
 fn show_runtime_tx(out: Output, status: &RuntimeTxStatus) -> Result<()> {
@@ -220,15 +251,9 @@ async fn send_runtime<B: borsh::BorshSerialize>(
 ) -> Result<RuntimeTxStatus> {
     let runtime = args.runtime.id()?;
     let key = crate::wallet::load(cx.keys_dir, &args.from)?;
-    let sender = Address::from_public_key(&key.public_key());
-    let (_, nonce): (u64, u64) = query(cx, &runtime, accounts::NONCE, &sender).await?;
-    let tx = Transaction::new(
-        method,
-        body,
-        vec![SignerInfo { public_key: key.public_key(), nonce }],
-        Fee { amount: Amount::new(args.fee), gas: args.gas },
-    );
-    let raw = atoll_types::encode(&tx.sign(&[&key], &runtime_chain_context(&cx.chain, &runtime)));
+    let nonce = runtime_nonce(&cx.client, &runtime, &key).await?;
+    let fee = Fee { amount: Amount::new(args.fee), gas: args.gas };
+    let raw = signed_runtime_tx(&key, &cx.chain, &runtime, (method, body), nonce, fee);
     let hash = cx.client.submit_runtime_tx(&runtime, &raw).await?;
     if args.no_wait {
         let status = RuntimeTxStatus { hash, status: "pending".into(), round: None, outcome: None };
@@ -268,8 +293,9 @@ pub(crate) async fn paratime(
         ParatimeCommand::Balance { who, runtime } => {
             let (runtime, address) = (runtime.id()?, cx.address(&who)?);
             let (round, balance): (u64, Amount) =
-                query(&cx, &runtime, accounts::BALANCE, &address).await?;
-            let (_, nonce): (u64, u64) = query(&cx, &runtime, accounts::NONCE, &address).await?;
+                query(&cx.client, &runtime, accounts::BALANCE, &address).await?;
+            let (_, nonce): (u64, u64) =
+                query(&cx.client, &runtime, accounts::NONCE, &address).await?;
             let shown = chain::tokens(balance, cx.exponent, &cx.symbol);
             out.show(
                 &json!({ "address": address, "round": round, "balance": shown,
@@ -321,7 +347,7 @@ pub(crate) async fn timestamp(
         TimestampCommand::Get { document, runtime } => {
             let (runtime, document) = (runtime.id()?, document.hash()?);
             let (round, answer): (u64, GetResult) =
-                query(&cx, &runtime, atoll_timestamp::GET, &Get { document }).await?;
+                query(&cx.client, &runtime, atoll_timestamp::GET, &Get { document }).await?;
             let block = cx.client.runtime_block(&runtime, round, Default::default()).await?.value;
             let proven = atoll_mkvs::verify_key(&block.state_root, &answer.key, &answer.proof)
                 .map_err(|e| anyhow::anyhow!("the node's proof does not verify: {e}"))?;

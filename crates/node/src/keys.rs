@@ -23,15 +23,26 @@ pub enum KeysError {
     /// A key file failed.
     #[error(transparent)]
     KeyFile(#[from] KeyFileError),
-    /// The keys directory could not be created.
-    #[error("keys directory {path}: {source}")]
+    /// The keys directory or the identity file could not be created, read or written.
+    #[error("{path}: {source}")]
     Io {
         /// The path.
         path: PathBuf,
         /// What happened.
         source: std::io::Error,
     },
+    /// The public identity file is missing or malformed.
+    #[error("{path}: {reason}")]
+    Identity {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
 }
+
+/// The public identity's file name in a node's home.
+pub const IDENTITY_FILE: &str = "node.json";
 
 /// The node's keys.
 pub struct NodeKeys {
@@ -64,6 +75,23 @@ pub struct NodeIdentity {
     pub vrf_key: VrfPublicKey,
     /// The node's external p2p address.
     pub address: String,
+}
+
+impl NodeIdentity {
+    /// Writes it to `<home>/node.json`.
+    pub fn save(&self, home: &Path) -> Result<(), KeysError> {
+        let path = home.join(IDENTITY_FILE);
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| KeysError::Identity { path: path.clone(), reason: e.to_string() })?;
+        fs::write(&path, text).map_err(io(&path))
+    }
+
+    /// Reads `<home>/node.json`.
+    pub fn load(home: &Path) -> Result<Self, KeysError> {
+        let path = home.join(IDENTITY_FILE);
+        let text = fs::read_to_string(&path).map_err(io(&path))?;
+        serde_json::from_str(&text).map_err(|e| KeysError::Identity { path, reason: e.to_string() })
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeysError + '_ {

@@ -34,8 +34,7 @@ pub(crate) const ACCOUNT_TOKENS: u128 = 1_000_000;
 const CHAIN_ID: &str = "atoll-devnet";
 
 /// What kind of node.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Kind {
     /// Votes in consensus.
     Validator,
@@ -108,19 +107,17 @@ pub(crate) struct Manifest {
 impl Manifest {
     /// Every node, validators first, then compute nodes, then the client.
     pub(crate) fn nodes(&self, dir: &Path) -> Vec<NodeSpec> {
-        let kinds = std::iter::repeat_n(Kind::Validator, self.validators)
-            .chain(std::iter::repeat_n(Kind::Compute, self.compute))
-            .chain([Kind::Client]);
-        let mut counts = [0usize; 2];
-        kinds
+        let validators = (0..self.validators).map(|i| (Kind::Validator, format!("validator-{i}")));
+        let compute = (0..self.compute).map(|i| (Kind::Compute, format!("compute-{i}")));
+        validators
+            .chain(compute)
+            .chain([(Kind::Client, "client".to_owned())])
             .enumerate()
-            .map(|(k, kind)| {
-                let name = match kind {
-                    Kind::Validator => format!("validator-{}", post_inc(&mut counts[0])),
-                    Kind::Compute => format!("compute-{}", post_inc(&mut counts[1])),
-                    Kind::Client => "client".to_owned(),
-                };
-                NodeSpec { home: dir.join(&name), name, kind, port: self.base_port + 10 * k as u16 }
+            .map(|(k, (kind, name))| NodeSpec {
+                home: dir.join(&name),
+                name,
+                kind,
+                port: self.base_port + 10 * k as u16,
             })
             .collect()
     }
@@ -129,11 +126,6 @@ impl Manifest {
     pub(crate) fn key_file(dir: &Path, name: &str) -> PathBuf {
         dir.join("keys").join(format!("{name}.key"))
     }
-}
-
-fn post_inc(counter: &mut usize) -> usize {
-    *counter += 1;
-    *counter - 1
 }
 
 /// Sizes asked for on the command line.
@@ -193,10 +185,11 @@ pub(crate) fn create(
     let specs = manifest.nodes(dir);
     let mut genesis = genesis::new_genesis(CHAIN_ID, "ATL", 9, shape.epoch_interval);
     let token = |n: u128| Amount::new(n * 1_000_000_000);
-    let mut identities = Vec::new();
+    let mut owner = None;
     for spec in &specs {
         let keys = NodeKeys::generate(&spec.home)?;
         let identity = keys.identity(&format!("127.0.0.1:{}", spec.port));
+        identity.save(&spec.home)?;
         match spec.kind {
             Kind::Validator => genesis::add_validator(
                 &mut genesis,
@@ -214,9 +207,9 @@ pub(crate) fn create(
             )?,
             Kind::Client => {}
         }
-        identities.push(identity);
+        owner.get_or_insert(identity.entity_id);
     }
-    let owner = identities[0].entity_id;
+    let owner = owner.context("a devnet needs a node")?;
     let committee = shape.compute.min(3) as u16;
     let committee_shape = genesis::RuntimeShape {
         group_size: committee,
@@ -225,10 +218,9 @@ pub(crate) fn create(
     };
     let version = Version { major: 0, minor: 1, patch: 0 };
     genesis::add_compute_runtime(&mut genesis, manifest.runtime, version, owner, committee_shape)?;
+    std::fs::create_dir_all(dir.join("keys"))?;
     for name in &manifest.accounts {
-        let path = Manifest::key_file(dir, name);
-        std::fs::create_dir_all(dir.join("keys"))?;
-        let key = FileSigner::generate(&path)?;
+        let key = FileSigner::generate(&Manifest::key_file(dir, name))?;
         genesis::add_balance(
             &mut genesis,
             Address::from_public_key(&key.public_key()),
@@ -239,22 +231,20 @@ pub(crate) fn create(
     std::fs::write(dir.join(run::GENESIS_FILE), genesis.to_json())?;
     for spec in &specs {
         std::fs::write(spec.home.join(run::GENESIS_FILE), genesis.to_json())?;
-        config(spec, &specs, &manifest, paratime, None)?.save(&spec.home.join(run::CONFIG_FILE))?;
-        let identity = &identities[specs.iter().position(|s| s.name == spec.name).unwrap_or(0)];
-        std::fs::write(spec.home.join("node.json"), serde_json::to_string_pretty(identity)?)?;
+        config(spec, &specs, &manifest, paratime)?.save(&spec.home.join(run::CONFIG_FILE))?;
     }
     std::fs::write(dir.join(MANIFEST), serde_json::to_string_pretty(&manifest)?)?;
     Ok(manifest)
 }
 
 /// The configuration of `spec`: every other node a persistent peer, every ParaTime node a
-/// ParaTime peer, no API rate limit (a local network), and `byzantine` on compute-0.
-pub(crate) fn config(
+/// ParaTime peer, no API rate limit (a local network). The byzantine mode is set on each run
+/// (`refresh_configs`).
+fn config(
     spec: &NodeSpec,
     all: &[NodeSpec],
     manifest: &Manifest,
     paratime: &(PathBuf, Vec<String>),
-    byzantine: Option<&str>,
 ) -> Result<NodeConfig> {
     let role = if spec.kind == Kind::Validator { Role::Validator } else { Role::Full };
     let mut config = NodeConfig::new(&spec.name, role, spec.port);
@@ -276,7 +266,7 @@ pub(crate) fn config(
                 .filter(|o| o.kind != Kind::Validator)
                 .map(NodeSpec::runtime_p2p)
                 .collect(),
-            byzantine: (spec.name == "compute-0").then(|| byzantine.map(str::to_owned)).flatten(),
+            byzantine: None,
         });
     }
     config.validate()?;

@@ -206,14 +206,16 @@ async fn fund_paratime(
         keys.push(key);
     }
     for key in keys {
-        let address = atoll_types::encode(&Address::from_public_key(&key.public_key()));
+        let address = Address::from_public_key(&key.public_key());
         wait_until(nodes, READY_LIMIT, "the ParaTime's first round", || async {
-            let answer = client.runtime_query(&manifest.runtime, accounts::BALANCE, &address).await;
-            let balance = answer
-                .ok()
-                .and_then(|a| hex::decode(a.result).ok())
-                .and_then(|b| atoll_types::decode::<Amount>(&b, 64).ok().filter(|a| !a.is_zero()));
-            balance.map(drop)
+            let balance = crate::paratime::query::<Amount>(
+                client,
+                &manifest.runtime,
+                accounts::BALANCE,
+                &address,
+            )
+            .await;
+            balance.ok().filter(|(_, b)| !b.is_zero()).map(drop)
         })
         .await?;
     }
@@ -251,10 +253,8 @@ fn summary(dir: &Path, manifest: &Manifest, nodes: &[NodeSpec], byzantine: Optio
         "  Validator entities (escrow accounts for `atoll tx delegate --escrow`):".to_owned(),
     );
     for n in nodes.iter().filter(|n| n.kind == Kind::Validator) {
-        let entity = std::fs::read_to_string(n.home.join("node.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str::<atoll_node::NodeIdentity>(&t).ok())
-            .map_or_else(|| "(node.json unreadable)".to_owned(), |i| i.entity_address.to_string());
+        let entity = atoll_node::NodeIdentity::load(&n.home)
+            .map_or_else(|e| format!("({e})"), |i| i.entity_address.to_string());
         lines.push(format!("  {:<13} {entity}", n.name));
     }
     lines.push(String::new());
@@ -400,6 +400,13 @@ async fn start_and_watch(
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
+            line = watch.next_line() => {
+                status.println(&line);
+                if plain {
+                    println!("{line}");
+                }
+                continue;
+            }
             _ = tokio::signal::ctrl_c() => break,
             _ = terminate.recv() => break,
         }
@@ -412,13 +419,7 @@ async fn start_and_watch(
                 ));
             }
         }
-        let (events, line) = watch.tick(nodes).await;
-        for event in events {
-            status.println(&event);
-            if plain {
-                println!("{event}");
-            }
-        }
+        let line = watch.status(nodes).await;
         if plain && last_plain.elapsed() >= Duration::from_secs(10) {
             println!("{line}");
             last_plain = Instant::now();

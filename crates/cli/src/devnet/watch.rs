@@ -1,28 +1,52 @@
 //! The devnet's live view: one status line (height, epoch, ParaTime round, discrepancies,
 //! nodes running) and a line for every discrepancy-detection event, so a user running
 //! `atoll devnet --byzantine <mode>` can watch backups resolve what the byzantine node did.
+//! The events come from the client node's WebSocket stream (roothash events only).
 
 use std::collections::HashMap;
+use std::time::Duration;
 
-use atoll_client::model::StateQuery;
+use atoll_client::model::{EventItem, StateQuery, StreamMessage, StreamQuery};
 use atoll_client::Client;
 use atoll_node::NodeIdentity;
 use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use super::children::Running;
 use super::layout::{Manifest, NodeSpec};
 
-/// Blocks whose events are read per tick at most (the rest are skipped, not queued).
-const MAX_SCAN: u64 = 50;
-
-/// What the view remembers between ticks.
+/// What the view remembers.
 pub(crate) struct Watch {
     client: Client,
     runtime: atoll_types::RuntimeId,
     names: HashMap<String, String>,
-    scanned: Option<u64>,
+    events: mpsc::Receiver<EventItem>,
+    follower: JoinHandle<()>,
     discrepancies: u64,
     failed_rounds: u64,
+}
+
+/// Forwards the node's roothash events, reconnecting whenever the stream ends.
+async fn follow(client: Client, events: mpsc::Sender<EventItem>) {
+    let query = StreamQuery {
+        blocks: Some(false),
+        events: Some(true),
+        module: Some("roothash".to_owned()),
+        involving: None,
+    };
+    loop {
+        if let Ok(mut stream) = client.stream(&query).await {
+            while let Some(Ok(message)) = stream.next().await {
+                if let StreamMessage::Event(item) = message {
+                    if events.send(item).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 fn round_of(event: &Value) -> String {
@@ -38,18 +62,32 @@ impl Watch {
         let names = nodes
             .iter()
             .filter_map(|spec| {
-                let text = std::fs::read_to_string(spec.home.join("node.json")).ok()?;
-                let identity: NodeIdentity = serde_json::from_str(&text).ok()?;
+                let identity = NodeIdentity::load(&spec.home).ok()?;
                 Some((identity.node_id.to_string(), spec.name.clone()))
             })
             .collect();
+        let (send, events) = mpsc::channel(256);
+        let follower = tokio::spawn(follow(client.clone(), send));
         Self {
             client,
             runtime: manifest.runtime,
             names,
-            scanned: None,
+            events,
+            follower,
             discrepancies: 0,
             failed_rounds: 0,
+        }
+    }
+
+    /// The next event worth a line of its own, as that line.
+    pub(crate) async fn next_line(&mut self) -> String {
+        loop {
+            let Some(item) = self.events.recv().await else {
+                return std::future::pending().await;
+            };
+            if let Some(line) = self.describe(item.height, &item.event["event"]) {
+                return line;
+            }
         }
     }
 
@@ -99,33 +137,13 @@ impl Watch {
         }
     }
 
-    /// Reads the events of the blocks since the last tick; returns the lines to print and
-    /// the status line.
-    pub(crate) async fn tick(&mut self, nodes: &mut [Running]) -> (Vec<String>, String) {
+    /// The status line.
+    pub(crate) async fn status(&self, nodes: &mut [Running]) -> String {
         let up = nodes.iter_mut().map(Running::alive).filter(|alive| *alive).count();
-        let mut lines = Vec::new();
-        let status = self.client.status().await;
-        let chain = match &status {
+        let chain = match self.client.status().await {
             Ok(s) => format!("height {} · epoch {}", s.height, s.epoch),
             Err(_) => "client node not answering".to_owned(),
         };
-        if let Ok(s) = &status {
-            let from = match self.scanned {
-                Some(last) => (last + 1).max(s.height.saturating_sub(MAX_SCAN - 1)),
-                None => s.height.max(1),
-            };
-            for height in from..=s.height {
-                let Ok(events) = self.client.events(height).await else { break };
-                for item in events.events {
-                    if item.event["module"].as_str() == Some("roothash") {
-                        if let Some(line) = self.describe(height, &item.event["event"]) {
-                            lines.push(line);
-                        }
-                    }
-                }
-                self.scanned = Some(height);
-            }
-        }
         let round = match self.client.roothash(&self.runtime, StateQuery::default()).await {
             Ok(r) => format!("ParaTime round {} ({})", r.value.round, r.value.header_type),
             Err(_) => "ParaTime round ?".to_owned(),
@@ -138,6 +156,12 @@ impl Watch {
             ));
         }
         line.push_str(&format!(" · {up}/{} nodes running · Ctrl-C stops", nodes.len()));
-        (lines, line)
+        line
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.follower.abort();
     }
 }
