@@ -104,11 +104,12 @@ impl RuntimeStorage {
 
     /// The write logs of finalized round `round`, if this node has it (served to peers).
     pub fn write_logs(&self, round: Round) -> Result<Option<RoundWriteLogs>, MkvsError> {
-        let versions = self.store.db().versions(&self.history(RootKind::State))?;
-        let Some(position) = versions.iter().position(|v| *v == round.0) else {
+        let state = self.history(RootKind::State);
+        if self.store.db().root(&state, round.0)?.is_none() {
             return Ok(None);
-        };
-        let Some(previous) = position.checked_sub(1).map(|p| versions[p]) else {
+        }
+        let Some(previous) = round.0.checked_sub(1) else { return Ok(None) };
+        let Some(previous) = self.store.db().last_version(&state, previous)? else {
             return Ok(None);
         };
         let from =

@@ -30,6 +30,14 @@ pub struct TxResult {
     pub gas_used: u64,
 }
 
+impl TxResult {
+    /// Whether the transaction executed: it paid its fee and used its nonce (whether or not
+    /// its call then failed), as opposed to being refused before that.
+    pub fn executed(&self) -> bool {
+        self.error.is_none() || self.gas_used > 0
+    }
+}
+
 /// The result of applying a block.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct BlockOutcome {

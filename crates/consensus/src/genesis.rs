@@ -140,6 +140,8 @@ impl Genesis {
         if c.max_block_gas == 0 {
             return Err(invalid("consensus.max_block_gas must be positive"));
         }
+        self.scheduler.validate().map_err(|e| invalid(format!("scheduler: {e}")))?;
+        self.governance.validate().map_err(|e| invalid(format!("governance: {e}")))?;
         self.validate_staking()
     }
 

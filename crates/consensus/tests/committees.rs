@@ -735,3 +735,71 @@ fn remaining_error_paths() {
     // The scheduler has no methods.
     assert_code(chain.run(chain.tx(0, "scheduler.Elect", &())), "core", 7);
 }
+
+/// [S] finding 13: the tally read delegations through the API's 1,000-entry cap, so votes
+/// of delegators past the first thousand were never counted.
+#[test]
+fn a_tally_refuses_to_drop_delegators_past_the_first_thousand() {
+    let spec = NetSpec { escrows: vec![10_000, 10_000], runtime: None, ..NetSpec::default() };
+    let (mut genesis, _) = net_genesis(&spec);
+    let delegators: Vec<_> = (1_000..2_101).map(signer).collect();
+    for key in &delegators {
+        let mut account = atoll_consensus::staking::Account::default();
+        account.general.balance = Amount::new(1_000_000);
+        genesis
+            .staking
+            .accounts
+            .insert(atoll_types::Address::from_public_key(&key.public_key()), account);
+        genesis.staking.total_supply =
+            genesis.staking.total_supply.checked_add(Amount::new(1_000_000)).expect("supply");
+    }
+    let mut chain = TestChain::with_genesis(genesis, 2);
+    let entity = chain.addr(0);
+    for batch in delegators.chunks(500) {
+        let delegate = AddEscrow { escrow: entity, amount: Amount::new(10) };
+        let txs = batch.iter().map(|k| chain.tx_by(k, methods::ADD_ESCROW, &delegate)).collect();
+        let outcome = chain.block(txs);
+        assert!(outcome.results.iter().all(|r| r.error.is_none()));
+    }
+    let upgrade =
+        governance::Upgrade { name: "v2".into(), epoch: Epoch(10), version: Default::default() };
+    let submit =
+        SubmitProposal { content: ProposalContent::Upgrade(upgrade), deposit: Amount::new(100) };
+    assert_eq!(chain.run(chain.tx(1, governance::SUBMIT_PROPOSAL, &submit)), None);
+    let no = CastVote { proposal_id: 0, vote: Vote::No };
+    for batch in delegators.chunks(500) {
+        let txs = batch.iter().map(|k| chain.tx_by(k, governance::CAST_VOTE, &no)).collect();
+        let outcome = chain.block(txs);
+        assert!(outcome.results.iter().all(|r| r.error.is_none()));
+    }
+    let tally = governance::tally(&chain.tree(), 0).expect("tally");
+    assert_eq!(tally.no, Amount::new(10 * delegators.len() as u128), "every delegator counts");
+    assert_eq!(tally.eligible, Amount::new(20_000 + 10 * delegators.len() as u128));
+}
+
+/// [S] finding 13: a parameter set that validated partly at submission could pass and
+/// break the chain (a zero power unit, a zero gas cost, a zero quorum).
+#[test]
+fn parameter_changes_refuse_unusable_sets_at_submission() {
+    let spec = NetSpec { escrows: vec![10_000, 10_000], runtime: None, ..NetSpec::default() };
+    let (genesis, _) = net_genesis(&spec);
+    let mut chain = TestChain::with_genesis(genesis.clone(), 2);
+    let zero_unit = scheduler::SchedulerParameters {
+        voting_power_unit: Amount::ZERO,
+        ..genesis.scheduler.clone()
+    };
+    let free_votes = governance::GovernanceParameters { gas_cost: 0, ..genesis.governance.clone() };
+    let no_quorum =
+        governance::GovernanceParameters { quorum_percent: 0, ..genesis.governance.clone() };
+    for change in [
+        ParameterChange::Scheduler(zero_unit),
+        ParameterChange::Governance(free_votes),
+        ParameterChange::Governance(no_quorum),
+    ] {
+        let submit = SubmitProposal {
+            content: ProposalContent::ChangeParameters(change),
+            deposit: Amount::new(100),
+        };
+        assert_code(chain.run(chain.tx(0, governance::SUBMIT_PROPOSAL, &submit)), "governance", 1);
+    }
+}

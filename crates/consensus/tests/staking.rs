@@ -611,3 +611,41 @@ fn account_queries_come_with_proofs_against_the_app_hash() {
     let old = chain.state.tree_at(Height(0)).expect("genesis state");
     assert!(query::delegations_to(&old, &escrow_addr).expect("query").is_empty());
 }
+
+/// [S] finding 15: an entity with several validator nodes earned one signing credit per node
+/// per block, so signing half the blocks with two nodes counted as signing all of them.
+#[test]
+fn signing_credit_refuses_to_count_an_entity_twice_per_block() {
+    let mut genesis = common::base_genesis(4, 100_000);
+    genesis.staking.parameters.reward_schedule =
+        vec![RewardStep { until: Epoch(100), rate: 10_000_000 }];
+    let mut chain = TestChain::with_genesis(genesis, 4);
+    let (steady, two_nodes) = (chain.addr(0), chain.addr(1));
+    for (from, escrow) in [(2, steady), (3, two_nodes)] {
+        let body = AddEscrow { escrow, amount: amount(10_000) };
+        assert_eq!(chain.run(chain.tx(from, methods::ADD_ESCROW, &body)), None);
+    }
+    chain.advance_to_epoch(1);
+    let mut n = 0;
+    while chain.genesis.consensus.epoch_of(Height(chain.height + 1)).0 == 1 {
+        // The two-node entity signs every other block, with both nodes.
+        chain.ctx.signers = if n % 2 == 0 {
+            vec![(steady, 10), (two_nodes, 5), (two_nodes, 5)]
+        } else {
+            vec![(steady, 10)]
+        };
+        chain.block(vec![]);
+        n += 1;
+    }
+    chain.ctx.signers.clear();
+    let outcome = chain.block(vec![]);
+    let rewarded: Vec<Address> = outcome
+        .events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Staking(StakingEvent::Reward { escrow, .. }) => Some(*escrow),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rewarded, vec![steady], "half the blocks is below the 75% threshold");
+}

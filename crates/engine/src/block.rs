@@ -9,10 +9,30 @@ use crate::certificate::CommitCertificate;
 use crate::evidence::DoubleSignEvidence;
 use crate::merkle::transactions_root;
 
-/// The largest encoded block accepted.
+/// The most transaction bytes in a block.
 pub const MAX_BLOCK_SIZE: usize = 16 << 20;
 /// The most transactions in a block.
 pub const MAX_BLOCK_TXS: usize = 20_000;
+
+/// What a block's transactions may add up to. [`Block::validate_basic`] refuses a block
+/// over the count or byte limit, and the state machine refuses transactions past the gas
+/// limit, so block building selects within all three.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct BlockLimits {
+    /// Most transactions.
+    pub max_txs: usize,
+    /// Most transaction bytes.
+    pub max_bytes: usize,
+    /// Most gas (the sum of the transactions' gas limits).
+    pub max_gas: u64,
+}
+
+impl BlockLimits {
+    /// The limits of a block under the consensus parameter `max_block_gas`.
+    pub fn with_gas(max_gas: u64) -> Self {
+        Self { max_txs: MAX_BLOCK_TXS, max_bytes: MAX_BLOCK_SIZE, max_gas }
+    }
+}
 
 /// A block header. The block id is the SHA-256 of its encoding.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]

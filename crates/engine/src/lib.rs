@@ -22,7 +22,7 @@ pub mod mempool;
 pub mod merkle;
 pub mod store;
 
-pub use block::{Block, BlockError, BlockHeader};
+pub use block::{Block, BlockError, BlockHeader, BlockLimits};
 pub use certificate::{CertificateError, CommitCertificate, CommitSignature, Vote, VoteKind};
 pub use mempool::{Mempool, MempoolConfig, MempoolError};
 pub use store::{BlockStore, StoreError};

@@ -15,6 +15,8 @@ use atoll_mkvs::KeyValueRead;
 use atoll_types::{Address, Hash};
 use thiserror::Error;
 
+use crate::block::BlockLimits;
+
 /// Mempool limits and policy.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct MempoolConfig {
@@ -205,8 +207,10 @@ impl Mempool {
     }
 
     /// Transactions for the next block: highest gas price first, each sender's nonces
-    /// consecutive from its account nonce, within `max_gas` and `max_bytes`.
-    pub fn select(&self, max_gas: u64, max_bytes: usize) -> Vec<Vec<u8>> {
+    /// consecutive from its account nonce, within every limit of `limits` (the same limits
+    /// [`crate::Block::validate_basic`] enforces, so no honest proposer builds a block its
+    /// peers refuse).
+    pub fn select(&self, limits: &BlockLimits) -> Vec<Vec<u8>> {
         let mut heads = BinaryHeap::new();
         for (sender, queue) in &self.by_sender {
             let expected = self.account_nonces.get(sender).copied().unwrap_or(0);
@@ -217,10 +221,13 @@ impl Mempool {
         }
         let (mut gas, mut bytes, mut out) = (0u64, 0usize, Vec::new());
         while let Some((_, _, sender, nonce)) = heads.pop() {
+            if out.len() >= limits.max_txs {
+                break;
+            }
             let queue = &self.by_sender[&sender];
             let entry = &self.entries[&queue[&nonce]];
-            let fits = gas.checked_add(entry.gas).is_some_and(|g| g <= max_gas)
-                && bytes + entry.raw.len() <= max_bytes;
+            let fits = gas.checked_add(entry.gas).is_some_and(|g| g <= limits.max_gas)
+                && bytes + entry.raw.len() <= limits.max_bytes;
             if !fits {
                 continue;
             }

@@ -101,10 +101,15 @@ impl BlockStore {
             blocks.insert(height, encode(block).as_slice()).map_err(db_err)?;
             let mut ids = txn.open_table(BLOCK_IDS).map_err(db_err)?;
             ids.insert(block.id().as_bytes().as_slice(), height).map_err(db_err)?;
+            // A copy of an earlier transaction (refused now, since its nonce is used) must
+            // not take over the index: the first inclusion stays until results name the
+            // one that executed (see `put_results`).
             let mut txs = txn.open_table(TXS).map_err(db_err)?;
             for (i, tx) in block.transactions.iter().enumerate() {
-                txs.insert(Hash::digest(tx).as_bytes().as_slice(), (height, i as u32))
-                    .map_err(db_err)?;
+                let key = Hash::digest(tx);
+                if txs.get(key.as_bytes().as_slice()).map_err(db_err)?.is_none() {
+                    txs.insert(key.as_bytes().as_slice(), (height, i as u32)).map_err(db_err)?;
+                }
             }
             let mut certificates = txn.open_table(CERTIFICATES).map_err(db_err)?;
             certificates.insert(height, encode(certificate).as_slice()).map_err(db_err)?;
@@ -119,12 +124,40 @@ impl BlockStore {
     }
 
     /// Records what applying the block at `height` did (written after the state commits;
-    /// derived data, rewritten if the block is replayed).
+    /// derived data, rewritten if the block is replayed, re-derived at start-up if a crash
+    /// lost it), and points the index of every transaction that executed (paid its fee,
+    /// used its nonce: at most one inclusion ever does) at this block.
     pub fn put_results(&self, height: Height, results: &BlockResults) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(db_err)?;
         {
             let mut table = txn.open_table(RESULTS).map_err(db_err)?;
             table.insert(height.0, encode(results).as_slice()).map_err(db_err)?;
+            let mut txs = txn.open_table(TXS).map_err(db_err)?;
+            for (i, result) in results.results.iter().enumerate() {
+                if result.executed() {
+                    txs.insert(result.hash.as_bytes().as_slice(), (height.0, i as u32))
+                        .map_err(db_err)?;
+                }
+            }
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    /// Replaces the certificate of the stored block at `height` (with one that holds late
+    /// precommits as well).
+    pub fn replace_certificate(
+        &self,
+        height: Height,
+        certificate: &CommitCertificate,
+    ) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(db_err)?;
+        txn.set_durability(Durability::Immediate).map_err(db_err)?;
+        {
+            let mut table = txn.open_table(CERTIFICATES).map_err(db_err)?;
+            if table.get(height.0).map_err(db_err)?.is_none() {
+                return Err(StoreError::Db(format!("no certificate stored at height {height}")));
+            }
+            table.insert(height.0, encode(certificate).as_slice()).map_err(db_err)?;
         }
         txn.commit().map_err(db_err)
     }
@@ -207,13 +240,46 @@ impl BlockStore {
         Ok(out)
     }
 
-    /// The undecided proposal with this block id at `height`, if kept.
+    /// The block ids of the proposals kept for `height` and `round` (read from the keys
+    /// alone: no block is decoded).
+    pub fn undecided_ids(&self, height: Height, round: u32) -> Result<Vec<Hash>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(UNDECIDED).map_err(db_err)?;
+        let start: (u64, u32, &[u8]) = (height.0, round, &[]);
+        let end: (u64, u32, &[u8]) = (height.0, round, &[0xff; 33]);
+        let mut ids = Vec::new();
+        for entry in table.range(start..=end).map_err(db_err)? {
+            let (key, _) = entry.map_err(db_err)?;
+            let id: [u8; 32] = key
+                .value()
+                .2
+                .try_into()
+                .map_err(|_| StoreError::Corrupt(height.0, "undecided key".into()))?;
+            ids.push(Hash::from_bytes(id));
+        }
+        Ok(ids)
+    }
+
+    /// The undecided proposal with this block id at `height`, if kept. Only that proposal
+    /// is decoded, whatever else the height holds.
     pub fn undecided_block(
         &self,
         height: Height,
         id: &Hash,
     ) -> Result<Option<UndecidedProposal>, StoreError> {
-        Ok(self.undecided(height, None)?.into_iter().find(|p| p.block.id() == *id))
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(UNDECIDED).map_err(db_err)?;
+        let start: (u64, u32, &[u8]) = (height.0, 0, &[]);
+        let end: (u64, u32, &[u8]) = (height.0, u32::MAX, &[0xff; 33]);
+        for entry in table.range(start..=end).map_err(db_err)? {
+            let (key, value) = entry.map_err(db_err)?;
+            if key.value().2 == id.as_bytes().as_slice() {
+                return decode(value.value(), MAX_STORED_BLOCK)
+                    .map(Some)
+                    .map_err(|e| StoreError::Corrupt(height.0, e.to_string()));
+            }
+        }
+        Ok(None)
     }
 
     /// The block at `height`.
@@ -282,7 +348,15 @@ impl BlockStore {
                 drop(bytes);
                 ids.remove(block.id().as_bytes().as_slice()).map_err(db_err)?;
                 for tx in &block.transactions {
-                    txs.remove(Hash::digest(tx).as_bytes().as_slice()).map_err(db_err)?;
+                    // Only mappings to this block: a later inclusion keeps its own.
+                    let key = Hash::digest(tx);
+                    let here = txs
+                        .get(key.as_bytes().as_slice())
+                        .map_err(db_err)?
+                        .is_some_and(|v| v.value().0 == height);
+                    if here {
+                        txs.remove(key.as_bytes().as_slice()).map_err(db_err)?;
+                    }
                 }
                 deleted += 1;
             }

@@ -3,47 +3,17 @@
 mod common;
 
 use atoll_consensus::staking::methods::{self, Transfer};
-use atoll_consensus::staking::Account;
-use atoll_consensus::{
-    ConsensusParameters, ConsensusState, Fee, Genesis, StakingGenesis, TokenInfo, Transaction,
-};
+use atoll_consensus::{ConsensusState, Fee, Genesis, Transaction};
 use atoll_crypto::MemorySigner;
 use atoll_engine::block::commit_and_evidence_hash;
 use atoll_engine::merkle::transactions_root;
 use atoll_engine::{
-    Block, BlockError, BlockHeader, BlockStore, CertificateError, CommitCertificate,
+    Block, BlockError, BlockHeader, BlockLimits, BlockStore, CertificateError, CommitCertificate,
     CommitSignature, Mempool, MempoolConfig, MempoolError,
 };
 use atoll_mkvs::{MemoryNodeDb, Mkvs};
 use atoll_types::{encode, Address, Amount, ChainContext, Epoch, Hash, Height, Signed, Signer};
-use common::validators;
-
-fn key(i: u8) -> MemorySigner {
-    MemorySigner::from_seed([i + 1; 32])
-}
-
-fn genesis(accounts: u8) -> Genesis {
-    let mut staking = StakingGenesis::default();
-    for i in 0..accounts {
-        let mut account = Account::default();
-        account.general.balance = Amount::new(1_000_000);
-        staking.accounts.insert(Address::from_public_key(&key(i).public_key()), account);
-    }
-    staking.total_supply = Amount::new(1_000_000 * u128::from(accounts));
-    Genesis {
-        chain_id: "engine-test".into(),
-        genesis_time: 0,
-        initial_height: 1,
-        token: TokenInfo { symbol: "ATL".into(), exponent: 9 },
-        consensus: ConsensusParameters::default(),
-        staking,
-        beacon: Default::default(),
-        registry: Default::default(),
-        scheduler: Default::default(),
-        governance: Default::default(),
-        roothash: Default::default(),
-    }
-}
+use common::{genesis, key, validators};
 
 fn transfer(g: &Genesis, from: u8, nonce: u64, price: u128) -> Vec<u8> {
     let to = Address::from_public_key(&key(200).public_key());
@@ -51,6 +21,10 @@ fn transfer(g: &Genesis, from: u8, nonce: u64, price: u128) -> Vec<u8> {
     let tx =
         Transaction::new(nonce, fee, methods::TRANSFER, &Transfer { to, amount: Amount::new(1) });
     encode(&Signed::sign(&key(from), &g.chain_context(), &tx))
+}
+
+fn unlimited() -> BlockLimits {
+    BlockLimits { max_txs: usize::MAX, max_bytes: usize::MAX, max_gas: u64::MAX }
 }
 
 #[test]
@@ -88,12 +62,12 @@ fn mempool_orders_by_price_and_nonce_and_stays_bounded() {
     assert!(pool.insert(&tree, encode(&wrong_chain)).is_err());
 
     // Highest price first, and sender 0's nonce 0 before its nonce 1.
-    assert_eq!(
-        pool.select(u64::MAX, usize::MAX),
-        vec![b0.clone(), a0.clone(), a1.clone(), c0.clone()]
-    );
+    assert_eq!(pool.select(&unlimited()), vec![b0.clone(), a0.clone(), a1.clone(), c0.clone()]);
     // The gas limit cuts the block: two transactions of 10,000 gas.
-    assert_eq!(pool.select(20_000, usize::MAX), vec![b0.clone(), a0.clone()]);
+    assert_eq!(
+        pool.select(&BlockLimits { max_gas: 20_000, ..unlimited() }),
+        vec![b0.clone(), a0.clone()]
+    );
 
     // Replacement needs a higher price.
     assert!(matches!(
@@ -130,7 +104,7 @@ fn mempool_recheck_drops_committed_transactions() {
     state.apply(&ctx, &[t0]).expect("block");
     let tree = state.tree_at(Height(1)).expect("tree");
     assert_eq!(pool.recheck(&tree).expect("recheck"), 1);
-    assert_eq!(pool.select(u64::MAX, usize::MAX), vec![t1]);
+    assert_eq!(pool.select(&unlimited()), vec![t1]);
 }
 
 fn certificate(chain: &ChainContext, keys: &[&MemorySigner], block_id: Hash) -> CommitCertificate {
@@ -276,4 +250,119 @@ fn cert(block: &Block) -> CommitCertificate {
         block_id: block.id(),
         signatures: vec![],
     }
+}
+
+/// [S] finding 1: with more small transactions pending than a block may hold, selection
+/// built a block every validator refused (`validate_basic`'s count limit), round after round.
+#[test]
+fn block_building_refuses_more_transactions_than_a_block_may_hold() {
+    let senders = 40u8;
+    let g = genesis(senders);
+    let state = ConsensusState::new(Mkvs::new(MemoryNodeDb::new()));
+    state.init_genesis(&g).expect("genesis");
+    let tree = state.tree_at(Height(0)).expect("tree");
+    let mut pool = Mempool::new(MempoolConfig::default());
+    let per_sender = 60u64;
+    for from in 0..senders {
+        for nonce in 0..per_sender {
+            pool.insert(&tree, transfer(&g, from, nonce, 1)).expect("admitted");
+        }
+    }
+    let limits = BlockLimits { max_txs: 2_000, ..BlockLimits::with_gas(u64::MAX) };
+    assert!(pool.len() > limits.max_txs);
+    let chain = g.chain_context();
+    let selected = pool.select(&limits);
+    assert_eq!(selected.len(), limits.max_txs);
+    // The protocol's own limits: the selection of a full pool passes validate_basic.
+    let full = pool.select(&BlockLimits::with_gas(u64::MAX));
+    assert!(full.len() <= atoll_engine::block::MAX_BLOCK_TXS);
+    assert_eq!(block(&chain, 1, None, full).validate_basic(&chain), Ok(()));
+}
+
+/// [S] finding 16: a refused copy of a committed transaction took over its index entry, and
+/// pruning an old block removed the entry of a newer inclusion.
+#[test]
+fn block_store_index_refuses_to_follow_a_refused_copy_or_lose_a_newer_inclusion() {
+    use atoll_consensus::{BlockResults, TxError, TxResult};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BlockStore::open(&dir.path().join("blocks.redb")).expect("open");
+    let chain = ChainContext::from_genesis_document(b"index");
+    let tx = b"a transaction".to_vec();
+    let hash = Hash::digest(&tx);
+    let refused = TxResult {
+        hash,
+        error: Some(TxError { module: "core".into(), code: 4, message: "nonce".into() }),
+        gas_used: 0,
+    };
+    let executed = TxResult { hash, error: None, gas_used: 1_000 };
+    let results = |r: &TxResult| BlockResults { results: vec![r.clone()], events: vec![] };
+
+    // Height 1 refuses it (a byzantine proposer's early copy), height 2 executes it,
+    // height 3 carries a refused copy again.
+    let b1 = block(&chain, 1, None, vec![tx.clone()]);
+    let b2 = block(&chain, 2, Some(&b1), vec![vec![0], tx.clone()]);
+    let b3 = block(&chain, 3, Some(&b2), vec![tx.clone()]);
+    store.put(&b1, &cert(&b1)).expect("put");
+    store.put_results(Height(1), &results(&refused)).expect("results");
+    store.put(&b2, &cert(&b2)).expect("put");
+    let two = BlockResults { results: vec![refused.clone(), executed.clone()], events: vec![] };
+    store.put_results(Height(2), &two).expect("results");
+    store.put(&b3, &cert(&b3)).expect("put");
+    store.put_results(Height(3), &results(&refused)).expect("results");
+    assert_eq!(store.transaction(&hash).expect("tx"), Some((Height(2), 1)));
+
+    // Pruning heights 1 and 2 removes the mapping to 2 only.
+    store.prune_below(Height(2)).expect("prune");
+    assert_eq!(store.transaction(&hash).expect("tx"), Some((Height(2), 1)));
+    store.prune_below(Height(3)).expect("prune");
+    assert_eq!(store.transaction(&hash).expect("tx"), None);
+}
+
+/// [S] finding 16: results are written after the state commits; a crash in between lost the
+/// latest block's results for good. The chain now re-derives them when it opens.
+#[test]
+fn results_lost_in_a_crash_are_refused_to_stay_lost() {
+    use atoll_engine::bft::chain::{Chain, Pruning};
+    use atoll_mkvs::RedbNodeDb;
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let g = genesis(2);
+    let open = || {
+        let db = RedbNodeDb::open(&dir.path().join("state.redb")).expect("db");
+        let state = ConsensusState::new(Mkvs::new(db));
+        if state.latest().expect("latest").is_none() {
+            state.init_genesis(&g).expect("genesis");
+        }
+        Chain::open(
+            g.chain_context(),
+            1,
+            Arc::new(state),
+            Arc::new(BlockStore::open(&dir.path().join("blocks.redb")).expect("store")),
+            Arc::new(Mutex::new(Mempool::new(MempoolConfig::default()))),
+            Pruning { keep_state_versions: 0, keep_blocks: 0 },
+        )
+        .expect("chain")
+    };
+    let chain = g.chain_context();
+    let mut first = block(&chain, 1, None, vec![transfer(&g, 0, 0, 1), transfer(&g, 1, 0, 1)]);
+    first.header.app_hash = Hash::ZERO;
+    let expected = {
+        let node = open();
+        node.commit(&first, &cert(&first)).expect("commit").results()
+    };
+    // The crash: the state holds height 1, its results were never written.
+    {
+        let db = redb::Database::open(dir.path().join("blocks.redb")).expect("open");
+        let txn = db.begin_write().expect("write");
+        {
+            let table: redb::TableDefinition<'_, u64, &[u8]> =
+                redb::TableDefinition::new("results");
+            txn.open_table(table).expect("table").remove(1).expect("remove");
+        }
+        txn.commit().expect("commit");
+    }
+    let node = open();
+    assert_eq!(node.last_height().expect("height"), 1);
+    assert_eq!(node.store().results(Height(1)).expect("results"), Some(expected));
 }

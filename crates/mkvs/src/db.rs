@@ -126,6 +126,11 @@ pub trait NodeDb: Send + Sync {
     fn root(&self, history: &History, version: u64) -> Result<Option<RootRecord>, DbError>;
     /// The versions of `history` that have a root, in increasing order.
     fn versions(&self, history: &History) -> Result<Vec<u64>, DbError>;
+    /// The highest version of `history` that is at most `at_most`, found without listing
+    /// the others (it is asked for on every admission and several times per height).
+    fn last_version(&self, history: &History, at_most: u64) -> Result<Option<u64>, DbError>;
+    /// The lowest version of `history`, found without listing the others.
+    fn first_version(&self, history: &History) -> Result<Option<u64>, DbError>;
     /// Stale-index entries of `history` with `since ≤ up_to`, as `(since, node id)`.
     fn stale(&self, history: &History, up_to: u64) -> Result<Vec<(u64, NodeId)>, DbError>;
     /// The next unused node id.
@@ -134,6 +139,15 @@ pub trait NodeDb: Send + Sync {
     fn write(&self, batch: WriteBatch) -> Result<(), DbError>;
     /// How many nodes are stored (for pruning checks and metrics).
     fn node_count(&self) -> Result<u64, DbError>;
+}
+
+/// The version in a root key (see [`History::root_key`]).
+pub(crate) fn root_key_version(key: &[u8]) -> Result<u64, DbError> {
+    let bytes: [u8; 8] = key
+        .get(33..41)
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| DbError(format!("root key of {} bytes", key.len())))?;
+    Ok(u64::from_be_bytes(bytes))
 }
 
 pub(crate) fn decode_stale_key(key: &[u8]) -> Result<(u64, NodeId), DbError> {

@@ -64,7 +64,7 @@ impl<D: NodeDb> Mkvs<D> {
         kind: RootKind,
     ) -> Result<Option<Root>, MkvsError> {
         let history = history(namespace, kind);
-        let Some(&version) = self.db.versions(&history)?.last() else { return Ok(None) };
+        let Some(version) = self.db.last_version(&history, u64::MAX)? else { return Ok(None) };
         self.root_at(namespace, kind, version).map(Some)
     }
 
@@ -77,6 +77,25 @@ impl<D: NodeDb> Mkvs<D> {
     ) -> Result<Root, MkvsError> {
         let record = self.record(namespace, kind, version)?;
         Ok(Root { namespace, kind, version, hash: record.hash })
+    }
+
+    /// The lowest version of a history still stored.
+    pub fn earliest_version(
+        &self,
+        namespace: RuntimeId,
+        kind: RootKind,
+    ) -> Result<Option<u64>, MkvsError> {
+        Ok(self.db.first_version(&history(namespace, kind))?)
+    }
+
+    /// The highest stored version of a history that is at most `at_most`.
+    pub fn version_at_most(
+        &self,
+        namespace: RuntimeId,
+        kind: RootKind,
+        at_most: u64,
+    ) -> Result<Option<u64>, MkvsError> {
+        Ok(self.db.last_version(&history(namespace, kind), at_most)?)
     }
 
     /// The versions of a history still stored, in increasing order.
@@ -168,7 +187,7 @@ impl<D: NodeDb> Mkvs<D> {
         }
         let _guard = self.lock()?;
         let history = history(namespace, kind);
-        let latest = self.db.versions(&history)?.last().copied();
+        let latest = self.db.last_version(&history, u64::MAX)?;
         if let Some(latest) = latest {
             if version <= latest {
                 return Err(MkvsError::VersionNotNew { version, latest });

@@ -241,3 +241,79 @@ fn a_write_log_that_misses_its_expected_root_stores_nothing() {
     let root = store.commit_expecting(NS, STATE, Some(1), 5, &log, honest).expect("matches");
     assert_eq!((root.version, root.hash), (5, honest));
 }
+
+/// A node database that counts how often a whole history is listed.
+struct CountingDb {
+    inner: MemoryNodeDb,
+    listings: std::sync::atomic::AtomicUsize,
+}
+
+impl NodeDb for CountingDb {
+    fn reader(&self) -> Result<Box<dyn atoll_mkvs::db::NodeReader + '_>, atoll_mkvs::db::DbError> {
+        self.inner.reader()
+    }
+    fn root(
+        &self,
+        history: &atoll_mkvs::db::History,
+        version: u64,
+    ) -> Result<Option<atoll_mkvs::db::RootRecord>, atoll_mkvs::db::DbError> {
+        self.inner.root(history, version)
+    }
+    fn versions(
+        &self,
+        history: &atoll_mkvs::db::History,
+    ) -> Result<Vec<u64>, atoll_mkvs::db::DbError> {
+        self.listings.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.versions(history)
+    }
+    fn last_version(
+        &self,
+        history: &atoll_mkvs::db::History,
+        at_most: u64,
+    ) -> Result<Option<u64>, atoll_mkvs::db::DbError> {
+        self.inner.last_version(history, at_most)
+    }
+    fn first_version(
+        &self,
+        history: &atoll_mkvs::db::History,
+    ) -> Result<Option<u64>, atoll_mkvs::db::DbError> {
+        self.inner.first_version(history)
+    }
+    fn stale(
+        &self,
+        history: &atoll_mkvs::db::History,
+        up_to: u64,
+    ) -> Result<Vec<(u64, u64)>, atoll_mkvs::db::DbError> {
+        self.inner.stale(history, up_to)
+    }
+    fn next_node_id(&self) -> Result<u64, atoll_mkvs::db::DbError> {
+        self.inner.next_node_id()
+    }
+    fn write(&self, batch: atoll_mkvs::db::WriteBatch) -> Result<(), atoll_mkvs::db::DbError> {
+        self.inner.write(batch)
+    }
+    fn node_count(&self) -> Result<u64, atoll_mkvs::db::DbError> {
+        self.inner.node_count()
+    }
+}
+
+/// [S] finding 12: the latest root was found by listing every stored version, so each
+/// admission and each height got slower as the chain grew.
+#[test]
+fn latest_root_refuses_to_scan_every_version() {
+    let store = Mkvs::new(CountingDb { inner: MemoryNodeDb::new(), listings: Default::default() });
+    for v in 1..=200u64 {
+        let base = (v > 1).then_some(v - 1);
+        store.commit(NS, STATE, base, v, &updates(v, 3)).expect("commit");
+    }
+    let latest = store.latest_root(NS, STATE).expect("latest").expect("some root");
+    assert_eq!(latest.version, 200);
+    assert_eq!(store.earliest_version(NS, STATE).expect("earliest"), Some(1));
+    assert_eq!(store.version_at_most(NS, STATE, 150).expect("at most"), Some(150));
+    store.prune(NS, STATE, 190).expect("prune");
+    assert_eq!(store.earliest_version(NS, STATE).expect("earliest"), Some(190));
+    assert_eq!(store.version_at_most(NS, STATE, 150).expect("at most"), None);
+    let listings = store.db().listings.load(std::sync::atomic::Ordering::Relaxed);
+    // Only the prune lists the versions it deletes; commits and reads never do.
+    assert_eq!(listings, 1, "commits and latest-root reads listed whole histories");
+}

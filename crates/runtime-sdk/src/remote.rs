@@ -116,6 +116,24 @@ impl NodeDb for RemoteNodeDb {
         Ok(versions)
     }
 
+    fn last_version(&self, history: &History, at_most: u64) -> Result<Option<u64>, DbError> {
+        let local = self.local.lock().map_err(|_| poisoned())?;
+        let kind = history.kind as u8;
+        let mut last = local.roots.range((kind, 0)..=(kind, at_most)).next_back().map(|(k, _)| k.1);
+        if history.kind == RootKind::State {
+            if let Some(state) = *self.state.lock().map_err(|_| poisoned())? {
+                if state.version <= at_most {
+                    last = last.max(Some(state.version));
+                }
+            }
+        }
+        Ok(last)
+    }
+
+    fn first_version(&self, history: &History) -> Result<Option<u64>, DbError> {
+        Ok(self.versions(history)?.first().copied())
+    }
+
     fn stale(&self, _history: &History, _up_to: u64) -> Result<Vec<(u64, NodeId)>, DbError> {
         Ok(Vec::new())
     }

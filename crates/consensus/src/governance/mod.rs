@@ -36,6 +36,13 @@ const NEXT_ID: [u8; 2] = [prefix::GOVERNANCE, 0x02];
 const PROPOSALS: [u8; 2] = [prefix::GOVERNANCE, 0x03];
 const VOTES: [u8; 2] = [prefix::GOVERNANCE, 0x04];
 const UPGRADES: [u8; 2] = [prefix::GOVERNANCE, 0x05];
+/// Active proposals by the epoch they close at: `closes_at (BE) || id (BE)` -> `()`, so
+/// closing reads only the proposals due, never every proposal ever made.
+const CLOSING: [u8; 2] = [prefix::GOVERNANCE, 0x06];
+
+fn closing_key(closes_at: Epoch, id: u64) -> Vec<u8> {
+    key(&[&CLOSING, &closes_at.0.to_be_bytes(), &id.to_be_bytes()])
+}
 
 /// The account holding proposal deposits.
 pub fn deposits_address() -> Address {
@@ -57,6 +64,21 @@ pub struct GovernanceParameters {
     pub upgrade_min_epoch_diff: u64,
     /// Gas cost of each method.
     pub gas_cost: u64,
+}
+
+impl GovernanceParameters {
+    /// Checks the parameters are usable: percentages in range and non-zero where zero
+    /// would let anything pass or cost nothing.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=100).contains(&self.quorum_percent) || !(1..=100).contains(&self.threshold_percent)
+        {
+            return Err("quorum_percent and threshold_percent must be in 1..=100".into());
+        }
+        if self.voting_period == 0 || self.gas_cost == 0 || self.min_proposal_deposit.is_zero() {
+            return Err("voting_period, gas_cost and min_proposal_deposit must be positive".into());
+        }
+        Ok(())
+    }
 }
 
 impl Default for GovernanceParameters {
@@ -326,19 +348,10 @@ fn validate_content(
             p.validate().map_err(invalid)
         }
         ProposalContent::ChangeParameters(ParameterChange::Scheduler(p)) => {
-            if p.min_validators == 0
-                || p.max_validators < p.min_validators
-                || p.max_validators_per_entity == 0
-            {
-                return Err(invalid("validator bounds are inconsistent".into()));
-            }
-            Ok(())
+            p.validate().map_err(invalid)
         }
         ProposalContent::ChangeParameters(ParameterChange::Governance(p)) => {
-            if p.quorum_percent > 100 || p.threshold_percent > 100 || p.voting_period == 0 {
-                return Err(invalid("percentages above 100 or a zero voting period".into()));
-            }
-            Ok(())
+            p.validate().map_err(invalid)
         }
         ProposalContent::Upgrade(upgrade) => {
             let diff =
@@ -394,6 +407,7 @@ fn submit(
         tally: None,
     };
     state::put(state, &key(&[&PROPOSALS, &id.to_be_bytes()]), &proposal)?;
+    state::put(state, &closing_key(closes_at, id), &())?;
     events.push(Event::Governance(GovernanceEvent::ProposalSubmitted { id }));
     Ok(())
 }
@@ -455,20 +469,24 @@ pub fn tally(state: &dyn KeyValueRead, id: u64) -> Result<Tally, StateError> {
         *slot = slot.checked_add(amount).map_err(|_| overflow())?;
         Ok(())
     };
+    // Every delegator who voted, against every validator entity: work grows with the votes
+    // cast, and no delegation is left out however many an entity has.
     for entity in validator_entities(state)? {
         let escrow_address = Address::from_public_key(&entity);
         let pool = staking::account(state, &escrow_address)?.escrow.active;
         tally.eligible = tally.eligible.checked_add(pool.balance).map_err(|_| overflow())?;
         let mut overridden = Amount::ZERO;
-        for (delegator, delegation) in staking::query::delegations_to(state, &escrow_address)? {
-            if delegator == escrow_address {
+        for (voter, vote) in &votes {
+            if *voter == escrow_address {
                 continue;
             }
-            if let Some(vote) = votes.get(&delegator) {
-                let stake = pool.amount_for(delegation.shares).map_err(|_| overflow())?;
-                add(&mut tally, *vote, stake)?;
-                overridden = overridden.checked_add(stake).map_err(|_| overflow())?;
+            let delegation = staking::delegation(state, &escrow_address, voter)?;
+            if delegation.shares.0 == 0 {
+                continue;
             }
+            let stake = pool.amount_for(delegation.shares).map_err(|_| overflow())?;
+            add(&mut tally, *vote, stake)?;
+            overridden = overridden.checked_add(stake).map_err(|_| overflow())?;
         }
         if let Some(vote) = votes.get(&escrow_address) {
             add(&mut tally, *vote, pool.balance.checked_sub(overridden).map_err(|_| overflow())?)?;
@@ -512,8 +530,24 @@ fn close_proposals(
     events: &mut Vec<Event>,
 ) -> Result<(), StateError> {
     let params = parameters(state)?;
-    for mut proposal in proposals(state)? {
-        if proposal.state != ProposalState::Active || proposal.closes_at > env.epoch {
+    let mut due = Vec::new();
+    for entry in state.prefix(&CLOSING) {
+        let (k, _) = entry?;
+        let field = |range: std::ops::Range<usize>| -> Result<u64, StateError> {
+            let bytes: [u8; 8] = k.get(range).and_then(|b| b.try_into().ok()).ok_or_else(|| {
+                StateError::Corrupt { key: state::hex(&k), reason: "closing key".into() }
+            })?;
+            Ok(u64::from_be_bytes(bytes))
+        };
+        if field(2..10)? > env.epoch.0 {
+            break;
+        }
+        due.push((k.clone(), field(10..18)?));
+    }
+    for (closing, id) in due {
+        state::delete(state, &closing)?;
+        let Some(mut proposal) = proposal(state, id)? else { continue };
+        if proposal.state != ProposalState::Active {
             continue;
         }
         let tally = tally(state, proposal.id)?;

@@ -43,6 +43,30 @@ pub struct SchedulerParameters {
     pub voting_power_unit: Amount,
 }
 
+/// The most validators any parameter set may ask for: every commit certificate carries up
+/// to one signature per validator, in every block and every sync response.
+pub const MAX_VALIDATORS: u16 = 1_000;
+
+impl SchedulerParameters {
+    /// Checks the parameters are usable: consistent bounds and a non-zero power unit.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.min_validators == 0
+            || self.max_validators < self.min_validators
+            || self.max_validators > MAX_VALIDATORS
+            || self.max_validators_per_entity == 0
+        {
+            return Err(format!(
+                "validator bounds must satisfy 1 <= min <= max <= {MAX_VALIDATORS} and a \
+                 positive per-entity maximum"
+            ));
+        }
+        if self.voting_power_unit.is_zero() {
+            return Err("voting_power_unit must be positive".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for SchedulerParameters {
     fn default() -> Self {
         Self {

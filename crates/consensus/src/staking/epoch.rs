@@ -86,14 +86,18 @@ pub(crate) fn distribute_fees(
     state::set_total(state, &state::FEE_ACCUMULATOR, Amount::ZERO)
 }
 
-/// Counts one block towards each signer's epoch signing statistics.
+/// Counts one block towards each signing entity's epoch statistics: once per entity,
+/// however many of its nodes signed (otherwise an entity with several validators would
+/// reach the reward threshold with a fraction of the blocks).
 pub(crate) fn record_signers(
     state: &mut Overlay<'_>,
     ctx: &BlockContext,
 ) -> Result<(), StateError> {
     let mut signing = state::epoch_signing(state)?;
     signing.total += 1;
-    for (entity, _) in &ctx.signers {
+    let entities: std::collections::BTreeSet<&Address> =
+        ctx.signers.iter().map(|(entity, _)| entity).collect();
+    for entity in entities {
         *signing.signed.entry(*entity).or_default() += 1;
     }
     crate::state::put(state, &state::EPOCH_SIGNING, &signing)

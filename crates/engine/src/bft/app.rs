@@ -11,12 +11,13 @@ use atoll_types::{encode, Hash, Height};
 use bytes::Bytes;
 use malachitebft_app_channel::app::consensus::VoteExtensionError;
 use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
+use malachitebft_app_channel::app::streaming::StreamId;
 use malachitebft_app_channel::app::types::core::{
     CommitCertificate as EngineCertificate, LinearTimeouts, Round, Validity,
 };
 use malachitebft_app_channel::app::types::sync::RawDecidedValue;
 use malachitebft_app_channel::app::types::{
-    LocallyProposedValue, MisbehaviorEvidence, ProposedValue,
+    LocallyProposedValue, MisbehaviorEvidence, PeerId, ProposedValue,
 };
 use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg};
 use tokio::sync::watch;
@@ -24,10 +25,12 @@ use tokio::sync::watch;
 use super::chain::{Chain, ChainError};
 use super::codec::{from_engine_certificate, to_extended_certificate};
 use super::context::{
-    AtollContext, BlockHeight, BlockId, ProposalFin, ProposalInit, ValidatorAddress, ValidatorSet,
+    proposer_index, AtollContext, BlockHeight, BlockId, ProposalFin, ProposalInit,
+    ValidatorAddress, ValidatorSet,
 };
 use super::metrics::EngineMetrics;
-use super::signing::{ConsensusSigner, ProposedBlock};
+use super::run::MAX_SYNC_RESPONSE;
+use super::signing::{ConsensusSigner, ProposedBlock, StreamOpening};
 use super::streams::{self, AssembledProposal, StreamBuffer};
 use crate::block::Block;
 use crate::evidence::{DoubleSignEvidence, SignedVote};
@@ -35,7 +38,8 @@ use crate::store::UndecidedProposal;
 
 /// The most decided blocks served in one sync response.
 const MAX_SYNC_BATCH: u64 = 64;
-/// Future-height proposals kept until their height starts.
+/// Proposals for the next height kept until it starts (one per round and proposer at
+/// most [`streams::MAX_STREAMS_PER_PROPOSER`]).
 const MAX_FUTURE_PROPOSALS: usize = 32;
 
 /// What the node reports about its chain.
@@ -64,6 +68,8 @@ pub struct ChainStatus {
 pub struct App {
     chain: Chain,
     signer: ConsensusSigner,
+    /// This node's p2p identity, which its stream openings name as publisher.
+    peer_id: Vec<u8>,
     timeouts: LinearTimeouts,
     target_block_time: Option<std::time::Duration>,
     streams: StreamBuffer,
@@ -86,6 +92,7 @@ impl App {
     pub fn new(
         chain: Chain,
         signer: ConsensusSigner,
+        peer_id: Vec<u8>,
         timeouts: LinearTimeouts,
         target_block_time: Option<std::time::Duration>,
         status: watch::Sender<ChainStatus>,
@@ -97,6 +104,7 @@ impl App {
         let app = Self {
             chain,
             signer,
+            peer_id,
             timeouts,
             target_block_time,
             streams: StreamBuffer::default(),
@@ -197,7 +205,11 @@ impl App {
             }
             AppMsg::ReceivedProposalPart { from, published_by, part, reply } => {
                 let publisher = published_by.unwrap_or(from);
-                let value = match self.streams.insert(publisher, part) {
+                let (chain, signer) = (&self.chain, &self.signer);
+                let admit = |peer: &PeerId, stream: &StreamId, init: &ProposalInit| {
+                    admit_stream(chain, signer, peer, stream, init).unwrap_or(false)
+                };
+                let value = match self.streams.insert(publisher, part, admit) {
                     Some(assembled) => self.received_proposal(assembled)?,
                     None => None,
                 };
@@ -209,6 +221,11 @@ impl App {
             }
             AppMsg::Finalized { certificate, extensions: _, evidence, reply } => {
                 self.collect_evidence(&evidence);
+                if let Some(fuller) = from_engine_certificate(&certificate) {
+                    if self.chain.record_fuller_certificate(&fuller)? {
+                        tracing::debug!(height = %certificate.height, signatures = fuller.signatures.len(), "kept the certificate with late precommits");
+                    }
+                }
                 let next = self.chain.next_height()?;
                 let params = self.params(next)?;
                 let decided = certificate.height.0 < next;
@@ -334,7 +351,20 @@ impl App {
             .map_err(|e| ChainError::Inconsistent(e.to_string()))?;
         self.stream_nonce = self.stream_nonce.wrapping_add(1);
         let id = streams::stream_id(height.0, round.as_u32().unwrap_or(0), self.stream_nonce);
-        let init = ProposalInit { height, round, valid_round, proposer: me };
+        let opening = StreamOpening {
+            height: height.0,
+            round: round.as_i64(),
+            valid_round: valid_round.as_i64(),
+            proposer: me.0,
+            stream_id: id.to_bytes().to_vec(),
+            publisher: self.peer_id.clone(),
+        };
+        let init_signature = self
+            .signer
+            .sign_stream_opening(&opening)
+            .map_err(|e| ChainError::Inconsistent(e.to_string()))?;
+        let init =
+            ProposalInit { height, round, valid_round, proposer: me, signature: init_signature };
         for message in streams::split(id, init, &encode(block), ProposalFin { signature }) {
             if channels.network.send(NetworkMsg::PublishProposalPart(message)).await.is_err() {
                 tracing::warn!("network stopped while streaming a proposal");
@@ -376,14 +406,22 @@ impl App {
     ) -> Result<Option<ProposedValue<AtollContext>>, ChainError> {
         let init = assembled.init.clone();
         let next = self.chain.next_height()?;
-        if init.height.0 < next {
+        if init.height.0 < next || init.height.0 > next + 1 {
             return Ok(None);
         }
         if init.height.0 > next {
+            // Kept until the height starts; bounded per proposer and in all, and re-checked
+            // against the height's own validator set then.
+            let kept = self.future.entry(init.height.0).or_default();
+            let by_proposer = kept.iter().filter(|p| p.init.proposer == init.proposer).count();
             let pending: usize = self.future.values().map(Vec::len).sum();
-            if pending < MAX_FUTURE_PROPOSALS {
+            if by_proposer < streams::MAX_STREAMS_PER_PROPOSER && pending < MAX_FUTURE_PROPOSALS {
                 self.future.entry(init.height.0).or_default().push(assembled);
             }
+            return Ok(None);
+        }
+        if scheduled_proposer(&self.chain, next, init.round)? != Some(init.proposer) {
+            tracing::warn!(height = %init.height, round = %init.round, proposer = %init.proposer, "proposal from a validator not scheduled for its round");
             return Ok(None);
         }
         let Ok(block) = Chain::decode_block(&assembled.encoded_block) else {
@@ -399,7 +437,7 @@ impl App {
             tracing::warn!(height = %init.height, proposer = %init.proposer, "proposal stream with a bad signature");
             return Ok(None);
         }
-        let valid = match self.chain.validate(&block)? {
+        let valid = match self.chain.validate(&block, Some(now_unix()))? {
             Ok(()) => true,
             Err(reason) => {
                 tracing::warn!(height = %init.height, proposer = %init.proposer, %reason, "invalid proposal");
@@ -407,15 +445,24 @@ impl App {
             }
         };
         let round = init.round.as_u32().unwrap_or(0);
-        self.chain.store().put_undecided(
-            Height(init.height.0),
-            &UndecidedProposal {
-                round,
-                valid_round: init.valid_round.as_i64(),
-                block: block.clone(),
-                valid,
-            },
-        )?;
+        // One proposal per round is persisted: the scheduled proposer's first. A second,
+        // different one (equivocation) is neither written nor voted on.
+        match self.chain.store().undecided_ids(Height(init.height.0), round)?.first() {
+            Some(id) if *id != block.id() => {
+                tracing::warn!(height = %init.height, round = %init.round, proposer = %init.proposer, "second proposal for a round ignored");
+                return Ok(None);
+            }
+            Some(_) => {}
+            None => self.chain.store().put_undecided(
+                Height(init.height.0),
+                &UndecidedProposal {
+                    round,
+                    valid_round: init.valid_round.as_i64(),
+                    block: block.clone(),
+                    valid,
+                },
+            )?,
+        }
         Ok(Some(Self::proposed_value(
             init.height,
             init.round,
@@ -493,15 +540,22 @@ impl App {
     ) -> Result<Vec<RawDecidedValue<AtollContext>>, ChainError> {
         let end = end.min(start.saturating_add(MAX_SYNC_BATCH - 1));
         let mut values = Vec::new();
+        let mut bytes = 0usize;
         for height in start..=end {
+            // No more blocks read than one response can carry (the engine trims to that).
+            if bytes >= MAX_SYNC_RESPONSE {
+                break;
+            }
             let store = self.chain.store();
             let (Some(block), Some(certificate)) =
                 (store.block(Height(height))?, store.certificate(Height(height))?)
             else {
                 break;
             };
+            let encoded = encode(&block);
+            bytes = bytes.saturating_add(encoded.len());
             values.push(RawDecidedValue::new(
-                Bytes::from(encode(&block)),
+                Bytes::from(encoded),
                 to_extended_certificate(&certificate),
             ));
         }
@@ -525,7 +579,7 @@ impl App {
         if height.0 != self.chain.next_height()? {
             return Ok(SyncedValueOutcome::LocalTransientError);
         }
-        let valid = match self.chain.validate(&block)? {
+        let valid = match self.chain.validate(&block, None)? {
             Ok(()) => true,
             Err(reason) => {
                 tracing::warn!(%height, %reason, "invalid synced block");
@@ -550,4 +604,45 @@ impl App {
             valid,
         )))
     }
+}
+
+/// The validator scheduled to propose at `height` and `round`: from the height's own
+/// validator set at the next height, and from the next height's set as the best prediction
+/// one height further (re-checked once that height starts). `None` for any other height.
+fn scheduled_proposer(
+    chain: &Chain,
+    height: u64,
+    round: Round,
+) -> Result<Option<ValidatorAddress>, ChainError> {
+    let next = chain.next_height()?;
+    if height != next && height != next + 1 {
+        return Ok(None);
+    }
+    let set = ValidatorSet::from_scheduler(&chain.validators(next)?);
+    let index = proposer_index(&set, BlockHeight(height), round);
+    Ok(set.validators().get(index).map(|v| v.address))
+}
+
+/// Whether a stream's `Init` may open a buffered stream from `publisher`: signed by the
+/// proposer it names, for this publisher and stream, and that proposer scheduled for the
+/// round at the next height or the one after.
+fn admit_stream(
+    chain: &Chain,
+    signer: &ConsensusSigner,
+    publisher: &PeerId,
+    stream: &StreamId,
+    init: &ProposalInit,
+) -> Result<bool, ChainError> {
+    if scheduled_proposer(chain, init.height.0, init.round)? != Some(init.proposer) {
+        return Ok(false);
+    }
+    let opening = StreamOpening {
+        height: init.height.0,
+        round: init.round.as_i64(),
+        valid_round: init.valid_round.as_i64(),
+        proposer: init.proposer.0,
+        stream_id: stream.to_bytes().to_vec(),
+        publisher: publisher.to_bytes(),
+    };
+    Ok(signer.verify_stream_opening(&opening, &init.signature))
 }

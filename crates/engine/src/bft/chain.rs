@@ -13,7 +13,7 @@ use atoll_mkvs::{RedbNodeDb, RootKind, CONSENSUS_NAMESPACE};
 use atoll_types::{decode, Address, ChainContext, Hash, Height, PublicKey};
 use thiserror::Error;
 
-use crate::block::{commit_and_evidence_hash, Block, BlockHeader, MAX_BLOCK_SIZE};
+use crate::block::{commit_and_evidence_hash, Block, BlockHeader, BlockLimits, MAX_BLOCK_SIZE};
 use crate::certificate::CommitCertificate;
 use crate::evidence::{DoubleSignEvidence, MAX_EVIDENCE_PER_BLOCK};
 use crate::merkle::transactions_root;
@@ -22,6 +22,11 @@ use crate::Mempool;
 
 /// Largest encoded block accepted from a peer.
 pub const MAX_ENCODED_BLOCK: usize = MAX_BLOCK_SIZE + (1 << 20);
+
+/// How far (seconds) a block's time may lead a validator's clock. Without a bound, one
+/// byzantine proposer could move chain time (and every ParaTime round and timestamp after
+/// it) to any point in the future for good, since later blocks may not go back.
+pub const MAX_CLOCK_DRIFT: u64 = 30;
 
 /// A failure of the node itself (storage), as opposed to a bad block.
 #[derive(Debug, Error)]
@@ -93,7 +98,7 @@ impl Chain {
         loop {
             let applied = self.last_height()?;
             if applied >= stored {
-                return Ok(());
+                return self.rederive_results(stored);
             }
             let height = applied + 1;
             let block = self.store.block(Height(height))?.ok_or_else(|| {
@@ -102,6 +107,25 @@ impl Chain {
             tracing::info!(height, "replaying a stored block whose state was not committed");
             self.apply(&block)?;
         }
+    }
+
+    /// Results are written after the state commits: a crash in between loses the latest
+    /// block's. Applying the block again to the state before it (pure, nothing committed)
+    /// gives them back.
+    fn rederive_results(&self, height: u64) -> Result<(), ChainError> {
+        if height < self.initial_height || self.store.results(Height(height))?.is_some() {
+            return Ok(());
+        }
+        let block = self.store.block(Height(height))?.ok_or_else(|| {
+            ChainError::Inconsistent(format!("block {height} missing from the store"))
+        })?;
+        tracing::info!(height, "re-deriving the results a crash lost");
+        let context = self.block_context(&block)?;
+        let base = self.state.tree_at(Height(height - 1)).map_err(state_err)?;
+        let outcome = atoll_consensus::apply_block(&base, &context, &block.transactions)
+            .map_err(state_err)?;
+        self.store.put_results(Height(height), &outcome.results())?;
+        Ok(())
     }
 
     /// The chain context.
@@ -172,7 +196,7 @@ impl Chain {
             .mempool
             .lock()
             .map_err(|_| state_err("mempool lock poisoned"))?
-            .select(params.max_block_gas, MAX_BLOCK_SIZE);
+            .select(&BlockLimits::with_gas(params.max_block_gas));
         let validators = scheduler::validators(&tree).map_err(state_err)?;
         let mut evidence = Vec::new();
         for e in pending_evidence {
@@ -197,7 +221,19 @@ impl Chain {
             epoch: params.epoch_of(Height(height)),
             commit_and_evidence_hash: commit_and_evidence_hash(&last_commit, &evidence),
         };
-        Ok(Block { header, transactions, last_commit, evidence })
+        let block = Block { header, transactions, last_commit, evidence };
+        // The proposer holds its own block to the rules its peers apply: a block they
+        // would refuse only wastes the round, so it proposes an empty one instead.
+        match self.validate(&block, Some(time))? {
+            Ok(()) => Ok(block),
+            Err(reason) => {
+                tracing::error!(%reason, height, "own proposal is invalid; proposing an empty block");
+                let Block { mut header, last_commit, .. } = block;
+                header.transactions_root = transactions_root(&[]);
+                header.commit_and_evidence_hash = commit_and_evidence_hash(&last_commit, &[]);
+                Ok(Block { header, transactions: Vec::new(), last_commit, evidence: Vec::new() })
+            }
+        }
     }
 
     /// Decodes a block from a peer (bounded).
@@ -205,12 +241,24 @@ impl Chain {
         decode(bytes, MAX_ENCODED_BLOCK).map_err(|e| invalid(format!("undecodable: {e}")))
     }
 
-    /// Checks a block proposed (or synced) for the next height.
-    pub fn validate(&self, block: &Block) -> Result<Result<(), InvalidBlock>, ChainError> {
+    /// Checks a block proposed (or synced) for the next height. A proposal's time may lead
+    /// `now` (this node's clock, unix seconds) by at most [`MAX_CLOCK_DRIFT`]; a synced
+    /// block (`now` is `None`) was decided by validators that checked its time already.
+    pub fn validate(
+        &self,
+        block: &Block,
+        now: Option<u64>,
+    ) -> Result<Result<(), InvalidBlock>, ChainError> {
         let height = self.next_height()?;
         let header = &block.header;
         if let Err(e) = block.validate_basic(&self.chain) {
             return Ok(Err(invalid(e.to_string())));
+        }
+        if let Some(now) = now.filter(|now| header.time > now.saturating_add(MAX_CLOCK_DRIFT)) {
+            return Ok(Err(invalid(format!(
+                "time {} is more than {MAX_CLOCK_DRIFT} s ahead of this node's clock ({now})",
+                header.time
+            ))));
         }
         if header.height.0 != height {
             return Ok(Err(invalid(format!(
@@ -310,6 +358,29 @@ impl Chain {
         }
         self.prune(block.header.height.0)?;
         Ok(outcome)
+    }
+
+    /// Keeps `certificate` for the latest block instead of the one it was committed with if
+    /// it verifies and holds more signatures (precommits that arrived after the decision):
+    /// the next block's last commit, and so signing credit, then counts them too. Returns
+    /// whether it replaced the stored one.
+    pub fn record_fuller_certificate(
+        &self,
+        certificate: &CommitCertificate,
+    ) -> Result<bool, ChainError> {
+        let height = certificate.height;
+        if height.0 != self.last_height()? {
+            return Ok(false);
+        }
+        let Some(stored) = self.store.certificate(height)? else { return Ok(false) };
+        if stored.block_id != certificate.block_id
+            || certificate.signatures.len() <= stored.signatures.len()
+            || certificate.verify(&self.chain, &self.validators(height.0)?).is_err()
+        {
+            return Ok(false);
+        }
+        self.store.replace_certificate(height, certificate)?;
+        Ok(true)
     }
 
     fn apply(&self, block: &Block) -> Result<BlockOutcome, ChainError> {

@@ -325,6 +325,9 @@ pub struct ProposalInit {
     pub valid_round: Round,
     /// The proposer.
     pub proposer: ValidatorAddress,
+    /// The proposer's signature over [`crate::bft::signing::StreamOpening`]: lets a
+    /// receiver trust the stream before its block arrives.
+    pub signature: Signature,
 }
 
 /// The last part of a proposal stream.

@@ -9,6 +9,7 @@ use atoll_consensus::{ConsensusState, Genesis, StateError};
 use atoll_mkvs::{Mkvs, RedbNodeDb};
 use atoll_types::{ChainContext, Hash, Signer};
 use bytes::Bytes;
+use bytesize::ByteSize;
 use malachitebft_app_channel::app::config::{
     ConsensusConfig, NodeConfig as MalachiteNodeConfig, P2pConfig, ValueSyncConfig,
 };
@@ -26,7 +27,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::app::{App, ChainStatus};
-use super::chain::{Chain, Pruning};
+use super::chain::{Chain, Pruning, MAX_ENCODED_BLOCK};
 use super::codec::WireCodec;
 use super::context::{default_timeouts, AtollContext, ValidatorAddress};
 use super::metrics::EngineMetrics;
@@ -34,6 +35,10 @@ use super::signing::ConsensusSigner;
 use crate::gossip::TxGossip;
 use crate::mempool::{Mempool, MempoolConfig, MempoolError};
 use crate::store::BlockStore;
+
+/// The largest value-sync response: one whole block, its commit certificate and framing.
+/// Responses hold as many decided blocks as fit, and always at least one.
+pub const MAX_SYNC_RESPONSE: usize = MAX_ENCODED_BLOCK + (2 << 20);
 
 /// Everything a node needs to start.
 pub struct EngineConfig {
@@ -367,6 +372,7 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
     let keypair =
         Keypair::ed25519_from_bytes(p2p_seed).map_err(|e| StartError::Engine(e.to_string()))?;
     let peer_id_bytes = keypair.public().to_peer_id().to_bytes();
+    let own_peer_id = peer_id_bytes.clone();
     let identity = if validator {
         let proof = signer
             .sign_validator_proof(consensus_key.public_key().as_bytes().to_vec(), peer_id_bytes)
@@ -388,11 +394,15 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
         ..P2pConfig::default()
     };
     p2p.discovery.max_connections_per_ip = 256;
+    // Malachite's 10 MiB defaults are below a maximum-size block: a node behind one could
+    // never fetch it. A response carries at least one whole block and its certificate.
+    p2p.rpc_max_size = ByteSize::b(MAX_SYNC_RESPONSE as u64);
     let malachite_config = MalachiteConfig {
         moniker: moniker.clone(),
         consensus: ConsensusConfig { p2p, ..ConsensusConfig::default() },
         value_sync: ValueSyncConfig {
             status_update_interval: sync_status_interval,
+            max_response_size: ByteSize::b(MAX_SYNC_RESPONSE as u64),
             ..ValueSyncConfig::default()
         },
     };
@@ -456,7 +466,7 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
     };
     let (status_tx, status_rx) = watch::channel(ChainStatus::default());
     let metrics = EngineMetrics::register(&moniker);
-    let app = App::new(chain, signer, timeouts, target_block_time, status_tx, metrics);
+    let app = App::new(chain, signer, own_peer_id, timeouts, target_block_time, status_tx, metrics);
     let net_requests = channels.net_requests.clone();
     let app = tokio::spawn(async move {
         if let Err(e) = app.run(channels).await {

@@ -3,7 +3,8 @@
 //! Every signature is over `SHA-256(context || chain_context || message)`:
 //! votes use the [`crate::Vote`] context (so commit certificates verify with
 //! [`crate::CommitCertificate::verify`]), proposals `atoll/consensus: proposal`, the
-//! signature closing a proposal stream `atoll/consensus: proposed block`, and the proof
+//! signature opening a proposal stream `atoll/consensus: proposal stream`, the one
+//! closing it `atoll/consensus: proposed block`, and the proof
 //! binding a validator key to its p2p identity `atoll/consensus: validator proof`.
 
 use std::sync::Arc;
@@ -52,6 +53,30 @@ pub struct ProposedBlock {
 impl Signable for ProposedBlock {
     const CONTEXT: SignatureContext = SignatureContext::new("atoll/consensus: proposed block");
     const MAX_SIZE: usize = 128;
+}
+
+/// What the signature in a stream's `Init` covers: who opens which stream for which
+/// height and round, published by which p2p identity. Binding the publisher means a copied
+/// `Init` authenticates nothing when someone else publishes it.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct StreamOpening {
+    /// Height.
+    pub height: u64,
+    /// Round.
+    pub round: i64,
+    /// Proof-of-lock round (`-1` for none).
+    pub valid_round: i64,
+    /// The proposer's consensus key.
+    pub proposer: PublicKey,
+    /// The stream id's bytes.
+    pub stream_id: Vec<u8>,
+    /// The publisher's peer id bytes.
+    pub publisher: Vec<u8>,
+}
+
+impl Signable for StreamOpening {
+    const CONTEXT: SignatureContext = SignatureContext::new("atoll/consensus: proposal stream");
+    const MAX_SIZE: usize = 512;
 }
 
 const VALIDATOR_PROOF: SignatureContext = SignatureContext::new("atoll/consensus: validator proof");
@@ -117,6 +142,16 @@ impl ConsensusSigner {
     ) -> Result<Signature, SigningError> {
         let body = ProposedBlock { height: height.0, round, block_id };
         self.sign_digest(&digest_of(&self.chain, &body))
+    }
+
+    /// Signs the opening of a proposal stream.
+    pub fn sign_stream_opening(&self, body: &StreamOpening) -> Result<Signature, SigningError> {
+        self.sign_digest(&digest_of(&self.chain, body))
+    }
+
+    /// Checks the signature opening a proposal stream (by `body.proposer`).
+    pub fn verify_stream_opening(&self, body: &StreamOpening, signature: &Signature) -> bool {
+        verdict(&body.proposer, &digest_of(&self.chain, body), signature).is_valid()
     }
 
     /// Checks the signature closing a proposal stream.

@@ -3,8 +3,10 @@
 #![allow(dead_code, unreachable_pub)]
 
 use atoll_consensus::scheduler::Validator;
+use atoll_consensus::staking::Account;
+use atoll_consensus::{ConsensusParameters, Genesis, StakingGenesis, TokenInfo};
 use atoll_crypto::MemorySigner;
-use atoll_types::Signer;
+use atoll_types::{Address, Amount, Signer};
 
 /// A validator set of `keys` with `powers`, each key serving as node, entity and consensus
 /// key.
@@ -18,4 +20,33 @@ pub fn validators(keys: &[MemorySigner], powers: &[u64]) -> Vec<Validator> {
             power: *p,
         })
         .collect()
+}
+
+/// The key of test account `i`.
+pub fn key(i: u8) -> MemorySigner {
+    MemorySigner::from_seed([i + 1; 32])
+}
+
+/// A genesis with `accounts` accounts of 1,000,000 base units each and no validators.
+pub fn genesis(accounts: u8) -> Genesis {
+    let mut staking = StakingGenesis::default();
+    for i in 0..accounts {
+        let mut account = Account::default();
+        account.general.balance = Amount::new(1_000_000);
+        staking.accounts.insert(Address::from_public_key(&key(i).public_key()), account);
+    }
+    staking.total_supply = Amount::new(1_000_000 * u128::from(accounts));
+    Genesis {
+        chain_id: "engine-test".into(),
+        genesis_time: 0,
+        initial_height: 1,
+        token: TokenInfo { symbol: "ATL".into(), exponent: 9 },
+        consensus: ConsensusParameters::default(),
+        staking,
+        beacon: Default::default(),
+        registry: Default::default(),
+        scheduler: Default::default(),
+        governance: Default::default(),
+        roothash: Default::default(),
+    }
 }

@@ -3,7 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use super::{decode_stale_key, DbError, History, NodeDb, NodeReader, RootRecord, WriteBatch};
+use super::{
+    decode_stale_key, root_key_version, DbError, History, NodeDb, NodeReader, RootRecord,
+    WriteBatch,
+};
 use crate::node::NodeId;
 
 #[derive(Default)]
@@ -67,6 +70,18 @@ impl NodeDb for MemoryNodeDb {
                 u64::from_be_bytes(v)
             })
             .collect())
+    }
+
+    fn last_version(&self, history: &History, at_most: u64) -> Result<Option<u64>, DbError> {
+        let inner = self.lock()?;
+        let last = inner.roots.range(history.root_key(0)..=history.root_key(at_most)).next_back();
+        last.map(|(k, _)| root_key_version(k)).transpose()
+    }
+
+    fn first_version(&self, history: &History) -> Result<Option<u64>, DbError> {
+        let inner = self.lock()?;
+        let first = inner.roots.range(history.root_key(0)..=history.root_key(u64::MAX)).next();
+        first.map(|(k, _)| root_key_version(k)).transpose()
     }
 
     fn stale(&self, history: &History, up_to: u64) -> Result<Vec<(u64, NodeId)>, DbError> {

@@ -8,7 +8,10 @@ use std::path::Path;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTableMetadata, TableDefinition};
 
-use super::{decode_stale_key, DbError, History, NodeDb, NodeReader, RootRecord, WriteBatch};
+use super::{
+    decode_stale_key, root_key_version, DbError, History, NodeDb, NodeReader, RootRecord,
+    WriteBatch,
+};
 use crate::node::NodeId;
 
 const NODES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("nodes");
@@ -75,12 +78,31 @@ impl NodeDb for RedbNodeDb {
         let mut versions = Vec::new();
         for entry in roots.range(lo.as_slice()..=hi.as_slice()).map_err(err)? {
             let (key, _) = entry.map_err(err)?;
-            let key = key.value();
-            let mut v = [0u8; 8];
-            v.copy_from_slice(key.get(33..41).ok_or_else(|| err("short root key"))?);
-            versions.push(u64::from_be_bytes(v));
+            versions.push(root_key_version(key.value())?);
         }
         Ok(versions)
+    }
+
+    fn last_version(&self, history: &History, at_most: u64) -> Result<Option<u64>, DbError> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let roots = txn.open_table(ROOTS).map_err(err)?;
+        let (lo, hi) = (history.root_key(0), history.root_key(at_most));
+        let mut range = roots.range(lo.as_slice()..=hi.as_slice()).map_err(err)?;
+        match range.next_back() {
+            Some(entry) => Ok(Some(root_key_version(entry.map_err(err)?.0.value())?)),
+            None => Ok(None),
+        }
+    }
+
+    fn first_version(&self, history: &History) -> Result<Option<u64>, DbError> {
+        let txn = self.db.begin_read().map_err(err)?;
+        let roots = txn.open_table(ROOTS).map_err(err)?;
+        let (lo, hi) = (history.root_key(0), history.root_key(u64::MAX));
+        let mut range = roots.range(lo.as_slice()..=hi.as_slice()).map_err(err)?;
+        match range.next() {
+            Some(entry) => Ok(Some(root_key_version(entry.map_err(err)?.0.value())?)),
+            None => Ok(None),
+        }
     }
 
     fn stale(&self, history: &History, up_to: u64) -> Result<Vec<(u64, NodeId)>, DbError> {
