@@ -21,6 +21,10 @@ use serde_json::json;
 use crate::chain::NodeArgs;
 use crate::output::Output;
 
+/// What each load transfer moves: a thousandth of a token at 9 decimals, the least a
+/// default genesis allows.
+const TRANSFER_AMOUNT: Amount = Amount::new(1_000_000);
+
 /// Options of `atoll bench transfers`.
 #[derive(Args)]
 pub(crate) struct TransfersArgs {
@@ -71,7 +75,7 @@ async fn fund(
     chain: &atoll_types::ChainContext,
     accounts: &[MemorySigner],
     each: Amount,
-    gas: u64,
+    fee: Fee,
     bar: &indicatif::ProgressBar,
 ) -> Result<()> {
     let funder_address = Address::from_public_key(&funder.public_key());
@@ -83,7 +87,7 @@ async fn fund(
             .map(|a| {
                 let tx = Transaction::new(
                     nonce,
-                    Fee { amount: Amount::ZERO, gas },
+                    fee,
                     methods::TRANSFER,
                     &Transfer { to: Address::from_public_key(&a.public_key()), amount: each },
                 );
@@ -147,8 +151,12 @@ pub(crate) async fn transfers(
             }),
         )
         .await?;
-    let gas = probe.gas;
+    let (gas, price) = (probe.gas, probe.min_gas_price);
+    let fee = Amount::new(u128::from(gas).saturating_mul(price));
     let per_account = (args.txs / args.accounts + 2) as u128;
+    let each = Amount::new(
+        per_account.saturating_mul(fee.base_units().saturating_add(TRANSFER_AMOUNT.base_units())),
+    );
 
     let progress = |len: u64, what: &str| {
         let bar = if out == Output::Text {
@@ -165,7 +173,7 @@ pub(crate) async fn transfers(
     };
 
     let bar = progress(args.accounts as u64, "funding");
-    fund(&client, &funder, &chain, &accounts, Amount::new(per_account * 1_000), gas, &bar)
+    fund(&client, &funder, &chain, &accounts, each, Fee { amount: fee, gas }, &bar)
         .await
         .context("funding the accounts")?;
     bar.finish_and_clear();
@@ -180,9 +188,9 @@ pub(crate) async fn transfers(
         let to = Address::from_public_key(&accounts[(from + 1) % args.accounts].public_key());
         let tx = Transaction::new(
             nonces[from],
-            Fee { amount: Amount::ZERO, gas },
+            Fee { amount: fee, gas },
             methods::TRANSFER,
-            &Transfer { to, amount: Amount::new(1) },
+            &Transfer { to, amount: TRANSFER_AMOUNT },
         );
         nonces[from] += 1;
         let raw = sign(&accounts[from], &chain, &tx);

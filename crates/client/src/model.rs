@@ -248,6 +248,9 @@ pub struct EstimateGasRequest {
 pub struct EstimateGasResponse {
     /// Gas needed.
     pub gas: u64,
+    /// The lowest gas price (base units per gas) the chain accepts.
+    #[serde(default)]
+    pub min_gas_price: u128,
     /// The error a dry run against the latest state gave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorDetail>,

@@ -66,18 +66,19 @@ impl Client {
             None => self.account(&sender, StateQuery::default()).await?.value.general.nonce,
         };
         let encoded = atoll_types::encode(body);
+        // The estimate also tells the chain's lowest gas price, which the fee always meets.
+        let estimate = self.estimate_gas(&signer.public_key(), method, &encoded).await?;
         let gas = match options.gas {
             Some(gas) => gas,
             None => {
-                let estimate = self.estimate_gas(&signer.public_key(), method, &encoded).await?;
                 if let Some(detail) = estimate.error {
                     return Err(ClientError::Api { status: 422, detail });
                 }
                 estimate.gas
             }
         };
-        let fee =
-            Fee { amount: Amount::new(u128::from(gas).saturating_mul(options.gas_price)), gas };
+        let price = options.gas_price.max(estimate.min_gas_price);
+        let fee = Fee { amount: Amount::new(u128::from(gas).saturating_mul(price)), gas };
         let tx = Transaction { nonce, fee, method: method.to_owned(), body: encoded };
         let raw = sign(signer, &chain, &tx);
         let hash = self.submit(&raw).await?;

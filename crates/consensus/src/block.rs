@@ -159,6 +159,10 @@ fn validate(
     if !nonce_ok {
         return Ok(Err(CoreError::InvalidNonce { expected: account.general.nonce, got: tx.nonce }));
     }
+    let minimum_fee = u128::from(tx.fee.gas).saturating_mul(chain.params.min_gas_price);
+    if tx.fee.amount.base_units() < minimum_fee {
+        return Ok(Err(CoreError::GasPriceTooLow { minimum: chain.params.min_gas_price }));
+    }
     let min_balance = staking::parameters(state)?.min_transact_balance;
     let can_pay =
         account.general.balance.checked_sub(tx.fee.amount).is_ok_and(|rest| rest >= min_balance);
@@ -200,6 +204,8 @@ pub struct Simulation {
     pub gas: u64,
     /// Why it would fail if sent now (with its nonce set to the sender's next one).
     pub error: Option<TxError>,
+    /// The lowest gas price the chain accepts.
+    pub min_gas_price: u128,
 }
 
 /// Estimates the gas `tx` needs when signed by `signer` and runs it on top of `state` as
@@ -238,7 +244,7 @@ pub fn simulate(
         Err(CallError::Tx(e)) => Some(e),
         Err(CallError::Fatal(e)) => return Err(CallError::Fatal(e)),
     };
-    Ok(Simulation { gas, error })
+    Ok(Simulation { gas, error, min_gas_price: chain.params.min_gas_price })
 }
 
 /// Applies a block to `base` (the state after the previous block).

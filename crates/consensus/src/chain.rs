@@ -47,6 +47,11 @@ pub struct ConsensusParameters {
     pub max_block_gas: u64,
     /// Gas per transaction byte.
     pub tx_byte_gas: u64,
+    /// The lowest gas price (base units per gas) any transaction may pay: a consensus rule,
+    /// so a block of free transactions is refused by every validator. Nodes may ask more
+    /// for admission to their mempool.
+    #[serde(default)]
+    pub min_gas_price: u128,
 }
 
 impl Default for ConsensusParameters {
@@ -56,6 +61,7 @@ impl Default for ConsensusParameters {
             max_tx_size: 32 * 1024,
             max_block_gas: 100_000_000,
             tx_byte_gas: 1,
+            min_gas_price: 0,
         }
     }
 }

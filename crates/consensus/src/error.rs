@@ -78,10 +78,11 @@ pub enum CoreError {
     /// No module has this method.
     #[error("unknown method {0:?}")]
     UnknownMethod(String),
-    /// The fee's gas price is below this node's minimum (mempool policy only).
+    /// The fee's gas price is below the chain's minimum (a consensus rule) or this node's
+    /// (mempool policy).
     #[error("gas price too low: minimum {minimum} per gas")]
     GasPriceTooLow {
-        /// The node's minimum price.
+        /// The minimum price.
         minimum: u128,
     },
     /// The transaction does not fit the block's remaining gas.

@@ -183,3 +183,47 @@ fn min_transact_balance_is_kept_after_fees() {
     let tx = chain.tx(0, methods::TRANSFER, &transfer(&chain, 1, 1));
     assert_code(chain.run(tx), "core", 5);
 }
+
+/// [S] finding 10: transactions paying nothing were valid, so a fresh key with no balance
+/// could fill blocks and create accounts for free. The chain's minimum gas price is a
+/// consensus rule: a block carrying such a transaction refuses it and changes nothing.
+#[test]
+fn free_transactions_are_refused_by_consensus() {
+    let mut genesis = common::base_genesis(2, 1_000_000);
+    genesis.consensus.min_gas_price = 1;
+    let mut chain = TestChain::with_genesis(genesis, 2);
+    let stranger = atoll_crypto::MemorySigner::from_seed([77; 32]);
+    let newcomer =
+        atoll_types::Address::from_public_key(&atoll_types::Signer::public_key(&stranger));
+    let free = Transaction::new(
+        0,
+        Fee { amount: Amount::ZERO, gas: 10_000 },
+        methods::TRANSFER,
+        &transfer(&chain, 1, 0),
+    );
+    let raw = encode(&Signed::sign(&stranger, &chain.chain_context(), &free));
+    let tree = chain.tree();
+    let refused = check_tx(&tree, &raw, &CheckPolicy::default()).expect_err("refused");
+    drop(tree);
+    assert!(refused.to_string().ends_with(&CoreError::GasPriceTooLow { minimum: 1 }.to_string()));
+    assert_code(chain.run(raw), "core", 8);
+    assert_eq!(chain.account(&newcomer), Default::default(), "no account was created");
+    // A funded account paying less than the minimum is refused too; paying it, accepted.
+    let cheap = chain.tx_with(
+        0,
+        0,
+        Fee { amount: Amount::new(9_999), gas: 10_000 },
+        methods::TRANSFER,
+        &transfer(&chain, 1, 5),
+    );
+    assert_code(chain.run(cheap), "core", 8);
+    assert_eq!(chain.nonce(0), 0);
+    let paid = chain.tx_with(
+        0,
+        0,
+        Fee { amount: Amount::new(10_000), gas: 10_000 },
+        methods::TRANSFER,
+        &transfer(&chain, 1, 5),
+    );
+    assert_eq!(chain.run(paid), None);
+}

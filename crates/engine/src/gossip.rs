@@ -2,11 +2,15 @@
 //! libp2p Malachite itself uses), so a transaction submitted to any node can be proposed by
 //! every validator.
 //!
-//! Each node publishes the transactions its clients submit; on receipt a node runs the same
-//! admission check as for a client and keeps what passes. Gossipsub forwards messages to the
-//! other peers of the topic, with its own duplicate suppression; messages are signed by the
-//! sender's p2p key and bounded in size.
+//! Each node publishes the transactions its clients submit. Validation is strict: a
+//! received message is forwarded only after this node's own admission accepted it, and
+//! admission runs on a small worker pool off the swarm task, behind a bounded queue (when
+//! the queue is full, messages are ignored, neither forwarded nor held). What admission
+//! finds invalid (undecodable, forged, wrong chain) is reported as such, and gossipsub's
+//! peer scoring makes the peers that send it lose their mesh and then their connection.
+//! Messages are signed by the publisher's p2p key and bounded in size.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use libp2p::futures::StreamExt;
@@ -22,6 +26,57 @@ pub const TOPIC: &str = "atoll/consensus/transactions/1";
 pub const MAX_MESSAGE: usize = 64 * 1024;
 /// Transactions waiting to be published.
 const OUTBOUND_QUEUE: usize = 4_096;
+/// Received transactions waiting for admission; beyond this, messages are ignored.
+pub const ADMISSION_QUEUE: usize = 1_024;
+/// Admission workers (each verifies a signature and reads the state).
+pub const ADMISSION_WORKERS: usize = 2;
+
+/// What admission made of a received transaction, and so whether gossip forwards it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Verdict {
+    /// Admitted: forwarded to the other peers.
+    Accept,
+    /// Invalid whatever the state (undecodable, forged, another chain): dropped, and the
+    /// peer that sent it is penalised.
+    Reject,
+    /// Not admitted here (a duplicate, a full pool, a nonce too far ahead, …): dropped,
+    /// not forwarded, no penalty.
+    Ignore,
+}
+
+impl From<Verdict> for gossipsub::MessageAcceptance {
+    fn from(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Accept => Self::Accept,
+            Verdict::Reject => Self::Reject,
+            Verdict::Ignore => Self::Ignore,
+        }
+    }
+}
+
+/// A received message waiting for its verdict.
+struct Pending {
+    id: gossipsub::MessageId,
+    source: libp2p::PeerId,
+    data: Vec<u8>,
+}
+
+/// Scoring that only punishes invalid messages: the topic is quiet when nobody transacts,
+/// so delivery-rate penalties would punish honest peers.
+fn peer_score(topic: &gossipsub::IdentTopic) -> gossipsub::PeerScoreParams {
+    let mut params = gossipsub::PeerScoreParams::default();
+    let topic_params = gossipsub::TopicScoreParams {
+        topic_weight: 1.0,
+        first_message_deliveries_weight: 0.0,
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: -10.0,
+        invalid_message_deliveries_decay: 0.5,
+        ..gossipsub::TopicScoreParams::default()
+    };
+    params.topics.insert(topic.hash(), topic_params);
+    params
+}
 
 /// Why gossip could not start.
 #[derive(Debug, Error)]
@@ -63,12 +118,12 @@ fn publish(
 }
 
 /// Starts the gossip swarm: listens on `listen`, keeps dialling `peers`, hands every
-/// received transaction to `admit`.
+/// received transaction to `admit` (on a worker pool) and forwards it only if admitted.
 pub fn start(
     p2p_seed: [u8; 32],
     listen: Multiaddr,
     peers: Vec<Multiaddr>,
-    admit: impl Fn(Vec<u8>) + Send + 'static,
+    admit: impl Fn(Vec<u8>) -> Verdict + Send + Sync + 'static,
 ) -> Result<(TxGossip, JoinHandle<()>), GossipError> {
     let keypair = identity::Keypair::ed25519_from_bytes(p2p_seed).map_err(gossip_err)?;
     let mut swarm = SwarmBuilder::with_existing_identity(keypair)
@@ -80,6 +135,7 @@ pub fn start(
                 let config = gossipsub::ConfigBuilder::default()
                     .max_transmit_size(MAX_MESSAGE)
                     .heartbeat_interval(Duration::from_millis(500))
+                    .validate_messages()
                     .build()?;
                 Ok(gossipsub::Behaviour::new(
                     gossipsub::MessageAuthenticity::Signed(key.clone()),
@@ -91,9 +147,34 @@ pub fn start(
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
         .build();
     let topic = gossipsub::IdentTopic::new(TOPIC);
+    swarm
+        .behaviour_mut()
+        .with_peer_score(peer_score(&topic), gossipsub::PeerScoreThresholds::default())
+        .map_err(gossip_err)?;
     swarm.behaviour_mut().subscribe(&topic).map_err(gossip_err)?;
     swarm.listen_on(listen).map_err(gossip_err)?;
     let (outbound, mut queue) = mpsc::channel::<Vec<u8>>(OUTBOUND_QUEUE);
+    let (to_admit, admissions) = mpsc::channel::<Pending>(ADMISSION_QUEUE);
+    let (verdict_tx, mut verdicts) = mpsc::channel(ADMISSION_QUEUE);
+    let admissions = Arc::new(tokio::sync::Mutex::new(admissions));
+    let admit = Arc::new(admit);
+    for _ in 0..ADMISSION_WORKERS {
+        let (admissions, admit, verdict_tx) =
+            (Arc::clone(&admissions), Arc::clone(&admit), verdict_tx.clone());
+        tokio::spawn(async move {
+            loop {
+                let Some(pending) = admissions.lock().await.recv().await else { return };
+                let admit = Arc::clone(&admit);
+                let Pending { id, source, data } = pending;
+                let verdict = tokio::task::spawn_blocking(move || admit(data))
+                    .await
+                    .unwrap_or(Verdict::Ignore);
+                if verdict_tx.send((id, source, verdict)).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
     let task = tokio::spawn(async move {
         let mut redial = tokio::time::interval(Duration::from_secs(2));
         // Published before any peer subscribed (e.g. at start-up): retried on the next tick.
@@ -114,12 +195,25 @@ pub fn start(
                     let Some(raw) = raw else { break };
                     publish(&mut swarm, &topic, raw, &mut unsent);
                 }
+                Some((id, source, verdict)) = verdicts.recv() => {
+                    let verdict: Verdict = verdict;
+                    swarm.behaviour_mut().report_message_validation_result(&id, &source, verdict.into());
+                }
                 event = swarm.select_next_some() => match event {
-                    SwarmEvent::Behaviour(gossipsub::Event::Message { message, .. })
-                        if message.data.len() <= MAX_MESSAGE =>
-                    {
+                    SwarmEvent::Behaviour(gossipsub::Event::Message {
+                        propagation_source, message_id, message,
+                    }) => {
                         tracing::debug!(bytes = message.data.len(), "gossiped transaction received");
-                        admit(message.data);
+                        let pending =
+                            Pending { id: message_id, source: propagation_source, data: message.data };
+                        if let Err(full) = to_admit.try_send(pending) {
+                            let Pending { id, source, .. } = full.into_inner();
+                            swarm.behaviour_mut().report_message_validation_result(
+                                &id,
+                                &source,
+                                gossipsub::MessageAcceptance::Ignore,
+                            );
+                        }
                     }
                     SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                         tracing::debug!(%peer_id, "gossip peer connected");

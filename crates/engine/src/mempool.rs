@@ -2,15 +2,21 @@
 //!
 //! Admission runs the state machine's check mode (size, signature, method, fee payable,
 //! gas price at least this node's minimum) and allows nonces ahead of the account's, up to
-//! a gap. The pool is bounded in count and bytes; when full, a better-paying transaction
-//! evicts the worst-paying one. Blocks are built by gas price while keeping each sender's
-//! nonces in order. After every block the pool re-checks what it holds against the new
-//! state.
+//! a gap. A sender's pending transactions must be payable together: their fees add up
+//! against its balance, so one funded key cannot hold many slots it could never pay for.
+//! The pool is bounded in count and bytes; when full, a better-paying transaction evicts
+//! the worst-paying one. Blocks are built by gas price while keeping each sender's nonces
+//! in order.
+//!
+//! After every block the pool is re-checked against the new state without verifying any
+//! signature again (a transaction's hash covers its signature, and admission verified it):
+//! per sender, one account read drops used nonces and what the balance no longer covers,
+//! and transactions stuck behind a nonce gap expire after [`MempoolConfig::gap_ttl_blocks`].
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
-use atoll_consensus::{check_tx, staking, CallError, CheckPolicy, StateError, TxError};
+use atoll_consensus::{check_tx, staking, CallError, CheckPolicy, CheckedTx, StateError, TxError};
 use atoll_mkvs::KeyValueRead;
 use atoll_types::{Address, Hash};
 use thiserror::Error;
@@ -28,11 +34,20 @@ pub struct MempoolConfig {
     pub min_gas_price: u128,
     /// Furthest a nonce may be ahead of the account's next nonce.
     pub max_nonce_gap: u64,
+    /// Blocks a transaction that cannot execute yet (its sender's earlier nonces are
+    /// missing) is kept before it expires.
+    pub gap_ttl_blocks: u64,
 }
 
 impl Default for MempoolConfig {
     fn default() -> Self {
-        Self { max_txs: 50_000, max_bytes: 64 << 20, min_gas_price: 0, max_nonce_gap: 64 }
+        Self {
+            max_txs: 50_000,
+            max_bytes: 64 << 20,
+            min_gas_price: 0,
+            max_nonce_gap: 64,
+            gap_ttl_blocks: 100,
+        }
     }
 }
 
@@ -54,6 +69,9 @@ pub enum MempoolError {
     /// Another transaction with this sender and nonce pays at least as much.
     #[error("a transaction with this nonce is pending at an equal or higher gas price")]
     ReplacementUnderpriced,
+    /// The sender's balance does not cover the fees of all its pending transactions.
+    #[error("the sender's balance does not cover the fees of its pending transactions")]
+    SenderCannotPay,
     /// State could not be read.
     #[error(transparent)]
     State(#[from] StateError),
@@ -71,6 +89,7 @@ impl MempoolError {
             MempoolError::NonceTooFar => mempool(3),
             MempoolError::ReplacementUnderpriced => mempool(4),
             MempoolError::State(_) => mempool(5),
+            MempoolError::SenderCannotPay => mempool(6),
         }
     }
 }
@@ -81,6 +100,9 @@ struct Entry {
     nonce: u64,
     gas_price: u128,
     gas: u64,
+    fee: u128,
+    /// The height of the state it was admitted against.
+    admitted_at: u64,
     seq: u64,
 }
 
@@ -94,6 +116,8 @@ pub struct Mempool {
     account_nonces: HashMap<Address, u64>,
     bytes: usize,
     next_seq: u64,
+    /// The height of the latest state the pool was checked against.
+    height: u64,
 }
 
 impl Mempool {
@@ -107,6 +131,7 @@ impl Mempool {
             account_nonces: HashMap::new(),
             bytes: 0,
             next_seq: 0,
+            height: 0,
         }
     }
 
@@ -149,30 +174,75 @@ impl Mempool {
         Some(entry)
     }
 
+    /// The pool's limits and policy.
+    pub fn config(&self) -> MempoolConfig {
+        self.config
+    }
+
     /// Admits a transaction checked against `state` (the latest committed state).
     pub fn insert(&mut self, state: &dyn KeyValueRead, raw: Vec<u8>) -> Result<Hash, MempoolError> {
-        let hash = atoll_consensus::transaction_hash(&raw);
+        let checked = Self::check(&self.config, state, &raw)?;
+        self.insert_checked(state, raw, checked)
+    }
+
+    /// The state machine's checks of a transaction (signature included) under `config`'s
+    /// policy: what admission does before it needs the pool itself, so callers can run it
+    /// without holding the pool.
+    pub fn check(
+        config: &MempoolConfig,
+        state: &dyn KeyValueRead,
+        raw: &[u8],
+    ) -> Result<CheckedTx, MempoolError> {
+        let policy = CheckPolicy { min_gas_price: config.min_gas_price, allow_future_nonce: true };
+        check_tx(state, raw, &policy).map_err(|e| match e {
+            CallError::Tx(t) => MempoolError::Rejected(t),
+            CallError::Fatal(f) => MempoolError::State(f),
+        })
+    }
+
+    /// Admits a transaction that [`Mempool::check`] passed against the same `state`: the
+    /// pool's own rules (duplicates, nonce gap, replacement, the sender's pending fees,
+    /// bounds).
+    pub fn insert_checked(
+        &mut self,
+        state: &dyn KeyValueRead,
+        raw: Vec<u8>,
+        checked: CheckedTx,
+    ) -> Result<Hash, MempoolError> {
+        let hash = checked.hash;
         if self.entries.contains_key(&hash) {
             return Err(MempoolError::Duplicate);
         }
-        let policy =
-            CheckPolicy { min_gas_price: self.config.min_gas_price, allow_future_nonce: true };
-        let checked = check_tx(state, &raw, &policy).map_err(|e| match e {
-            CallError::Tx(t) => MempoolError::Rejected(t),
-            CallError::Fatal(f) => MempoolError::State(f),
-        })?;
-        let account_nonce = staking::account(state, &checked.sender)?.general.nonce;
+        let account = staking::account(state, &checked.sender)?.general;
+        let account_nonce = account.nonce;
         if checked.tx.nonce > account_nonce.saturating_add(self.config.max_nonce_gap) {
             return Err(MempoolError::NonceTooFar);
         }
         let gas_price = checked.tx.fee.gas_price();
-        if let Some(existing) =
-            self.by_sender.get(&checked.sender).and_then(|q| q.get(&checked.tx.nonce)).copied()
-        {
+        let fee = checked.tx.fee.amount.base_units();
+        let replaced =
+            self.by_sender.get(&checked.sender).and_then(|q| q.get(&checked.tx.nonce)).copied();
+        if let Some(existing) = replaced {
             let old_price = self.entries.get(&existing).map_or(0, |e| e.gas_price);
             if gas_price <= old_price {
                 return Err(MempoolError::ReplacementUnderpriced);
             }
+        }
+        let pending: u128 = self
+            .by_sender
+            .get(&checked.sender)
+            .into_iter()
+            .flat_map(|queue| queue.values())
+            .filter(|hash| Some(**hash) != replaced)
+            .filter_map(|hash| self.entries.get(hash))
+            .map(|e| e.fee)
+            .fold(0u128, u128::saturating_add);
+        let min_balance = staking::parameters(state)?.min_transact_balance.base_units();
+        let spendable = account.balance.base_units().saturating_sub(min_balance);
+        if pending.saturating_add(fee) > spendable {
+            return Err(MempoolError::SenderCannotPay);
+        }
+        if let Some(existing) = replaced {
             self.remove(&existing);
         }
         while self.entries.len() >= self.config.max_txs
@@ -200,6 +270,8 @@ impl Mempool {
                 nonce: checked.tx.nonce,
                 gas_price,
                 gas: checked.tx.fee.gas,
+                fee,
+                admitted_at: self.height,
                 seq,
             },
         );
@@ -242,29 +314,39 @@ impl Mempool {
         out
     }
 
-    /// After a block: drops committed and no-longer-valid transactions, re-checking the rest
-    /// against the new `state`. Returns how many were dropped.
-    pub fn recheck(&mut self, state: &dyn KeyValueRead) -> Result<usize, StateError> {
-        let policy =
-            CheckPolicy { min_gas_price: self.config.min_gas_price, allow_future_nonce: true };
-        let hashes: Vec<Hash> = self.entries.keys().copied().collect();
-        let mut dropped = 0;
-        for hash in hashes {
-            let keep = match check_tx(state, &self.entries[&hash].raw, &policy) {
-                Ok(_) => true,
-                Err(CallError::Tx(_)) => false,
-                Err(CallError::Fatal(e)) => return Err(e),
-            };
-            if !keep {
-                self.remove(&hash);
-                dropped += 1;
-            }
-        }
+    /// After the block at `height`: drops what `state` (the state after it) no longer lets
+    /// execute — used nonces, fees the balance no longer covers (in nonce order), and
+    /// transactions stuck behind a nonce gap for more than the gap lifetime. Reads each
+    /// pending sender's account once; verifies no signature. Returns how many were dropped.
+    pub fn recheck(&mut self, state: &dyn KeyValueRead, height: u64) -> Result<usize, StateError> {
+        self.height = height;
+        let min_balance = staking::parameters(state)?.min_transact_balance.base_units();
         let senders: Vec<Address> = self.by_sender.keys().copied().collect();
+        let mut drop = Vec::new();
         for sender in senders {
-            let nonce = staking::account(state, &sender)?.general.nonce;
-            self.account_nonces.insert(sender, nonce);
+            let account = staking::account(state, &sender)?.general;
+            let mut budget = account.balance.base_units().saturating_sub(min_balance);
+            let mut next = account.nonce;
+            for (&nonce, hash) in &self.by_sender[&sender] {
+                let entry = &self.entries[hash];
+                let in_order = nonce == next;
+                let fresh = in_order
+                    || height.saturating_sub(entry.admitted_at) <= self.config.gap_ttl_blocks;
+                let keep = nonce >= account.nonce && fresh && entry.fee <= budget;
+                if keep {
+                    budget -= entry.fee;
+                    if in_order {
+                        next += 1;
+                    }
+                } else {
+                    drop.push(*hash);
+                }
+            }
+            self.account_nonces.insert(sender, account.nonce);
         }
-        Ok(dropped)
+        for hash in &drop {
+            self.remove(hash);
+        }
+        Ok(drop.len())
     }
 }

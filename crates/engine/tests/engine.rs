@@ -103,7 +103,7 @@ fn mempool_recheck_drops_committed_transactions() {
     let ctx = atoll_consensus::BlockContext { height: Height(1), ..Default::default() };
     state.apply(&ctx, &[t0]).expect("block");
     let tree = state.tree_at(Height(1)).expect("tree");
-    assert_eq!(pool.recheck(&tree).expect("recheck"), 1);
+    assert_eq!(pool.recheck(&tree, 1).expect("recheck"), 1);
     assert_eq!(pool.select(&unlimited()), vec![t1]);
 }
 
@@ -365,4 +365,53 @@ fn results_lost_in_a_crash_are_refused_to_stay_lost() {
     let node = open();
     assert_eq!(node.last_height().expect("height"), 1);
     assert_eq!(node.store().results(Height(1)).expect("results"), Some(expected));
+}
+
+/// [S] finding 6: fees were checked per transaction, so one funded key held many slots it
+/// could never pay for together.
+#[test]
+fn mempool_refuses_pending_fees_beyond_the_senders_balance() {
+    let g = genesis(2);
+    let state = ConsensusState::new(Mkvs::new(MemoryNodeDb::new()));
+    state.init_genesis(&g).expect("genesis");
+    let tree = state.tree_at(Height(0)).expect("tree");
+    let mut pool = Mempool::new(MempoolConfig::default());
+    // 1,000,000 of balance; each costs 300,000 in fees.
+    for nonce in 0..3 {
+        pool.insert(&tree, transfer(&g, 0, nonce, 30)).expect("payable");
+    }
+    let fourth = pool.insert(&tree, transfer(&g, 0, 3, 30)).expect_err("not payable");
+    assert!(matches!(fourth, MempoolError::SenderCannotPay));
+    assert_eq!(fourth.tx_error().code, 6);
+    // Replacing a pending one counts only the new fee.
+    pool.insert(&tree, transfer(&g, 0, 2, 31)).expect("replacement fits");
+    assert!(matches!(
+        pool.insert(&tree, transfer(&g, 0, 2, 50)),
+        Err(MempoolError::SenderCannotPay)
+    ));
+    assert_eq!(pool.len(), 3);
+}
+
+/// [S] finding 6: a transaction behind a nonce gap was kept for ever, holding its slot.
+#[test]
+fn mempool_refuses_to_keep_gapped_nonces_for_ever() {
+    let g = genesis(2);
+    let state = ConsensusState::new(Mkvs::new(MemoryNodeDb::new()));
+    state.init_genesis(&g).expect("genesis");
+    let mut pool = Mempool::new(MempoolConfig { gap_ttl_blocks: 3, ..MempoolConfig::default() });
+    let tree = state.tree_at(Height(0)).expect("tree");
+    pool.insert(&tree, transfer(&g, 0, 0, 1)).expect("executable");
+    pool.insert(&tree, transfer(&g, 1, 2, 1)).expect("gapped");
+    drop(tree);
+    for height in 1..=3u64 {
+        let ctx = atoll_consensus::BlockContext { height: Height(height), ..Default::default() };
+        state.apply(&ctx, &[]).expect("block");
+        let tree = state.tree_at(Height(height)).expect("tree");
+        assert_eq!(pool.recheck(&tree, height).expect("recheck"), 0, "kept at height {height}");
+    }
+    let ctx = atoll_consensus::BlockContext { height: Height(4), ..Default::default() };
+    state.apply(&ctx, &[]).expect("block");
+    let tree = state.tree_at(Height(4)).expect("tree");
+    assert_eq!(pool.recheck(&tree, 4).expect("recheck"), 1, "the gapped one expired");
+    assert_eq!(pool.select(&unlimited()), vec![transfer(&g, 0, 0, 1)]);
 }

@@ -83,7 +83,7 @@ pub struct MempoolSection {
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PruningConfig {
-    /// State versions to keep (0 keeps all).
+    /// State versions to keep (0 keeps all; at least the 1,001 of the evidence window).
     pub keep_state_versions: u64,
     /// Blocks to keep (0 keeps all).
     pub keep_blocks: u64,
@@ -304,8 +304,8 @@ impl NodeConfig {
              # Requests per second per client IP, and the burst allowed (0 = no limit); over it, 429.\nrate_limit_per_second = {}\nrate_limit_burst = {}\n\n\
              [metrics]\n# Serve Prometheus metrics at http://<listen>/metrics.\nenabled = {}\nlisten = {}\n\n\
              [mempool]\n# Bounds on pending transactions; when full, better-paying transactions evict worse ones.\nmax_txs = {}\nmax_bytes = {}\n\
-             # Lowest gas price this node admits (a local policy, not a consensus rule).\nmin_gas_price = {}\n\n\
-             [pruning]\n# State versions and blocks to keep; 0 keeps everything.\nkeep_state_versions = {}\nkeep_blocks = {}\n\n\
+             # Lowest gas price this node admits (a local policy on top of the chain's consensus minimum).\nmin_gas_price = {}\n\n\
+             [pruning]\n# State versions and blocks to keep; 0 keeps everything. At least 1,001 state versions\n# are kept (the evidence window: double signing is judged against its height's validators).\nkeep_state_versions = {}\nkeep_blocks = {}\n\n\
              [timeouts]\n# Consensus round timeouts in milliseconds.\npropose_ms = {}\nprevote_ms = {}\nprecommit_ms = {}\n\
              # Shortest time per height (late precommits are collected meanwhile); 0 = none.\ncommit_ms = {}\n{}{}",
             value(&self.moniker),

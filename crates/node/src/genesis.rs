@@ -30,6 +30,10 @@ pub fn new_genesis(chain_id: &str, symbol: &str, exponent: u8, epoch_interval: u
         roothash: Default::default(),
     };
     genesis.scheduler.max_validators_per_entity = 1;
+    // No transaction is free: every one pays at least 1 base unit per gas (a consensus
+    // rule), and a transfer moves at least a thousandth of a token, so the accounts a
+    // transfer creates are never free dust.
+    genesis.consensus.min_gas_price = 1;
     // Double signing costs 100 tokens of escrow and freezes the node for good (the
     // reference network's rule); other offences are set per network.
     let token = 10u128.saturating_pow(u32::from(exponent));
@@ -37,6 +41,8 @@ pub fn new_genesis(chain_id: &str, symbol: &str, exponent: u8, epoch_interval: u
         SlashReason::ConsensusEquivocation,
         Slash { amount: Amount::new(100u128.saturating_mul(token)), freeze_interval: u64::MAX },
     );
+    genesis.staking.parameters.min_transfer =
+        Amount::new(10u128.saturating_pow(u32::from(exponent.saturating_sub(3))));
     genesis
 }
 

@@ -45,7 +45,8 @@ impl Renewal {
     /// Checks the node's descriptor at `height` and re-registers it if it is due.
     fn step(&mut self, height: u64) -> Result<Step, String> {
         let tree = self.view.state().tree_at(Height(height)).map_err(|e| e.to_string())?;
-        let epoch = chain::parameters(&tree).map_err(|e| e.to_string())?.epoch_of(Height(height));
+        let consensus = chain::parameters(&tree).map_err(|e| e.to_string())?;
+        let epoch = consensus.epoch_of(Height(height));
         let max = registry::parameters(&tree).map_err(|e| e.to_string())?.max_node_expiration;
         let node_id = self.keys.identity.public_key();
         let Some(node) = registry::node(&tree, &node_id).map_err(|e| e.to_string())? else {
@@ -64,18 +65,19 @@ impl Renewal {
         let entity = Address::from_public_key(&self.keys.entity.public_key());
         let nonce = staking::account(&tree, &entity).map_err(|e| e.to_string())?.general.nonce;
         drop(tree);
-        let raw = self.transaction(Node { expiration: target, ..node }, nonce);
+        let price = self.gas_price.max(consensus.min_gas_price);
+        let raw = self.transaction(Node { expiration: target, ..node }, nonce, price);
         self.view.submit(raw).map_err(|e| format!("submitting the re-registration: {e}"))?;
         self.submitted = Some((target, height));
         Ok(Step::Submitted(target))
     }
 
     /// `registry.RegisterNode` for `descriptor`, signed by the entity.
-    fn transaction(&self, descriptor: Node, nonce: u64) -> Vec<u8> {
+    fn transaction(&self, descriptor: Node, nonce: u64, gas_price: u128) -> Vec<u8> {
         let chain = self.view.chain_context();
         let signers: [&dyn Signer; 3] = [&self.keys.identity, &self.keys.consensus, &self.keys.p2p];
         let body = RegisterNode { node: MultiSigned::sign(&signers, &chain, &descriptor) };
-        let amount = Amount::new(u128::from(GAS).saturating_mul(self.gas_price));
+        let amount = Amount::new(u128::from(GAS).saturating_mul(gas_price));
         let tx = Transaction::new(nonce, Fee { amount, gas: GAS }, registry::REGISTER_NODE, &body);
         atoll_types::encode(&Signed::sign(&self.keys.entity, &chain, &tx))
     }

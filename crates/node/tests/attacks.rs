@@ -179,3 +179,100 @@ fn late_precommits_refuse_to_go_unrecorded() {
     let next = chain.build_block(proposer, &[], 1_900_000_001).expect("build");
     assert_eq!(next.last_commit, Some(fuller), "the next block carries every precommit");
 }
+
+/// Commits the next block of `chain` (proposed by its first validator, with `evidence`),
+/// signed by every validator of its height; returns the block and what it did.
+fn commit_next(
+    chain: &Chain,
+    keys: &[atoll_node::NodeKeys],
+    evidence: &[atoll_engine::evidence::DoubleSignEvidence],
+    time: u64,
+) -> (atoll_engine::Block, atoll_consensus::BlockOutcome) {
+    let height = chain.next_height().expect("height");
+    let set = chain.validators(height).expect("validators");
+    let block = chain.build_block(set[0].consensus_key, evidence, time).expect("build");
+    let signers: Vec<&dyn Signer> = keys
+        .iter()
+        .filter(|k| set.iter().any(|v| v.consensus_key == k.consensus.public_key()))
+        .map(|k| &k.consensus as &dyn Signer)
+        .collect();
+    let cert = certificate(&chain.chain_context(), &signers, &block);
+    let outcome = chain.commit(&block, &cert).expect("commit");
+    (block, outcome)
+}
+
+/// [S] finding 9: evidence was checked against the current validator set, so a validator
+/// that double-signed and left the set at the next epoch boundary went unpunished.
+#[test]
+fn a_double_signer_that_left_the_set_is_refused_impunity() {
+    use atoll_consensus::staking::methods::ReclaimEscrow;
+    use atoll_engine::evidence::{DoubleSignEvidence, SignedVote};
+    use atoll_engine::{Vote, VoteKind};
+
+    let net = testnet(4, 0, &[], 3);
+    let keys: Vec<_> =
+        (0..4).map(|i| atoll_node::NodeKeys::load(net.home(i)).expect("keys")).collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chain = open_chain(dir.path(), &net.genesis);
+    let context = net.genesis.chain_context();
+    let leaver = &keys[3];
+    let entity = Address::from_public_key(&leaver.entity.public_key());
+
+    // Height 1: the leaver's entity reclaims all its escrow, and its validator double-signs
+    // a prevote at that very height.
+    let tree = chain.state().tree_at(Height(0)).expect("genesis state");
+    let shares = staking::delegation(&tree, &entity, &entity).expect("delegation").shares;
+    let reclaim = Transaction::new(
+        0,
+        Fee { amount: Amount::new(100_000), gas: 10_000 },
+        methods::RECLAIM_ESCROW,
+        &ReclaimEscrow { escrow: entity, shares },
+    );
+    let raw = atoll_types::encode(&Signed::sign(&leaver.entity, &context, &reclaim));
+    chain.mempool().lock().expect("mempool").insert(&tree, raw).expect("admitted");
+    drop(tree);
+    let mut time = 1_900_000_000;
+    let (first, outcome) = commit_next(&chain, &keys, &[], time);
+    assert!(outcome.results.iter().all(|r| r.error.is_none()), "{:?}", outcome.results);
+    let vote = |id: &[u8]| {
+        let vote = Vote {
+            kind: VoteKind::Prevote,
+            height: first.header.height,
+            round: 0,
+            block_id: Some(atoll_types::Hash::digest(id)),
+            validator: leaver.consensus.public_key(),
+        };
+        let signature = Signed::sign(&leaver.consensus, &context, &vote).signature().signature;
+        SignedVote { vote, signature }
+    };
+    let evidence = DoubleSignEvidence { first: vote(b"one"), second: vote(b"two") };
+
+    // The set changes at the epoch boundary: the leaver is gone.
+    while chain
+        .validators(chain.next_height().expect("height"))
+        .expect("validators")
+        .iter()
+        .any(|v| v.consensus_key == leaver.consensus.public_key())
+    {
+        time += 1;
+        commit_next(&chain, &keys, &[], time);
+        assert!(chain.last_height().expect("height") < 20, "the leaver never left the set");
+    }
+    let escrow_before = staking::account(
+        &chain.state().tree_at(Height(chain.last_height().expect("h"))).expect("state"),
+        &entity,
+    )
+    .expect("account")
+    .escrow;
+    let (block, outcome) = commit_next(&chain, &keys, &[evidence], time + 1);
+    assert_eq!(block.evidence.len(), 1, "the evidence is accepted after the leaver left");
+    let taken = outcome.events.iter().any(|e| {
+        matches!(&e.event, atoll_consensus::Event::Staking(atoll_consensus::StakingEvent::TakeEscrow { owner, .. }) if *owner == entity)
+    });
+    assert!(taken, "the leaver's escrow is slashed");
+    let escrow_after =
+        staking::account(&chain.state().tree_at(block.header.height).expect("state"), &entity)
+            .expect("account")
+            .escrow;
+    assert!(escrow_after.debonding.balance < escrow_before.debonding.balance);
+}

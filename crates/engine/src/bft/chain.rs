@@ -61,7 +61,8 @@ fn invalid(reason: impl Into<String>) -> InvalidBlock {
 /// How much history to keep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pruning {
-    /// State versions to keep (0 keeps all; otherwise at least 16).
+    /// State versions to keep (0 keeps all; otherwise at least the evidence window,
+    /// [`crate::evidence::MAX_EVIDENCE_AGE`] + 1, so old validator sets stay readable).
     pub keep_state_versions: u64,
     /// Blocks to keep (0 keeps all).
     pub keep_blocks: u64,
@@ -331,10 +332,31 @@ impl Chain {
             Ok(Some(_)) => return Err(invalid("evidence already slashed")),
             Err(e) => return Err(invalid(format!("evidence lookup: {e}"))),
         }
-        if !validators.iter().any(|v| v.consensus_key == evidence.validator()) {
-            return Err(invalid("evidence against a key that is not a current validator"));
+        // Judged against the set that voted at the offence's height: a validator that
+        // left at an epoch boundary since is still answerable for it.
+        let offender = match self.offender(evidence, validators) {
+            Ok(found) => found,
+            Err(e) => return Err(invalid(format!("evidence lookup: {e}"))),
+        };
+        if offender.is_none() {
+            return Err(invalid("evidence against a key that was not a validator at its height"));
         }
         Ok(())
+    }
+
+    /// The validator who signed the evidence's votes, as the set of the evidence's height
+    /// lists it (`current` is the including height's set, used when that is the same one).
+    fn offender(
+        &self,
+        evidence: &DoubleSignEvidence,
+        current: &[Validator],
+    ) -> Result<Option<Validator>, ChainError> {
+        let key = evidence.validator();
+        if let Some(v) = current.iter().find(|v| v.consensus_key == key) {
+            return Ok(Some(*v));
+        }
+        let at_offence = self.validators(evidence.height().0)?;
+        Ok(at_offence.into_iter().find(|v| v.consensus_key == key))
     }
 
     /// Stores a decided block with its certificate, then applies it to the state. The
@@ -351,7 +373,7 @@ impl Chain {
         let outcome = self.apply(block)?;
         if let Ok(tree) = self.state.tree_at(block.header.height) {
             if let Ok(mut mempool) = self.mempool.lock() {
-                if let Err(e) = mempool.recheck(&tree) {
+                if let Err(e) = mempool.recheck(&tree, block.header.height.0) {
                     tracing::warn!(error = %e, "mempool re-check failed");
                 }
             }
@@ -421,13 +443,9 @@ impl Chain {
             })
             .collect();
         // However many offences a block proves against one validator, it is slashed once.
-        let mut offenders: Vec<&Validator> = Vec::new();
+        let mut offenders: Vec<Validator> = Vec::new();
         for e in &block.evidence {
-            let found = current
-                .iter()
-                .chain(previous_set.iter())
-                .find(|v| v.consensus_key == e.validator());
-            if let Some(v) = found {
+            if let Some(v) = self.offender(e, &current)? {
                 if !offenders.iter().any(|o| o.consensus_key == v.consensus_key) {
                     offenders.push(v);
                 }
@@ -457,7 +475,10 @@ impl Chain {
         if keep_blocks > 0 && height > keep_blocks {
             self.store.prune_below(Height(height - keep_blocks + 1))?;
         }
-        let keep = if keep_state_versions == 0 { 0 } else { keep_state_versions.max(16) };
+        // Evidence is judged against the validator set of its own height, which the state
+        // just before that height holds: keep every state evidence may still refer to.
+        let floor = crate::evidence::MAX_EVIDENCE_AGE + 1;
+        let keep = if keep_state_versions == 0 { 0 } else { keep_state_versions.max(floor) };
         if keep > 0 && height > keep && height.is_multiple_of(16) {
             self.state
                 .store()

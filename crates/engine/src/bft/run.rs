@@ -32,7 +32,7 @@ use super::codec::WireCodec;
 use super::context::{default_timeouts, AtollContext, ValidatorAddress};
 use super::metrics::EngineMetrics;
 use super::signing::ConsensusSigner;
-use crate::gossip::TxGossip;
+use crate::gossip::{TxGossip, Verdict};
 use crate::mempool::{Mempool, MempoolConfig, MempoolError};
 use crate::store::BlockStore;
 
@@ -212,6 +212,8 @@ pub struct NodeHandle {
 }
 
 /// Admits a transaction against the latest state.
+/// Admits a transaction: the signature and state checks run before the mempool lock is
+/// taken, so admissions verify in parallel and never wait on one another's signatures.
 fn admit(
     state: &ConsensusState<RedbNodeDb>,
     mempool: &Mutex<Mempool>,
@@ -219,8 +221,21 @@ fn admit(
 ) -> Result<Hash, MempoolError> {
     let root = state.latest().map_err(unavailable)?.ok_or_else(|| unavailable("no state"))?;
     let tree = state.store().tree(&root).map_err(unavailable)?;
+    let config = mempool.lock().map_err(|_| unavailable("mempool lock poisoned"))?.config();
+    let checked = Mempool::check(&config, &tree, &raw)?;
     let mut mempool = mempool.lock().map_err(|_| unavailable("mempool lock poisoned"))?;
-    mempool.insert(&tree, raw)
+    mempool.insert_checked(&tree, raw, checked)
+}
+
+/// Whether a transaction admission refused is invalid in itself (the sending peer is at
+/// fault) or only not wanted here now.
+fn gossip_verdict(error: &MempoolError) -> Verdict {
+    match error {
+        MempoolError::Rejected(e) if e.module == "core" && matches!(e.code, 1..=3) => {
+            Verdict::Reject
+        }
+        _ => Verdict::Ignore,
+    }
 }
 
 impl NodeView {
@@ -452,9 +467,11 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
             let peers =
                 gossip_peers.iter().map(|p| to_multiaddr(p)).collect::<Result<Vec<_>, _>>()?;
             let (state, mempool) = (Arc::clone(&state), Arc::clone(&mempool));
-            let admit_received = move |raw: Vec<u8>| {
-                if let Err(e) = admit(&state, &mempool, raw) {
+            let admit_received = move |raw: Vec<u8>| match admit(&state, &mempool, raw) {
+                Ok(_) => Verdict::Accept,
+                Err(e) => {
                     tracing::debug!(error = %e, "gossiped transaction not admitted");
+                    gossip_verdict(&e)
                 }
             };
             Some(

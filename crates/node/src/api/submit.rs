@@ -94,6 +94,7 @@ pub(crate) async fn estimate_gas(
     .map_err(ApiError::internal)??;
     Ok(Json(EstimateGasResponse {
         gas: simulation.gas,
+        min_gas_price: simulation.min_gas_price,
         error: simulation.error.map(|e| ApiError::rejected(e).into_detail()),
     }))
 }

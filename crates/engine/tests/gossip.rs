@@ -1,0 +1,70 @@
+//! Transaction gossip over real sockets on 127.0.0.1: what a node's admission refuses is
+//! never forwarded.
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use atoll_engine::gossip::{self, Verdict};
+use libp2p::Multiaddr;
+
+fn free_address() -> Multiaddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    format!("/ip4/127.0.0.1/tcp/{port}").parse().expect("multiaddr")
+}
+
+/// Waits until `seen` holds `what`, or panics after a generous limit (a liveness failure).
+async fn wait_for(seen: &Mutex<Vec<Vec<u8>>>, what: &[u8]) {
+    for _ in 0..400 {
+        if seen.lock().expect("lock").iter().any(|m| m == what) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{} never arrived", String::from_utf8_lossy(what));
+}
+
+/// [S] finding 7: gossip forwarded every message before validating it, so an invalid
+/// transaction reached every node whatever each one's admission said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gossip_refuses_to_forward_what_admission_rejected() {
+    let (a, b, c) = (free_address(), free_address(), free_address());
+    let at_b = Arc::new(Mutex::new(Vec::new()));
+    let at_c = Arc::new(Mutex::new(Vec::new()));
+    let recorder = |seen: &Arc<Mutex<Vec<Vec<u8>>>>, judge: fn(&[u8]) -> Verdict| {
+        let seen = Arc::clone(seen);
+        move |raw: Vec<u8>| {
+            let verdict = judge(&raw);
+            seen.lock().expect("lock").push(raw);
+            verdict
+        }
+    };
+    // A line: A - B - C. B is an honest relay whose admission refuses "forged" messages.
+    let (publisher, _a) =
+        gossip::start([1; 32], a, vec![b.clone()], |_| Verdict::Accept).expect("A");
+    let relay =
+        |raw: &[u8]| if raw.starts_with(b"forged") { Verdict::Reject } else { Verdict::Accept };
+    let (_relay, _b) =
+        gossip::start([2; 32], b.clone(), vec![], recorder(&at_b, relay)).expect("B");
+    let (_sink, _c) =
+        gossip::start([3; 32], c, vec![b], recorder(&at_c, |_| Verdict::Accept)).expect("C");
+
+    // Until the mesh has formed, probes are published again.
+    for n in 0..200u32 {
+        publisher.publish(format!("probe {n}").into_bytes());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if !at_c.lock().expect("lock").is_empty() {
+            break;
+        }
+    }
+    publisher.publish(b"forged transaction".to_vec());
+    publisher.publish(b"valid transaction".to_vec());
+    wait_for(&at_c, b"valid transaction").await;
+    wait_for(&at_b, b"forged transaction").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !at_c.lock().expect("lock").iter().any(|m| m.starts_with(b"forged")),
+        "B forwarded what its admission rejected"
+    );
+}
