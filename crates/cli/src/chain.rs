@@ -457,6 +457,7 @@ pub(crate) async fn tx(
                 p2p_key: identity.p2p_key,
                 addresses: vec![identity.address.clone()],
                 vrf_key: identity.vrf_key,
+                vrf_possession: identity.vrf_possession,
                 roles: role_bits,
                 runtimes: Vec::new(),
             };

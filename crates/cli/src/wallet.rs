@@ -26,13 +26,14 @@ pub(crate) enum KeysCommand {
         /// Its name.
         name: String,
     },
-    /// Import a key from its 64-digit hex seed (read from stdin if not given).
+    /// Import a key from its 64-digit hex seed, read from a file or from stdin: never from
+    /// the command line, where other users see it (`ps`) and the shell keeps it.
     Import {
         /// The name to store it under.
         name: String,
-        /// The seed, hex.
+        /// A file holding the seed (hex); stdin if not given.
         #[arg(long)]
-        seed: Option<String>,
+        seed_file: Option<PathBuf>,
     },
     /// Print a key's seed (hex): anyone holding it controls the account.
     Export {
@@ -156,10 +157,11 @@ pub(crate) fn run(dir: &Path, command: KeysCommand, out: Output) -> Result<()> {
                 )
             });
         }
-        KeysCommand::Import { name, seed } => {
+        KeysCommand::Import { name, seed_file } => {
             let path = path_of(dir, &name)?;
-            let seed = match seed {
-                Some(seed) => seed,
+            let seed = match seed_file {
+                Some(file) => std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading the seed from {}", file.display()))?,
                 None => {
                     let mut line = String::new();
                     std::io::stdin().read_line(&mut line).context("reading the seed")?;

@@ -86,7 +86,12 @@ fn the_wallet_transfers_delegates_undelegates_queries_and_votes() {
     assert_eq!(json(&keys, &api, &["keys", "list"]).as_array().expect("list").len(), 2);
     let seed =
         json(&keys, &api, &["keys", "export", "bob"])["seed"].as_str().expect("seed").to_owned();
-    let copy = json(&keys, &api, &["keys", "import", "bob-copy", "--seed", &seed]);
+    let seed_file = dir.path().join("bob.seed");
+    std::fs::write(&seed_file, &seed).expect("seed file");
+    let copy = json(&keys, &api, &["keys", "import", "bob-copy", "--seed-file", p(&seed_file)]);
+    // [S] finding 18: the seed is never an argument (other users see the command line).
+    let on_argv = atoll_output(&["--keys-dir", p(&keys), "keys", "import", "x", "--seed", &seed]);
+    assert!(!on_argv.status.success(), "a seed on the command line is refused");
     assert_eq!(copy["address"], bob["address"]);
     let refused = atoll_output(&["--keys-dir", p(&keys), "keys", "new", "alice"]);
     assert!(!refused.status.success(), "an existing key is never overwritten");

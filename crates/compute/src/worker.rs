@@ -798,7 +798,7 @@ impl Worker {
         drop(tree);
         let nonce = match self.last_nonce {
             Some(last) if last >= on_chain => last + 1,
-            _ => on_chain,
+            _ => self.shared.node.next_nonce(&address, on_chain),
         };
         let tx = Transaction::new(nonce, self.fee, method, body);
         let raw = atoll_types::encode(&Signed::sign(

@@ -273,6 +273,9 @@ impl Genesis {
         crate::beacon::init_genesis(&mut state, &self.beacon, &info.chain_context, epoch, height)?;
         let env = crate::context::Env { height, epoch, time: self.genesis_time };
         crate::registry::init_genesis(&mut state, &env, &self.registry)?;
+        if matches!(self.beacon.backend, crate::beacon::BeaconBackend::Vrf { .. }) {
+            crate::beacon::snapshot_vrf_keys(&mut state)?;
+        }
         crate::scheduler::init_genesis(&mut state, &self.scheduler, epoch)?;
         crate::governance::init_genesis(&mut state, &self.governance)?;
         crate::roothash::init_genesis(&mut state, &env, &self.roothash)?;

@@ -21,5 +21,5 @@ pub use batch::{BatchError, BatchVerifier};
 pub use kdf::{derive_key, derive_key_into, KdfError, MAX_HKDF_OUTPUT};
 pub use sealed_box::{DeoxysKey, SealError, SealedBox, DEOXYS_NONCE_LEN, DEOXYS_TAG_LEN};
 pub use signer::{FileSigner, KeyFileError, MemorySigner};
-pub use vrf::{VrfError, VrfOutput, VrfProof, VrfPublicKey, VrfSecretKey};
+pub use vrf::{possession_input, VrfError, VrfOutput, VrfProof, VrfPublicKey, VrfSecretKey};
 pub use x25519::{X25519Error, X25519PublicKey, X25519SecretKey};

@@ -117,6 +117,16 @@ impl std::fmt::Debug for VrfSecretKey {
     }
 }
 
+/// What a node's VRF key proves to show its holder registered it: the node id (under its
+/// own context, so no beacon proof doubles as one).
+pub fn possession_input(node_id: &[u8; 32]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(b"atoll/registry: vrf key possession");
+    hasher.update(node_id);
+    hasher.finalize().into()
+}
+
 impl VrfPublicKey {
     /// Checks `proof` for `alpha` and returns the output it commits to.
     pub fn verify(&self, alpha: &[u8], proof: &VrfProof) -> Result<VrfOutput, VrfError> {

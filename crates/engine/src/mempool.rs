@@ -150,6 +150,12 @@ impl Mempool {
         self.bytes
     }
 
+    /// The nonce after `sender`'s highest pending one, if it has any pending.
+    pub fn next_nonce(&self, sender: &Address) -> Option<u64> {
+        let (last, _) = self.by_sender.get(sender)?.last_key_value()?;
+        Some(last.saturating_add(1))
+    }
+
     /// Whether `hash` is pending.
     pub fn contains(&self, hash: &Hash) -> bool {
         self.entries.contains_key(hash)

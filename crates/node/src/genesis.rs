@@ -133,6 +133,7 @@ pub fn add_node(
         p2p_key: node.p2p_key,
         addresses: vec![node.address.clone()],
         vrf_key: node.vrf_key,
+        vrf_possession: node.vrf_possession,
         roles: node_roles,
         runtimes: Vec::new(),
     });

@@ -12,7 +12,7 @@ use std::fs;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use atoll_crypto::{FileSigner, KeyFileError, VrfPublicKey, VrfSecretKey};
+use atoll_crypto::{FileSigner, KeyFileError, VrfProof, VrfPublicKey, VrfSecretKey};
 use atoll_types::{Address, PublicKey, Signer};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -73,6 +73,9 @@ pub struct NodeIdentity {
     pub p2p_key: PublicKey,
     /// The VRF public key.
     pub vrf_key: VrfPublicKey,
+    /// The VRF key's proof of possession for this node (see
+    /// [`atoll_consensus::registry::types::Node::vrf_possession`]).
+    pub vrf_possession: VrfProof,
     /// The node's external p2p address.
     pub address: String,
 }
@@ -141,6 +144,10 @@ impl NodeKeys {
             consensus_key: self.consensus.public_key(),
             p2p_key: self.p2p.public_key(),
             vrf_key: self.vrf.public_key(),
+            vrf_possession: self
+                .vrf
+                .prove(&atoll_crypto::possession_input(self.identity.public_key().as_bytes()))
+                .1,
             address: address.to_owned(),
         }
     }

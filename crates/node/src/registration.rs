@@ -5,9 +5,11 @@
 //! once half of its remaining time has passed.
 //!
 //! The descriptor is signed by the node's identity, consensus and p2p keys (as the registry
-//! requires); the transaction is signed by the node's entity key, so that its nonces never
-//! race the compute role's commitments, which the node's identity key signs. A node that is
-//! not in the registry (a full node, or one its operator registers by hand) does nothing.
+//! requires), and so is the transaction, paid from the node's own account: the entity key,
+//! which controls the stake, never has to be on the node's host. Its nonce follows whatever
+//! the node has pending (the compute role's commitments share the identity key). A node
+//! that is not in the registry (a full node, or one its operator registers by hand) does
+//! nothing.
 
 use atoll_consensus::registry::types::Node;
 use atoll_consensus::registry::{self, RegisterNode};
@@ -62,8 +64,9 @@ impl Renewal {
                 return Ok(Step::Idle);
             }
         }
-        let entity = Address::from_public_key(&self.keys.entity.public_key());
-        let nonce = staking::account(&tree, &entity).map_err(|e| e.to_string())?.general.nonce;
+        let sender = Address::from_public_key(&self.keys.identity.public_key());
+        let on_chain = staking::account(&tree, &sender).map_err(|e| e.to_string())?.general.nonce;
+        let nonce = self.view.next_nonce(&sender, on_chain);
         drop(tree);
         let price = self.gas_price.max(consensus.min_gas_price);
         let raw = self.transaction(Node { expiration: target, ..node }, nonce, price);
@@ -72,14 +75,15 @@ impl Renewal {
         Ok(Step::Submitted(target))
     }
 
-    /// `registry.RegisterNode` for `descriptor`, signed by the entity.
+    /// `registry.RegisterNode` for `descriptor`, sent and paid for by the node itself (its
+    /// identity key): the entity key, which controls the stake, never has to be online.
     fn transaction(&self, descriptor: Node, nonce: u64, gas_price: u128) -> Vec<u8> {
         let chain = self.view.chain_context();
         let signers: [&dyn Signer; 3] = [&self.keys.identity, &self.keys.consensus, &self.keys.p2p];
         let body = RegisterNode { node: MultiSigned::sign(&signers, &chain, &descriptor) };
         let amount = Amount::new(u128::from(GAS).saturating_mul(gas_price));
         let tx = Transaction::new(nonce, Fee { amount, gas: GAS }, registry::REGISTER_NODE, &body);
-        atoll_types::encode(&Signed::sign(&self.keys.entity, &chain, &tx))
+        atoll_types::encode(&Signed::sign(&self.keys.identity, &chain, &tx))
     }
 }
 

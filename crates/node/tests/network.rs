@@ -329,6 +329,19 @@ async fn running_nodes_register_again_before_their_descriptors_expire() {
         assert!(node.expiration.0 > epoch, "node {} expires at {:?}", node.id, node.expiration);
     }
     assert_eq!(scheduler::validators(&tree).expect("validators").len(), 4);
+    // [S] finding 14: the node registers itself with its own key; the entity key, which
+    // controls the stake, signed nothing.
+    for i in 0..4 {
+        let keys = atoll_node::NodeKeys::load(net.home(i)).expect("keys");
+        let of = |key: &dyn Signer| {
+            staking::account(&tree, &Address::from_public_key(&key.public_key()))
+                .expect("account")
+                .general
+                .nonce
+        };
+        assert_eq!(of(&keys.entity), 0, "node {i}'s entity key signed a transaction");
+        assert!(of(&keys.identity) > 0, "node {i} registered itself again");
+    }
     drop((tree, refs));
     for renewal in renewals {
         renewal.abort();

@@ -40,6 +40,17 @@ impl PublicKey {
         key.verify(&ed25519_consensus::Signature::from(signature.0), message)
             .map_err(|_| SignatureError::Invalid)
     }
+
+    /// Whether this is a small-order point (or does not decode). Under ZIP-215 such a key
+    /// "signs" many messages with signatures anyone can forge, so no registered identity may
+    /// be one. Tested exactly that way: the forged signature `(R = identity, s = 0)` verifies
+    /// under `A` iff `[8][k]A` is the identity, i.e. iff `A`'s order divides 8.
+    pub fn is_small_order(&self) -> bool {
+        let mut forged = [0u8; 64];
+        forged[0] = 1;
+        self.verify(b"atoll/types: small-order probe", &Signature(forged)).is_ok()
+            || ed25519_consensus::VerificationKey::try_from(self.0).is_err()
+    }
 }
 
 /// Something that signs with an Ed25519 key: an in-memory key, a key file, later a remote

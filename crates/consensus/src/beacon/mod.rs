@@ -31,6 +31,22 @@ const STATE: [u8; 2] = [prefix::BEACON, 0x01];
 const SUBMISSIONS: [u8; 2] = [prefix::BEACON, 0x02];
 const PARAMETERS: [u8; 2] = [prefix::BEACON, 0x03];
 const ELECTABLE: [u8; 2] = [prefix::BEACON, 0x04];
+/// Each registered node's VRF key as fixed at the start of the epoch: `node id -> key`.
+const EPOCH_VRF_KEYS: [u8; 2] = [prefix::BEACON, 0x05];
+
+/// Fixes every registered node's VRF key for the epoch that starts now, when its alpha is
+/// fixed too: a node that registers a new key later cannot have chosen it for this alpha,
+/// so grinding keys offline for a better output gains nothing until the next epoch, whose
+/// alpha is not known yet.
+pub(crate) fn snapshot_vrf_keys(state: &mut Overlay<'_>) -> Result<(), StateError> {
+    for entry in state.prefix(&EPOCH_VRF_KEYS).collect::<Result<Vec<_>, _>>()? {
+        state::delete(state, &entry.0)?;
+    }
+    for node in crate::registry::nodes(state)? {
+        state::put(state, &key(&[&EPOCH_VRF_KEYS, node.id.as_bytes()]), &node.vrf_key)?;
+    }
+    Ok(())
+}
 
 /// Where randomness comes from.
 #[derive(
@@ -226,8 +242,10 @@ fn vrf_prove(
         }
         .into());
     }
-    let output = node
-        .vrf_key
+    let vrf_key: atoll_crypto::VrfPublicKey =
+        state::get(state, &key(&[&EPOCH_VRF_KEYS, node.id.as_bytes()]))?
+            .ok_or(BeaconError::WrongTime("the node registered after this epoch began"))?;
+    let output = vrf_key
         .verify(current.alpha.as_bytes(), &body.proof)
         .map_err(|_| BeaconError::InvalidProof)?;
     state::put(state, &k, &(*body, output))?;
@@ -286,6 +304,7 @@ fn transition(
                     state::put(state, &key(&[&ELECTABLE, node.as_bytes()]), output)?;
                 }
             }
+            snapshot_vrf_keys(state)?;
             BeaconState { epoch: env.epoch, epoch_start: env.height, alpha, entropy: alpha, weak }
         }
     };

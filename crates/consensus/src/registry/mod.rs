@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use state::{
-    entities, entity, entity_key, node, node_by_address, node_by_consensus_key, node_key,
-    node_status, nodes, parameters, runtime, runtime_key, runtime_status, runtimes,
+    entities, entity, entity_key, node, node_by_address, node_by_consensus_key, node_by_vrf_key,
+    node_key, node_status, nodes, parameters, runtime, runtime_key, runtime_status, runtimes,
 };
 pub(crate) use state::{set_node_status, set_runtime_status};
 use types::{
@@ -109,6 +109,9 @@ pub enum RegistryError {
     /// The caller cannot pay the registration fee.
     #[error("insufficient balance for the registration fee")]
     InsufficientBalance,
+    /// Another node uses this VRF key.
+    #[error("VRF key already in use")]
+    VrfKeyInUse,
 }
 
 impl ModuleError for RegistryError {
@@ -130,6 +133,7 @@ impl ModuleError for RegistryError {
             RegistryError::ConsensusKeyInUse => 10,
             RegistryError::NodeFrozen => 11,
             RegistryError::InsufficientBalance => 12,
+            RegistryError::VrfKeyInUse => 13,
         }
     }
 }
@@ -237,6 +241,9 @@ pub(crate) fn register_entity(
     if entity.nodes.len() > 256 {
         return Err(invalid("more than 256 nodes").into());
     }
+    if entity.id.is_small_order() {
+        return Err(invalid("the entity key is a small-order point").into());
+    }
     stake_claim(state, &entity.id, "registry.entity", &[ThresholdKind::Entity])?;
     state::set_entity(state, Some(entity), &entity.id)?;
     events.push(Event::Registry(RegistryEvent::EntityRegistered { id: entity.id }));
@@ -310,6 +317,27 @@ pub(crate) fn check_node(
     if let Some(holder) = node_by_consensus_key(state, &node.consensus_key)? {
         if holder != node.id {
             return Err(RegistryError::ConsensusKeyInUse.into());
+        }
+    }
+    for (key, what) in [
+        (node.id, "identity"),
+        (node.consensus_key, "consensus"),
+        (node.p2p_key, "p2p"),
+        (node.entity_id, "entity"),
+    ] {
+        if key.is_small_order() {
+            return Err(invalid(format!("the {what} key is a small-order point")).into());
+        }
+    }
+    // A VRF key is proven held and belongs to one node: nobody can copy another node's
+    // beacon proofs or take its key first.
+    let possession = atoll_crypto::possession_input(node.id.as_bytes());
+    if node.vrf_key.verify(&possession, &node.vrf_possession).is_err() {
+        return Err(invalid("the VRF key's proof of possession does not verify").into());
+    }
+    if let Some(holder) = state::node_by_vrf_key(state, &node.vrf_key)? {
+        if holder != node.id {
+            return Err(RegistryError::VrfKeyInUse.into());
         }
     }
     if let Some(previous) = self::node(state, &node.id)? {

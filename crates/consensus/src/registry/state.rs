@@ -27,6 +27,15 @@ pub(crate) const RUNTIME_STATUS: [u8; 2] = [prefix::REGISTRY, 0x05];
 pub(crate) const CONSENSUS_KEYS: [u8; 2] = [prefix::REGISTRY, 0x06];
 pub(crate) const PARAMETERS: [u8; 2] = [prefix::REGISTRY, 0x07];
 pub(crate) const NODE_ADDRESSES: [u8; 2] = [prefix::REGISTRY, 0x08];
+pub(crate) const VRF_KEYS: [u8; 2] = [prefix::REGISTRY, 0x09];
+
+/// The node registered with this VRF key.
+pub fn node_by_vrf_key(
+    state: &dyn KeyValueRead,
+    vrf_key: &atoll_crypto::VrfPublicKey,
+) -> Result<Option<PublicKey>, StateError> {
+    state::get(state, &key(&[&VRF_KEYS, &vrf_key.0]))
+}
 
 /// The registry parameters.
 pub fn parameters(state: &dyn KeyValueRead) -> Result<RegistryParameters, StateError> {
@@ -81,9 +90,11 @@ pub(crate) fn put_node(
 ) -> Result<(), StateError> {
     if let Some(old) = previous {
         state::delete(state, &key(&[&CONSENSUS_KEYS, old.consensus_key.as_bytes()]))?;
+        state::delete(state, &key(&[&VRF_KEYS, &old.vrf_key.0]))?;
     }
     state::put(state, &key(&[&NODES, node.id.as_bytes()]), node)?;
     state::put(state, &key(&[&CONSENSUS_KEYS, node.consensus_key.as_bytes()]), &node.id)?;
+    state::put(state, &key(&[&VRF_KEYS, &node.vrf_key.0]), &node.id)?;
     state::put(
         state,
         &key(&[&NODE_ADDRESSES, Address::from_public_key(&node.id).as_bytes()]),
@@ -95,6 +106,7 @@ pub(crate) fn remove_node(state: &mut Overlay<'_>, node: &Node) -> Result<(), St
     state::delete(state, &key(&[&NODES, node.id.as_bytes()]))?;
     state::delete(state, &key(&[&NODE_STATUS, node.id.as_bytes()]))?;
     state::delete(state, &key(&[&CONSENSUS_KEYS, node.consensus_key.as_bytes()]))?;
+    state::delete(state, &key(&[&VRF_KEYS, &node.vrf_key.0]))?;
     state::delete(state, &key(&[&NODE_ADDRESSES, Address::from_public_key(&node.id).as_bytes()]))
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use atoll_crypto::VrfPublicKey;
+use atoll_crypto::{VrfProof, VrfPublicKey};
 use atoll_types::{Amount, Epoch, Hash, PublicKey, RuntimeId, Signable, SignatureContext};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
@@ -115,6 +115,10 @@ pub struct Node {
     pub addresses: Vec<String>,
     /// Key of its VRF proofs.
     pub vrf_key: VrfPublicKey,
+    /// Proof of possession of the VRF key: its VRF proof over
+    /// [`atoll_crypto::possession_input`] of the node id. No one registers a VRF key they
+    /// do not hold (and so cannot take another node's).
+    pub vrf_possession: VrfProof,
     /// Role bits (see [`roles`]).
     pub roles: u32,
     /// Runtimes it serves.

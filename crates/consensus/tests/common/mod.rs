@@ -212,6 +212,7 @@ impl TestNode {
             p2p_key: self.p2p.public_key(),
             addresses: vec!["127.0.0.1:26656".into()],
             vrf_key: self.vrf.public_key(),
+            vrf_possession: self.vrf.prove(&atoll_crypto::possession_input(self.id().as_bytes())).1,
             roles: node_roles,
             runtimes: if runtime {
                 vec![NodeRuntime { id: RUNTIME, version: Version::default(), tee: None }]

@@ -279,6 +279,15 @@ impl NodeView {
         self.mempool.lock().map_or(0, |m| m.len())
     }
 
+    /// The nonce `sender`'s next transaction should carry: after the ones it has pending
+    /// here, or `on_chain` (its account's next nonce) if that is later. Lets two submitters
+    /// sharing one key (a compute node's commitments and its re-registration) follow each
+    /// other instead of colliding.
+    pub fn next_nonce(&self, sender: &atoll_types::Address, on_chain: u64) -> u64 {
+        let pending = self.mempool.lock().ok().and_then(|m| m.next_nonce(sender));
+        pending.map_or(on_chain, |p| p.max(on_chain))
+    }
+
     /// Whether a transaction is waiting in the mempool.
     pub fn in_mempool(&self, hash: &Hash) -> bool {
         self.mempool.lock().is_ok_and(|m| m.contains(hash))
