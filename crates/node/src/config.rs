@@ -47,6 +47,13 @@ pub struct ApiConfig {
     /// Requests a client IP may make in a burst.
     #[serde(default = "default_rate_burst")]
     pub rate_limit_burst: u32,
+    /// WebSocket streams open at once; more get 503.
+    #[serde(default = "default_max_streams")]
+    pub max_streams: usize,
+}
+
+fn default_max_streams() -> usize {
+    256
 }
 
 fn default_rate_limit() -> u32 {
@@ -220,6 +227,7 @@ impl NodeConfig {
                 max_body_bytes: 1 << 20,
                 rate_limit_per_second: default_rate_limit(),
                 rate_limit_burst: default_rate_burst(),
+                max_streams: default_max_streams(),
             },
             metrics: MetricsConfig {
                 enabled: true,
@@ -301,7 +309,8 @@ impl NodeConfig {
              # Transaction gossip between mempools (host:port; \"\" turns it off) and the peers' gossip addresses.\ntx_gossip_listen = {}\ntx_gossip_peers = [{gossip_peers}]\n\n\
              [api]\n# REST and WebSocket API (host:port). Keep it on 127.0.0.1 unless a proxy fronts it.\nlisten = {}\n\
              # Largest request body in bytes; larger requests get 413.\nmax_body_bytes = {}\n\
-             # Requests per second per client IP, and the burst allowed (0 = no limit); over it, 429.\nrate_limit_per_second = {}\nrate_limit_burst = {}\n\n\
+             # Requests per second per client IP, and the burst allowed (0 = no limit); over it, 429.\nrate_limit_per_second = {}\nrate_limit_burst = {}\n\
+             # WebSocket streams open at once (each follows every block); more get 503.\nmax_streams = {}\n\n\
              [metrics]\n# Serve Prometheus metrics at http://<listen>/metrics.\nenabled = {}\nlisten = {}\n\n\
              [mempool]\n# Bounds on pending transactions; when full, better-paying transactions evict worse ones.\nmax_txs = {}\nmax_bytes = {}\n\
              # Lowest gas price this node admits (a local policy on top of the chain's consensus minimum).\nmin_gas_price = {}\n\n\
@@ -320,6 +329,7 @@ impl NodeConfig {
             self.api.max_body_bytes,
             self.api.rate_limit_per_second,
             self.api.rate_limit_burst,
+            self.api.max_streams,
             self.metrics.enabled,
             value(&self.metrics.listen),
             self.mempool.max_txs,

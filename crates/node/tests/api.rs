@@ -355,3 +355,64 @@ async fn bad_requests_get_4xx_json_errors_and_change_nothing() {
     assert_eq!(run.node.mempool_len(), 0);
     run.stop().await;
 }
+
+/// [S] finding 11: WebSocket streams were unbounded, each decoding every block itself.
+/// Past `max_streams` an upgrade is refused with 503, and a closed stream frees its place;
+/// the streams that are open all see the same heights.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn streams_beyond_the_cap_are_refused() {
+    let net = testnet(1, 0, &[], 1_000);
+    let node = net.start(0).await;
+    let mut api_config = net.setups[0].config.api.clone();
+    api_config.listen = "127.0.0.1:0".into();
+    api_config.max_streams = 2;
+    let (address, api) = atoll_node::api::serve(&api_config.listen, node.view(), None, &api_config)
+        .await
+        .expect("api");
+    let client = Client::new(&address.to_string()).expect("client");
+    let blocks = StreamQuery { events: Some(false), ..StreamQuery::default() };
+    let mut first = client.stream(&blocks).await.expect("first stream");
+    let mut second = client.stream(&blocks).await.expect("second stream");
+    let refused = client.stream(&blocks).await.map(|_| ()).expect_err("a third is refused");
+    assert!(refused.to_string().contains("503"), "{refused}");
+    let height_of = |m: StreamMessage| match m {
+        StreamMessage::Block { height, .. } => height,
+        other => panic!("unexpected {other:?}"),
+    };
+    let a = height_of(
+        tokio::time::timeout(LIMIT, first.next())
+            .await
+            .expect("in time")
+            .expect("open")
+            .expect("message"),
+    );
+    let mut b = height_of(
+        tokio::time::timeout(LIMIT, second.next())
+            .await
+            .expect("in time")
+            .expect("open")
+            .expect("message"),
+    );
+    while b < a {
+        b = height_of(
+            tokio::time::timeout(LIMIT, second.next())
+                .await
+                .expect("in time")
+                .expect("open")
+                .expect("message"),
+        );
+    }
+    drop(first);
+    // The closed stream's place frees once the server sees it closed.
+    let mut reopened = None;
+    for _ in 0..50 {
+        if let Ok(stream) = client.stream(&blocks).await {
+            reopened = Some(stream);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reopened.is_some(), "a closed stream frees its place");
+    api.abort();
+    node.shutdown().await;
+}

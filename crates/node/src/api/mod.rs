@@ -14,6 +14,7 @@ mod submit;
 mod ws;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use atoll_engine::bft::NodeView;
 use axum::body::Bytes;
@@ -35,6 +36,10 @@ pub struct ApiState {
     compute: Option<atoll_compute::ComputeHandle>,
     /// The OpenAPI document, serialized once.
     document: Bytes,
+    /// Permits for open WebSocket streams.
+    streams: Arc<tokio::sync::Semaphore>,
+    /// What recent heights produce for streams, decoded once for every subscriber.
+    heights: Arc<ws::HeightCache>,
 }
 
 #[derive(OpenApi)]
@@ -108,7 +113,13 @@ pub fn router(
 ) -> Router {
     let (router, document) = api_routes().split_for_parts();
     let document = Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
-    let state = ApiState { node, compute, document };
+    let state = ApiState {
+        node,
+        compute,
+        document,
+        streams: Arc::new(tokio::sync::Semaphore::new(config.max_streams)),
+        heights: Arc::new(ws::HeightCache::default()),
+    };
     let limiter = limit::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst);
     router
         .fallback(|| async { ApiError::no_route() })
