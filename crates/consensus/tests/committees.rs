@@ -914,3 +914,62 @@ fn registration_refuses_small_order_keys() {
         1,
     );
 }
+
+/// [S] finding 18: only each validator's power was capped, so enough large validators could
+/// overflow the engine's `u64` total.
+#[test]
+fn total_voting_power_refuses_to_exceed_its_cap() {
+    let spec = NetSpec { escrows: vec![10_000; 4], runtime: None, ..NetSpec::default() };
+    let (mut genesis, _) = net_genesis(&spec);
+    genesis.scheduler.max_validators = scheduler::MAX_VALIDATORS;
+    let whale = 10u128.pow(36);
+    for i in 0..4 {
+        let address = atoll_types::Address::from_public_key(&signer(i).public_key());
+        let account = genesis.staking.accounts.get_mut(&address).expect("entity");
+        account.escrow.active.balance = Amount::new(whale);
+        account.escrow.active.total_shares = atoll_consensus::staking::Shares(whale);
+        genesis.staking.delegations.get_mut(&address).expect("self-delegation").insert(
+            address,
+            atoll_consensus::staking::Delegation {
+                shares: atoll_consensus::staking::Shares(whale),
+            },
+        );
+        genesis.staking.total_supply =
+            genesis.staking.total_supply.checked_add(Amount::new(whale - 10_000)).expect("supply");
+    }
+    let chain = TestChain::with_genesis(genesis, 4);
+    let validators = scheduler::validators(&chain.tree()).expect("validators");
+    assert_eq!(validators.len(), 4);
+    let total: u128 = validators.iter().map(|v| u128::from(v.power)).sum();
+    assert!(total <= u128::from(scheduler::MAX_TOTAL_POWER), "total power {total}");
+    assert!(validators.iter().all(|v| v.power == validators[0].power), "equal stake, equal power");
+}
+
+/// [S] finding 18: a passed upgrade was only listed; nodes running the old software went on
+/// past its epoch. `upgrade_due` is what a node checks before every block (and refuses to
+/// go on if it returns an upgrade).
+#[test]
+fn an_upgrade_due_refuses_old_software_from_its_epoch() {
+    let (mut chain, _) = chain(&NetSpec { runtime: None, ..NetSpec::default() });
+    let target = atoll_consensus::registry::types::Version { major: 9, minor: 0, patch: 0 };
+    let upgrade = governance::Upgrade { name: "v9".into(), epoch: Epoch(20), version: target };
+    let submit = SubmitProposal {
+        content: ProposalContent::Upgrade(upgrade.clone()),
+        deposit: Amount::new(100),
+    };
+    assert_eq!(chain.run(chain.tx(0, governance::SUBMIT_PROPOSAL, &submit)), None);
+    for i in 0..4 {
+        let vote = CastVote { proposal_id: 0, vote: Vote::Yes };
+        assert_eq!(chain.run(chain.tx(i, governance::CAST_VOTE, &vote)), None);
+    }
+    chain.advance_to_epoch(2);
+    let running = governance::software_version();
+    let tree = chain.tree();
+    assert_eq!(governance::upgrade_due(&tree, Epoch(19), &running).expect("query"), None);
+    assert_eq!(governance::upgrade_due(&tree, Epoch(20), &running).expect("query"), Some(upgrade));
+    assert_eq!(
+        governance::upgrade_due(&tree, Epoch(25), &target).expect("query"),
+        None,
+        "upgraded"
+    );
+}

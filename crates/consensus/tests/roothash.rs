@@ -389,8 +389,10 @@ fn evidence_of_two_proposals_slashes_the_proposer_and_rewards_the_reporter() {
         Signed::sign(&n.key(&proposer).identity, &chain, &header)
     };
     let (a, b) = (proposal(b"a"), proposal(b"b"));
-    let reporter = n.chain.addr(0);
-    let reporter_key = common::signer(0);
+    // A reporter from another entity than the proposer's (reporting oneself earns nothing).
+    let other = usize::from(n.key(&proposer).entity == 0);
+    let reporter = n.chain.addr(other);
+    let reporter_key = common::signer(other);
     let reporter_key = &reporter_key;
     let evidence = |x: &Signed<ProposalHeader>, y: &Signed<ProposalHeader>| Evidence {
         runtime: RUNTIME,
@@ -419,6 +421,40 @@ fn evidence_of_two_proposals_slashes_the_proposer_and_rewards_the_reporter() {
     let body = Evidence { runtime: RUNTIME, evidence: EquivocationEvidence::Commitments(one, two) };
     let tx = n.chain.tx_by(reporter_key, EVIDENCE, &body);
     assert_code(n.chain.run(tx), "roothash", 15);
+}
+
+/// [S] finding 18: an equivocating node reporting its own proposals was paid part of its
+/// own slash.
+#[test]
+fn self_reported_equivocation_refuses_a_reward() {
+    let mut n = net(0);
+    let proposer = n.ranked(0);
+    let chain = n.chain.chain_context();
+    let proposal = |batch: &[u8]| {
+        let header = ProposalHeader {
+            runtime: RUNTIME,
+            round: n.round(),
+            previous_hash: n.state().last_block.hash(),
+            batch_hash: Hash::digest(batch),
+            in_msgs_count: 0,
+        };
+        Signed::sign(&n.key(&proposer).identity, &chain, &header)
+    };
+    let body = Evidence {
+        runtime: RUNTIME,
+        evidence: EquivocationEvidence::Proposals(proposal(b"a"), proposal(b"b")),
+    };
+    let own = Address::from_public_key(&proposer);
+    let balance_before = n.chain.account(&own).general.balance.base_units();
+    let escrow_before = n.entity_escrow(&proposer);
+    let tx = n.chain.tx_by(&n.key(&proposer).identity, EVIDENCE, &body);
+    assert_eq!(n.chain.run(tx), None);
+    assert_eq!(n.entity_escrow(&proposer), escrow_before - EQUIVOCATION_SLASH, "slashed");
+    assert_eq!(
+        n.chain.account(&own).general.balance.base_units(),
+        balance_before - FEE.amount.base_units(),
+        "no reward for reporting oneself"
+    );
 }
 
 #[test]

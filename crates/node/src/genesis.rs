@@ -30,6 +30,9 @@ pub fn new_genesis(chain_id: &str, symbol: &str, exponent: u8, epoch_interval: u
         roothash: Default::default(),
     };
     genesis.scheduler.max_validators_per_entity = 1;
+    // One unit of voting power per whole token: powers stay proportional to stake far below
+    // the per-validator cap (see `scheduler::MAX_TOTAL_POWER`).
+    genesis.scheduler.voting_power_unit = Amount::new(10u128.saturating_pow(u32::from(exponent)));
     // No transaction is free: every one pays at least 1 base unit per gas (a consensus
     // rule), and a transfer moves at least a thousandth of a token, so the accounts a
     // transfer creates are never free dust.
@@ -41,8 +44,11 @@ pub fn new_genesis(chain_id: &str, symbol: &str, exponent: u8, epoch_interval: u
         SlashReason::ConsensusEquivocation,
         Slash { amount: Amount::new(100u128.saturating_mul(token)), freeze_interval: u64::MAX },
     );
-    genesis.staking.parameters.min_transfer =
-        Amount::new(10u128.saturating_pow(u32::from(exponent.saturating_sub(3))));
+    let thousandth = Amount::new(10u128.saturating_pow(u32::from(exponent.saturating_sub(3))));
+    genesis.staking.parameters.min_transfer = thousandth;
+    // A deposit into a ParaTime holds a queue slot until a round takes it: dust deposits
+    // must not be able to keep the queue full for others.
+    genesis.roothash.min_deposit = thousandth;
     genesis
 }
 

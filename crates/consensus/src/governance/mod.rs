@@ -336,6 +336,30 @@ pub fn pending_upgrades(state: &dyn KeyValueRead) -> Result<Vec<(u64, Upgrade)>,
         .collect()
 }
 
+/// The version of this software, as upgrades name it.
+pub fn software_version() -> Version {
+    let part = |s: &str| s.parse().unwrap_or(0);
+    Version {
+        major: part(env!("CARGO_PKG_VERSION_MAJOR")),
+        minor: part(env!("CARGO_PKG_VERSION_MINOR")),
+        patch: part(env!("CARGO_PKG_VERSION_PATCH")),
+    }
+}
+
+/// The passed upgrade a node running `running` must stop for before a block of `epoch`:
+/// one whose epoch has come and whose version is newer than `running`.
+pub fn upgrade_due(
+    state: &dyn KeyValueRead,
+    epoch: Epoch,
+    running: &Version,
+) -> Result<Option<Upgrade>, StateError> {
+    Ok(pending_upgrades(state)?
+        .into_iter()
+        .map(|(_, upgrade)| upgrade)
+        .filter(|u| u.epoch <= epoch && u.version > *running)
+        .min_by_key(|u| u.epoch))
+}
+
 fn validate_content(
     state: &dyn KeyValueRead,
     env: &Env,

@@ -121,7 +121,13 @@ pub(super) fn punish_equivocation(
     mark_punished(state, runtime, node, round)?;
     let slashed = slash_node(state, env, runtime, node, SlashReason::RuntimeEquivocation, events)?;
     if let (Some(reporter), Some((entity, taken))) = (reporter, slashed) {
-        if *reporter != entity {
+        // Reporting oneself earns nothing: not the offending entity, nor any of its nodes
+        // (the offender's own account among them), which would turn a slash into a refund.
+        let reporter_entity = match registry::node_by_address(state, reporter)? {
+            Some(node) => Address::from_public_key(&node.entity_id),
+            None => *reporter,
+        };
+        if reporter_entity != entity {
             let reward = percent(taken, parameters(state)?.evidence_reward_percent);
             staking::pay_from_common_pool(state, reporter, reward, events)?;
         }

@@ -47,6 +47,10 @@ pub struct SchedulerParameters {
 /// to one signature per validator, in every block and every sync response.
 pub const MAX_VALIDATORS: u16 = 1_000;
 
+/// The most voting power all validators hold together (the BFT engine sums powers in
+/// `u64`): each validator's power is capped at this divided by [`MAX_VALIDATORS`].
+pub const MAX_TOTAL_POWER: u64 = u64::MAX / 8;
+
 impl SchedulerParameters {
     /// Checks the parameters are usable: consistent bounds and a non-zero power unit.
     pub fn validate(&self) -> Result<(), String> {
@@ -211,7 +215,8 @@ pub fn elect_validators(
         let room = usize::from(params.max_validators) - elected.len();
         let take = nodes.len().min(usize::from(params.max_validators_per_entity)).min(room);
         let power = (escrow.base_units() / unit / take.max(1) as u128)
-            .clamp(1, u128::from(u64::MAX / 1024)) as u64;
+            .clamp(1, u128::from(MAX_TOTAL_POWER / u64::from(MAX_VALIDATORS)))
+            as u64;
         for node in nodes.into_iter().take(take) {
             elected.push(Validator {
                 node_id: node.id,

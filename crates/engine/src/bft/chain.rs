@@ -43,6 +43,25 @@ pub enum ChainError {
     /// The store and the state disagree beyond repair.
     #[error("inconsistent data directory: {0}")]
     Inconsistent(String),
+    /// Governance passed an upgrade this software is too old for, and its epoch has come.
+    #[error(
+        "the chain upgrades to version {version} (\"{name}\") at epoch {epoch}: this node runs \
+         {running} and stops here; start the upgraded binary on the same data directory"
+    )]
+    UpgradeRequired {
+        /// The upgrade's name.
+        name: String,
+        /// Its epoch.
+        epoch: u64,
+        /// The version it requires.
+        version: String,
+        /// The version this node runs.
+        running: String,
+    },
+}
+
+fn version_text(v: &atoll_consensus::registry::types::Version) -> String {
+    format!("{}.{}.{}", v.major, v.minor, v.patch)
 }
 
 fn state_err(e: impl std::fmt::Display) -> ChainError {
@@ -91,7 +110,27 @@ impl Chain {
     ) -> Result<Self, ChainError> {
         let this = Self { chain, initial_height, state, store, mempool, pruning };
         this.replay()?;
+        this.check_upgrade()?;
         Ok(this)
+    }
+
+    /// Stops the node before the first block of an upgrade's epoch if governance passed an
+    /// upgrade to a version newer than this software (checked at start-up and after every
+    /// block, so a restarted old binary stops at the same place).
+    fn check_upgrade(&self) -> Result<(), ChainError> {
+        let last = self.last_height()?;
+        let tree = self.state.tree_at(Height(last)).map_err(state_err)?;
+        let epoch = chain_info::parameters(&tree).map_err(state_err)?.epoch_of(Height(last + 1));
+        let running = atoll_consensus::governance::software_version();
+        match atoll_consensus::governance::upgrade_due(&tree, epoch, &running).map_err(state_err)? {
+            Some(upgrade) => Err(ChainError::UpgradeRequired {
+                name: upgrade.name,
+                epoch: upgrade.epoch.0,
+                version: version_text(&upgrade.version),
+                running: version_text(&running),
+            }),
+            None => Ok(()),
+        }
     }
 
     fn replay(&self) -> Result<(), ChainError> {
@@ -379,6 +418,7 @@ impl Chain {
             }
         }
         self.prune(block.header.height.0)?;
+        self.check_upgrade()?;
         Ok(outcome)
     }
 
