@@ -415,3 +415,43 @@ fn mempool_refuses_to_keep_gapped_nonces_for_ever() {
     assert_eq!(pool.recheck(&tree, 4).expect("recheck"), 1, "the gapped one expired");
     assert_eq!(pool.select(&unlimited()), vec![transfer(&g, 0, 0, 1)]);
 }
+
+/// [S] finding 3: deciding looked a proposal up by decoding every stored proposal of the
+/// height (any key's 16 MiB streams). Lookups by id now read keys and decode one value: a
+/// corrupt neighbour is never touched.
+#[test]
+fn undecided_lookup_refuses_to_decode_other_proposals() {
+    use atoll_engine::store::UndecidedProposal;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("blocks.redb");
+    let chain = ChainContext::from_genesis_document(b"undecided");
+    let good = block(&chain, 1, None, vec![vec![1]]);
+    let other = block(&chain, 1, None, vec![vec![2]]);
+    {
+        let store = BlockStore::open(&path).expect("open");
+        for (round, b) in [(0u32, &good), (1, &other)] {
+            let proposal =
+                UndecidedProposal { round, valid_round: -1, block: b.clone(), valid: true };
+            store.put_undecided(Height(1), &proposal).expect("put");
+        }
+        assert_eq!(store.undecided_ids(Height(1), 1).expect("ids"), vec![other.id()]);
+    }
+    // Corrupt the other proposal's stored bytes behind the store's back.
+    {
+        let db = redb::Database::open(&path).expect("db");
+        let txn = db.begin_write().expect("write");
+        {
+            let table: redb::TableDefinition<'_, (u64, u32, &[u8]), &[u8]> =
+                redb::TableDefinition::new("undecided");
+            let mut table = txn.open_table(table).expect("table");
+            table
+                .insert((1u64, 1u32, other.id().as_bytes().as_slice()), [0xffu8; 7].as_slice())
+                .expect("corrupt");
+        }
+        txn.commit().expect("commit");
+    }
+    let store = BlockStore::open(&path).expect("reopen");
+    let found = store.undecided_block(Height(1), &good.id()).expect("lookup by id");
+    assert_eq!(found.map(|p| p.block), Some(good));
+    assert!(store.undecided_block(Height(1), &other.id()).is_err(), "the corrupt one is reported");
+}
