@@ -7,14 +7,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use atoll_client::model::RuntimeTxStatus;
+use atoll_client::model::{RuntimeTxStatus, StateQuery};
 use atoll_client::Client;
 use atoll_consensus::roothash::{SubmitMsg, SUBMIT_MSG};
+use atoll_consensus::StateError;
 use atoll_runtime_sdk::modules::{accounts, consensus_accounts};
 use atoll_runtime_sdk::transaction::runtime_chain_context;
 use atoll_runtime_sdk::{Fee, SignerInfo, Transaction};
 use atoll_timestamp::{Anchor, Get, GetResult};
-use atoll_types::{Address, Amount, Hash, RuntimeId, Signer};
+use atoll_types::{Address, Amount, Hash, Round, RuntimeId, Signer};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -160,7 +161,22 @@ pub(crate) enum TimestampCommand {
         document: Document,
         #[command(flatten)]
         runtime: RuntimeArg,
+        /// A consensus state root you trust, as HEIGHT:ROOT (the `height` and `app_hash` that
+        /// `atoll query status` prints on a node you run yourself): the round's runtime block
+        /// is then proven against it, so the node answering cannot make up its state root.
+        #[arg(long, value_name = "HEIGHT:ROOT")]
+        trust: Option<String>,
     },
+}
+
+/// Parses `HEIGHT:ROOT`.
+fn trusted_root(text: &str) -> Result<(u64, Hash)> {
+    let (height, root) = text
+        .split_once(':')
+        .ok_or_else(|| anyhow::anyhow!("--trust takes HEIGHT:ROOT, e.g. 1200:4f1c…"))?;
+    let height = height.parse().context("--trust: the height is not a number")?;
+    let root = root.parse().map_err(|e| anyhow::anyhow!("--trust: the root is not a hash: {e}"))?;
+    Ok((height, root))
 }
 
 /// Runs a bundled ParaTime in this process (the compute node's child); returns its exit code.
@@ -344,11 +360,33 @@ pub(crate) async fn timestamp(
                 .await
                 .map(drop)
         }
-        TimestampCommand::Get { document, runtime } => {
+        TimestampCommand::Get { document, runtime, trust } => {
             let (runtime, document) = (runtime.id()?, document.hash()?);
+            let trust = trust.as_deref().map(trusted_root).transpose()?;
             let (round, answer): (u64, GetResult) =
                 query(&cx.client, &runtime, atoll_timestamp::GET, &Get { document }).await?;
-            let block = cx.client.runtime_block(&runtime, round, Default::default()).await?.value;
+            let block = match trust {
+                None => cx.client.runtime_block(&runtime, round, Default::default()).await?.value,
+                Some((height, root)) => {
+                    let proven = StateQuery { height: Some(height), proof: Some(true) };
+                    let response = cx.client.runtime_block(&runtime, round, proven).await?;
+                    atoll_client::verify(&response, &root, |state| {
+                        atoll_consensus::roothash::block(state, &runtime, Round(round))?.ok_or(
+                            StateError::Corrupt {
+                                key: format!("runtime block {round}"),
+                                reason: format!("not committed at height {height}"),
+                            },
+                        )
+                    })
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "round {round}'s runtime block does not verify against the trusted \
+                             root at height {height} (a later trusted height may be needed): {e}"
+                        )
+                    })?;
+                    response.value
+                }
+            };
             let proven = atoll_mkvs::verify_key(&block.state_root, &answer.key, &answer.proof)
                 .map_err(|e| anyhow::anyhow!("the node's proof does not verify: {e}"))?;
             let expected = answer.record.as_ref().map(atoll_types::encode);
@@ -366,10 +404,19 @@ pub(crate) async fn timestamp(
                 "metadata": answer.record.as_ref().and_then(|r| r.metadata.clone()),
                 "proven_at_round": round,
                 "state_root": block.state_root,
+                "trusted_height": trust.map(|(height, _)| height),
             });
+            let anchor = match trust {
+                Some((height, root)) => {
+                    format!("the trusted consensus root {root} at height {height}")
+                }
+                None => "this node's own consensus state (pass --trust HEIGHT:ROOT from a node \
+                         you run to check it independently)"
+                    .to_owned(),
+            };
             out.show(&value, |_| match &answer.record {
                 Some(r) => format!(
-                    "document {document}\n  anchored in round {} at unix time {} by {}\n  metadata: {}\n  proven against round {round}'s state root {}",
+                    "document {document}\n  anchored in round {} at unix time {} by {}\n  metadata: {}\n  proven against round {round}'s state root {}, itself taken from {anchor}",
                     r.round.0,
                     r.time,
                     r.owner,
@@ -377,7 +424,7 @@ pub(crate) async fn timestamp(
                     block.state_root
                 ),
                 None => format!(
-                    "document {document} is not anchored (absence proven against round {round}'s state root {})",
+                    "document {document} is not anchored (absence proven against round {round}'s state root {}, itself taken from {anchor})",
                     block.state_root
                 ),
             });

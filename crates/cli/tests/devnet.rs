@@ -129,14 +129,19 @@ impl Drop for Devnet {
     }
 }
 
-/// Runs the CLI against the devnet; returns its stdout, or panics with its stderr.
-fn cli(dir: &Path, api: &str, args: &[&str]) -> String {
+/// Runs the CLI against the devnet.
+fn run_cli(dir: &Path, api: &str, args: &[&str]) -> std::process::Output {
     let keys = dir.join("keys");
-    let out = Command::new(ATOLL)
+    Command::new(ATOLL)
         .args(["--api", api, "--keys-dir", keys.to_str().expect("utf-8"), "--output", "json"])
         .args(args)
         .output()
-        .expect("run atoll");
+        .expect("run atoll")
+}
+
+/// Runs the CLI against the devnet; returns its stdout, or panics with its stderr.
+fn cli(dir: &Path, api: &str, args: &[&str]) -> String {
+    let out = run_cli(dir, api, args);
     assert!(out.status.success(), "atoll {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
 }
@@ -203,6 +208,17 @@ fn devnet_runs_transfers_and_timestamps_stops_cleanly_and_resumes() {
     let found = json(&cli(&dir, &api, &["timestamp", "get", "--file", doc]));
     assert_eq!(found["anchored"], true, "{found}");
     assert_eq!(found["round"].as_u64(), Some(round));
+    // [S] finding 17: checked against a consensus root the user trusts (here the status of
+    // a node they run), the round's runtime block is proven too; a wrong root is refused.
+    let status = json(&cli(&dir, &api, &["query", "status"]));
+    let at = status["height"].as_u64().expect("height");
+    let trust = format!("{at}:{}", status["app_hash"].as_str().expect("app hash"));
+    let args = ["timestamp", "get", "--file", doc, "--trust", &trust];
+    let trusted = json(&cli(&dir, &api, &args));
+    assert_eq!(trusted["trusted_height"].as_u64(), Some(at), "{trusted}");
+    let forged = format!("{at}:{}", "00".repeat(32));
+    let refused = run_cli(&dir, &api, &["timestamp", "get", "--file", doc, "--trust", &forged]);
+    assert!(!refused.status.success(), "a root nobody committed is refused");
 
     // Ctrl-C stops every process.
     let stopped_at = height(&dir, &api);
