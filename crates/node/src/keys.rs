@@ -108,6 +108,33 @@ fn vrf_key(path: &Path, create: bool) -> Result<VrfSecretKey, KeysError> {
     Ok(VrfSecretKey::from_seed(*signer.seed()))
 }
 
+/// The keys a running node uses: all but the entity key, which controls the stake and
+/// need not be on the node's host at all (`keys/entity.key` may be moved offline once the
+/// node is registered).
+pub struct OperationalKeys {
+    /// The node's identity.
+    pub identity: FileSigner,
+    /// The consensus key.
+    pub consensus: FileSigner,
+    /// The p2p key.
+    pub p2p: FileSigner,
+    /// The VRF key.
+    pub vrf: VrfSecretKey,
+}
+
+impl OperationalKeys {
+    /// Loads them from `<home>/keys`.
+    pub fn load(home: &Path) -> Result<Self, KeysError> {
+        let dir = home.join("keys");
+        Ok(Self {
+            identity: FileSigner::load(&dir.join("identity.key"))?,
+            consensus: FileSigner::load(&dir.join("consensus.key"))?,
+            p2p: FileSigner::load(&dir.join("p2p.key"))?,
+            vrf: vrf_key(&dir.join("vrf.key"), false)?,
+        })
+    }
+}
+
 impl NodeKeys {
     /// Creates all keys in `<home>/keys` (mode 0700); fails if any key exists.
     pub fn generate(home: &Path) -> Result<Self, KeysError> {
@@ -125,14 +152,9 @@ impl NodeKeys {
 
     /// Loads the keys from `<home>/keys`.
     pub fn load(home: &Path) -> Result<Self, KeysError> {
-        let dir = home.join("keys");
-        Ok(Self {
-            entity: FileSigner::load(&dir.join("entity.key"))?,
-            identity: FileSigner::load(&dir.join("identity.key"))?,
-            consensus: FileSigner::load(&dir.join("consensus.key"))?,
-            p2p: FileSigner::load(&dir.join("p2p.key"))?,
-            vrf: vrf_key(&dir.join("vrf.key"), false)?,
-        })
+        let OperationalKeys { identity, consensus, p2p, vrf } = OperationalKeys::load(home)?;
+        let entity = FileSigner::load(&home.join("keys").join("entity.key"))?;
+        Ok(Self { entity, identity, consensus, p2p, vrf })
     }
 
     /// The public identity, with the node's external address.

@@ -18,7 +18,7 @@ use atoll_engine::bft::NodeView;
 use atoll_types::{Address, Amount, Epoch, Height, MultiSigned, Signed, Signer};
 use tokio::task::JoinHandle;
 
-use crate::keys::NodeKeys;
+use crate::keys::OperationalKeys;
 
 /// Gas limit of a re-registration (the method's cost plus the bytes of three signatures).
 const GAS: u64 = 50_000;
@@ -27,7 +27,7 @@ const RETRY_BLOCKS: u64 = 20;
 
 /// The re-registration loop's memory.
 struct Renewal {
-    keys: NodeKeys,
+    keys: OperationalKeys,
     view: NodeView,
     gas_price: u128,
     /// The expiration last asked for, and the height it was asked at.
@@ -89,7 +89,7 @@ impl Renewal {
 
 /// Starts the re-registration loop for the node `view` runs, paying `gas_price` per gas
 /// unit (the node's own mempool minimum, at least 1).
-pub fn spawn(keys: NodeKeys, view: NodeView, gas_price: u128) -> JoinHandle<()> {
+pub fn spawn(keys: OperationalKeys, view: NodeView, gas_price: u128) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut status = view.subscribe();
         let mut renewal = Renewal { keys, view, gas_price: gas_price.max(1), submitted: None };

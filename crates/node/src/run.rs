@@ -13,7 +13,7 @@ use atoll_engine::MempoolConfig;
 use thiserror::Error;
 
 use crate::config::{ComputeSection, ConsensusTimeouts, NodeConfig, Role};
-use crate::keys::NodeKeys;
+use crate::keys::OperationalKeys;
 
 /// The genesis document's file name in a node's home.
 pub const GENESIS_FILE: &str = "genesis.json";
@@ -62,7 +62,7 @@ pub fn engine_config(
     genesis: Genesis,
 ) -> Result<EngineConfig, RunError> {
     config.validate()?;
-    let keys = NodeKeys::load(home)?;
+    let keys = OperationalKeys::load(home)?;
     let p2p_seed = *keys.p2p.seed();
     let mut engine = EngineConfig::new(
         &config.moniker,
@@ -124,7 +124,7 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
         "node started"
     );
     let registration = crate::registration::spawn(
-        NodeKeys::load(home)?,
+        OperationalKeys::load(home)?,
         node.view(),
         u128::from(config.mempool.min_gas_price),
     );
@@ -165,7 +165,7 @@ pub fn compute_config(
     home: &Path,
     section: &ComputeSection,
 ) -> Result<atoll_compute::ComputeConfig, RunError> {
-    let keys = NodeKeys::load(home)?;
+    let keys = OperationalKeys::load(home)?;
     let runtime: atoll_types::RuntimeId =
         section.runtime.parse().map_err(|e| RunError::Io(format!("compute.runtime: {e}")))?;
     let binary = home.join(&section.binary);
@@ -193,7 +193,7 @@ pub fn start_compute(
     node: bft::NodeView,
 ) -> Result<atoll_compute::Compute, RunError> {
     let config = compute_config(home, section)?;
-    let identity = NodeKeys::load(home)?.identity;
+    let identity = OperationalKeys::load(home)?.identity;
     atoll_compute::start(config, node, Arc::new(identity))
         .map_err(|e| RunError::Io(format!("compute role: {e}")))
 }

@@ -276,3 +276,17 @@ fn a_double_signer_that_left_the_set_is_refused_impunity() {
             .escrow;
     assert!(escrow_after.debonding.balance < escrow_before.debonding.balance);
 }
+
+/// [S] finding 14: every node loaded (and re-registered with) its entity key, which
+/// controls the stake. A node now runs with `keys/entity.key` moved off its host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_refuses_to_need_its_entity_key() {
+    logs();
+    let net = testnet(1, 0, &[], 100);
+    let entity_key = net.home(0).join("keys").join("entity.key");
+    let offline = net.dir.path().join("entity.key.offline");
+    std::fs::rename(&entity_key, &offline).expect("move the entity key away");
+    let node = atoll_node::run::start(net.home(0), &net.setups[0].config).await.expect("starts");
+    wait_for_height(&[&node], 3, LIMIT).await;
+    node.shutdown().await;
+}

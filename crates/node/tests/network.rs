@@ -314,7 +314,7 @@ async fn running_nodes_register_again_before_their_descriptors_expire() {
         .iter()
         .enumerate()
         .map(|(i, node)| {
-            let keys = atoll_node::NodeKeys::load(net.home(i)).expect("keys");
+            let keys = atoll_node::keys::OperationalKeys::load(net.home(i)).expect("keys");
             atoll_node::registration::spawn(keys, node.view(), 1)
         })
         .collect();
