@@ -79,6 +79,23 @@ pub fn scan<T: BorshDeserialize>(
     Ok(out)
 }
 
+/// Like [`scan`], but reads at most `limit` entries: what a bounded query serves, at a cost
+/// that does not grow with the prefix.
+pub fn scan_limited<T: BorshDeserialize>(
+    state: &dyn KeyValueRead,
+    prefix: &[u8],
+    limit: usize,
+) -> Result<Vec<(Vec<u8>, T)>, StateError> {
+    let mut out = Vec::new();
+    for entry in state.prefix(prefix).take(limit) {
+        let (key, bytes) = entry?;
+        let value = atoll_types::decode(&bytes, MAX_STATE_VALUE)
+            .map_err(|e| StateError::Corrupt { key: hex(&key), reason: e.to_string() })?;
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -775,6 +775,34 @@ fn a_tally_refuses_to_drop_delegators_past_the_first_thousand() {
     let tally = governance::tally(&chain.tree(), 0).expect("tally");
     assert_eq!(tally.no, Amount::new(10 * delegators.len() as u128), "every delegator counts");
     assert_eq!(tally.eligible, Amount::new(20_000 + 10 * delegators.len() as u128));
+
+    // [S] finding 11: the API's list reads stop at their limit instead of reading every
+    // entry under the prefix and dropping the rest.
+    let tree = chain.tree();
+    let counting = CountingReads { inner: &tree, entries: std::cell::Cell::new(0) };
+    let listed = atoll_consensus::staking::query::delegations_to(&counting, &entity).expect("list");
+    assert_eq!(listed.len(), atoll_consensus::staking::query::MAX_LIST);
+    assert!(counting.entries.get() <= listed.len() + 1, "read {} entries", counting.entries.get());
+    let counting = CountingReads { inner: &tree, entries: std::cell::Cell::new(0) };
+    let votes = governance::listed_votes(&counting, 0).expect("votes");
+    assert_eq!(votes.len(), atoll_consensus::staking::query::MAX_LIST);
+    assert!(counting.entries.get() <= votes.len() + 1);
+}
+
+/// A state view that counts the entries its iterators yield.
+struct CountingReads<'a> {
+    inner: &'a dyn atoll_mkvs::KeyValueRead,
+    entries: std::cell::Cell<usize>,
+}
+
+impl atoll_mkvs::KeyValueRead for CountingReads<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, atoll_mkvs::MkvsError> {
+        self.inner.get(key)
+    }
+
+    fn iter_from(&self, start: &[u8]) -> atoll_mkvs::EntryIter<'_> {
+        Box::new(self.inner.iter_from(start).inspect(|_| self.entries.set(self.entries.get() + 1)))
+    }
 }
 
 /// [S] finding 13: a parameter set that validated partly at submission could pass and

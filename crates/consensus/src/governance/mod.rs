@@ -301,15 +301,34 @@ pub fn proposal(state: &dyn KeyValueRead, id: u64) -> Result<Option<Proposal>, S
     state::get(state, &key(&[&PROPOSALS, &id.to_be_bytes()]))
 }
 
-/// Every proposal, by id.
+/// The first [`crate::staking::query::MAX_LIST`] proposals, by id (what the API lists: its
+/// cost does not grow with the number of proposals ever made).
 pub fn proposals(state: &dyn KeyValueRead) -> Result<Vec<Proposal>, StateError> {
-    Ok(state::scan::<Proposal>(state, &PROPOSALS)?.into_iter().map(|(_, p)| p).collect())
+    let limit = crate::staking::query::MAX_LIST;
+    Ok(state::scan_limited::<Proposal>(state, &PROPOSALS, limit)?
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect())
+}
+
+/// The first [`crate::staking::query::MAX_LIST`] votes on a proposal, by voter (the API's
+/// list; tallies read them all through [`votes`]).
+pub fn listed_votes(state: &dyn KeyValueRead, id: u64) -> Result<Vec<(Address, Vote)>, StateError> {
+    votes_up_to(state, id, crate::staking::query::MAX_LIST)
 }
 
 /// The votes on a proposal, by voter.
 pub fn votes(state: &dyn KeyValueRead, id: u64) -> Result<Vec<(Address, Vote)>, StateError> {
+    votes_up_to(state, id, usize::MAX)
+}
+
+fn votes_up_to(
+    state: &dyn KeyValueRead,
+    id: u64,
+    limit: usize,
+) -> Result<Vec<(Address, Vote)>, StateError> {
     let prefix = key(&[&VOTES, &id.to_be_bytes()]);
-    state::scan::<Vote>(state, &prefix)?
+    state::scan_limited::<Vote>(state, &prefix, limit)?
         .into_iter()
         .map(|(k, v)| {
             let address =

@@ -33,9 +33,8 @@ pub fn delegations_to(
     escrow: &Address,
 ) -> Result<Vec<(Address, Delegation)>, StateError> {
     let prefix = key(&[&state::DELEGATIONS, escrow.as_bytes()]);
-    scan::<Delegation>(state, &prefix)?
+    crate::state::scan_limited::<Delegation>(state, &prefix, MAX_LIST)?
         .into_iter()
-        .take(MAX_LIST)
         .map(|(k, d)| Ok((address_at(&k[prefix.len()..]).ok_or_else(|| corrupt(&k))?, d)))
         .collect()
 }
@@ -70,9 +69,8 @@ pub fn debonding_delegations(
     delegator: &Address,
 ) -> Result<Vec<(Address, DebondingDelegation)>, StateError> {
     let prefix = key(&[&state::DEBONDING, delegator.as_bytes()]);
-    scan::<DebondingDelegation>(state, &prefix)?
+    crate::state::scan_limited::<DebondingDelegation>(state, &prefix, MAX_LIST)?
         .into_iter()
-        .take(MAX_LIST)
         .map(|(k, d)| {
             let escrow = k
                 .get(prefix.len()..prefix.len() + Address::LEN)

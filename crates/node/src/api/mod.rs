@@ -40,7 +40,12 @@ pub struct ApiState {
     streams: Arc<tokio::sync::Semaphore>,
     /// What recent heights produce for streams, decoded once for every subscriber.
     heights: Arc<ws::HeightCache>,
+    /// Permits for whole-block reads.
+    heavy: Arc<tokio::sync::Semaphore>,
 }
+
+/// Whole-block reads served at once; more wait for a permit.
+pub(crate) const HEAVY_READS: usize = 4;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -119,6 +124,7 @@ pub fn router(
         document,
         streams: Arc::new(tokio::sync::Semaphore::new(config.max_streams)),
         heights: Arc::new(ws::HeightCache::default()),
+        heavy: Arc::new(tokio::sync::Semaphore::new(HEAVY_READS)),
     };
     let limiter = limit::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst);
     router

@@ -312,5 +312,5 @@ pub(crate) async fn votes(
     ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Answer {
     let id: u64 = id.parse().map_err(|_| ApiError::bad_request(format!("invalid id {id:?}")))?;
-    api.query(q, String::new(), move |s| always(governance::votes(s, id))).await
+    api.query(q, String::new(), move |s| always(governance::listed_votes(s, id))).await
 }

@@ -130,15 +130,27 @@ fn block_response(block: &Block, results: Option<&BlockResults>) -> BlockRespons
 /// The block at `height` with its results. A block is stored just before its state is
 /// applied; until the status shows that height it is not served, so that whoever sees a
 /// block (or "committed" for one of its transactions) reads state that includes it.
-fn load_block(api: &ApiState, height: u64) -> Result<(Block, Option<BlockResults>), ApiError> {
-    let missing = || ApiError::not_found(format!("no block at height {height} on this node"));
+/// A whole block (up to 16 MiB) is read and decoded on a blocking thread, at most
+/// [`super::HEAVY_READS`] at a time, so block requests never stall the async workers that
+/// serve everything else.
+async fn load_block(
+    api: &ApiState,
+    height: u64,
+) -> Result<(Block, Option<BlockResults>), ApiError> {
+    let missing = move || ApiError::not_found(format!("no block at height {height} on this node"));
     if height > api.node.status().height {
         return Err(missing());
     }
-    let store = api.node.blocks();
-    let block = store.block(Height(height)).map_err(ApiError::internal)?.ok_or_else(missing)?;
-    let results = store.results(Height(height)).map_err(ApiError::internal)?;
-    Ok((block, results))
+    let _permit = api.heavy.acquire().await.map_err(ApiError::internal)?;
+    let node = api.node.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = node.blocks();
+        let block = store.block(Height(height)).map_err(ApiError::internal)?.ok_or_else(missing)?;
+        let results = store.results(Height(height)).map_err(ApiError::internal)?;
+        Ok((block, results))
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 /// The latest committed block.
@@ -151,7 +163,7 @@ pub(crate) async fn latest_block(
     if height == 0 {
         return Err(ApiError::not_found("no block yet"));
     }
-    let (block, results) = load_block(&api, height)?;
+    let (block, results) = load_block(&api, height).await?;
     Ok(Json(block_response(&block, results.as_ref())))
 }
 
@@ -164,7 +176,7 @@ pub(crate) async fn block(
     State(api): State<ApiState>,
     Path(height): Path<String>,
 ) -> Result<Json<BlockResponse>, ApiError> {
-    let (block, results) = load_block(&api, parse_height(&height)?)?;
+    let (block, results) = load_block(&api, parse_height(&height)?).await?;
     Ok(Json(block_response(&block, results.as_ref())))
 }
 
@@ -180,7 +192,7 @@ pub(crate) async fn block_by_id(
     let id = parse_hash(&id)?;
     let height = api.node.blocks().height_of(&id).map_err(ApiError::internal)?;
     let height = height.ok_or_else(|| ApiError::not_found(format!("no block {id}")))?;
-    let (block, results) = load_block(&api, height.0)?;
+    let (block, results) = load_block(&api, height.0).await?;
     Ok(Json(block_response(&block, results.as_ref())))
 }
 
@@ -211,7 +223,7 @@ pub(crate) async fn block_events(
     Path(height): Path<String>,
 ) -> Result<Json<EventsResponse>, ApiError> {
     let height = parse_height(&height)?;
-    let (block, results) = load_block(&api, height)?;
+    let (block, results) = load_block(&api, height).await?;
     let results = results
         .ok_or_else(|| ApiError::not_found(format!("results of block {height} are not kept")))?;
     Ok(Json(EventsResponse { height, events: event_items(height, &block, &results) }))
@@ -243,7 +255,7 @@ pub(crate) async fn transaction(
         }
         return Err(ApiError::not_found(format!("transaction {hash} is not known here")));
     };
-    let (block, results) = load_block(&api, height.0)?;
+    let (block, results) = load_block(&api, height.0).await?;
     let raw = block
         .transactions
         .get(index as usize)
