@@ -213,8 +213,11 @@ fn a_double_signer_that_left_the_set_is_refused_impunity() {
     let keys: Vec<_> =
         (0..4).map(|i| atoll_node::NodeKeys::load(net.home(i)).expect("keys")).collect();
     let dir = tempfile::tempdir().expect("tempdir");
-    let chain = open_chain(dir.path(), &net.genesis);
-    let context = net.genesis.chain_context();
+    // Debonding lasts 10 epochs (30 blocks): evidence is accepted for that long.
+    let mut genesis = net.genesis.clone();
+    genesis.staking.parameters.debonding_interval = 10;
+    let chain = open_chain(dir.path(), &genesis);
+    let context = genesis.chain_context();
     let leaver = &keys[3];
     let entity = Address::from_public_key(&leaver.entity.public_key());
 
@@ -234,18 +237,19 @@ fn a_double_signer_that_left_the_set_is_refused_impunity() {
     let mut time = 1_900_000_000;
     let (first, outcome) = commit_next(&chain, &keys, &[], time);
     assert!(outcome.results.iter().all(|r| r.error.is_none()), "{:?}", outcome.results);
-    let vote = |id: &[u8]| {
+    let vote_in = |round: u32, id: &[u8]| {
         let vote = Vote {
             kind: VoteKind::Prevote,
             height: first.header.height,
-            round: 0,
+            round,
             block_id: Some(atoll_types::Hash::digest(id)),
             validator: leaver.consensus.public_key(),
         };
         let signature = Signed::sign(&leaver.consensus, &context, &vote).signature().signature;
         SignedVote { vote, signature }
     };
-    let evidence = DoubleSignEvidence { first: vote(b"one"), second: vote(b"two") };
+    let evidence = DoubleSignEvidence { first: vote_in(0, b"one"), second: vote_in(0, b"two") };
+    let stale = DoubleSignEvidence { first: vote_in(1, b"one"), second: vote_in(1, b"two") };
 
     // The set changes at the epoch boundary: the leaver is gone.
     while chain
@@ -275,6 +279,14 @@ fn a_double_signer_that_left_the_set_is_refused_impunity() {
             .expect("account")
             .escrow;
     assert!(escrow_after.debonding.balance < escrow_before.debonding.balance);
+
+    // Past the debonding period the stake may be gone: such evidence is refused.
+    while chain.next_height().expect("height") <= first.header.height.0 + 30 {
+        time += 1;
+        commit_next(&chain, &keys, &[], time);
+    }
+    let (late, _) = commit_next(&chain, &keys, &[stale], time + 1);
+    assert!(late.evidence.is_empty(), "evidence older than the debonding period is refused");
 }
 
 /// [S] finding 14: every node loaded (and re-registered with) its entity key, which

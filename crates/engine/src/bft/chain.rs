@@ -362,6 +362,16 @@ impl Chain {
         evidence
             .verify(&self.chain, Height(height))
             .map_err(|e| invalid(format!("evidence: {e}")))?;
+        // Only while the offender's stake may still be debonding: an entity that reclaimed
+        // its escrow right after the offence still has it in its debonding pool for the
+        // debonding period, so any evidence accepted finds the stake to slash.
+        let window = match self.debonding_blocks(height) {
+            Ok(window) => window,
+            Err(e) => return Err(invalid(format!("evidence window: {e}"))),
+        };
+        if height.saturating_sub(evidence.height().0) > window {
+            return Err(invalid("evidence older than the debonding period"));
+        }
         let key = evidence.key();
         if earlier.iter().any(|e| e.key() == key) {
             return Err(invalid("duplicate evidence"));
@@ -381,6 +391,15 @@ impl Chain {
             return Err(invalid("evidence against a key that was not a validator at its height"));
         }
         Ok(())
+    }
+
+    /// The debonding period in blocks, under the parameters of the state before `height`.
+    fn debonding_blocks(&self, height: u64) -> Result<u64, ChainError> {
+        let tree = self.state.tree_at(Height(height.saturating_sub(1))).map_err(state_err)?;
+        let epoch_interval = chain_info::parameters(&tree).map_err(state_err)?.epoch_interval;
+        let debonding =
+            atoll_consensus::staking::parameters(&tree).map_err(state_err)?.debonding_interval;
+        Ok(debonding.saturating_mul(epoch_interval))
     }
 
     /// The validator who signed the evidence's votes, as the set of the evidence's height
