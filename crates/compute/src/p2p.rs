@@ -8,12 +8,13 @@
 //!
 //! Messages are borsh with explicit bounds, checked before decoding.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use atoll_consensus::roothash::SignedProposal;
+use atoll_engine::gossip::Verdict;
 use atoll_types::{Hash, Round, RuntimeId};
 use borsh::{BorshDeserialize, BorshSerialize};
 use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
@@ -194,6 +195,17 @@ struct Behaviour {
 enum Command {
     Publish(GossipMessage),
     Fetch { request: FetchRequest, reply: oneshot::Sender<Vec<FetchResponse>> },
+    Report { ticket: u64, verdict: Verdict },
+}
+
+/// A gossiped message for the worker, with the ticket its verdict is reported under:
+/// gossip forwards a message only once the worker found it valid (strict validation).
+#[derive(Debug)]
+pub struct Received {
+    /// The message.
+    pub message: GossipMessage,
+    /// Hands the worker's verdict back to gossip ([`P2p::report`]).
+    pub ticket: u64,
 }
 
 /// The handle the worker and the API use.
@@ -207,6 +219,14 @@ impl P2p {
     pub fn publish(&self, message: GossipMessage) {
         if self.commands.try_send(Command::Publish(message)).is_err() {
             tracing::debug!("runtime gossip queue full; message dropped");
+        }
+    }
+
+    /// Reports what the worker made of a received message: gossip forwards it only if
+    /// accepted, and lowers the sending peer's score if it was invalid.
+    pub fn report(&self, ticket: u64, verdict: Verdict) {
+        if self.commands.try_send(Command::Report { ticket, verdict }).is_err() {
+            tracing::debug!("runtime gossip queue full; verdict dropped");
         }
     }
 
@@ -242,7 +262,7 @@ pub fn start(
     runtime: RuntimeId,
     config: P2pConfig,
     provider: Arc<dyn Provider>,
-) -> Result<(P2p, mpsc::Receiver<GossipMessage>, JoinHandle<()>), P2pError> {
+) -> Result<(P2p, mpsc::Receiver<Received>, JoinHandle<()>), P2pError> {
     let keypair = identity::Keypair::ed25519_from_bytes(config.seed).map_err(p2p_err)?;
     let mut swarm = SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
@@ -252,6 +272,7 @@ pub fn start(
             let gossip_config = gossipsub::ConfigBuilder::default()
                 .max_transmit_size(MAX_GOSSIP)
                 .heartbeat_interval(Duration::from_millis(200))
+                .validate_messages()
                 .build()?;
             let gossip = gossipsub::Behaviour::new(
                 gossipsub::MessageAuthenticity::Signed(key.clone()),
@@ -267,10 +288,18 @@ pub fn start(
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
         .build();
     let topic = gossipsub::IdentTopic::new(format!("atoll/runtime/{runtime}/1"));
+    swarm
+        .behaviour_mut()
+        .gossip
+        .with_peer_score(
+            atoll_engine::gossip::peer_score(&topic),
+            gossipsub::PeerScoreThresholds::default(),
+        )
+        .map_err(p2p_err)?;
     swarm.behaviour_mut().gossip.subscribe(&topic).map_err(p2p_err)?;
     swarm.listen_on(config.listen.clone()).map_err(p2p_err)?;
     let (commands, mut queue) = mpsc::channel::<Command>(COMMANDS);
-    let (inbound, received) = mpsc::channel::<GossipMessage>(INBOUND);
+    let (inbound, received) = mpsc::channel::<Received>(INBOUND);
     let peers = config.peers;
     let task = tokio::spawn(async move {
         let mut redial = tokio::time::interval(Duration::from_secs(1));
@@ -278,6 +307,9 @@ pub fn start(
         let mut pending: HashMap<u64, PendingFetch> = HashMap::new();
         let mut by_request: HashMap<OutboundRequestId, u64> = HashMap::new();
         let mut next_fetch = 0u64;
+        // Messages waiting for the worker's verdict, oldest first (bounded like the queue).
+        let mut awaiting: VecDeque<(u64, gossipsub::MessageId, PeerId)> = VecDeque::new();
+        let mut next_ticket = 0u64;
         loop {
             tokio::select! {
                 _ = redial.tick() => {
@@ -295,6 +327,13 @@ pub fn start(
                     Some(Command::Publish(message)) => {
                         publish(&mut swarm, &topic, atoll_types::encode(&message), &mut unsent);
                     }
+                    Some(Command::Report { ticket, verdict }) => {
+                        if let Some(at) = awaiting.iter().position(|(t, _, _)| *t == ticket) {
+                            if let Some((_, id, source)) = awaiting.remove(at) {
+                                swarm.behaviour_mut().gossip.report_message_validation_result(&id, &source, verdict.into());
+                            }
+                        }
+                    }
                     Some(Command::Fetch { request, reply }) => {
                         let connected: Vec<PeerId> = swarm.connected_peers().copied().collect();
                         if connected.is_empty() {
@@ -311,18 +350,29 @@ pub fn start(
                     }
                 },
                 event = swarm.select_next_some() => match event {
-                    SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message { message, .. })) => {
-                        if message.data.len() > MAX_GOSSIP {
+                    SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message { propagation_source, message_id, message })) => {
+                        let gossip = &mut swarm.behaviour_mut().gossip;
+                        let decoded = (message.data.len() <= MAX_GOSSIP)
+                            .then(|| atoll_types::decode::<GossipMessage>(&message.data, MAX_GOSSIP).ok())
+                            .flatten();
+                        let Some(decoded) = decoded else {
+                            tracing::debug!("undecodable runtime gossip");
+                            gossip.report_message_validation_result(&message_id, &propagation_source, gossipsub::MessageAcceptance::Reject);
+                            continue;
+                        };
+                        let ticket = next_ticket;
+                        next_ticket += 1;
+                        if inbound.try_send(Received { message: decoded, ticket }).is_err() {
+                            tracing::debug!("runtime gossip inbound queue full");
+                            gossip.report_message_validation_result(&message_id, &propagation_source, gossipsub::MessageAcceptance::Ignore);
                             continue;
                         }
-                        match atoll_types::decode::<GossipMessage>(&message.data, MAX_GOSSIP) {
-                            Ok(decoded) => {
-                                if inbound.try_send(decoded).is_err() {
-                                    tracing::debug!("runtime gossip inbound queue full");
-                                }
+                        if awaiting.len() >= INBOUND {
+                            if let Some((_, id, source)) = awaiting.pop_front() {
+                                gossip.report_message_validation_result(&id, &source, gossipsub::MessageAcceptance::Ignore);
                             }
-                            Err(e) => tracing::debug!(error = %e, "undecodable runtime gossip"),
                         }
+                        awaiting.push_back((ticket, message_id, propagation_source));
                     }
                     SwarmEvent::Behaviour(BehaviourEvent::Fetch(request_response::Event::Message { message, .. })) => match message {
                         request_response::Message::Request { request, channel, .. } => {

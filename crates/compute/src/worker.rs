@@ -22,7 +22,9 @@ use atoll_types::runtime_message::{in_messages_hash, messages_hash};
 use atoll_types::{Address, Hash, Height, PublicKey, Round, Signed, Signer};
 use tokio::sync::mpsc;
 
-use crate::p2p::{FetchRequest, FetchResponse, GossipMessage, P2p, Proposal};
+use atoll_engine::gossip::Verdict;
+
+use crate::p2p::{FetchRequest, FetchResponse, GossipMessage, P2p, Proposal, Received};
 use crate::storage::{io_transactions, RoundWriteLogs};
 use crate::{state_at, ByzantineMode, ComputeError, Shared};
 
@@ -129,7 +131,7 @@ impl Worker {
         self.shared.mode
     }
 
-    pub(crate) async fn run(mut self, mut gossip: mpsc::Receiver<GossipMessage>) {
+    pub(crate) async fn run(mut self, mut gossip: mpsc::Receiver<Received>) {
         let mut status = self.shared.node.subscribe();
         let mut tick = tokio::time::interval(TICK);
         loop {
@@ -143,11 +145,16 @@ impl Worker {
                         tracing::warn!(error = %e, height, "compute worker");
                     }
                 }
-                message = gossip.recv() => {
-                    let Some(message) = message else { break };
-                    if let Err(e) = self.on_gossip(message).await {
-                        tracing::warn!(error = %e, "compute worker (gossip)");
-                    }
+                received = gossip.recv() => {
+                    let Some(Received { message, ticket }) = received else { break };
+                    let verdict = match self.on_gossip(message).await {
+                        Ok(verdict) => verdict,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "compute worker (gossip)");
+                            Verdict::Ignore
+                        }
+                    };
+                    self.p2p.report(ticket, verdict);
                 }
                 _ = tick.tick() => {
                     if let Err(e) = self.maybe_propose().await {
@@ -358,52 +365,67 @@ impl Worker {
 
     // ---- gossip ----
 
-    async fn on_gossip(&mut self, message: GossipMessage) -> Result<(), ComputeError> {
+    /// Handles a gossiped message and says whether gossip may forward it: a transaction the
+    /// runtime admitted, a proposal this node kept; a forged proposal is invalid.
+    async fn on_gossip(&mut self, message: GossipMessage) -> Result<Verdict, ComputeError> {
         match message {
             GossipMessage::Transaction(raw) => {
                 let hash = Hash::digest(&raw);
-                if !self.shared.pool.lock().is_ok_and(|p| p.contains(&hash)) {
-                    if let Err(e) = self.check_into_pool(raw).await {
+                if self.shared.pool.lock().is_ok_and(|p| p.contains(&hash)) {
+                    return Ok(Verdict::Ignore);
+                }
+                match self.check_into_pool(raw).await {
+                    Ok(true) => Ok(Verdict::Accept),
+                    Ok(false) => Ok(Verdict::Ignore),
+                    Err(e) => {
                         tracing::debug!(error = %e, "gossiped runtime transaction refused");
+                        Ok(Verdict::Ignore)
                     }
                 }
-                Ok(())
             }
             GossipMessage::Proposal(proposal) => {
-                self.accept_proposal(proposal)?;
+                if proposal.header.open(&self.shared.node.chain_context()).is_err() {
+                    return Ok(Verdict::Reject);
+                }
+                let kept = self.accept_proposal(proposal)?;
                 self.execute_proposals().await?;
-                self.resolve_discrepancy().await
+                self.resolve_discrepancy().await?;
+                Ok(if kept { Verdict::Accept } else { Verdict::Ignore })
             }
         }
     }
 
-    async fn check_into_pool(&self, raw: Vec<u8>) -> Result<(), ComputeError> {
+    /// Checks a transaction with the runtime and pools it; whether it was admitted.
+    async fn check_into_pool(&self, raw: Vec<u8>) -> Result<bool, ComputeError> {
         let outcome = self.shared.check(raw.clone()).await?;
-        if outcome.error.is_none() {
-            if let Ok(mut pool) = self.shared.pool.lock() {
-                let _ = pool.insert(raw, outcome.gas_price, outcome.sender);
-            }
+        if outcome.error.is_some() {
+            return Ok(false);
         }
-        Ok(())
+        Ok(self
+            .shared
+            .pool
+            .lock()
+            .is_ok_and(|mut pool| pool.insert(raw, outcome.gas_price, outcome.sender).is_ok()))
     }
 
     /// Keeps a proposal for the round in progress if it is signed by a worker and builds on
     /// the latest runtime block; a second, different proposal by the same proposer is
     /// reported as equivocation evidence.
-    fn accept_proposal(&mut self, proposal: Proposal) -> Result<(), ComputeError> {
+    /// Returns whether the proposal is one this node keeps for the round (new or known).
+    fn accept_proposal(&mut self, proposal: Proposal) -> Result<bool, ComputeError> {
         let chain = self.shared.node.chain_context();
-        let Ok(header) = proposal.header.open(&chain) else { return Ok(()) };
+        let Ok(header) = proposal.header.open(&chain) else { return Ok(false) };
         let proposer = *proposal.header.signer();
-        let Some(state) = self.state.as_ref() else { return Ok(()) };
-        let Some(committee) = state.committee.as_ref() else { return Ok(()) };
-        let Some(round) = self.round.as_mut() else { return Ok(()) };
+        let Some(state) = self.state.as_ref() else { return Ok(false) };
+        let Some(committee) = state.committee.as_ref() else { return Ok(false) };
+        let Some(round) = self.round.as_mut() else { return Ok(false) };
         if header.runtime != self.shared.runtime
             || header.round != round.round
             || header.previous_hash != round.previous.hash()
         {
-            return Ok(());
+            return Ok(false);
         }
-        let Some(rank) = committee.pool.rank(&proposer, round.round) else { return Ok(()) };
+        let Some(rank) = committee.pool.rank(&proposer, round.round) else { return Ok(false) };
         match round.proposals.get(&rank) {
             Some((existing, _, _)) if existing.header != proposal.header => {
                 let evidence = Evidence {
@@ -414,14 +436,15 @@ impl Worker {
                     ),
                 };
                 self.submit_consensus(roothash::EVIDENCE, &evidence)?;
+                Ok(false)
             }
-            Some(_) => {}
+            Some(_) => Ok(true),
             None => {
                 self.shared.remember_proposal(round.round, &proposal);
                 round.proposals.insert(rank, (proposal, header, proposer));
+                Ok(true)
             }
         }
-        Ok(())
     }
 
     /// A scheduler committed on chain, but its proposal never reached this node: ask the

@@ -61,9 +61,9 @@ struct Pending {
     data: Vec<u8>,
 }
 
-/// Scoring that only punishes invalid messages: the topic is quiet when nobody transacts,
-/// so delivery-rate penalties would punish honest peers.
-fn peer_score(topic: &gossipsub::IdentTopic) -> gossipsub::PeerScoreParams {
+/// Scoring that only punishes invalid messages: a topic is quiet when nobody transacts, so
+/// delivery-rate penalties would punish honest peers. Shared with the runtime gossip.
+pub fn peer_score(topic: &gossipsub::IdentTopic) -> gossipsub::PeerScoreParams {
     let mut params = gossipsub::PeerScoreParams::default();
     let topic_params = gossipsub::TopicScoreParams {
         topic_weight: 1.0,
