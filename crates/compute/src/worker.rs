@@ -818,12 +818,17 @@ impl Worker {
         let tree = state_at(&self.shared.node, self.height)?;
         let address = Address::from_public_key(&self.id);
         let on_chain = staking::account(&tree, &address).map_err(state_err)?.general.nonce;
+        // The configured fee, raised to the chain's minimum gas price if that is higher.
+        let min_price = atoll_consensus::chain::parameters(&tree).map_err(state_err)?.min_gas_price;
         drop(tree);
+        let minimum = u128::from(self.fee.gas).saturating_mul(min_price);
+        let fee =
+            Fee { amount: self.fee.amount.max(atoll_types::Amount::new(minimum)), ..self.fee };
         let nonce = match self.last_nonce {
             Some(last) if last >= on_chain => last + 1,
             _ => self.shared.node.next_nonce(&address, on_chain),
         };
-        let tx = Transaction::new(nonce, self.fee, method, body);
+        let tx = Transaction::new(nonce, fee, method, body);
         let raw = atoll_types::encode(&Signed::sign(
             self.identity.as_ref(),
             &self.shared.node.chain_context(),
