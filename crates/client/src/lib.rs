@@ -30,7 +30,7 @@ pub use stream::EventStream;
 
 use model::{
     BatchItem, BatchSubmitRequest, BatchSubmitResponse, BlockResponse, EpochInfo, ErrorBody,
-    ErrorDetail, EstimateGasRequest, EstimateGasResponse, EventsResponse, StateQuery,
+    ErrorDetail, EstimateGasRequest, EstimateGasResponse, EventsResponse, ListQuery, StateQuery,
     StateResponse, Status, SubmitRequest, SubmitResponse, TransactionResponse,
 };
 
@@ -112,10 +112,27 @@ impl Client {
         path: &str,
         query: StateQuery,
     ) -> Result<StateResponse<T>, ClientError> {
+        self.get_query(path, &query).await
+    }
+
+    /// A list read: one page of at most 1,000 entries (see [`ListQuery`]).
+    pub async fn list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &ListQuery,
+    ) -> Result<StateResponse<T>, ClientError> {
+        self.get_query(path, query).await
+    }
+
+    async fn get_query<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &impl serde::Serialize,
+    ) -> Result<StateResponse<T>, ClientError> {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
-            .query(&query)
+            .query(query)
             .send()
             .await
             .map_err(transport)?;
@@ -204,18 +221,18 @@ impl Client {
     pub async fn delegations(
         &self,
         address: &Address,
-        query: StateQuery,
+        query: impl Into<ListQuery>,
     ) -> Result<StateResponse<Vec<(Address, Delegation)>>, ClientError> {
-        self.state(&format!("/v1/accounts/{address}/delegations"), query).await
+        self.list(&format!("/v1/accounts/{address}/delegations"), &query.into()).await
     }
 
     /// Delegations to the escrow `address`, as (delegator, delegation).
     pub async fn delegators(
         &self,
         address: &Address,
-        query: StateQuery,
+        query: impl Into<ListQuery>,
     ) -> Result<StateResponse<Vec<(Address, Delegation)>>, ClientError> {
-        self.state(&format!("/v1/accounts/{address}/delegators"), query).await
+        self.list(&format!("/v1/accounts/{address}/delegators"), &query.into()).await
     }
 
     /// Debonding delegations of `address`, as (escrow, debonding delegation).
@@ -308,9 +325,9 @@ impl Client {
     /// Every governance proposal.
     pub async fn proposals(
         &self,
-        query: StateQuery,
+        query: impl Into<ListQuery>,
     ) -> Result<StateResponse<Vec<Proposal>>, ClientError> {
-        self.state("/v1/governance/proposals", query).await
+        self.list("/v1/governance/proposals", &query.into()).await
     }
 
     /// One governance proposal.
@@ -326,9 +343,9 @@ impl Client {
     pub async fn votes(
         &self,
         id: u64,
-        query: StateQuery,
+        query: impl Into<ListQuery>,
     ) -> Result<StateResponse<Vec<(Address, Vote)>>, ClientError> {
-        self.state(&format!("/v1/governance/proposals/{id}/votes"), query).await
+        self.list(&format!("/v1/governance/proposals/{id}/votes"), &query.into()).await
     }
 
     /// Polls until the transaction is in a committed block.

@@ -81,6 +81,34 @@ pub struct StateQuery {
     pub proof: Option<bool>,
 }
 
+/// `?height=…&proof=…&after=…` of list queries, which answer at most 1,000 entries: the
+/// next page starts after the last entry of the previous one (its address, or its id for
+/// proposals).
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Read the state after this height (default: the latest).
+    pub height: Option<u64>,
+    /// Include a proof of every state entry the answer depends on.
+    pub proof: Option<bool>,
+    /// Start after this entry (the last one of the previous page).
+    pub after: Option<String>,
+}
+
+impl ListQuery {
+    /// The height and proof options.
+    pub fn state(&self) -> StateQuery {
+        StateQuery { height: self.height, proof: self.proof }
+    }
+}
+
+impl From<StateQuery> for ListQuery {
+    fn from(query: StateQuery) -> Self {
+        Self { height: query.height, proof: query.proof, after: None }
+    }
+}
+
 /// A state query's answer, with the state root it was read at and optionally its proof.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -96,6 +96,28 @@ pub fn scan_limited<T: BorshDeserialize>(
     Ok(out)
 }
 
+/// Like [`scan_limited`], starting strictly after the key `prefix ‖ after` (a page that
+/// follows the one whose last key ended in `after`).
+pub fn scan_page<T: BorshDeserialize>(
+    state: &dyn KeyValueRead,
+    prefix: &[u8],
+    after: Option<&[u8]>,
+    limit: usize,
+) -> Result<Vec<(Vec<u8>, T)>, StateError> {
+    let Some(after) = after else { return scan_limited(state, prefix, limit) };
+    let mut start = key(&[prefix, after]);
+    start.push(0);
+    let end = atoll_mkvs::prefix_end(prefix);
+    let mut out = Vec::new();
+    for entry in state.range(&start, end.as_deref()).take(limit) {
+        let (key, bytes) = entry?;
+        let value = atoll_types::decode(&bytes, MAX_STATE_VALUE)
+            .map_err(|e| StateError::Corrupt { key: hex(&key), reason: e.to_string() })?;
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

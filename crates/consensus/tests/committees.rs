@@ -787,6 +787,15 @@ fn a_tally_refuses_to_drop_delegators_past_the_first_thousand() {
     let votes = governance::listed_votes(&counting, 0).expect("votes");
     assert_eq!(votes.len(), atoll_consensus::staking::query::MAX_LIST);
     assert!(counting.entries.get() <= votes.len() + 1);
+    // The next pages hold the rest, each entry once.
+    let last = listed.last().expect("a page").0;
+    let rest = atoll_consensus::staking::query::delegations_to_after(&tree, &entity, Some(&last))
+        .expect("next page");
+    assert_eq!(listed.len() + rest.len(), delegators.len() + 1, "and the entity's own");
+    assert!(rest.iter().all(|(d, _)| *d > last));
+    let last_voter = votes.last().expect("a page").0;
+    let more = governance::listed_votes_after(&tree, 0, Some(&last_voter)).expect("next page");
+    assert_eq!(votes.len() + more.len(), delegators.len());
 }
 
 /// A state view that counts the entries its iterators yield.

@@ -160,6 +160,17 @@ async fn every_endpoint_answers_and_proofs_verify_against_a_trusted_app_hash() {
     verify(&delegations, &trusted, |s| staking::delegations_from(s, &from)).expect("proof");
     let delegators = client.delegators(&escrow, q).await.expect("delegators");
     verify(&delegators, &trusted, |s| staking::delegations_to(s, &escrow)).expect("proof");
+    // [S] finding 11: lists are paged; the page after the last delegator is empty, and it
+    // is proven like the first.
+    let last = delegators.value.last().expect("a delegator").0;
+    let page = atoll_client::model::ListQuery {
+        after: Some(last.to_string()),
+        ..atoll_client::model::ListQuery::from(q)
+    };
+    let next = client.delegators(&escrow, page).await.expect("next page");
+    assert!(next.value.is_empty(), "{:?}", next.value);
+    verify(&next, &trusted, |s| staking::delegations_to_after(s, &escrow, Some(&last)))
+        .expect("proof of the next page");
     let debonding = client.debonding_delegations(&from, q).await.expect("debonding");
     verify(&debonding, &trusted, |s| staking::debonding_delegations(s, &from)).expect("proof");
     let validators = client.validators(q).await.expect("validators");

@@ -304,31 +304,56 @@ pub fn proposal(state: &dyn KeyValueRead, id: u64) -> Result<Option<Proposal>, S
 /// The first [`crate::staking::query::MAX_LIST`] proposals, by id (what the API lists: its
 /// cost does not grow with the number of proposals ever made).
 pub fn proposals(state: &dyn KeyValueRead) -> Result<Vec<Proposal>, StateError> {
+    proposals_after(state, None)
+}
+
+/// The page of [`proposals`] after proposal id `after`.
+pub fn proposals_after(
+    state: &dyn KeyValueRead,
+    after: Option<u64>,
+) -> Result<Vec<Proposal>, StateError> {
     let limit = crate::staking::query::MAX_LIST;
-    Ok(state::scan_limited::<Proposal>(state, &PROPOSALS, limit)?
-        .into_iter()
-        .map(|(_, p)| p)
-        .collect())
+    let after = after.map(u64::to_be_bytes);
+    Ok(state::scan_page::<Proposal>(
+        state,
+        &PROPOSALS,
+        after.as_ref().map(|a| a.as_slice()),
+        limit,
+    )?
+    .into_iter()
+    .map(|(_, p)| p)
+    .collect())
 }
 
 /// The first [`crate::staking::query::MAX_LIST`] votes on a proposal, by voter (the API's
 /// list; tallies read them all through [`votes`]).
 pub fn listed_votes(state: &dyn KeyValueRead, id: u64) -> Result<Vec<(Address, Vote)>, StateError> {
-    votes_up_to(state, id, crate::staking::query::MAX_LIST)
+    votes_page(state, id, None, crate::staking::query::MAX_LIST)
+}
+
+/// The page of [`listed_votes`] after voter `after`.
+pub fn listed_votes_after(
+    state: &dyn KeyValueRead,
+    id: u64,
+    after: Option<&Address>,
+) -> Result<Vec<(Address, Vote)>, StateError> {
+    votes_page(state, id, after, crate::staking::query::MAX_LIST)
 }
 
 /// The votes on a proposal, by voter.
 pub fn votes(state: &dyn KeyValueRead, id: u64) -> Result<Vec<(Address, Vote)>, StateError> {
-    votes_up_to(state, id, usize::MAX)
+    votes_page(state, id, None, usize::MAX)
 }
 
-fn votes_up_to(
+fn votes_page(
     state: &dyn KeyValueRead,
     id: u64,
+    after: Option<&Address>,
     limit: usize,
 ) -> Result<Vec<(Address, Vote)>, StateError> {
     let prefix = key(&[&VOTES, &id.to_be_bytes()]);
-    state::scan_limited::<Vote>(state, &prefix, limit)?
+    let after = after.map(|a| a.as_bytes().as_slice());
+    state::scan_page::<Vote>(state, &prefix, after, limit)?
         .into_iter()
         .map(|(k, v)| {
             let address =

@@ -32,8 +32,18 @@ pub fn delegations_to(
     state: &dyn KeyValueRead,
     escrow: &Address,
 ) -> Result<Vec<(Address, Delegation)>, StateError> {
+    delegations_to_after(state, escrow, None)
+}
+
+/// The page of [`delegations_to`] after delegator `after` (in address order).
+pub fn delegations_to_after(
+    state: &dyn KeyValueRead,
+    escrow: &Address,
+    after: Option<&Address>,
+) -> Result<Vec<(Address, Delegation)>, StateError> {
     let prefix = key(&[&state::DELEGATIONS, escrow.as_bytes()]);
-    crate::state::scan_limited::<Delegation>(state, &prefix, MAX_LIST)?
+    let after = after.map(|a| a.as_bytes().as_slice());
+    crate::state::scan_page::<Delegation>(state, &prefix, after, MAX_LIST)?
         .into_iter()
         .map(|(k, d)| Ok((address_at(&k[prefix.len()..]).ok_or_else(|| corrupt(&k))?, d)))
         .collect()
@@ -53,10 +63,20 @@ pub fn delegations_from(
     state: &dyn KeyValueRead,
     delegator: &Address,
 ) -> Result<Vec<(Address, Delegation)>, StateError> {
+    delegations_from_after(state, delegator, None)
+}
+
+/// The page of [`delegations_from`] after escrow `after` (in address order).
+pub fn delegations_from_after(
+    state: &dyn KeyValueRead,
+    delegator: &Address,
+    after: Option<&Address>,
+) -> Result<Vec<(Address, Delegation)>, StateError> {
     let prefix = key(&[&state::DELEGATIONS_FROM, delegator.as_bytes()]);
+    let after = after.map(|a| a.as_bytes().as_slice());
+    let page = crate::state::scan_page::<()>(state, &prefix, after, MAX_LIST)?;
     let mut out = Vec::new();
-    for entry in state.prefix(&prefix).take(MAX_LIST) {
-        let (k, _) = entry?;
+    for (k, ()) in page {
         let escrow = address_at(&k[prefix.len()..]).ok_or_else(|| corrupt(&k))?;
         out.push((escrow, state::delegation(state, &escrow, delegator)?));
     }

@@ -2,7 +2,7 @@
 //! `proof=true` returns a proof of every entry it read (see `atoll_mkvs::witness`), which
 //! `atoll_client::verify` checks by rerunning the same query over the proof.
 
-use atoll_client::model::{EpochInfo, ErrorBody, StateQuery, StateResponse};
+use atoll_client::model::{EpochInfo, ErrorBody, ListQuery, StateQuery, StateResponse};
 use atoll_client::queries as shared;
 use atoll_consensus::staking::query as staking;
 use atoll_consensus::{beacon, chain as chain_state, governance, registry, scheduler, StateError};
@@ -111,32 +111,45 @@ pub(crate) async fn account(
     api.query(q, String::new(), move |s| always(staking::account(s, &address))).await
 }
 
-/// Delegations made by an account, as `[escrow, delegation]` pairs.
+/// The `after` of a list query keyed by address.
+fn after_address(q: &ListQuery) -> Result<Option<Address>, ApiError> {
+    q.after.as_deref().map(parse_address).transpose()
+}
+
+/// Delegations made by an account, as `[escrow, delegation]` pairs: a page of at most
+/// 1,000, by escrow address (`after` = the last escrow of the previous page).
 #[utoipa::path(get, path = "/v1/accounts/{address}/delegations", tag = "state",
-    params(("address" = String, Path, description = "the delegator"), StateQuery),
+    params(("address" = String, Path, description = "the delegator"), ListQuery),
     responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delegations(
     State(api): State<ApiState>,
     Path(address): Path<String>,
-    ApiQuery(q): ApiQuery<StateQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Answer {
-    let address = parse_address(&address)?;
-    api.query(q, String::new(), move |s| always(staking::delegations_from(s, &address))).await
+    let (address, after) = (parse_address(&address)?, after_address(&q)?);
+    api.query(q.state(), String::new(), move |s| {
+        always(staking::delegations_from_after(s, &address, after.as_ref()))
+    })
+    .await
 }
 
-/// Delegations to an escrow account, as `[delegator, delegation]` pairs.
+/// Delegations to an escrow account, as `[delegator, delegation]` pairs: a page of at most
+/// 1,000, by delegator address (`after` = the last delegator of the previous page).
 #[utoipa::path(get, path = "/v1/accounts/{address}/delegators", tag = "state",
-    params(("address" = String, Path, description = "the escrow account"), StateQuery),
+    params(("address" = String, Path, description = "the escrow account"), ListQuery),
     responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delegators(
     State(api): State<ApiState>,
     Path(address): Path<String>,
-    ApiQuery(q): ApiQuery<StateQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Answer {
-    let address = parse_address(&address)?;
-    api.query(q, String::new(), move |s| always(staking::delegations_to(s, &address))).await
+    let (address, after) = (parse_address(&address)?, after_address(&q)?);
+    api.query(q.state(), String::new(), move |s| {
+        always(staking::delegations_to_after(s, &address, after.as_ref()))
+    })
+    .await
 }
 
 /// Debonding delegations of an account, as `[escrow, debonding delegation]` pairs.
@@ -276,15 +289,22 @@ pub(crate) async fn beacon(
     api.query(q, String::new(), |s| always(beacon::beacon(s))).await
 }
 
-/// Every governance proposal.
-#[utoipa::path(get, path = "/v1/governance/proposals", tag = "state", params(StateQuery),
+/// Governance proposals: a page of at most 1,000, by id (`after` = the last id of the
+/// previous page).
+#[utoipa::path(get, path = "/v1/governance/proposals", tag = "state", params(ListQuery),
     responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn proposals(
     State(api): State<ApiState>,
-    ApiQuery(q): ApiQuery<StateQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Answer {
-    api.query(q, String::new(), |s| always(governance::proposals(s))).await
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| a.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid id {a:?}"))))
+        .transpose()?;
+    api.query(q.state(), String::new(), move |s| always(governance::proposals_after(s, after)))
+        .await
 }
 
 /// One governance proposal.
@@ -301,16 +321,21 @@ pub(crate) async fn proposal(
     api.query(q, format!("no proposal {id}"), move |s| governance::proposal(s, id)).await
 }
 
-/// The votes cast on a proposal, as `[voter, vote]` pairs.
+/// The votes cast on a proposal, as `[voter, vote]` pairs: a page of at most 1,000, by voter
+/// address (`after` = the last voter of the previous page).
 #[utoipa::path(get, path = "/v1/governance/proposals/{id}/votes", tag = "state",
-    params(("id" = u64, Path, description = "proposal id"), StateQuery),
+    params(("id" = u64, Path, description = "proposal id"), ListQuery),
     responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn votes(
     State(api): State<ApiState>,
     Path(id): Path<String>,
-    ApiQuery(q): ApiQuery<StateQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Answer {
     let id: u64 = id.parse().map_err(|_| ApiError::bad_request(format!("invalid id {id:?}")))?;
-    api.query(q, String::new(), move |s| always(governance::listed_votes(s, id))).await
+    let after = after_address(&q)?;
+    api.query(q.state(), String::new(), move |s| {
+        always(governance::listed_votes_after(s, id, after.as_ref()))
+    })
+    .await
 }
