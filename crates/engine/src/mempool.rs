@@ -8,8 +8,8 @@
 //! the worst-paying one. Blocks are built by gas price while keeping each sender's nonces
 //! in order.
 //!
-//! After every block the pool is re-checked against the new state without verifying any
-//! signature again (a transaction's hash covers its signature, and admission verified it):
+//! After every block the pool is re-checked against the new state (on a thread of its own,
+//! off the commit path) without verifying any signature again (a transaction's hash covers its signature, and admission verified it):
 //! per sender, one account read drops used nonces and what the balance no longer covers,
 //! and transactions stuck behind a nonce gap expire after [`MempoolConfig::gap_ttl_blocks`].
 

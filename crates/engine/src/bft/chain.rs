@@ -95,6 +95,35 @@ pub struct Chain {
     store: Arc<BlockStore>,
     mempool: Arc<Mutex<Mempool>>,
     pruning: Pruning,
+    /// Heights whose state the mempool is to be re-checked against, off the commit path.
+    recheck: std::sync::mpsc::Sender<u64>,
+}
+
+/// Re-checks the mempool against each newly committed state on a thread of its own, so a
+/// commit never waits for it; when heights pile up only the latest is checked. Ends when the
+/// chain is dropped.
+fn spawn_rechecker(
+    state: Arc<ConsensusState<RedbNodeDb>>,
+    mempool: Arc<Mutex<Mempool>>,
+) -> std::sync::mpsc::Sender<u64> {
+    let (heights, pending) = std::sync::mpsc::channel::<u64>();
+    let spawned = std::thread::Builder::new().name("mempool-recheck".into()).spawn(move || {
+        while let Ok(mut height) = pending.recv() {
+            while let Ok(later) = pending.try_recv() {
+                height = height.max(later);
+            }
+            let Ok(tree) = state.tree_at(Height(height)) else { continue };
+            if let Ok(mut mempool) = mempool.lock() {
+                if let Err(e) = mempool.recheck(&tree, height) {
+                    tracing::warn!(error = %e, "mempool re-check failed");
+                }
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start the mempool re-check thread");
+    }
+    heights
 }
 
 impl Chain {
@@ -108,7 +137,8 @@ impl Chain {
         mempool: Arc<Mutex<Mempool>>,
         pruning: Pruning,
     ) -> Result<Self, ChainError> {
-        let this = Self { chain, initial_height, state, store, mempool, pruning };
+        let recheck = spawn_rechecker(Arc::clone(&state), Arc::clone(&mempool));
+        let this = Self { chain, initial_height, state, store, mempool, pruning, recheck };
         this.replay()?;
         this.check_upgrade()?;
         Ok(this)
@@ -429,13 +459,8 @@ impl Chain {
         }
         self.store.put(block, certificate)?;
         let outcome = self.apply(block)?;
-        if let Ok(tree) = self.state.tree_at(block.header.height) {
-            if let Ok(mut mempool) = self.mempool.lock() {
-                if let Err(e) = mempool.recheck(&tree, block.header.height.0) {
-                    tracing::warn!(error = %e, "mempool re-check failed");
-                }
-            }
-        }
+        // Off the commit path: the next height need not wait for it.
+        let _ = self.recheck.send(block.header.height.0);
         self.prune(block.header.height.0)?;
         self.check_upgrade()?;
         Ok(outcome)
