@@ -1,0 +1,111 @@
+//! The runtime p2p network over real sockets on 127.0.0.1: a gossiped message the worker
+//! found invalid is never forwarded.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use atoll_compute::p2p::{self, GossipMessage, P2pConfig, Proposal, Provider};
+use atoll_compute::storage::RoundWriteLogs;
+use atoll_engine::gossip::Verdict;
+use atoll_types::{Hash, Round, RuntimeId};
+use libp2p::Multiaddr;
+
+struct Nothing;
+
+impl Provider for Nothing {
+    fn transactions(&self, _: &[Hash]) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
+    fn write_logs(&self, _: Round) -> Option<RoundWriteLogs> {
+        None
+    }
+    fn proposals(&self, _: Round) -> Vec<Proposal> {
+        Vec::new()
+    }
+}
+
+fn free_address() -> Multiaddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    format!("/ip4/127.0.0.1/tcp/{port}").parse().expect("multiaddr")
+}
+
+fn transaction(message: &GossipMessage) -> &[u8] {
+    match message {
+        GossipMessage::Transaction(raw) => raw,
+        GossipMessage::Proposal(_) => &[],
+    }
+}
+
+/// [S] finding 7 (runtime gossip): messages were forwarded before the worker looked at them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_gossip_refuses_to_forward_what_the_worker_rejected() {
+    let runtime = RuntimeId::from_bytes([5; 32]);
+    let (a, b, c) = (free_address(), free_address(), free_address());
+    let config = |seed: u8, listen: &Multiaddr, peers: Vec<Multiaddr>| P2pConfig {
+        seed: [seed; 32],
+        listen: listen.clone(),
+        peers,
+    };
+    let (publisher, _a_in, _a) =
+        p2p::start(runtime, config(1, &a, vec![b.clone()]), Arc::new(Nothing)).expect("A");
+    let (relay, mut at_b, _b) =
+        p2p::start(runtime, config(2, &b, vec![]), Arc::new(Nothing)).expect("B");
+    let (_sink, mut at_c, _c) =
+        p2p::start(runtime, config(3, &c, vec![b]), Arc::new(Nothing)).expect("C");
+    // B's worker: forged transactions are invalid, everything else is accepted.
+    let (seen_at_b, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(received) = at_b.recv().await {
+            let raw = transaction(&received.message).to_vec();
+            let verdict =
+                if raw.starts_with(b"forged") { Verdict::Reject } else { Verdict::Accept };
+            relay.report(received.ticket, verdict);
+            let _ = seen_at_b.send(raw);
+        }
+    });
+    let limit = Duration::from_secs(20);
+    // Until the mesh has formed, probes are published again.
+    let mut formed = false;
+    for n in 0..200u32 {
+        publisher.publish(GossipMessage::Transaction(format!("probe {n}").into_bytes()));
+        if tokio::time::timeout(Duration::from_millis(100), at_c.recv()).await.is_ok() {
+            formed = true;
+            break;
+        }
+    }
+    assert!(formed, "the mesh never formed");
+    publisher.publish(GossipMessage::Transaction(b"forged transaction".to_vec()));
+    publisher.publish(GossipMessage::Transaction(b"valid transaction".to_vec()));
+    let mut forged_at_b = false;
+    tokio::time::timeout(limit, async {
+        while !forged_at_b {
+            forged_at_b = seen.recv().await.expect("B runs").starts_with(b"forged");
+        }
+    })
+    .await
+    .expect("B received the forged transaction");
+    let mut at_c_after = Vec::new();
+    tokio::time::timeout(limit, async {
+        loop {
+            let received = at_c.recv().await.expect("C runs");
+            let raw = transaction(&received.message).to_vec();
+            let done = raw == b"valid transaction";
+            at_c_after.push(raw);
+            if done {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the valid transaction reached C");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    while let Ok(received) = at_c.try_recv() {
+        at_c_after.push(transaction(&received.message).to_vec());
+    }
+    assert!(
+        !at_c_after.iter().any(|m| m.starts_with(b"forged")),
+        "B forwarded what its worker rejected"
+    );
+}
