@@ -824,9 +824,12 @@ impl Worker {
         let minimum = u128::from(self.fee.gas).saturating_mul(min_price);
         let fee =
             Fee { amount: self.fee.amount.max(atoll_types::Amount::new(minimum)), ..self.fee };
+        // After this worker's own last transaction and after anything else the node has
+        // pending under the same key (its re-registration), never on top of either.
+        let pending = self.shared.node.next_nonce(&address, on_chain);
         let nonce = match self.last_nonce {
-            Some(last) if last >= on_chain => last + 1,
-            _ => self.shared.node.next_nonce(&address, on_chain),
+            Some(last) if last >= on_chain => last.saturating_add(1).max(pending),
+            _ => pending,
         };
         let tx = Transaction::new(nonce, fee, method, body);
         let raw = atoll_types::encode(&Signed::sign(
