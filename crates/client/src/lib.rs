@@ -239,9 +239,9 @@ impl Client {
     pub async fn debonding_delegations(
         &self,
         address: &Address,
-        query: StateQuery,
+        query: impl Into<ListQuery>,
     ) -> Result<StateResponse<Vec<(Address, DebondingDelegation)>>, ClientError> {
-        self.state(&format!("/v1/accounts/{address}/debonding-delegations"), query).await
+        self.list(&format!("/v1/accounts/{address}/debonding-delegations"), &query.into()).await
     }
 
     /// The validator set.

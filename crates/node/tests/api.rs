@@ -173,6 +173,24 @@ async fn every_endpoint_answers_and_proofs_verify_against_a_trusted_app_hash() {
         .expect("proof of the next page");
     let debonding = client.debonding_delegations(&from, q).await.expect("debonding");
     verify(&debonding, &trusted, |s| staking::debonding_delegations(s, &from)).expect("proof");
+    // Debonding pages are keyed by escrow and end epoch.
+    let page = atoll_client::model::ListQuery {
+        after: Some(format!("{escrow}:0")),
+        ..atoll_client::model::ListQuery::from(q)
+    };
+    let next = client.debonding_delegations(&from, page).await.expect("next page");
+    verify(&next, &trusted, |s| {
+        staking::debonding_delegations_after(s, &from, Some((&escrow, atoll_types::Epoch(0))))
+    })
+    .expect("proof of the page");
+    let bad = atoll_client::model::ListQuery {
+        after: Some("nonsense".into()),
+        ..atoll_client::model::ListQuery::from(q)
+    };
+    assert!(
+        client.debonding_delegations(&from, bad).await.is_err(),
+        "a malformed cursor is refused"
+    );
     let validators = client.validators(q).await.expect("validators");
     assert_eq!(validators.value.len(), 1);
     verify(&validators, &trusted, scheduler::validators).expect("proof");

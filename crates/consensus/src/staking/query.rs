@@ -83,13 +83,25 @@ pub fn delegations_from_after(
     Ok(out)
 }
 
-/// Debonding delegations of `delegator`, as (escrow, debonding delegation).
+/// Debonding delegations of `delegator`, as (escrow, debonding delegation), at most
+/// [`MAX_LIST`].
 pub fn debonding_delegations(
     state: &dyn KeyValueRead,
     delegator: &Address,
 ) -> Result<Vec<(Address, DebondingDelegation)>, StateError> {
+    debonding_delegations_after(state, delegator, None)
+}
+
+/// The page of [`debonding_delegations`] after the entry for escrow `after.0` ending at
+/// epoch `after.1` (entries are ordered by escrow, then end epoch).
+pub fn debonding_delegations_after(
+    state: &dyn KeyValueRead,
+    delegator: &Address,
+    after: Option<(&Address, atoll_types::Epoch)>,
+) -> Result<Vec<(Address, DebondingDelegation)>, StateError> {
     let prefix = key(&[&state::DEBONDING, delegator.as_bytes()]);
-    crate::state::scan_limited::<DebondingDelegation>(state, &prefix, MAX_LIST)?
+    let after = after.map(|(escrow, end)| key(&[escrow.as_bytes(), &end.0.to_be_bytes()]));
+    crate::state::scan_page::<DebondingDelegation>(state, &prefix, after.as_deref(), MAX_LIST)?
         .into_iter()
         .map(|(k, d)| {
             let escrow = k

@@ -152,18 +152,33 @@ pub(crate) async fn delegators(
     .await
 }
 
-/// Debonding delegations of an account, as `[escrow, debonding delegation]` pairs.
+/// Debonding delegations of an account, as `[escrow, debonding delegation]` pairs: a page of
+/// at most 1,000, by escrow then end epoch (`after` = `<escrow>:<debond_end>` of the last
+/// entry of the previous page).
 #[utoipa::path(get, path = "/v1/accounts/{address}/debonding-delegations", tag = "state",
-    params(("address" = String, Path, description = "the delegator"), StateQuery),
+    params(("address" = String, Path, description = "the delegator"), ListQuery),
     responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn debonding_delegations(
     State(api): State<ApiState>,
     Path(address): Path<String>,
-    ApiQuery(q): ApiQuery<StateQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Answer {
     let address = parse_address(&address)?;
-    api.query(q, String::new(), move |s| always(staking::debonding_delegations(s, &address))).await
+    let after = match q.after.as_deref() {
+        None => None,
+        Some(text) => {
+            let bad =
+                || ApiError::bad_request(format!("after must be <escrow>:<epoch>, not {text:?}"));
+            let (escrow, epoch) = text.rsplit_once(':').ok_or_else(bad)?;
+            Some((parse_address(escrow)?, atoll_types::Epoch(epoch.parse().map_err(|_| bad())?)))
+        }
+    };
+    api.query(q.state(), String::new(), move |s| {
+        let after = after.as_ref().map(|(escrow, end)| (escrow, *end));
+        always(staking::debonding_delegations_after(s, &address, after))
+    })
+    .await
 }
 
 /// The validator set.
