@@ -328,7 +328,8 @@ pub fn start(
                         publish(&mut swarm, &topic, atoll_types::encode(&message), &mut unsent);
                     }
                     Some(Command::Report { ticket, verdict }) => {
-                        if let Some(at) = awaiting.iter().position(|(t, _, _)| *t == ticket) {
+                        // Tickets only grow, so the queue is sorted by them.
+                        if let Ok(at) = awaiting.binary_search_by_key(&ticket, |(t, _, _)| *t) {
                             if let Some((_, id, source)) = awaiting.remove(at) {
                                 swarm.behaviour_mut().gossip.report_message_validation_result(&id, &source, verdict.into());
                             }

@@ -69,14 +69,7 @@ pub fn scan<T: BorshDeserialize>(
     state: &dyn KeyValueRead,
     prefix: &[u8],
 ) -> Result<Vec<(Vec<u8>, T)>, StateError> {
-    let mut out = Vec::new();
-    for entry in state.prefix(prefix) {
-        let (key, bytes) = entry?;
-        let value = atoll_types::decode(&bytes, MAX_STATE_VALUE)
-            .map_err(|e| StateError::Corrupt { key: hex(&key), reason: e.to_string() })?;
-        out.push((key, value));
-    }
-    Ok(out)
+    scan_page(state, prefix, None, usize::MAX)
 }
 
 /// Like [`scan`], but reads at most `limit` entries: what a bounded query serves, at a cost
@@ -86,14 +79,7 @@ pub fn scan_limited<T: BorshDeserialize>(
     prefix: &[u8],
     limit: usize,
 ) -> Result<Vec<(Vec<u8>, T)>, StateError> {
-    let mut out = Vec::new();
-    for entry in state.prefix(prefix).take(limit) {
-        let (key, bytes) = entry?;
-        let value = atoll_types::decode(&bytes, MAX_STATE_VALUE)
-            .map_err(|e| StateError::Corrupt { key: hex(&key), reason: e.to_string() })?;
-        out.push((key, value));
-    }
-    Ok(out)
+    scan_page(state, prefix, None, limit)
 }
 
 /// Like [`scan_limited`], starting strictly after the key `prefix ‖ after` (a page that
@@ -104,12 +90,16 @@ pub fn scan_page<T: BorshDeserialize>(
     after: Option<&[u8]>,
     limit: usize,
 ) -> Result<Vec<(Vec<u8>, T)>, StateError> {
-    let Some(after) = after else { return scan_limited(state, prefix, limit) };
-    let mut start = key(&[prefix, after]);
-    start.push(0);
-    let end = atoll_mkvs::prefix_end(prefix);
+    let entries = match after {
+        None => state.prefix(prefix),
+        Some(after) => {
+            let mut start = key(&[prefix, after]);
+            start.push(0);
+            state.range(&start, atoll_mkvs::prefix_end(prefix).as_deref())
+        }
+    };
     let mut out = Vec::new();
-    for entry in state.range(&start, end.as_deref()).take(limit) {
+    for entry in entries.take(limit) {
         let (key, bytes) = entry?;
         let value = atoll_types::decode(&bytes, MAX_STATE_VALUE)
             .map_err(|e| StateError::Corrupt { key: hex(&key), reason: e.to_string() })?;

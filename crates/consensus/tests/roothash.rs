@@ -50,6 +50,18 @@ fn net(stragglers: u16) -> Net {
 }
 
 impl Net {
+    /// A proposal of `batch` for the round in progress, signed by `proposer`.
+    fn proposal(&self, proposer: &PublicKey, batch: &[u8]) -> Signed<ProposalHeader> {
+        let header = ProposalHeader {
+            runtime: RUNTIME,
+            round: self.round(),
+            previous_hash: self.state().last_block.hash(),
+            batch_hash: Hash::digest(batch),
+            in_msgs_count: 0,
+        };
+        Signed::sign(&self.key(proposer).identity, &self.chain.chain_context(), &header)
+    }
+
     fn state(&self) -> RuntimeState {
         roothash::runtime_state(&self.chain.tree(), &RUNTIME).expect("read").expect("state")
     }
@@ -377,17 +389,7 @@ fn an_equivocating_commitment_is_slashed_once_and_not_counted() {
 fn evidence_of_two_proposals_slashes_the_proposer_and_rewards_the_reporter() {
     let mut n = net(0);
     let proposer = n.ranked(0);
-    let chain = n.chain.chain_context();
-    let proposal = |batch: &[u8]| {
-        let header = ProposalHeader {
-            runtime: RUNTIME,
-            round: n.round(),
-            previous_hash: n.state().last_block.hash(),
-            batch_hash: Hash::digest(batch),
-            in_msgs_count: 0,
-        };
-        Signed::sign(&n.key(&proposer).identity, &chain, &header)
-    };
+    let proposal = |batch: &[u8]| n.proposal(&proposer, batch);
     let (a, b) = (proposal(b"a"), proposal(b"b"));
     // A reporter from another entity than the proposer's (reporting oneself earns nothing).
     let other = usize::from(n.key(&proposer).entity == 0);
@@ -429,17 +431,7 @@ fn evidence_of_two_proposals_slashes_the_proposer_and_rewards_the_reporter() {
 fn self_reported_equivocation_refuses_a_reward() {
     let mut n = net(0);
     let proposer = n.ranked(0);
-    let chain = n.chain.chain_context();
-    let proposal = |batch: &[u8]| {
-        let header = ProposalHeader {
-            runtime: RUNTIME,
-            round: n.round(),
-            previous_hash: n.state().last_block.hash(),
-            batch_hash: Hash::digest(batch),
-            in_msgs_count: 0,
-        };
-        Signed::sign(&n.key(&proposer).identity, &chain, &header)
-    };
+    let proposal = |batch: &[u8]| n.proposal(&proposer, batch);
     let body = Evidence {
         runtime: RUNTIME,
         evidence: EquivocationEvidence::Proposals(proposal(b"a"), proposal(b"b")),

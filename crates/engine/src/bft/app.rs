@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use atoll_types::{encode, Hash, Height};
+use atoll_types::{encode, Hash, Height, Signature};
 use bytes::Bytes;
 use malachitebft_app_channel::app::consensus::VoteExtensionError;
 use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
@@ -351,20 +351,17 @@ impl App {
             .map_err(|e| ChainError::Inconsistent(e.to_string()))?;
         self.stream_nonce = self.stream_nonce.wrapping_add(1);
         let id = streams::stream_id(height.0, round.as_u32().unwrap_or(0), self.stream_nonce);
-        let opening = StreamOpening {
-            height: height.0,
-            round: round.as_i64(),
-            valid_round: valid_round.as_i64(),
-            proposer: me.0,
-            stream_id: id.to_bytes().to_vec(),
-            publisher: self.peer_id.clone(),
+        let mut init = ProposalInit {
+            height,
+            round,
+            valid_round,
+            proposer: me,
+            signature: Signature::from_bytes([0; 64]),
         };
-        let init_signature = self
+        init.signature = self
             .signer
-            .sign_stream_opening(&opening)
+            .sign_stream_opening(&StreamOpening::of(&init, &id, self.peer_id.clone()))
             .map_err(|e| ChainError::Inconsistent(e.to_string()))?;
-        let init =
-            ProposalInit { height, round, valid_round, proposer: me, signature: init_signature };
         for message in streams::split(id, init, &encode(block), ProposalFin { signature }) {
             if channels.network.send(NetworkMsg::PublishProposalPart(message)).await.is_err() {
                 tracing::warn!("network stopped while streaming a proposal");
@@ -412,8 +409,10 @@ impl App {
         if init.height.0 > next {
             // Kept until the height starts; bounded per proposer and in all, and re-checked
             // against the height's own validator set then.
-            let kept = self.future.entry(init.height.0).or_default();
-            let by_proposer = kept.iter().filter(|p| p.init.proposer == init.proposer).count();
+            let by_proposer = self
+                .future
+                .get(&init.height.0)
+                .map_or(0, |kept| kept.iter().filter(|p| p.init.proposer == init.proposer).count());
             let pending: usize = self.future.values().map(Vec::len).sum();
             if by_proposer < streams::MAX_STREAMS_PER_PROPOSER && pending < MAX_FUTURE_PROPOSALS {
                 self.future.entry(init.height.0).or_default().push(assembled);
@@ -636,13 +635,6 @@ fn admit_stream(
     if scheduled_proposer(chain, init.height.0, init.round)? != Some(init.proposer) {
         return Ok(false);
     }
-    let opening = StreamOpening {
-        height: init.height.0,
-        round: init.round.as_i64(),
-        valid_round: init.valid_round.as_i64(),
-        proposer: init.proposer.0,
-        stream_id: stream.to_bytes().to_vec(),
-        publisher: publisher.to_bytes(),
-    };
+    let opening = StreamOpening::of(init, stream, publisher.to_bytes());
     Ok(signer.verify_stream_opening(&opening, &init.signature))
 }

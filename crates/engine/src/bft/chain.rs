@@ -267,7 +267,6 @@ impl Chain {
             .lock()
             .map_err(|_| state_err("mempool lock poisoned"))?
             .select(&BlockLimits::with_gas(params.max_block_gas));
-        let validators = scheduler::validators(&tree).map_err(state_err)?;
         let mut evidence = Vec::new();
         for e in pending_evidence {
             if evidence.len() >= MAX_EVIDENCE_PER_BLOCK {
@@ -276,7 +275,7 @@ impl Chain {
             // One proof per offender is enough: it is slashed and frozen once per block.
             let offender_listed =
                 evidence.iter().any(|x: &DoubleSignEvidence| x.validator() == e.validator());
-            if !offender_listed && self.check_evidence(e, height, &evidence, &validators).is_ok() {
+            if !offender_listed && self.check_evidence(e, height, &evidence).is_ok() {
                 evidence.push(e.clone());
             }
         }
@@ -375,7 +374,7 @@ impl Chain {
             return Ok(Err(invalid("too much evidence")));
         }
         for (i, e) in block.evidence.iter().enumerate() {
-            if let Err(reason) = self.check_evidence(e, height, &block.evidence[..i], &validators) {
+            if let Err(reason) = self.check_evidence(e, height, &block.evidence[..i]) {
                 return Ok(Err(reason));
             }
         }
@@ -387,7 +386,6 @@ impl Chain {
         evidence: &DoubleSignEvidence,
         height: u64,
         earlier: &[DoubleSignEvidence],
-        validators: &[Validator],
     ) -> Result<(), InvalidBlock> {
         evidence
             .verify(&self.chain, Height(height))
@@ -413,7 +411,7 @@ impl Chain {
         }
         // Judged against the set that voted at the offence's height: a validator that
         // left at an epoch boundary since is still answerable for it.
-        let offender = match self.offender(evidence, validators) {
+        let offender = match self.offender(evidence) {
             Ok(found) => found,
             Err(e) => return Err(invalid(format!("evidence lookup: {e}"))),
         };
@@ -433,16 +431,9 @@ impl Chain {
     }
 
     /// The validator who signed the evidence's votes, as the set of the evidence's height
-    /// lists it (`current` is the including height's set, used when that is the same one).
-    fn offender(
-        &self,
-        evidence: &DoubleSignEvidence,
-        current: &[Validator],
-    ) -> Result<Option<Validator>, ChainError> {
+    /// lists it.
+    fn offender(&self, evidence: &DoubleSignEvidence) -> Result<Option<Validator>, ChainError> {
         let key = evidence.validator();
-        if let Some(v) = current.iter().find(|v| v.consensus_key == key) {
-            return Ok(Some(*v));
-        }
         let at_offence = self.validators(evidence.height().0)?;
         Ok(at_offence.into_iter().find(|v| v.consensus_key == key))
     }
@@ -529,7 +520,7 @@ impl Chain {
         // However many offences a block proves against one validator, it is slashed once.
         let mut offenders: Vec<Validator> = Vec::new();
         for e in &block.evidence {
-            if let Some(v) = self.offender(e, &current)? {
+            if let Some(v) = self.offender(e)? {
                 if !offenders.iter().any(|o| o.consensus_key == v.consensus_key) {
                     offenders.push(v);
                 }

@@ -15,12 +15,15 @@ use atoll_types::{
     Signer,
 };
 use borsh::{BorshDeserialize, BorshSerialize};
+use malachitebft_app_channel::app::streaming::StreamId;
 use malachitebft_app_channel::app::types::core::{
     SignedMessage, ValidatorProof, VoteExtensionScope,
 };
 use malachitebft_signing::{Error as SigningError, VerificationResult};
 
-use super::context::{AtollContext, BlockHeight, ConsensusVote, Proposal, ValidatorAddress};
+use super::context::{
+    AtollContext, BlockHeight, ConsensusVote, Proposal, ProposalInit, ValidatorAddress,
+};
 use crate::certificate::Vote as EngineVote;
 
 /// What a proposal signature covers.
@@ -72,6 +75,20 @@ pub struct StreamOpening {
     pub stream_id: Vec<u8>,
     /// The publisher's peer id bytes.
     pub publisher: Vec<u8>,
+}
+
+impl StreamOpening {
+    /// What the `Init` of stream `stream`, published by `publisher`, is signed over.
+    pub fn of(init: &ProposalInit, stream: &StreamId, publisher: Vec<u8>) -> Self {
+        Self {
+            height: init.height.0,
+            round: init.round.as_i64(),
+            valid_round: init.valid_round.as_i64(),
+            proposer: init.proposer.0,
+            stream_id: stream.to_bytes().to_vec(),
+            publisher,
+        }
+    }
 }
 
 impl Signable for StreamOpening {
