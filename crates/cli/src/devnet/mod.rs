@@ -345,6 +345,9 @@ async fn start_and_watch(
     nodes: &mut Vec<Running>,
 ) -> Result<()> {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // One listener for the whole run: a Ctrl-C arriving while the loop below is busy (not
+    // inside its select) is kept, not lost as it would be with a listener per iteration.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let bar = progress(specs.len() as u64 + 2);
     let startup = async {
         for spec in specs {
@@ -373,11 +376,11 @@ async fn start_and_watch(
             fund_paratime(&client, nodes, dir, manifest).await?;
         }
         bar.inc(1);
-        anyhow::Ok(client)
+        anyhow::Ok((client, start))
     };
     let client = tokio::select! {
         client = startup => client,
-        _ = tokio::signal::ctrl_c() => {
+        _ = interrupt.recv() => {
             bar.finish_and_clear();
             eprintln!("interrupted while starting");
             return Ok(());
@@ -388,9 +391,10 @@ async fn start_and_watch(
         }
     };
     bar.finish_and_clear();
-    let client = client?;
+    let (client, start) = client?;
     println!("{}", summary(dir, manifest, specs, args.byzantine.as_deref()));
-    let mut watch = watch::Watch::new(client, manifest, specs);
+    // From the height this run started at: what happened while it got ready is shown too.
+    let mut watch = watch::Watch::new(client, start, manifest, specs);
     let status = ProgressBar::new_spinner();
     status.enable_steady_tick(Duration::from_millis(200));
     let plain = status.is_hidden();
@@ -407,7 +411,7 @@ async fn start_and_watch(
                 }
                 continue;
             }
-            _ = tokio::signal::ctrl_c() => break,
+            _ = interrupt.recv() => break,
             _ = terminate.recv() => break,
         }
         for node in nodes.iter_mut() {

@@ -27,18 +27,35 @@ pub(crate) struct Watch {
     failed_rounds: u64,
 }
 
-/// Forwards the node's roothash events, reconnecting whenever the stream ends.
-async fn follow(client: Client, events: mpsc::Sender<EventItem>) {
+/// Forwards the node's roothash events from height `from` on: those already committed
+/// (start-up rounds, e.g. a byzantine node caught while the devnet was getting ready) read
+/// block by block, then the live stream, reconnecting whenever it ends.
+async fn follow(client: Client, from: u64, events: mpsc::Sender<EventItem>) {
     let query = StreamQuery {
         blocks: Some(false),
         events: Some(true),
         module: Some("roothash".to_owned()),
         involving: None,
     };
+    let mut seen = from.saturating_sub(1);
     loop {
         if let Ok(mut stream) = client.stream(&query).await {
+            // Heights committed before the stream opened are read block by block.
+            let tip = client.status().await.map_or(seen, |s| s.height);
+            for height in seen + 1..=tip {
+                let Ok(past) = client.events(height).await else { break };
+                for item in past.events {
+                    if item.event["module"] == "roothash" && events.send(item).await.is_err() {
+                        return;
+                    }
+                }
+                seen = height;
+            }
             while let Some(Ok(message)) = stream.next().await {
                 if let StreamMessage::Event(item) = message {
+                    if item.height <= seen {
+                        continue;
+                    }
                     if events.send(item).await.is_err() {
                         return;
                     }
@@ -58,7 +75,7 @@ fn round_of(event: &Value) -> String {
 
 impl Watch {
     /// A view through `client` of the devnet made of `nodes`.
-    pub(crate) fn new(client: Client, manifest: &Manifest, nodes: &[NodeSpec]) -> Self {
+    pub(crate) fn new(client: Client, from: u64, manifest: &Manifest, nodes: &[NodeSpec]) -> Self {
         let names = nodes
             .iter()
             .filter_map(|spec| {
@@ -67,7 +84,7 @@ impl Watch {
             })
             .collect();
         let (send, events) = mpsc::channel(256);
-        let follower = tokio::spawn(follow(client.clone(), send));
+        let follower = tokio::spawn(follow(client.clone(), from, send));
         Self {
             client,
             runtime: manifest.runtime,
