@@ -108,10 +108,14 @@ fn transitions_table() {
     // Straggler: pending until the timeout (10 + 4), then discrepancy, then resolved.
     let v = run(&c, s, &[(10, s, good), (10, w1, good)], 14);
     assert_eq!(v, vec![Verdict::DiscrepancyDetected]);
-    // ... and with one allowed straggler no discrepancy is needed.
+    // ... and with one allowed straggler no discrepancy is needed, but the straggler is
+    // forgiven only at the timeout.
     let lenient = committee(1);
     let v =
-        run(&lenient, ranked(&lenient, 0), &[(10, ranked(&lenient, 0), good), (10, w1, good)], 11);
+        run(&lenient, ranked(&lenient, 0), &[(10, ranked(&lenient, 0), good), (10, w1, good)], 13);
+    assert!(v.is_empty(), "stragglers wait for the timeout: {v:?}");
+    let v =
+        run(&lenient, ranked(&lenient, 0), &[(10, ranked(&lenient, 0), good), (10, w1, good)], 14);
     assert_eq!(finalized(&v[0]), Some((&b"good"[..], 2, 0, false)));
 
     // Failure-indicating worker: discrepancy, then the backups finalize: no round failure.
@@ -140,9 +144,45 @@ fn transitions_table() {
     );
     assert_eq!(v, vec![Verdict::DiscrepancyDetected, Verdict::Failed]);
 
-    // Workers commit but the scheduler never does: the round fails at the timeout.
-    let v = run(&c, s, &[(10, w1, good), (10, w2, good)], 14);
-    assert_eq!(v, vec![Verdict::Failed]);
+    // Workers commit but the scheduler never does: nothing arms the timer, nothing is
+    // decided (a better-ranked scheduler's commitment would arm it).
+    let v = run(&c, s, &[(10, w1, good), (10, w2, good)], 40);
+    assert!(v.is_empty(), "{v:?}");
+}
+
+#[test]
+fn colluders_refuse_to_finalize_before_honest_dissent_arrives() {
+    // Three workers, one allowed straggler: the scheduler and one colluder agree on bad
+    // results at once; the honest worker's dissent comes two blocks later, before the
+    // timeout. The round must not have been finalized in between.
+    let c = committee(1);
+    let s = ranked(&c, 0);
+    let colluder = ranked(&c, 1);
+    let honest = ranked(&c, 2);
+    let bad: Option<&[u8]> = Some(b"bad");
+    let v = run(&c, s, &[(10, s, bad), (10, colluder, bad), (12, honest, Some(b"good"))], 12);
+    assert_eq!(v, vec![Verdict::DiscrepancyDetected], "{v:?}");
+}
+
+#[test]
+fn the_round_timer_restarts_when_a_better_ranked_scheduler_commits() {
+    let c = committee(0);
+    let (first, second) = (ranked(&c, 0), ranked(&c, 1));
+    let mut pool = CommitmentPool::new(Round(1));
+    // Rank 1 commits first: the timer is armed at 10 + 4.
+    pool.add(&c, commit(second, second, Some(header(b"good"))), Height(10)).expect("rank 1");
+    assert_eq!(pool.timeout(), Some(Height(14)));
+    // A worker's commitment on rank 0's batch arms nothing; rank 0's own one re-arms.
+    pool.add(&c, commit(ranked(&c, 2), first, Some(header(b"good"))), Height(11)).expect("w");
+    assert_eq!(pool.timeout(), Some(Height(14)));
+    pool.add(&c, commit(first, first, Some(header(b"good"))), Height(12)).expect("rank 0");
+    assert_eq!(pool.timeout(), Some(Height(16)));
+    assert_eq!(pool.check(&c, Height(14)), Verdict::Pending, "the old timer no longer fires");
+    // A worse-ranked scheduler committing later does not re-arm.
+    let mut pool = CommitmentPool::new(Round(1));
+    pool.add(&c, commit(first, first, Some(header(b"good"))), Height(10)).expect("rank 0");
+    pool.add(&c, commit(second, second, Some(header(b"good"))), Height(12)).expect("rank 1");
+    assert_eq!(pool.timeout(), Some(Height(14)));
 }
 
 #[test]
@@ -198,6 +238,12 @@ fn refused_commitments() {
     assert_eq!(
         pool.add(&c, commit(node(11), s, Some(good)), Height(1)),
         Err(PoolError::NotInCommittee)
+    );
+    // A scheduler may not indicate failure on its own batch (it could fail any round).
+    let other = ranked(&c, 1);
+    assert_eq!(
+        pool.add(&c, commit(other, other, None), Height(1)),
+        Err(PoolError::SchedulerFailure)
     );
 }
 

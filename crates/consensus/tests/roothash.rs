@@ -292,9 +292,32 @@ fn one_allowed_straggler_needs_no_discrepancy() {
     let s = n.ranked(0);
     let other = n.ranked(1);
     let events = n.block(vec![n.vote(&s, s, Some(b"good")), n.vote(&other, s, Some(b"good"))]);
-    let (discrepancy, good, _) = finalized(&events).expect("finalized at once");
+    assert_eq!(finalized(&events), None, "the straggler is forgiven only at the timeout");
+    let events = n.blocks_until(|e| matches!(e, RoothashEvent::Finalized { .. }));
+    let (discrepancy, good, _) = finalized(&events).expect("finalized at the timeout");
     assert!(!discrepancy);
     assert_eq!(good.len(), 2);
+}
+
+#[test]
+fn a_scheduler_refuses_to_fail_its_own_round_and_a_backup_proposers_batch_wins() {
+    let mut n = net(0);
+    let s = n.ranked(0);
+    // Rank 0 tries to fail the round with a failure commitment on its own batch: refused,
+    // nothing recorded, no discrepancy.
+    assert_code(n.chain.run(n.vote(&s, s, None)), "roothash", 16);
+    let state = n.state();
+    assert!(state.commitments.is_empty());
+    assert_eq!(state.pool.as_ref().and_then(|p| p.timeout()), None);
+    // Rank 1 proposes after the propose timeout and every worker executes its batch.
+    let r1 = n.ranked(1);
+    let votes = n.workers().iter().map(|w| n.vote(w, r1, Some(b"r1"))).collect();
+    let (discrepancy, good, bad) = finalized(&n.block(votes)).expect("finalized");
+    assert!(!discrepancy && bad.is_empty());
+    assert_eq!(good.len(), 3);
+    let state = n.state();
+    assert_eq!(state.last_block.header_type, HeaderType::Normal);
+    assert_eq!(state.last_block.state_root, Hash::digest(b"r1"));
 }
 
 #[test]

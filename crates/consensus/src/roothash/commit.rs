@@ -42,6 +42,10 @@ pub(super) fn verify(
         return Ok(Err(RoothashError::InvalidMessages("only the scheduler carries messages")));
     }
     let Some(header) = &body.header else {
+        // A scheduler failing its own batch could fail any round it likes.
+        if is_scheduler {
+            return Ok(Err(RoothashError::SchedulerFailure));
+        }
         // A failure-indicating commitment says nothing else.
         if !body.messages.is_empty() {
             return Ok(Err(RoothashError::InvalidMessages("a failure carries no messages")));
@@ -79,6 +83,7 @@ fn pool_error(e: PoolError) -> RoothashError {
         // Handled by the caller; kept total for safety.
         PoolError::Equivocation => RoothashError::InvalidEvidence("equivocation"),
         PoolError::Decided => RoothashError::RoundDecided,
+        PoolError::SchedulerFailure => RoothashError::SchedulerFailure,
     }
 }
 

@@ -157,6 +157,9 @@ pub enum RoothashError {
     /// The evidence does not prove anything punishable.
     #[error("invalid evidence: {0}")]
     InvalidEvidence(&'static str),
+    /// A scheduler committed failure on its own batch.
+    #[error("a scheduler may not commit failure on its own batch")]
+    SchedulerFailure,
 }
 
 impl ModuleError for RoothashError {
@@ -181,6 +184,7 @@ impl ModuleError for RoothashError {
             RoothashError::QueueFull => 13,
             RoothashError::DepositTooSmall => 14,
             RoothashError::InvalidEvidence(_) => 15,
+            RoothashError::SchedulerFailure => 16,
         }
     }
 }

@@ -5,11 +5,15 @@
 //!
 //! - Commitments name the scheduler (the proposer whose batch they executed); the pool keeps
 //!   one bucket per scheduler and decides on the best-ranked scheduler that has committed.
-//!   The round timeout is armed by the first commitment.
+//!   A scheduler never commits failure on its own batch (it would fail the round at will).
+//!   The round timeout is armed when a scheduler commits its own batch, and re-armed when a
+//!   better-ranked scheduler does; commitments of other workers arm nothing.
 //! - **Primary phase** (workers only): two different votes, or more failure votes than
 //!   `allowed_stragglers`, declare a discrepancy at once if the scheduler has rank 0 (for
-//!   higher ranks only at the timeout). Once `|W| − allowed_stragglers` workers agree with
-//!   the scheduler, the round is finalized. At the timeout without that: discrepancy.
+//!   higher ranks only at the timeout). Once every worker agrees with the scheduler, the
+//!   round is finalized. Stragglers are forgiven only at the timeout: then
+//!   `|W| − allowed_stragglers` agreeing workers finalize (so colluders cannot finalize before
+//!   honest dissent arrives), and fewer declare a discrepancy.
 //! - **Resolution phase** (backup workers only, timeout re-armed at 1.5×): `|B|/2 + 1`
 //!   matching votes decide; if they match the scheduler's commitment the round is finalized,
 //!   otherwise, or if no majority is possible or the timeout passes, the round fails.
@@ -108,6 +112,9 @@ pub enum PoolError {
     /// The round is already decided.
     #[error("the round is already decided")]
     Decided,
+    /// The scheduler indicated failure on its own batch.
+    #[error("a scheduler may not commit failure on its own batch")]
+    SchedulerFailure,
 }
 
 /// A vote: the hash of a header, or `None` for failure.
@@ -208,6 +215,10 @@ impl CommitmentPool {
         }
         let rank =
             committee.rank(&commitment.scheduler, self.round).ok_or(PoolError::UnknownScheduler)?;
+        let is_scheduler = commitment.node == commitment.scheduler;
+        if is_scheduler && commitment.header.is_none() {
+            return Err(PoolError::SchedulerFailure);
+        }
         let backup_phase = self.discrepancy;
         let allowed = if backup_phase {
             committee.backups.contains(&commitment.node)
@@ -217,6 +228,7 @@ impl CommitmentPool {
         if !allowed {
             return Err(PoolError::NotInCommittee);
         }
+        let best_before = self.best().map(|(rank, _, _)| rank);
         let (_, bucket) =
             self.buckets.entry(rank).or_insert_with(|| (commitment.scheduler, Bucket::default()));
         let votes = if backup_phase { &mut bucket.backup } else { &mut bucket.primary };
@@ -228,11 +240,12 @@ impl CommitmentPool {
             });
         }
         votes.insert(commitment.node, commitment.header.clone());
-        if commitment.node == commitment.scheduler && !backup_phase {
+        if is_scheduler && !backup_phase {
             bucket.scheduler_header = Some(commitment.header);
-        }
-        if self.timeout.is_none() {
-            self.timeout = Some(Height(height.0.saturating_add(committee.round_timeout)));
+            // The first scheduler to commit arms the timer; a better-ranked one re-arms it.
+            if best_before.is_none_or(|best| rank < best) {
+                self.timeout = Some(Height(height.0.saturating_add(committee.round_timeout)));
+            }
         }
         Ok(())
     }
@@ -263,12 +276,10 @@ impl CommitmentPool {
     }
 
     fn detect(&mut self, committee: &PoolCommittee, height: Height, timed_out: bool) -> Verdict {
-        let Some((rank, scheduler, bucket)) = self.best() else {
-            // Commitments but no scheduler commitment by the timeout: the round fails.
-            return if timed_out { Verdict::Failed } else { Verdict::Pending };
-        };
+        // The timer is armed only by a scheduler's commitment, so there is one by then.
+        let Some((rank, scheduler, bucket)) = self.best() else { return Verdict::Pending };
         let Some(Some(scheduler_header)) = bucket.scheduler_header.clone() else {
-            // The scheduler itself reported failure.
+            // Refused by `add`; failing safe should a stored pool hold one.
             return self.declare_discrepancy(committee, height);
         };
         let accepted = scheduler_header.vote();
@@ -283,8 +294,17 @@ impl CommitmentPool {
             }
         }
         let stragglers = usize::from(committee.allowed_stragglers);
-        let needed = committee.workers.len().saturating_sub(stragglers);
-        if !conflicting && failures <= stragglers && agree.len() >= needed {
+        let hopeless = conflicting || failures > stragglers;
+        if hopeless {
+            return if rank == 0 || timed_out {
+                self.declare_discrepancy(committee, height)
+            } else {
+                Verdict::Pending
+            };
+        }
+        let everyone = bucket.primary.len() >= committee.workers.len();
+        let enough = agree.len() >= committee.workers.len().saturating_sub(stragglers);
+        if everyone || (timed_out && enough) {
             return Verdict::Finalized(Box::new(Finalization {
                 scheduler,
                 rank,
@@ -294,8 +314,7 @@ impl CommitmentPool {
                 discrepancy: false,
             }));
         }
-        let hopeless = conflicting || failures > stragglers;
-        if (hopeless && rank == 0) || timed_out {
+        if timed_out {
             return self.declare_discrepancy(committee, height);
         }
         Verdict::Pending
