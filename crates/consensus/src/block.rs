@@ -268,6 +268,11 @@ pub fn apply_block(
     let validators_before = crate::scheduler::validators(&state)?;
     let mut events = Vec::new();
     let mut block_events = Vec::new();
+    if epoch_changed.is_some() {
+        for module in modules() {
+            module.end_epoch(&mut state, &env, &mut block_events)?;
+        }
+    }
     for module in modules() {
         module.begin_block(&mut state, &env, ctx, epoch_changed, &mut block_events)?;
     }

@@ -17,6 +17,18 @@ pub trait Module: Sync {
     /// The module's name: the prefix of its methods.
     fn name(&self) -> &'static str;
 
+    /// Runs first in the first block of a new epoch, for every module and before any
+    /// `begin_block`: closes the ended epoch (liveness of its committees), so that the
+    /// elections that follow already see the outcome.
+    fn end_epoch(
+        &self,
+        _state: &mut Overlay<'_>,
+        _env: &Env,
+        _events: &mut Vec<Event>,
+    ) -> Result<(), StateError> {
+        Ok(())
+    }
+
     /// Runs at the start of every block, before transactions. `epoch_changed` is the epoch
     /// that just ended when this block starts a new one.
     fn begin_block(

@@ -12,7 +12,7 @@ use atoll_consensus::roothash::{
     EXECUTOR_COMMIT, SUBMIT_MSG,
 };
 use atoll_consensus::scheduler::proposer_rank;
-use atoll_consensus::staking::{Slash, SlashReason};
+use atoll_consensus::staking::{Slash, SlashReason, ThresholdKind};
 use atoll_consensus::{BlockOutcome, Event};
 use atoll_types::runtime_message::{in_messages_hash, messages_hash};
 use atoll_types::{Address, Amount, Hash, MessageResult, PublicKey, Round, RuntimeMessage, Signed};
@@ -27,8 +27,14 @@ struct Net {
 
 const INCORRECT_RESULTS_SLASH: u128 = 1_000;
 const EQUIVOCATION_SLASH: u128 = 600;
+const NODE_COMPUTE_STAKE: u128 = 1_000;
 
 fn net(stragglers: u16) -> Net {
+    net_with(stragglers, |_| {})
+}
+
+/// [`net`] with the runtime descriptor changed by `configure`.
+fn net_with(stragglers: u16, configure: impl FnOnce(&mut registry::types::Runtime)) -> Net {
     let spec =
         NetSpec { escrows: vec![10_000; 8], runtime: Some((3, 3, 3, None)), ..NetSpec::default() };
     let (mut genesis, nodes) = net_genesis(&spec);
@@ -45,6 +51,9 @@ fn net(stragglers: u16) -> Net {
         SlashReason::RuntimeEquivocation,
         Slash { amount: Amount::new(EQUIVOCATION_SLASH), freeze_interval: 1 },
     );
+    // A worker stakes what it can lose.
+    runtime.staking_thresholds.insert(ThresholdKind::NodeCompute, Amount::new(NODE_COMPUTE_STAKE));
+    configure(runtime);
     let chain = TestChain::with_genesis(genesis, 8);
     Net { chain, nodes }
 }
@@ -239,6 +248,7 @@ fn a_dishonest_worker_is_outvoted_by_the_backups_and_slashed() {
     let escrow_before = n.entity_escrow(&dishonest);
     let honest_balance =
         n.chain.account(&n.chain.addr(n.key(&honest).entity)).general.balance.base_units();
+    let honest_escrow = n.entity_escrow(&honest);
     let events = n.block(vec![
         n.vote(&s, s, Some(b"good")),
         n.vote(&honest, s, Some(b"good")),
@@ -260,12 +270,13 @@ fn a_dishonest_worker_is_outvoted_by_the_backups_and_slashed() {
         RoothashEvent::NodeSlashed { node, reason: SlashReason::RuntimeIncorrectResults, .. }
             if *node == dishonest)));
     let status = registry::node_status(&n.chain.tree(), &dishonest).expect("status");
-    assert!(status.frozen_until.is_some(), "the dishonest node is frozen");
-    // Half the slash went to the agreeing entities in equal parts, the rest to the common
-    // pool; the books balance.
+    assert_eq!(status.frozen_until, None, "incorrect results slash, they do not freeze");
+    // Half the slash went into the agreeing entities' escrow in equal parts, the rest to
+    // the common pool; the books balance.
     let share = INCORRECT_RESULTS_SLASH / 2 / good.len() as u128;
     let entity = n.chain.addr(n.key(&honest).entity);
-    assert_eq!(n.chain.account(&entity).general.balance.base_units(), honest_balance + share);
+    assert_eq!(n.chain.account(&entity).general.balance.base_units(), honest_balance);
+    assert_eq!(n.entity_escrow(&honest), honest_escrow + share);
     let (sum, total) = n.chain.accounted_supply();
     assert_eq!(sum, total);
     assert_eq!(total, supply_before.1);
@@ -613,21 +624,8 @@ fn invalid_commitments_are_refused_and_change_nothing() {
 #[test]
 fn epochs_bring_transition_blocks_liveness_faults_and_suspension() {
     let mut n = net(0);
-    // Finalize one round with two of three workers (the third straggles), so the third
-    // worker's liveness is 0 of 1 rounds.
+    let straggler = straggle_two_rounds(&mut n);
     let s = n.ranked(0);
-    let straggler = n.ranked(2);
-    n.block(vec![n.vote(&s, s, Some(b"good")), n.vote(&n.ranked(1), s, Some(b"good"))]);
-    n.blocks_until(|e| matches!(e, RoothashEvent::ExecutionDiscrepancyDetected { .. }));
-    // The backups that resolve it: not the straggler, should it be a backup too.
-    let votes = n
-        .backups()
-        .iter()
-        .filter(|b| **b != straggler)
-        .take(2)
-        .map(|b| n.vote(b, s, Some(b"good")))
-        .collect();
-    assert!(finalized(&n.block(votes)).is_some());
     let round_before = n.state().last_block.round;
 
     let events = n.blocks_until(|e| matches!(e, RoothashEvent::Block { header } if header.header_type == HeaderType::EpochTransition));
@@ -639,6 +637,9 @@ fn epochs_bring_transition_blocks_liveness_faults_and_suspension() {
     let status = registry::node_status(&n.chain.tree(), &straggler).expect("status");
     let epoch = n.chain.genesis.consensus.epoch_of(atoll_types::Height(n.chain.height));
     assert!(status.suspended_from(&RUNTIME, epoch), "suspended for 2 epochs");
+    assert!(status.suspended_from(&RUNTIME, atoll_types::Epoch(epoch.0 + 1)));
+    // Judged before the election: already absent from the new epoch's committee.
+    assert!(!n.workers().contains(&straggler) && !n.backups().contains(&straggler));
 
     // Nodes expire after a few epochs without re-registering: no committee, one Suspended
     // block, then nothing more.
@@ -654,4 +655,185 @@ fn epochs_bring_transition_blocks_liveness_faults_and_suspension() {
     // Commitments to a suspended runtime are refused.
     let tx = n.vote(&s, s, Some(b"late"));
     assert_code(n.chain.run(tx), "roothash", 3);
+}
+
+/// Finalizes two rounds in which the first worker never commits (rank 2 in round 1 and
+/// rank 1 in round 2, never the scheduler); its liveness is 0 of 2 rounds. Returns it.
+fn straggle_two_rounds(n: &mut Net) -> PublicKey {
+    // Finalize two rounds with two of three workers (the third straggles), so the third
+    // worker's liveness is 0 of 2 rounds, below the 50% needed.
+    let straggler = n.workers()[0];
+    for _ in 0..2 {
+        let s = n.ranked(0);
+        let others: Vec<PublicKey> =
+            n.workers().into_iter().filter(|w| *w != straggler && *w != s).collect();
+        let mut votes = vec![n.vote(&s, s, Some(b"good"))];
+        votes.extend(others.iter().map(|w| n.vote(w, s, Some(b"good"))));
+        n.block(votes);
+        n.blocks_until(|e| matches!(e, RoothashEvent::ExecutionDiscrepancyDetected { .. }));
+        // The backups that resolve it: not the straggler, should it be a backup too.
+        let votes = n
+            .backups()
+            .iter()
+            .filter(|b| **b != straggler)
+            .take(2)
+            .map(|b| n.vote(b, s, Some(b"good")))
+            .collect();
+        assert!(finalized(&n.block(votes)).is_some());
+    }
+    straggler
+}
+
+/// Blocks until the next epoch transition block; returns that block's events.
+fn next_epoch(n: &mut Net) -> Vec<RoothashEvent> {
+    n.blocks_until(|e| matches!(e, RoothashEvent::Block { header } if header.header_type == HeaderType::EpochTransition))
+}
+
+fn liveness_faults(events: &[RoothashEvent]) -> Vec<(PublicKey, u8)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            RoothashEvent::LivenessFault { node, failures, .. } => Some((*node, *failures)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn slashed_for(events: &[RoothashEvent], reason: SlashReason) -> Vec<(PublicKey, Amount)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            RoothashEvent::NodeSlashed { node, reason: r, amount, .. } if *r == reason => {
+                Some((*node, *amount))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+const LIVENESS_SLASH: u128 = 400;
+
+fn liveness_rule(max_fails: u8) -> impl FnOnce(&mut registry::types::Runtime) {
+    move |runtime| {
+        runtime.executor.max_liveness_fails = max_fails;
+        runtime.slashing.insert(
+            SlashReason::RuntimeLiveness,
+            Slash { amount: Amount::new(LIVENESS_SLASH), freeze_interval: 2 },
+        );
+    }
+}
+
+#[test]
+fn reaching_max_liveness_fails_slashes_and_freezes_without_forgetting_the_failures() {
+    let mut n = net_with(0, liveness_rule(1));
+    let straggler = straggle_two_rounds(&mut n);
+    let escrow = n.entity_escrow(&straggler);
+    let events = next_epoch(&mut n);
+    assert_eq!(liveness_faults(&events), vec![(straggler, 1)]);
+    // One failure reaches a maximum of one (the rule is `>=`).
+    assert_eq!(
+        slashed_for(&events, SlashReason::RuntimeLiveness),
+        vec![(straggler, Amount::new(LIVENESS_SLASH))]
+    );
+    assert_eq!(n.entity_escrow(&straggler), escrow - LIVENESS_SLASH);
+    let status = registry::node_status(&n.chain.tree(), &straggler).expect("status");
+    assert!(status.frozen_until.is_some(), "a liveness slash freezes");
+    assert_eq!(status.faults.get(&RUNTIME).map(|f| f.failures), Some(1), "not reset");
+}
+
+#[test]
+fn max_liveness_fails_zero_never_slashes() {
+    let mut n = net_with(0, liveness_rule(0));
+    let straggler = straggle_two_rounds(&mut n);
+    let events = next_epoch(&mut n);
+    assert_eq!(liveness_faults(&events), vec![(straggler, 1)], "still suspended");
+    assert!(slashed_for(&events, SlashReason::RuntimeLiveness).is_empty());
+    let status = registry::node_status(&n.chain.tree(), &straggler).expect("status");
+    assert_eq!(status.frozen_until, None);
+}
+
+#[test]
+fn too_few_finalized_rounds_refuse_a_liveness_evaluation() {
+    let mut n = net_with(0, |r| {
+        liveness_rule(1)(r);
+        r.executor.min_live_rounds_eval = 3;
+    });
+    straggle_two_rounds(&mut n);
+    let events = next_epoch(&mut n);
+    assert!(liveness_faults(&events).is_empty(), "2 rounds are below the 3 needed");
+}
+
+#[test]
+fn a_failed_round_refuses_to_count_against_the_workers_and_blames_its_scheduler() {
+    let mut n = net_with(0, |r| r.executor.max_missed_proposals_percent = 50);
+    // Two rounds fail on bogus batches of their schedulers.
+    let mut blamed = Vec::new();
+    for _ in 0..2 {
+        let s = n.ranked(0);
+        blamed.push(s);
+        n.block(vec![n.vote(&s, s, Some(b"bogus"))]);
+        n.blocks_until(|e| matches!(e, RoothashEvent::RoundFailed { .. }));
+    }
+    // One round is finalized by everyone.
+    let s = n.ranked(0);
+    let votes = n.workers().iter().map(|w| n.vote(w, s, Some(b"good"))).collect();
+    assert!(finalized(&n.block(votes)).is_some());
+    let state = n.state();
+    assert_eq!(state.liveness.total_rounds, 1, "failed rounds are not counted");
+    let workers = n.workers();
+    for (i, w) in workers.iter().enumerate() {
+        let missed = blamed.iter().filter(|b| *b == w).count() as u64;
+        assert_eq!(state.liveness.missed_proposals[i], missed);
+        assert_eq!(state.liveness.live_rounds[i], 1);
+    }
+    // Only the schedulers of the failed rounds are faulty (they missed more than 50% of
+    // their proposals); every worker's good rounds are 1 of 1.
+    let events = next_epoch(&mut n);
+    let mut faulty: Vec<PublicKey> = liveness_faults(&events).into_iter().map(|f| f.0).collect();
+    faulty.sort();
+    blamed.sort();
+    blamed.dedup();
+    assert_eq!(faulty, blamed);
+}
+
+#[test]
+fn runtime_penalties_refuse_to_exceed_the_stake_or_to_change_without_notice() {
+    let mut n = net(0);
+    let owner_update = |n: &Net, change: &dyn Fn(&mut registry::types::Runtime)| {
+        let mut runtime = registry::runtime(&n.chain.tree(), &RUNTIME).expect("read").expect("rt");
+        change(&mut runtime);
+        n.chain.tx(0, registry::REGISTER_RUNTIME, &registry::RegisterRuntime { runtime })
+    };
+    // A slash above what a worker stakes for the runtime is refused.
+    let too_much = owner_update(&n, &|r| {
+        r.slashing.get_mut(&SlashReason::RuntimeIncorrectResults).expect("rule").amount =
+            Amount::new(NODE_COMPUTE_STAKE + 1);
+    });
+    assert_code(n.chain.run(too_much), "registry", 1);
+    // A larger (but bounded) slash is accepted and waits out the notice period: the
+    // committees of the next epochs still carry the old amount.
+    let raise = owner_update(&n, &|r| {
+        r.slashing.get_mut(&SlashReason::RuntimeIncorrectResults).expect("rule").amount =
+            Amount::new(NODE_COMPUTE_STAKE);
+    });
+    assert_eq!(n.chain.run(raise), None);
+    let amount = |n: &Net| {
+        n.state().committee.expect("committee").penalties.slashing
+            [&SlashReason::RuntimeIncorrectResults]
+            .amount
+            .base_units()
+    };
+    let start = n.chain.genesis.consensus.epoch_of(atoll_types::Height(n.chain.height)).0;
+    assert_eq!(amount(&n), INCORRECT_RESULTS_SLASH);
+    let mut seen = Vec::new();
+    while seen.len() < registry::types::PENALTY_NOTICE_EPOCHS as usize + 1 {
+        next_epoch(&mut n);
+        let epoch = n.chain.genesis.consensus.epoch_of(atoll_types::Height(n.chain.height)).0;
+        seen.push((epoch - start, amount(&n)));
+    }
+    let notice = registry::types::PENALTY_NOTICE_EPOCHS;
+    for (after, amount) in seen {
+        let expected = if after >= notice { NODE_COMPUTE_STAKE } else { INCORRECT_RESULTS_SLASH };
+        assert_eq!(amount, expected, "{after} epochs after the update");
+    }
 }

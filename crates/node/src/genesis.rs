@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use atoll_consensus::chain::TokenInfo;
 use atoll_consensus::registry::types::{roles, Entity, Node};
-use atoll_consensus::staking::{Account, Delegation, SharePool, Shares, Slash, SlashReason};
+use atoll_consensus::staking::{
+    Account, Delegation, SharePool, Shares, Slash, SlashReason, ThresholdKind,
+};
 use atoll_consensus::{ConsensusParameters, Genesis, GenesisError, StakingGenesis};
 use atoll_types::{Address, Amount, Epoch, Height};
 
@@ -214,6 +216,8 @@ pub fn add_compute_runtime(
             max_messages: 128,
             min_live_rounds_percent: 50,
             max_liveness_fails: 3,
+            min_live_rounds_eval: 0,
+            max_missed_proposals_percent: 0,
         },
         txn_scheduler: TxnSchedulerParameters {
             batch_flush_timeout_ms: 100,
@@ -226,15 +230,22 @@ pub fn add_compute_runtime(
             (CommitteeRole::Worker, constraints),
             (CommitteeRole::BackupWorker, constraints),
         ]),
-        staking_thresholds: BTreeMap::new(),
+        // Each worker stakes 10 tokens for the runtime: the most any slash may take.
+        staking_thresholds: BTreeMap::from([(ThresholdKind::NodeCompute, Amount::new(10 * token))]),
+        // Incorrect results and equivocation slash without freezing (as in the reference);
+        // a worker that reaches `max_liveness_fails` is slashed and frozen for an epoch.
         slashing: BTreeMap::from([
             (
                 SlashReason::RuntimeIncorrectResults,
-                Slash { amount: Amount::new(token), freeze_interval: 1 },
+                Slash { amount: Amount::new(token), freeze_interval: 0 },
             ),
             (
                 SlashReason::RuntimeEquivocation,
-                Slash { amount: Amount::new(2 * token), freeze_interval: 1 },
+                Slash { amount: Amount::new(2 * token), freeze_interval: 0 },
+            ),
+            (
+                SlashReason::RuntimeLiveness,
+                Slash { amount: Amount::new(token), freeze_interval: 1 },
             ),
         ]),
         tee_hardware: TeeHardware::None,

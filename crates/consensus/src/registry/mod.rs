@@ -20,7 +20,7 @@ pub use state::{
 pub(crate) use state::{set_node_status, set_runtime_status};
 use types::{
     roles, Entity, Node, NodeStatus, Runtime, RuntimeKind, RuntimeStatus, TeeCapability,
-    TeeHardware,
+    TeeHardware, PENALTY_NOTICE_EPOCHS,
 };
 
 use crate::context::{BlockContext, Env};
@@ -440,8 +440,20 @@ pub(crate) fn check_runtime(state: &dyn KeyValueRead, runtime: &Runtime) -> Resu
         if e.round_timeout == 0 {
             return Err(invalid("round_timeout must be at least one block").into());
         }
-        if e.min_live_rounds_percent > 100 {
-            return Err(invalid("min_live_rounds_percent is above 100").into());
+        if e.min_live_rounds_percent > 100 || e.max_missed_proposals_percent > 100 {
+            return Err(invalid("a liveness percentage is above 100").into());
+        }
+        // A worker stakes the runtime's compute threshold: that is the most it can lose.
+        let at_stake = runtime
+            .staking_thresholds
+            .get(&ThresholdKind::NodeCompute)
+            .copied()
+            .unwrap_or_default();
+        if runtime.slashing.values().any(|rule| rule.amount > at_stake) {
+            return Err(invalid(
+                "a slash amount exceeds the runtime's node_compute staking threshold",
+            )
+            .into());
         }
         if runtime.txn_scheduler.max_batch_size == 0
             || runtime.txn_scheduler.max_batch_size_bytes == 0
@@ -474,6 +486,7 @@ pub(crate) fn check_runtime(state: &dyn KeyValueRead, runtime: &Runtime) -> Resu
 /// Stores a checked runtime and claims its stake.
 pub(crate) fn store_runtime(
     state: &mut Overlay<'_>,
+    epoch: Epoch,
     runtime: &Runtime,
     events: &mut Vec<Event>,
 ) -> Result<(), CallError> {
@@ -484,13 +497,25 @@ pub(crate) fn store_runtime(
     stake_claim(state, &runtime.entity_id, &runtime_claim(runtime), &[kind])?;
     let new = self::runtime(state, &runtime.id)?.is_none();
     state::put_runtime(state, runtime)?;
+    let penalties = (runtime.kind == RuntimeKind::Compute).then(|| runtime.penalties());
     if new {
         // Not served until the scheduler elects a committee.
-        set_runtime_status(
-            state,
-            &runtime.id,
-            &RuntimeStatus { suspended: runtime.kind == RuntimeKind::Compute },
-        )?;
+        let status = RuntimeStatus {
+            suspended: runtime.kind == RuntimeKind::Compute,
+            penalties,
+            pending_penalties: None,
+        };
+        set_runtime_status(state, &runtime.id, &status)?;
+    } else {
+        // Changed penalties wait out the notice period (a change back cancels it).
+        let mut status = runtime_status(state, &runtime.id)?;
+        status.pending_penalties = match penalties {
+            Some(p) if status.penalties.as_ref() != Some(&p) => {
+                Some((Epoch(epoch.0.saturating_add(PENALTY_NOTICE_EPOCHS)), p))
+            }
+            _ => None,
+        };
+        set_runtime_status(state, &runtime.id, &status)?;
     }
     events.push(Event::Registry(RegistryEvent::RuntimeRegistered { id: runtime.id }));
     Ok(())
@@ -498,6 +523,7 @@ pub(crate) fn store_runtime(
 
 fn register_runtime(
     state: &mut Overlay<'_>,
+    env: &Env,
     caller: &Address,
     runtime: &Runtime,
     events: &mut Vec<Event>,
@@ -506,7 +532,21 @@ fn register_runtime(
         return Err(RegistryError::Forbidden("only the owning entity registers a runtime").into());
     }
     check_runtime(state, runtime)?;
-    store_runtime(state, runtime, events)
+    store_runtime(state, env.epoch, runtime, events)
+}
+
+/// Puts runtimes' changed penalties in force once their notice period has passed.
+fn promote_penalties(state: &mut Overlay<'_>, epoch: Epoch) -> Result<(), StateError> {
+    for runtime in runtimes(state)? {
+        let mut status = runtime_status(state, &runtime.id)?;
+        if let Some((from, _)) = &status.pending_penalties {
+            if *from <= epoch {
+                status.penalties = status.pending_penalties.take().map(|(_, p)| p);
+                set_runtime_status(state, &runtime.id, &status)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Registry events.
@@ -590,7 +630,12 @@ impl Module for Registry {
             events.push(Event::Registry(RegistryEvent::NodeFrozen { id: node_id, until }));
         }
         if epoch_changed.is_some() {
-            let grace = parameters(state)?.node_grace_period;
+            promote_penalties(state, env.epoch)?;
+            // Expired nodes stay for the debonding interval at least: evidence against them
+            // (and the slash) must still find their entity.
+            let grace = parameters(state)?
+                .node_grace_period
+                .max(staking::parameters(state)?.debonding_interval);
             for node in nodes(state)? {
                 if node.expiration.0.saturating_add(grace) < env.epoch.0 {
                     state::remove_node(state, &node)?;
@@ -631,6 +676,7 @@ impl Module for Registry {
             UNFREEZE_NODE => unfreeze_node(state, env, caller, &decode_body(bytes)?, events),
             REGISTER_RUNTIME => register_runtime(
                 state,
+                env,
                 caller,
                 &decode_body::<RegisterRuntime>(bytes)?.runtime,
                 events,
@@ -684,7 +730,7 @@ pub(crate) fn init_genesis(
     }
     for runtime in &genesis.runtimes {
         check_runtime(state, runtime)?;
-        store_runtime(state, runtime, &mut events)?;
+        store_runtime(state, env.epoch, runtime, &mut events)?;
     }
     for node in &genesis.nodes {
         check_node(state, env, node)?;

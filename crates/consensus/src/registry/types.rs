@@ -217,11 +217,40 @@ pub struct ExecutorParameters {
     pub round_timeout: u64,
     /// Most runtime messages per round.
     pub max_messages: u32,
-    /// A worker is live if its good rounds are at least this percentage.
+    /// A worker is live if its good rounds are at least this percentage of the epoch's
+    /// finalized rounds.
     pub min_live_rounds_percent: u8,
-    /// Liveness failures before a node is frozen and slashed.
+    /// Liveness failures (epochs) at which a node is frozen and slashed; 0: never.
     pub max_liveness_fails: u8,
+    /// Fewer finalized rounds than this in an epoch: liveness is not evaluated.
+    #[serde(default)]
+    pub min_live_rounds_eval: u64,
+    /// A worker is live only if it missed at most this percentage of its proposals (failed
+    /// rounds it scheduled, and rounds a worse-ranked proposer had to take over); 0: no
+    /// limit.
+    #[serde(default)]
+    pub max_missed_proposals_percent: u8,
 }
+
+/// What a runtime's workers are judged by and what they risk: its liveness rule and slash
+/// amounts. The rules in force change only after [`PENALTY_NOTICE_EPOCHS`], so that no
+/// worker is judged by a rule it did not serve under.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct RuntimePenalties {
+    /// Minimum good rounds, in percent.
+    pub min_live_rounds_percent: u8,
+    /// Failures at which a node is slashed (0: never).
+    pub max_liveness_fails: u8,
+    /// Finalized rounds needed for an evaluation.
+    pub min_live_rounds_eval: u64,
+    /// Most missed proposals, in percent (0: no limit).
+    pub max_missed_proposals_percent: u8,
+    /// The runtime's own slash rules (others fall back to the staking parameters).
+    pub slashing: BTreeMap<SlashReason, Slash>,
+}
+
+/// Epochs between a runtime update that changes its penalties and their taking effect.
+pub const PENALTY_NOTICE_EPOCHS: u64 = 2;
 
 /// How a runtime's proposer batches transactions.
 #[derive(
@@ -342,6 +371,18 @@ impl Signable for Runtime {
 }
 
 impl Runtime {
+    /// The penalties the descriptor declares.
+    pub fn penalties(&self) -> RuntimePenalties {
+        let e = &self.executor;
+        RuntimePenalties {
+            min_live_rounds_percent: e.min_live_rounds_percent,
+            max_liveness_fails: e.max_liveness_fails,
+            min_live_rounds_eval: e.min_live_rounds_eval,
+            max_missed_proposals_percent: e.max_missed_proposals_percent,
+            slashing: self.slashing.clone(),
+        }
+    }
+
     /// The deployment in force at `epoch`.
     pub fn active_deployment(&self, epoch: Epoch) -> Option<&Deployment> {
         self.deployments.iter().rev().find(|d| d.valid_from <= epoch)
@@ -350,19 +391,14 @@ impl Runtime {
 
 /// What the registry keeps about a runtime besides its descriptor.
 #[derive(
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Debug,
-    Default,
-    BorshSerialize,
-    BorshDeserialize,
-    Serialize,
-    Deserialize,
+    Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
 pub struct RuntimeStatus {
     /// No committee could be elected (or the owner is under-staked): the runtime is not
     /// served until a later election succeeds.
     pub suspended: bool,
+    /// The penalties in force (set at registration; `None` only for key-manager runtimes).
+    pub penalties: Option<RuntimePenalties>,
+    /// Changed penalties and the epoch they take effect at.
+    pub pending_penalties: Option<(Epoch, RuntimePenalties)>,
 }

@@ -126,8 +126,8 @@ pub(super) fn executor_commit(
                     state,
                     env,
                     &runtime.runtime,
-                    &node,
-                    round,
+                    &committee.penalties,
+                    (&node, round),
                     None,
                     events,
                 )?;

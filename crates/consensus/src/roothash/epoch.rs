@@ -37,6 +37,9 @@ fn current_committee(
     if committee.epoch != epoch || committee.workers.is_empty() {
         return Ok(None);
     }
+    let penalties = registry::runtime_status(state, &runtime.id)?
+        .penalties
+        .unwrap_or_else(|| runtime.penalties());
     Ok(Some(EpochCommittee {
         epoch,
         pool: PoolCommittee {
@@ -46,14 +49,12 @@ fn current_committee(
             round_timeout: runtime.executor.round_timeout.max(1),
         },
         max_messages: runtime.executor.max_messages,
+        penalties,
     }))
 }
 
 fn fresh_liveness(committee: &Option<EpochCommittee>) -> LivenessStatistics {
-    LivenessStatistics {
-        total_rounds: 0,
-        live_rounds: vec![0; committee.as_ref().map_or(0, |c| c.pool.workers.len())],
-    }
+    LivenessStatistics::new(committee.as_ref().map_or(0, |c| c.pool.workers.len()))
 }
 
 /// A runtime's state at its genesis block (round 0), served by `committee` if any.
@@ -91,8 +92,23 @@ pub(super) fn init_runtimes(state: &mut Overlay<'_>, env: &Env) -> Result<(), St
     Ok(())
 }
 
-/// The epoch transition: liveness of the ended epoch, then the new committee and the block
-/// that starts the epoch's rounds.
+/// Closes the ended epoch before anything else in the first block of the next: every
+/// runtime's workers are judged by the epoch's liveness statistics, so that the elections
+/// that follow already leave out the suspended and frozen ones.
+pub(super) fn close_epoch(
+    state: &mut Overlay<'_>,
+    env: &Env,
+    events: &mut Vec<Event>,
+) -> Result<(), StateError> {
+    for rs in super::state::runtime_states(state)? {
+        if let Some(committee) = &rs.committee {
+            evaluate_liveness(state, env, &rs.runtime, committee, &rs.liveness, events)?;
+        }
+    }
+    Ok(())
+}
+
+/// The epoch transition: the new committee and the block that starts the epoch's rounds.
 pub(super) fn transition(
     state: &mut Overlay<'_>,
     env: &Env,
@@ -104,9 +120,6 @@ pub(super) fn transition(
             continue;
         }
         let Some(mut rs) = runtime_state(state, &runtime.id)? else { continue };
-        if let Some(committee) = rs.committee.clone() {
-            evaluate_liveness(state, env, &runtime, &committee, &rs.liveness, events)?;
-        }
         let committee = current_committee(state, &runtime, env.epoch)?;
         let was_suspended = rs.suspended;
         rs.liveness = fresh_liveness(&committee);
@@ -136,27 +149,37 @@ pub(super) fn transition(
     Ok(())
 }
 
-/// Suspends (for `2^failures` epochs) the workers whose good rounds fell below the
-/// runtime's `min_live_rounds_percent`; past `max_liveness_fails` the node is slashed and
-/// frozen. A live epoch forgives one earlier failure.
+/// Judges each primary worker as the reference does: with at least `min_live_rounds_eval`
+/// finalized rounds, a worker is live if its good rounds reach `min_live_rounds_percent` of
+/// them and it missed at most `max_missed_proposals_percent` of its proposals. A faulty
+/// worker is suspended for `2^failures` epochs (at most 64); once its failures reach
+/// `max_liveness_fails` (0: never) it is slashed and frozen, on every further failure too.
+/// A live epoch forgives one earlier failure.
 fn evaluate_liveness(
     state: &mut Overlay<'_>,
     env: &Env,
-    runtime: &Runtime,
+    runtime: &RuntimeId,
     committee: &EpochCommittee,
     stats: &LivenessStatistics,
     events: &mut Vec<Event>,
 ) -> Result<(), StateError> {
-    if stats.total_rounds == 0 {
+    let rule = &committee.penalties;
+    if stats.total_rounds < rule.min_live_rounds_eval {
         return Ok(());
     }
-    let threshold =
-        u128::from(runtime.executor.min_live_rounds_percent) * u128::from(stats.total_rounds);
+    let min_live = u128::from(stats.total_rounds) * u128::from(rule.min_live_rounds_percent) / 100;
     for (index, node) in committee.pool.workers.iter().enumerate() {
-        let live_rounds = stats.live_rounds.get(index).copied().unwrap_or(0);
-        let live = u128::from(live_rounds) * 100 >= threshold;
+        let count = |v: &[u64]| u128::from(v.get(index).copied().unwrap_or(0));
+        let live_rounds = count(&stats.live_rounds);
+        let missed = count(&stats.missed_proposals);
+        let proposals = missed + count(&stats.finalized_proposals);
+        let max_missed = match rule.max_missed_proposals_percent {
+            0 => missed,
+            percent => proposals * u128::from(percent) / 100,
+        };
+        let live = live_rounds >= min_live && missed <= max_missed;
         let mut status = registry::node_status(state, node)?;
-        let fault = status.faults.entry(runtime.id).or_default();
+        let fault = status.faults.entry(*runtime).or_default();
         if live {
             fault.failures = fault.failures.saturating_sub(1);
         } else {
@@ -164,22 +187,28 @@ fn evaluate_liveness(
             let exponent = fault.failures.min(MAX_SUSPENSION_EXPONENT);
             fault.suspended_until = Epoch(env.epoch.0.saturating_add(1u64 << exponent));
             events.push(Event::Roothash(RoothashEvent::LivenessFault {
-                runtime: runtime.id,
+                runtime: *runtime,
                 node: *node,
                 failures: fault.failures,
                 suspended_until: fault.suspended_until,
             }));
         }
-        let slash = fault.failures > runtime.executor.max_liveness_fails;
-        if slash {
-            fault.failures = 0;
-        }
+        let slash =
+            !live && rule.max_liveness_fails > 0 && fault.failures >= rule.max_liveness_fails;
         if fault.failures == 0 && fault.suspended_until <= env.epoch {
-            status.faults.remove(&runtime.id);
+            status.faults.remove(runtime);
         }
         registry::set_node_status(state, node, &status)?;
         if slash {
-            slash_node(state, env, &runtime.id, node, SlashReason::RuntimeLiveness, events)?;
+            slash_node(
+                state,
+                env,
+                runtime,
+                &committee.penalties,
+                node,
+                SlashReason::RuntimeLiveness,
+                events,
+            )?;
         }
     }
     Ok(())

@@ -315,6 +315,15 @@ impl Module for Roothash {
         Ok(())
     }
 
+    fn end_epoch(
+        &self,
+        state: &mut Overlay<'_>,
+        env: &Env,
+        events: &mut Vec<Event>,
+    ) -> Result<(), StateError> {
+        epoch::close_epoch(state, env, events)
+    }
+
     fn end_block(
         &self,
         state: &mut Overlay<'_>,

@@ -353,10 +353,12 @@ impl CommitmentPool {
                         None => {}
                     }
                 }
-                good.sort();
-                good.dedup();
                 bad.sort();
                 bad.dedup();
+                // A node that voted wrongly as a worker and rightly as a backup is bad.
+                good.retain(|n| !bad.contains(n));
+                good.sort();
+                good.dedup();
                 Verdict::Finalized(Box::new(Finalization {
                     scheduler,
                     rank,

@@ -79,7 +79,7 @@ fn finalize(
     finalization: Finalization,
     events: &mut Vec<Event>,
 ) -> Result<(), StateError> {
-    let Finalization { scheduler, header, good, bad, discrepancy, .. } = finalization;
+    let Finalization { scheduler, rank, header, good, bad, discrepancy } = finalization;
     // The scheduler's commitment carries the round's messages (checked against the
     // header's messages hash when it was added).
     let runtime_messages = runtime
@@ -96,17 +96,32 @@ fn finalize(
     messages::consume_incoming(state, &runtime.runtime, header.in_msgs_count)?;
 
     if let Some(committee) = &runtime.committee {
-        runtime.liveness.total_rounds = runtime.liveness.total_rounds.saturating_add(1);
-        for (index, worker) in committee.pool.workers.iter().enumerate() {
+        let stats = &mut runtime.liveness;
+        stats.total_rounds = stats.total_rounds.saturating_add(1);
+        let workers = &committee.pool.workers;
+        for (index, worker) in workers.iter().enumerate() {
             if good.contains(worker) {
-                if let Some(count) = runtime.liveness.live_rounds.get_mut(index) {
-                    *count = count.saturating_add(1);
-                }
+                bump(&mut stats.live_rounds, index);
+            }
+            match committee.pool.rank(worker, header.round) {
+                Some(r) if r == rank => bump(&mut stats.finalized_proposals, index),
+                // Better-ranked proposers whose batches were not finalized missed theirs.
+                Some(r) if r < rank => bump(&mut stats.missed_proposals, index),
+                _ => {}
             }
         }
-    }
-    if discrepancy && !bad.is_empty() {
-        slashing::punish_incorrect_results(state, env, &runtime.runtime, &good, &bad, events)?;
+        if discrepancy && !bad.is_empty() {
+            let penalties = committee.penalties.clone();
+            slashing::punish_incorrect_results(
+                state,
+                env,
+                &runtime.runtime,
+                &penalties,
+                &good,
+                &bad,
+                events,
+            )?;
+        }
     }
     events.push(Event::Roothash(RoothashEvent::Finalized {
         runtime: runtime.runtime,
@@ -135,7 +150,13 @@ fn fail_round(
     runtime: &mut RuntimeState,
     events: &mut Vec<Event>,
 ) -> Result<(), StateError> {
-    runtime.liveness.total_rounds = runtime.liveness.total_rounds.saturating_add(1);
+    // A failed round does not count against the workers: its scheduler missed a proposal.
+    let scheduler = runtime.pool.as_ref().and_then(CommitmentPool::best_scheduler);
+    if let (Some(committee), Some((_, scheduler))) = (&runtime.committee, scheduler) {
+        if let Some(index) = committee.pool.workers.iter().position(|w| *w == scheduler) {
+            bump(&mut runtime.liveness.missed_proposals, index);
+        }
+    }
     let Some(block) = runtime.last_block.successor(HeaderType::RoundFailed, env.time) else {
         return Err(StateError::Overflow("runtime round"));
     };
@@ -144,6 +165,12 @@ fn fail_round(
         round: block.round,
     }));
     append_block(state, env.height, runtime, block, events)
+}
+
+fn bump(counts: &mut [u64], index: usize) {
+    if let Some(count) = counts.get_mut(index) {
+        *count = count.saturating_add(1);
+    }
 }
 
 /// Appends `block` as the runtime's latest, keeps it among the past blocks (pruning the

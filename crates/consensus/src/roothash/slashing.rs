@@ -12,42 +12,64 @@ use atoll_types::{
 };
 
 use super::state::{mark_punished, parameters, runtime_state, was_punished};
-use super::types::{ExecutorCommitmentBody, ProposalHeader};
+use super::types::{ExecutorCommitmentBody, ProposalHeader, RuntimeState};
 use super::{EquivocationEvidence, Evidence, RoothashError, RoothashEvent};
 use crate::context::Env;
 use crate::error::{CallError, StateError};
 use crate::events::Event;
+use crate::registry::types::RuntimePenalties;
 use crate::registry::{self, RegistryEvent};
 use crate::sharemath::mul_div_floor;
 use crate::staking::{self, Slash, SlashReason};
 
 fn rule(
     state: &dyn KeyValueRead,
-    runtime: &RuntimeId,
+    penalties: &RuntimePenalties,
     reason: SlashReason,
 ) -> Result<Option<Slash>, StateError> {
-    let own = registry::runtime(state, runtime)?.and_then(|r| r.slashing.get(&reason).copied());
-    Ok(match own {
-        Some(rule) => Some(rule),
+    Ok(match penalties.slashing.get(&reason) {
+        Some(rule) => Some(*rule),
         None => staking::parameters(state)?.slashing.get(&reason).copied(),
     })
 }
 
-/// Slashes `node`'s entity for `reason` and freezes the node; returns the entity's
-/// address and what was taken (nothing if the node is unknown or no rule applies).
+/// The penalties in force for `runtime`: its epoch committee's snapshot, or (with no
+/// committee) the registry's rules in force.
+pub(super) fn penalties_in_force(
+    state: &dyn KeyValueRead,
+    runtime: &RuntimeState,
+) -> Result<RuntimePenalties, StateError> {
+    if let Some(committee) = &runtime.committee {
+        return Ok(committee.penalties.clone());
+    }
+    let status = registry::runtime_status(state, &runtime.runtime)?;
+    Ok(match status.penalties {
+        Some(p) => p,
+        None => match registry::runtime(state, &runtime.runtime)? {
+            Some(descriptor) => descriptor.penalties(),
+            None => return Err(StateError::Missing("runtime descriptor")),
+        },
+    })
+}
+
+/// Slashes `node`'s entity for `reason` by the rule of `penalties`; a liveness slash also
+/// freezes the node (incorrect results and equivocation do not, as in the reference: a
+/// validator that also computes stays a validator). Returns the entity's address and what
+/// was taken (nothing if the node is unknown or no rule applies).
 pub(super) fn slash_node(
     state: &mut Overlay<'_>,
     env: &Env,
     runtime: &RuntimeId,
+    penalties: &RuntimePenalties,
     node: &PublicKey,
     reason: SlashReason,
     events: &mut Vec<Event>,
 ) -> Result<Option<(Address, Amount)>, StateError> {
     let Some(descriptor) = registry::node(state, node)? else { return Ok(None) };
-    let Some(rule) = rule(state, runtime, reason)? else { return Ok(None) };
+    let Some(rule) = rule(state, penalties, reason)? else { return Ok(None) };
     let entity = Address::from_public_key(&descriptor.entity_id);
     let taken = staking::take_escrow(state, &entity, rule.amount, events)?;
-    if rule.freeze_interval > 0 {
+    if reason == SlashReason::RuntimeLiveness && rule.freeze_interval > 0 {
         let until = Epoch(env.epoch.0.saturating_add(rule.freeze_interval));
         let mut status = registry::node_status(state, node)?;
         status.frozen_until = Some(status.frozen_until.map_or(until, |u| u.max(until)));
@@ -69,21 +91,28 @@ fn percent(amount: Amount, percent: u8) -> Amount {
 }
 
 /// After a resolved discrepancy: slashes the entities of `bad` nodes and pays
-/// `slash_reward_percent` of what was taken, in equal parts, to the entities of `good`
-/// nodes (the remainder stays in the common pool).
+/// `slash_reward_percent` of what was taken, in equal parts, into the escrow of the
+/// entities of `good` nodes (the remainder stays in the common pool).
 pub(super) fn punish_incorrect_results(
     state: &mut Overlay<'_>,
     env: &Env,
     runtime: &RuntimeId,
+    penalties: &RuntimePenalties,
     good: &[PublicKey],
     bad: &[PublicKey],
     events: &mut Vec<Event>,
 ) -> Result<(), StateError> {
     let mut taken = Amount::ZERO;
     for node in bad {
-        if let Some((_, amount)) =
-            slash_node(state, env, runtime, node, SlashReason::RuntimeIncorrectResults, events)?
-        {
+        if let Some((_, amount)) = slash_node(
+            state,
+            env,
+            runtime,
+            penalties,
+            node,
+            SlashReason::RuntimeIncorrectResults,
+            events,
+        )? {
             taken = taken.checked_add(amount).map_err(|_| StateError::Overflow("slash"))?;
         }
     }
@@ -99,19 +128,19 @@ pub(super) fn punish_incorrect_results(
     }
     let each = Amount::new(reward.base_units() / entities.len() as u128);
     for entity in entities {
-        staking::pay_from_common_pool(state, &entity, each, events)?;
+        staking::reward_escrow_from_common_pool(state, &entity, each, events)?;
     }
     Ok(())
 }
 
-/// Slashes `node` for equivocating in `round` (once per node and round) and pays
-/// `evidence_reward_percent` of it to `reporter`, if any.
+/// Slashes the `(node, round)` offender for equivocating (once per node and round) and
+/// pays `evidence_reward_percent` of it to `reporter`, if any.
 pub(super) fn punish_equivocation(
     state: &mut Overlay<'_>,
     env: &Env,
     runtime: &RuntimeId,
-    node: &PublicKey,
-    round: Round,
+    penalties: &RuntimePenalties,
+    (node, round): (&PublicKey, Round),
     reporter: Option<&Address>,
     events: &mut Vec<Event>,
 ) -> Result<bool, StateError> {
@@ -119,7 +148,8 @@ pub(super) fn punish_equivocation(
         return Ok(false);
     }
     mark_punished(state, runtime, node, round)?;
-    let slashed = slash_node(state, env, runtime, node, SlashReason::RuntimeEquivocation, events)?;
+    let slashed =
+        slash_node(state, env, runtime, penalties, node, SlashReason::RuntimeEquivocation, events)?;
     if let (Some(reporter), Some((entity, taken))) = (reporter, slashed) {
         // Reporting oneself earns nothing: not the offending entity, nor any of its nodes
         // (the offender's own account among them), which would turn a slash into a refund.
@@ -218,7 +248,16 @@ pub(super) fn evidence(
     if registry::node(state, &node)?.is_none() {
         return Err(invalid("unknown node"));
     }
-    if !punish_equivocation(state, env, &body.runtime, &node, round, Some(caller), events)? {
+    let penalties = penalties_in_force(state, &runtime)?;
+    if !punish_equivocation(
+        state,
+        env,
+        &body.runtime,
+        &penalties,
+        (&node, round),
+        Some(caller),
+        events,
+    )? {
         return Err(invalid("already punished"));
     }
     Ok(())

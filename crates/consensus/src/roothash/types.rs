@@ -8,6 +8,8 @@ use atoll_types::{
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
+use crate::registry::types::RuntimePenalties;
+
 use super::pool::{CommitmentPool, ComputeResultsHeader, PoolCommittee};
 use atoll_types::MessageResult;
 
@@ -147,10 +149,27 @@ pub fn batch_hash(tx_hashes: &[Hash]) -> Hash {
     Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
 pub struct LivenessStatistics {
-    /// Rounds decided this epoch (finalized or failed).
+    /// Rounds finalized this epoch (failed rounds do not count against the workers).
     pub total_rounds: u64,
     /// Per primary worker (by index in the committee): rounds in which its vote was good.
     pub live_rounds: Vec<u64>,
+    /// Per primary worker: finalized rounds it scheduled.
+    pub finalized_proposals: Vec<u64>,
+    /// Per primary worker: rounds it should have scheduled and did not get finalized (the
+    /// round failed on its batch, or a worse-ranked proposer's batch was finalized).
+    pub missed_proposals: Vec<u64>,
+}
+
+impl LivenessStatistics {
+    /// Empty statistics for `workers` primary workers.
+    pub fn new(workers: usize) -> Self {
+        Self {
+            total_rounds: 0,
+            live_rounds: vec![0; workers],
+            finalized_proposals: vec![0; workers],
+            missed_proposals: vec![0; workers],
+        }
+    }
 }
 
 /// The committee the roothash uses this epoch: a snapshot taken at the epoch transition,
@@ -163,6 +182,8 @@ pub struct EpochCommittee {
     pub pool: PoolCommittee,
     /// Most runtime messages per round.
     pub max_messages: u32,
+    /// The liveness rule and slash amounts in force for the epoch.
+    pub penalties: RuntimePenalties,
 }
 
 /// Everything the roothash keeps about one runtime.

@@ -16,9 +16,7 @@ use crate::context::{BlockContext, Env};
 use crate::error::{CallError, StateError};
 use crate::events::Event;
 use crate::module::Module;
-use crate::registry::types::{
-    roles, AdmissionPolicy, CommitteeRole, Node, Runtime, RuntimeKind, RuntimeStatus,
-};
+use crate::registry::types::{roles, AdmissionPolicy, CommitteeRole, Node, Runtime, RuntimeKind};
 use crate::registry::{self, RegistryEvent};
 use crate::staking;
 use crate::state::{self, key, prefix};
@@ -400,8 +398,10 @@ pub(crate) fn update_committees(
             }
             None => state::delete(state, &k)?,
         }
-        if registry::runtime_status(state, &runtime.id)?.suspended != suspended {
-            registry::set_runtime_status(state, &runtime.id, &RuntimeStatus { suspended })?;
+        let mut status = registry::runtime_status(state, &runtime.id)?;
+        if status.suspended != suspended {
+            status.suspended = suspended;
+            registry::set_runtime_status(state, &runtime.id, &status)?;
             events.push(Event::Registry(RegistryEvent::RuntimeSuspended {
                 id: runtime.id,
                 suspended,

@@ -245,3 +245,37 @@ pub fn pay_from_common_pool(
     }));
     Ok(paid)
 }
+
+/// Pays up to `amount` from the common pool into `entity`'s escrow as its own delegation
+/// (new shares at the current price), as the reference pays the nodes that outvoted a
+/// dishonest one; returns what was paid. An escrow whose shares are worth nothing gets
+/// nothing (shares could not be priced).
+pub fn reward_escrow_from_common_pool(
+    state: &mut Overlay<'_>,
+    entity: &Address,
+    amount: atoll_types::Amount,
+    events: &mut Vec<Event>,
+) -> Result<atoll_types::Amount, StateError> {
+    let pool = state::total(state, &state::COMMON_POOL)?;
+    let paid = amount.min(pool);
+    if paid.is_zero() {
+        return Ok(paid);
+    }
+    let mut owner = state::account(state, entity)?;
+    let Ok(minted) = owner.escrow.active.deposit(paid) else {
+        return Ok(atoll_types::Amount::ZERO);
+    };
+    state::set_account(state, entity, &owner)?;
+    let mut own = state::delegation(state, entity, entity)?;
+    own.shares.0 = own.shares.0.checked_add(minted.0).ok_or(StateError::Overflow("shares"))?;
+    state::set_delegation(state, entity, entity, &own)?;
+    let rest = pool.checked_sub(paid).map_err(|_| StateError::Overflow("common pool"))?;
+    state::set_total(state, &state::COMMON_POOL, rest)?;
+    // All of it buys the entity new shares, as a commission does.
+    events.push(Event::Staking(StakingEvent::Reward {
+        escrow: *entity,
+        amount: paid,
+        commission: paid,
+    }));
+    Ok(paid)
+}

@@ -270,6 +270,8 @@ pub fn runtime_descriptor(
             max_messages: 16,
             min_live_rounds_percent: 50,
             max_liveness_fails: 3,
+            min_live_rounds_eval: 0,
+            max_missed_proposals_percent: 0,
         },
         txn_scheduler: TxnSchedulerParameters {
             batch_flush_timeout_ms: 100,
