@@ -13,7 +13,7 @@ use atoll_consensus::registry::{
 };
 use atoll_consensus::scheduler::{self, proposer_rank};
 use atoll_consensus::staking::methods::{self, AddEscrow};
-use atoll_consensus::staking::{Slash, SlashReason};
+use atoll_consensus::staking::{Slash, SlashReason, ThresholdKind};
 use atoll_consensus::Misbehavior;
 use atoll_mkvs::verify_key;
 use atoll_types::{decode, Amount, Epoch, Height, PublicKey, Signer};
@@ -651,7 +651,11 @@ fn registration_fees_validator_set_constraint_and_deregistration() {
     assert_eq!(validators.len(), 3);
     let committee =
         scheduler::committee(&chain.tree(), &RUNTIME).expect("query").expect("committee");
-    assert!(committee.workers.iter().all(|w| validators.contains(w)), "validator_set constraint");
+    let validator_entities = validator_entities(&chain);
+    assert!(
+        committee.workers.iter().all(|w| validator_entities.contains(&entity_of(&chain, w))),
+        "validator_set constraint"
+    );
 
     // Re-registering for 3 epochs with one runtime costs 3 × 7 from the caller.
     let node = &nodes[0];
@@ -1009,4 +1013,69 @@ fn an_upgrade_due_refuses_old_software_from_its_epoch() {
         None,
         "upgraded"
     );
+}
+
+fn validator_entities(chain: &TestChain) -> Vec<atoll_types::PublicKey> {
+    scheduler::validators(&chain.tree()).expect("validators").iter().map(|v| v.entity).collect()
+}
+
+fn entity_of(chain: &TestChain, node: &atoll_types::PublicKey) -> atoll_types::PublicKey {
+    registry::node(&chain.tree(), node).expect("read").expect("node").entity_id
+}
+
+#[test]
+fn the_validator_set_constraint_admits_an_entitys_separate_compute_nodes() {
+    // Three entities with two nodes each, one validator per entity and only two
+    // validators: entities 0 and 1 (the largest) validate, entity 2 does not. The runtime
+    // wants 4 workers from entities in the validator set: the compute nodes of entities 0
+    // and 1 that are not validators themselves qualify (the reference's rule is about the
+    // entity), entity 2's do not.
+    let spec = NetSpec {
+        escrows: vec![30_000, 20_000, 10_000],
+        nodes_per_entity: 2,
+        runtime: Some((4, 0, 4, None)),
+        ..NetSpec::default()
+    };
+    let (mut genesis, _) = net_genesis(&spec);
+    genesis.scheduler.max_validators_per_entity = 1;
+    genesis.scheduler.max_validators = 2;
+    for constraints in genesis.registry.runtimes[0].constraints.values_mut() {
+        constraints.validator_set = true;
+    }
+    let chain = TestChain::with_genesis(genesis, 3);
+    let entities = validator_entities(&chain);
+    assert_eq!(entities.len(), 2);
+    let committee =
+        scheduler::committee(&chain.tree(), &RUNTIME).expect("query").expect("a committee");
+    assert_eq!(committee.workers.len(), 4);
+    for worker in &committee.workers {
+        assert!(entities.contains(&entity_of(&chain, worker)));
+    }
+}
+
+#[test]
+fn runtime_thresholds_are_claimed_per_node_and_elections_refuse_the_under_staked() {
+    // Every entity runs two compute-and-validator nodes serving a runtime that asks 4,000
+    // per compute node: 8,000 per entity. Entity 3 holds 6,000: enough for one node's
+    // threshold, not for two, so none of its nodes is elected, as validator or worker.
+    let spec = NetSpec {
+        escrows: vec![10_000, 10_000, 10_000, 6_000],
+        nodes_per_entity: 2,
+        runtime: Some((6, 0, 6, None)),
+        ..NetSpec::default()
+    };
+    let (mut genesis, _) = net_genesis(&spec);
+    genesis.registry.runtimes[0]
+        .staking_thresholds
+        .insert(ThresholdKind::NodeCompute, Amount::new(4_000));
+    let chain = TestChain::with_genesis(genesis, 4);
+    let tree = chain.tree();
+    let short = signer(3).public_key();
+    assert!(!scheduler::stake_covers_claims(&tree, &short).expect("check"));
+    assert!(scheduler::stake_covers_claims(&tree, &signer(0).public_key()).expect("check"));
+    drop(tree);
+    assert!(!validator_entities(&chain).contains(&short), "validators must cover their claims");
+    let committee =
+        scheduler::committee(&chain.tree(), &RUNTIME).expect("query").expect("a committee");
+    assert!(committee.workers.iter().all(|w| entity_of(&chain, w) != short));
 }

@@ -16,8 +16,8 @@ use atoll_consensus::staking::{
 };
 use atoll_consensus::{Env, Event, Misbehavior, StakingEvent};
 use atoll_mkvs::{verify_key, Overlay};
-use atoll_types::{decode, Address, Amount, Epoch, Height};
-use common::{assert_code, TestChain};
+use atoll_types::{decode, Address, Amount, Epoch, Height, Signer};
+use common::{assert_code, signer, TestChain};
 
 fn amount(n: u128) -> Amount {
     Amount::new(n)
@@ -495,7 +495,7 @@ fn unclaimed_fee_shares_go_to_the_common_pool() {
 }
 
 #[test]
-fn stake_claims_bound_reclaims() {
+fn stake_claims_bound_registrations_but_never_reclaims() {
     let mut genesis = common::base_genesis(2, 10_000);
     genesis.staking.parameters.thresholds = BTreeMap::from([
         (ThresholdKind::Entity, amount(600)),
@@ -531,23 +531,25 @@ fn stake_claims_bound_reclaims() {
         &[ThresholdKind::NodeValidator],
     )
     .expect("900 ≤ 1000");
-    // Reclaiming 200 would leave 800 < 900.
+    // Undelegating is never refused for claims (as in the reference: after a slash every
+    // delegator must still be able to leave): 200 leaves 800 < 900.
     let env = Env { height: Height(chain.height + 1), epoch: Epoch(0), time: 0 };
     let mut events = Vec::new();
     let message =
         StakingMessage::ReclaimEscrow(ReclaimEscrow { escrow: entity, shares: Shares(200) });
-    let err = staking::handle_message(&mut overlay, &env, &entity, &message, &mut events)
-        .expect_err("claims");
+    staking::handle_message(&mut overlay, &env, &entity, &message, &mut events)
+        .expect("reclaims refuse to be blocked by claims");
+    assert!(!atoll_consensus::scheduler::stake_covers_claims(&overlay, &signer(0).public_key())
+        .expect("check"));
+    // New claims are still refused while the escrow falls short.
+    let err = staking::add_stake_claim(
+        &mut overlay,
+        &entity,
+        "registry.entity",
+        &[ThresholdKind::Entity],
+    )
+    .expect_err("800 < 900");
     assert!(err.to_string().contains("insufficient stake"), "{err}");
-    let message =
-        StakingMessage::ReclaimEscrow(ReclaimEscrow { escrow: entity, shares: Shares(100) });
-    staking::handle_message(&mut overlay, &env, &entity, &message, &mut events)
-        .expect("900 left covers 900");
-    staking::remove_stake_claim(&mut overlay, &entity, "registry.node.x").expect("remove");
-    let message =
-        StakingMessage::ReclaimEscrow(ReclaimEscrow { escrow: entity, shares: Shares(300) });
-    staking::handle_message(&mut overlay, &env, &entity, &message, &mut events)
-        .expect("600 left covers 600");
 }
 
 #[test]

@@ -175,8 +175,9 @@ fn shuffle_key(tag: &[u8], entropy: &Hash, id: &[u8]) -> Hash {
     Hash::digest_parts(&[tag, entropy.as_bytes(), id])
 }
 
-/// Elects validators: entities by active escrow (descending; ties by a seeded shuffle), up
-/// to `max_validators_per_entity` active validator nodes each, until `max_validators`.
+/// Elects validators: entities whose escrow covers their stake claims, by active escrow
+/// (descending; ties by a seeded shuffle), up to `max_validators_per_entity` active
+/// validator nodes each, until `max_validators`.
 pub fn elect_validators(
     state: &dyn KeyValueRead,
     epoch: Epoch,
@@ -192,7 +193,7 @@ pub fn elect_validators(
     let mut entities = Vec::new();
     for (entity, nodes) in by_entity {
         let escrow = active_escrow(state, &entity)?;
-        if escrow.is_zero() {
+        if escrow.is_zero() || !stake_covers_claims(state, &entity)? {
             continue;
         }
         entities.push((
@@ -277,19 +278,43 @@ fn eligible(
             return Ok(false);
         }
     }
-    // The entity's escrow must cover the global claims plus the runtime's own thresholds.
-    let account = staking::account(state, &Address::from_public_key(&node.entity_id))?;
+    stake_covers_claims(state, &node.entity_id)
+}
+
+/// Whether `entity`'s active escrow covers everything its registrations claim: the
+/// thresholds of its entity, node roles and runtimes, plus, per node and per runtime the
+/// node serves, that runtime's own threshold for the node's roles (as the reference claims
+/// them). Undelegating is never refused for claims; an entity that no longer covers them
+/// is simply not elected.
+pub fn stake_covers_claims(
+    state: &dyn KeyValueRead,
+    entity: &PublicKey,
+) -> Result<bool, StateError> {
+    fn overflow<E>(_: E) -> StateError {
+        StateError::Overflow("thresholds")
+    }
+    let account = staking::account(state, &Address::from_public_key(entity))?;
     let params = staking::parameters(state)?;
     let mut required = Amount::ZERO;
     for kinds in account.escrow.stake_accumulator.values() {
         required = required
-            .checked_add(
-                params.threshold_sum(kinds).map_err(|_| StateError::Overflow("thresholds"))?,
-            )
-            .map_err(|_| StateError::Overflow("thresholds"))?;
+            .checked_add(params.threshold_sum(kinds).map_err(overflow)?)
+            .map_err(overflow)?;
     }
-    for amount in runtime.staking_thresholds.values() {
-        required = required.checked_add(*amount).map_err(|_| StateError::Overflow("thresholds"))?;
+    let Some(descriptor) = registry::entity(state, entity)? else {
+        return Ok(account.escrow.active.balance >= required);
+    };
+    for node_id in &descriptor.nodes {
+        let Some(node) = registry::node(state, node_id)? else { continue };
+        let kinds = node.thresholds();
+        for served in &node.runtimes {
+            let Some(runtime) = registry::runtime(state, &served.id)? else { continue };
+            for (kind, amount) in &runtime.staking_thresholds {
+                if kinds.contains(kind) {
+                    required = required.checked_add(*amount).map_err(overflow)?;
+                }
+            }
+        }
     }
     Ok(account.escrow.active.balance >= required)
 }
@@ -303,7 +328,9 @@ pub fn elect_committee(
     if beacon::beacon(state)?.weak {
         return Ok(None);
     }
-    let validator_nodes: Vec<PublicKey> = validators(state)?.iter().map(|v| v.node_id).collect();
+    // The `validator_set` constraint is about the entity: an operator may run its
+    // validator and its compute nodes separately.
+    let validator_entities: Vec<PublicKey> = validators(state)?.iter().map(|v| v.entity).collect();
     let mut candidates = Vec::new();
     for node in registry::nodes(state)? {
         if !eligible(state, runtime, &node, epoch)? {
@@ -325,7 +352,9 @@ pub fn elect_committee(
         let role_tag = [role as u8];
         let mut pool: Vec<(Hash, &Node)> = candidates
             .iter()
-            .filter(|(node, _)| !constraints.validator_set || validator_nodes.contains(&node.id))
+            .filter(|(node, _)| {
+                !constraints.validator_set || validator_entities.contains(&node.entity_id)
+            })
             .map(|(node, output)| {
                 (
                     Hash::digest_parts(&[

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::commission::CommissionSchedule;
 use super::state::{self, account, delegation, parameters, set_account, set_delegation};
 use super::types::{Delegation, Shares};
-use super::{claims, StakingError};
+use super::StakingError;
 use crate::context::Env;
 use crate::error::CallError;
 use crate::events::{Event, StakingEvent};
@@ -281,7 +281,8 @@ pub(crate) fn reclaim_escrow(
     let mut escrow = account(state, &body.escrow)?;
     let amount = escrow.escrow.active.withdraw(body.shares)?;
     let debonding_shares = escrow.escrow.debonding.deposit(amount)?;
-    claims::check(&escrow, &params)?;
+    // Never refused for stake claims (as in the reference): after a slash, delegators must
+    // still be able to leave; an under-staked entity is just not elected.
     set_account(state, &body.escrow, &escrow)?;
     held.shares.0 -= body.shares.0;
     set_delegation(state, &body.escrow, caller, &Delegation { shares: held.shares })?;
