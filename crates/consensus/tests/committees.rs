@@ -117,6 +117,17 @@ fn a_slashed_validator_leaves_the_set_at_once_and_unfreezes_later() {
     assert_eq!(set.len(), 3);
     assert!(!set.iter().any(|v| v.node_id == offender.id()));
     assert_eq!(chain.account(&chain.addr(2)).escrow.active.balance, Amount::new(9_000));
+    // More evidence against the frozen node (another height's double sign, twice in one
+    // block) takes nothing more.
+    let again = Misbehavior {
+        entity: chain.addr(2),
+        node: Some(offender.id()),
+        reason: SlashReason::ConsensusEquivocation,
+    };
+    chain.ctx.evidence = vec![again.clone(), again];
+    chain.block(vec![]);
+    chain.ctx.evidence.clear();
+    assert_eq!(chain.account(&chain.addr(2)).escrow.active.balance, Amount::new(9_000));
     // Unfreezing before the freeze ends fails; after, it works and the node returns at the
     // next election.
     let unfreeze = UnfreezeNode { node_id: offender.id() };

@@ -92,7 +92,16 @@ impl Module for Staking {
         epoch_changed: Option<atoll_types::Epoch>,
         events: &mut Vec<Event>,
     ) -> Result<(), StateError> {
+        // A node is slashed once per freeze (as in the reference): evidence against a node
+        // that is already frozen, or a second piece in the same block, takes nothing more.
+        let mut slashed = std::collections::BTreeSet::new();
         for misbehavior in &ctx.evidence {
+            if let Some(node) = misbehavior.node {
+                let frozen = crate::registry::node_status(state, &node)?.frozen_until.is_some();
+                if frozen || !slashed.insert(node) {
+                    continue;
+                }
+            }
             claims::slash(state, &misbehavior.entity, misbehavior.reason, events)?;
         }
         if let Some(ended) = epoch_changed {
