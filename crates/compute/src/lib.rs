@@ -20,6 +20,7 @@
 
 pub mod byzantine;
 pub mod executor;
+mod journal;
 pub mod p2p;
 pub mod storage;
 pub mod txpool;
@@ -353,7 +354,9 @@ pub fn start(
         mode: config.byzantine,
     });
     let (p2p, gossip, p2p_task) = p2p::start(config.runtime, config.p2p.clone(), shared.clone())?;
-    let worker = worker::Worker::new(shared.clone(), p2p.clone(), identity, config.commit_fee)?;
+    let journal = journal::Journal::open(config.storage_path.with_extension("journal"))?;
+    let worker =
+        worker::Worker::new(shared.clone(), p2p.clone(), identity, config.commit_fee, journal)?;
     let worker_task = tokio::spawn(worker.run(gossip));
     let regossip_task = tokio::spawn(regossip(shared.clone(), p2p.clone()));
     Ok(Compute {

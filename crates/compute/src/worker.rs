@@ -9,21 +9,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use atoll_consensus::events::Event;
 use atoll_consensus::registry::types::Runtime;
 use atoll_consensus::roothash::pool::ComputeResultsHeader;
 use atoll_consensus::roothash::{
     self, batch_hash, EquivocationEvidence, Evidence, ExecutorCommit, ExecutorCommitmentBody,
-    HeaderType, ProposalHeader, RoothashEvent, RuntimeBlockHeader, RuntimeState,
+    HeaderType, ProposalHeader, RuntimeBlockHeader, RuntimeState,
 };
 use atoll_consensus::{registry, staking, Fee, Transaction};
 use atoll_runtime_host::{ExecuteBatch, ExecuteResult, ExecutionMode, IncomingMessage};
 use atoll_types::runtime_message::{in_messages_hash, messages_hash};
-use atoll_types::{Address, Hash, Height, PublicKey, Round, Signed, Signer};
+use atoll_types::{Address, Hash, PublicKey, Round, Signed, Signer};
 use tokio::sync::mpsc;
 
 use atoll_engine::gossip::Verdict;
 
+use crate::journal::Journal;
 use crate::p2p::{FetchRequest, FetchResponse, GossipMessage, P2p, Proposal, Received};
 use crate::storage::{io_transactions, RoundWriteLogs};
 use crate::{state_at, ByzantineMode, ComputeError, Shared};
@@ -97,6 +97,8 @@ pub(crate) struct Worker {
     state: Option<RuntimeState>,
     descriptor: Option<Runtime>,
     last_nonce: Option<u64>,
+    /// What this node signed in the round in progress, on disk.
+    journal: Journal,
 }
 
 fn state_err(e: impl std::fmt::Display) -> ComputeError {
@@ -109,6 +111,7 @@ impl Worker {
         p2p: P2p,
         identity: Arc<dyn Signer + Send + Sync>,
         fee: Fee,
+        journal: Journal,
     ) -> Result<Self, ComputeError> {
         let synced = Round(shared.storage().latest()?.version);
         let id = identity.public_key();
@@ -124,6 +127,7 @@ impl Worker {
             state: None,
             descriptor: None,
             last_nonce: None,
+            journal,
         })
     }
 
@@ -184,8 +188,17 @@ impl Worker {
         if new_round {
             self.round = RoundState::new(&state);
         }
+        // The pool itself says whether the round is being resolved (a height skipped while
+        // busy cannot hide the event that declared it).
+        if let (Some(round), Some(pool)) = (self.round.as_mut(), state.pool.as_ref()) {
+            if pool.round() == round.round && pool.in_resolution() {
+                round.discrepancy = pool.best_scheduler().map(|(_, scheduler)| scheduler);
+            }
+        }
         self.state = Some(state);
-        self.scan_events(height)?;
+        if new_round {
+            self.resend_signed()?;
+        }
         self.fetch_missing_proposals().await?;
         self.execute_proposals().await?;
         self.resolve_discrepancy().await?;
@@ -316,28 +329,6 @@ impl Worker {
                 }
             }
         });
-    }
-
-    fn scan_events(&mut self, height: u64) -> Result<(), ComputeError> {
-        let Some(results) = self.shared.node.blocks().results(Height(height)).map_err(state_err)?
-        else {
-            return Ok(());
-        };
-        let Some(round) = self.round.as_mut() else { return Ok(()) };
-        for record in results.events {
-            if let Event::Roothash(RoothashEvent::ExecutionDiscrepancyDetected {
-                runtime,
-                round: r,
-                scheduler,
-                ..
-            }) = record.event
-            {
-                if runtime == self.shared.runtime && r == round.round {
-                    round.discrepancy = Some(scheduler);
-                }
-            }
-        }
-        Ok(())
     }
 
     // ---- committee ----
@@ -524,7 +515,9 @@ impl Worker {
                 .proposals
                 .iter()
                 .filter(|(_, (_, _, p))| {
-                    !round.executed.contains_key(p) && !round.rejected.contains(p)
+                    !round.executed.contains_key(p)
+                        && !round.rejected.contains(p)
+                        && !round.committed.contains(p)
                 })
                 .map(|(rank, (proposal, header, p))| (*rank, proposal.clone(), header.clone(), *p))
                 .collect(),
@@ -563,32 +556,40 @@ impl Worker {
             return Ok(());
         };
         let (proposal, header) = (proposal.clone(), header.clone());
+        // A node that is both worker and backup already executed (and signed) this batch:
+        // `commit` re-sends that very commitment.
+        let done = match self.round.as_ref().and_then(|r| r.executed.get(&scheduler)) {
+            Some(executed) => {
+                let (commitment, messages) =
+                    (Some(executed.header.clone()), executed.result.messages.clone());
+                self.commit(scheduler, commitment, messages, true)?
+            }
+            None => self.execute_and_commit(scheduler, &proposal, &header).await?,
+        };
+        // Done only once submitted: a batch not ready yet is tried again at the next block.
         if let Some(round) = self.round.as_mut() {
-            round.backup_done = true;
+            round.backup_done = done;
         }
-        // A node that is both worker and backup already executed this batch.
-        if let Some(executed) = self.round.as_ref().and_then(|r| r.executed.get(&scheduler)) {
-            let commitment = Some(executed.header.clone());
-            return self.commit(scheduler, commitment, Vec::new(), true);
-        }
-        self.execute_and_commit(scheduler, &proposal, &header).await
+        Ok(())
     }
 
+    /// Executes `scheduler`'s batch and commits to it; returns whether a commitment was
+    /// submitted.
     async fn execute_and_commit(
         &mut self,
         scheduler: PublicKey,
         proposal: &Proposal,
         header: &ProposalHeader,
-    ) -> Result<(), ComputeError> {
+    ) -> Result<bool, ComputeError> {
         let Some(txs) = self.resolve_txs(scheduler, &proposal.tx_hashes).await else {
-            return Ok(());
+            return Ok(false);
         };
         // Not ready (this node's runtime or consensus state is still catching up): tried
         // again at the next block.
         let Some((batch, incoming)) =
             self.batch(ExecutionMode::Execute, txs, header.in_msgs_count)?
         else {
-            return Ok(());
+            return Ok(false);
         };
         let result = self.run_batch(batch).await?;
         let results = self.results_header(&result, &incoming);
@@ -724,6 +725,9 @@ impl Worker {
         let signed =
             Signed::sign(self.identity.as_ref(), &self.shared.node.chain_context(), &header);
         let proposal = Proposal { header: signed, tx_hashes };
+        // On disk before anyone sees it: after a restart this proposal is re-sent, never
+        // replaced by another.
+        self.journal.record_proposal(header.round, header.previous_hash, &proposal)?;
         tracing::info!(round = round.round.0, rank, txs = result.txs.len(), "proposing a batch");
         self.p2p.publish(GossipMessage::Proposal(proposal.clone()));
         let results = self.results_header(&result, &incoming);
@@ -733,7 +737,47 @@ impl Worker {
             round.proposals.insert(rank, (proposal, header, self.id));
             round.executed.insert(self.id, Executed { result, header: results.clone() });
         }
-        self.commit(self.id, Some(results), messages, false)
+        self.commit(self.id, Some(results), messages, false)?;
+        Ok(())
+    }
+
+    /// After a restart (or whenever a round starts), re-sends what this node already signed
+    /// for it: its proposal and the commitments the chain does not have yet.
+    fn resend_signed(&mut self) -> Result<(), ComputeError> {
+        let (Some(round), Some(state)) = (self.round.as_ref(), self.state.as_ref()) else {
+            return Ok(());
+        };
+        let Some(signed) = self.journal.round(round.round, round.previous.hash()).cloned() else {
+            return Ok(());
+        };
+        let rank = self.my_rank();
+        let on_chain: BTreeSet<PublicKey> = state
+            .commitment_bodies()
+            .filter(|(node, _)| *node == self.id)
+            .map(|(_, body)| body.scheduler)
+            .collect();
+        if let (Some(proposal), Some(round)) = (signed.proposal, self.round.as_mut()) {
+            round.proposed = true;
+            if let (Some(rank), Ok(header)) =
+                (rank, proposal.header.open(&self.shared.node.chain_context()))
+            {
+                round.proposals.insert(rank, (proposal.clone(), header, self.id));
+            }
+            self.shared.remember_proposal(round.round, &proposal);
+            self.p2p.publish(GossipMessage::Proposal(proposal));
+        }
+        for (scheduler, commitment) in signed.commitments {
+            if let Some(round) = self.round.as_mut() {
+                round.committed.insert(scheduler);
+            }
+            if !on_chain.contains(&scheduler) {
+                tracing::info!(%scheduler, "re-sending a commitment signed before a restart");
+                let commit =
+                    ExecutorCommit { runtime: self.shared.runtime, commitments: vec![commitment] };
+                self.submit_consensus(roothash::EXECUTOR_COMMIT, &commit)?;
+            }
+        }
+        Ok(())
     }
 
     /// Whether a scheduler ranked better than `rank` has committed to its own batch in the
@@ -754,23 +798,34 @@ impl Worker {
     // ---- commitments ----
 
     /// Signs and submits this node's commitment on `scheduler`'s batch (applying the
-    /// byzantine mode, if any).
+    /// byzantine mode, if any); returns whether the round needs nothing more from it. A
+    /// commitment is signed once per round and batch: a second call (a backup vote on a
+    /// batch this node executed as a worker, or after a restart) re-sends the identical
+    /// one from the journal, never a different one.
     fn commit(
         &mut self,
         scheduler: PublicKey,
         mut header: Option<ComputeResultsHeader>,
         messages: Vec<atoll_types::RuntimeMessage>,
         backup: bool,
-    ) -> Result<(), ComputeError> {
+    ) -> Result<bool, ComputeError> {
         let mode = self.mode();
         if !mode.commits() {
-            return Ok(());
+            return Ok(true);
         }
-        let Some(round) = self.round.as_mut() else { return Ok(()) };
+        let Some(round) = self.round.as_mut() else { return Ok(false) };
         if !round.committed.insert(scheduler) && !backup {
-            return Ok(());
+            return Ok(true);
         }
         let round_number = round.round;
+        let previous_hash = round.previous.hash();
+        if let Some(signed) = self.journal.commitment(round_number, previous_hash, &scheduler) {
+            let commit =
+                ExecutorCommit { runtime: self.shared.runtime, commitments: vec![signed.clone()] };
+            self.submit_consensus(roothash::EXECUTOR_COMMIT, &commit)?;
+            tracing::debug!(round = round_number.0, %scheduler, backup, "commitment re-sent");
+            return Ok(true);
+        }
         let own_batch = scheduler == self.id;
         match mode {
             ByzantineMode::Dishonest if !own_batch => {
@@ -790,6 +845,7 @@ impl Worker {
         };
         let chain = self.shared.node.chain_context();
         let signed = Signed::sign(self.identity.as_ref(), &chain, &body);
+        self.journal.record_commitment(round_number, previous_hash, scheduler, &signed)?;
         let commit = ExecutorCommit { runtime: self.shared.runtime, commitments: vec![signed] };
         self.submit_consensus(roothash::EXECUTOR_COMMIT, &commit)?;
         tracing::debug!(round = round_number.0, %scheduler, backup, "commitment submitted");
@@ -805,7 +861,7 @@ impl Worker {
                 self.submit_consensus(roothash::EXECUTOR_COMMIT, &commit)?;
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Signs a consensus transaction with the node's identity key and submits it to the

@@ -837,3 +837,30 @@ fn runtime_penalties_refuse_to_exceed_the_stake_or_to_change_without_notice() {
         assert_eq!(amount, expected, "{after} epochs after the update");
     }
 }
+
+/// [T] finding 7: a scheduler that is also a backup re-committed its own batch without its
+/// runtime messages, and the two commitments were accepted as equivocation evidence.
+#[test]
+fn an_honest_re_commitment_without_its_messages_refuses_to_prove_equivocation() {
+    let mut n = net(0);
+    let s = n.ranked(0);
+    let messages =
+        vec![RuntimeMessage::StakingTransfer { to: n.chain.addr(1), amount: Amount::new(1) }];
+    let mut header = n.header(b"good");
+    header.messages_hash = messages_hash(&messages);
+    let primary = n.signed(&s, s, Some(header.clone()), messages);
+    let resent = n.signed(&s, s, Some(header), Vec::new());
+    let other = usize::from(n.key(&s).entity == 0);
+    let reporter = common::signer(other);
+    let escrow = n.entity_escrow(&s);
+    let body =
+        Evidence { runtime: RUNTIME, evidence: EquivocationEvidence::Commitments(primary, resent) };
+    assert_code(n.chain.run(n.chain.tx_by(&reporter, EVIDENCE, &body)), "roothash", 15);
+    assert_eq!(n.entity_escrow(&s), escrow, "nothing slashed");
+    // Two well-formed, different commitments do prove it.
+    let one = n.signed(&s, s, Some(n.header(b"one")), Vec::new());
+    let two = n.signed(&s, s, Some(n.header(b"two")), Vec::new());
+    let body = Evidence { runtime: RUNTIME, evidence: EquivocationEvidence::Commitments(one, two) };
+    assert_eq!(n.chain.run(n.chain.tx_by(&reporter, EVIDENCE, &body)), None);
+    assert_eq!(n.entity_escrow(&s), escrow - EQUIVOCATION_SLASH);
+}

@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use atoll_mkvs::{KeyValueRead, Overlay};
+use atoll_types::runtime_message::messages_hash;
 use atoll_types::{
     Address, Amount, ChainContext, Epoch, PublicKey, Round, RuntimeId, Signable, Signed,
 };
@@ -171,6 +172,9 @@ trait RoundSigned: Signable + PartialEq {
     fn round(&self) -> Round;
     /// What else two of them must share to conflict: the batch a commitment is about.
     fn slot(&self) -> Option<PublicKey>;
+    /// Whether the chain would have accepted it from `signer`: only well-formed things
+    /// prove anything (a malformed one can be told apart from an honest re-send).
+    fn well_formed(&self, signer: &PublicKey) -> bool;
 }
 
 impl RoundSigned for ExecutorCommitmentBody {
@@ -183,6 +187,19 @@ impl RoundSigned for ExecutorCommitmentBody {
     fn slot(&self) -> Option<PublicKey> {
         Some(self.scheduler)
     }
+    fn well_formed(&self, signer: &PublicKey) -> bool {
+        match &self.header {
+            None => self.messages.is_empty() && *signer != self.scheduler,
+            Some(header) => {
+                header.round == self.round
+                    && if *signer == self.scheduler {
+                        messages_hash(&self.messages) == header.messages_hash
+                    } else {
+                        self.messages.is_empty()
+                    }
+            }
+        }
+    }
 }
 
 impl RoundSigned for ProposalHeader {
@@ -194,6 +211,9 @@ impl RoundSigned for ProposalHeader {
     }
     fn slot(&self) -> Option<PublicKey> {
         None
+    }
+    fn well_formed(&self, _signer: &PublicKey) -> bool {
+        true
     }
 }
 
@@ -216,6 +236,9 @@ fn conflict<T: RoundSigned>(
     }
     if x.round() != y.round() || x.slot() != y.slot() {
         return Err("not for the same round and batch");
+    }
+    if !x.well_formed(a.signer()) || !y.well_formed(b.signer()) {
+        return Err("not well-formed");
     }
     if x == y {
         return Err("the two are the same");
