@@ -341,7 +341,9 @@ pub fn start(
         runtime_id: config.runtime,
         chain_context: node.chain_context(),
         call_timeout: config.call_timeout,
-        max_restarts: 1_000,
+        max_restarts: 10,
+        restart_window: Duration::from_secs(60),
+        socket_dir: config.storage_path.parent().map(|dir| dir.join("runtime-sockets")),
     };
     let executor = Executor::start(host, storage).map_err(ComputeError::Runtime)?;
     let shared = Arc::new(Shared {

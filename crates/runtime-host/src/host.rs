@@ -1,6 +1,6 @@
 //! The node side: spawn a ParaTime binary, call it, supervise it.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -41,11 +41,22 @@ pub struct HostConfig {
     pub runtime_id: RuntimeId,
     /// The consensus chain it serves.
     pub chain_context: ChainContext,
-    /// A call with no frame from the runtime for this long is a hang: the runtime is killed.
+    /// The longest a call may take, in total (however many state nodes the runtime asks
+    /// for on the way): past it the call is a hang and the runtime is killed.
     pub call_timeout: Duration,
-    /// Restarts allowed over the host's lifetime.
+    /// Restarts allowed within `restart_window`; past that, calls fail until the window
+    /// has moved on.
     pub max_restarts: u32,
+    /// The window restarts are counted in.
+    pub restart_window: Duration,
+    /// A private directory for the runtime's socket (created with mode 0700), normally
+    /// under the node's data directory; `None`, or a path too long for a socket address,
+    /// uses a fresh, unpredictably named private directory under the system's temp dir.
+    pub socket_dir: Option<PathBuf>,
 }
+
+/// The longest socket path the platform's `sockaddr_un` takes, with room to spare.
+const MAX_SOCKET_PATH: usize = 100;
 
 /// Why a call to the runtime failed.
 #[derive(Debug, Error)]
@@ -81,8 +92,11 @@ pub struct RuntimeHost {
     process: Option<Process>,
     info: Option<RuntimeInfo>,
     restarts: u32,
+    recent_restarts: std::collections::VecDeque<Instant>,
     next_id: u64,
-    socket_dir: PathBuf,
+    socket: PathBuf,
+    /// A directory this host created (and removes when dropped).
+    own_dir: Option<PathBuf>,
 }
 
 static HOST_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -91,19 +105,53 @@ impl RuntimeHost {
     /// Starts the runtime and checks its handshake.
     pub fn start(config: HostConfig) -> Result<Self, HostError> {
         let unique = HOST_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let socket_dir =
-            std::env::temp_dir().join(format!("atoll-runtime-{}-{unique}", std::process::id()));
-        std::fs::create_dir_all(&socket_dir).map_err(|e| HostError::Spawn(e.to_string()))?;
-        std::fs::set_permissions(&socket_dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| HostError::Spawn(e.to_string()))?;
-        let mut host =
-            Self { config, process: None, info: None, restarts: 0, next_id: 0, socket_dir };
+        let name = format!("rt-{}-{unique}.sock", std::process::id());
+        let spawn_err = |e: std::io::Error| HostError::Spawn(format!("socket directory: {e}"));
+        let configured = config
+            .socket_dir
+            .as_ref()
+            .filter(|dir| dir.join(&name).as_os_str().len() <= MAX_SOCKET_PATH);
+        let (socket, own_dir) = match configured {
+            Some(dir) => {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(spawn_err)?;
+                // Only its owner may chmod it: an existing directory of another user fails.
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                    .map_err(spawn_err)?;
+                (dir.join(&name), None)
+            }
+            None => {
+                // Created exclusively under a name nobody can guess: never a directory
+                // someone else prepared.
+                let mut random = [0u8; 16];
+                std::fs::File::open("/dev/urandom")
+                    .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut random))
+                    .map_err(spawn_err)?;
+                let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+                let dir = std::env::temp_dir().join(format!("atoll-runtime-{hex}"));
+                std::fs::DirBuilder::new().mode(0o700).create(&dir).map_err(spawn_err)?;
+                (dir.join(&name), Some(dir))
+            }
+        };
+        let mut host = Self {
+            config,
+            process: None,
+            info: None,
+            restarts: 0,
+            recent_restarts: std::collections::VecDeque::new(),
+            next_id: 0,
+            socket,
+            own_dir,
+        };
         host.spawn()?;
         Ok(host)
     }
 
     fn spawn(&mut self) -> Result<(), HostError> {
-        let socket = self.socket_dir.join("runtime.sock");
+        let socket = self.socket.clone();
         let _ = std::fs::remove_file(&socket);
         let listener = UnixListener::bind(&socket).map_err(|e| HostError::Spawn(e.to_string()))?;
         listener.set_nonblocking(true).map_err(|e| HostError::Spawn(e.to_string()))?;
@@ -117,7 +165,15 @@ impl RuntimeHost {
         let deadline = Instant::now() + Duration::from_secs(10);
         let stream = loop {
             match listener.accept() {
-                Ok((stream, _)) => break stream,
+                // Only the process this host started may speak for the runtime: any other
+                // local process that connected first is turned away.
+                Ok((stream, _)) => match peer_pid(&stream) {
+                    Some(pid) if pid == child.id() => break stream,
+                    other => {
+                        tracing::warn!(pid = ?other, "refused a runtime socket connection from another process");
+                        continue;
+                    }
+                },
                 Err(e)
                     if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline =>
                 {
@@ -191,10 +247,19 @@ impl RuntimeHost {
 
     fn restart(&mut self) -> Result<(), HostError> {
         self.kill();
-        self.restarts += 1;
-        if self.restarts > self.config.max_restarts {
+        let now = Instant::now();
+        while self
+            .recent_restarts
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.config.restart_window)
+        {
+            self.recent_restarts.pop_front();
+        }
+        if self.recent_restarts.len() >= self.config.max_restarts as usize {
             return Err(HostError::TooManyRestarts);
         }
+        self.recent_restarts.push_back(now);
+        self.restarts += 1;
         self.spawn()
     }
 
@@ -215,9 +280,17 @@ impl RuntimeHost {
         let process =
             self.process.as_mut().ok_or_else(|| HostError::Crashed("no runtime process".into()))?;
         let crashed = |e: FrameError| HostError::Crashed(e.to_string());
+        let deadline = Instant::now() + self.config.call_timeout;
         write_frame(&mut process.stream, &Frame::HostRequest { id, request: request.clone() })
             .map_err(crashed)?;
         loop {
+            // One deadline for the whole call: a runtime asking for node after node cannot
+            // stretch it.
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || process.stream.set_read_timeout(Some(left)).is_err() {
+                self.kill();
+                return Err(HostError::Timeout);
+            }
             match read_frame(&mut process.stream) {
                 Ok(Frame::HostResponse { id: answered, response }) if answered == id => {
                     return Ok(response?)
@@ -251,8 +324,18 @@ impl RuntimeHost {
 impl Drop for RuntimeHost {
     fn drop(&mut self) {
         self.kill();
-        let _ = std::fs::remove_dir_all(&self.socket_dir);
+        let _ = std::fs::remove_file(&self.socket);
+        if let Some(dir) = &self.own_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
+}
+
+/// The process id at the other end of a Unix socket (`SO_PEERCRED`).
+fn peer_pid(stream: &UnixStream) -> Option<u32> {
+    let credentials =
+        nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials).ok()?;
+    u32::try_from(credentials.pid()).ok()
 }
 
 struct NoNodes;

@@ -33,6 +33,8 @@ pub fn config() -> HostConfig {
         chain_context: chain(),
         call_timeout: Duration::from_secs(20),
         max_restarts: 3,
+        restart_window: Duration::from_secs(600),
+        socket_dir: None,
     }
 }
 
