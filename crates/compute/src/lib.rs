@@ -241,7 +241,7 @@ impl ComputeHandle {
         let hash = {
             let mut pool =
                 self.shared.pool.lock().map_err(|_| ComputeError::Internal("pool lock".into()))?;
-            let hash = pool.insert(raw.clone(), outcome.gas_price, outcome.sender)?;
+            let hash = pool.insert(raw.clone(), outcome.gas_price, pool_sender(&outcome))?;
             pool.set_local(&hash);
             hash
         };
@@ -382,7 +382,9 @@ async fn regossip(shared: Arc<Shared>, p2p: P2p) {
         tick.tick().await;
         let due = match shared.pool.lock() {
             Ok(mut pool) => {
-                pool.due_for_gossip(std::time::Instant::now(), REGOSSIP_AFTER, REGOSSIP_MAX)
+                let now = std::time::Instant::now();
+                pool.expire(now);
+                pool.due_for_gossip(now, REGOSSIP_AFTER, REGOSSIP_MAX)
             }
             Err(_) => return,
         };
@@ -390,6 +392,15 @@ async fn regossip(shared: Arc<Shared>, p2p: P2p) {
             p2p.publish(p2p::GossipMessage::Transaction(raw));
         }
     }
+}
+
+/// The pool's view of a checked transaction's sender.
+fn pool_sender(outcome: &CheckOutcome) -> Option<txpool::Sender> {
+    outcome.sender.map(|(address, nonce)| txpool::Sender {
+        address,
+        nonce,
+        account_nonce: outcome.account_nonce,
+    })
 }
 
 /// The consensus state after `height`.

@@ -1,8 +1,10 @@
 //! The runtime transaction pool of a compute node: checked transactions waiting for a batch.
 //!
-//! Bounded in count and bytes; ordered by gas price (then arrival), with each sender's
-//! transactions kept in nonce order inside a batch. When full, a transaction offering a
-//! better price evicts the cheapest one.
+//! Bounded in count and bytes, and per sender ([`MAX_PER_SENDER`]); ordered by gas price
+//! (then arrival). A batch takes each sender's transactions only as an unbroken run of
+//! nonces from the sender's account nonce, so transactions that cannot run yet (a gap)
+//! never crowd out those that can. When full, a transaction offering a better price evicts
+//! the cheapest one; transactions older than `max_age` expire.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -28,7 +30,21 @@ pub enum TxPoolError {
     /// The pool is full of transactions paying at least as much.
     #[error("transaction pool is full")]
     Full,
+    /// The sender already has [`MAX_PER_SENDER`] transactions waiting.
+    #[error("sender has {MAX_PER_SENDER} transactions waiting already")]
+    SenderFull,
+    /// The nonce is already used in the state the pool knows.
+    #[error("nonce {nonce} is below the account's next nonce {account}")]
+    StaleNonce {
+        /// The transaction's nonce.
+        nonce: u64,
+        /// The account's next nonce.
+        account: u64,
+    },
 }
+
+/// The most transactions one sender may have waiting.
+pub const MAX_PER_SENDER: usize = 64;
 
 /// Limits of the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,12 +55,40 @@ pub struct TxPoolConfig {
     pub max_bytes: usize,
     /// Largest single transaction.
     pub max_tx_bytes: usize,
+    /// How long a transaction may wait before it expires.
+    pub max_age: Duration,
 }
 
 impl Default for TxPoolConfig {
     fn default() -> Self {
-        Self { max_txs: 10_000, max_bytes: 64 << 20, max_tx_bytes: 256 << 10 }
+        Self {
+            max_txs: 10_000,
+            max_bytes: 64 << 20,
+            max_tx_bytes: 256 << 10,
+            max_age: Duration::from_secs(600),
+        }
     }
+}
+
+/// Who sent a checked transaction: `(address, nonce)` and the account's next nonce in the
+/// state it was checked against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sender {
+    /// The first signer's address.
+    pub address: Address,
+    /// The transaction's nonce.
+    pub nonce: u64,
+    /// The account's next nonce.
+    pub account_nonce: u64,
+}
+
+/// What the pool knows of one sender.
+#[derive(Debug, Default)]
+struct SenderState {
+    /// The account's next nonce, as last checked.
+    account_nonce: u64,
+    /// Its waiting transactions by nonce.
+    pending: BTreeMap<u64, Hash>,
 }
 
 #[derive(Clone, Debug)]
@@ -53,6 +97,8 @@ struct Entry {
     gas_price: u128,
     sender: Option<(Address, u64)>,
     seq: u64,
+    /// When it entered the pool.
+    arrived: Instant,
     /// When this node last gossiped it (or received it).
     published: Instant,
     /// Submitted to this node by a client (this node keeps gossiping it while pending).
@@ -67,6 +113,7 @@ pub struct TxPool {
     config: TxPoolConfig,
     entries: HashMap<Hash, Entry>,
     order: BTreeSet<Priority>,
+    senders: HashMap<Address, SenderState>,
     bytes: usize,
     next_seq: u64,
 }
@@ -74,7 +121,14 @@ pub struct TxPool {
 impl TxPool {
     /// An empty pool.
     pub fn new(config: TxPoolConfig) -> Self {
-        Self { config, entries: HashMap::new(), order: BTreeSet::new(), bytes: 0, next_seq: 0 }
+        Self {
+            config,
+            entries: HashMap::new(),
+            order: BTreeSet::new(),
+            senders: HashMap::new(),
+            bytes: 0,
+            next_seq: 0,
+        }
     }
 
     /// Transactions held.
@@ -102,7 +156,7 @@ impl TxPool {
         &mut self,
         raw: Vec<u8>,
         gas_price: u128,
-        sender: Option<(Address, u64)>,
+        sender: Option<Sender>,
     ) -> Result<Hash, TxPoolError> {
         if raw.len() > self.config.max_tx_bytes {
             return Err(TxPoolError::TooLarge { size: raw.len(), max: self.config.max_tx_bytes });
@@ -110,6 +164,18 @@ impl TxPool {
         let hash = Hash::digest(&raw);
         if self.entries.contains_key(&hash) {
             return Err(TxPoolError::Duplicate);
+        }
+        if let Some(sender) = &sender {
+            self.observe_account_nonce(&sender.address, sender.account_nonce);
+            let state = self.senders.get(&sender.address);
+            let account = state.map_or(sender.account_nonce, |s| s.account_nonce);
+            if sender.nonce < account {
+                return Err(TxPoolError::StaleNonce { nonce: sender.nonce, account });
+            }
+            let pending = state.map_or(0, |s| s.pending.len());
+            if pending >= MAX_PER_SENDER {
+                return Err(TxPoolError::SenderFull);
+            }
         }
         while self.entries.len() >= self.config.max_txs
             || self.bytes + raw.len() > self.config.max_bytes
@@ -126,11 +192,30 @@ impl TxPool {
         self.next_seq += 1;
         self.bytes += raw.len();
         self.order.insert((Reverse(gas_price), seq, hash));
+        let sender = sender.map(|s| {
+            self.senders.entry(s.address).or_default().pending.insert(s.nonce, hash);
+            (s.address, s.nonce)
+        });
+        let now = Instant::now();
         self.entries.insert(
             hash,
-            Entry { raw, gas_price, sender, seq, published: Instant::now(), local: false },
+            Entry { raw, gas_price, sender, seq, arrived: now, published: now, local: false },
         );
         Ok(hash)
+    }
+
+    /// Records `address`'s next nonce from a newer check (it only grows) and drops its
+    /// transactions below it.
+    pub fn observe_account_nonce(&mut self, address: &Address, account_nonce: u64) {
+        let state = self.senders.entry(*address).or_default();
+        if account_nonce <= state.account_nonce {
+            return;
+        }
+        state.account_nonce = account_nonce;
+        let stale: Vec<Hash> = state.pending.range(..account_nonce).map(|(_, h)| *h).collect();
+        for hash in stale {
+            self.remove(&hash);
+        }
     }
 
     /// Removes a transaction (included in a finalized round, or found invalid).
@@ -138,7 +223,32 @@ impl TxPool {
         let entry = self.entries.remove(hash)?;
         self.order.remove(&(Reverse(entry.gas_price), entry.seq, *hash));
         self.bytes -= entry.raw.len();
+        if let Some((address, nonce)) = entry.sender {
+            if let Some(state) = self.senders.get_mut(&address) {
+                if state.pending.get(&nonce) == Some(hash) {
+                    state.pending.remove(&nonce);
+                }
+                if state.pending.is_empty() {
+                    self.senders.remove(&address);
+                }
+            }
+        }
         Some(entry.raw)
+    }
+
+    /// Drops transactions that waited longer than `max_age`; returns how many.
+    pub fn expire(&mut self, now: Instant) -> usize {
+        let max_age = self.config.max_age;
+        let old: Vec<Hash> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| now.saturating_duration_since(e.arrived) > max_age)
+            .map(|(h, _)| *h)
+            .collect();
+        for hash in &old {
+            self.remove(hash);
+        }
+        old.len()
     }
 
     /// Marks a transaction as submitted to this node by a client.
@@ -176,34 +286,43 @@ impl TxPool {
             .collect()
     }
 
-    /// A batch of at most `max_txs` transactions and `max_bytes` bytes, best first, with
-    /// each sender's transactions in nonce order.
+    /// A batch of at most `max_txs` transactions and `max_bytes` bytes, best first, each
+    /// sender's transactions only as an unbroken run of nonces from its account nonce (so in
+    /// nonce order): a transaction whose predecessor is missing is left for later.
     pub fn batch(&self, max_txs: usize, max_bytes: usize) -> Vec<Vec<u8>> {
         let mut picked: Vec<&Entry> = Vec::new();
         let mut bytes = 0usize;
+        let mut next: HashMap<Address, u64> = HashMap::new();
         for (_, _, hash) in &self.order {
             if picked.len() >= max_txs {
                 break;
             }
             let Some(entry) = self.entries.get(hash) else { continue };
-            if bytes + entry.raw.len() > max_bytes {
+            let Some((address, nonce)) = entry.sender else {
+                if bytes + entry.raw.len() <= max_bytes {
+                    bytes += entry.raw.len();
+                    picked.push(entry);
+                }
+                continue;
+            };
+            let Some(state) = self.senders.get(&address) else { continue };
+            let expected = next.entry(address).or_insert(state.account_nonce);
+            if nonce != *expected {
+                // Taken (in order) once its predecessor is, below; or never, if it is not.
                 continue;
             }
-            bytes += entry.raw.len();
-            picked.push(entry);
-        }
-        // Within the slots a sender occupies, put its transactions in nonce order.
-        let mut by_sender: BTreeMap<Address, Vec<usize>> = BTreeMap::new();
-        for (slot, entry) in picked.iter().enumerate() {
-            if let Some((sender, _)) = entry.sender {
-                by_sender.entry(sender).or_default().push(slot);
-            }
-        }
-        for slots in by_sender.values() {
-            let mut entries: Vec<&Entry> = slots.iter().map(|s| picked[*s]).collect();
-            entries.sort_by_key(|e| e.sender.map(|(_, nonce)| nonce));
-            for (slot, entry) in slots.iter().zip(entries) {
-                picked[*slot] = entry;
+            // The sender's run from here, as far as the limits allow.
+            for (n, h) in state.pending.range(nonce..) {
+                if *n != *expected || picked.len() >= max_txs {
+                    break;
+                }
+                let Some(e) = self.entries.get(h) else { break };
+                if bytes + e.raw.len() > max_bytes {
+                    break;
+                }
+                bytes += e.raw.len();
+                picked.push(e);
+                *expected += 1;
             }
         }
         picked.into_iter().map(|e| e.raw.clone()).collect()
@@ -222,8 +341,12 @@ mod tests {
 
     #[test]
     fn orders_by_price_bounds_and_evicts_the_cheapest() {
-        let mut pool =
-            TxPool::new(TxPoolConfig { max_txs: 3, max_bytes: 1_000, max_tx_bytes: 100 });
+        let mut pool = TxPool::new(TxPoolConfig {
+            max_txs: 3,
+            max_bytes: 1_000,
+            max_tx_bytes: 100,
+            ..TxPoolConfig::default()
+        });
         let a = pool.insert(tx(1, 10), 5, None).expect("a");
         pool.insert(tx(2, 10), 9, None).expect("b");
         pool.insert(tx(3, 10), 7, None).expect("c");
@@ -264,14 +387,65 @@ mod tests {
         assert_eq!(pool.due_for_gossip(much_later, after, 10), vec![tx(1, 10)]);
     }
 
+    fn from(address: Address, nonce: u64, account_nonce: u64) -> Option<Sender> {
+        Some(Sender { address, nonce, account_nonce })
+    }
+
     #[test]
     fn a_senders_transactions_keep_nonce_order_in_a_batch() {
         let mut pool = TxPool::new(TxPoolConfig::default());
         let alice = Address::reserved("alice");
-        // Nonce 1 pays more than nonce 0, but must not run first.
-        pool.insert(tx(1, 10), 1, Some((alice, 0))).expect("n0");
-        pool.insert(tx(2, 10), 9, Some((alice, 1))).expect("n1");
+        // Nonce 1 pays more than nonce 0, but must not run first: it follows nonce 0.
+        pool.insert(tx(1, 10), 1, from(alice, 0, 0)).expect("n0");
+        pool.insert(tx(2, 10), 9, from(alice, 1, 0)).expect("n1");
         pool.insert(tx(3, 10), 5, None).expect("other");
-        assert_eq!(pool.batch(10, 1 << 20), vec![tx(1, 10), tx(3, 10), tx(2, 10)]);
+        assert_eq!(pool.batch(10, 1 << 20), vec![tx(3, 10), tx(1, 10), tx(2, 10)]);
+    }
+
+    /// [T] finding 4: a sender with many gapped, well-paying transactions made every batch
+    /// empty (they were picked first and all failed in schedule mode).
+    #[test]
+    fn gapped_transactions_refuse_to_crowd_out_runnable_ones() {
+        let mut pool = TxPool::new(TxPoolConfig::default());
+        let attacker = Address::reserved("attacker");
+        // Nonces 1..=63 of an account at nonce 0: none can run.
+        for nonce in 1..64u64 {
+            pool.insert(tx(nonce as u8, 20), 1_000, from(attacker, nonce, 0)).expect("gapped");
+        }
+        let honest = Address::reserved("honest");
+        pool.insert(tx(200, 10), 1, from(honest, 0, 0)).expect("honest 0");
+        pool.insert(tx(201, 10), 1, from(honest, 1, 0)).expect("honest 1");
+        assert_eq!(pool.batch(10, 1 << 20), vec![tx(200, 10), tx(201, 10)]);
+        // The missing nonce arrives: the attacker's run is taken, best first.
+        pool.insert(tx(100, 30), 1_000, from(attacker, 0, 0)).expect("n0");
+        let batch = pool.batch(3, 1 << 20);
+        assert_eq!(batch, vec![tx(100, 30), tx(1, 20), tx(2, 20)]);
+        // One sender may not hold more than its share.
+        assert_eq!(
+            pool.insert(tx(99, 40), 1_000, from(attacker, 64, 0)),
+            Err(TxPoolError::SenderFull)
+        );
+    }
+
+    #[test]
+    fn used_nonces_leave_and_old_transactions_expire() {
+        let mut pool = TxPool::new(TxPoolConfig {
+            max_age: Duration::from_secs(60),
+            ..TxPoolConfig::default()
+        });
+        let alice = Address::reserved("alice");
+        pool.insert(tx(1, 10), 1, from(alice, 3, 3)).expect("n3");
+        pool.insert(tx(2, 10), 1, from(alice, 4, 3)).expect("n4");
+        assert_eq!(
+            pool.insert(tx(3, 10), 1, from(alice, 2, 3)),
+            Err(TxPoolError::StaleNonce { nonce: 2, account: 3 })
+        );
+        // A round used nonce 3: the re-check says the account is at 4.
+        pool.observe_account_nonce(&alice, 4);
+        assert_eq!(pool.len(), 1);
+        assert_eq!(pool.batch(10, 1 << 20), vec![tx(2, 10)]);
+        assert_eq!(pool.expire(Instant::now()), 0);
+        assert_eq!(pool.expire(Instant::now() + Duration::from_secs(61)), 1);
+        assert!(pool.is_empty());
     }
 }

@@ -325,6 +325,8 @@ impl Worker {
                 for ((hash, _), outcome) in pending.iter().zip(outcomes) {
                     if outcome.error.is_some() {
                         pool.remove(hash);
+                    } else if let Some((address, _)) = outcome.sender {
+                        pool.observe_account_nonce(&address, outcome.account_nonce);
                     }
                 }
             }
@@ -392,11 +394,9 @@ impl Worker {
         if outcome.error.is_some() {
             return Ok(false);
         }
-        Ok(self
-            .shared
-            .pool
-            .lock()
-            .is_ok_and(|mut pool| pool.insert(raw, outcome.gas_price, outcome.sender).is_ok()))
+        Ok(self.shared.pool.lock().is_ok_and(|mut pool| {
+            pool.insert(raw, outcome.gas_price, crate::pool_sender(&outcome)).is_ok()
+        }))
     }
 
     /// Keeps a proposal for the round in progress if it is signed by a worker and builds on
@@ -691,9 +691,12 @@ impl Worker {
         if pool_len + queued == 0 || !(full || flushed || rank > 0) {
             return Ok(());
         }
+        // Twice the batch size in candidates: the runtime leaves out what fails to
+        // authenticate and keeps filling from the rest, up to the batch limits.
+        let candidates = (params.max_batch_size as usize).saturating_mul(2);
         let txs = self.shared.pool.lock().map_or_else(
             |_| Vec::new(),
-            |p| p.batch(params.max_batch_size as usize, params.max_batch_size_bytes as usize),
+            |p| p.batch(candidates, params.max_batch_size_bytes as usize),
         );
         let in_msgs = queued.min(MAX_IN_MSGS_PER_ROUND) as u32;
         let Some((batch, incoming)) = self.batch(ExecutionMode::Schedule, txs, in_msgs)? else {

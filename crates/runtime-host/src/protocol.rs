@@ -7,7 +7,7 @@ pub use atoll_types::{IncomingMessage, MessageResult, RuntimeMessage};
 use borsh::{BorshDeserialize, BorshSerialize};
 
 /// The protocol version both sides must speak.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A runtime version.
 #[derive(
@@ -149,6 +149,9 @@ pub struct CheckOutcome {
     pub gas_price: u128,
     /// Its sender (first signer's address) and nonce, for pool ordering.
     pub sender: Option<(Address, u64)>,
+    /// The sender's next nonce in the checked state: the pool batches each sender's
+    /// transactions from there, in an unbroken run.
+    pub account_nonce: u64,
 }
 
 /// Requests from the host to the runtime.

@@ -309,11 +309,15 @@ impl Dispatcher {
                         "gas price below the minimum",
                     ));
                 }
+                let account_nonce = match tx.caller() {
+                    Some(caller) => accounts::nonce(&ctx, &caller)?,
+                    None => 0,
+                };
                 accounts::authenticate(&mut ctx, &tx, true)?;
-                Ok(tx)
+                Ok((tx, account_nonce))
             });
             outcomes.push(match checked {
-                Ok(tx) => {
+                Ok((tx, account_nonce)) => {
                     CheckOutcome {
                         hash,
                         error: None,
@@ -321,11 +325,16 @@ impl Dispatcher {
                         sender: tx.auth.signers.first().map(|s| {
                             (atoll_types::Address::from_public_key(&s.public_key), s.nonce)
                         }),
+                        account_nonce,
                     }
                 }
-                Err(e) => {
-                    CheckOutcome { hash, error: Some(e.failure()), gas_price: 0, sender: None }
-                }
+                Err(e) => CheckOutcome {
+                    hash,
+                    error: Some(e.failure()),
+                    gas_price: 0,
+                    sender: None,
+                    account_nonce: 0,
+                },
             });
         }
         Ok(outcomes)

@@ -144,8 +144,12 @@ pub fn burn(ctx: &mut Context<'_>, from: &Address, amount: Amount) -> Result<(),
     ctx.set(&total_key(), &total)
 }
 
-/// Checks every signer's nonce (exactly, or at least when `allow_future`), advances them,
-/// and takes the fee from the first signer into the fee accumulator.
+/// How far ahead of an account's next nonce a transaction may be to enter a pool: further
+/// ahead it could not run for a long time, and a sender could fill pools with it for free.
+pub const MAX_NONCE_GAP: u64 = 64;
+
+/// Checks every signer's nonce (exactly, or when `allow_future` at most [`MAX_NONCE_GAP`]
+/// ahead), advances them, and takes the fee from the first signer into the fee accumulator.
 pub(crate) fn authenticate(
     ctx: &mut Context<'_>,
     tx: &Transaction,
@@ -154,7 +158,11 @@ pub(crate) fn authenticate(
     for signer in &tx.auth.signers {
         let address = Address::from_public_key(&signer.public_key);
         let expected = nonce(ctx, &address)?;
-        let ok = if allow_future { signer.nonce >= expected } else { signer.nonce == expected };
+        let ok = if allow_future {
+            signer.nonce >= expected && signer.nonce - expected < MAX_NONCE_GAP
+        } else {
+            signer.nonce == expected
+        };
         if !ok {
             return Err(error(
                 codes::INVALID_NONCE,
