@@ -54,12 +54,16 @@ pub struct CommissionSchedule {
 pub struct CommissionScheduleRules {
     /// Steps may only start at multiples of this many epochs.
     pub rate_change_interval: u64,
-    /// New bounds must start at least this many epochs in the future.
+    /// New bounds must start at least this many epochs in the future (except a schedule's
+    /// first bounds: there is nothing yet that delegators relied on).
     pub rate_bound_lead: u64,
     /// The most rate steps a schedule may hold.
     pub max_rate_steps: u16,
     /// The most bound steps a schedule may hold.
     pub max_bound_steps: u16,
+    /// The lowest rate any step may set, in 1/100,000.
+    #[serde(default)]
+    pub min_commission_rate: u64,
 }
 
 impl Default for CommissionScheduleRules {
@@ -69,6 +73,7 @@ impl Default for CommissionScheduleRules {
             rate_bound_lead: 14,
             max_rate_steps: 16,
             max_bound_steps: 16,
+            min_commission_rate: 0,
         }
     }
 }
@@ -98,6 +103,9 @@ impl CommissionSchedule {
         }
         if self.rates.iter().any(|s| s.rate > COMMISSION_RATE_DENOMINATOR) {
             return Err(invalid("rate above 100%"));
+        }
+        if self.rates.iter().any(|s| s.rate < rules.min_commission_rate) {
+            return Err(invalid("rate below the minimum commission rate"));
         }
         if self
             .bounds
@@ -131,7 +139,9 @@ impl CommissionSchedule {
 
     /// Applies `amendment` at `now`: its steps replace this schedule's steps from their
     /// first start on. Rates must start in the future at multiples of the change interval;
-    /// bounds must start at least `rate_bound_lead` epochs ahead. Expired steps are pruned.
+    /// bounds must start at least `rate_bound_lead` epochs ahead, unless the schedule has
+    /// none yet (a new validator sets its first bounds and rate from the next boundary).
+    /// Expired steps are pruned.
     pub fn amend(
         &mut self,
         amendment: &CommissionSchedule,
@@ -149,10 +159,9 @@ impl CommissionSchedule {
                 ));
             }
         }
+        let lead = if self.bounds.is_empty() { 1 } else { rules.rate_bound_lead };
         for step in &amendment.bounds {
-            if step.start.0 < now.0.saturating_add(rules.rate_bound_lead)
-                || step.start.0 % interval != 0
-            {
+            if step.start.0 < now.0.saturating_add(lead) || step.start.0 % interval != 0 {
                 return Err(invalid(
                     "bound steps must start at least the bound lead ahead, at a boundary",
                 ));
@@ -196,6 +205,7 @@ mod tests {
             rate_bound_lead: 20,
             max_rate_steps: 4,
             max_bound_steps: 4,
+            min_commission_rate: 0,
         }
     }
 
@@ -207,17 +217,47 @@ mod tests {
         CommissionRateBoundStep { start: Epoch(start), rate_min, rate_max }
     }
 
+    /// [T] finding 18: a new validator could set no commission for `rate_bound_lead`
+    /// epochs (no rate may stand without bounds, and bounds had to start that far ahead).
+    #[test]
+    fn a_new_validator_sets_its_first_bounds_and_rate_from_the_next_boundary() {
+        let mut schedule = CommissionSchedule::default();
+        let first =
+            CommissionSchedule { rates: vec![rate(10, 5_000)], bounds: vec![bound(10, 0, 10_000)] };
+        schedule.amend(&first, Epoch(3), &rules()).expect("first bounds need no lead");
+        assert_eq!(schedule.rate_at(Epoch(10)), 5_000);
+        // Later bounds keep the lead.
+        let tighter = CommissionSchedule { rates: vec![], bounds: vec![bound(20, 0, 5_000)] };
+        assert!(schedule.amend(&tighter, Epoch(3), &rules()).is_err());
+        // Not now, not off a boundary.
+        let mut fresh = CommissionSchedule::default();
+        let now = CommissionSchedule { rates: vec![], bounds: vec![bound(0, 0, 1)] };
+        assert!(fresh.amend(&now, Epoch(0), &rules()).is_err());
+    }
+
+    #[test]
+    fn rates_refuse_to_go_below_the_minimum_commission_rate() {
+        let rules = CommissionScheduleRules { min_commission_rate: 1_000, ..rules() };
+        let mut schedule = CommissionSchedule::default();
+        let low =
+            CommissionSchedule { rates: vec![rate(10, 500)], bounds: vec![bound(10, 0, 5_000)] };
+        assert!(schedule.amend(&low, Epoch(0), &rules).is_err());
+        let ok =
+            CommissionSchedule { rates: vec![rate(10, 1_000)], bounds: vec![bound(10, 0, 5_000)] };
+        schedule.amend(&ok, Epoch(0), &rules).expect("at the minimum");
+    }
+
     #[test]
     fn amend_sets_bounds_then_rates_within_them() {
         let mut schedule = CommissionSchedule::default();
         // Rates without bounds are refused.
         let only_rate = CommissionSchedule { rates: vec![rate(10, 5_000)], bounds: vec![] };
         assert!(schedule.amend(&only_rate, Epoch(0), &rules()).is_err());
-        // Bounds too soon are refused.
-        let soon = CommissionSchedule { rates: vec![], bounds: vec![bound(10, 0, 10_000)] };
-        assert!(schedule.amend(&soon, Epoch(0), &rules()).is_err());
         let bounds = CommissionSchedule { rates: vec![], bounds: vec![bound(20, 0, 10_000)] };
         schedule.amend(&bounds, Epoch(0), &rules()).expect("bounds");
+        // Further bounds too soon are refused.
+        let soon = CommissionSchedule { rates: vec![], bounds: vec![bound(10, 0, 10_000)] };
+        assert!(schedule.amend(&soon, Epoch(0), &rules()).is_err());
         let rates =
             CommissionSchedule { rates: vec![rate(20, 5_000), rate(30, 20_000)], bounds: vec![] };
         assert!(schedule.amend(&rates, Epoch(5), &rules()).is_err(), "20% is above the 10% bound");
