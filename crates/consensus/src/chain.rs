@@ -67,6 +67,21 @@ impl Default for ConsensusParameters {
 }
 
 impl ConsensusParameters {
+    /// Checks the parameters are usable (at genesis and for a governance change).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.epoch_interval == 0 {
+            return Err("epoch_interval must be at least 1".into());
+        }
+        let max = crate::transaction::MAX_TRANSACTION_SIZE as u64;
+        if self.max_tx_size < 256 || self.max_tx_size > max {
+            return Err(format!("max_tx_size must be in 256..={max}"));
+        }
+        if self.max_block_gas == 0 {
+            return Err("max_block_gas must be positive".into());
+        }
+        Ok(())
+    }
+
     /// The epoch of `height`: heights `1..=interval` are epoch 0, and so on.
     pub fn epoch_of(&self, height: Height) -> Epoch {
         Epoch(height.0.saturating_sub(1) / self.epoch_interval.max(1))

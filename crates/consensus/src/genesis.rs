@@ -14,7 +14,6 @@ use thiserror::Error;
 use crate::chain::{self, ChainInfo, ConsensusParameters, TokenInfo};
 use crate::staking::{self, Account, DebondingDelegation, Delegation, StakingParameters};
 use crate::state;
-use crate::transaction::MAX_TRANSACTION_SIZE;
 
 /// The staking part of genesis.
 #[derive(
@@ -128,18 +127,9 @@ impl Genesis {
         if self.token.exponent > MAX_DECIMAL_EXPONENT {
             return Err(invalid(format!("token exponent is above {MAX_DECIMAL_EXPONENT}")));
         }
-        let c = &self.consensus;
-        if c.epoch_interval == 0 {
-            return Err(invalid("consensus.epoch_interval must be at least 1"));
-        }
-        if c.max_tx_size < 256 || c.max_tx_size > MAX_TRANSACTION_SIZE as u64 {
-            return Err(invalid(format!(
-                "consensus.max_tx_size must be in 256..={MAX_TRANSACTION_SIZE}"
-            )));
-        }
-        if c.max_block_gas == 0 {
-            return Err(invalid("consensus.max_block_gas must be positive"));
-        }
+        self.consensus.validate().map_err(|e| invalid(format!("consensus.{e}")))?;
+        self.registry.parameters.validate().map_err(|e| invalid(format!("registry: {e}")))?;
+        self.roothash.validate().map_err(|e| invalid(format!("roothash: {e}")))?;
         self.scheduler.validate().map_err(|e| invalid(format!("scheduler: {e}")))?;
         self.governance.validate().map_err(|e| invalid(format!("governance: {e}")))?;
         self.validate_staking()

@@ -5,7 +5,8 @@ mod common;
 
 use atoll_consensus::beacon::{self, BeaconBackend, BeaconParameters, VrfProve};
 use atoll_consensus::governance::{
-    self, CastVote, ParameterChange, ProposalContent, ProposalState, SubmitProposal, Vote,
+    self, CastVote, ParameterChange, ParametersModule, ProposalContent, ProposalState,
+    SubmitProposal, Vote,
 };
 use atoll_consensus::registry::types::{roles, Entity, TeeHardware};
 use atoll_consensus::registry::{
@@ -410,22 +411,24 @@ fn vrf_beacon_accepts_timely_proofs_and_a_weak_epoch_suspends_runtimes() {
 #[test]
 fn governance_changes_a_staking_parameter() {
     let (mut chain, nodes) = chain(&NetSpec { runtime: None, ..NetSpec::default() });
-    let mut params = atoll_consensus::staking::parameters(&chain.tree()).expect("params");
-    params.min_transfer = Amount::new(42);
+    let params = atoll_consensus::staking::parameters(&chain.tree()).expect("params");
     let submit = SubmitProposal {
-        content: ProposalContent::ChangeParameters(ParameterChange::Staking(params.clone())),
+        content: change(ParametersModule::Staking, &[("min_transfer", "\"42\"")]),
         deposit: Amount::new(100),
     };
     // Too small a deposit, invalid parameters.
     let cheap = SubmitProposal { deposit: Amount::new(1), ..submit.clone() };
     assert_code(chain.run(chain.tx(0, governance::SUBMIT_PROPOSAL, &cheap)), "governance", 2);
-    let mut broken = params.clone();
-    broken.signing_reward_threshold_percent = 200;
-    let invalid = SubmitProposal {
-        content: ProposalContent::ChangeParameters(ParameterChange::Staking(broken)),
-        ..submit.clone()
-    };
-    assert_code(chain.run(chain.tx(0, governance::SUBMIT_PROPOSAL, &invalid)), "governance", 1);
+    for broken in [
+        change(ParametersModule::Staking, &[("signing_reward_threshold_percent", "200")]),
+        change(ParametersModule::Staking, &[("no_such_field", "1")]),
+        change(ParametersModule::Staking, &[("min_transfer", "not json")]),
+        change(ParametersModule::Staking, &[]),
+        change(ParametersModule::Consensus, &[("epoch_interval", "10")]),
+    ] {
+        let invalid = SubmitProposal { content: broken, ..submit.clone() };
+        assert_code(chain.run(chain.tx(0, governance::SUBMIT_PROPOSAL, &invalid)), "governance", 1);
+    }
     let balance = chain.balance(0);
     assert_eq!(chain.run(chain.tx(0, governance::SUBMIT_PROPOSAL, &submit)), None);
     assert_eq!(chain.balance(0), balance - 100 - 10);
@@ -457,9 +460,12 @@ fn governance_changes_a_staking_parameter() {
     chain.advance_to_epoch(2);
     let proposal = governance::proposal(&chain.tree(), 0).expect("query").expect("proposal");
     assert_eq!(proposal.state, ProposalState::Passed);
+    // Only the named field changed.
+    let after = atoll_consensus::staking::parameters(&chain.tree()).expect("params");
+    assert_eq!(after.min_transfer, Amount::new(42));
     assert_eq!(
-        atoll_consensus::staking::parameters(&chain.tree()).expect("params").min_transfer,
-        Amount::new(42)
+        atoll_consensus::staking::StakingParameters { min_transfer: params.min_transfer, ..after },
+        params
     );
     assert_eq!(chain.balance(0), balance - 100 - 10 - 10 + 100, "deposit returned");
     assert_code(
@@ -836,22 +842,15 @@ fn parameter_changes_refuse_unusable_sets_at_submission() {
     let spec = NetSpec { escrows: vec![10_000, 10_000], runtime: None, ..NetSpec::default() };
     let (genesis, _) = net_genesis(&spec);
     let mut chain = TestChain::with_genesis(genesis.clone(), 2);
-    let zero_unit = scheduler::SchedulerParameters {
-        voting_power_unit: Amount::ZERO,
-        ..genesis.scheduler.clone()
-    };
-    let free_votes = governance::GovernanceParameters { gas_cost: 0, ..genesis.governance.clone() };
-    let no_quorum =
-        governance::GovernanceParameters { quorum_percent: 0, ..genesis.governance.clone() };
-    for change in [
-        ParameterChange::Scheduler(zero_unit),
-        ParameterChange::Governance(free_votes),
-        ParameterChange::Governance(no_quorum),
+    for content in [
+        change(ParametersModule::Scheduler, &[("voting_power_unit", "\"0\"")]),
+        change(ParametersModule::Governance, &[("gas_cost", "0")]),
+        change(ParametersModule::Governance, &[("stake_threshold_percent", "0")]),
+        change(ParametersModule::Roothash, &[("slash_reward_percent", "101")]),
+        change(ParametersModule::Registry, &[("max_node_expiration", "0")]),
+        change(ParametersModule::Consensus, &[("max_block_gas", "0")]),
     ] {
-        let submit = SubmitProposal {
-            content: ProposalContent::ChangeParameters(change),
-            deposit: Amount::new(100),
-        };
+        let submit = SubmitProposal { content, deposit: Amount::new(100) };
         assert_code(chain.run(chain.tx(0, governance::SUBMIT_PROPOSAL, &submit)), "governance", 1);
     }
 }
@@ -1089,4 +1088,76 @@ fn runtime_thresholds_are_claimed_per_node_and_elections_refuse_the_under_staked
     let committee =
         scheduler::committee(&chain.tree(), &RUNTIME).expect("query").expect("a committee");
     assert!(committee.workers.iter().all(|w| entity_of(&chain, w) != short));
+}
+
+fn change(module: ParametersModule, fields: &[(&str, &str)]) -> ProposalContent {
+    ProposalContent::ChangeParameters(ParameterChange {
+        module,
+        changes: fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+    })
+}
+
+fn vote_all(chain: &mut TestChain, id: u64, votes: &[Option<Vote>]) {
+    for (i, vote) in votes.iter().enumerate() {
+        if let Some(vote) = vote {
+            let body = CastVote { proposal_id: id, vote: *vote };
+            assert_eq!(chain.run(chain.tx(i, governance::CAST_VOTE, &body)), None);
+        }
+    }
+}
+
+/// [T] finding 19: a proposal passed with a quorum of votes cast and yes over yes + no;
+/// the reference asks yes of a share of all validator stake, so abstaining (or not
+/// voting) counts against.
+#[test]
+fn yes_must_reach_the_stake_threshold_of_all_validator_escrow() {
+    let (mut chain, _) = chain(&NetSpec { runtime: None, ..NetSpec::default() });
+    let submit = |field: &str| SubmitProposal {
+        content: change(ParametersModule::Registry, &[(field, "7")]),
+        deposit: Amount::new(100),
+    };
+    // Four equal validator entities. Proposal 0: two yes, two abstain (50% < 68%).
+    // Proposal 1: three yes, one no (75%).
+    assert_eq!(chain.run(chain.tx(0, governance::SUBMIT_PROPOSAL, &submit("gas_cost"))), None);
+    assert_eq!(
+        chain.run(chain.tx(0, governance::SUBMIT_PROPOSAL, &submit("max_node_expiration"))),
+        None
+    );
+    let (yes, no, abstain) = (Some(Vote::Yes), Some(Vote::No), Some(Vote::Abstain));
+    vote_all(&mut chain, 0, &[yes, yes, abstain, abstain]);
+    vote_all(&mut chain, 1, &[yes, yes, yes, no]);
+    chain.advance_to_epoch(2);
+    let state = |chain: &TestChain, id| {
+        governance::proposal(&chain.tree(), id).expect("query").expect("proposal").state
+    };
+    assert_eq!(state(&chain, 0), ProposalState::Rejected, "abstentions count against");
+    assert_eq!(state(&chain, 1), ProposalState::Passed);
+    let registry = registry::parameters(&chain.tree()).expect("params");
+    assert_eq!((registry.gas_cost, registry.max_node_expiration), (1_000, 7));
+}
+
+#[test]
+fn a_change_that_no_longer_applies_when_it_passes_fails_and_changes_nothing() {
+    let (mut chain, _) = chain(&NetSpec { runtime: None, ..NetSpec::default() });
+    // Each valid alone; together min_validators 5 > max_validators 4.
+    for content in [
+        change(ParametersModule::Scheduler, &[("max_validators", "4")]),
+        change(ParametersModule::Scheduler, &[("min_validators", "5")]),
+    ] {
+        let submit = SubmitProposal { content, deposit: Amount::new(100) };
+        assert_eq!(chain.run(chain.tx(0, governance::SUBMIT_PROPOSAL, &submit)), None);
+    }
+    let all_yes = [Some(Vote::Yes); 4];
+    vote_all(&mut chain, 0, &all_yes);
+    vote_all(&mut chain, 1, &all_yes);
+    let balance = chain.balance(0);
+    chain.advance_to_epoch(2);
+    let state = |chain: &TestChain, id| {
+        governance::proposal(&chain.tree(), id).expect("query").expect("proposal").state
+    };
+    assert_eq!(state(&chain, 0), ProposalState::Passed);
+    assert_eq!(state(&chain, 1), ProposalState::Failed);
+    let params = scheduler::parameters(&chain.tree()).expect("params");
+    assert_eq!((params.min_validators, params.max_validators), (1, 4));
+    assert_eq!(chain.balance(0), balance + 200, "both deposits returned");
 }

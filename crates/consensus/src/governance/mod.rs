@@ -4,10 +4,15 @@
 //! A proposal carries a deposit and closes `voting_period` epochs after submission. At
 //! close, each validator entity's active escrow is counted: a delegator that voted counts
 //! its own share of that escrow with its own vote; the rest counts with the entity's vote.
-//! A proposal passes when the votes cast reach `quorum_percent` of the validators' escrow
-//! and `yes` reaches `threshold_percent` of the votes that are not abstentions. A passed
-//! proposal is executed and its deposit returned; a failed one's deposit goes to the common
-//! pool.
+//! A proposal passes when `yes` reaches `stake_threshold_percent` of all the validators'
+//! escrow (as in the reference: abstaining or not voting counts against). A passed proposal
+//! is executed and its deposit returned; a rejected one's deposit goes to the common pool.
+//! A parameter change that no longer applies when it passes fails: nothing changes and the
+//! deposit is returned.
+
+mod parameters;
+
+pub use parameters::{ParameterChange, ParametersModule};
 
 use atoll_mkvs::{KeyValueRead, Overlay};
 use atoll_types::{Address, Amount, Epoch, PublicKey};
@@ -20,8 +25,8 @@ use crate::error::{CallError, CoreError, ModuleError, StateError};
 use crate::events::Event;
 use crate::module::{decode_body, Module};
 use crate::registry::types::Version;
-use crate::scheduler::{self, SchedulerParameters};
-use crate::staking::{self, methods::Transfer, StakingParameters};
+use crate::scheduler;
+use crate::staking::{self, methods::Transfer};
 use crate::state::{self, key, prefix};
 
 /// The module's name.
@@ -31,7 +36,7 @@ pub const SUBMIT_PROPOSAL: &str = "governance.SubmitProposal";
 /// `governance.CastVote`
 pub const CAST_VOTE: &str = "governance.CastVote";
 
-const PARAMETERS: [u8; 2] = [prefix::GOVERNANCE, 0x01];
+pub(crate) const PARAMETERS: [u8; 2] = [prefix::GOVERNANCE, 0x01];
 const NEXT_ID: [u8; 2] = [prefix::GOVERNANCE, 0x02];
 const PROPOSALS: [u8; 2] = [prefix::GOVERNANCE, 0x03];
 const VOTES: [u8; 2] = [prefix::GOVERNANCE, 0x04];
@@ -56,10 +61,8 @@ pub struct GovernanceParameters {
     pub min_proposal_deposit: Amount,
     /// Epochs a proposal is open for voting.
     pub voting_period: u64,
-    /// Votes cast must reach this percentage of the validators' escrow.
-    pub quorum_percent: u8,
-    /// Yes must reach this percentage of yes + no.
-    pub threshold_percent: u8,
+    /// Yes must reach this percentage of all validators' escrow.
+    pub stake_threshold_percent: u8,
     /// An upgrade must be at least this many epochs after the proposal closes.
     pub upgrade_min_epoch_diff: u64,
     /// Gas cost of each method.
@@ -70,9 +73,8 @@ impl GovernanceParameters {
     /// Checks the parameters are usable: percentages in range and non-zero where zero
     /// would let anything pass or cost nothing.
     pub fn validate(&self) -> Result<(), String> {
-        if !(1..=100).contains(&self.quorum_percent) || !(1..=100).contains(&self.threshold_percent)
-        {
-            return Err("quorum_percent and threshold_percent must be in 1..=100".into());
+        if !(1..=100).contains(&self.stake_threshold_percent) {
+            return Err("stake_threshold_percent must be in 1..=100".into());
         }
         if self.voting_period == 0 || self.gas_cost == 0 || self.min_proposal_deposit.is_zero() {
             return Err("voting_period, gas_cost and min_proposal_deposit must be positive".into());
@@ -86,24 +88,11 @@ impl Default for GovernanceParameters {
         Self {
             min_proposal_deposit: Amount::new(100),
             voting_period: 2,
-            quorum_percent: 75,
-            threshold_percent: 90,
+            stake_threshold_percent: 68,
             upgrade_min_epoch_diff: 2,
             gas_cost: 1_000,
         }
     }
-}
-
-/// A change of one module's parameters (the whole parameter set is replaced).
-#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ParameterChange {
-    /// New staking parameters.
-    Staking(StakingParameters),
-    /// New scheduler parameters.
-    Scheduler(SchedulerParameters),
-    /// New governance parameters.
-    Governance(GovernanceParameters),
 }
 
 /// A pending network upgrade: nodes halt at `epoch` unless they run `version`.
@@ -156,8 +145,10 @@ pub enum ProposalState {
     Active,
     /// Passed and executed.
     Passed,
-    /// Rejected (or no quorum).
+    /// Rejected (too little stake voted yes).
     Rejected,
+    /// Passed, but its parameter change no longer applied (nothing changed).
+    Failed,
 }
 
 /// Stake behind each vote.
@@ -412,14 +403,11 @@ fn validate_content(
 ) -> Result<(), GovernanceError> {
     let invalid = |s: String| GovernanceError::InvalidProposal(s);
     match content {
-        ProposalContent::ChangeParameters(ParameterChange::Staking(p)) => {
-            p.validate().map_err(invalid)
-        }
-        ProposalContent::ChangeParameters(ParameterChange::Scheduler(p)) => {
-            p.validate().map_err(invalid)
-        }
-        ProposalContent::ChangeParameters(ParameterChange::Governance(p)) => {
-            p.validate().map_err(invalid)
+        ProposalContent::ChangeParameters(change) => {
+            match parameters::check(state, change).map_err(|e| invalid(e.to_string()))? {
+                Ok(_) => Ok(()),
+                Err(why) => Err(invalid(why)),
+            }
         }
         ProposalContent::Upgrade(upgrade) => {
             let diff =
@@ -563,30 +551,28 @@ pub fn tally(state: &dyn KeyValueRead, id: u64) -> Result<Tally, StateError> {
     Ok(tally)
 }
 
+/// Whether yes reaches `stake_threshold_percent` of all validators' escrow.
 fn passes(tally: &Tally, params: &GovernanceParameters) -> bool {
-    let cast = tally.yes.base_units() + tally.no.base_units() + tally.abstain.base_units();
-    let quorum =
-        cast * 100 >= tally.eligible.base_units() * u128::from(params.quorum_percent) && cast > 0;
-    let decided = tally.yes.base_units() + tally.no.base_units();
-    quorum && tally.yes.base_units() * 100 >= decided * u128::from(params.threshold_percent)
+    let yes = tally.yes.base_units();
+    yes > 0
+        && yes.saturating_mul(100)
+            >= tally
+                .eligible
+                .base_units()
+                .saturating_mul(u128::from(params.stake_threshold_percent))
 }
 
-fn execute(state: &mut Overlay<'_>, proposal: &Proposal) -> Result<(), StateError> {
+/// Executes a passed proposal; `false` if its parameter change no longer applies.
+fn execute(state: &mut Overlay<'_>, proposal: &Proposal) -> Result<bool, StateError> {
     match &proposal.content {
-        ProposalContent::ChangeParameters(ParameterChange::Staking(p)) => {
-            state::put(state, &[prefix::STAKING, 0x09], p)
-        }
-        ProposalContent::ChangeParameters(ParameterChange::Scheduler(p)) => {
-            state::put(state, &[prefix::SCHEDULER, 0x01], p)
-        }
-        ProposalContent::ChangeParameters(ParameterChange::Governance(p)) => {
-            state::put(state, &PARAMETERS, p)
-        }
+        ProposalContent::ChangeParameters(change) => Ok(parameters::apply(state, change)?.is_ok()),
         ProposalContent::Upgrade(upgrade) => {
-            state::put(state, &key(&[&UPGRADES, &proposal.id.to_be_bytes()]), upgrade)
+            state::put(state, &key(&[&UPGRADES, &proposal.id.to_be_bytes()]), upgrade)?;
+            Ok(true)
         }
         ProposalContent::CancelUpgrade { proposal_id } => {
-            state::delete(state, &key(&[&UPGRADES, &proposal_id.to_be_bytes()]))
+            state::delete(state, &key(&[&UPGRADES, &proposal_id.to_be_bytes()]))?;
+            Ok(true)
         }
     }
 }
@@ -622,8 +608,9 @@ fn close_proposals(
         let passed = passes(&tally, &params);
         let refund_to =
             if passed { proposal.submitter } else { crate::staking::common_pool_address() };
+        let mut applied = true;
         if passed {
-            execute(state, &proposal)?;
+            applied = execute(state, &proposal)?;
             let message = staking::StakingMessage::Transfer(Transfer {
                 to: refund_to,
                 amount: proposal.deposit,
@@ -639,7 +626,11 @@ fn close_proposals(
         } else {
             staking::burn_into_common_pool(state, &deposits_address(), proposal.deposit)?;
         }
-        proposal.state = if passed { ProposalState::Passed } else { ProposalState::Rejected };
+        proposal.state = match (passed, applied) {
+            (true, true) => ProposalState::Passed,
+            (true, false) => ProposalState::Failed,
+            (false, _) => ProposalState::Rejected,
+        };
         proposal.tally = Some(tally);
         state::put(state, &key(&[&PROPOSALS, &proposal.id.to_be_bytes()]), &proposal)?;
         events.push(Event::Governance(GovernanceEvent::ProposalClosed {

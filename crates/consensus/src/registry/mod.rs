@@ -59,6 +59,16 @@ pub struct RegistryParameters {
     pub gas_cost: u64,
 }
 
+impl RegistryParameters {
+    /// Checks the parameters are usable (at genesis and for a governance change).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_node_expiration == 0 || self.gas_cost == 0 {
+            return Err("max_node_expiration and gas_cost must be positive".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for RegistryParameters {
     fn default() -> Self {
         Self {

@@ -247,6 +247,19 @@ pub struct RoothashParameters {
     pub max_past_blocks: u64,
 }
 
+impl RoothashParameters {
+    /// Checks the parameters are usable (at genesis and for a governance change).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.slash_reward_percent > 100 || self.evidence_reward_percent > 100 {
+            return Err("reward percentages must be at most 100".into());
+        }
+        if self.gas_cost == 0 || self.max_past_blocks == 0 || self.max_in_messages == 0 {
+            return Err("gas_cost, max_past_blocks and max_in_messages must be positive".into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for RoothashParameters {
     fn default() -> Self {
         Self {
