@@ -156,7 +156,7 @@ pub(crate) enum TxCommand {
         #[arg(long, default_value_t = 10)]
         expiration_epochs: u64,
     },
-    /// Propose a network upgrade or cancel one.
+    /// Propose a network upgrade, cancel one, or change parameters.
     SubmitProposal {
         #[command(flatten)]
         tx: TxArgs,
@@ -164,17 +164,25 @@ pub(crate) enum TxCommand {
         #[arg(long)]
         deposit: String,
         /// Upgrade name.
-        #[arg(long, required_unless_present = "cancel")]
+        #[arg(long, required_unless_present_any = ["cancel", "module"])]
         upgrade: Option<String>,
         /// Upgrade epoch.
-        #[arg(long, required_unless_present = "cancel")]
+        #[arg(long, required_unless_present_any = ["cancel", "module"])]
         epoch: Option<u64>,
         /// Required node version, MAJOR.MINOR.PATCH.
-        #[arg(long, required_unless_present = "cancel")]
+        #[arg(long, required_unless_present_any = ["cancel", "module"])]
         version: Option<String>,
         /// Cancel the upgrade of this proposal instead.
         #[arg(long)]
         cancel: Option<u64>,
+        /// Change parameters of this module instead (consensus, staking, registry,
+        /// scheduler, governance, roothash) ...
+        #[arg(long, requires = "set")]
+        module: Option<String>,
+        /// ... setting FIELD to a JSON value, e.g. `--set debonding_interval=3`
+        /// (repeatable).
+        #[arg(long, value_name = "FIELD=JSON")]
+        set: Vec<String>,
     },
     /// Vote on a proposal.
     Vote {
@@ -465,8 +473,9 @@ pub(crate) async fn tx(
             let body = RegisterNode { node: MultiSigned::sign(&signers, &cx.chain, &descriptor) };
             send(&cx, &tx, registry::REGISTER_NODE, &body).await
         }
-        TxCommand::SubmitProposal { tx, deposit, upgrade, epoch, version, cancel } => {
+        TxCommand::SubmitProposal { tx, deposit, upgrade, epoch, version, cancel, module, set } => {
             let content = match (cancel, upgrade, epoch, version) {
+                _ if module.is_some() => parameter_change(module.as_deref(), &set)?,
                 (Some(proposal_id), _, _, _) => ProposalContent::CancelUpgrade { proposal_id },
                 (None, Some(name), Some(epoch), Some(version)) => {
                     ProposalContent::Upgrade(Upgrade {
@@ -591,4 +600,26 @@ pub(crate) async fn query(
         }
     }
     Ok(())
+}
+
+/// A `change_parameters` proposal from `--module` and `--set FIELD=JSON` arguments.
+fn parameter_change(module: Option<&str>, set: &[String]) -> Result<ProposalContent> {
+    let module: governance::ParametersModule =
+        serde_json::from_value(serde_json::Value::String(module.unwrap_or_default().to_owned()))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "--module must be consensus, staking, registry, scheduler, governance or \
+                     roothash"
+                )
+            })?;
+    let mut changes = std::collections::BTreeMap::new();
+    for item in set {
+        let Some((field, value)) = item.split_once('=') else {
+            bail!("--set takes FIELD=JSON, got {item:?}");
+        };
+        serde_json::from_str::<serde_json::Value>(value)
+            .map_err(|e| anyhow::anyhow!("--set {field}: the value is not JSON ({e})"))?;
+        changes.insert(field.to_owned(), value.to_owned());
+    }
+    Ok(ProposalContent::ChangeParameters(governance::ParameterChange { module, changes }))
 }

@@ -179,7 +179,28 @@ fn the_wallet_transfers_delegates_undelegates_queries_and_votes() {
             "2.0.0",
         ],
     );
+    // A parameter change names only the fields it changes.
+    json(
+        &keys,
+        &api,
+        &[
+            "tx",
+            "submit-proposal",
+            "--from",
+            "alice",
+            "--deposit",
+            "1",
+            "--module",
+            "staking",
+            "--set",
+            "debonding_interval=3",
+        ],
+    );
     let proposals = json(&keys, &api, &["query", "proposals"]);
+    assert_eq!(proposals.as_array().expect("proposals").len(), 2, "{proposals}");
+    let change = &proposals[1]["content"]["change_parameters"];
+    assert_eq!(change["module"], "staking", "{proposals}");
+    assert_eq!(change["changes"]["debonding_interval"], "3");
     let id = proposals[0]["id"].as_u64().expect("proposal id");
     let entity_key = home.join("keys").join("entity.key");
     let vote = json(
