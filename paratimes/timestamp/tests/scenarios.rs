@@ -6,7 +6,9 @@ mod net;
 
 use std::time::Duration;
 
+use atoll_consensus::roothash::pool::PoolCommittee;
 use atoll_consensus::roothash::RoothashEvent;
+use atoll_consensus::staking::SlashReason;
 use atoll_node::genesis::RuntimeShape;
 use atoll_timestamp::{runtime_id, Get, GetResult, GET};
 use atoll_types::{Address, Hash, Signer};
@@ -165,12 +167,24 @@ async fn byzantine(
     shape: RuntimeShape,
     done: impl Fn(&[(u64, RoothashEvent)]) -> bool,
 ) -> (Vec<(u64, RoothashEvent)>, atoll_types::PublicKey) {
-    logs();
-    let net = network(4, shape, Some((3, mode)));
-    let byzantine = node_id(&net, 3);
-    let (events, nodes) = run_until(&net, LIMIT, done).await;
-    stop_all(nodes).await;
+    let (events, byzantine, _) =
+        byzantine_in(network(4, shape, Some((3, mode))), LIMIT, done).await;
     (events, byzantine)
+}
+
+/// Runs `net` (node 3 byzantine) until `done`; returns the events, node 3's id and the
+/// committee in force at the end.
+async fn byzantine_in(
+    net: Net,
+    limit: Duration,
+    done: impl Fn(&[(u64, RoothashEvent)]) -> bool,
+) -> (Vec<(u64, RoothashEvent)>, atoll_types::PublicKey, PoolCommittee) {
+    logs();
+    let byzantine = node_id(&net, 3);
+    let (events, nodes) = run_until(&net, limit, done).await;
+    let committee = pool_committee(&first(&nodes).node);
+    stop_all(nodes).await;
+    (events, byzantine, committee)
 }
 
 fn any(events: &[(u64, RoothashEvent)], f: impl Fn(&RoothashEvent) -> bool) -> bool {
@@ -230,12 +244,72 @@ async fn one_allowed_straggler_needs_no_discrepancy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn runaway_proposer_is_replaced_by_the_next_rank() {
     let _serial = SERIAL.lock().await;
-    let (events, runaway) =
-        byzantine("runaway-proposer", shape(), |events| decided(events) >= 8).await;
+    let net = network(4, shape(), Some((3, "runaway-proposer")));
+    let (events, runaway, committee) =
+        byzantine_in(net, LIMIT, |events| decided(events) >= 8).await;
     assert!(!any(&events, failed), "a backup proposer takes over: no round fails");
     assert!(any(
         &events,
         |e| matches!(e, RoothashEvent::Finalized { good, .. } if !good.contains(&runaway))
+    ));
+    // In a round where the runaway had rank 0, the worker of rank 1 committed its own
+    // batch: it did take over.
+    let took_over = any(&events, |e| {
+        matches!(e, RoothashEvent::ExecutorCommitted { round, node, scheduler, failure: false, .. }
+            if node == scheduler
+                && committee.rank(&runaway, *round) == Some(0)
+                && committee.rank(scheduler, *round) == Some(1))
+    });
+    assert!(took_over, "rank 1 proposed and committed in the runaway's rounds");
+}
+
+/// The reference's outcome for a dishonest worker, with amounts: every discrepancy it
+/// causes is resolved by the backups and slashes it by the runtime's incorrect-results
+/// amount (1 token, no freeze); at the end of an epoch in which it was a primary worker
+/// its good rounds are 0, so it gets a liveness fault, which at `max_liveness_fails = 1`
+/// also slashes it by the liveness amount (1 token) and freezes it: it leaves the next
+/// committee, and no round fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dishonest_worker_is_slashed_for_results_and_for_liveness_with_exact_amounts() {
+    let _serial = SERIAL.lock().await;
+    let shape = RuntimeShape { group_size: 3, backup_size: 3, ..shape() };
+    let net = network_with(4, shape, Some((3, "dishonest")), |genesis| {
+        genesis.consensus.epoch_interval = 40;
+        genesis.registry.runtimes[0].executor.max_liveness_fails = 1;
+    });
+    let liveness_slash = |id: atoll_types::PublicKey| move |e: &RoothashEvent| matches!(e, RoothashEvent::NodeSlashed { node, reason: SlashReason::RuntimeLiveness, .. } if *node == id);
+    let cheat_id = node_id(&net, 3);
+    let (events, cheat, _) = byzantine_in(net, Duration::from_secs(400), |events| {
+        events.iter().any(|(_, e)| liveness_slash(cheat_id)(e))
+    })
+    .await;
+    let slashes: Vec<(SlashReason, u128)> = events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            RoothashEvent::NodeSlashed { node, reason, amount, .. } if *node == cheat => {
+                Some((*reason, amount.base_units()))
+            }
+            _ => None,
+        })
+        .collect();
+    let results: Vec<u128> = slashes
+        .iter()
+        .filter(|(r, _)| *r == SlashReason::RuntimeIncorrectResults)
+        .map(|(_, a)| *a)
+        .collect();
+    assert!(!results.is_empty(), "slashed for incorrect results: {slashes:?}");
+    assert!(results.iter().all(|a| *a == TOKEN), "1 token each: {slashes:?}");
+    let liveness: Vec<u128> = slashes
+        .iter()
+        .filter(|(r, _)| *r == SlashReason::RuntimeLiveness)
+        .map(|(_, a)| *a)
+        .collect();
+    assert_eq!(liveness, vec![TOKEN], "slashed once for liveness, 1 token");
+    assert!(!any(&events, failed), "backups resolve every discrepancy: no round fails");
+    // Judged before the election: from the liveness slash on, it commits nothing more.
+    let at = events.iter().position(|(_, e)| liveness_slash(cheat)(e)).expect("slash");
+    assert!(!events[at..].iter().any(
+        |(_, e)| matches!(e, RoothashEvent::ExecutorCommitted { node, .. } if *node == cheat)
     ));
 }
 

@@ -52,6 +52,16 @@ pub struct Net {
 /// `n` nodes, validators and compute nodes all, serving the timestamping ParaTime with
 /// `shape`; node `byzantine.0` runs mode `byzantine.1`.
 pub fn network(n: usize, shape: RuntimeShape, byzantine: Option<(usize, &str)>) -> Net {
+    network_with(n, shape, byzantine, |_| {})
+}
+
+/// [`network`] with the genesis changed by `configure` (after the runtime is added).
+pub fn network_with(
+    n: usize,
+    shape: RuntimeShape,
+    byzantine: Option<(usize, &str)>,
+    configure: impl FnOnce(&mut Genesis),
+) -> Net {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut genesis = genesis::new_genesis("atoll-paratime-test", "ATL", 9, 100_000);
     let mut homes = Vec::new();
@@ -105,6 +115,7 @@ pub fn network(n: usize, shape: RuntimeShape, byzantine: Option<(usize, &str)>) 
         shape,
     )
     .expect("runtime");
+    configure(&mut genesis);
     let others = |all: &[String], i: usize| -> Vec<String> {
         all.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, l)| l.clone()).collect()
     };
@@ -361,4 +372,14 @@ pub async fn run_until(
     drop(load);
     let events = roothash_events(&n0.node, 1);
     (events, nodes)
+}
+
+/// The runtime's committee in force on `node`.
+pub fn pool_committee(node: &NodeHandle) -> atoll_consensus::roothash::pool::PoolCommittee {
+    let tree = node.state().tree_at(Height(node.status().height)).expect("state");
+    atoll_consensus::roothash::runtime_state(&tree, &runtime_id())
+        .expect("read")
+        .and_then(|s| s.committee)
+        .expect("a committee")
+        .pool
 }
