@@ -13,7 +13,7 @@ use atoll_consensus::registry::types::Runtime;
 use atoll_consensus::roothash::pool::ComputeResultsHeader;
 use atoll_consensus::roothash::{
     self, batch_hash, EquivocationEvidence, Evidence, ExecutorCommit, ExecutorCommitmentBody,
-    HeaderType, ProposalHeader, RuntimeBlockHeader, RuntimeState,
+    HeaderType, ProposalHeader, RuntimeBlockHeader, RuntimeState, SignedCommitment,
 };
 use atoll_consensus::{registry, staking, Fee, Transaction};
 use atoll_runtime_host::{ExecuteBatch, ExecuteResult, ExecutionMode, IncomingMessage};
@@ -426,7 +426,7 @@ impl Worker {
                         proposal.header.clone(),
                     ),
                 };
-                self.submit_consensus(roothash::EVIDENCE, &evidence)?;
+                self.submit_consensus(roothash::EVIDENCE, &evidence, 0)?;
                 Ok(false)
             }
             Some(_) => Ok(true),
@@ -775,9 +775,7 @@ impl Worker {
             }
             if !on_chain.contains(&scheduler) {
                 tracing::info!(%scheduler, "re-sending a commitment signed before a restart");
-                let commit =
-                    ExecutorCommit { runtime: self.shared.runtime, commitments: vec![commitment] };
-                self.submit_consensus(roothash::EXECUTOR_COMMIT, &commit)?;
+                self.submit_commitment(commitment)?;
             }
         }
         Ok(())
@@ -823,9 +821,7 @@ impl Worker {
         let round_number = round.round;
         let previous_hash = round.previous.hash();
         if let Some(signed) = self.journal.commitment(round_number, previous_hash, &scheduler) {
-            let commit =
-                ExecutorCommit { runtime: self.shared.runtime, commitments: vec![signed.clone()] };
-            self.submit_consensus(roothash::EXECUTOR_COMMIT, &commit)?;
+            self.submit_commitment(signed.clone())?;
             tracing::debug!(round = round_number.0, %scheduler, backup, "commitment re-sent");
             return Ok(true);
         }
@@ -849,8 +845,7 @@ impl Worker {
         let chain = self.shared.node.chain_context();
         let signed = Signed::sign(self.identity.as_ref(), &chain, &body);
         self.journal.record_commitment(round_number, previous_hash, scheduler, &signed)?;
-        let commit = ExecutorCommit { runtime: self.shared.runtime, commitments: vec![signed] };
-        self.submit_consensus(roothash::EXECUTOR_COMMIT, &commit)?;
+        self.submit_commitment(signed)?;
         tracing::debug!(round = round_number.0, %scheduler, backup, "commitment submitted");
         if mode == ByzantineMode::Equivocation {
             if let Some(mut other) = header {
@@ -859,12 +854,25 @@ impl Worker {
                 let body =
                     ExecutorCommitmentBody { header: Some(other), messages: Vec::new(), ..body };
                 let signed = Signed::sign(self.identity.as_ref(), &chain, &body);
-                let commit =
-                    ExecutorCommit { runtime: self.shared.runtime, commitments: vec![signed] };
-                self.submit_consensus(roothash::EXECUTOR_COMMIT, &commit)?;
+                self.submit_commitment(signed)?;
             }
         }
         Ok(true)
+    }
+
+    /// Submits one signed commitment, paying the gas its runtime messages cost.
+    fn submit_commitment(&mut self, signed: SignedCommitment) -> Result<(), ComputeError> {
+        let messages = signed.decode_verified_elsewhere().map_or(0, |b| b.messages.len() as u64);
+        let per_message = {
+            let tree = state_at(&self.shared.node, self.height)?;
+            roothash::parameters(&tree).map_err(state_err)?.message_gas_cost
+        };
+        let commit = ExecutorCommit { runtime: self.shared.runtime, commitments: vec![signed] };
+        self.submit_consensus(
+            roothash::EXECUTOR_COMMIT,
+            &commit,
+            messages.saturating_mul(per_message),
+        )
     }
 
     /// Signs a consensus transaction with the node's identity key and submits it to the
@@ -873,16 +881,20 @@ impl Worker {
         &mut self,
         method: &str,
         body: &B,
+        extra_gas: u64,
     ) -> Result<(), ComputeError> {
         let tree = state_at(&self.shared.node, self.height)?;
         let address = Address::from_public_key(&self.id);
         let on_chain = staking::account(&tree, &address).map_err(state_err)?.general.nonce;
-        // The configured fee, raised to the chain's minimum gas price if that is higher.
+        // The configured gas price (for the configured gas plus `extra_gas`), raised to
+        // the chain's minimum gas price if that is higher.
         let min_price = atoll_consensus::chain::parameters(&tree).map_err(state_err)?.min_gas_price;
         drop(tree);
-        let minimum = u128::from(self.fee.gas).saturating_mul(min_price);
-        let fee =
-            Fee { amount: self.fee.amount.max(atoll_types::Amount::new(minimum)), ..self.fee };
+        let gas = self.fee.gas.saturating_add(extra_gas);
+        let configured = self.fee.amount.base_units().saturating_mul(u128::from(gas))
+            / u128::from(self.fee.gas.max(1));
+        let minimum = u128::from(gas).saturating_mul(min_price);
+        let fee = Fee { amount: atoll_types::Amount::new(configured.max(minimum)), gas };
         // After this worker's own last transaction and after anything else the node has
         // pending under the same key (its re-registration), never on top of either.
         let pending = self.shared.node.next_nonce(&address, on_chain);

@@ -147,8 +147,9 @@ fn validate(
     let Some(method_gas) = module.gas_cost(state, &tx.method)? else {
         return Ok(Err(CoreError::UnknownMethod(tx.method.clone())));
     };
-    let gas_needed =
-        method_gas.saturating_add(chain.params.tx_byte_gas.saturating_mul(raw.len() as u64));
+    let gas_needed = method_gas
+        .saturating_add(module.body_gas(state, &tx.method, &tx.body)?)
+        .saturating_add(chain.params.tx_byte_gas.saturating_mul(raw.len() as u64));
     let sender = Address::from_public_key(signed.signer());
     let account = staking::account(state, &sender)?;
     let nonce_ok = if allow_future_nonce {
@@ -232,7 +233,9 @@ pub fn simulate(
     if size > chain.params.max_tx_size as usize {
         return Err(CoreError::TooLarge { size, max: chain.params.max_tx_size as usize }.into());
     }
-    let gas = method_gas.saturating_add(chain.params.tx_byte_gas.saturating_mul(size as u64));
+    let gas = method_gas
+        .saturating_add(module.body_gas(state, &tx.method, &tx.body)?)
+        .saturating_add(chain.params.tx_byte_gas.saturating_mul(size as u64));
     let sender = Address::from_public_key(signer);
     let height = atoll_types::Height(chain::last_height(state)?.0.saturating_add(1));
     let env = Env { height, epoch: chain.params.epoch_of(height), time: 0 };

@@ -55,6 +55,17 @@ pub trait Module: Sync {
     /// The gas `method` costs, or `None` if the module has no such method.
     fn gas_cost(&self, state: &dyn KeyValueRead, method: &str) -> Result<Option<u64>, StateError>;
 
+    /// Gas `method` costs on top of [`Module::gas_cost`] for what `body` asks (e.g. the
+    /// runtime messages a commitment carries, executed when its round is finalized).
+    fn body_gas(
+        &self,
+        _state: &dyn KeyValueRead,
+        _method: &str,
+        _body: &[u8],
+    ) -> Result<u64, StateError> {
+        Ok(0)
+    }
+
     /// Executes `method` for `caller` with the encoded `body`.
     fn deliver(
         &self,

@@ -15,7 +15,9 @@ use atoll_consensus::scheduler::proposer_rank;
 use atoll_consensus::staking::{Slash, SlashReason, ThresholdKind};
 use atoll_consensus::{BlockOutcome, Event};
 use atoll_types::runtime_message::{in_messages_hash, messages_hash};
-use atoll_types::{Address, Amount, Hash, MessageResult, PublicKey, Round, RuntimeMessage, Signed};
+use atoll_types::{
+    Address, Amount, Hash, MessageResult, PublicKey, Round, RuntimeMessage, Signed, Signer,
+};
 use common::*;
 
 /// A network of eight single-node entities serving the runtime with three workers and
@@ -863,4 +865,43 @@ fn an_honest_re_commitment_without_its_messages_refuses_to_prove_equivocation() 
     let body = Evidence { runtime: RUNTIME, evidence: EquivocationEvidence::Commitments(one, two) };
     assert_eq!(n.chain.run(n.chain.tx_by(&reporter, EVIDENCE, &body)), None);
     assert_eq!(n.entity_escrow(&s), escrow - EQUIVOCATION_SLASH);
+}
+
+/// [T] finding 20: runtime messages, executed by the consensus layer when their round is
+/// finalized, cost the commitment that carries them nothing.
+#[test]
+fn runtime_messages_refuse_to_ride_for_free() {
+    let mut n = net(0);
+    let s = n.ranked(0);
+    let messages: Vec<RuntimeMessage> = (0..3)
+        .map(|i| RuntimeMessage::StakingTransfer {
+            to: n.chain.addr(1),
+            amount: Amount::new(i + 1),
+        })
+        .collect();
+    let mut header = n.header(b"good");
+    header.messages_hash = messages_hash(&messages);
+    let commit = ExecutorCommit {
+        runtime: RUNTIME,
+        commitments: vec![n.signed(&s, s, Some(header), messages)],
+    };
+    let key = n.key(&s).identity.clone();
+    let key = &key;
+    let tx_with_gas = |n: &Net, gas: u64| {
+        let nonce = n.chain.account(&Address::from_public_key(&key.public_key())).general.nonce;
+        let fee = atoll_consensus::Fee { amount: Amount::new(u128::from(gas)), gas };
+        let tx = atoll_consensus::Transaction::new(nonce, fee, EXECUTOR_COMMIT, &commit);
+        atoll_types::encode(&Signed::sign(key, &n.chain.chain_context(), &tx))
+    };
+    // What the transaction costs without its messages, and with them.
+    let bare = tx_with_gas(&n, 0);
+    let params = roothash::parameters(&n.chain.tree()).expect("params");
+    let byte_gas = n.chain.genesis.consensus.tx_byte_gas * bare.len() as u64;
+    let without = params.gas_cost + byte_gas;
+    let with = without + 3 * params.message_gas_cost;
+    let short = tx_with_gas(&n, without);
+    assert_code(n.chain.run(short), "core", 6);
+    assert!(n.state().commitments.is_empty(), "nothing recorded");
+    let paid = tx_with_gas(&n, with);
+    assert_eq!(n.chain.run(paid), None);
 }

@@ -337,6 +337,30 @@ impl Module for Roothash {
         Ok(METHODS.contains(&method).then_some(parameters(state)?.gas_cost))
     }
 
+    /// A commitment transaction pays `message_gas_cost` per runtime message its commitments
+    /// carry: the consensus layer executes them when the round is finalized.
+    fn body_gas(
+        &self,
+        state: &dyn KeyValueRead,
+        method: &str,
+        body: &[u8],
+    ) -> Result<u64, StateError> {
+        if method != EXECUTOR_COMMIT {
+            return Ok(0);
+        }
+        // A body that does not decode fails in delivery anyway.
+        let Ok(commit) = atoll_types::decode::<ExecutorCommit>(body, body.len()) else {
+            return Ok(0);
+        };
+        let messages: u64 = commit
+            .commitments
+            .iter()
+            .filter_map(|c| c.decode_verified_elsewhere().ok())
+            .map(|b| b.messages.len() as u64)
+            .sum();
+        Ok(messages.saturating_mul(parameters(state)?.message_gas_cost))
+    }
+
     fn deliver(
         &self,
         state: &mut Overlay<'_>,

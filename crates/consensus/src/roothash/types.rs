@@ -245,6 +245,13 @@ pub struct RoothashParameters {
     pub evidence_reward_percent: u8,
     /// Past runtime blocks kept per runtime.
     pub max_past_blocks: u64,
+    /// Gas a commitment transaction pays per runtime message it carries.
+    #[serde(default = "default_message_gas_cost")]
+    pub message_gas_cost: u64,
+}
+
+fn default_message_gas_cost() -> u64 {
+    1_000
 }
 
 impl RoothashParameters {
@@ -269,6 +276,7 @@ impl Default for RoothashParameters {
             slash_reward_percent: 50,
             evidence_reward_percent: 50,
             max_past_blocks: 1_000,
+            message_gas_cost: default_message_gas_cost(),
         }
     }
 }
