@@ -132,6 +132,8 @@ struct RecentIndex {
 }
 
 const RECENT_INDEX: usize = 100_000;
+/// Rounds of write logs kept for peers.
+const WRITE_LOG_CACHE: usize = 8;
 
 impl RecentIndex {
     fn insert(&mut self, hash: Hash, round: Round) {
@@ -155,6 +157,8 @@ struct Shared {
     index: Mutex<RecentIndex>,
     /// Proposals seen for the round in progress (served to workers that missed them).
     proposals: Mutex<(Round, Vec<p2p::Proposal>)>,
+    /// The write logs of the last rounds peers asked for.
+    write_log_cache: Mutex<VecDeque<(Round, RoundWriteLogs)>>,
     mode: ByzantineMode,
 }
 
@@ -196,7 +200,30 @@ impl p2p::Provider for Shared {
     }
 
     fn write_logs(&self, round: Round) -> Option<RoundWriteLogs> {
-        self.storage().write_logs(round).ok().flatten()
+        // Lagging peers ask for the same recent rounds: keep the last few at hand.
+        if let Ok(cache) = self.write_log_cache.lock() {
+            if let Some((_, logs)) = cache.iter().find(|(r, _)| *r == round) {
+                return Some(logs.clone());
+            }
+        }
+        let logs = self.storage().write_logs(round).ok().flatten()?;
+        if let Ok(mut cache) = self.write_log_cache.lock() {
+            if cache.len() >= WRITE_LOG_CACHE {
+                cache.pop_front();
+            }
+            cache.push_back((round, logs.clone()));
+        }
+        Some(logs)
+    }
+
+    fn admits(&self, peer: &libp2p::PeerId) -> bool {
+        let height = self.node.status().height;
+        let Ok(tree) = state_at(&self.node, height) else { return false };
+        let Ok(nodes) = atoll_consensus::registry::nodes(&tree) else { return false };
+        nodes.iter().any(|node| {
+            node.runtimes.iter().any(|r| r.id == self.runtime)
+                && p2p::peer_id_of(&node.p2p_key).is_some_and(|id| id == *peer)
+        })
     }
 
     fn proposals(&self, round: Round) -> Vec<p2p::Proposal> {
@@ -263,12 +290,17 @@ impl ComputeHandle {
     pub fn result(&self, hash: &Hash) -> Result<Option<TxResult>, ComputeError> {
         let known = self.shared.index.lock().ok().and_then(|i| i.rounds.get(hash).copied());
         let storage = self.shared.storage();
-        if let Some(round) = known {
+        // A round's I/O tree is stored just before its state: a result counts only once the
+        // state it produced is there too (a query right after sees the transaction's effect).
+        let stored = storage.latest()?.version;
+        if let Some(round) = known.filter(|r| r.0 <= stored) {
             if let Some(outcome) = storage.outcome(round, hash)? {
                 return Ok(Some(TxResult { round, outcome }));
             }
         }
-        for round in storage.rounds()?.into_iter().rev().take(LOOKUP_ROUNDS) {
+        for round in
+            storage.rounds()?.into_iter().rev().filter(|r| *r <= stored).take(LOOKUP_ROUNDS)
+        {
             if let Some(outcome) = storage.outcome(Round(round), hash)? {
                 return Ok(Some(TxResult { round: Round(round), outcome }));
             }
@@ -353,6 +385,7 @@ pub fn start(
         pool: Mutex::new(TxPool::new(config.txpool)),
         index: Mutex::new(RecentIndex::default()),
         proposals: Mutex::new((Round(0), Vec::new())),
+        write_log_cache: Mutex::new(VecDeque::new()),
         mode: config.byzantine,
     });
     let (p2p, gossip, p2p_task) = p2p::start(config.runtime, config.p2p.clone(), shared.clone())?;

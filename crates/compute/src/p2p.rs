@@ -3,10 +3,17 @@
 //! - **Gossip** (gossipsub, one topic per runtime): runtime transactions and signed batch
 //!   proposals. A proposal names its transactions by hash only.
 //! - **Fetch** (request-response): transactions by hash (for a proposal whose transactions
-//!   a worker lacks) and the write logs of a finalized round (for a node that lags). Every
-//!   request goes to every connected peer; the caller keeps what verifies.
+//!   a worker lacks) and the write logs of a finalized round (for a node that lags). A
+//!   request goes to [`FETCH_FANOUT`] connected peers at a time, in turn; the caller keeps
+//!   what verifies.
 //!
-//! Messages are borsh with explicit bounds, checked before decoding.
+//! **Admission.** A peer that connects to this node must be a registered node serving the
+//! runtime ([`Provider::admits`]); peers this node dials itself (its configured peers) are
+//! trusted. Requests are served off the swarm's task, at most [`SERVE_PER_PEER`] at a time
+//! per peer and [`SERVE_TOTAL`] in all (more get an empty answer).
+//!
+//! Messages are borsh with explicit bounds, checked before decoding; a frame is read as it
+//! arrives, never allocated in full from its length prefix.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -37,6 +44,12 @@ pub const MAX_REQUEST: usize = 1 << 20;
 pub const MAX_RESPONSE: usize = 64 << 20;
 /// Most hashes one request asks for.
 pub const MAX_HASHES_PER_REQUEST: usize = 10_000;
+/// Peers one fetch asks at a time.
+pub const FETCH_FANOUT: usize = 2;
+/// Requests of one peer served at a time.
+pub const SERVE_PER_PEER: usize = 2;
+/// Requests served at a time in all.
+pub const SERVE_TOTAL: usize = 8;
 const FETCH_PROTOCOL: &str = "/atoll/runtime/fetch/1";
 const COMMANDS: usize = 1_024;
 const INBOUND: usize = 4_096;
@@ -89,6 +102,8 @@ pub trait Provider: Send + Sync {
     fn write_logs(&self, round: Round) -> Option<RoundWriteLogs>;
     /// The proposals it knows for `round`.
     fn proposals(&self, round: Round) -> Vec<Proposal>;
+    /// Whether `peer` may connect to this node (a registered node serving the runtime).
+    fn admits(&self, peer: &PeerId) -> bool;
 }
 
 /// Why the p2p network could not start.
@@ -113,8 +128,12 @@ async fn read_bounded<T: AsyncRead + Unpin + Send, M: BorshDeserialize>(
     if len > max {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "message too large"));
     }
-    let mut buf = vec![0u8; len];
-    io.read_exact(&mut buf).await?;
+    // Grown as bytes arrive: a length prefix alone reserves nothing.
+    let mut buf = Vec::with_capacity(len.min(64 << 10));
+    (&mut *io).take(len as u64).read_to_end(&mut buf).await?;
+    if buf.len() != len {
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "message cut short"));
+    }
     atoll_types::decode(&buf, max)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))
 }
@@ -280,7 +299,9 @@ pub fn start(
             )?;
             let fetch = request_response::Behaviour::new(
                 [(StreamProtocol::new(FETCH_PROTOCOL), ProtocolSupport::Full)],
-                request_response::Config::default().with_request_timeout(Duration::from_secs(5)),
+                request_response::Config::default()
+                    .with_request_timeout(Duration::from_secs(5))
+                    .with_max_concurrent_streams(SERVE_TOTAL * 2),
             );
             Ok(Behaviour { gossip, fetch })
         })
@@ -310,6 +331,10 @@ pub fn start(
         // Messages waiting for the worker's verdict, oldest first (bounded like the queue).
         let mut awaiting: VecDeque<(u64, gossipsub::MessageId, PeerId)> = VecDeque::new();
         let mut next_ticket = 0u64;
+        // Requests being served off this task, per peer, and their answers coming back.
+        let mut serving: HashMap<PeerId, usize> = HashMap::new();
+        let (served_tx, mut served) = mpsc::channel::<Served>(SERVE_TOTAL);
+        let mut next_peer = 0usize;
         loop {
             tokio::select! {
                 _ = redial.tick() => {
@@ -341,15 +366,29 @@ pub fn start(
                             let _ = reply.send(Vec::new());
                             continue;
                         }
+                        // A few peers at a time, in turn, not everyone at once.
+                        let asked: Vec<PeerId> = (0..FETCH_FANOUT.min(connected.len()))
+                            .map(|k| connected[(next_peer + k) % connected.len()])
+                            .collect();
+                        next_peer = next_peer.wrapping_add(asked.len());
                         let id = next_fetch;
                         next_fetch += 1;
-                        for peer in &connected {
+                        for peer in &asked {
                             let rid = swarm.behaviour_mut().fetch.send_request(peer, request.clone());
                             by_request.insert(rid, id);
                         }
-                        pending.insert(id, PendingFetch { waiting: connected.len(), answers: Vec::new(), reply });
+                        pending.insert(id, PendingFetch { waiting: asked.len(), answers: Vec::new(), reply });
                     }
                 },
+                Some(Served { peer, channel, response }) = served.recv() => {
+                    if let Some(count) = serving.get_mut(&peer) {
+                        *count = count.saturating_sub(1);
+                        if *count == 0 {
+                            serving.remove(&peer);
+                        }
+                    }
+                    let _ = swarm.behaviour_mut().fetch.send_response(channel, response);
+                }
                 event = swarm.select_next_some() => match event {
                     SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message { propagation_source, message_id, message })) => {
                         let gossip = &mut swarm.behaviour_mut().gossip;
@@ -375,10 +414,21 @@ pub fn start(
                         }
                         awaiting.push_back((ticket, message_id, propagation_source));
                     }
-                    SwarmEvent::Behaviour(BehaviourEvent::Fetch(request_response::Event::Message { message, .. })) => match message {
+                    SwarmEvent::Behaviour(BehaviourEvent::Fetch(request_response::Event::Message { peer, message, .. })) => match message {
                         request_response::Message::Request { request, channel, .. } => {
-                            let response = serve(provider.as_ref(), request);
-                            let _ = swarm.behaviour_mut().fetch.send_response(channel, response);
+                            let mine = serving.get(&peer).copied().unwrap_or(0);
+                            let total: usize = serving.values().sum();
+                            if mine >= SERVE_PER_PEER || total >= SERVE_TOTAL {
+                                tracing::debug!(%peer, "runtime fetch refused: too many in flight");
+                                let _ = swarm.behaviour_mut().fetch.send_response(channel, empty(&request));
+                                continue;
+                            }
+                            *serving.entry(peer).or_default() += 1;
+                            let (provider, done) = (provider.clone(), served_tx.clone());
+                            tokio::task::spawn_blocking(move || {
+                                let response = serve(provider.as_ref(), request);
+                                let _ = done.blocking_send(Served { peer, channel, response });
+                            });
                         }
                         request_response::Message::Response { request_id, response } => {
                             answer(&mut pending, &mut by_request, request_id, Some(response));
@@ -388,7 +438,14 @@ pub fn start(
                         tracing::debug!(%error, "runtime fetch failed");
                         answer(&mut pending, &mut by_request, request_id, None);
                     }
-                    SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                    SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, .. } => {
+                        // Peers this node dialled are its operator's choice; a peer that
+                        // dialled in must be a registered node of the runtime.
+                        if endpoint.is_listener() && !provider.admits(&peer_id) {
+                            tracing::debug!(%peer_id, "runtime peer refused: not a registered node of the runtime");
+                            swarm.close_connection(connection_id);
+                            continue;
+                        }
                         tracing::debug!(%peer_id, "runtime peer connected");
                     }
                     _ => {}
@@ -397,6 +454,28 @@ pub fn start(
         }
     });
     Ok((P2p { commands }, received, task))
+}
+
+/// A request served off the swarm's task, on its way back.
+struct Served {
+    peer: PeerId,
+    channel: request_response::ResponseChannel<FetchResponse>,
+    response: FetchResponse,
+}
+
+/// The answer that says "nothing" to `request`.
+fn empty(request: &FetchRequest) -> FetchResponse {
+    match request {
+        FetchRequest::Transactions(_) => FetchResponse::Transactions(Vec::new()),
+        FetchRequest::WriteLogs(_) => FetchResponse::WriteLogs(None),
+        FetchRequest::Proposals(_) => FetchResponse::Proposals(Vec::new()),
+    }
+}
+
+/// The libp2p peer id of a node's p2p key.
+pub fn peer_id_of(p2p_key: &atoll_types::PublicKey) -> Option<PeerId> {
+    let key = identity::ed25519::PublicKey::try_from_bytes(p2p_key.as_bytes()).ok()?;
+    Some(PeerId::from_public_key(&identity::PublicKey::from(key)))
 }
 
 fn serve(provider: &dyn Provider, request: FetchRequest) -> FetchResponse {
@@ -448,5 +527,31 @@ fn publish(
         }
         Err(gossipsub::PublishError::Duplicate) => {}
         Err(e) => tracing::debug!(error = %e, "runtime gossip not published"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [T] finding 5: a frame's length prefix alone (up to 64 MiB) was allocated before a
+    /// byte of it arrived.
+    #[tokio::test]
+    async fn a_length_prefix_alone_refuses_to_become_a_frame() {
+        let mut bytes = ((MAX_RESPONSE - 1) as u32).to_be_bytes().to_vec();
+        bytes.extend_from_slice(b"ten bytes!");
+        let mut io = libp2p::futures::io::Cursor::new(bytes);
+        let read = read_bounded::<_, FetchResponse>(&mut io, MAX_RESPONSE).await;
+        let err = read.expect_err("cut short");
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+        // A whole frame still reads.
+        let mut whole = Vec::new();
+        let response = FetchResponse::Transactions(vec![b"tx".to_vec()]);
+        let encoded = atoll_types::encode(&response);
+        whole.extend_from_slice(&(encoded.len() as u32).to_be_bytes());
+        whole.extend_from_slice(&encoded);
+        let mut io = libp2p::futures::io::Cursor::new(whole);
+        let read: FetchResponse = read_bounded(&mut io, MAX_RESPONSE).await.expect("frame");
+        assert_eq!(read, response);
     }
 }

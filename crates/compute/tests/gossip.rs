@@ -9,7 +9,7 @@ use atoll_compute::p2p::{self, GossipMessage, P2pConfig, Proposal, Provider};
 use atoll_compute::storage::RoundWriteLogs;
 use atoll_engine::gossip::Verdict;
 use atoll_types::{Hash, Round, RuntimeId};
-use libp2p::Multiaddr;
+use libp2p::{Multiaddr, PeerId};
 
 struct Nothing;
 
@@ -23,6 +23,31 @@ impl Provider for Nothing {
     fn proposals(&self, _: Round) -> Vec<Proposal> {
         Vec::new()
     }
+    fn admits(&self, _: &PeerId) -> bool {
+        true
+    }
+}
+
+/// Admits only the listed peers (the registered nodes of the runtime).
+struct Registered(Vec<PeerId>);
+
+impl Provider for Registered {
+    fn transactions(&self, _: &[Hash]) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
+    fn write_logs(&self, _: Round) -> Option<RoundWriteLogs> {
+        None
+    }
+    fn proposals(&self, _: Round) -> Vec<Proposal> {
+        Vec::new()
+    }
+    fn admits(&self, peer: &PeerId) -> bool {
+        self.0.contains(peer)
+    }
+}
+
+fn peer(seed: u8) -> PeerId {
+    libp2p::identity::Keypair::ed25519_from_bytes([seed; 32]).expect("key").public().to_peer_id()
 }
 
 fn free_address() -> Multiaddr {
@@ -108,4 +133,42 @@ async fn runtime_gossip_refuses_to_forward_what_the_worker_rejected() {
         !at_c_after.iter().any(|m| m.starts_with(b"forged")),
         "B forwarded what its worker rejected"
     );
+}
+
+/// [T] finding 5: any process could connect to a compute node's runtime p2p port and have
+/// its gossip taken and its requests served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_registered_nodes_of_the_runtime_may_connect() {
+    let runtime = RuntimeId::from_bytes([6; 32]);
+    let (a, b, c) = (free_address(), free_address(), free_address());
+    let config = |seed: u8, listen: &Multiaddr, peers: Vec<Multiaddr>| P2pConfig {
+        seed: [seed; 32],
+        listen: listen.clone(),
+        peers,
+    };
+    // A admits the node with seed 3 only; B (seed 2) and C (seed 3) both dial A.
+    let (_a, mut at_a, _ta) =
+        p2p::start(runtime, config(1, &a, vec![]), Arc::new(Registered(vec![peer(3)]))).expect("A");
+    let (stranger, _b_in, _tb) =
+        p2p::start(runtime, config(2, &b, vec![a.clone()]), Arc::new(Nothing)).expect("B");
+    let (member, _c_in, _tc) =
+        p2p::start(runtime, config(3, &c, vec![a]), Arc::new(Nothing)).expect("C");
+    let mut from_member = false;
+    let mut from_stranger = false;
+    for n in 0..100u32 {
+        stranger.publish(GossipMessage::Transaction(format!("stranger {n}").into_bytes()));
+        member.publish(GossipMessage::Transaction(format!("member {n}").into_bytes()));
+        while let Ok(Some(received)) =
+            tokio::time::timeout(Duration::from_millis(100), at_a.recv()).await
+        {
+            let raw = transaction(&received.message);
+            from_member |= raw.starts_with(b"member");
+            from_stranger |= raw.starts_with(b"stranger");
+        }
+        if from_member && n > 30 {
+            break;
+        }
+    }
+    assert!(from_member, "the registered node's gossip arrives");
+    assert!(!from_stranger, "a node that is not registered was let in");
 }
