@@ -1,5 +1,7 @@
-//! Calls into the ParaTime process: the runtime host behind a lock, answering its state
-//! reads from the node's runtime storage. Calls block, so async callers go through
+//! Calls into the ParaTime: two processes of it, each behind its own lock, answering their
+//! state reads from the node's runtime storage. One executes batches and nothing else; the
+//! other checks transactions and answers queries, so a flood of gossiped transactions
+//! never makes a round's execution wait. Calls block, so async callers go through
 //! `spawn_blocking`.
 
 use std::sync::{Arc, Mutex};
@@ -14,14 +16,27 @@ use crate::ComputeError;
 
 /// The runtime process and the state it reads.
 pub struct Executor {
-    host: Mutex<RuntimeHost>,
+    /// Executes batches only.
+    execution: Mutex<RuntimeHost>,
+    /// Checks transactions and answers queries.
+    checks: Mutex<RuntimeHost>,
     storage: Arc<RuntimeStorage>,
 }
 
 impl Executor {
-    /// Starts the runtime binary.
+    /// Starts the runtime binary twice: one process for execution, one for checks.
     pub fn start(config: HostConfig, storage: Arc<RuntimeStorage>) -> Result<Self, HostError> {
-        Ok(Self { host: Mutex::new(RuntimeHost::start(config)?), storage })
+        Ok(Self {
+            execution: Mutex::new(RuntimeHost::start(config.clone())?),
+            checks: Mutex::new(RuntimeHost::start(config)?),
+            storage,
+        })
+    }
+
+    /// The process ids of the execution and the checking runtime.
+    pub fn pids(&self) -> (Option<u32>, Option<u32>) {
+        let pid = |host: &Mutex<RuntimeHost>| host.lock().ok().and_then(|h| h.pid());
+        (pid(&self.execution), pid(&self.checks))
     }
 
     /// The runtime's state on this node.
@@ -29,14 +44,18 @@ impl Executor {
         &self.storage
     }
 
-    fn call(&self, request: HostRequest) -> Result<HostResponse, ComputeError> {
-        let mut host = self.host.lock().map_err(|_| ComputeError::Internal("host lock".into()))?;
+    fn call(
+        &self,
+        host: &Mutex<RuntimeHost>,
+        request: HostRequest,
+    ) -> Result<HostResponse, ComputeError> {
+        let mut host = host.lock().map_err(|_| ComputeError::Internal("host lock".into()))?;
         host.call(request, self.storage.store().db()).map_err(ComputeError::Runtime)
     }
 
     /// Executes (or schedules) a batch.
     pub fn execute(&self, batch: ExecuteBatch) -> Result<ExecuteResult, ComputeError> {
-        match self.call(HostRequest::ExecuteBatch(batch))? {
+        match self.call(&self.execution, HostRequest::ExecuteBatch(batch))? {
             HostResponse::ExecuteBatch(result) => Ok(result),
             other => Err(ComputeError::Unexpected(format!("{other:?}"))),
         }
@@ -48,7 +67,7 @@ impl Executor {
         state: StateRoot,
         txs: Vec<Vec<u8>>,
     ) -> Result<Vec<CheckOutcome>, ComputeError> {
-        match self.call(HostRequest::CheckTx { state, txs })? {
+        match self.call(&self.checks, HostRequest::CheckTx { state, txs })? {
             HostResponse::CheckTx(outcomes) => Ok(outcomes),
             other => Err(ComputeError::Unexpected(format!("{other:?}"))),
         }
@@ -61,7 +80,7 @@ impl Executor {
         method: String,
         args: Vec<u8>,
     ) -> Result<Vec<u8>, ComputeError> {
-        match self.call(HostRequest::Query { state, method, args })? {
+        match self.call(&self.checks, HostRequest::Query { state, method, args })? {
             HostResponse::Query(bytes) => Ok(bytes),
             other => Err(ComputeError::Unexpected(format!("{other:?}"))),
         }

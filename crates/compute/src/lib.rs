@@ -18,6 +18,7 @@
 //!
 //! The worker loop is in [`worker`]; [`ComputeHandle`] is what the node API uses.
 
+mod admission;
 pub mod byzantine;
 pub mod executor;
 mod journal;
@@ -132,6 +133,8 @@ struct RecentIndex {
 }
 
 const RECENT_INDEX: usize = 100_000;
+/// Proposals (and other non-transaction gossip) waiting for the worker.
+const WORKER_GOSSIP: usize = 256;
 /// Rounds of write logs kept for peers.
 const WRITE_LOG_CACHE: usize = 8;
 
@@ -392,11 +395,15 @@ pub fn start(
     let journal = journal::Journal::open(config.storage_path.with_extension("journal"))?;
     let worker =
         worker::Worker::new(shared.clone(), p2p.clone(), identity, config.commit_fee, journal)?;
-    let worker_task = tokio::spawn(worker.run(gossip));
+    // Transactions are admitted on their own task; proposals go on to the worker.
+    let (to_worker, worker_gossip) = tokio::sync::mpsc::channel(WORKER_GOSSIP);
+    let admission_task =
+        tokio::spawn(admission::run(shared.clone(), p2p.clone(), gossip, to_worker));
+    let worker_task = tokio::spawn(worker.run(worker_gossip));
     let regossip_task = tokio::spawn(regossip(shared.clone(), p2p.clone()));
     Ok(Compute {
         handle: ComputeHandle { shared, p2p },
-        tasks: vec![p2p_task, worker_task, regossip_task],
+        tasks: vec![p2p_task, admission_task, worker_task, regossip_task],
     })
 }
 

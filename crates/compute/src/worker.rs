@@ -358,24 +358,12 @@ impl Worker {
 
     // ---- gossip ----
 
-    /// Handles a gossiped message and says whether gossip may forward it: a transaction the
-    /// runtime admitted, a proposal this node kept; a forged proposal is invalid.
+    /// Handles a gossiped proposal (transactions are admitted elsewhere,
+    /// [`crate::admission`]) and says whether gossip may forward it: one this node kept; a
+    /// forged one is invalid.
     async fn on_gossip(&mut self, message: GossipMessage) -> Result<Verdict, ComputeError> {
         match message {
-            GossipMessage::Transaction(raw) => {
-                let hash = Hash::digest(&raw);
-                if self.shared.pool.lock().is_ok_and(|p| p.contains(&hash)) {
-                    return Ok(Verdict::Ignore);
-                }
-                match self.check_into_pool(raw).await {
-                    Ok(true) => Ok(Verdict::Accept),
-                    Ok(false) => Ok(Verdict::Ignore),
-                    Err(e) => {
-                        tracing::debug!(error = %e, "gossiped runtime transaction refused");
-                        Ok(Verdict::Ignore)
-                    }
-                }
-            }
+            GossipMessage::Transaction(_) => Ok(Verdict::Ignore),
             GossipMessage::Proposal(proposal) => {
                 if proposal.header.open(&self.shared.node.chain_context()).is_err() {
                     return Ok(Verdict::Reject);
@@ -386,17 +374,6 @@ impl Worker {
                 Ok(if kept { Verdict::Accept } else { Verdict::Ignore })
             }
         }
-    }
-
-    /// Checks a transaction with the runtime and pools it; whether it was admitted.
-    async fn check_into_pool(&self, raw: Vec<u8>) -> Result<bool, ComputeError> {
-        let outcome = self.shared.check(raw.clone()).await?;
-        if outcome.error.is_some() {
-            return Ok(false);
-        }
-        Ok(self.shared.pool.lock().is_ok_and(|mut pool| {
-            pool.insert(raw, outcome.gas_price, crate::pool_sender(&outcome)).is_ok()
-        }))
     }
 
     /// Keeps a proposal for the round in progress if it is signed by a worker and builds on

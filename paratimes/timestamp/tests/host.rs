@@ -9,7 +9,10 @@ use std::process::Command;
 use atoll_mkvs::node::NodeId;
 use atoll_mkvs::verify_key;
 use atoll_runtime_host::host::{HostError, NodeSource, RuntimeHost};
-use atoll_runtime_host::{read_frame, write_frame, Frame, FrameError, HostRequest, HostResponse};
+use atoll_runtime_host::{
+    read_frame, write_frame, ExecuteBatch, ExecutionMode, Frame, FrameError, HostRequest,
+    HostResponse,
+};
 use atoll_timestamp::{runtime_id, Anchor, AnchorRecord, Get, GetResult, ANCHOR, GET};
 use atoll_types::{decode, Hash, Round};
 use common::{chain, config, deposit, tx, user, HostSide};
@@ -176,4 +179,38 @@ fn malformed_frames_get_an_error_and_oversized_ones_close_the_connection() {
     let _ = stream.read_to_end(&mut rest);
     let status = child.wait().expect("exit");
     assert!(!status.success());
+}
+
+/// [T] finding 6: checks of gossiped transactions and the round's execution shared one
+/// runtime process behind one lock, so a flood of checks made execution wait. They now run
+/// in two processes: checking never holds the lock execution needs.
+#[test]
+fn checks_and_execution_run_in_separate_runtime_processes() {
+    use atoll_compute::executor::Executor;
+    use atoll_compute::storage::RuntimeStorage;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = std::sync::Arc::new(
+        RuntimeStorage::open(&dir.path().join("state.redb"), runtime_id()).expect("storage"),
+    );
+    let executor = Executor::start(config(), storage.clone()).expect("start");
+    let (execution, checks) = executor.pids();
+    assert!(execution.is_some() && checks.is_some());
+    assert_ne!(execution, checks, "one process each");
+    // Both answer, on the same stored state.
+    let state = storage.latest().expect("state");
+    let alice = user(1);
+    let anchor = tx(&alice, 0, ANCHOR, &Anchor { document: Hash::digest(b"x"), metadata: None });
+    let checked = executor.check(state, vec![anchor.clone()]).expect("check");
+    assert_eq!(checked.len(), 1);
+    let batch = ExecuteBatch {
+        mode: ExecutionMode::Execute,
+        round: Round(1),
+        time: 1,
+        state,
+        txs: vec![anchor],
+        incoming: vec![deposit(&alice, 1_000_000)],
+        message_results: Vec::new(),
+    };
+    let result = executor.execute(batch).expect("execute");
+    assert_eq!(result.outcomes.len(), 1);
 }
