@@ -92,7 +92,7 @@ pub struct RuntimeHost {
     process: Option<Process>,
     info: Option<RuntimeInfo>,
     restarts: u32,
-    recent_restarts: std::collections::VecDeque<Instant>,
+    budget: RestartBudget,
     next_id: u64,
     socket: PathBuf,
     /// A directory this host created (and removes when dropped).
@@ -136,12 +136,13 @@ impl RuntimeHost {
                 (dir.join(&name), Some(dir))
             }
         };
+        let budget = RestartBudget::new(config.max_restarts, config.restart_window);
         let mut host = Self {
             config,
             process: None,
             info: None,
             restarts: 0,
-            recent_restarts: std::collections::VecDeque::new(),
+            budget,
             next_id: 0,
             socket,
             own_dir,
@@ -247,18 +248,9 @@ impl RuntimeHost {
 
     fn restart(&mut self) -> Result<(), HostError> {
         self.kill();
-        let now = Instant::now();
-        while self
-            .recent_restarts
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.config.restart_window)
-        {
-            self.recent_restarts.pop_front();
-        }
-        if self.recent_restarts.len() >= self.config.max_restarts as usize {
+        if !self.budget.allow(Instant::now()) {
             return Err(HostError::TooManyRestarts);
         }
-        self.recent_restarts.push_back(now);
         self.restarts += 1;
         self.spawn()
     }
@@ -331,6 +323,32 @@ impl Drop for RuntimeHost {
     }
 }
 
+/// Restarts allowed within a sliding window.
+struct RestartBudget {
+    max: usize,
+    window: Duration,
+    recent: std::collections::VecDeque<Instant>,
+}
+
+impl RestartBudget {
+    fn new(max: u32, window: Duration) -> Self {
+        Self { max: max as usize, window, recent: std::collections::VecDeque::new() }
+    }
+
+    /// Whether a restart at `now` is allowed (and if so, counts it).
+    fn allow(&mut self, now: Instant) -> bool {
+        while self.recent.front().is_some_and(|t| now.saturating_duration_since(*t) >= self.window)
+        {
+            self.recent.pop_front();
+        }
+        if self.recent.len() >= self.max {
+            return false;
+        }
+        self.recent.push_back(now);
+        true
+    }
+}
+
 /// The process id at the other end of a Unix socket (`SO_PEERCRED`).
 fn peer_pid(stream: &UnixStream) -> Option<u32> {
     let credentials =
@@ -343,5 +361,28 @@ struct NoNodes;
 impl NodeSource for NoNodes {
     fn node(&self, _id: NodeId) -> Option<Vec<u8>> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [T] finding 10: the restart budget was for the host's whole life, so a runtime that
+    /// crashed now and then was eventually never restarted again.
+    #[test]
+    fn restarts_are_counted_in_a_sliding_window() {
+        let mut budget = RestartBudget::new(2, Duration::from_secs(60));
+        let start = Instant::now();
+        assert!(budget.allow(start));
+        assert!(budget.allow(start + Duration::from_secs(1)));
+        assert!(!budget.allow(start + Duration::from_secs(2)), "a third within the minute");
+        // A minute after the first, one slot is free again; then none until the second ages.
+        assert!(budget.allow(start + Duration::from_secs(60)));
+        assert!(!budget.allow(start + Duration::from_secs(60)));
+        assert!(budget.allow(start + Duration::from_secs(61)));
+        // Over a long life, far more restarts than the budget, spread out, are all allowed.
+        let mut budget = RestartBudget::new(2, Duration::from_secs(60));
+        assert!((0..1_000u64).all(|i| budget.allow(start + Duration::from_secs(31 * i))));
     }
 }
