@@ -440,6 +440,8 @@ fn pool_sender(outcome: &CheckOutcome) -> Option<txpool::Sender> {
         address,
         nonce,
         account_nonce: outcome.account_nonce,
+        fee: outcome.fee.base_units(),
+        balance: outcome.balance.base_units(),
     })
 }
 

@@ -33,6 +33,9 @@ pub enum TxPoolError {
     /// The sender already has [`MAX_PER_SENDER`] transactions waiting.
     #[error("sender has {MAX_PER_SENDER} transactions waiting already")]
     SenderFull,
+    /// The sender's balance does not pay the fees of all its waiting transactions too.
+    #[error("the sender's balance does not pay the fees of its waiting transactions")]
+    CannotPayPending,
     /// The nonce is already used in the state the pool knows.
     #[error("nonce {nonce} is below the account's next nonce {account}")]
     StaleNonce {
@@ -70,16 +73,20 @@ impl Default for TxPoolConfig {
     }
 }
 
-/// Who sent a checked transaction: `(address, nonce)` and the account's next nonce in the
-/// state it was checked against.
+/// Who sent a checked transaction and what the account looked like in the state it was
+/// checked against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sender {
-    /// The first signer's address.
+    /// The first signer's address (the fee payer).
     pub address: Address,
     /// The transaction's nonce.
     pub nonce: u64,
     /// The account's next nonce.
     pub account_nonce: u64,
+    /// The transaction's fee.
+    pub fee: u128,
+    /// The account's balance.
+    pub balance: u128,
 }
 
 /// What the pool knows of one sender.
@@ -87,8 +94,12 @@ pub struct Sender {
 struct SenderState {
     /// The account's next nonce, as last checked.
     account_nonce: u64,
-    /// Its waiting transactions by nonce.
-    pending: BTreeMap<u64, Hash>,
+    /// Its balance, as last checked.
+    balance: u128,
+    /// The fees of its waiting transactions.
+    pending_fees: u128,
+    /// Its waiting transactions by nonce, with their fees.
+    pending: BTreeMap<u64, (Hash, u128)>,
 }
 
 #[derive(Clone, Debug)]
@@ -166,7 +177,7 @@ impl TxPool {
             return Err(TxPoolError::Duplicate);
         }
         if let Some(sender) = &sender {
-            self.observe_account_nonce(&sender.address, sender.account_nonce);
+            self.observe_account(&sender.address, sender.account_nonce, sender.balance);
             let state = self.senders.get(&sender.address);
             let account = state.map_or(sender.account_nonce, |s| s.account_nonce);
             if sender.nonce < account {
@@ -175,6 +186,13 @@ impl TxPool {
             let pending = state.map_or(0, |s| s.pending.len());
             if pending >= MAX_PER_SENDER {
                 return Err(TxPoolError::SenderFull);
+            }
+            // Every waiting transaction of the sender must be payable at once: a balance
+            // that pays one fee does not get 64 transactions a place in every batch.
+            let (fees, balance) =
+                state.map_or((0, sender.balance), |s| (s.pending_fees, s.balance));
+            if fees.saturating_add(sender.fee) > balance {
+                return Err(TxPoolError::CannotPayPending);
             }
         }
         while self.entries.len() >= self.config.max_txs
@@ -193,7 +211,9 @@ impl TxPool {
         self.bytes += raw.len();
         self.order.insert((Reverse(gas_price), seq, hash));
         let sender = sender.map(|s| {
-            self.senders.entry(s.address).or_default().pending.insert(s.nonce, hash);
+            let state = self.senders.entry(s.address).or_default();
+            state.pending.insert(s.nonce, (hash, s.fee));
+            state.pending_fees = state.pending_fees.saturating_add(s.fee);
             (s.address, s.nonce)
         });
         let now = Instant::now();
@@ -204,15 +224,19 @@ impl TxPool {
         Ok(hash)
     }
 
-    /// Records `address`'s next nonce from a newer check (it only grows) and drops its
-    /// transactions below it.
-    pub fn observe_account_nonce(&mut self, address: &Address, account_nonce: u64) {
+    /// Records what a newer check says of `address`: its next nonce (which only grows;
+    /// transactions below it leave) and its balance.
+    pub fn observe_account(&mut self, address: &Address, account_nonce: u64, balance: u128) {
         let state = self.senders.entry(*address).or_default();
-        if account_nonce <= state.account_nonce {
+        if account_nonce < state.account_nonce {
+            return;
+        }
+        state.balance = balance;
+        if account_nonce == state.account_nonce {
             return;
         }
         state.account_nonce = account_nonce;
-        let stale: Vec<Hash> = state.pending.range(..account_nonce).map(|(_, h)| *h).collect();
+        let stale: Vec<Hash> = state.pending.range(..account_nonce).map(|(_, (h, _))| *h).collect();
         for hash in stale {
             self.remove(&hash);
         }
@@ -225,7 +249,8 @@ impl TxPool {
         self.bytes -= entry.raw.len();
         if let Some((address, nonce)) = entry.sender {
             if let Some(state) = self.senders.get_mut(&address) {
-                if state.pending.get(&nonce) == Some(hash) {
+                if let Some((_, fee)) = state.pending.get(&nonce).filter(|(h, _)| h == hash) {
+                    state.pending_fees = state.pending_fees.saturating_sub(*fee);
                     state.pending.remove(&nonce);
                 }
                 if state.pending.is_empty() {
@@ -312,7 +337,7 @@ impl TxPool {
                 continue;
             }
             // The sender's run from here, as far as the limits allow.
-            for (n, h) in state.pending.range(nonce..) {
+            for (n, (h, _)) in state.pending.range(nonce..) {
                 if *n != *expected || picked.len() >= max_txs {
                     break;
                 }
@@ -388,7 +413,7 @@ mod tests {
     }
 
     fn from(address: Address, nonce: u64, account_nonce: u64) -> Option<Sender> {
-        Some(Sender { address, nonce, account_nonce })
+        Some(Sender { address, nonce, account_nonce, fee: 1, balance: 1_000 })
     }
 
     #[test]
@@ -441,11 +466,25 @@ mod tests {
             Err(TxPoolError::StaleNonce { nonce: 2, account: 3 })
         );
         // A round used nonce 3: the re-check says the account is at 4.
-        pool.observe_account_nonce(&alice, 4);
+        pool.observe_account(&alice, 4, 1_000);
         assert_eq!(pool.len(), 1);
         assert_eq!(pool.batch(10, 1 << 20), vec![tx(2, 10)]);
         assert_eq!(pool.expire(Instant::now()), 0);
         assert_eq!(pool.expire(Instant::now() + Duration::from_secs(61)), 1);
         assert!(pool.is_empty());
+    }
+
+    #[test]
+    fn a_sender_holds_no_more_transactions_than_its_balance_pays_for() {
+        let mut pool = TxPool::new(TxPoolConfig::default());
+        let bob = Address::reserved("bob");
+        let sender =
+            |nonce| Some(Sender { address: bob, nonce, account_nonce: 0, fee: 40, balance: 100 });
+        pool.insert(tx(1, 10), 1, sender(0)).expect("40 of 100");
+        pool.insert(tx(2, 10), 1, sender(1)).expect("80 of 100");
+        assert_eq!(pool.insert(tx(3, 10), 1, sender(2)), Err(TxPoolError::CannotPayPending));
+        // Once the first is gone (finalized), its fee is no longer pending.
+        pool.remove(&Hash::digest(&tx(1, 10)));
+        pool.insert(tx(3, 10), 1, sender(2)).expect("80 of 100 again");
     }
 }

@@ -326,7 +326,11 @@ impl Worker {
                     if outcome.error.is_some() {
                         pool.remove(hash);
                     } else if let Some((address, _)) = outcome.sender {
-                        pool.observe_account_nonce(&address, outcome.account_nonce);
+                        pool.observe_account(
+                            &address,
+                            outcome.account_nonce,
+                            outcome.balance.base_units(),
+                        );
                     }
                 }
             }

@@ -2,7 +2,7 @@
 
 use atoll_mkvs::node::NodeId;
 use atoll_mkvs::WriteLog;
-use atoll_types::{Address, ChainContext, Hash, Round, RuntimeId};
+use atoll_types::{Address, Amount, ChainContext, Hash, Round, RuntimeId};
 pub use atoll_types::{IncomingMessage, MessageResult, RuntimeMessage};
 use borsh::{BorshDeserialize, BorshSerialize};
 
@@ -152,6 +152,11 @@ pub struct CheckOutcome {
     /// The sender's next nonce in the checked state: the pool batches each sender's
     /// transactions from there, in an unbroken run.
     pub account_nonce: u64,
+    /// The fee it pays.
+    pub fee: Amount,
+    /// The fee payer's balance in the checked state: the pool holds no more of a sender's
+    /// transactions than its balance pays the fees of.
+    pub balance: Amount,
 }
 
 /// Requests from the host to the runtime.

@@ -309,15 +309,17 @@ impl Dispatcher {
                         "gas price below the minimum",
                     ));
                 }
-                let account_nonce = match tx.caller() {
-                    Some(caller) => accounts::nonce(&ctx, &caller)?,
-                    None => 0,
+                let (account_nonce, balance) = match tx.caller() {
+                    Some(caller) => {
+                        (accounts::nonce(&ctx, &caller)?, accounts::balance(&ctx, &caller)?)
+                    }
+                    None => (0, atoll_types::Amount::ZERO),
                 };
                 accounts::authenticate(&mut ctx, &tx, true)?;
-                Ok((tx, account_nonce))
+                Ok((tx, account_nonce, balance))
             });
             outcomes.push(match checked {
-                Ok((tx, account_nonce)) => {
+                Ok((tx, account_nonce, balance)) => {
                     CheckOutcome {
                         hash,
                         error: None,
@@ -326,6 +328,8 @@ impl Dispatcher {
                             (atoll_types::Address::from_public_key(&s.public_key), s.nonce)
                         }),
                         account_nonce,
+                        fee: tx.auth.fee.amount,
+                        balance,
                     }
                 }
                 Err(e) => CheckOutcome {
@@ -334,6 +338,8 @@ impl Dispatcher {
                     gas_price: 0,
                     sender: None,
                     account_nonce: 0,
+                    fee: atoll_types::Amount::ZERO,
+                    balance: atoll_types::Amount::ZERO,
                 },
             });
         }
