@@ -11,7 +11,9 @@ use atoll_engine::gossip::Verdict;
 use atoll_types::{Hash, Round, RuntimeId};
 use libp2p::{Multiaddr, PeerId};
 
-struct Nothing;
+/// Serves nothing; admits the listed peers only (the registered nodes of the runtime), or
+/// everyone.
+struct Nothing(Option<Vec<PeerId>>);
 
 impl Provider for Nothing {
     fn transactions(&self, _: &[Hash]) -> Vec<Vec<u8>> {
@@ -23,26 +25,8 @@ impl Provider for Nothing {
     fn proposals(&self, _: Round) -> Vec<Proposal> {
         Vec::new()
     }
-    fn admits(&self, _: &PeerId) -> bool {
-        true
-    }
-}
-
-/// Admits only the listed peers (the registered nodes of the runtime).
-struct Registered(Vec<PeerId>);
-
-impl Provider for Registered {
-    fn transactions(&self, _: &[Hash]) -> Vec<Vec<u8>> {
-        Vec::new()
-    }
-    fn write_logs(&self, _: Round) -> Option<RoundWriteLogs> {
-        None
-    }
-    fn proposals(&self, _: Round) -> Vec<Proposal> {
-        Vec::new()
-    }
     fn admits(&self, peer: &PeerId) -> bool {
-        self.0.contains(peer)
+        self.0.as_ref().is_none_or(|admitted| admitted.contains(peer))
     }
 }
 
@@ -74,11 +58,11 @@ async fn runtime_gossip_refuses_to_forward_what_the_worker_rejected() {
         peers,
     };
     let (publisher, _a_in, _a) =
-        p2p::start(runtime, config(1, &a, vec![b.clone()]), Arc::new(Nothing)).expect("A");
+        p2p::start(runtime, config(1, &a, vec![b.clone()]), Arc::new(Nothing(None))).expect("A");
     let (relay, mut at_b, _b) =
-        p2p::start(runtime, config(2, &b, vec![]), Arc::new(Nothing)).expect("B");
+        p2p::start(runtime, config(2, &b, vec![]), Arc::new(Nothing(None))).expect("B");
     let (_sink, mut at_c, _c) =
-        p2p::start(runtime, config(3, &c, vec![b]), Arc::new(Nothing)).expect("C");
+        p2p::start(runtime, config(3, &c, vec![b]), Arc::new(Nothing(None))).expect("C");
     // B's worker: forged transactions are invalid, everything else is accepted.
     let (seen_at_b, mut seen) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
@@ -148,11 +132,12 @@ async fn only_registered_nodes_of_the_runtime_may_connect() {
     };
     // A admits the node with seed 3 only; B (seed 2) and C (seed 3) both dial A.
     let (_a, mut at_a, _ta) =
-        p2p::start(runtime, config(1, &a, vec![]), Arc::new(Registered(vec![peer(3)]))).expect("A");
+        p2p::start(runtime, config(1, &a, vec![]), Arc::new(Nothing(Some(vec![peer(3)]))))
+            .expect("A");
     let (stranger, _b_in, _tb) =
-        p2p::start(runtime, config(2, &b, vec![a.clone()]), Arc::new(Nothing)).expect("B");
+        p2p::start(runtime, config(2, &b, vec![a.clone()]), Arc::new(Nothing(None))).expect("B");
     let (member, _c_in, _tc) =
-        p2p::start(runtime, config(3, &c, vec![a]), Arc::new(Nothing)).expect("C");
+        p2p::start(runtime, config(3, &c, vec![a]), Arc::new(Nothing(None))).expect("C");
     let mut from_member = false;
     let mut from_stranger = false;
     for n in 0..100u32 {

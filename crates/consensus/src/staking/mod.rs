@@ -228,21 +228,38 @@ pub fn burn_into_common_pool(
     })
 }
 
+/// What the common pool can pay of `amount`.
+fn payable(
+    state: &Overlay<'_>,
+    amount: atoll_types::Amount,
+) -> Result<atoll_types::Amount, StateError> {
+    Ok(amount.min(state::total(state, &state::COMMON_POOL)?))
+}
+
+/// Takes `paid` (at most what [`payable`] said) out of the common pool.
+fn take_from_common_pool(
+    state: &mut Overlay<'_>,
+    paid: atoll_types::Amount,
+) -> Result<(), StateError> {
+    let rest = state::total(state, &state::COMMON_POOL)?
+        .checked_sub(paid)
+        .map_err(|_| StateError::Overflow("common pool"))?;
+    state::set_total(state, &state::COMMON_POOL, rest)
+}
+
 /// Pays up to `amount` from the common pool to `to`'s general balance (e.g. a share of a
-/// slash to the nodes that behaved); returns what was paid (less if the pool holds less).
+/// slash to the reporter of evidence); returns what was paid (less if the pool holds less).
 pub fn pay_from_common_pool(
     state: &mut Overlay<'_>,
     to: &Address,
     amount: atoll_types::Amount,
     events: &mut Vec<Event>,
 ) -> Result<atoll_types::Amount, StateError> {
-    let pool = state::total(state, &state::COMMON_POOL)?;
-    let paid = amount.min(pool);
+    let paid = payable(state, amount)?;
     if paid.is_zero() {
         return Ok(paid);
     }
-    let rest = pool.checked_sub(paid).map_err(|_| StateError::Overflow("common pool"))?;
-    state::set_total(state, &state::COMMON_POOL, rest)?;
+    take_from_common_pool(state, paid)?;
     let mut payee = account(state, to)?;
     payee.general.balance =
         payee.general.balance.checked_add(paid).map_err(|_| StateError::Overflow("balance"))?;
@@ -265,21 +282,17 @@ pub fn reward_escrow_from_common_pool(
     amount: atoll_types::Amount,
     events: &mut Vec<Event>,
 ) -> Result<atoll_types::Amount, StateError> {
-    let pool = state::total(state, &state::COMMON_POOL)?;
-    let paid = amount.min(pool);
-    if paid.is_zero() {
-        return Ok(paid);
-    }
+    let paid = payable(state, amount)?;
     let mut owner = state::account(state, entity)?;
-    let Ok(minted) = owner.escrow.active.deposit(paid) else {
-        return Ok(atoll_types::Amount::ZERO);
+    let minted = match owner.escrow.active.deposit(paid) {
+        Ok(minted) if !paid.is_zero() => minted,
+        _ => return Ok(atoll_types::Amount::ZERO),
     };
+    take_from_common_pool(state, paid)?;
     state::set_account(state, entity, &owner)?;
     let mut own = state::delegation(state, entity, entity)?;
     own.shares.0 = own.shares.0.checked_add(minted.0).ok_or(StateError::Overflow("shares"))?;
     state::set_delegation(state, entity, entity, &own)?;
-    let rest = pool.checked_sub(paid).map_err(|_| StateError::Overflow("common pool"))?;
-    state::set_total(state, &state::COMMON_POOL, rest)?;
     // All of it buys the entity new shares, as a commission does.
     events.push(Event::Staking(StakingEvent::Reward {
         escrow: *entity,
