@@ -1074,15 +1074,28 @@ fn runtime_thresholds_are_claimed_per_node_and_elections_refuse_the_under_staked
         runtime: Some((6, 0, 6, None)),
         ..NetSpec::default()
     };
-    let (mut genesis, _) = net_genesis(&spec);
+    let (mut genesis, nodes) = net_genesis(&spec);
     genesis.registry.runtimes[0]
         .staking_thresholds
         .insert(ThresholdKind::NodeCompute, Amount::new(4_000));
-    let chain = TestChain::with_genesis(genesis, 4);
+    let mut chain = TestChain::with_genesis(genesis, 4);
+    // Registering (again) claims them: refused for entity 3, fine for entity 0.
+    let expiration = chain.genesis.registry.parameters.max_node_expiration;
+    let roles = roles::VALIDATOR | roles::COMPUTE;
+    for (node, refused) in [(&nodes[6], true), (&nodes[0], false)] {
+        let descriptor = node.descriptor(signer(node.entity).public_key(), expiration, roles, true);
+        let body = RegisterNode { node: node.signed(&descriptor, &chain.chain_context()) };
+        let result = chain.run(chain.tx_by(&node.identity, registry::REGISTER_NODE, &body));
+        if refused {
+            assert_code(result, "registry", 7);
+        } else {
+            assert_eq!(result, None);
+        }
+    }
     let tree = chain.tree();
     let short = signer(3).public_key();
-    assert!(!scheduler::stake_covers_claims(&tree, &short).expect("check"));
-    assert!(scheduler::stake_covers_claims(&tree, &signer(0).public_key()).expect("check"));
+    assert!(!registry::stake_covers_claims(&tree, &short).expect("check"));
+    assert!(registry::stake_covers_claims(&tree, &signer(0).public_key()).expect("check"));
     drop(tree);
     assert!(!validator_entities(&chain).contains(&short), "validators must cover their claims");
     let committee =

@@ -539,7 +539,7 @@ fn stake_claims_bound_registrations_but_never_reclaims() {
         StakingMessage::ReclaimEscrow(ReclaimEscrow { escrow: entity, shares: Shares(200) });
     staking::handle_message(&mut overlay, &env, &entity, &message, &mut events)
         .expect("reclaims refuse to be blocked by claims");
-    assert!(!atoll_consensus::scheduler::stake_covers_claims(&overlay, &signer(0).public_key())
+    assert!(!atoll_consensus::registry::stake_covers_claims(&overlay, &signer(0).public_key())
         .expect("check"));
     // New claims are still refused while the escrow falls short.
     let err = staking::add_stake_claim(

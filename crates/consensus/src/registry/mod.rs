@@ -412,7 +412,51 @@ fn register_node(
         staking::pay_to_common_pool(state, caller, fee)
             .map_err(|_| RegistryError::InsufficientBalance)?;
     }
-    store_node(state, &node, events)
+    store_node(state, &node, events)?;
+    // Its runtimes' own thresholds are claimed per node and per runtime (a failed
+    // registration changes nothing).
+    if !stake_covers_claims(state, &node.entity_id)? {
+        return Err(RegistryError::InsufficientStake.into());
+    }
+    Ok(())
+}
+
+/// Whether `entity`'s active escrow covers everything its registrations claim: the
+/// thresholds of its entity, node roles and runtimes, plus, per node and per runtime the
+/// node serves, that runtime's own threshold for the node's roles (as the reference claims
+/// them). Undelegating is never refused for claims; an entity that no longer covers them
+/// is simply not elected.
+pub fn stake_covers_claims(
+    state: &dyn KeyValueRead,
+    entity: &PublicKey,
+) -> Result<bool, StateError> {
+    fn overflow<E>(_: E) -> StateError {
+        StateError::Overflow("thresholds")
+    }
+    let account = staking::account(state, &Address::from_public_key(entity))?;
+    let params = staking::parameters(state)?;
+    let mut required = Amount::ZERO;
+    for kinds in account.escrow.stake_accumulator.values() {
+        required = required
+            .checked_add(params.threshold_sum(kinds).map_err(overflow)?)
+            .map_err(overflow)?;
+    }
+    let Some(descriptor) = self::entity(state, entity)? else {
+        return Ok(account.escrow.active.balance >= required);
+    };
+    for node_id in &descriptor.nodes {
+        let Some(node) = self::node(state, node_id)? else { continue };
+        let kinds = node.thresholds();
+        for served in &node.runtimes {
+            let Some(runtime) = self::runtime(state, &served.id)? else { continue };
+            for (kind, amount) in &runtime.staking_thresholds {
+                if kinds.contains(kind) {
+                    required = required.checked_add(*amount).map_err(overflow)?;
+                }
+            }
+        }
+    }
+    Ok(account.escrow.active.balance >= required)
 }
 
 fn unfreeze_node(

@@ -193,7 +193,7 @@ pub fn elect_validators(
     let mut entities = Vec::new();
     for (entity, nodes) in by_entity {
         let escrow = active_escrow(state, &entity)?;
-        if escrow.is_zero() || !stake_covers_claims(state, &entity)? {
+        if escrow.is_zero() || !registry::stake_covers_claims(state, &entity)? {
             continue;
         }
         entities.push((
@@ -278,45 +278,7 @@ fn eligible(
             return Ok(false);
         }
     }
-    stake_covers_claims(state, &node.entity_id)
-}
-
-/// Whether `entity`'s active escrow covers everything its registrations claim: the
-/// thresholds of its entity, node roles and runtimes, plus, per node and per runtime the
-/// node serves, that runtime's own threshold for the node's roles (as the reference claims
-/// them). Undelegating is never refused for claims; an entity that no longer covers them
-/// is simply not elected.
-pub fn stake_covers_claims(
-    state: &dyn KeyValueRead,
-    entity: &PublicKey,
-) -> Result<bool, StateError> {
-    fn overflow<E>(_: E) -> StateError {
-        StateError::Overflow("thresholds")
-    }
-    let account = staking::account(state, &Address::from_public_key(entity))?;
-    let params = staking::parameters(state)?;
-    let mut required = Amount::ZERO;
-    for kinds in account.escrow.stake_accumulator.values() {
-        required = required
-            .checked_add(params.threshold_sum(kinds).map_err(overflow)?)
-            .map_err(overflow)?;
-    }
-    let Some(descriptor) = registry::entity(state, entity)? else {
-        return Ok(account.escrow.active.balance >= required);
-    };
-    for node_id in &descriptor.nodes {
-        let Some(node) = registry::node(state, node_id)? else { continue };
-        let kinds = node.thresholds();
-        for served in &node.runtimes {
-            let Some(runtime) = registry::runtime(state, &served.id)? else { continue };
-            for (kind, amount) in &runtime.staking_thresholds {
-                if kinds.contains(kind) {
-                    required = required.checked_add(*amount).map_err(overflow)?;
-                }
-            }
-        }
-    }
-    Ok(account.escrow.active.balance >= required)
+    registry::stake_covers_claims(state, &node.entity_id)
 }
 
 /// Elects `runtime`'s committee for `epoch`, or `None` if the pool is too small.
