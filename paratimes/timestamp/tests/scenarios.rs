@@ -409,6 +409,13 @@ async fn a_crashed_compute_node_restarts_and_catches_up() {
             .any(|(_, e)| matches!(e, RoothashEvent::ExecutorCommitted { node, .. } if *node == id))
     })
     .await;
+    // [T] finding 8: what it signed before the crash it re-sends; it never signs a second,
+    // different commitment or proposal for a round (which would be slashed).
+    let events = roothash_events(&first(&nodes).node, 1);
+    assert!(!events.iter().any(|(_, e)| matches!(
+        e,
+        RoothashEvent::NodeSlashed { reason: SlashReason::RuntimeEquivocation, .. }
+    )));
     drop(load);
     stop_all(nodes).await;
 }
