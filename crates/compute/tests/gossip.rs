@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use atoll_compute::p2p::{self, GossipMessage, P2pConfig, Proposal, Provider};
+use atoll_compute::p2p::{self, FetchRequest, GossipMessage, P2pConfig, Proposal, Provider};
 use atoll_compute::storage::RoundWriteLogs;
 use atoll_engine::gossip::Verdict;
 use atoll_types::{Hash, Round, RuntimeId};
@@ -156,4 +156,62 @@ async fn only_registered_nodes_of_the_runtime_may_connect() {
     }
     assert!(from_member, "the registered node's gossip arrives");
     assert!(!from_stranger, "a node that is not registered was let in");
+}
+
+/// Serves write logs slowly and records how many it served at once.
+struct Slow {
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl Provider for Slow {
+    fn transactions(&self, _: &[Hash]) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
+    fn write_logs(&self, _: Round) -> Option<RoundWriteLogs> {
+        use std::sync::atomic::Ordering;
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_secs(1));
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        None
+    }
+    fn proposals(&self, _: Round) -> Vec<Proposal> {
+        Vec::new()
+    }
+    fn admits(&self, _: &PeerId) -> bool {
+        true
+    }
+}
+
+/// [T] finding 5: write logs were computed on the swarm's own task, one request after the
+/// other for as many as a peer sent: ten slow ones (1 s each) outlasted the 5 s request
+/// timeout and the swarm served nothing else meanwhile. Now a peer gets two served at once
+/// on blocking threads and an empty answer beyond that, so every request is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_gets_at_most_its_share_of_serving_at_once() {
+    let runtime = RuntimeId::from_bytes([7; 32]);
+    let (a, b) = (free_address(), free_address());
+    let config = |seed: u8, listen: &Multiaddr, peers: Vec<Multiaddr>| P2pConfig {
+        seed: [seed; 32],
+        listen: listen.clone(),
+        peers,
+    };
+    let slow = Arc::new(Slow { now: 0.into(), most: 0.into() });
+    let (_server, _a_in, _ta) =
+        p2p::start(runtime, config(1, &a, vec![]), slow.clone()).expect("A");
+    let (client, _b_in, _tb) =
+        p2p::start(runtime, config(2, &b, vec![a]), Arc::new(Nothing(None))).expect("B");
+    // Wait for the connection: a fetch with no peer answers nothing at once.
+    for _ in 0..100 {
+        if !client.fetch(FetchRequest::Proposals(Round(1))).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let fetches = (0..10).map(|_| client.fetch(FetchRequest::WriteLogs(Round(1))));
+    let answers = libp2p::futures::future::join_all(fetches).await;
+    assert!(answers.iter().all(|a| a.len() == 1), "every request is answered (some empty)");
+    let most = slow.most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((1..=p2p::SERVE_PER_PEER).contains(&most), "served {most} of one peer's at once");
 }

@@ -1174,3 +1174,25 @@ fn a_change_that_no_longer_applies_when_it_passes_fails_and_changes_nothing() {
     assert_eq!((params.min_validators, params.max_validators), (1, 4));
     assert_eq!(chain.balance(0), balance + 200, "both deposits returned");
 }
+
+/// [T] finding 20 (expired nodes): a node was deleted one epoch after it expired, too soon
+/// for evidence against it to find its entity. Expired nodes stay for the debonding
+/// interval at least.
+#[test]
+fn expired_nodes_stay_for_the_debonding_interval() {
+    let spec = NetSpec { runtime: None, ..NetSpec::default() };
+    let (genesis, nodes) = net_genesis(&spec);
+    let expiration = genesis.registry.parameters.max_node_expiration;
+    let keep = genesis
+        .registry
+        .parameters
+        .node_grace_period
+        .max(genesis.staking.parameters.debonding_interval);
+    assert!(keep > genesis.registry.parameters.node_grace_period, "the test needs a longer window");
+    let mut chain = TestChain::with_genesis(genesis, 4);
+    let id = nodes[0].id();
+    chain.advance_to_epoch(expiration + keep);
+    assert!(registry::node(&chain.tree(), &id).expect("read").is_some(), "still there");
+    chain.advance_to_epoch(expiration + keep + 1);
+    assert!(registry::node(&chain.tree(), &id).expect("read").is_none(), "removed");
+}
