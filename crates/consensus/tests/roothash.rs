@@ -905,3 +905,48 @@ fn runtime_messages_refuse_to_ride_for_free() {
     let paid = tx_with_gas(&n, with);
     assert_eq!(n.chain.run(paid), None);
 }
+
+/// [T] finding 7, on chain: a scheduler that is also a backup votes in the discrepancy with
+/// the very commitment it made as a worker (messages and all); the round is finalized with
+/// its messages, and the two prove nothing.
+#[test]
+fn a_scheduler_that_is_also_a_backup_re_sends_its_commitment_with_its_messages() {
+    let mut n = net(0);
+    let workers = n.workers();
+    let backups = n.backups();
+    let Some(s) = workers.iter().copied().find(|w| backups.contains(w)) else {
+        panic!("the test network needs a worker that is also a backup");
+    };
+    let messages =
+        vec![RuntimeMessage::StakingTransfer { to: n.chain.addr(1), amount: Amount::new(1) }];
+    let mut header = n.header(b"good");
+    header.messages_hash = messages_hash(&messages);
+    let primary = n.signed(&s, s, Some(header.clone()), messages);
+    let dissenter = workers.iter().copied().find(|w| *w != s).expect("another worker");
+    let mut wrong = header.clone();
+    wrong.state_root = Hash::digest(b"wrong");
+    let txs = vec![
+        n.commit_tx(&s, vec![primary.clone()]),
+        n.commit_tx(&dissenter, vec![n.signed(&dissenter, s, Some(wrong), Vec::new())]),
+    ];
+    n.block(txs);
+    if n.state().pool.as_ref().is_some_and(|p| !p.in_resolution()) {
+        n.blocks_until(|e| matches!(e, RoothashEvent::ExecutionDiscrepancyDetected { .. }));
+    }
+    // Backup votes: the scheduler's is its primary commitment again, byte for byte.
+    let other = backups.iter().copied().find(|b| *b != s && *b != dissenter).expect("a backup");
+    let votes = vec![
+        n.commit_tx(&s, vec![primary.clone()]),
+        n.commit_tx(&other, vec![n.signed(&other, s, Some(header), Vec::new())]),
+    ];
+    let (discrepancy, good, bad) = finalized(&n.block(votes)).expect("resolved");
+    assert!(discrepancy && good.contains(&s) && bad == vec![dissenter]);
+    assert_eq!(n.state().message_results.len(), 1, "the scheduler's message was executed");
+    let other_entity = usize::from(n.key(&s).entity == 0);
+    let body = Evidence {
+        runtime: RUNTIME,
+        evidence: EquivocationEvidence::Commitments(primary.clone(), primary),
+    };
+    let tx = n.chain.tx_by(&common::signer(other_entity), EVIDENCE, &body);
+    assert_code(n.chain.run(tx), "roothash", 15);
+}
