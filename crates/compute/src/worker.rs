@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use atoll_consensus::registry::types::Runtime;
-use atoll_consensus::roothash::pool::ComputeResultsHeader;
+use atoll_consensus::roothash::pool::{CommitmentPool, ComputeResultsHeader};
 use atoll_consensus::roothash::{
     self, batch_hash, EquivocationEvidence, Evidence, ExecutorCommit, ExecutorCommitmentBody,
     HeaderType, ProposalHeader, RuntimeBlockHeader, RuntimeState, SignedCommitment,
@@ -99,6 +99,14 @@ pub(crate) struct Worker {
     last_nonce: Option<u64>,
     /// What this node signed in the round in progress, on disk.
     journal: Journal,
+}
+
+/// The scheduler whose batch backups must execute in `round`, if its pool is resolving a
+/// discrepancy: read from the pool in the state, not from one block's events (the worker
+/// may skip heights while busy, and the event is in one height only).
+fn resolving_scheduler(pool: Option<&CommitmentPool>, round: Round) -> Option<PublicKey> {
+    let pool = pool.filter(|p| p.round() == round && p.in_resolution())?;
+    pool.best_scheduler().map(|(_, scheduler)| scheduler)
 }
 
 fn state_err(e: impl std::fmt::Display) -> ComputeError {
@@ -190,9 +198,9 @@ impl Worker {
         }
         // The pool itself says whether the round is being resolved (a height skipped while
         // busy cannot hide the event that declared it).
-        if let (Some(round), Some(pool)) = (self.round.as_mut(), state.pool.as_ref()) {
-            if pool.round() == round.round && pool.in_resolution() {
-                round.discrepancy = pool.best_scheduler().map(|(_, scheduler)| scheduler);
+        if let Some(round) = self.round.as_mut() {
+            if let Some(scheduler) = resolving_scheduler(state.pool.as_ref(), round.round) {
+                round.discrepancy = Some(scheduler);
             }
         }
         self.state = Some(state);
@@ -900,5 +908,52 @@ impl Worker {
                 Err(ComputeError::State(format!("submitting {method}: {e}")))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use atoll_consensus::roothash::pool::{ExecutorCommitment, PoolCommittee};
+    use atoll_types::Height;
+
+    /// [T] finding 9: backups learnt of a discrepancy only from the event in the block they
+    /// looked at; a height skipped while busy hid it for good.
+    #[test]
+    fn a_discrepancy_is_read_from_the_pool_whatever_heights_were_seen() {
+        let node = |i: u8| PublicKey::from_bytes([i; 32]);
+        let committee = PoolCommittee {
+            workers: vec![node(1), node(2)],
+            backups: vec![node(3)],
+            allowed_stragglers: 0,
+            round_timeout: 4,
+        };
+        let scheduler = *committee
+            .workers
+            .iter()
+            .find(|w| committee.rank(w, Round(1)) == Some(0))
+            .expect("rank 0");
+        let other = *committee.workers.iter().find(|w| **w != scheduler).expect("other");
+        let header = |tag: &[u8]| ComputeResultsHeader {
+            round: Round(1),
+            previous_hash: Hash::ZERO,
+            io_root: Hash::ZERO,
+            state_root: Hash::digest(tag),
+            messages_hash: Hash::ZERO,
+            in_msgs_hash: Hash::ZERO,
+            in_msgs_count: 0,
+        };
+        let mut pool = CommitmentPool::new(Round(1));
+        assert_eq!(resolving_scheduler(Some(&pool), Round(1)), None);
+        let commit =
+            |node, tag: &[u8]| ExecutorCommitment { node, scheduler, header: Some(header(tag)) };
+        pool.add(&committee, commit(scheduler, b"a"), Height(10)).expect("scheduler");
+        pool.add(&committee, commit(other, b"b"), Height(10)).expect("worker");
+        pool.check(&committee, Height(10));
+        assert!(pool.in_resolution());
+        // Blocks later, with no event in sight, the pool still says who to execute.
+        assert_eq!(resolving_scheduler(Some(&pool), Round(1)), Some(scheduler));
+        assert_eq!(resolving_scheduler(Some(&pool), Round(2)), None, "another round");
+        assert_eq!(resolving_scheduler(None, Round(1)), None);
     }
 }
