@@ -1,6 +1,8 @@
 //! The runtime transaction pool of a compute node: checked transactions waiting for a batch.
 //!
-//! Bounded in count and bytes, and per sender ([`MAX_PER_SENDER`]); ordered by gas price
+//! Bounded in count and bytes; per sender, by its balance (the fees of all its waiting
+//! transactions) and by [`MAX_FUTURE_PER_SENDER`] transactions that cannot run yet (a
+//! nonce gap before them), as Ethereum pools limit an account's queue; ordered by gas price
 //! (then arrival). A batch takes each sender's transactions only as an unbroken run of
 //! nonces from the sender's account nonce, so transactions that cannot run yet (a gap)
 //! never crowd out those that can. When full, a transaction offering a better price evicts
@@ -30,8 +32,8 @@ pub enum TxPoolError {
     /// The pool is full of transactions paying at least as much.
     #[error("transaction pool is full")]
     Full,
-    /// The sender already has [`MAX_PER_SENDER`] transactions waiting.
-    #[error("sender has {MAX_PER_SENDER} transactions waiting already")]
+    /// The sender already has [`MAX_FUTURE_PER_SENDER`] transactions that cannot run yet.
+    #[error("sender has {MAX_FUTURE_PER_SENDER} transactions behind a nonce gap already")]
     SenderFull,
     /// The sender's balance does not pay the fees of all its waiting transactions too.
     #[error("the sender's balance does not pay the fees of its waiting transactions")]
@@ -46,8 +48,9 @@ pub enum TxPoolError {
     },
 }
 
-/// The most transactions one sender may have waiting.
-pub const MAX_PER_SENDER: usize = 64;
+/// The most transactions of one sender that cannot run yet (behind a nonce gap) the pool
+/// holds; the sender's unbroken run from its account nonce is bounded by its balance.
+pub const MAX_FUTURE_PER_SENDER: usize = 64;
 
 /// Limits of the pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +90,21 @@ pub struct Sender {
     pub fee: u128,
     /// The account's balance.
     pub balance: u128,
+}
+
+impl SenderState {
+    /// The first nonce after the unbroken run of waiting transactions from the account's
+    /// nonce (the account nonce itself if that one is missing).
+    fn run_end(&self) -> u64 {
+        let mut next = self.account_nonce;
+        for nonce in self.pending.range(self.account_nonce..).map(|(n, _)| *n) {
+            if nonce != next {
+                break;
+            }
+            next += 1;
+        }
+        next
+    }
 }
 
 /// What the pool knows of one sender.
@@ -183,9 +201,12 @@ impl TxPool {
             if sender.nonce < account {
                 return Err(TxPoolError::StaleNonce { nonce: sender.nonce, account });
             }
-            let pending = state.map_or(0, |s| s.pending.len());
-            if pending >= MAX_PER_SENDER {
-                return Err(TxPoolError::SenderFull);
+            if let Some(state) = state {
+                let run_end = state.run_end();
+                let future = state.pending.len() - (run_end - state.account_nonce) as usize;
+                if sender.nonce != run_end && future >= MAX_FUTURE_PER_SENDER {
+                    return Err(TxPoolError::SenderFull);
+                }
             }
             // Every waiting transaction of the sender must be payable at once: a balance
             // that pays one fee does not get 64 transactions a place in every batch.
@@ -445,10 +466,15 @@ mod tests {
         pool.insert(tx(100, 30), 1_000, from(attacker, 0, 0)).expect("n0");
         let batch = pool.batch(3, 1 << 20);
         assert_eq!(batch, vec![tx(100, 30), tx(1, 20), tx(2, 20)]);
-        // One sender may not hold more than its share.
+        // Once runnable, the run may grow; transactions behind a gap are few per sender.
+        pool.insert(tx(99, 40), 1_000, from(attacker, 64, 0)).expect("extends the run");
+        for nonce in 100..164u64 {
+            pool.insert(tx(nonce as u8, 50), 1_000, from(attacker, nonce, 0)).expect("gapped");
+        }
         assert_eq!(
-            pool.insert(tx(99, 40), 1_000, from(attacker, 64, 0)),
-            Err(TxPoolError::SenderFull)
+            pool.insert(tx(250, 60), 1_000, from(attacker, 200, 0)),
+            Err(TxPoolError::SenderFull),
+            "a 65th transaction behind a gap"
         );
     }
 

@@ -29,8 +29,8 @@ fn execute_check_and_query_over_a_real_process() {
     let result = side.execute(&mut host, vec![anchor], vec![]);
     assert!(result.outcomes[0].error.is_none(), "{:?}", result.outcomes[0].error);
 
-    // Check mode: a valid transaction and a forged one; a nonce up to 63 ahead of the
-    // account's is admitted (the account's nonce is reported for the pool), 64 ahead is not.
+    // Check mode: a valid transaction and a forged one; a nonce up to 4,095 ahead of the
+    // account's is admitted (the account's nonce is reported for the pool), 4,096 not.
     let good = tx(&alice, 1, ANCHOR, &Anchor { document: Hash::digest(b"next"), metadata: None });
     let mut forged = good.clone();
     let last = forged.len() - 1;
@@ -38,7 +38,10 @@ fn execute_check_and_query_over_a_real_process() {
     let ahead =
         |n| tx(&alice, n, ANCHOR, &Anchor { document: Hash::digest(b"later"), metadata: None });
     let checks = match host.call(
-        HostRequest::CheckTx { state: side.state, txs: vec![good, forged, ahead(64), ahead(65)] },
+        HostRequest::CheckTx {
+            state: side.state,
+            txs: vec![good, forged, ahead(4_096), ahead(4_097)],
+        },
         side.store.db() as &dyn NodeSource,
     ) {
         Ok(HostResponse::CheckTx(checks)) => checks,
@@ -47,11 +50,11 @@ fn execute_check_and_query_over_a_real_process() {
     assert!(checks[0].error.is_none());
     assert_eq!(checks[0].account_nonce, 1);
     assert_eq!(checks[1].error.as_ref().map(|e| (e.module.as_str(), e.code)), Some(("core", 2)));
-    assert!(checks[2].error.is_none(), "63 ahead: {:?}", checks[2].error);
+    assert!(checks[2].error.is_none(), "4,095 ahead: {:?}", checks[2].error);
     assert_eq!(
         checks[3].error.as_ref().map(|e| (e.module.as_str(), e.code)),
         Some(("accounts", 2)),
-        "64 ahead is refused"
+        "4,096 ahead is refused"
     );
 
     // Query with a proof the client checks against the round's state root.

@@ -15,9 +15,11 @@
 //!   account), consumes the incoming messages the round took, counts liveness, slashes the
 //!   workers whose results disagreed (paying a share to those that agreed) and emits a
 //!   `Normal` block. A failed round emits a `RoundFailed` block.
-//! - At each epoch transition the liveness of the ended epoch is evaluated (suspension for
-//!   `2^n` epochs, slashing past `max_liveness_fails`), the new committee is taken from the
-//!   scheduler and an `EpochTransition` block (or a `Suspended` one) advances the round.
+//! - First thing in a new epoch (`Module::end_epoch`, before the elections) the liveness of
+//!   the ended epoch is judged (suspension for `2^n` epochs, slashing at
+//!   `max_liveness_fails`); then the new committee is taken from the scheduler, with the
+//!   runtime's penalties in force, and an `EpochTransition` block (or a `Suspended` one)
+//!   advances the round.
 //! - `roothash.SubmitMsg` deposits tokens into a runtime (queued as an incoming message);
 //!   `roothash.Evidence` punishes a node that signed two different commitments or proposals
 //!   for one round.

@@ -144,9 +144,10 @@ pub fn burn(ctx: &mut Context<'_>, from: &Address, amount: Amount) -> Result<(),
     ctx.set(&total_key(), &total)
 }
 
-/// How far ahead of an account's next nonce a transaction may be to enter a pool: further
-/// ahead it could not run for a long time, and a sender could fill pools with it for free.
-pub const MAX_NONCE_GAP: u64 = 64;
+/// How far ahead of an account's next nonce a transaction may be to enter a pool (a burst
+/// of a sender's transactions in a row fits; further ahead it could not run for a long
+/// time). The pool itself holds few of a sender's transactions that cannot run yet.
+pub const MAX_NONCE_GAP: u64 = 4_096;
 
 /// Checks every signer's nonce (exactly, or when `allow_future` at most [`MAX_NONCE_GAP`]
 /// ahead), advances them, and takes the fee from the first signer into the fee accumulator.
