@@ -282,6 +282,19 @@ impl TxPool {
         Some(entry.raw)
     }
 
+    /// Removes a transaction a finalized round included: its sender's account nonce is past
+    /// it now (so the sender's run is counted from there even before a re-check says so).
+    pub fn remove_finalized(&mut self, hash: &Hash) -> Option<Vec<u8>> {
+        let sender = self.entries.get(hash)?.sender;
+        let raw = self.remove(hash);
+        if let Some((address, nonce)) = sender {
+            if let Some(state) = self.senders.get_mut(&address) {
+                state.account_nonce = state.account_nonce.max(nonce.saturating_add(1));
+            }
+        }
+        raw
+    }
+
     /// Drops transactions that waited longer than `max_age`; returns how many.
     pub fn expire(&mut self, now: Instant) -> usize {
         let max_age = self.config.max_age;
@@ -498,6 +511,26 @@ mod tests {
         assert_eq!(pool.expire(Instant::now()), 0);
         assert_eq!(pool.expire(Instant::now() + Duration::from_secs(61)), 1);
         assert!(pool.is_empty());
+    }
+
+    /// A sender submitting faster than rounds finalize: once a round took its first
+    /// transactions, the rest are still its runnable run, not transactions behind a gap.
+    #[test]
+    fn finalized_transactions_move_the_senders_run_along() {
+        let mut pool = TxPool::new(TxPoolConfig::default());
+        let carol = Address::reserved("carol");
+        for nonce in 0..200u64 {
+            let raw = [&nonce.to_le_bytes()[..], b"carol"].concat();
+            pool.insert(raw, 1, from(carol, nonce, 0)).expect("in a row");
+        }
+        for nonce in 0..100u64 {
+            let raw = [&nonce.to_le_bytes()[..], b"carol"].concat();
+            pool.remove_finalized(&Hash::digest(&raw)).expect("pooled");
+        }
+        // The check of the next one may still see the old state (account nonce 0).
+        let raw = [&200u64.to_le_bytes()[..], b"carol"].concat();
+        pool.insert(raw, 1, from(carol, 200, 0)).expect("extends the run");
+        assert_eq!(pool.batch(1, 1 << 20).len(), 1);
     }
 
     #[test]

@@ -298,7 +298,7 @@ impl Worker {
     fn finalized_transactions(&self, round: Round, hashes: Vec<Hash>) {
         if let Ok(mut pool) = self.shared.pool.lock() {
             for hash in &hashes {
-                pool.remove(hash);
+                pool.remove_finalized(hash);
             }
         }
         if let Ok(mut index) = self.shared.index.lock() {
