@@ -37,8 +37,21 @@ fn net(stragglers: u16) -> Net {
 
 /// [`net`] with the runtime descriptor changed by `configure`.
 fn net_with(stragglers: u16, configure: impl FnOnce(&mut registry::types::Runtime)) -> Net {
-    let spec =
-        NetSpec { escrows: vec![10_000; 8], runtime: Some((3, 3, 3, None)), ..NetSpec::default() };
+    net_of(8, stragglers, configure)
+}
+
+/// [`net_with`] with `entities` single-node entities (with 4 or fewer, some worker is
+/// always a backup too: 6 seats).
+fn net_of(
+    entities: usize,
+    stragglers: u16,
+    configure: impl FnOnce(&mut registry::types::Runtime),
+) -> Net {
+    let spec = NetSpec {
+        escrows: vec![10_000; entities],
+        runtime: Some((3, 3, 3, None)),
+        ..NetSpec::default()
+    };
     let (mut genesis, nodes) = net_genesis(&spec);
     // Long epochs, so that rounds and their timeouts fit in one.
     genesis.consensus.epoch_interval = 50;
@@ -56,7 +69,7 @@ fn net_with(stragglers: u16, configure: impl FnOnce(&mut registry::types::Runtim
     // A worker stakes what it can lose.
     runtime.staking_thresholds.insert(ThresholdKind::NodeCompute, Amount::new(NODE_COMPUTE_STAKE));
     configure(runtime);
-    let chain = TestChain::with_genesis(genesis, 8);
+    let chain = TestChain::with_genesis(genesis, entities);
     Net { chain, nodes }
 }
 
@@ -911,7 +924,7 @@ fn runtime_messages_refuse_to_ride_for_free() {
 /// its messages, and the two prove nothing.
 #[test]
 fn a_scheduler_that_is_also_a_backup_re_sends_its_commitment_with_its_messages() {
-    let mut n = net(0);
+    let mut n = net_of(4, 0, |_| {});
     let workers = n.workers();
     let backups = n.backups();
     let Some(s) = workers.iter().copied().find(|w| backups.contains(w)) else {
