@@ -68,13 +68,7 @@ async fn admit(
         return Ok(verdicts);
     }
     let txs: Vec<Vec<u8>> = fresh.iter().map(|i| batch[*i].0.clone()).collect();
-    let checker = shared.clone();
-    let outcomes = tokio::task::spawn_blocking(move || {
-        let state = checker.storage().latest()?;
-        checker.executor.check(state, txs)
-    })
-    .await
-    .map_err(|e| ComputeError::Internal(e.to_string()))??;
+    let outcomes = shared.check_all(txs).await?;
     let mut pool = shared.pool.lock().map_err(|_| ComputeError::Internal("pool lock".into()))?;
     for (i, outcome) in fresh.into_iter().zip(outcomes) {
         if outcome.error.is_none()

@@ -182,17 +182,26 @@ impl Shared {
 
     /// Checks one runtime transaction against the latest stored state.
     async fn check(self: &Arc<Self>, raw: Vec<u8>) -> Result<CheckOutcome, ComputeError> {
-        let shared = self.clone();
-        let outcomes = tokio::task::spawn_blocking(move || {
-            let state = shared.storage().latest()?;
-            shared.executor.check(state, vec![raw])
-        })
-        .await
-        .map_err(|e| ComputeError::Internal(e.to_string()))??;
-        outcomes
+        self.check_all(vec![raw])
+            .await?
             .into_iter()
             .next()
             .ok_or_else(|| ComputeError::Unexpected("no check outcome".into()))
+    }
+
+    /// Checks transactions against the latest stored state, on a blocking thread (the
+    /// checking runtime process), one outcome each.
+    async fn check_all(
+        self: &Arc<Self>,
+        txs: Vec<Vec<u8>>,
+    ) -> Result<Vec<CheckOutcome>, ComputeError> {
+        let shared = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let state = shared.storage().latest()?;
+            shared.executor.check(state, txs)
+        })
+        .await
+        .map_err(|e| ComputeError::Internal(e.to_string()))?
     }
 }
 

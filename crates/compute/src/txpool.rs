@@ -201,7 +201,9 @@ impl TxPool {
             if sender.nonce < account {
                 return Err(TxPoolError::StaleNonce { nonce: sender.nonce, account });
             }
-            if let Some(state) = state {
+            // Fewer waiting than the limit cannot hold the limit behind a gap; only then is
+            // the sender's run (a walk over its nonces) worth finding.
+            if let Some(state) = state.filter(|s| s.pending.len() >= MAX_FUTURE_PER_SENDER) {
                 let run_end = state.run_end();
                 let future = state.pending.len() - (run_end - state.account_nonce) as usize;
                 if sender.nonce != run_end && future >= MAX_FUTURE_PER_SENDER {

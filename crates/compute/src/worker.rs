@@ -322,13 +322,7 @@ impl Worker {
                 return;
             }
             let txs: Vec<Vec<u8>> = pending.iter().map(|(_, raw)| raw.clone()).collect();
-            let runtime = shared.clone();
-            let checked = tokio::task::spawn_blocking(move || {
-                let state = runtime.storage().latest()?;
-                runtime.executor.check(state, txs)
-            })
-            .await;
-            let Ok(Ok(outcomes)) = checked else { return };
+            let Ok(outcomes) = shared.check_all(txs).await else { return };
             if let Ok(mut pool) = shared.pool.lock() {
                 for ((hash, _), outcome) in pending.iter().zip(outcomes) {
                     if outcome.error.is_some() {

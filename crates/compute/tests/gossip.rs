@@ -40,6 +40,11 @@ fn free_address() -> Multiaddr {
     format!("/ip4/127.0.0.1/tcp/{port}").parse().expect("multiaddr")
 }
 
+/// A node with key seed `seed`, listening on `listen`, dialling `peers`.
+fn config(seed: u8, listen: &Multiaddr, peers: Vec<Multiaddr>) -> P2pConfig {
+    P2pConfig { seed: [seed; 32], listen: listen.clone(), peers }
+}
+
 fn transaction(message: &GossipMessage) -> &[u8] {
     match message {
         GossipMessage::Transaction(raw) => raw,
@@ -52,11 +57,6 @@ fn transaction(message: &GossipMessage) -> &[u8] {
 async fn runtime_gossip_refuses_to_forward_what_the_worker_rejected() {
     let runtime = RuntimeId::from_bytes([5; 32]);
     let (a, b, c) = (free_address(), free_address(), free_address());
-    let config = |seed: u8, listen: &Multiaddr, peers: Vec<Multiaddr>| P2pConfig {
-        seed: [seed; 32],
-        listen: listen.clone(),
-        peers,
-    };
     let (publisher, _a_in, _a) =
         p2p::start(runtime, config(1, &a, vec![b.clone()]), Arc::new(Nothing(None))).expect("A");
     let (relay, mut at_b, _b) =
@@ -125,11 +125,6 @@ async fn runtime_gossip_refuses_to_forward_what_the_worker_rejected() {
 async fn only_registered_nodes_of_the_runtime_may_connect() {
     let runtime = RuntimeId::from_bytes([6; 32]);
     let (a, b, c) = (free_address(), free_address(), free_address());
-    let config = |seed: u8, listen: &Multiaddr, peers: Vec<Multiaddr>| P2pConfig {
-        seed: [seed; 32],
-        listen: listen.clone(),
-        peers,
-    };
     // A admits the node with seed 3 only; B (seed 2) and C (seed 3) both dial A.
     let (_a, mut at_a, _ta) =
         p2p::start(runtime, config(1, &a, vec![]), Arc::new(Nothing(Some(vec![peer(3)]))))
@@ -192,11 +187,6 @@ impl Provider for Slow {
 async fn a_peer_gets_at_most_its_share_of_serving_at_once() {
     let runtime = RuntimeId::from_bytes([7; 32]);
     let (a, b) = (free_address(), free_address());
-    let config = |seed: u8, listen: &Multiaddr, peers: Vec<Multiaddr>| P2pConfig {
-        seed: [seed; 32],
-        listen: listen.clone(),
-        peers,
-    };
     let slow = Arc::new(Slow { now: 0.into(), most: 0.into() });
     let (_server, _a_in, _ta) =
         p2p::start(runtime, config(1, &a, vec![]), slow.clone()).expect("A");

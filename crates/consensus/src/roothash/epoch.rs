@@ -30,16 +30,15 @@ fn current_committee(
     runtime: &Runtime,
     epoch: Epoch,
 ) -> Result<Option<EpochCommittee>, StateError> {
-    if registry::runtime_status(state, &runtime.id)?.suspended {
+    let status = registry::runtime_status(state, &runtime.id)?;
+    if status.suspended {
         return Ok(None);
     }
     let Some(committee) = scheduler::committee(state, &runtime.id)? else { return Ok(None) };
     if committee.epoch != epoch || committee.workers.is_empty() {
         return Ok(None);
     }
-    let penalties = registry::runtime_status(state, &runtime.id)?
-        .penalties
-        .unwrap_or_else(|| runtime.penalties());
+    let penalties = status.penalties.unwrap_or_else(|| runtime.penalties());
     Ok(Some(EpochCommittee {
         epoch,
         pool: PoolCommittee {

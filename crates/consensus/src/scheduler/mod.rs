@@ -252,11 +252,14 @@ pub(crate) fn update_validators(
 }
 
 /// Whether `node` may serve `runtime` in `role` at `epoch` (before pool constraints).
+/// `covered` remembers, per entity, whether its escrow covers its claims (the same for
+/// every node of the entity).
 fn eligible(
     state: &dyn KeyValueRead,
     runtime: &Runtime,
     node: &Node,
     epoch: Epoch,
+    covered: &mut BTreeMap<PublicKey, bool>,
 ) -> Result<bool, StateError> {
     if !node.has_roles(roles::COMPUTE) || !registry::node_is_active(state, node, epoch)? {
         return Ok(false);
@@ -278,7 +281,12 @@ fn eligible(
             return Ok(false);
         }
     }
-    registry::stake_covers_claims(state, &node.entity_id)
+    if let Some(known) = covered.get(&node.entity_id) {
+        return Ok(*known);
+    }
+    let covers = registry::stake_covers_claims(state, &node.entity_id)?;
+    covered.insert(node.entity_id, covers);
+    Ok(covers)
 }
 
 /// Elects `runtime`'s committee for `epoch`, or `None` if the pool is too small.
@@ -294,8 +302,9 @@ pub fn elect_committee(
     // validator and its compute nodes separately.
     let validator_entities: Vec<PublicKey> = validators(state)?.iter().map(|v| v.entity).collect();
     let mut candidates = Vec::new();
+    let mut covered = BTreeMap::new();
     for node in registry::nodes(state)? {
-        if !eligible(state, runtime, &node, epoch)? {
+        if !eligible(state, runtime, &node, epoch, &mut covered)? {
             continue;
         }
         let Some(output) = beacon::electable_output(state, &node.id)? else { continue };
