@@ -1,0 +1,144 @@
+//! Running one Ethereum transaction with revm over the ParaTime state: the block
+//! environment, the fixed hard fork, and the receipt of what happened.
+
+use atoll_runtime_sdk::{Context, RuntimeError};
+use revm::context::{BlockEnv, CfgEnv, TxEnv};
+use revm::context_interface::block::BlobExcessGasAndPrice;
+use revm::context_interface::result::{EVMError, ExecutionResult, Output};
+use revm::database_interface::WrapDatabaseRef;
+use revm::primitives::hardfork::SpecId;
+use revm::primitives::{Address, Bytes, Log, B256, U256};
+use revm::{ExecuteEvm, MainBuilder, MainContext};
+
+use crate::state::{self, EvmDb};
+
+/// The hard fork the EVM ParaTime runs: Prague (EIP-7702 set-code transactions, the BLS12-381
+/// precompiles, EIP-7623 calldata pricing), fixed here, never the crate's default.
+pub const SPEC: SpecId = SpecId::PRAGUE;
+
+/// The block a transaction runs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// Block number (the runtime round).
+    pub number: u64,
+    /// Timestamp in seconds.
+    pub timestamp: u64,
+    /// Base fee per gas, in wei.
+    pub base_fee: u64,
+    /// Block gas limit.
+    pub gas_limit: u64,
+    /// `PREVRANDAO`.
+    pub prevrandao: B256,
+    /// `COINBASE`: who receives the priority fees.
+    pub coinbase: Address,
+    /// The chain id (`CHAINID`; transactions for others are refused).
+    pub chain_id: u64,
+}
+
+/// What happened to a transaction that was included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// Success (1) or failure (0) as receipts report it.
+    pub success: bool,
+    /// Gas charged.
+    pub gas_used: u64,
+    /// Logs (empty on failure).
+    pub logs: Vec<Log>,
+    /// Return data, or the revert data.
+    pub output: Bytes,
+    /// The address of a contract created by the transaction.
+    pub contract_address: Option<Address>,
+    /// Why it failed (`None` on success).
+    pub error: Option<String>,
+}
+
+/// A transaction revm refused before running it (it is not included: nonce, balance,
+/// gas limit, fee cap…).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+/// Runs the transaction in `ctx`; its state changes are written to `ctx` if it is valid.
+/// Errors: `Ok(Err(_))` for an invalid transaction (nothing changed), `Err(_)` for a
+/// storage failure (the batch aborts).
+pub fn transact(
+    ctx: &mut Context<'_>,
+    cfg: CfgEnv,
+    block: BlockEnv,
+    tx: TxEnv,
+) -> Result<Result<Outcome, Invalid>, RuntimeError> {
+    let result = {
+        let mut evm = revm::Context::mainnet()
+            .with_db(WrapDatabaseRef(EvmDb::new(ctx)))
+            .with_cfg(cfg)
+            .with_block(block)
+            .build_mainnet();
+        evm.transact(tx)
+    };
+    let result = match result {
+        Ok(result) => result,
+        Err(EVMError::Database(e)) => return Err(e.0),
+        Err(e) => return Ok(Err(Invalid(e.to_string()))),
+    };
+    state::apply(ctx, result.state)?;
+    Ok(Ok(outcome(result.result)))
+}
+
+/// revm's configuration for `spec` on `chain_id`.
+pub fn cfg(chain_id: u64, spec: SpecId) -> CfgEnv {
+    let mut cfg = CfgEnv::new_with_spec(spec);
+    cfg.chain_id = chain_id;
+    cfg
+}
+
+/// revm's block environment under `spec`.
+pub fn block_env(block: &BlockInfo, spec: SpecId) -> BlockEnv {
+    BlockEnv {
+        number: U256::from(block.number),
+        beneficiary: block.coinbase,
+        timestamp: U256::from(block.timestamp),
+        gas_limit: block.gas_limit,
+        basefee: block.base_fee,
+        difficulty: U256::ZERO,
+        prevrandao: Some(block.prevrandao),
+        // No blob transactions run here: the blob base fee is the minimum.
+        blob_excess_gas_and_price: Some(BlobExcessGasAndPrice::new_with_spec(0, spec)),
+        ..Default::default()
+    }
+}
+
+fn outcome(result: ExecutionResult) -> Outcome {
+    let gas_used = result.tx_gas_used();
+    match result {
+        ExecutionResult::Success { logs, output, .. } => {
+            let contract_address = match &output {
+                Output::Create(_, address) => *address,
+                Output::Call(_) => None,
+            };
+            Outcome {
+                success: true,
+                gas_used,
+                logs,
+                output: output.into_data(),
+                contract_address,
+                error: None,
+            }
+        }
+        ExecutionResult::Revert { output, .. } => Outcome {
+            success: false,
+            gas_used,
+            logs: Vec::new(),
+            output,
+            contract_address: None,
+            error: Some("execution reverted".to_owned()),
+        },
+        ExecutionResult::Halt { reason, .. } => Outcome {
+            success: false,
+            gas_used,
+            logs: Vec::new(),
+            output: Bytes::new(),
+            contract_address: None,
+            error: Some(format!("{reason:?}")),
+        },
+    }
+}
