@@ -34,6 +34,7 @@ pub struct Context<'a> {
     /// This runtime's id.
     pub runtime_id: RuntimeId,
     caller: Option<Address>,
+    authenticated_by: Option<String>,
     gas_limit: u64,
     gas_used: u64,
     pub(crate) events: Vec<RuntimeEvent>,
@@ -58,6 +59,7 @@ impl<'a> Context<'a> {
             time,
             runtime_id,
             caller: None,
+            authenticated_by: None,
             gas_limit: u64::MAX,
             gas_used: 0,
             events: Vec::new(),
@@ -160,14 +162,25 @@ impl<'a> Context<'a> {
         (self.messages.len() - 1) as u32
     }
 
-    pub(crate) fn begin_tx(&mut self, caller: Option<Address>, gas_limit: u64) {
+    /// The module that authenticated the transaction in progress, if it was sent in a
+    /// module's own scheme (see [`crate::transaction::ModuleAuth`]); `None` for a
+    /// transaction signed with the SDK's own signatures.
+    pub fn authenticated_by(&self) -> Option<&str> {
+        self.authenticated_by.as_deref()
+    }
+
+    /// Starts a transaction of `caller` with `gas_limit`, authenticated by `module` when it
+    /// was sent in a module's scheme.
+    pub fn begin_tx(&mut self, caller: Option<Address>, gas_limit: u64, module: Option<String>) {
         self.caller = caller;
+        self.authenticated_by = module;
         self.gas_limit = gas_limit;
         self.gas_used = 0;
     }
 
     pub(crate) fn end_tx(&mut self) {
         self.caller = None;
+        self.authenticated_by = None;
         self.gas_limit = u64::MAX;
         self.gas_used = 0;
     }

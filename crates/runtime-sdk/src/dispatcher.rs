@@ -12,7 +12,9 @@ use crate::context::{Context, Mode};
 use crate::error::{core_codes, RuntimeError};
 use crate::module::{Module, Runtime};
 use crate::modules::{accounts, consensus_accounts::ConsensusAccounts, core};
-use crate::transaction::{runtime_chain_context, Transaction, UnverifiedTransaction, VerifyError};
+use crate::transaction::{
+    runtime_chain_context, AuthProof, Transaction, UnverifiedTransaction, VerifyError,
+};
 
 /// Decodes a call body or query argument, refusing malformed input with `core` code 6.
 pub fn decode_body<T: BorshDeserialize>(bytes: &[u8]) -> Result<T, RuntimeError> {
@@ -90,6 +92,9 @@ impl Dispatcher {
         }
         let unverified: UnverifiedTransaction = atoll_types::decode(raw, max)
             .map_err(|e| core_error(core_codes::MALFORMED, e.to_string()))?;
+        if let AuthProof::Module(scheme) = &unverified.proof {
+            return self.decode_scheme(scheme, &unverified.body);
+        }
         unverified.verify(&self.chain, max).map_err(|e| {
             let code = match e {
                 VerifyError::InvalidSignature => core_codes::INVALID_SIGNATURE,
@@ -97,6 +102,25 @@ impl Dispatcher {
             };
             core_error(code, e.to_string())
         })
+    }
+
+    /// Hands a transaction of a module scheme to the module that claims it.
+    fn decode_scheme(&self, scheme: &str, body: &[u8]) -> Result<Transaction, RuntimeError> {
+        let (module, tx) = self
+            .modules
+            .iter()
+            .find_map(|m| m.decode_tx(scheme, body).map(|tx| (m.name(), tx)))
+            .ok_or_else(|| {
+                core_error(core_codes::MALFORMED, format!("unknown transaction scheme {scheme:?}"))
+            })?;
+        let tx = tx?;
+        if tx.auth.module.as_ref().is_none_or(|auth| auth.module != module) {
+            return Err(core_error(
+                core_codes::MALFORMED,
+                format!("module {module} decoded a transaction it does not authenticate"),
+            ));
+        }
+        Ok(tx)
     }
 
     fn dispatch_call(
@@ -137,8 +161,7 @@ impl Dispatcher {
     ) -> Result<TxOutcome, RuntimeError> {
         let hash = Hash::ZERO;
         let mark = ctx.checkpoint();
-        let authenticated = accounts::authenticate(ctx, tx, false)
-            .and_then(|()| self.modules.iter().try_for_each(|m| m.authenticate(ctx, tx)));
+        let authenticated = self.modules.iter().try_for_each(|m| m.authenticate(ctx, tx));
         if let Err(e) = authenticated {
             ctx.rollback(mark)?;
             return Ok(TxOutcome {
@@ -150,7 +173,11 @@ impl Dispatcher {
             });
         }
         ctx.release()?;
-        ctx.begin_tx(tx.caller(), tx.auth.fee.gas);
+        ctx.begin_tx(
+            tx.caller(),
+            tx.auth.fee.gas,
+            tx.auth.module.as_ref().map(|m| m.module.clone()),
+        );
         let events_before = ctx.events.len();
         let mark = ctx.checkpoint();
         let size_gas =
@@ -169,7 +196,9 @@ impl Dispatcher {
         };
         let gas_used = ctx.gas_used();
         ctx.end_tx();
-        accounts::refund(ctx, tx, gas_used)?;
+        for module in &self.modules {
+            module.refund(ctx, tx, gas_used)?;
+        }
         let events = ctx.events[events_before..].to_vec();
         Ok(TxOutcome { hash, error, gas_used, events, output })
     }
@@ -309,29 +338,25 @@ impl Dispatcher {
                         "gas price below the minimum",
                     ));
                 }
-                let (account_nonce, balance) = match tx.caller() {
-                    Some(caller) => {
-                        (accounts::nonce(&ctx, &caller)?, accounts::balance(&ctx, &caller)?)
-                    }
-                    None => (0, atoll_types::Amount::ZERO),
-                };
-                accounts::authenticate(&mut ctx, &tx, true)?;
+                let (account_nonce, balance) = self
+                    .modules
+                    .iter()
+                    .find_map(|m| m.sender_account(&ctx, &tx))
+                    .transpose()?
+                    .unwrap_or((0, atoll_types::Amount::ZERO));
+                self.modules.iter().try_for_each(|m| m.authenticate(&mut ctx, &tx))?;
                 Ok((tx, account_nonce, balance))
             });
             outcomes.push(match checked {
-                Ok((tx, account_nonce, balance)) => {
-                    CheckOutcome {
-                        hash,
-                        error: None,
-                        gas_price: tx.auth.fee.gas_price(),
-                        sender: tx.auth.signers.first().map(|s| {
-                            (atoll_types::Address::from_public_key(&s.public_key), s.nonce)
-                        }),
-                        account_nonce,
-                        fee: tx.auth.fee.amount,
-                        balance,
-                    }
-                }
+                Ok((tx, account_nonce, balance)) => CheckOutcome {
+                    hash,
+                    error: None,
+                    gas_price: tx.auth.fee.gas_price(),
+                    sender: tx.caller().zip(tx.nonce()),
+                    account_nonce,
+                    fee: tx.auth.fee.amount,
+                    balance,
+                },
                 Err(e) => CheckOutcome {
                     hash,
                     error: Some(e.failure()),

@@ -30,4 +30,6 @@ pub use error::RuntimeError;
 pub use module::{
     BlockHandler, InvariantHandler, MethodHandler, Module, Runtime, TransactionHandler,
 };
-pub use transaction::{Call, Fee, SignerInfo, Transaction, UnverifiedTransaction};
+pub use transaction::{
+    AuthProof, Call, Fee, ModuleAuth, SignerInfo, Transaction, UnverifiedTransaction,
+};

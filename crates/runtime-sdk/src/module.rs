@@ -34,8 +34,38 @@ pub trait MethodHandler {
 
 /// Hooks around every transaction.
 pub trait TransactionHandler {
+    /// Decodes a transaction sent in a scheme of this module's own (see
+    /// [`crate::transaction::AuthProof::Module`]): checks its signature and returns it with
+    /// [`crate::transaction::ModuleAuth`] naming this module. `None` if the scheme is not
+    /// this module's.
+    fn decode_tx(&self, _scheme: &str, _body: &[u8]) -> Option<Result<Transaction, RuntimeError>> {
+        None
+    }
+
+    /// The nonce and balance of a transaction's sender, for a pool to order and budget its
+    /// transactions: answered by the module that authenticates the transaction.
+    fn sender_account(
+        &self,
+        _ctx: &Context<'_>,
+        _tx: &Transaction,
+    ) -> Option<Result<(u64, atoll_types::Amount), RuntimeError>> {
+        None
+    }
+
+    /// Refunds what a transaction paid for gas it did not use (the module that took the fee
+    /// does), after the call.
+    fn refund(
+        &self,
+        _ctx: &mut Context<'_>,
+        _tx: &Transaction,
+        _gas_used: u64,
+    ) -> Result<(), RuntimeError> {
+        Ok(())
+    }
+
     /// Accepts or rejects the transaction before its call runs (changes are kept only if
-    /// the transaction is accepted).
+    /// the transaction is accepted). In [`crate::Mode::Check`] a nonce ahead of the
+    /// account's may be accepted (the pool holds it until it can run).
     fn authenticate(&self, _ctx: &mut Context<'_>, _tx: &Transaction) -> Result<(), RuntimeError> {
         Ok(())
     }

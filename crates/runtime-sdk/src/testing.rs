@@ -28,7 +28,7 @@ impl MockState {
     /// A context for a call by `caller` with `gas` to spend.
     pub fn call_context(&self, caller: Address, gas: u64) -> Context<'_> {
         let mut ctx = self.context();
-        ctx.begin_tx(Some(caller), gas);
+        ctx.begin_tx(Some(caller), gas, None);
         ctx
     }
 

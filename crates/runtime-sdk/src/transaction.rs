@@ -54,10 +54,37 @@ impl Fee {
 /// Who authorises the call and what they pay.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct AuthInfo {
-    /// Signers; the first pays the fee and is the caller.
+    /// Ed25519 signers; the first pays the fee and is the caller. Empty for a transaction a
+    /// module authenticates.
     pub signers: Vec<SignerInfo>,
-    /// The fee.
+    /// The fee: the most the sender pays, and the gas limit.
     pub fee: Fee,
+    /// Set for a transaction in a module's own format (e.g. a signed Ethereum transaction):
+    /// that module decoded it, recovered its sender and runs its nonces and fees. Never set
+    /// in a transaction signed with the SDK's own signatures.
+    pub module: Option<ModuleAuth>,
+}
+
+/// The authentication of a transaction a module decoded from its own format.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct ModuleAuth {
+    /// The module that decoded the transaction and authenticates it.
+    pub module: String,
+    /// The sender it recovered (the caller).
+    pub sender: Address,
+    /// The sender's nonce.
+    pub nonce: u64,
+}
+
+/// How a transaction proves who sent it.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub enum AuthProof {
+    /// One Ed25519 signature per signer over `SHA-256(TX_CONTEXT ‖ runtime chain context ‖
+    /// body)`; the body is `borsh(Transaction)`.
+    Signatures(Vec<Signature>),
+    /// The body is a transaction in the named scheme (e.g. `evm.ethereum.v0`), carrying its
+    /// own signature: the module of that scheme decodes and authenticates it.
+    Module(String),
 }
 
 /// A runtime transaction.
@@ -69,13 +96,20 @@ pub struct Transaction {
     pub auth: AuthInfo,
 }
 
-/// A transaction as sent: the encoded body and one signature per signer, in order.
+/// A transaction as sent: the encoded body and its proof of authorship.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct UnverifiedTransaction {
-    /// borsh(Transaction).
+    /// borsh(Transaction), or a module scheme's own encoding.
     pub body: Vec<u8>,
-    /// Signatures over `SHA-256(TX_CONTEXT ‖ runtime chain context ‖ body)`.
-    pub signatures: Vec<Signature>,
+    /// The signatures, or the module scheme.
+    pub proof: AuthProof,
+}
+
+impl UnverifiedTransaction {
+    /// Wraps a transaction of a module's own scheme (e.g. raw Ethereum transaction bytes).
+    pub fn of_scheme(scheme: &str, body: Vec<u8>) -> Self {
+        Self { body, proof: AuthProof::Module(scheme.to_owned()) }
+    }
 }
 
 /// Most signers per transaction.
@@ -91,7 +125,7 @@ impl Transaction {
     ) -> Self {
         Self {
             call: Call { format: 0, method: method.to_owned(), body: atoll_types::encode(body) },
-            auth: AuthInfo { signers, fee },
+            auth: AuthInfo { signers, fee, module: None },
         }
     }
 
@@ -100,14 +134,27 @@ impl Transaction {
         let body = atoll_types::encode(self);
         let digest = atoll_types::signing_digest(&TX_CONTEXT, chain, &body);
         UnverifiedTransaction {
-            signatures: keys.iter().map(|k| k.sign_raw(digest.as_bytes())).collect(),
+            proof: AuthProof::Signatures(
+                keys.iter().map(|k| k.sign_raw(digest.as_bytes())).collect(),
+            ),
             body,
         }
     }
 
-    /// The caller: the first signer's address.
+    /// The caller: the module-recovered sender, or the first signer's address.
     pub fn caller(&self) -> Option<Address> {
-        self.auth.signers.first().map(|s| Address::from_public_key(&s.public_key))
+        match &self.auth.module {
+            Some(auth) => Some(auth.sender),
+            None => self.auth.signers.first().map(|s| Address::from_public_key(&s.public_key)),
+        }
+    }
+
+    /// The caller's nonce.
+    pub fn nonce(&self) -> Option<u64> {
+        match &self.auth.module {
+            Some(auth) => Some(auth.nonce),
+            None => self.auth.signers.first().map(|s| s.nonce),
+        }
     }
 }
 
@@ -123,22 +170,32 @@ pub enum VerifyError {
 }
 
 impl UnverifiedTransaction {
-    /// Decodes the body and checks every signature.
+    /// Decodes the body and checks every signature of a transaction signed with the SDK's
+    /// own signatures (module schemes are decoded by their module, see
+    /// [`crate::TransactionHandler::decode_tx`]).
     pub fn verify(
         &self,
         chain: &ChainContext,
         max_size: usize,
     ) -> Result<Transaction, VerifyError> {
+        let AuthProof::Signatures(signatures) = &self.proof else {
+            return Err(VerifyError::Malformed("not a signed SDK transaction"));
+        };
         let tx: Transaction = atoll_types::decode(&self.body, max_size)
             .map_err(|_| VerifyError::Malformed("transaction body does not decode"))?;
+        if tx.auth.module.is_some() {
+            return Err(VerifyError::Malformed(
+                "a signed transaction cannot claim a module scheme",
+            ));
+        }
         if tx.auth.signers.is_empty()
             || tx.auth.signers.len() > MAX_SIGNERS
-            || tx.auth.signers.len() != self.signatures.len()
+            || tx.auth.signers.len() != signatures.len()
         {
             return Err(VerifyError::Malformed("signers and signatures do not match"));
         }
         let digest = atoll_types::signing_digest(&TX_CONTEXT, chain, &self.body);
-        for (signer, signature) in tx.auth.signers.iter().zip(&self.signatures) {
+        for (signer, signature) in tx.auth.signers.iter().zip(signatures) {
             signer
                 .public_key
                 .verify(digest.as_bytes(), signature)

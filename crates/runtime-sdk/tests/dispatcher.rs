@@ -322,3 +322,35 @@ mod garbage {
         }
     }
 }
+
+#[test]
+fn module_schemes_are_decoded_only_by_their_module() {
+    let mut node = Node::new();
+    let alice = user(1);
+    node.batch(vec![], vec![deposit(&alice, 1_000_000)]);
+    // No module of this runtime claims the scheme.
+    let foreign = atoll_types::encode(&atoll_runtime_sdk::UnverifiedTransaction::of_scheme(
+        "evm.ethereum.v0",
+        vec![0x02, 0xc0],
+    ));
+    // A signed transaction that claims a module authenticated it is malformed.
+    let mut tx = Transaction::new(
+        accounts::TRANSFER,
+        &accounts::Transfer {
+            to: Address::from_public_key(&user(2).public_key()),
+            amount: Amount::new(1),
+        },
+        vec![SignerInfo { public_key: alice.public_key(), nonce: 0 }],
+        FEE,
+    );
+    tx.auth.module = Some(atoll_runtime_sdk::ModuleAuth {
+        module: "accounts".into(),
+        sender: Address::from_eth([9; 20]),
+        nonce: 0,
+    });
+    let claiming = atoll_types::encode(&tx.sign(&[&alice], &node.dispatcher.chain_context()));
+    let result = node.batch(vec![foreign, claiming], vec![]);
+    let codes: Vec<_> = result.outcomes.iter().map(failure).collect();
+    assert_eq!(codes, vec![Some(("core".into(), 1)), Some(("core".into(), 1))]);
+    assert_eq!(node.balance(&alice), 1_000_000);
+}

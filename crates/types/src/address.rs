@@ -84,6 +84,27 @@ impl Address {
         Self::derive(AddressContext::RESERVED, name.as_bytes())
     }
 
+    /// The version byte of an Ethereum account's address: its 20 bytes follow unchanged.
+    pub const ETH_VERSION: u8 = 1;
+
+    /// The address of an Ethereum account (in an EVM ParaTime): [`Address::ETH_VERSION`]
+    /// and the 20-byte Ethereum address, so each maps to the other.
+    pub fn from_eth(eth: [u8; 20]) -> Self {
+        let mut raw = [0u8; Self::LEN];
+        raw[0] = Self::ETH_VERSION;
+        raw[1..].copy_from_slice(&eth);
+        Self(raw)
+    }
+
+    /// The Ethereum address this address stands for, if it is one.
+    pub fn as_eth(&self) -> Option<[u8; 20]> {
+        (self.0[0] == Self::ETH_VERSION).then(|| {
+            let mut eth = [0u8; 20];
+            eth.copy_from_slice(&self.0[1..]);
+            eth
+        })
+    }
+
     /// Wraps raw address bytes.
     pub const fn from_bytes(raw: [u8; Self::LEN]) -> Self {
         Self(raw)

@@ -7,7 +7,8 @@ use revm::context_interface::block::BlobExcessGasAndPrice;
 use revm::context_interface::result::{EVMError, ExecutionResult, Output};
 use revm::database_interface::WrapDatabaseRef;
 use revm::primitives::hardfork::SpecId;
-use revm::primitives::{Address, Bytes, Log, B256, U256};
+use revm::primitives::{Address, AddressMap, Bytes, Log, B256, U256};
+use revm::state::Account;
 use revm::{ExecuteEvm, MainBuilder, MainContext};
 
 use crate::state::{self, EvmDb};
@@ -67,21 +68,43 @@ pub fn transact(
     block: BlockEnv,
     tx: TxEnv,
 ) -> Result<Result<Outcome, Invalid>, RuntimeError> {
-    let result = {
-        let mut evm = revm::Context::mainnet()
-            .with_db(WrapDatabaseRef(EvmDb::new(ctx)))
-            .with_cfg(cfg)
-            .with_block(block)
-            .build_mainnet();
-        evm.transact(tx)
+    let (result, changes) = match run(ctx, cfg, block, tx)? {
+        Ok(run) => run,
+        Err(invalid) => return Ok(Err(invalid)),
     };
-    let result = match result {
-        Ok(result) => result,
-        Err(EVMError::Database(e)) => return Err(e.0),
-        Err(e) => return Ok(Err(Invalid(e.to_string()))),
-    };
-    state::apply(ctx, result.state)?;
-    Ok(Ok(outcome(result.result)))
+    state::apply(ctx, changes)?;
+    Ok(Ok(outcome(result)))
+}
+
+/// Runs the transaction against `ctx` and returns what happened without writing anything
+/// (queries: calls and gas estimates).
+pub fn simulate(
+    ctx: &Context<'_>,
+    cfg: CfgEnv,
+    block: BlockEnv,
+    tx: TxEnv,
+) -> Result<Result<Outcome, Invalid>, RuntimeError> {
+    Ok(run(ctx, cfg, block, tx)?.map(|(result, _)| outcome(result)))
+}
+
+type Run = (ExecutionResult, AddressMap<Account>);
+
+fn run(
+    ctx: &Context<'_>,
+    cfg: CfgEnv,
+    block: BlockEnv,
+    tx: TxEnv,
+) -> Result<Result<Run, Invalid>, RuntimeError> {
+    let mut evm = revm::Context::mainnet()
+        .with_db(WrapDatabaseRef(EvmDb::new(ctx)))
+        .with_cfg(cfg)
+        .with_block(block)
+        .build_mainnet();
+    match evm.transact(tx) {
+        Ok(result) => Ok(Ok((result.result, result.state))),
+        Err(EVMError::Database(e)) => Err(e.0),
+        Err(e) => Ok(Err(Invalid(e.to_string()))),
+    }
 }
 
 /// revm's configuration for `spec` on `chain_id`.

@@ -75,6 +75,11 @@ fn block_hash_key(number: u64) -> Vec<u8> {
     module_key(NAME, &[b"h", &number.to_be_bytes()])
 }
 
+/// The recorded hash of block `number` (zero outside the window).
+pub fn block_hash(ctx: &Context<'_>, number: u64) -> Result<B256, RuntimeError> {
+    Ok(ctx.get::<[u8; 32]>(&block_hash_key(number))?.map_or(B256::ZERO, B256::from))
+}
+
 /// A state read that failed (storage trouble aborts the batch, never a transaction).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(transparent)]
@@ -247,6 +252,24 @@ impl DatabaseRef for EvmDb<'_, '_> {
     }
 
     fn block_hash_ref(&self, number: u64) -> Result<B256, StateError> {
-        Ok(self.ctx.get::<[u8; 32]>(&block_hash_key(number))?.map_or(B256::ZERO, B256::from))
+        Ok(block_hash(self.ctx, number)?)
     }
+}
+
+/// Adds `amount` wei to an account (creating it if needed).
+pub fn credit(ctx: &mut Context<'_>, address: &Address, amount: U256) -> Result<(), RuntimeError> {
+    if amount.is_zero() {
+        return Ok(());
+    }
+    let mut record = account(ctx, address)?.unwrap_or(AccountRecord {
+        nonce: 0,
+        balance: [0; 32],
+        code_hash: KECCAK_EMPTY.0,
+    });
+    let balance = record
+        .balance()
+        .checked_add(amount)
+        .ok_or_else(|| RuntimeError::new(NAME, 8, "balance overflow"))?;
+    record.balance = balance.to_be_bytes();
+    ctx.set(&account_key(address), &record)
 }

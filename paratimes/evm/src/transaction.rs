@@ -61,6 +61,14 @@ pub struct EthTransaction {
 
 /// Decodes `raw`, recovers its sender and checks it is one this ParaTime runs on `chain_id`.
 pub fn decode(raw: &[u8], chain_id: u64) -> Result<EthTransaction, TxError> {
+    let envelope = envelope(raw, chain_id)?;
+    let sender = envelope.recover_signer().map_err(|_| TxError::InvalidSignature)?;
+    Ok(EthTransaction { hash: keccak256(raw), sender, envelope })
+}
+
+/// Decodes `raw` and checks everything but the signature (for a transaction whose sender was
+/// recovered before, when it was authenticated).
+pub fn envelope(raw: &[u8], chain_id: u64) -> Result<TxEnvelope, TxError> {
     if raw.len() > MAX_TX_SIZE {
         return Err(TxError::TooLarge(raw.len()));
     }
@@ -83,8 +91,7 @@ pub fn decode(raw: &[u8], chain_id: u64) -> Result<EthTransaction, TxError> {
     if envelope.is_create() && envelope.input().len() > MAX_INITCODE_SIZE {
         return Err(TxError::InitCodeTooLarge(envelope.input().len()));
     }
-    let sender = envelope.recover_signer().map_err(|_| TxError::InvalidSignature)?;
-    Ok(EthTransaction { hash: keccak256(raw), sender, envelope })
+    Ok(envelope)
 }
 
 impl EthTransaction {
@@ -115,26 +122,30 @@ impl EthTransaction {
 
     /// revm's view of the transaction.
     pub fn tx_env(&self) -> TxEnv {
-        let tx = &self.envelope;
-        TxEnv {
-            tx_type: self.tx_type(),
-            caller: self.sender,
-            gas_limit: tx.gas_limit(),
-            gas_price: tx.max_fee_per_gas(),
-            kind: tx.kind(),
-            value: tx.value(),
-            data: tx.input().clone(),
-            nonce: tx.nonce(),
-            chain_id: tx.chain_id(),
-            access_list: tx.access_list().cloned().unwrap_or_default(),
-            gas_priority_fee: tx.max_priority_fee_per_gas(),
-            blob_hashes: Vec::new(),
-            max_fee_per_blob_gas: 0,
-            authorization_list: tx
-                .authorization_list()
-                .map(|list| list.iter().cloned().map(Either::Left).collect())
-                .unwrap_or_default(),
-        }
+        tx_env(&self.envelope, self.sender)
+    }
+}
+
+/// revm's view of `tx` sent by `sender`.
+pub fn tx_env(tx: &TxEnvelope, sender: Address) -> TxEnv {
+    TxEnv {
+        tx_type: tx.tx_type() as u8,
+        caller: sender,
+        gas_limit: tx.gas_limit(),
+        gas_price: tx.max_fee_per_gas(),
+        kind: tx.kind(),
+        value: tx.value(),
+        data: tx.input().clone(),
+        nonce: tx.nonce(),
+        chain_id: tx.chain_id(),
+        access_list: tx.access_list().cloned().unwrap_or_default(),
+        gas_priority_fee: tx.max_priority_fee_per_gas(),
+        blob_hashes: Vec::new(),
+        max_fee_per_blob_gas: 0,
+        authorization_list: tx
+            .authorization_list()
+            .map(|list| list.iter().cloned().map(Either::Left).collect())
+            .unwrap_or_default(),
     }
 }
 

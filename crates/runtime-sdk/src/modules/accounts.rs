@@ -149,13 +149,14 @@ pub fn burn(ctx: &mut Context<'_>, from: &Address, amount: Amount) -> Result<(),
 /// time). The pool itself holds few of a sender's transactions that cannot run yet.
 pub const MAX_NONCE_GAP: u64 = 4_096;
 
-/// Checks every signer's nonce (exactly, or when `allow_future` at most [`MAX_NONCE_GAP`]
+/// Checks every signer's nonce (exactly, or in check mode at most [`MAX_NONCE_GAP`]
 /// ahead), advances them, and takes the fee from the first signer into the fee accumulator.
-pub(crate) fn authenticate(
-    ctx: &mut Context<'_>,
-    tx: &Transaction,
-    allow_future: bool,
-) -> Result<(), RuntimeError> {
+/// Transactions a module authenticates are that module's business.
+fn authenticate(ctx: &mut Context<'_>, tx: &Transaction) -> Result<(), RuntimeError> {
+    if tx.auth.module.is_some() {
+        return Ok(());
+    }
+    let allow_future = ctx.mode == crate::Mode::Check;
     for signer in &tx.auth.signers {
         let address = Address::from_public_key(&signer.public_key);
         let expected = nonce(ctx, &address)?;
@@ -178,11 +179,10 @@ pub(crate) fn authenticate(
 }
 
 /// Refunds unused gas at the transaction's gas price.
-pub(crate) fn refund(
-    ctx: &mut Context<'_>,
-    tx: &Transaction,
-    gas_used: u64,
-) -> Result<(), RuntimeError> {
+fn refund(ctx: &mut Context<'_>, tx: &Transaction, gas_used: u64) -> Result<(), RuntimeError> {
+    if tx.auth.module.is_some() {
+        return Ok(());
+    }
     let unused = tx.auth.fee.gas.saturating_sub(gas_used);
     let amount = Amount::new(tx.auth.fee.gas_price().saturating_mul(u128::from(unused)));
     if amount.is_zero() {
@@ -241,7 +241,32 @@ impl MethodHandler for Accounts {
     }
 }
 
-impl TransactionHandler for Accounts {}
+impl TransactionHandler for Accounts {
+    fn sender_account(
+        &self,
+        ctx: &Context<'_>,
+        tx: &Transaction,
+    ) -> Option<Result<(u64, Amount), RuntimeError>> {
+        if tx.auth.module.is_some() {
+            return None;
+        }
+        let caller = tx.caller()?;
+        Some(nonce(ctx, &caller).and_then(|n| Ok((n, balance(ctx, &caller)?))))
+    }
+
+    fn authenticate(&self, ctx: &mut Context<'_>, tx: &Transaction) -> Result<(), RuntimeError> {
+        authenticate(ctx, tx)
+    }
+
+    fn refund(
+        &self,
+        ctx: &mut Context<'_>,
+        tx: &Transaction,
+        gas_used: u64,
+    ) -> Result<(), RuntimeError> {
+        refund(ctx, tx, gas_used)
+    }
+}
 
 impl BlockHandler for Accounts {
     fn genesis(&self, ctx: &mut Context<'_>) -> Result<(), RuntimeError> {
