@@ -165,9 +165,25 @@ pub struct NodeConfig {
     /// Test-only misbehaviour (absent from normal configuration files).
     #[serde(default, skip_serializing_if = "is_default")]
     pub byzantine: ByzantineSection,
-    /// The compute role, if this node runs a ParaTime.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compute: Option<ComputeSection>,
+    /// The compute role: one `[[compute]]` section per ParaTime this node runs (a single
+    /// `[compute]` table is read as one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
+    pub compute: Vec<ComputeSection>,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<ComputeSection>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(ComputeSection),
+        Many(Vec<ComputeSection>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(section) => vec![section],
+        OneOrMany::Many(sections) => sections,
+    })
 }
 
 fn is_default(section: &ByzantineSection) -> bool {
@@ -242,7 +258,7 @@ impl NodeConfig {
                 commit_ms: 100,
             },
             byzantine: ByzantineSection::default(),
-            compute: None,
+            compute: Vec::new(),
         }
     }
 
@@ -274,7 +290,14 @@ impl NodeConfig {
         if [t.propose_ms, t.prevote_ms, t.precommit_ms].contains(&0) {
             return Err(ConfigError::Invalid("consensus timeouts must be positive".into()));
         }
-        if let Some(compute) = &self.compute {
+        let mut runtimes = std::collections::BTreeSet::new();
+        let mut listens = std::collections::BTreeSet::new();
+        for compute in &self.compute {
+            if !runtimes.insert(&compute.runtime) || !listens.insert(&compute.p2p_listen) {
+                return Err(ConfigError::Invalid(
+                    "each [[compute]] section needs its own runtime and p2p_listen".into(),
+                ));
+            }
             if compute.runtime.parse::<atoll_types::RuntimeId>().is_err() {
                 return Err(ConfigError::Invalid("compute.runtime is not a runtime id".into()));
             }
@@ -348,9 +371,10 @@ impl NodeConfig {
                 ),
                 None => String::new(),
             },
-            match &self.compute {
-                Some(c) => format!(
-                    "\n[compute]\n# Run this ParaTime for its committee (runtime id, binary path).\n\
+            self.compute
+                .iter()
+                .map(|c| format!(
+                    "\n[[compute]]\n# Run this ParaTime for its committee (runtime id, binary path).\n\
                      runtime = {}\nbinary = {}\n{}\
                      # The ParaTime p2p network (host:port) and the other compute nodes' addresses.\n\
                      p2p_listen = {}\np2p_peers = [{}]\n{}",
@@ -373,9 +397,8 @@ impl NodeConfig {
                         ),
                         None => String::new(),
                     }
-                ),
-                None => String::new(),
-            },
+                ))
+                .collect::<String>(),
         )
     }
 
@@ -421,5 +444,41 @@ mod tests {
             NodeConfig::load(&dir.path().join("missing.toml")),
             Err(ConfigError::Io { .. })
         ));
+    }
+
+    #[test]
+    fn a_node_runs_several_paratimes_and_an_old_single_section_still_reads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        let section = |runtime: u8, port: u16| ComputeSection {
+            runtime: hex::encode([runtime; 32]),
+            binary: "paratime".into(),
+            binary_args: Vec::new(),
+            p2p_listen: format!("127.0.0.1:{port}"),
+            p2p_peers: vec!["127.0.0.1:9000".into()],
+            byzantine: None,
+        };
+        let mut config = NodeConfig::new("node-0", Role::Full, 26656);
+        config.compute = vec![section(1, 7000), section(2, 7001)];
+        config.save(&path).expect("save");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(text.matches("[[compute]]").count(), 2);
+        assert_eq!(NodeConfig::load(&path).expect("load"), config);
+        // The single-table form of earlier configuration files is one section.
+        std::fs::write(
+            &path,
+            text.replacen("[[compute]]", "[compute]", 1)
+                .split("\n[[compute]]")
+                .next()
+                .expect("first")
+                .to_owned(),
+        )
+        .expect("write");
+        assert_eq!(NodeConfig::load(&path).expect("load").compute, vec![section(1, 7000)]);
+        // Two sections for one runtime, or on one port, are refused.
+        config.compute = vec![section(1, 7000), section(1, 7001)];
+        assert!(matches!(config.validate(), Err(ConfigError::Invalid(_))));
+        config.compute = vec![section(1, 7000), section(2, 7000)];
+        assert!(matches!(config.validate(), Err(ConfigError::Invalid(_))));
     }
 }

@@ -128,14 +128,15 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
         node.view(),
         u128::from(config.mempool.min_gas_price),
     );
-    let compute = match &config.compute {
-        Some(section) => Some(start_compute(home, section, node.view())?),
-        None => None,
-    };
+    let compute = config
+        .compute
+        .iter()
+        .map(|section| start_compute(home, section, node.view()))
+        .collect::<Result<Vec<_>, _>>()?;
     let (api_address, api) = crate::api::serve(
         &config.api.listen,
         node.view(),
-        compute.as_ref().map(atoll_compute::Compute::handle),
+        compute.iter().map(atoll_compute::Compute::handle).collect(),
         &config.api,
     )
     .await
@@ -150,7 +151,7 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
     }
     api.abort();
     registration.abort();
-    if let Some(compute) = compute {
+    for compute in compute {
         compute.shutdown().await;
     }
     node.shutdown().await;

@@ -32,9 +32,10 @@ async fn running() -> Running {
     let mut api_config = net.setups[0].config.api.clone();
     api_config.listen = "127.0.0.1:0".into();
     api_config.max_body_bytes = 64 * 1024;
-    let (address, api) = atoll_node::api::serve(&api_config.listen, node.view(), None, &api_config)
-        .await
-        .expect("api");
+    let (address, api) =
+        atoll_node::api::serve(&api_config.listen, node.view(), Vec::new(), &api_config)
+            .await
+            .expect("api");
     let client = Client::new(&address.to_string()).expect("client");
     wait_for_height(&[&node], 2, LIMIT).await;
     Running { net, node, client, api }
@@ -395,9 +396,10 @@ async fn streams_beyond_the_cap_are_refused() {
     let mut api_config = net.setups[0].config.api.clone();
     api_config.listen = "127.0.0.1:0".into();
     api_config.max_streams = 2;
-    let (address, api) = atoll_node::api::serve(&api_config.listen, node.view(), None, &api_config)
-        .await
-        .expect("api");
+    let (address, api) =
+        atoll_node::api::serve(&api_config.listen, node.view(), Vec::new(), &api_config)
+            .await
+            .expect("api");
     let client = Client::new(&address.to_string()).expect("client");
     let blocks = StreamQuery { events: Some(false), ..StreamQuery::default() };
     let mut first = client.stream(&blocks).await.expect("first stream");

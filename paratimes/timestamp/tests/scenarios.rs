@@ -98,7 +98,7 @@ async fn honest_network_deposits_anchors_and_withdraws() {
     let (address, api) = atoll_node::api::serve(
         &api_config.listen,
         n0.node.view(),
-        Some(handle.clone()),
+        vec![handle.clone()],
         &api_config,
     )
     .await

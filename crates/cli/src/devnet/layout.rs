@@ -257,7 +257,7 @@ fn config(
     config.api.rate_limit_per_second = 0;
     config.api.max_body_bytes = 16 << 20;
     if spec.kind != Kind::Validator {
-        config.compute = Some(ComputeSection {
+        config.compute = vec![ComputeSection {
             runtime: manifest.runtime.to_string(),
             binary: paratime.0.display().to_string(),
             binary_args: paratime.1.clone(),
@@ -267,7 +267,7 @@ fn config(
                 .map(NodeSpec::runtime_p2p)
                 .collect(),
             byzantine: None,
-        });
+        }];
     }
     config.validate()?;
     Ok(config)

@@ -108,7 +108,7 @@ fn refresh_configs(nodes: &[NodeSpec], exe: &Path, byzantine: Option<&str>) -> R
     for spec in nodes.iter().filter(|s| s.kind != Kind::Validator) {
         let path = spec.home.join(node_run::CONFIG_FILE);
         let mut config = NodeConfig::load(&path)?;
-        if let Some(compute) = config.compute.as_mut() {
+        for compute in &mut config.compute {
             compute.binary = exe.display().to_string();
             compute.binary_args = paratime_args();
             compute.byzantine =

@@ -32,8 +32,8 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct ApiState {
     node: NodeView,
-    /// The compute role, on a node that runs a ParaTime.
-    compute: Option<atoll_compute::ComputeHandle>,
+    /// The compute role of each ParaTime this node runs.
+    compute: Vec<atoll_compute::ComputeHandle>,
     /// The OpenAPI document, serialized once.
     document: Bytes,
     /// Permits for open WebSocket streams.
@@ -110,10 +110,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api_routes().split_for_parts().1
 }
 
-/// The API's router over `node` (and its compute role, if it runs a ParaTime).
+/// The API's router over `node` (and the compute role of each ParaTime it runs).
 pub fn router(
     node: NodeView,
-    compute: Option<atoll_compute::ComputeHandle>,
+    compute: Vec<atoll_compute::ComputeHandle>,
     config: &ApiConfig,
 ) -> Router {
     let (router, document) = api_routes().split_for_parts();
@@ -139,7 +139,7 @@ pub fn router(
 pub async fn serve(
     listen: &str,
     node: NodeView,
-    compute: Option<atoll_compute::ComputeHandle>,
+    compute: Vec<atoll_compute::ComputeHandle>,
     config: &ApiConfig,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(listen).await?;

@@ -24,10 +24,11 @@ type Answer = Result<Json<StateResponse<serde_json::Value>>, ApiError>;
 
 /// The compute role for `id`, or 404 if this node does not run that ParaTime.
 fn compute(api: &ApiState, id: &RuntimeId) -> Result<ComputeHandle, ApiError> {
-    match &api.compute {
-        Some(handle) if handle.runtime() == *id => Ok(handle.clone()),
-        _ => Err(ApiError::not_found(format!("this node does not run runtime {id}"))),
-    }
+    api.compute
+        .iter()
+        .find(|handle| handle.runtime() == *id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("this node does not run runtime {id}")))
 }
 
 fn outcome(o: atoll_runtime_host::TxOutcome) -> RuntimeOutcome {

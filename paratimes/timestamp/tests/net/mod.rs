@@ -90,14 +90,14 @@ pub fn network_with(
             true,
         )
         .expect("validator");
-        config.compute = Some(ComputeSection {
+        config.compute = vec![ComputeSection {
             runtime: runtime_id().to_string(),
             binary: env!("CARGO_BIN_EXE_atoll-timestamp").to_owned(),
             binary_args: Vec::new(),
             p2p_listen: format!("127.0.0.1:{}", free_port()),
             p2p_peers: Vec::new(),
             byzantine: byzantine.filter(|(b, _)| *b == i).map(|(_, m)| m.to_owned()),
-        });
+        }];
         homes.push(home);
         configs.push(config);
     }
@@ -123,12 +123,12 @@ pub fn network_with(
     let gossip: Vec<String> = configs.iter().map(|c| c.p2p.tx_gossip_listen.clone()).collect();
     let runtime_p2p: Vec<String> = configs
         .iter()
-        .map(|c| c.compute.as_ref().map(|s| s.p2p_listen.clone()).unwrap_or_default())
+        .map(|c| c.compute.first().map(|s| s.p2p_listen.clone()).unwrap_or_default())
         .collect();
     for (i, config) in configs.iter_mut().enumerate() {
         config.p2p.persistent_peers = others(&listens, i);
         config.p2p.tx_gossip_peers = others(&gossip, i);
-        if let Some(compute) = config.compute.as_mut() {
+        for compute in &mut config.compute {
             compute.p2p_peers = others(&runtime_p2p, i);
         }
         config.save(&homes[i].join(run::CONFIG_FILE)).expect("config");
@@ -149,7 +149,7 @@ pub struct Running {
 impl Net {
     pub async fn start(&self, i: usize) -> Running {
         let node = run::start(&self.homes[i], &self.configs[i]).await.expect("node starts");
-        let section = self.configs[i].compute.as_ref().expect("compute section");
+        let section = self.configs[i].compute.first().expect("compute section");
         let compute =
             run::start_compute(&self.homes[i], section, node.view()).expect("compute starts");
         Running { node, compute }
