@@ -470,8 +470,7 @@ mod tests {
             text.replacen("[[compute]]", "[compute]", 1)
                 .split("\n[[compute]]")
                 .next()
-                .expect("first")
-                .to_owned(),
+                .expect("first"),
         )
         .expect("write");
         assert_eq!(NodeConfig::load(&path).expect("load").compute, vec![section(1, 7000)]);
