@@ -8,6 +8,7 @@ mod bench;
 mod bench_anchors;
 mod chain;
 mod devnet;
+mod evm;
 mod output;
 mod paratime;
 mod wallet;
@@ -93,6 +94,9 @@ enum Command {
     /// Load generators.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The EVM ParaTime's tools (Ethereum state tests).
+    #[command(subcommand)]
+    Evm(evm::EvmCommand),
     /// A whole local network in one command: validators, compute nodes running the
     /// timestamping ParaTime, a client node and funded test accounts (Ctrl-C stops it; run
     /// it again to resume).
@@ -397,6 +401,7 @@ fn main() -> ExitCode {
             block_on(paratime::timestamp(&cli.node, &keys_dir, cli.output, command))
         }
         Command::Devnet(args) => block_on(devnet::run(args)),
+        Command::Evm(command) => evm::run(command),
         Command::Bench(BenchCommand::Anchors(args)) => {
             block_on(bench_anchors::anchors(&cli.node, &keys_dir, cli.output, args))
         }

@@ -284,6 +284,31 @@ where
     }
 }
 
+/// What a stalled ParaTime looks like from `node`: the consensus height, the runtime's
+/// state (round, pool, commitments) and its last roothash events. Printed when a liveness
+/// wait gives up, so a rare stall can be explained from the test's output alone.
+pub fn stall_report(node: &NodeHandle) -> String {
+    let height = node.status().height;
+    let state = node.state().tree_at(Height(height)).ok().and_then(|tree| {
+        atoll_consensus::roothash::runtime_state(&tree, &runtime_id()).ok().flatten()
+    });
+    let events = roothash_events(node, height.saturating_sub(60));
+    let tail: Vec<String> =
+        events.iter().rev().take(12).rev().map(|(h, e)| format!("  {h}: {e:?}")).collect();
+    match state {
+        Some(s) => format!(
+            "height {height}; round {} (block at {}), last normal {}; pool {:?}; commitments from {:?}\nlast events:\n{}",
+            s.last_block.round.0,
+            s.last_block_height.0,
+            s.last_normal_round.0,
+            s.pool,
+            s.commitments.iter().map(|c| c.signer().to_string()).collect::<Vec<_>>(),
+            tail.join("\n"),
+        ),
+        None => format!("height {height}; no runtime state"),
+    }
+}
+
 /// Installs a log subscriber once (set `RUST_LOG` to see node logs).
 pub fn logs() {
     let _ = tracing_subscriber::fmt()
