@@ -74,6 +74,10 @@ pub(crate) enum ParatimeCommand {
         /// Amount in tokens.
         #[arg(long)]
         amount: String,
+        /// The ParaTime account to credit (default: the sender's own): a key name, an
+        /// `atoll1…` address, or a `0x…` Ethereum address of an EVM ParaTime.
+        #[arg(long)]
+        to: Option<String>,
     },
     /// Move tokens from the ParaTime back to a consensus account.
     Withdraw {
@@ -294,8 +298,12 @@ pub(crate) async fn paratime(
 ) -> Result<()> {
     let cx = chain::connect(node, keys_dir, out).await?;
     match command {
-        ParatimeCommand::Deposit { tx, runtime, amount } => {
-            let body = SubmitMsg { runtime: runtime.id()?, amount: cx.amount(&amount)? };
+        ParatimeCommand::Deposit { tx, runtime, amount, to } => {
+            let to = match to.as_deref() {
+                Some(text) => Some(runtime_account(&cx, text)?),
+                None => None,
+            };
+            let body = SubmitMsg { runtime: runtime.id()?, amount: cx.amount(&amount)?, to };
             chain::send(&cx, &tx, SUBMIT_MSG, &body).await
         }
         ParatimeCommand::Withdraw { tx, amount, to } => {
@@ -432,3 +440,17 @@ pub(crate) async fn timestamp(
         }
     }
 }
+
+/// A ParaTime account: a `0x…` Ethereum address (of an EVM ParaTime), or whatever names a
+/// consensus account (key name, `atoll1…`).
+fn runtime_account(cx: &chain::Session<'_>, text: &str) -> Result<atoll_types::Address> {
+    if let Some(hex_digits) = text.strip_prefix("0x") {
+        let bytes = hex::decode(hex_digits).with_context(|| format!("address {text:?}"))?;
+        let eth: [u8; 20] = bytes
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("an Ethereum address has 20 bytes: {text:?}"))?;
+        return Ok(atoll_types::Address::from_eth(eth));
+    }
+    cx.address(text)
+}
+

@@ -504,23 +504,46 @@ fn deposits_and_runtime_messages_move_tokens_between_the_layers() {
     let depositor = n.chain.addr(0);
     let runtime_account = Address::from_runtime_id(&RUNTIME);
     let supply = n.chain.accounted_supply().1;
-    let tx = n.chain.tx(0, SUBMIT_MSG, &SubmitMsg { runtime: RUNTIME, amount: Amount::new(5_000) });
+    let tx = n.chain.tx(
+        0,
+        SUBMIT_MSG,
+        &SubmitMsg { runtime: RUNTIME, amount: Amount::new(5_000), to: None },
+    );
+    let events = n.block(vec![tx]);
+    assert!(events.iter().any(
+        |e| matches!(e, RoothashEvent::IncomingMessageQueued { message, .. }
+        if message.from == depositor && message.to == depositor
+            && message.amount == Amount::new(5_000) && message.id == 0)
+    ));
+    assert_eq!(n.chain.account(&runtime_account).general.balance, Amount::new(5_000));
+    // A deposit may name the runtime account to credit (here an Ethereum account).
+    let eth = Address::from_eth([0xab; 20]);
+    let tx = n.chain.tx(
+        0,
+        SUBMIT_MSG,
+        &SubmitMsg { runtime: RUNTIME, amount: Amount::new(1_000), to: Some(eth) },
+    );
     let events = n.block(vec![tx]);
     assert!(events
         .iter()
         .any(|e| matches!(e, RoothashEvent::IncomingMessageQueued { message, .. }
-        if message.from == depositor && message.amount == Amount::new(5_000) && message.id == 0)));
-    assert_eq!(n.chain.account(&runtime_account).general.balance, Amount::new(5_000));
+        if message.from == depositor && message.to == eth && message.id == 1)));
+    assert_eq!(n.chain.account(&runtime_account).general.balance, Amount::new(6_000));
     let queue = roothash::incoming_queue(&n.chain.tree(), &RUNTIME, 10).expect("queue");
-    assert_eq!(queue.len(), 1);
+    assert_eq!(queue.len(), 2);
     // A deposit below the minimum and one to an unknown runtime are refused.
-    let tx = n.chain.tx(0, SUBMIT_MSG, &SubmitMsg { runtime: RUNTIME, amount: Amount::ZERO });
+    let tx =
+        n.chain.tx(0, SUBMIT_MSG, &SubmitMsg { runtime: RUNTIME, amount: Amount::ZERO, to: None });
     assert_code(n.chain.run(tx), "roothash", 14);
     let unknown = atoll_types::RuntimeId::from_bytes([9; 32]);
-    let tx = n.chain.tx(0, SUBMIT_MSG, &SubmitMsg { runtime: unknown, amount: Amount::new(1) });
+    let tx = n.chain.tx(
+        0,
+        SUBMIT_MSG,
+        &SubmitMsg { runtime: unknown, amount: Amount::new(1), to: None },
+    );
     assert_code(n.chain.run(tx), "roothash", 2);
 
-    // A round takes the deposit and withdraws 2,000 to account 1; a second message asks
+    // A round takes the deposits and withdraws 2,000 to account 1; a second message asks
     // for more than the runtime holds and fails alone.
     let recipient = n.chain.addr(1);
     let recipient_before = n.chain.balance(1);
@@ -530,7 +553,7 @@ fn deposits_and_runtime_messages_move_tokens_between_the_layers() {
     ];
     let mut header = n.header(b"with messages");
     header.messages_hash = messages_hash(&messages);
-    header.in_msgs_count = 1;
+    header.in_msgs_count = 2;
     header.in_msgs_hash = in_messages_hash(&queue);
     let s = n.ranked(0);
     let mut txs =
@@ -541,7 +564,7 @@ fn deposits_and_runtime_messages_move_tokens_between_the_layers() {
     let events = n.block(txs);
     assert!(finalized(&events).is_some());
     assert_eq!(n.chain.balance(1), recipient_before + 2_000);
-    assert_eq!(n.chain.account(&runtime_account).general.balance, Amount::new(3_000));
+    assert_eq!(n.chain.account(&runtime_account).general.balance, Amount::new(4_000));
     let state = n.state();
     assert_eq!(state.message_results.len(), 2);
     assert_eq!(state.message_results[0], MessageResult { round: Round(1), index: 0, error: None });

@@ -103,11 +103,8 @@ impl Node {
 }
 
 fn deposit(to: &MemorySigner, amount: u128) -> IncomingMessage {
-    IncomingMessage {
-        id: 0,
-        from: Address::from_public_key(&to.public_key()),
-        amount: Amount::new(amount),
-    }
+    let address = Address::from_public_key(&to.public_key());
+    IncomingMessage { id: 0, from: address, to: address, amount: Amount::new(amount) }
 }
 
 const FEE: Fee = Fee { amount: Amount::new(20_000), gas: 20_000 };

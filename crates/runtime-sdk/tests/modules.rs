@@ -63,7 +63,10 @@ fn deposits_and_withdrawals_keep_the_supply_consistent() {
     let module = consensus_accounts::ConsensusAccounts;
     let mut ctx = state.call_context(alice, 100_000);
     module
-        .incoming(&mut ctx, &IncomingMessage { id: 1, from: alice, amount: Amount::new(700) })
+        .incoming(
+            &mut ctx,
+            &IncomingMessage { id: 1, from: alice, to: alice, amount: Amount::new(700) },
+        )
         .expect("deposit");
     assert_eq!(accounts::total_supply(&ctx), Ok(Amount::new(700)));
     let to = addr("consensus");
@@ -75,7 +78,10 @@ fn deposits_and_withdrawals_keep_the_supply_consistent() {
     assert!(!log.is_empty());
     let mut ctx = state.call_context(alice, 100_000);
     module
-        .incoming(&mut ctx, &IncomingMessage { id: 1, from: alice, amount: Amount::new(100) })
+        .incoming(
+            &mut ctx,
+            &IncomingMessage { id: 1, from: alice, to: alice, amount: Amount::new(100) },
+        )
         .expect("deposit");
     let err = module
         .call(&mut ctx, consensus_accounts::WITHDRAW, &body)

@@ -52,8 +52,11 @@ pub enum RuntimeMessage {
 pub struct IncomingMessage {
     /// Sequence number, unique per runtime and increasing.
     pub id: u64,
-    /// The consensus account that deposited (the runtime credits the same address).
+    /// The consensus account that deposited.
     pub from: Address,
+    /// The runtime account to credit (the depositor's own address unless it named another,
+    /// e.g. an Ethereum account of an EVM ParaTime).
+    pub to: Address,
     /// The amount (already moved to the runtime's consensus account).
     pub amount: Amount,
 }
@@ -99,7 +102,7 @@ mod tests {
         let two = [RuntimeMessage::StakingTransfer { to, amount: Amount::new(2) }];
         assert_ne!(messages_hash(&one), Hash::ZERO);
         assert_ne!(messages_hash(&one), messages_hash(&two));
-        let deposit = [IncomingMessage { id: 0, from: to, amount: Amount::new(1) }];
+        let deposit = [IncomingMessage { id: 0, from: to, to, amount: Amount::new(1) }];
         assert_ne!(in_messages_hash(&deposit), Hash::ZERO);
     }
 }

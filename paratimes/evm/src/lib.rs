@@ -30,7 +30,8 @@ pub fn runtime_id() -> RuntimeId {
 }
 
 /// The `core` parameters of the EVM ParaTime: a block gas limit of 30 million, room for a
-/// full-size contract creation in one transaction, and a base fee of 1 gwei.
+/// full-size contract creation in one transaction, and a minimum gas price of one base unit
+/// (a base fee of 1 gwei).
 pub fn core_parameters() -> CoreParameters {
     CoreParameters {
         max_batch_gas: 30_000_000,
@@ -38,7 +39,7 @@ pub fn core_parameters() -> CoreParameters {
         max_batch_size: 1_000,
         tx_base_gas: 100,
         tx_byte_gas: 1,
-        min_gas_price: 1_000_000_000,
+        min_gas_price: 1,
     }
 }
 

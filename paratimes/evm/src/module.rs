@@ -23,6 +23,10 @@ use crate::execute::{self, BlockInfo, Outcome, SPEC};
 use crate::state::{self, NAME};
 use crate::transaction::{self, TxError};
 
+/// Wei per base unit of the consensus layer: the EVM counts 18 decimals, the consensus
+/// layer and the SDK (fees, gas prices, native accounts) 9.
+pub const WEI_PER_BASE_UNIT: u128 = 1_000_000_000;
+
 /// The scheme of raw signed Ethereum transactions
 /// ([`atoll_runtime_sdk::AuthProof::Module`]).
 pub const SCHEME: &str = "evm.ethereum.v0";
@@ -210,7 +214,8 @@ impl Evm {
         Ok(BlockInfo {
             number: ctx.round.0,
             timestamp: ctx.time,
-            base_fee: u64::try_from(params.min_gas_price).unwrap_or(u64::MAX),
+            base_fee: u64::try_from(params.min_gas_price.saturating_mul(WEI_PER_BASE_UNIT))
+                .unwrap_or(u64::MAX),
             gas_limit: params.max_batch_gas,
             prevrandao: B256::from(keccak256(
                 [
@@ -477,9 +482,13 @@ impl TransactionHandler for Evm {
                     call: Call { format: 0, method: ETHEREUM.to_owned(), body: body.to_vec() },
                     auth: atoll_runtime_sdk::transaction::AuthInfo {
                         signers: Vec::new(),
+                        // The most it pays, in base units (rounded up), so the SDK's
+                        // minimum gas price applies as the base fee.
                         fee: Fee {
                             amount: Amount::new(
-                                u128::from(tx.gas_limit()).saturating_mul(tx.max_fee_per_gas()),
+                                u128::from(tx.gas_limit())
+                                    .saturating_mul(tx.max_fee_per_gas())
+                                    .div_ceil(WEI_PER_BASE_UNIT),
                             ),
                             gas: tx.gas_limit(),
                         },
@@ -501,7 +510,8 @@ impl TransactionHandler for Evm {
         let sender = ethereum_sender(tx)?;
         Some(state::account(ctx, &sender).map(|a| {
             a.map_or((0, Amount::ZERO), |a| {
-                (a.nonce, Amount::new(u128::try_from(a.balance()).unwrap_or(u128::MAX)))
+                let base_units = a.balance() / U256::from(WEI_PER_BASE_UNIT);
+                (a.nonce, Amount::new(u128::try_from(base_units).unwrap_or(u128::MAX)))
             })
         }))
     }
@@ -525,6 +535,19 @@ impl BlockHandler for Evm {
             mint(ctx, &Address::from(*address), *amount)?;
         }
         Ok(())
+    }
+
+    /// A deposit to an Ethereum address: `consensus_accounts` credited it to that address's
+    /// native account (in base units); it moves into the Ethereum account, in wei.
+    fn incoming(
+        &self,
+        ctx: &mut Context<'_>,
+        message: &atoll_runtime_host::IncomingMessage,
+    ) -> Result<(), RuntimeError> {
+        let Some(eth) = message.to.as_eth() else { return Ok(()) };
+        accounts::burn(ctx, &message.to, message.amount)?;
+        let wei = U256::from(message.amount.base_units()) * U256::from(WEI_PER_BASE_UNIT);
+        mint(ctx, &Address::from(eth), wei)
     }
 
     fn end_block(&self, ctx: &mut Context<'_>) -> Result<(), RuntimeError> {

@@ -13,7 +13,7 @@ use atoll_evm::module::{
 use atoll_evm::transaction::{address_of, sign};
 use atoll_evm::{runtime, runtime_id, EvmConfig};
 use atoll_mkvs::{MemoryNodeDb, Mkvs, RootKind};
-use atoll_runtime_host::{ExecuteBatch, ExecuteResult, ExecutionMode, StateRoot};
+use atoll_runtime_host::{ExecuteBatch, ExecuteResult, ExecutionMode, IncomingMessage, StateRoot};
 use atoll_runtime_sdk::{Dispatcher, Fee, SignerInfo, Transaction, UnverifiedTransaction};
 use atoll_types::{decode, ChainContext, Round, Signer};
 use k256::ecdsa::SigningKey;
@@ -56,6 +56,10 @@ impl Node {
     }
 
     fn batch(&mut self, txs: Vec<Vec<u8>>) -> ExecuteResult {
+        self.batch_with(txs, Vec::new())
+    }
+
+    fn batch_with(&mut self, txs: Vec<Vec<u8>>, incoming: Vec<IncomingMessage>) -> ExecuteResult {
         self.round += 1;
         let batch = ExecuteBatch {
             mode: ExecutionMode::Execute,
@@ -63,7 +67,7 @@ impl Node {
             time: 1_700_000_000 + self.round,
             state: self.state,
             txs,
-            incoming: Vec::new(),
+            incoming,
             message_results: Vec::new(),
         };
         let result = self.dispatcher.execute(&self.store, &batch).expect("execute");
@@ -445,4 +449,55 @@ fn gas_estimates_are_enough_and_reverts_carry_their_data() {
         total_supply(&ctx).expect("supply")
     };
     assert_eq!(supply, U256::from(1_000 * ETHER));
+}
+
+#[test]
+fn a_deposit_to_an_ethereum_address_lands_in_its_ethereum_account_in_wei() {
+    let (alice, fresh) = (key(9), key(10));
+    let mut node = Node::new(&[&alice]);
+    let depositor =
+        atoll_types::Address::from_public_key(&MemorySigner::from_seed([11; 32]).public_key());
+    let to = atoll_types::Address::from_eth(address_of(&fresh).0 .0);
+    // 2.5 tokens (9 decimals on the consensus layer) to an Ethereum account, and 1 base
+    // unit to the depositor's own native account.
+    node.batch_with(
+        Vec::new(),
+        vec![
+            IncomingMessage {
+                id: 0,
+                from: depositor,
+                to,
+                amount: atoll_types::Amount::new(2_500_000_000),
+            },
+            IncomingMessage {
+                id: 1,
+                from: depositor,
+                to: depositor,
+                amount: atoll_types::Amount::new(1),
+            },
+        ],
+    );
+    assert_eq!(node.balance(address_of(&fresh)), U256::from(2_500_000_000u128 * 1_000_000_000));
+    let native = |who: atoll_types::Address| -> u128 {
+        let bytes = node
+            .query(atoll_runtime_sdk::modules::accounts::BALANCE, atoll_types::encode(&who))
+            .expect("balance");
+        decode::<atoll_types::Amount>(&bytes, 64).expect("amount").base_units()
+    };
+    assert_eq!(native(to), 0, "nothing is left in the native account of the Ethereum address");
+    assert_eq!(native(depositor), 1);
+    // The deposited account can pay for and send a transaction at once.
+    let sent = node.batch(vec![wrap(eth_tx(
+        &fresh,
+        0,
+        TxKind::Call(address_of(&alice)),
+        ETHER,
+        Vec::new(),
+        21_000,
+    ))]);
+    assert!(receipt(&sent, 0).success);
+    assert_eq!(
+        node.balance(address_of(&fresh)),
+        U256::from(2_500_000_000u128 * 1_000_000_000 - ETHER - 21_000 * 2 * GWEI)
+    );
 }

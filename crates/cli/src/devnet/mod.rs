@@ -201,7 +201,7 @@ async fn fund_paratime(
     for name in &manifest.accounts {
         let key = FileSigner::load(&Manifest::key_file(dir, name))?;
         let options = SendOptions { wait: None, ..SendOptions::default() };
-        let body = SubmitMsg { runtime: manifest.runtime, amount };
+        let body = SubmitMsg { runtime: manifest.runtime, amount, to: None };
         client.send(&key, SUBMIT_MSG, &body, options).await.context("depositing")?;
         keys.push(key);
     }

@@ -15,7 +15,7 @@ use crate::events::Event;
 use crate::staking::{self, methods, Shares, StakingMessage};
 
 /// Runs `roothash.SubmitMsg`: moves the tokens to the runtime's account and queues a
-/// deposit for the caller's address in the runtime.
+/// deposit for the named address (or the caller's) in the runtime.
 pub(super) fn submit_msg(
     state: &mut Overlay<'_>,
     caller: &Address,
@@ -32,8 +32,12 @@ pub(super) fn submit_msg(
     }
     let to = Address::from_runtime_id(&body.runtime);
     methods::transfer(state, caller, &methods::Transfer { to, amount: body.amount }, events)?;
-    let message =
-        IncomingMessage { id: runtime.next_in_msg_id, from: *caller, amount: body.amount };
+    let message = IncomingMessage {
+        id: runtime.next_in_msg_id,
+        from: *caller,
+        to: body.to.unwrap_or(*caller),
+        amount: body.amount,
+    };
     runtime.next_in_msg_id =
         runtime.next_in_msg_id.checked_add(1).ok_or(StateError::Overflow("message id"))?;
     push_incoming(state, &body.runtime, &message)?;

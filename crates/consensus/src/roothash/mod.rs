@@ -78,14 +78,18 @@ pub struct ExecutorCommit {
     pub commitments: Vec<SignedCommitment>,
 }
 
-/// Body of `roothash.SubmitMsg`: deposit tokens from the caller into a runtime, where the
-/// same address is credited when a round takes the message.
+/// Body of `roothash.SubmitMsg`: deposit tokens from the caller into a runtime, where `to`
+/// (or the caller's own address) is credited when a round takes the message.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct SubmitMsg {
     /// The runtime.
     pub runtime: RuntimeId,
     /// Tokens moved to the runtime's account.
     pub amount: Amount,
+    /// The runtime account to credit; the caller's own address if none. An Ethereum
+    /// account of an EVM ParaTime is `Address::from_eth` (version byte 1).
+    #[serde(default)]
+    pub to: Option<Address>,
 }
 
 /// Proof that a node signed two different things for one round.

@@ -127,15 +127,11 @@ impl BlockHandler for ConsensusAccounts {
         ctx: &mut Context<'_>,
         message: &IncomingMessage,
     ) -> Result<(), RuntimeError> {
-        accounts::mint(ctx, &message.from, message.amount)?;
+        accounts::mint(ctx, &message.to, message.amount)?;
         ctx.emit(
             NAME,
             events::DEPOSIT,
-            &MovementEvent {
-                account: message.from,
-                consensus: message.from,
-                amount: message.amount,
-            },
+            &MovementEvent { account: message.to, consensus: message.from, amount: message.amount },
         );
         Ok(())
     }

@@ -43,11 +43,8 @@ pub fn user(i: u8) -> MemorySigner {
 }
 
 pub fn deposit(to: &MemorySigner, amount: u128) -> IncomingMessage {
-    IncomingMessage {
-        id: 0,
-        from: Address::from_public_key(&to.public_key()),
-        amount: Amount::new(amount),
-    }
+    let address = Address::from_public_key(&to.public_key());
+    IncomingMessage { id: 0, from: address, to: address, amount: Amount::new(amount) }
 }
 
 pub fn tx<B: BorshSerialize>(signer: &MemorySigner, nonce: u64, method: &str, body: &B) -> Vec<u8> {

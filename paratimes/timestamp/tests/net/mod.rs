@@ -203,7 +203,7 @@ pub fn deposit(node: &NodeHandle, amount: u128) {
         node,
         &user(),
         SUBMIT_MSG,
-        &SubmitMsg { runtime: runtime_id(), amount: Amount::new(amount) },
+        &SubmitMsg { runtime: runtime_id(), amount: Amount::new(amount), to: None },
     );
 }
 
