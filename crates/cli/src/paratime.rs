@@ -453,4 +453,3 @@ fn runtime_account(cx: &chain::Session<'_>, text: &str) -> Result<atoll_types::A
     }
     cx.address(text)
 }
-

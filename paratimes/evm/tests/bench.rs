@@ -24,37 +24,14 @@ use revm::database::InMemoryDB;
 use revm::state::AccountInfo;
 use revm::{ExecuteCommitEvm, MainBuilder, MainContext};
 
+mod common;
+use common::*;
+
 const CHAIN: u64 = 0xa70;
 const GWEI: u128 = 1_000_000_000;
 const GAS: u64 = 60_000;
 const BATCH: usize = 400;
 const RECIPIENTS: usize = 1_000;
-
-fn creation() -> Vec<u8> {
-    let mut code = hex::decode(include_str!("../contracts/Token.bin").trim()).expect("hex");
-    let word = |v: usize| U256::from(v).to_be_bytes::<32>();
-    let tail = |s: &str| {
-        let mut out = word(s.len()).to_vec();
-        let mut b = s.as_bytes().to_vec();
-        b.resize(32, 0);
-        out.extend(b);
-        out
-    };
-    code.extend(word(0x60));
-    code.extend(word(0xa0));
-    code.extend((U256::from(u64::MAX) * U256::from(u64::MAX)).to_be_bytes::<32>());
-    code.extend(tail("Bench"));
-    code.extend(tail("BEN"));
-    code
-}
-
-fn transfer(to: Address) -> Vec<u8> {
-    let mut data = keccak256(b"transfer(address,uint256)")[..4].to_vec();
-    data.extend([0u8; 12]);
-    data.extend(to.as_slice());
-    data.extend(U256::from(1u64).to_be_bytes::<32>());
-    data
-}
 
 fn signed(key: &SigningKey, nonce: u64, to: TxKind, input: Vec<u8>, gas: u64) -> Vec<u8> {
     let tx = TxEip1559 {
@@ -85,14 +62,20 @@ fn bench_erc20_transfers() {
     let token = sender.create(0);
     let recipients: Vec<Address> =
         (0..RECIPIENTS).map(|i| Address::from_slice(&keccak256(i.to_be_bytes())[12..])).collect();
-    let deploy = signed(&key, 0, TxKind::Create, creation(), 2_000_000);
+    let deploy = signed(
+        &key,
+        0,
+        TxKind::Create,
+        token_creation("Bench", "BEN", U256::from(u64::MAX) * U256::from(u64::MAX)),
+        2_000_000,
+    );
     let raws: Vec<Vec<u8>> = (0..n)
         .map(|i| {
             signed(
                 &key,
                 i as u64 + 1,
                 TxKind::Call(token),
-                transfer(recipients[i % RECIPIENTS]),
+                transfer_data(recipients[i % RECIPIENTS], U256::from(1u64)),
                 GAS,
             )
         })

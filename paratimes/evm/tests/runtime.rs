@@ -18,10 +18,12 @@ use atoll_runtime_sdk::{Dispatcher, Fee, SignerInfo, Transaction, UnverifiedTran
 use atoll_types::{decode, ChainContext, Round, Signer};
 use k256::ecdsa::SigningKey;
 
+mod common;
+use common::*;
+
 const CHAIN: u64 = 0xa70;
 const GWEI: u128 = 1_000_000_000;
 const ETHER: u128 = 1_000_000_000_000_000_000;
-const TOKEN_BIN: &str = include_str!("../contracts/Token.bin");
 
 fn key(seed: u8) -> SigningKey {
     SigningKey::from_slice(&[seed; 32]).expect("key")
@@ -129,54 +131,6 @@ fn eth_tx(
     TxEnvelope::from(sign(tx, key)).encoded_2718()
 }
 
-fn word(value: U256) -> [u8; 32] {
-    value.to_be_bytes()
-}
-
-fn address_word(address: Address) -> [u8; 32] {
-    let mut w = [0u8; 32];
-    w[12..].copy_from_slice(address.as_slice());
-    w
-}
-
-fn selector(signature: &str) -> [u8; 4] {
-    let hash = keccak256(signature.as_bytes());
-    [hash[0], hash[1], hash[2], hash[3]]
-}
-
-fn string_tail(s: &str) -> Vec<u8> {
-    let mut out = word(U256::from(s.len())).to_vec();
-    let mut bytes = s.as_bytes().to_vec();
-    bytes.resize(s.len().div_ceil(32) * 32, 0);
-    out.extend(bytes);
-    out
-}
-
-/// Creation code of the token with constructor `(name, symbol, supply)`.
-fn token_creation(supply: U256) -> Vec<u8> {
-    let mut code = hex::decode(TOKEN_BIN.trim()).expect("hex");
-    let name = string_tail("Atoll Test");
-    code.extend(word(U256::from(0x60)));
-    code.extend(word(U256::from(0x60 + name.len())));
-    code.extend(word(supply));
-    code.extend(name);
-    code.extend(string_tail("ATT"));
-    code
-}
-
-fn transfer_data(to: Address, amount: U256) -> Vec<u8> {
-    let mut data = selector("transfer(address,uint256)").to_vec();
-    data.extend(address_word(to));
-    data.extend(word(amount));
-    data
-}
-
-fn balance_of_data(who: Address) -> Vec<u8> {
-    let mut data = selector("balanceOf(address)").to_vec();
-    data.extend(address_word(who));
-    data
-}
-
 fn receipt(result: &ExecuteResult, i: usize) -> Receipt {
     let outcome = &result.outcomes[i];
     assert!(outcome.error.is_none(), "transaction {i} failed: {:?}", outcome.error);
@@ -194,7 +148,7 @@ fn an_erc20_deploys_transfers_and_emits_logs() {
         0,
         TxKind::Create,
         0,
-        token_creation(supply),
+        token_creation("Atoll Test", "ATT", supply),
         2_000_000,
     ))]);
     let deploy = receipt(&deployed, 0);
@@ -242,7 +196,7 @@ fn a_reverting_call_is_included_charged_and_failed() {
         0,
         TxKind::Create,
         0,
-        token_creation(U256::from(10u64)),
+        token_creation("Atoll Test", "ATT", U256::from(10u64)),
         2_000_000,
     ))]);
     let token = Address::from(receipt(&deployed, 0).contract_address.expect("created"));
@@ -389,7 +343,7 @@ fn gas_estimates_are_enough_and_reverts_carry_their_data() {
         0,
         TxKind::Create,
         0,
-        token_creation(U256::from(1_000u64)),
+        token_creation("Atoll Test", "ATT", U256::from(1_000u64)),
         2_000_000,
     ))]);
     let token = Address::from(receipt(&deployed, 0).contract_address.expect("created"));

@@ -1,0 +1,183 @@
+//! The EVM ParaTime over real nodes: four validators that are compute nodes (real sockets,
+//! disks and `atoll-evm` processes), one of them dishonest. Tokens are deposited from the
+//! consensus layer to an Ethereum account; a Solidity ERC-20 is deployed and used with
+//! signed Ethereum transactions; every round is verified by discrepancy detection, which
+//! catches and slashes the dishonest node.
+
+use std::time::Duration;
+
+use alloy_consensus::{TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{keccak256, Address, Bytes, TxKind, U256};
+use atoll_consensus::roothash::{RoothashEvent, SubmitMsg, SUBMIT_MSG};
+use atoll_consensus::staking::SlashReason;
+use atoll_crypto::MemorySigner;
+use atoll_evm::module::{
+    Receipt, SimulateCall, SimulateResult, BALANCE, CODE, SCHEME, SIMULATE_CALL,
+};
+use atoll_evm::transaction::{address_of, sign};
+use atoll_evm::{runtime_id, DEFAULT_CHAIN_ID};
+use atoll_node::genesis::RuntimeShape;
+use atoll_runtime_sdk::UnverifiedTransaction;
+use atoll_testnet::*;
+use atoll_types::{Amount, Signer};
+use k256::ecdsa::SigningKey;
+
+mod common;
+use common::*;
+
+const LIMIT: Duration = Duration::from_secs(120);
+const GWEI: u128 = 1_000_000_000;
+
+fn paratime() -> ParaTime {
+    ParaTime {
+        id: runtime_id(),
+        binary: env!("CARGO_BIN_EXE_atoll-evm").to_owned(),
+        args: Vec::new(),
+    }
+}
+
+fn depositor() -> MemorySigner {
+    MemorySigner::from_seed([21; 32])
+}
+
+fn eth_tx(key: &SigningKey, nonce: u64, to: TxKind, input: Vec<u8>, gas: u64) -> Vec<u8> {
+    let tx = TxEip1559 {
+        chain_id: DEFAULT_CHAIN_ID,
+        nonce,
+        gas_limit: gas,
+        max_fee_per_gas: 2 * GWEI,
+        max_priority_fee_per_gas: GWEI,
+        to,
+        value: U256::ZERO,
+        access_list: Default::default(),
+        input: Bytes::from(input),
+    };
+    let raw = TxEnvelope::from(sign(tx, key)).encoded_2718();
+    atoll_types::encode(&UnverifiedTransaction::of_scheme(SCHEME, raw))
+}
+
+async fn query(running: &Running, method: &str, args: Vec<u8>) -> Option<Vec<u8>> {
+    running.compute.handle().query(method.to_owned(), args).await.ok()
+}
+
+async fn eth_balance(running: &Running, who: Address) -> U256 {
+    match query(running, BALANCE, atoll_types::encode(&who.0 .0)).await {
+        Some(bytes) => {
+            atoll_types::decode::<[u8; 32]>(&bytes, 32).map_or(U256::ZERO, U256::from_be_bytes)
+        }
+        None => U256::ZERO,
+    }
+}
+
+/// Submits `raw` to `running` and waits for its receipt in a finalized round.
+async fn finalized(running: &Running, raw: Vec<u8>) -> Receipt {
+    let handle = running.compute.handle();
+    let hash = handle.submit(raw).await.expect("admitted");
+    let mut receipt = None;
+    eventually("the transaction finalizes", LIMIT, || {
+        let found = handle.result(&hash).ok().flatten();
+        if let Some(result) = &found {
+            receipt = Some(result.outcome.clone());
+        }
+        async move { found.is_some() }
+    })
+    .await;
+    let outcome = receipt.expect("outcome");
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    atoll_types::decode(&outcome.output, 1 << 20).expect("receipt")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_erc20_runs_on_real_nodes_and_a_dishonest_node_is_caught() {
+    let _serial = SERIAL.lock().await;
+    logs();
+    // Every node is a primary worker, so the dishonest one is in every round.
+    let shape = RuntimeShape {
+        group_size: 4,
+        backup_size: 3,
+        allowed_stragglers: 0,
+        round_timeout: 6,
+        propose_batch_timeout: 2,
+    };
+    let funded = [atoll_types::Address::from_public_key(&depositor().public_key())];
+    let net = network(&paratime(), 4, shape, Some((3, "dishonest")), &funded, |_| {});
+    let cheat = net.node_id(3);
+    let nodes = net.start_all().await;
+    let n0 = first(&nodes);
+    eventually("first blocks", LIMIT, || async { n0.node.status().height >= 2 }).await;
+
+    // 50 tokens from the consensus layer to Alice's Ethereum account.
+    let alice = SigningKey::from_slice(&[31; 32]).expect("key");
+    let bob = Address::repeat_byte(0xb0);
+    let a = address_of(&alice);
+    let deposit = SubmitMsg {
+        runtime: runtime_id(),
+        amount: Amount::new(50 * TOKEN),
+        to: Some(atoll_types::Address::from_eth(a.0 .0)),
+    };
+    consensus_tx(&n0.node, &depositor(), SUBMIT_MSG, &deposit);
+    let wei = U256::from(50 * TOKEN) * U256::from(GWEI);
+    eventually("the deposit reaches the Ethereum account", LIMIT, || async {
+        eth_balance(n0, a).await == wei
+    })
+    .await;
+
+    // Deploy the ERC-20 and transfer from it.
+    let deployed = finalized(
+        n0,
+        eth_tx(
+            &alice,
+            0,
+            TxKind::Create,
+            token_creation("Net", "NET", U256::from(1_000_000u64)),
+            2_000_000,
+        ),
+    )
+    .await;
+    assert!(deployed.success, "{:?}", deployed.error);
+    let token = Address::from(deployed.contract_address.expect("created"));
+    assert_eq!(token, a.create(0));
+    let code = query(n0, CODE, atoll_types::encode(&token.0 .0)).await.expect("code");
+    assert!(atoll_types::decode::<Vec<u8>>(&code, 1 << 16).expect("code").len() > 100);
+    let moved = finalized(
+        n0,
+        eth_tx(&alice, 1, TxKind::Call(token), transfer_data(bob, U256::from(250u64)), 100_000),
+    )
+    .await;
+    assert!(moved.success);
+    assert_eq!(moved.logs.len(), 1);
+    assert_eq!(moved.logs[0].topics[0], keccak256(b"Transfer(address,address,uint256)").0);
+    // Every node that stores the round answers the same.
+    for running in nodes.iter().flatten() {
+        let call =
+            SimulateCall { to: Some(token.0 .0), data: balance_of_data(bob), ..Default::default() };
+        eventually("every node stores the round", LIMIT, || async {
+            let Some(bytes) = query(running, SIMULATE_CALL, atoll_types::encode(&call)).await
+            else {
+                return false;
+            };
+            let result: SimulateResult = atoll_types::decode(&bytes, 1 << 16).expect("result");
+            result.success && U256::from_be_slice(&result.output) == U256::from(250)
+        })
+        .await;
+    }
+    // Fees went to the collector; Alice paid exactly for the gas used.
+    let paid =
+        U256::from(deployed.gas_used + moved.gas_used) * U256::from(deployed.effective_gas_price);
+    assert_eq!(eth_balance(n0, a).await, wei - paid);
+
+    // The dishonest node's wrong results were detected and outvoted by the backups.
+    let events = roothash_events(&n0.node, 1);
+    assert!(
+        events.iter().any(|(_, e)| matches!(e, RoothashEvent::Finalized { discrepancy: true, bad, .. } if bad.contains(&cheat))),
+        "a discrepancy resolved against the dishonest node\n{}",
+        stall_report(&n0.node, &runtime_id())
+    );
+    assert!(events.iter().any(|(_, e)| matches!(e, RoothashEvent::NodeSlashed { node, reason: SlashReason::RuntimeIncorrectResults, .. } if *node == cheat)));
+    assert!(
+        !events.iter().any(|(_, e)| matches!(e, RoothashEvent::RoundFailed { .. })),
+        "no round fails"
+    );
+    stop_all(nodes).await;
+}
