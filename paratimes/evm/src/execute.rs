@@ -11,6 +11,7 @@ use revm::primitives::{Address, AddressMap, Bytes, Log, B256, U256};
 use revm::state::Account;
 use revm::{ExecuteEvm, MainBuilder, MainContext};
 
+use crate::precompiles::AtollPrecompiles;
 use crate::state::{self, EvmDb};
 
 /// The hard fork the EVM ParaTime runs: Prague (EIP-7702 set-code transactions, the BLS12-381
@@ -62,13 +63,16 @@ pub struct Invalid(pub String);
 /// Runs the transaction in `ctx`; its state changes are written to `ctx` if it is valid.
 /// Errors: `Ok(Err(_))` for an invalid transaction (nothing changed), `Err(_)` for a
 /// storage failure (the batch aborts).
+/// `seed` is the transaction's randomness; with it Atoll's precompiles are on
+/// ([`crate::precompiles`]), without it the EVM is Ethereum's own (the state tests).
 pub fn transact(
     ctx: &mut Context<'_>,
     cfg: CfgEnv,
     block: BlockEnv,
     tx: TxEnv,
+    seed: Option<B256>,
 ) -> Result<Result<Outcome, Invalid>, RuntimeError> {
-    let (result, changes) = match run(ctx, cfg, block, tx)? {
+    let (result, changes) = match run(ctx, cfg, block, tx, seed)? {
         Ok(run) => run,
         Err(invalid) => return Ok(Err(invalid)),
     };
@@ -83,8 +87,9 @@ pub fn simulate(
     cfg: CfgEnv,
     block: BlockEnv,
     tx: TxEnv,
+    seed: Option<B256>,
 ) -> Result<Result<Outcome, Invalid>, RuntimeError> {
-    Ok(run(ctx, cfg, block, tx)?.map(|(result, _)| outcome(result)))
+    Ok(run(ctx, cfg, block, tx, seed)?.map(|(result, _)| outcome(result)))
 }
 
 type Run = (ExecutionResult, AddressMap<Account>);
@@ -94,12 +99,15 @@ fn run(
     cfg: CfgEnv,
     block: BlockEnv,
     tx: TxEnv,
+    seed: Option<B256>,
 ) -> Result<Result<Run, Invalid>, RuntimeError> {
+    let precompiles = AtollPrecompiles::new(cfg.spec, seed);
     let mut evm = revm::Context::mainnet()
         .with_db(WrapDatabaseRef(EvmDb::new(ctx)))
         .with_cfg(cfg)
         .with_block(block)
-        .build_mainnet();
+        .build_mainnet()
+        .with_precompiles(precompiles);
     match evm.transact(tx) {
         Ok(result) => Ok(Ok((result.result, result.state))),
         Err(EVMError::Database(e)) => Err(e.0),

@@ -20,6 +20,7 @@ use revm::handler::validation::validate_initial_tx_gas;
 use revm::primitives::{keccak256, Address, B256, KECCAK_EMPTY, U256};
 
 use crate::execute::{self, BlockInfo, Outcome, SPEC};
+use crate::precompiles::Withdrawal;
 use crate::state::{self, NAME};
 use crate::transaction::{self, TxError};
 
@@ -194,6 +195,42 @@ pub fn mint(ctx: &mut Context<'_>, to: &Address, amount: U256) -> Result<(), Run
     ctx.set(&total_key(), &total.to_be_bytes::<32>())
 }
 
+/// Destroys `amount` wei of `from` (withdrawals).
+pub fn burn(ctx: &mut Context<'_>, from: &Address, amount: U256) -> Result<(), RuntimeError> {
+    let mut record = state::account(ctx, from)?
+        .ok_or_else(|| error(codes::INSUFFICIENT_BALANCE, "no such account"))?;
+    let balance = record
+        .balance()
+        .checked_sub(amount)
+        .ok_or_else(|| error(codes::INSUFFICIENT_BALANCE, "balance below the amount"))?;
+    record.balance = balance.to_be_bytes();
+    if record.nonce == 0 && balance.is_zero() && B256::from(record.code_hash) == KECCAK_EMPTY {
+        ctx.remove(&state::account_key(from))?;
+    } else {
+        ctx.set(&state::account_key(from), &record)?;
+    }
+    let total = total_supply(ctx)?
+        .checked_sub(amount)
+        .ok_or_else(|| error(codes::INVALID_ARGUMENT, "supply underflow"))?;
+    ctx.set(&total_key(), &total.to_be_bytes::<32>())
+}
+
+/// A withdrawal whose consensus-layer result has not come back yet.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct PendingWithdrawal {
+    /// The Ethereum account refunded if the transfer fails.
+    pub from: [u8; 20],
+    /// The amount, in wei.
+    pub wei: [u8; 32],
+}
+
+fn pending_key(round: atoll_types::Round, index: u32) -> Vec<u8> {
+    atoll_runtime_sdk::storage::module_key(
+        NAME,
+        &[b"w", &round.0.to_be_bytes(), &index.to_be_bytes()],
+    )
+}
+
 /// The sum of every Ethereum account's balance.
 pub fn sum_of_balances(ctx: &Context<'_>) -> Result<U256, RuntimeError> {
     let prefix = state::accounts_prefix();
@@ -313,13 +350,18 @@ impl Evm {
             Some(tip) => env.gas_price.min(u128::from(info.base_fee).saturating_add(tip)),
             None => env.gas_price,
         };
+        let seed = keccak256([info.prevrandao.as_slice(), keccak256(body).as_slice()].concat());
         let outcome = execute::transact(
             ctx,
             execute::cfg(info.chain_id, SPEC),
             execute::block_env(&info, SPEC),
             env,
+            Some(seed),
         )?
         .map_err(|invalid| error(codes::REFUSED, invalid.0))?;
+        for withdrawal in outcome.logs.iter().filter_map(Withdrawal::from_log) {
+            self.withdraw(ctx, &withdrawal)?;
+        }
         // The base fee goes to the collector too (revm burns it).
         let base_fee = U256::from(info.base_fee).saturating_mul(U256::from(outcome.gas_used));
         state::credit(ctx, &info.coinbase, base_fee)?;
@@ -353,6 +395,23 @@ impl Evm {
         }))
     }
 
+    /// Sends a withdrawal the [`WITHDRAW`](crate::precompiles::WITHDRAW) precompile
+    /// recorded to the consensus layer: its wei leave the precompile's account and the
+    /// supply, and come back to the sender if the consensus layer refuses the transfer.
+    fn withdraw(&self, ctx: &mut Context<'_>, withdrawal: &Withdrawal) -> Result<(), RuntimeError> {
+        let base_units = withdrawal.wei / U256::from(WEI_PER_BASE_UNIT);
+        let amount = Amount::new(
+            u128::try_from(base_units).map_err(|_| error(codes::INVALID_ARGUMENT, "amount"))?,
+        );
+        burn(ctx, &crate::precompiles::WITHDRAW, withdrawal.wei)?;
+        let to = atoll_types::Address::from_bytes(withdrawal.to);
+        let index =
+            ctx.send_message(atoll_runtime_host::RuntimeMessage::StakingTransfer { to, amount });
+        let pending =
+            PendingWithdrawal { from: withdrawal.from.0 .0, wei: withdrawal.wei.to_be_bytes() };
+        ctx.set(&pending_key(ctx.round, index), &pending)
+    }
+
     /// revm's view of a simulated call.
     fn simulated_tx(&self, ctx: &Context<'_>, call: &SimulateCall, gas_limit: u64) -> TxEnv {
         let caller = Address::from(call.caller.unwrap_or([0; 20]));
@@ -384,7 +443,8 @@ impl Evm {
         let mut block: BlockEnv = execute::block_env(&info, SPEC);
         // A call is not a transaction: no base fee is due unless it names a gas price.
         block.basefee = 0;
-        execute::simulate(ctx, cfg, block, self.simulated_tx(ctx, call, gas_limit))?
+        let seed = keccak256([info.prevrandao.as_slice(), b"simulate"].concat());
+        execute::simulate(ctx, cfg, block, self.simulated_tx(ctx, call, gas_limit), Some(seed))?
             .map_err(|invalid| error(codes::REFUSED, invalid.0))
     }
 
@@ -531,8 +591,32 @@ fn ethereum_sender(tx: &Transaction) -> Option<Address> {
 
 impl BlockHandler for Evm {
     fn genesis(&self, ctx: &mut Context<'_>) -> Result<(), RuntimeError> {
+        for (address, code) in crate::predeploys::all() {
+            let code: Vec<u8> = (0..code.len() / 2)
+                .map(|i| u8::from_str_radix(&code[2 * i..2 * i + 2], 16))
+                .collect::<Result<_, _>>()
+                .map_err(|_| error(codes::INVALID_ARGUMENT, "predeploy bytecode is not hex"))?;
+            let bytecode = revm::bytecode::Bytecode::new_raw(code.into());
+            let info = revm::state::AccountInfo::from_bytecode(bytecode);
+            state::set_account(ctx, &address, &info)?;
+        }
         for (address, amount) in &self.0.genesis_balances {
             mint(ctx, &Address::from(*address), *amount)?;
+        }
+        Ok(())
+    }
+
+    /// What became of a withdrawal: a refused one is refunded to its Ethereum account.
+    fn message_result(
+        &self,
+        ctx: &mut Context<'_>,
+        result: &atoll_runtime_host::MessageResult,
+    ) -> Result<(), RuntimeError> {
+        let key = pending_key(result.round, result.index);
+        let Some(pending) = ctx.get::<PendingWithdrawal>(&key)? else { return Ok(()) };
+        ctx.remove(&key)?;
+        if result.error.is_some() {
+            mint(ctx, &Address::from(pending.from), U256::from_be_bytes(pending.wei))?;
         }
         Ok(())
     }

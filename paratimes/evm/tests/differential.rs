@@ -182,7 +182,7 @@ proptest! {
             let raw = world.tx(op);
             let env = decode(&raw, CHAIN).expect("valid").tx_env();
             let mut ctx = ours.context();
-            let mine = execute::transact(&mut ctx, execute::cfg(CHAIN, SPEC), block(), env.clone()).expect("storage");
+            let mine = execute::transact(&mut ctx, execute::cfg(CHAIN, SPEC), block(), env.clone(), None).expect("storage");
             let log = ctx.into_write_log();
             ours.apply(log);
             let theirs = evm.transact_commit(env);

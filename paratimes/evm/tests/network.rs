@@ -15,6 +15,7 @@ use atoll_crypto::MemorySigner;
 use atoll_evm::module::{
     Receipt, SimulateCall, SimulateResult, BALANCE, CODE, SCHEME, SIMULATE_CALL,
 };
+use atoll_evm::precompiles::WITHDRAW;
 use atoll_evm::transaction::{address_of, sign};
 use atoll_evm::{runtime_id, DEFAULT_CHAIN_ID};
 use atoll_node::genesis::RuntimeShape;
@@ -42,6 +43,17 @@ fn depositor() -> MemorySigner {
 }
 
 fn eth_tx(key: &SigningKey, nonce: u64, to: TxKind, input: Vec<u8>, gas: u64) -> Vec<u8> {
+    signed(key, nonce, to, input, gas, U256::ZERO)
+}
+
+fn signed(
+    key: &SigningKey,
+    nonce: u64,
+    to: TxKind,
+    input: Vec<u8>,
+    gas: u64,
+    value: U256,
+) -> Vec<u8> {
     let tx = TxEip1559 {
         chain_id: DEFAULT_CHAIN_ID,
         nonce,
@@ -49,7 +61,7 @@ fn eth_tx(key: &SigningKey, nonce: u64, to: TxKind, input: Vec<u8>, gas: u64) ->
         max_fee_per_gas: 2 * GWEI,
         max_priority_fee_per_gas: GWEI,
         to,
-        value: U256::ZERO,
+        value,
         access_list: Default::default(),
         input: Bytes::from(input),
     };
@@ -166,6 +178,19 @@ async fn an_erc20_runs_on_real_nodes_and_a_dishonest_node_is_caught() {
     let paid =
         U256::from(deployed.gas_used + moved.gas_used) * U256::from(deployed.effective_gas_price);
     assert_eq!(eth_balance(n0, a).await, wei - paid);
+
+    // 5 tokens back to the depositor's consensus account through the withdraw precompile.
+    let back = atoll_types::Address::from_public_key(&depositor().public_key());
+    let before = consensus_balance(&n0.node, &back);
+    let value = U256::from(5 * TOKEN) * U256::from(GWEI);
+    let withdraw =
+        signed(&alice, 2, TxKind::Call(WITHDRAW), back.as_bytes().to_vec(), 60_000, value);
+    let withdrawn = finalized(n0, withdraw).await;
+    assert!(withdrawn.success, "{:?}", withdrawn.error);
+    eventually("the withdrawal reaches the consensus account", LIMIT, || async {
+        consensus_balance(&n0.node, &back) == before + 5 * TOKEN
+    })
+    .await;
 
     // The dishonest node's wrong results were detected and outvoted by the backups.
     let events = roothash_events(&n0.node, 1);

@@ -455,3 +455,118 @@ fn a_deposit_to_an_ethereum_address_lands_in_its_ethereum_account_in_wei() {
         U256::from(2_500_000_000u128 * 1_000_000_000 - ETHER - 21_000 * 2 * GWEI)
     );
 }
+
+#[test]
+fn the_withdraw_precompile_sends_whole_base_units_to_the_consensus_layer_and_refunds_a_refusal() {
+    use atoll_evm::precompiles::WITHDRAW;
+    use atoll_runtime_host::{MessageResult, RuntimeMessage};
+    let alice = key(12);
+    let a = address_of(&alice);
+    let mut node = Node::new(&[&alice]);
+    let recipient =
+        atoll_types::Address::from_public_key(&MemorySigner::from_seed([13; 32]).public_key());
+    node.batch(Vec::new());
+    let before = node.balance(a);
+    let wei = 3 * 1_000_000_000u128;
+    let sent = node.batch(vec![wrap(eth_tx(
+        &alice,
+        0,
+        TxKind::Call(WITHDRAW),
+        wei,
+        recipient.as_bytes().to_vec(),
+        60_000,
+    ))]);
+    let withdrawal = receipt(&sent, 0);
+    assert!(withdrawal.success, "{:?}", withdrawal.error);
+    assert_eq!(
+        sent.messages,
+        vec![RuntimeMessage::StakingTransfer {
+            to: recipient,
+            amount: atoll_types::Amount::new(3)
+        }]
+    );
+    let fee = U256::from(withdrawal.gas_used) * U256::from(2 * GWEI);
+    assert_eq!(node.balance(a), before - U256::from(wei) - fee);
+    assert_eq!(node.balance(WITHDRAW), U256::ZERO, "the withdrawn wei leave the EVM");
+    // Not a whole number of base units: the call fails, nothing is sent, only gas is paid.
+    let odd = node.batch(vec![wrap(eth_tx(
+        &alice,
+        1,
+        TxKind::Call(WITHDRAW),
+        wei + 1,
+        recipient.as_bytes().to_vec(),
+        60_000,
+    ))]);
+    assert!(!receipt(&odd, 0).success);
+    assert!(odd.messages.is_empty());
+    // The consensus layer refuses the first transfer: the wei come back.
+    let after_odd = node.balance(a);
+    node.round += 1;
+    let batch = ExecuteBatch {
+        mode: ExecutionMode::Execute,
+        round: Round(node.round),
+        time: 1_700_000_000 + node.round,
+        state: node.state,
+        txs: Vec::new(),
+        incoming: Vec::new(),
+        message_results: vec![MessageResult {
+            round: Round(2),
+            index: 0,
+            error: Some(("staking".into(), 1)),
+        }],
+    };
+    let result = node.dispatcher.execute(&node.store, &batch).expect("execute");
+    node.state = StateRoot { version: node.round, hash: result.state_root, node: None };
+    assert_eq!(node.balance(a), after_odd + U256::from(wei));
+}
+
+#[test]
+fn random_bytes_are_deterministic_per_call_and_personalized() {
+    use atoll_evm::precompiles::RANDOM_BYTES;
+    let alice = key(14);
+    let mut node = Node::new(&[&alice]);
+    node.batch(Vec::new());
+    let ask = |personal: &[u8]| {
+        let mut data = U256::from(40u64).to_be_bytes::<32>().to_vec();
+        data.extend_from_slice(personal);
+        node.call(RANDOM_BYTES, data)
+    };
+    let (one, again, other) = (ask(b"a"), ask(b"a"), ask(b"b"));
+    assert!(one.success, "{:?}", one.error);
+    assert_eq!(one.output.len(), 40);
+    assert_eq!(one.output, again.output, "every node computes the same bytes");
+    assert_ne!(one.output, other.output, "the personalization changes them");
+    let too_many = node.call(RANDOM_BYTES, U256::from(5_000u64).to_be_bytes::<32>().to_vec());
+    assert!(!too_many.success);
+}
+
+#[test]
+fn the_create2_deployer_and_multicall3_are_at_their_canonical_addresses() {
+    use atoll_evm::predeploys::{CREATE2_DEPLOYER, MULTICALL3};
+    let alice = key(15);
+    let mut node = Node::new(&[&alice]);
+    // Foundry's deterministic deployments: salt ‖ init code to the CREATE2 deployer.
+    let salt = [7u8; 32];
+    let init = token_creation("Salted", "SLT", U256::from(1u64));
+    let mut data = salt.to_vec();
+    data.extend(&init);
+    let deployed = node.batch(vec![wrap(eth_tx(
+        &alice,
+        0,
+        TxKind::Call(CREATE2_DEPLOYER),
+        0,
+        data,
+        2_000_000,
+    ))]);
+    let result = receipt(&deployed, 0);
+    assert!(result.success, "{:?}", result.error);
+    let expected = CREATE2_DEPLOYER.create2(salt, keccak256(&init));
+    assert_eq!(result.output, expected.as_slice(), "the deployer returns the address");
+    let code =
+        node.query(atoll_evm::module::CODE, atoll_types::encode(&expected.0 .0)).expect("code");
+    assert!(!decode::<Vec<u8>>(&code, 1 << 16).expect("code").is_empty());
+    // Multicall3 answers getBlockNumber() with the round.
+    let out = node.call(MULTICALL3, selector("getBlockNumber()").to_vec());
+    assert!(out.success, "{:?}", out.error);
+    assert_eq!(U256::from_be_slice(&out.output), U256::from(node.round));
+}

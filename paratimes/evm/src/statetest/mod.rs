@@ -216,6 +216,7 @@ fn try_case(unit: &Unit, spec: SpecId, post: &PostState) -> Result<Verdict, Runt
         execute::cfg(CHAIN_ID, spec),
         block_env(unit, spec),
         tx.tx_env(),
+        None,
     )? {
         Ok(outcome) => outcome,
         Err(invalid) => return Ok(refused(expected_exception, &invalid.0)),
