@@ -96,6 +96,16 @@ impl Node {
         decode(&bytes, 1 << 20).expect("result")
     }
 
+    /// Deploys the test token from `key` (nonce 0) and returns its address.
+    fn deploy_token(&mut self, key: &SigningKey, supply: U256) -> Address {
+        let creation = token_creation("Atoll Test", "ATT", supply);
+        let deployed =
+            self.batch(vec![wrap(eth_tx(key, 0, TxKind::Create, 0, creation, 2_000_000))]);
+        let deploy = receipt(&deployed, 0);
+        assert!(deploy.success, "{:?}", deploy.error);
+        Address::from(deploy.contract_address.expect("created"))
+    }
+
     fn check(&self, raw: &[u8]) -> Option<(String, u32)> {
         let outcomes = self
             .dispatcher
@@ -191,15 +201,7 @@ fn a_reverting_call_is_included_charged_and_failed() {
     let alice = key(3);
     let a = address_of(&alice);
     let mut node = Node::new(&[&alice]);
-    let deployed = node.batch(vec![wrap(eth_tx(
-        &alice,
-        0,
-        TxKind::Create,
-        0,
-        token_creation("Atoll Test", "ATT", U256::from(10u64)),
-        2_000_000,
-    ))]);
-    let token = Address::from(receipt(&deployed, 0).contract_address.expect("created"));
+    let token = node.deploy_token(&alice, U256::from(10u64));
     let before = node.balance(a);
     let result = node.batch(vec![wrap(eth_tx(
         &alice,
@@ -338,15 +340,7 @@ fn gas_estimates_are_enough_and_reverts_carry_their_data() {
     let alice = key(8);
     let a = address_of(&alice);
     let mut node = Node::new(&[&alice]);
-    let deployed = node.batch(vec![wrap(eth_tx(
-        &alice,
-        0,
-        TxKind::Create,
-        0,
-        token_creation("Atoll Test", "ATT", U256::from(1_000u64)),
-        2_000_000,
-    ))]);
-    let token = Address::from(receipt(&deployed, 0).contract_address.expect("created"));
+    let token = node.deploy_token(&alice, U256::from(1_000u64));
     let call = SimulateCall {
         caller: Some(a.0 .0),
         to: Some(token.0 .0),
