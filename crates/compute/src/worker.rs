@@ -611,6 +611,12 @@ impl Worker {
                 mode,
                 round: round.round,
                 time: round.previous.timestamp,
+                randomness: round_randomness(
+                    &self.shared.node,
+                    state.last_block_height.0,
+                    &self.shared.runtime,
+                    round.round,
+                )?,
                 state: storage,
                 txs,
                 incoming: incoming.clone(),
@@ -903,6 +909,25 @@ impl Worker {
             }
         }
     }
+}
+
+/// The randomness of `round`: the consensus beacon's entropy as of the height at which the
+/// previous runtime block was finalized (the same for every worker and backup of the round,
+/// whenever they execute), bound to the runtime and the round.
+fn round_randomness(
+    node: &atoll_engine::bft::NodeView,
+    height: u64,
+    runtime: &atoll_types::RuntimeId,
+    round: Round,
+) -> Result<Hash, ComputeError> {
+    let tree = state_at(node, height)?;
+    let beacon = atoll_consensus::beacon::beacon(&tree).map_err(state_err)?;
+    Ok(Hash::digest_parts(&[
+        b"atoll/runtime: round randomness",
+        beacon.entropy.as_bytes(),
+        runtime.as_bytes(),
+        &round.0.to_be_bytes(),
+    ]))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ pub use atoll_types::{IncomingMessage, MessageResult, RuntimeMessage};
 use borsh::{BorshDeserialize, BorshSerialize};
 
 /// The protocol version both sides must speak.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// A runtime version.
 #[derive(
@@ -71,6 +71,10 @@ pub struct ExecuteBatch {
     pub round: Round,
     /// The consensus block time of the round (informational).
     pub time: u64,
+    /// The round's randomness: derived from the consensus beacon's entropy at the height of
+    /// the previous runtime block, the runtime id and the round, so every worker and backup
+    /// of the round gets the same value and no proposer chooses it.
+    pub randomness: Hash,
     /// The state the batch applies to.
     pub state: StateRoot,
     /// The transactions.

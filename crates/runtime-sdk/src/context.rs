@@ -31,6 +31,9 @@ pub struct Context<'a> {
     pub round: Round,
     /// The round's consensus block time (informational).
     pub time: u64,
+    /// The round's randomness (from the consensus beacon, the same on every worker; zero in
+    /// checks and queries).
+    pub randomness: atoll_types::Hash,
     /// This runtime's id.
     pub runtime_id: RuntimeId,
     caller: Option<Address>,
@@ -57,6 +60,7 @@ impl<'a> Context<'a> {
             mode,
             round,
             time,
+            randomness: atoll_types::Hash::ZERO,
             runtime_id,
             caller: None,
             authenticated_by: None,

@@ -213,6 +213,7 @@ impl Dispatcher {
         let base = store.tree(&self.root(batch.state.version, batch.state.hash))?;
         let mut ctx =
             Context::new(&base, Some(&base), Mode::Execute, batch.round, batch.time, self.id);
+        ctx.randomness = batch.randomness;
         if ctx.get::<bool>(&core::initialized_key())?.is_none() {
             for module in &self.modules {
                 module.genesis(&mut ctx)?;

@@ -254,14 +254,8 @@ impl Evm {
             base_fee: u64::try_from(params.min_gas_price.saturating_mul(WEI_PER_BASE_UNIT))
                 .unwrap_or(u64::MAX),
             gas_limit: params.max_batch_gas,
-            prevrandao: B256::from(keccak256(
-                [
-                    b"atoll/evm: prevrandao".as_slice(),
-                    ctx.runtime_id.as_bytes(),
-                    &ctx.round.0.to_be_bytes(),
-                ]
-                .concat(),
-            )),
+            // The round's randomness from the consensus beacon (zero in queries).
+            prevrandao: B256::from(ctx.randomness.into_bytes()),
             coinbase: fee_collector(),
             chain_id: self.0.chain_id,
         })

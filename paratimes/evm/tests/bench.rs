@@ -129,6 +129,7 @@ fn bench_erc20_transfers() {
             mode: ExecutionMode::Execute,
             round: Round(round),
             time: round,
+            randomness: atoll_types::Hash::ZERO,
             state: *state,
             txs,
             incoming: Vec::new(),

@@ -67,6 +67,7 @@ impl Node {
             mode: ExecutionMode::Execute,
             round: Round(self.round),
             time: 1_700_000_000 + self.round,
+            randomness: atoll_types::Hash::digest(&self.round.to_be_bytes()),
             state: self.state,
             txs,
             incoming,
@@ -500,6 +501,7 @@ fn the_withdraw_precompile_sends_whole_base_units_to_the_consensus_layer_and_ref
         mode: ExecutionMode::Execute,
         round: Round(node.round),
         time: 1_700_000_000 + node.round,
+        randomness: atoll_types::Hash::ZERO,
         state: node.state,
         txs: Vec::new(),
         incoming: Vec::new(),
@@ -563,4 +565,22 @@ fn the_create2_deployer_and_multicall3_are_at_their_canonical_addresses() {
     let out = node.call(MULTICALL3, selector("getBlockNumber()").to_vec());
     assert!(out.success, "{:?}", out.error);
     assert_eq!(U256::from_be_slice(&out.output), U256::from(node.round));
+}
+
+#[test]
+fn prevrandao_is_the_rounds_randomness_from_the_beacon() {
+    let alice = key(16);
+    let mut node = Node::new(&[&alice]);
+    // Runtime code `sstore(0, prevrandao)`, deployed by a minimal constructor.
+    let mut creation = vec![0x60, 0x05, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x05, 0x60, 0x00, 0xf3];
+    creation.extend([0x44, 0x60, 0x00, 0x55, 0x00]);
+    let deployed = node.batch(vec![wrap(eth_tx(&alice, 0, TxKind::Create, 0, creation, 100_000))]);
+    let contract = Address::from(receipt(&deployed, 0).contract_address.expect("created"));
+    let called =
+        node.batch(vec![wrap(eth_tx(&alice, 1, TxKind::Call(contract), 0, Vec::new(), 100_000))]);
+    assert!(receipt(&called, 0).success);
+    let query = atoll_evm::module::StorageQuery { address: contract.0 .0, slot: [0; 32] };
+    let stored = node.query(atoll_evm::module::STORAGE, atoll_types::encode(&query)).expect("slot");
+    let expected = atoll_types::Hash::digest(&node.round.to_be_bytes());
+    assert_eq!(decode::<[u8; 32]>(&stored, 32).expect("word"), expected.into_bytes());
 }

@@ -147,6 +147,7 @@ proptest! {
                 mode: ExecutionMode::Execute,
                 round,
                 time: round.0,
+                randomness: atoll_types::Hash::ZERO,
                 state,
                 txs: txs.clone(),
                 incoming,

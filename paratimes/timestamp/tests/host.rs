@@ -209,6 +209,7 @@ fn checks_and_execution_run_in_separate_runtime_processes() {
         mode: ExecutionMode::Execute,
         round: Round(1),
         time: 1,
+        randomness: atoll_types::Hash::ZERO,
         state,
         txs: vec![anchor],
         incoming: vec![deposit(&alice, 1_000_000)],

@@ -89,6 +89,7 @@ impl HostSide {
             mode: ExecutionMode::Execute,
             round: Round(self.round),
             time: 7_000 + self.round,
+            randomness: atoll_types::Hash::ZERO,
             state: self.state,
             txs,
             incoming,
