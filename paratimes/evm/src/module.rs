@@ -224,6 +224,12 @@ pub struct PendingWithdrawal {
     pub wei: [u8; 32],
 }
 
+/// A running hash of the block's Ethereum transactions and their outcomes (removed at the
+/// end of the block, when the block hash takes it in).
+fn transactions_key() -> Vec<u8> {
+    atoll_runtime_sdk::storage::module_key(NAME, &[b"t"])
+}
+
 fn pending_key(round: atoll_types::Round, index: u32) -> Vec<u8> {
     atoll_runtime_sdk::storage::module_key(
         NAME,
@@ -373,8 +379,15 @@ impl Evm {
             ctx.emit(NAME, events::LOG, log);
         }
         let Outcome { success, gas_used, output, contract_address, error, .. } = outcome;
+        let hash = keccak256(body);
+        let running = ctx.get::<[u8; 32]>(&transactions_key())?.unwrap_or([0; 32]);
+        let running = keccak256(
+            [running.as_slice(), hash.as_slice(), &[u8::from(success)], &gas_used.to_be_bytes()]
+                .concat(),
+        );
+        ctx.set(&transactions_key(), &running.0)?;
         Ok(atoll_types::encode(&Receipt {
-            hash: keccak256(body).0,
+            hash: hash.0,
             from: sender.0 .0,
             to,
             nonce,
@@ -629,15 +642,21 @@ impl BlockHandler for Evm {
     }
 
     fn end_block(&self, ctx: &mut Context<'_>) -> Result<(), RuntimeError> {
-        // BLOCKHASH of this round for the rounds after it.
+        // BLOCKHASH of this round for the rounds after it: it commits to the parent, the
+        // round, its time and randomness, and every Ethereum transaction with its outcome.
         let number = ctx.round.0;
         let parent = state::block_hash(ctx, number.wrapping_sub(1))?;
+        let transactions = ctx.get::<[u8; 32]>(&transactions_key())?.unwrap_or([0; 32]);
+        ctx.remove(&transactions_key())?;
         let hash = keccak256(
             [
                 b"atoll/evm: block".as_slice(),
                 ctx.runtime_id.as_bytes(),
                 &number.to_be_bytes(),
                 parent.as_slice(),
+                &ctx.time.to_be_bytes(),
+                ctx.randomness.as_bytes(),
+                &transactions,
             ]
             .concat(),
         );

@@ -584,3 +584,34 @@ fn prevrandao_is_the_rounds_randomness_from_the_beacon() {
     let expected = atoll_types::Hash::digest(&node.round.to_be_bytes());
     assert_eq!(decode::<[u8; 32]>(&stored, 32).expect("word"), expected.into_bytes());
 }
+
+#[test]
+fn block_hashes_commit_to_the_blocks_transactions() {
+    // Runtime code `sstore(0, blockhash(number - 1))`.
+    let mut creation = vec![0x60, 0x09, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x09, 0x60, 0x00, 0xf3];
+    creation.extend([0x60, 0x01, 0x43, 0x03, 0x40, 0x60, 0x00, 0x55, 0x00]);
+    let alice = key(17);
+    let previous_hash = |value: u128| {
+        let mut node = Node::new(&[&alice]);
+        let deployed =
+            node.batch(vec![wrap(eth_tx(&alice, 0, TxKind::Create, 0, creation.clone(), 100_000))]);
+        let contract = Address::from(receipt(&deployed, 0).contract_address.expect("created"));
+        node.batch(vec![wrap(eth_tx(
+            &alice,
+            1,
+            TxKind::Call(Address::repeat_byte(5)),
+            value,
+            Vec::new(),
+            21_000,
+        ))]);
+        node.batch(vec![wrap(eth_tx(&alice, 2, TxKind::Call(contract), 0, Vec::new(), 100_000))]);
+        let query = atoll_evm::module::StorageQuery { address: contract.0 .0, slot: [0; 32] };
+        let stored =
+            node.query(atoll_evm::module::STORAGE, atoll_types::encode(&query)).expect("slot");
+        decode::<[u8; 32]>(&stored, 32).expect("word")
+    };
+    let one = previous_hash(1);
+    assert_ne!(one, [0; 32]);
+    assert_eq!(one, previous_hash(1), "the same blocks have the same hash");
+    assert_ne!(one, previous_hash(2), "a different transaction makes a different block");
+}
