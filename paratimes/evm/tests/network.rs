@@ -206,3 +206,86 @@ async fn an_erc20_runs_on_real_nodes_and_a_dishonest_node_is_caught() {
     );
     stop_all(nodes).await;
 }
+
+/// ERC-20 transfers through the network: four honest nodes, one sender, `ATOLL_BENCH_TXS`
+/// transfers (2,000 by default) submitted to one node at once; finalized transfers per
+/// second and gas per second, rounds and consensus blocks.
+///
+/// `cargo test --release -p atoll-evm --test network -- --ignored --nocapture bench`
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "benchmark: run in release with --ignored --nocapture"]
+async fn bench_erc20_transfers_through_the_network() {
+    use std::time::Instant;
+    let _serial = SERIAL.lock().await;
+    logs();
+    let total: u64 =
+        std::env::var("ATOLL_BENCH_TXS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000);
+    let shape = RuntimeShape {
+        group_size: 3,
+        backup_size: 3,
+        allowed_stragglers: 0,
+        round_timeout: 6,
+        propose_batch_timeout: 2,
+    };
+    let funded = [atoll_types::Address::from_public_key(&depositor().public_key())];
+    let net = network(&paratime(), 4, shape, None, &funded, |_| {});
+    let nodes = net.start_all().await;
+    let n0 = first(&nodes);
+    eventually("first blocks", LIMIT, || async { n0.node.status().height >= 2 }).await;
+    let alice = SigningKey::from_slice(&[32; 32]).expect("key");
+    let a = address_of(&alice);
+    let deposit = SubmitMsg {
+        runtime: runtime_id(),
+        amount: Amount::new(1_000 * TOKEN),
+        to: Some(atoll_types::Address::from_eth(a.0 .0)),
+    };
+    consensus_tx(&n0.node, &depositor(), SUBMIT_MSG, &deposit);
+    eventually("the deposit", LIMIT, || async { eth_balance(n0, a).await > U256::ZERO }).await;
+    let supply = U256::from(u64::MAX);
+    let deployed = finalized(
+        n0,
+        eth_tx(&alice, 0, TxKind::Create, token_creation("B", "B", supply), 2_000_000),
+    )
+    .await;
+    let token = Address::from(deployed.contract_address.expect("created"));
+    let txs: Vec<Vec<u8>> = (1..=total)
+        .map(|nonce| {
+            let to = Address::from_slice(&keccak256(nonce.to_be_bytes())[12..]);
+            eth_tx(&alice, nonce, TxKind::Call(token), transfer_data(to, U256::from(1u64)), 60_000)
+        })
+        .collect();
+    let handle = n0.compute.handle();
+    let (start_height, start_round) =
+        (n0.node.status().height, handle.latest_round().expect("round").0);
+    let started = Instant::now();
+    let mut last = None;
+    for raw in txs {
+        last = Some(handle.submit(raw).await.expect("accepted"));
+    }
+    let last = last.expect("some");
+    eventually("every transfer finalized", Duration::from_secs(900), || {
+        let h = handle.clone();
+        async move { h.result(&last).ok().flatten().is_some() }
+    })
+    .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let (end_height, end_round) =
+        (n0.node.status().height, handle.latest_round().expect("round").0);
+    let mut gas = 0u64;
+    for round in start_round + 1..=end_round {
+        for outcome in handle.outcomes(atoll_types::Round(round)).expect("outcomes") {
+            if let Ok(receipt) = atoll_types::decode::<Receipt>(&outcome.output, 1 << 20) {
+                gas += receipt.gas_used;
+            }
+        }
+    }
+    println!(
+        "ERC-20 transfers through 4 nodes: {total} in {elapsed:.2} s = {:.0} tx/s, {:.1} Mgas/s; \
+         {} rounds over {} consensus blocks",
+        total as f64 / elapsed,
+        gas as f64 / elapsed / 1e6,
+        end_round - start_round,
+        end_height - start_height
+    );
+    stop_all(nodes).await;
+}
