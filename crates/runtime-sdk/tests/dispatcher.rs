@@ -353,3 +353,17 @@ fn module_schemes_are_decoded_only_by_their_module() {
     assert_eq!(codes, vec![Some(("core".into(), 1)), Some(("core".into(), 1))]);
     assert_eq!(node.balance(&alice), 1_000_000);
 }
+
+#[test]
+fn native_transfers_to_an_ethereum_address_are_refused() {
+    let mut node = Node::new();
+    let alice = user(1);
+    node.batch(vec![], vec![deposit(&alice, 1_000_000)]);
+    let to_eth = accounts::Transfer { to: Address::from_eth([7; 20]), amount: Amount::new(5) };
+    let tx = node.tx(&alice, 0, FEE, accounts::TRANSFER, &to_eth);
+    let result = node.batch(vec![tx], vec![]);
+    assert_eq!(
+        failure(&result.outcomes[0]),
+        Some(("accounts".into(), accounts::codes::INVALID_ARGUMENT))
+    );
+}

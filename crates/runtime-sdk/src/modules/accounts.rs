@@ -208,6 +208,15 @@ impl MethodHandler for Accounts {
         Some((|| {
             let body: Transfer = crate::dispatcher::decode_body(body)?;
             ctx.use_gas(TRANSFER_GAS)?;
+            if body.to.as_eth().is_some() {
+                // Nobody signs native transactions for an Ethereum address: tokens sent
+                // there would be stranded (an EVM ParaTime's Ethereum accounts take
+                // deposits and value transfers instead).
+                return Err(error(
+                    codes::INVALID_ARGUMENT,
+                    "an Ethereum address cannot hold native tokens",
+                ));
+            }
             let from = ctx.require_caller()?;
             transfer(ctx, &from, &body.to, body.amount)?;
             ctx.emit(
