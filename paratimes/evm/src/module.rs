@@ -197,18 +197,8 @@ pub fn mint(ctx: &mut Context<'_>, to: &Address, amount: U256) -> Result<(), Run
 
 /// Destroys `amount` wei of `from` (withdrawals).
 pub fn burn(ctx: &mut Context<'_>, from: &Address, amount: U256) -> Result<(), RuntimeError> {
-    let mut record = state::account(ctx, from)?
-        .ok_or_else(|| error(codes::INSUFFICIENT_BALANCE, "no such account"))?;
-    let balance = record
-        .balance()
-        .checked_sub(amount)
+    state::debit(ctx, from, amount)?
         .ok_or_else(|| error(codes::INSUFFICIENT_BALANCE, "balance below the amount"))?;
-    record.balance = balance.to_be_bytes();
-    if record.nonce == 0 && balance.is_zero() && B256::from(record.code_hash) == KECCAK_EMPTY {
-        ctx.remove(&state::account_key(from))?;
-    } else {
-        ctx.set(&state::account_key(from), &record)?;
-    }
     let total = total_supply(ctx)?
         .checked_sub(amount)
         .ok_or_else(|| error(codes::INVALID_ARGUMENT, "supply underflow"))?;
@@ -481,11 +471,7 @@ impl Evm {
 
 fn reverted(outcome: &Outcome) -> RuntimeError {
     let why = outcome.error.clone().unwrap_or_else(|| "execution reverted".to_owned());
-    error(codes::REVERTED, format!("{why}: 0x{}", hex_of(&outcome.output)))
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    error(codes::REVERTED, format!("{why}: 0x{}", alloy_primitives::hex::encode(&outcome.output)))
 }
 
 impl MethodHandler for Evm {
@@ -599,9 +585,7 @@ fn ethereum_sender(tx: &Transaction) -> Option<Address> {
 impl BlockHandler for Evm {
     fn genesis(&self, ctx: &mut Context<'_>) -> Result<(), RuntimeError> {
         for (address, code) in crate::predeploys::all() {
-            let code: Vec<u8> = (0..code.len() / 2)
-                .map(|i| u8::from_str_radix(&code[2 * i..2 * i + 2], 16))
-                .collect::<Result<_, _>>()
+            let code = alloy_primitives::hex::decode(code.trim())
                 .map_err(|_| error(codes::INVALID_ARGUMENT, "predeploy bytecode is not hex"))?;
             let bytecode = revm::bytecode::Bytecode::new_raw(code.into());
             let info = revm::state::AccountInfo::from_bytecode(bytecode);

@@ -29,7 +29,6 @@ pub const MAX_RANDOM_BYTES: usize = 1_024;
 pub const WITHDRAW_GAS: u64 = 20_000;
 const RANDOM_BASE_GAS: u64 = 1_000;
 const RANDOM_WORD_GAS: u64 = 100;
-const WEI_PER_BASE_UNIT: u64 = 1_000_000_000;
 
 /// The topic of a withdrawal log: `Withdraw(address,bytes21,uint256)` with the sender as
 /// second topic; data = the 21-byte consensus address and the amount in wei (32 bytes).
@@ -156,7 +155,7 @@ fn withdraw<CTX: ContextTr>(
         return Err(PrecompileHalt::Other("withdraw: the input is a 21-byte Atoll address".into()));
     }
     let wei = inputs.call_value();
-    if wei.is_zero() || wei % U256::from(WEI_PER_BASE_UNIT) != U256::ZERO {
+    if wei.is_zero() || wei % U256::from(crate::module::WEI_PER_BASE_UNIT) != U256::ZERO {
         return Err(PrecompileHalt::Other(
             "withdraw: the value must be a positive whole number of base units (10^9 wei)".into(),
         ));

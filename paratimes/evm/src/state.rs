@@ -273,3 +273,21 @@ pub fn credit(ctx: &mut Context<'_>, address: &Address, amount: U256) -> Result<
     record.balance = balance.to_be_bytes();
     ctx.set(&account_key(address), &record)
 }
+
+/// Takes `amount` wei from an account (an account left empty is removed, as EIP-161 would);
+/// `None` if it does not hold that much.
+pub fn debit(
+    ctx: &mut Context<'_>,
+    address: &Address,
+    amount: U256,
+) -> Result<Option<()>, RuntimeError> {
+    let Some(mut record) = account(ctx, address)? else { return Ok(None) };
+    let Some(balance) = record.balance().checked_sub(amount) else { return Ok(None) };
+    record.balance = balance.to_be_bytes();
+    if record.nonce == 0 && balance.is_zero() && B256::from(record.code_hash) == KECCAK_EMPTY {
+        ctx.remove(&account_key(address))?;
+    } else {
+        ctx.set(&account_key(address), &record)?;
+    }
+    Ok(Some(()))
+}

@@ -110,11 +110,6 @@ impl EthTransaction {
         self.envelope.max_fee_per_gas()
     }
 
-    /// What the sender pays per gas at `base_fee`.
-    pub fn effective_gas_price(&self, base_fee: u64) -> u128 {
-        self.envelope.effective_gas_price(Some(base_fee))
-    }
-
     /// The EIP-2718 type byte.
     pub fn tx_type(&self) -> u8 {
         self.envelope.tx_type() as u8

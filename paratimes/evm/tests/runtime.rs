@@ -120,6 +120,26 @@ fn wrap(raw: Vec<u8>) -> Vec<u8> {
     atoll_types::encode(&UnverifiedTransaction::of_scheme(SCHEME, raw))
 }
 
+/// A plain legacy transfer of nothing, for the refusal cases.
+fn legacy(
+    key: &SigningKey,
+    chain_id: Option<u64>,
+    nonce: u64,
+    gas_price: u128,
+    to: TxKind,
+) -> Vec<u8> {
+    let tx = TxLegacy {
+        chain_id,
+        nonce,
+        gas_price,
+        gas_limit: 21_000,
+        to,
+        value: U256::ZERO,
+        input: Bytes::new(),
+    };
+    TxEnvelope::from(sign(tx, key)).encoded_2718()
+}
+
 fn eth_tx(
     key: &SigningKey,
     nonce: u64,
@@ -232,34 +252,10 @@ fn bad_ethereum_transactions_are_refused_at_check_time_and_change_nothing() {
     let to = TxKind::Call(Address::repeat_byte(7));
     let evm = |code| Some(("evm".to_owned(), code));
     // Wrong chain id.
-    let other_chain = TxEnvelope::from(sign(
-        TxLegacy {
-            chain_id: Some(1),
-            nonce: 0,
-            gas_price: 3 * GWEI,
-            gas_limit: 21_000,
-            to,
-            value: U256::ZERO,
-            input: Bytes::new(),
-        },
-        &alice,
-    ))
-    .encoded_2718();
+    let other_chain = legacy(&alice, Some(1), 0, 3 * GWEI, to);
     assert_eq!(node.check(&wrap(other_chain)), evm(codes::INVALID_TRANSACTION));
     // Replayable (no chain id).
-    let replayable = TxEnvelope::from(sign(
-        TxLegacy {
-            chain_id: None,
-            nonce: 0,
-            gas_price: 3 * GWEI,
-            gas_limit: 21_000,
-            to,
-            value: U256::ZERO,
-            input: Bytes::new(),
-        },
-        &alice,
-    ))
-    .encoded_2718();
+    let replayable = legacy(&alice, None, 0, 3 * GWEI, to);
     assert_eq!(node.check(&wrap(replayable)), evm(codes::INVALID_TRANSACTION));
     // Malformed RLP.
     assert_eq!(node.check(&wrap(vec![0x02, 0xc1, 0x80])), evm(codes::INVALID_TRANSACTION));
@@ -272,19 +268,7 @@ fn bad_ethereum_transactions_are_refused_at_check_time_and_change_nothing() {
         evm(codes::INVALID_NONCE)
     );
     // Fee cap below the base fee (1 gwei).
-    let cheap = TxEnvelope::from(sign(
-        TxLegacy {
-            chain_id: Some(CHAIN),
-            nonce: 1,
-            gas_price: GWEI / 2,
-            gas_limit: 21_000,
-            to,
-            value: U256::ZERO,
-            input: Bytes::new(),
-        },
-        &alice,
-    ))
-    .encoded_2718();
+    let cheap = legacy(&alice, Some(CHAIN), 1, GWEI / 2, to);
     let refused = node.check(&wrap(cheap)).expect("refused");
     assert!(
         refused == ("core".to_owned(), 5) || refused == ("evm".to_owned(), codes::FEE_CAP),
