@@ -330,6 +330,54 @@ impl ComputeHandle {
         Ok(Round(self.shared.storage().latest()?.version))
     }
 
+    /// Finalized rounds from `from` on whose state and I/O this node stores, oldest first.
+    pub fn stored_rounds(&self, from: u64) -> Result<Vec<u64>, ComputeError> {
+        let storage = self.shared.storage();
+        let stored = storage.latest()?.version;
+        Ok(storage.rounds_between(from, stored)?)
+    }
+
+    /// The value of `key` in the runtime state of finalized round `round`, if stored.
+    pub fn state_value(&self, round: u64, key: &[u8]) -> Result<Option<Vec<u8>>, ComputeError> {
+        Ok(self.shared.storage().state_value(round, key)?)
+    }
+
+    /// Every transaction (its bytes) of finalized round `round` with its outcome, in hash
+    /// order.
+    pub fn round_transactions(
+        &self,
+        round: u64,
+    ) -> Result<Vec<(Vec<u8>, TxOutcome)>, ComputeError> {
+        Ok(self.shared.storage().transactions(Round(round))?)
+    }
+
+    /// The nonce `address`'s next transaction should carry given what waits in the pool,
+    /// if the pool knows the sender.
+    pub fn pool_next_nonce(&self, address: &atoll_types::Address) -> Option<u64> {
+        self.shared.pool.lock().ok().and_then(|p| p.next_nonce(address))
+    }
+
+    /// Runs a runtime query against the state after finalized round `round` (the latest
+    /// stored version at or before it), or the latest state if none.
+    pub async fn query_at(
+        &self,
+        round: Option<u64>,
+        method: String,
+        args: Vec<u8>,
+    ) -> Result<Vec<u8>, ComputeError> {
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || {
+            let storage = shared.storage();
+            let state = match round {
+                Some(round) => storage.state_at(round)?,
+                None => storage.latest()?,
+            };
+            shared.executor.query(state, method, args)
+        })
+        .await
+        .map_err(|e| ComputeError::Internal(e.to_string()))?
+    }
+
     /// Runs a runtime query against the latest finalized state this node stores.
     pub async fn query(&self, method: String, args: Vec<u8>) -> Result<Vec<u8>, ComputeError> {
         let shared = self.shared.clone();

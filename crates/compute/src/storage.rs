@@ -9,7 +9,8 @@ use std::path::Path;
 
 use atoll_mkvs::db::History;
 use atoll_mkvs::{
-    diff, KeyValueRead, Mkvs, MkvsError, NodeDb, RedbNodeDb, RootKind, WriteLog, WriteLogEntry,
+    diff, KeyValueRead, Mkvs, MkvsError, NodeDb, RedbNodeDb, Root, RootKind, WriteLog,
+    WriteLogEntry,
 };
 use atoll_runtime_host::{io_key, StateRoot, TxOutcome};
 use atoll_types::{Hash, Round, RuntimeId};
@@ -131,13 +132,80 @@ impl RuntimeStorage {
         Ok(self.store.db().versions(&self.history(RootKind::Io))?)
     }
 
+    /// The root of `kind` at `version`, if stored.
+    fn stored_root(&self, kind: RootKind, version: u64) -> Result<Option<Root>, MkvsError> {
+        match self.store.root_at(self.runtime, kind, version) {
+            Ok(root) => Ok(Some(root)),
+            Err(MkvsError::RootNotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Finalized rounds from `from` up to `to` (both included) this node stores, oldest
+    /// first.
+    pub fn rounds_between(&self, from: u64, to: u64) -> Result<Vec<u64>, MkvsError> {
+        let history = self.history(RootKind::Io);
+        let mut out = Vec::new();
+        let mut at = to;
+        while let Some(round) = self.store.db().last_version(&history, at)? {
+            if round < from {
+                break;
+            }
+            out.push(round);
+            let Some(before) = round.checked_sub(1) else { break };
+            at = before;
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// The state after finalized round `round`: the latest stored version at or before it.
+    pub fn state_at(&self, round: u64) -> Result<StateRoot, MkvsError> {
+        let history = self.history(RootKind::State);
+        let version = self
+            .store
+            .db()
+            .last_version(&history, round)?
+            .ok_or(MkvsError::RootNotFound { kind: RootKind::State, version: round })?;
+        let root = self.store.root_at(self.runtime, RootKind::State, version)?;
+        let record = self.store.db().root(&history, version)?;
+        Ok(StateRoot { version, hash: root.hash, node: record.and_then(|r| r.node) })
+    }
+
+    /// The value of `key` in the state of round `round` exactly, if stored.
+    pub fn state_value(&self, round: u64, key: &[u8]) -> Result<Option<Vec<u8>>, MkvsError> {
+        let Some(root) = self.stored_root(RootKind::State, round)? else { return Ok(None) };
+        self.store.tree(&root)?.get(key)
+    }
+
+    /// Every transaction of finalized round `round` with its outcome, in hash order.
+    pub fn transactions(&self, round: Round) -> Result<Vec<(Vec<u8>, TxOutcome)>, MkvsError> {
+        let Some(root) = self.stored_root(RootKind::Io, round.0)? else { return Ok(Vec::new()) };
+        let tree = self.store.tree(&root)?;
+        let mut out = Vec::new();
+        let mut input: Option<(Vec<u8>, Vec<u8>)> = None;
+        for entry in tree.iter_from(&[]) {
+            let (key, value) = entry?;
+            match key.last() {
+                Some(0) => input = Some((key[..key.len() - 1].to_vec(), value)),
+                Some(1) => {
+                    let Some((hash, raw)) = input.take() else { continue };
+                    if hash.as_slice() != &key[..key.len() - 1] {
+                        continue;
+                    }
+                    if let Ok(outcome) = atoll_types::decode::<TxOutcome>(&value, 16 << 20) {
+                        out.push((raw, outcome));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
     /// The outcome of transaction `hash` if finalized round `round` executed it.
     pub fn outcome(&self, round: Round, hash: &Hash) -> Result<Option<TxOutcome>, MkvsError> {
-        let root = match self.store.root_at(self.runtime, RootKind::Io, round.0) {
-            Ok(root) => root,
-            Err(MkvsError::RootNotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
+        let Some(root) = self.stored_root(RootKind::Io, round.0)? else { return Ok(None) };
         let tree = self.store.tree(&root)?;
         let Some(bytes) = tree.get(&io_key(hash, 1))? else {
             return Ok(None);
@@ -147,11 +215,7 @@ impl RuntimeStorage {
 
     /// Every transaction outcome of finalized round `round`, in hash order.
     pub fn outcomes(&self, round: Round) -> Result<Vec<TxOutcome>, MkvsError> {
-        let root = match self.store.root_at(self.runtime, RootKind::Io, round.0) {
-            Ok(root) => root,
-            Err(MkvsError::RootNotFound { .. }) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
-        };
+        let Some(root) = self.stored_root(RootKind::Io, round.0)? else { return Ok(Vec::new()) };
         let tree = self.store.tree(&root)?;
         let mut out = Vec::new();
         for entry in tree.iter_from(&[]) {

@@ -175,6 +175,12 @@ impl TxPool {
         self.entries.contains_key(hash)
     }
 
+    /// The nonce after `address`'s unbroken run of waiting transactions, if the pool knows
+    /// the sender (what its next transaction should carry).
+    pub fn next_nonce(&self, address: &Address) -> Option<u64> {
+        self.senders.get(address).map(SenderState::run_end)
+    }
+
     /// The transaction with `hash`, if held.
     pub fn get(&self, hash: &Hash) -> Option<&[u8]> {
         self.entries.get(hash).map(|e| e.raw.as_slice())

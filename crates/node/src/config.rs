@@ -136,6 +136,10 @@ pub struct ComputeSection {
     /// Other compute nodes' runtime p2p addresses (`host:port`).
     #[serde(default)]
     pub p2p_peers: Vec<String>,
+    /// For an EVM ParaTime: where its Ethereum JSON-RPC listens (`host:port`, HTTP and
+    /// WebSocket on one port), if this node serves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eth_rpc_listen: Option<String>,
     /// TEST ONLY: a byzantine mode (`dishonest`, `straggler`, `runaway-proposer`,
     /// `bogus-batch`, `invalid-batch-hash`, `failure-indicating`, `equivocation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -456,6 +460,7 @@ mod tests {
             binary_args: Vec::new(),
             p2p_listen: format!("127.0.0.1:{port}"),
             p2p_peers: vec!["127.0.0.1:9000".into()],
+            eth_rpc_listen: None,
             byzantine: None,
         };
         let mut config = NodeConfig::new("node-0", Role::Full, 26656);

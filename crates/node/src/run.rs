@@ -133,6 +133,12 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
         .iter()
         .map(|section| start_compute(home, section, node.view()))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut eth_rpcs = Vec::new();
+    for (section, role) in config.compute.iter().zip(&compute) {
+        if let Some(listen) = &section.eth_rpc_listen {
+            eth_rpcs.push(start_eth_rpc(home, section, listen, role.handle()).await?);
+        }
+    }
     let (api_address, api) = crate::api::serve(
         &config.api.listen,
         node.view(),
@@ -151,6 +157,9 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
     }
     api.abort();
     registration.abort();
+    for rpc in eth_rpcs {
+        rpc.stop().await;
+    }
     for compute in compute {
         compute.shutdown().await;
     }
@@ -159,6 +168,29 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
         task.abort();
     }
     Ok(())
+}
+
+/// Starts the Ethereum JSON-RPC of the EVM ParaTime a compute role runs; its index lives
+/// in the node's data directory.
+pub async fn start_eth_rpc(
+    home: &Path,
+    section: &ComputeSection,
+    listen: &str,
+    compute: atoll_compute::ComputeHandle,
+) -> Result<atoll_eth_rpc::EthRpc, RunError> {
+    let listen = listen
+        .parse()
+        .map_err(|e| RunError::Io(format!("compute.eth_rpc_listen {listen}: {e}")))?;
+    let config = atoll_eth_rpc::EthRpcConfig {
+        listen,
+        index_path: home.join(DATA_DIR).join(format!("eth-index-{}.redb", section.runtime)),
+        limits: atoll_eth_rpc::RpcLimits::default(),
+    };
+    let rpc = atoll_eth_rpc::start(config, compute)
+        .await
+        .map_err(|e| RunError::Io(format!("Ethereum JSON-RPC: {e}")))?;
+    tracing::info!(address = %rpc.local_addr(), chain_id = rpc.chain_id(), "serving the Ethereum JSON-RPC");
+    Ok(rpc)
 }
 
 /// The compute role's configuration for the node at `home`.

@@ -36,6 +36,9 @@ pub struct Context<'a> {
     pub randomness: atoll_types::Hash,
     /// This runtime's id.
     pub runtime_id: RuntimeId,
+    /// The root of the state the batch executes on (the previous round's result; zero in
+    /// checks and queries).
+    pub base_root: atoll_types::Hash,
     caller: Option<Address>,
     authenticated_by: Option<String>,
     gas_limit: u64,
@@ -62,6 +65,7 @@ impl<'a> Context<'a> {
             time,
             randomness: atoll_types::Hash::ZERO,
             runtime_id,
+            base_root: atoll_types::Hash::ZERO,
             caller: None,
             authenticated_by: None,
             gas_limit: u64::MAX,

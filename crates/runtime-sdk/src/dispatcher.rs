@@ -214,6 +214,7 @@ impl Dispatcher {
         let mut ctx =
             Context::new(&base, Some(&base), Mode::Execute, batch.round, batch.time, self.id);
         ctx.randomness = batch.randomness;
+        ctx.base_root = batch.state.hash;
         if ctx.get::<bool>(&core::initialized_key())?.is_none() {
             for module in &self.modules {
                 module.genesis(&mut ctx)?;

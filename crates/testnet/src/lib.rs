@@ -100,6 +100,7 @@ pub fn network(
             binary_args: paratime.args.clone(),
             p2p_listen: format!("127.0.0.1:{}", free_port()),
             p2p_peers: Vec::new(),
+            eth_rpc_listen: None,
             byzantine: byzantine.filter(|(b, _)| *b == i).map(|(_, m)| m.to_owned()),
         }];
         homes.push(home);

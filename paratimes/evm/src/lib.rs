@@ -6,10 +6,12 @@
 //! - [`state`]: Ethereum accounts, code and storage in the ParaTime's MKVS state.
 //! - [`execute`]: one transaction through revm, under the fixed hard fork.
 //! - [`module`]: the `evm` runtime module: authentication, execution, receipts, queries.
+//! - [`block`]: the Ethereum block of every round, its header and hash.
 //! - [`precompiles`]: Atoll's precompiles (random bytes, withdrawal) beside Ethereum's.
 //! - [`predeploys`]: the CREATE2 deployer and Multicall3 at their canonical addresses.
 //! - [`statetest`]: the Ethereum `GeneralStateTests` run through that same path.
 
+pub mod block;
 pub mod execute;
 pub mod module;
 pub mod precompiles;

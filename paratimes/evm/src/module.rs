@@ -45,6 +45,8 @@ pub const STORAGE: &str = "evm.Storage";
 pub const SIMULATE_CALL: &str = "evm.SimulateCall";
 /// `evm.EstimateGas` (query).
 pub const ESTIMATE_GAS: &str = "evm.EstimateGas";
+/// `evm.ChainId` (query): the Ethereum chain id transactions must be signed for.
+pub const CHAIN_ID: &str = "evm.ChainId";
 
 /// Error codes.
 pub mod codes {
@@ -214,12 +216,6 @@ pub struct PendingWithdrawal {
     pub wei: [u8; 32],
 }
 
-/// A running hash of the block's Ethereum transactions and their outcomes (removed at the
-/// end of the block, when the block hash takes it in).
-fn transactions_key() -> Vec<u8> {
-    atoll_runtime_sdk::storage::module_key(NAME, &[b"t"])
-}
-
 fn pending_key(round: atoll_types::Round, index: u32) -> Vec<u8> {
     atoll_runtime_sdk::storage::module_key(
         NAME,
@@ -296,7 +292,11 @@ impl Evm {
         if !nonce_ok {
             return Err(error(
                 codes::INVALID_NONCE,
-                format!("nonce {} but the account's next nonce is {expected}", env.nonce),
+                format!(
+                    "nonce too {}: next nonce {expected}, tx nonce {}",
+                    if env.nonce < expected { "low" } else { "high" },
+                    env.nonce
+                ),
             ));
         }
         if let Some(record) = account {
@@ -370,13 +370,7 @@ impl Evm {
         }
         let Outcome { success, gas_used, output, contract_address, error, .. } = outcome;
         let hash = keccak256(body);
-        let running = ctx.get::<[u8; 32]>(&transactions_key())?.unwrap_or([0; 32]);
-        let running = keccak256(
-            [running.as_slice(), hash.as_slice(), &[u8::from(success)], &gas_used.to_be_bytes()]
-                .concat(),
-        );
-        ctx.set(&transactions_key(), &running.0)?;
-        Ok(atoll_types::encode(&Receipt {
+        let receipt = Receipt {
             hash: hash.0,
             from: sender.0 .0,
             to,
@@ -389,7 +383,9 @@ impl Evm {
             logs,
             output: output.to_vec(),
             error,
-        }))
+        };
+        crate::block::record_transaction(ctx, body, &receipt)?;
+        Ok(atoll_types::encode(&receipt))
     }
 
     /// Sends a withdrawal the [`WITHDRAW`](crate::precompiles::WITHDRAW) precompile
@@ -515,6 +511,7 @@ impl MethodHandler for Evm {
                     error: outcome.error,
                 }))
             }),
+            CHAIN_ID => Ok(atoll_types::encode(&self.0.chain_id)),
             ESTIMATE_GAS => decode_body::<SimulateCall>(args)
                 .and_then(|call| self.estimate_gas(ctx, &call))
                 .map(|g| atoll_types::encode(&g)),
@@ -626,25 +623,8 @@ impl BlockHandler for Evm {
     }
 
     fn end_block(&self, ctx: &mut Context<'_>) -> Result<(), RuntimeError> {
-        // BLOCKHASH of this round for the rounds after it: it commits to the parent, the
-        // round, its time and randomness, and every Ethereum transaction with its outcome.
-        let number = ctx.round.0;
-        let parent = state::block_hash(ctx, number.wrapping_sub(1))?;
-        let transactions = ctx.get::<[u8; 32]>(&transactions_key())?.unwrap_or([0; 32]);
-        ctx.remove(&transactions_key())?;
-        let hash = keccak256(
-            [
-                b"atoll/evm: block".as_slice(),
-                ctx.runtime_id.as_bytes(),
-                &number.to_be_bytes(),
-                parent.as_slice(),
-                &ctx.time.to_be_bytes(),
-                ctx.randomness.as_bytes(),
-                &transactions,
-            ]
-            .concat(),
-        );
-        state::record_block_hash(ctx, number, &hash)
+        let info = self.block(ctx)?;
+        crate::block::finish(ctx, &info, B256::from(ctx.base_root.into_bytes()))
     }
 }
 

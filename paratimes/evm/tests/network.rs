@@ -6,9 +6,7 @@
 
 use std::time::Duration;
 
-use alloy_consensus::{TxEip1559, TxEnvelope};
-use alloy_eips::eip2718::Encodable2718;
-use alloy_primitives::{keccak256, Address, Bytes, TxKind, U256};
+use alloy_primitives::{keccak256, Address, TxKind, U256};
 use atoll_consensus::roothash::{RoothashEvent, SubmitMsg, SUBMIT_MSG};
 use atoll_consensus::staking::SlashReason;
 use atoll_crypto::MemorySigner;
@@ -16,8 +14,8 @@ use atoll_evm::module::{
     Receipt, SimulateCall, SimulateResult, BALANCE, CODE, SCHEME, SIMULATE_CALL,
 };
 use atoll_evm::precompiles::WITHDRAW;
-use atoll_evm::transaction::{address_of, sign};
-use atoll_evm::{runtime_id, DEFAULT_CHAIN_ID};
+use atoll_evm::runtime_id;
+use atoll_evm::transaction::address_of;
 use atoll_node::genesis::RuntimeShape;
 use atoll_runtime_sdk::UnverifiedTransaction;
 use atoll_testnet::*;
@@ -29,14 +27,6 @@ use common::*;
 
 const LIMIT: Duration = Duration::from_secs(120);
 const GWEI: u128 = 1_000_000_000;
-
-fn paratime() -> ParaTime {
-    ParaTime {
-        id: runtime_id(),
-        binary: env!("CARGO_BIN_EXE_atoll-evm").to_owned(),
-        args: Vec::new(),
-    }
-}
 
 fn depositor() -> MemorySigner {
     MemorySigner::from_seed([21; 32])
@@ -54,18 +44,7 @@ fn signed(
     gas: u64,
     value: U256,
 ) -> Vec<u8> {
-    let tx = TxEip1559 {
-        chain_id: DEFAULT_CHAIN_ID,
-        nonce,
-        gas_limit: gas,
-        max_fee_per_gas: 2 * GWEI,
-        max_priority_fee_per_gas: GWEI,
-        to,
-        value,
-        access_list: Default::default(),
-        input: Bytes::from(input),
-    };
-    let raw = TxEnvelope::from(sign(tx, key)).encoded_2718();
+    let raw = eip1559(key, nonce, to, input, gas, value);
     atoll_types::encode(&UnverifiedTransaction::of_scheme(SCHEME, raw))
 }
 

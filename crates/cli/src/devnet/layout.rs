@@ -266,6 +266,7 @@ fn config(
                 .filter(|o| o.kind != Kind::Validator)
                 .map(NodeSpec::runtime_p2p)
                 .collect(),
+            eth_rpc_listen: None,
             byzantine: None,
         }];
     }

@@ -1,0 +1,170 @@
+//! The Ethereum JSON-RPC of an EVM ParaTime: what ethers, viem, web3.py, cast and wallets
+//! talk to, over HTTP and WebSocket on one listen address.
+//!
+//! A node that runs an EVM ParaTime (its compute role) serves it when its `[[compute]]`
+//! section names an `eth_rpc_listen` address (docs/EVM.md). The parts, laid out like the
+//! `eth` namespace of other Ethereum nodes:
+//!
+//! - [`index`]: blocks, transactions and receipts in redb, derived from the runtime's
+//!   finalized rounds by [`feed`] (rebuilt from them if missing);
+//! - [`eth`]: the `eth`, `net` and `web3` methods;
+//! - [`convert`]: index records to alloy's RPC types;
+//! - [`state`]: what the methods read; [`error`]: the error codes clients expect.
+//!
+//! One Ethereum block per runtime round: rounds that did not execute are empty blocks, so
+//! numbers have no gaps; every block is final when it is served.
+
+pub mod convert;
+pub mod error;
+pub mod eth;
+pub mod feed;
+pub mod index;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use atoll_compute::ComputeHandle;
+use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
+use jsonrpsee::RpcModule;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use crate::index::Index;
+use crate::state::EthState;
+
+/// Limits on what one client may ask.
+#[derive(Clone, Debug)]
+pub struct RpcLimits {
+    /// Largest request body (a batch counts as one).
+    pub max_request_bytes: u32,
+    /// Largest response body.
+    pub max_response_bytes: u32,
+    /// Open connections at once.
+    pub max_connections: u32,
+    /// Requests in one batch.
+    pub max_batch: u32,
+    /// Subscriptions per WebSocket connection.
+    pub max_subscriptions: u32,
+    /// Blocks one `eth_getLogs` may span.
+    pub max_log_blocks: u64,
+    /// Logs one `eth_getLogs` may return.
+    pub max_logs: usize,
+    /// Largest raw transaction accepted.
+    pub max_transaction_bytes: usize,
+}
+
+impl Default for RpcLimits {
+    fn default() -> Self {
+        Self {
+            max_request_bytes: 5 << 20,
+            max_response_bytes: 50 << 20,
+            max_connections: 256,
+            max_batch: 1_000,
+            max_subscriptions: 256,
+            max_log_blocks: 10_000,
+            max_logs: 10_000,
+            max_transaction_bytes: 128 << 10,
+        }
+    }
+}
+
+/// How to serve the JSON-RPC of one EVM ParaTime.
+#[derive(Clone, Debug)]
+pub struct EthRpcConfig {
+    /// Where to listen (HTTP and WebSocket on the same port).
+    pub listen: SocketAddr,
+    /// The index file.
+    pub index_path: PathBuf,
+    /// Limits.
+    pub limits: RpcLimits,
+}
+
+/// Why the JSON-RPC did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EthRpcError {
+    /// The index could not be opened.
+    #[error(transparent)]
+    Index(#[from] error::IndexError),
+    /// The ParaTime did not say its chain id.
+    #[error("asking the EVM ParaTime for its chain id: {0}")]
+    ChainId(String),
+    /// The listen address could not be bound.
+    #[error("binding {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    /// A method was registered twice.
+    #[error("registering methods: {0}")]
+    Register(String),
+}
+
+/// A running JSON-RPC endpoint.
+pub struct EthRpc {
+    addr: SocketAddr,
+    chain_id: u64,
+    server: ServerHandle,
+    feed: JoinHandle<()>,
+}
+
+impl EthRpc {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The ParaTime's Ethereum chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// Stops serving and indexing.
+    pub async fn stop(self) {
+        let _ = self.server.stop();
+        self.server.stopped().await;
+        self.feed.abort();
+        let _ = self.feed.await;
+    }
+}
+
+/// Starts the JSON-RPC of the EVM ParaTime `compute` runs.
+pub async fn start(config: EthRpcConfig, compute: ComputeHandle) -> Result<EthRpc, EthRpcError> {
+    let index = Arc::new(Index::open(&config.index_path)?);
+    let chain_id = chain_id(&compute).await?;
+    let (heads, _) = broadcast::channel(1024);
+    let state = EthState {
+        compute: compute.clone(),
+        index: index.clone(),
+        chain_id,
+        limits: config.limits.clone(),
+        heads: heads.clone(),
+    };
+    let mut module = RpcModule::new(state);
+    eth::register(&mut module).map_err(|e| EthRpcError::Register(e.to_string()))?;
+    let limits = &config.limits;
+    let server_config = ServerConfig::builder()
+        .max_request_body_size(limits.max_request_bytes)
+        .max_response_body_size(limits.max_response_bytes)
+        .max_connections(limits.max_connections)
+        .max_subscriptions_per_connection(limits.max_subscriptions)
+        .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch))
+        .build();
+    let server = Server::builder()
+        .set_config(server_config)
+        .build(config.listen)
+        .await
+        .map_err(|e| EthRpcError::Bind(config.listen, e))?;
+    let addr = server.local_addr().map_err(|e| EthRpcError::Bind(config.listen, e))?;
+    let server = server.start(module);
+    let feed = tokio::spawn(feed::run(compute, index, heads));
+    tracing::info!(%addr, chain_id, "Ethereum JSON-RPC listening");
+    Ok(EthRpc { addr, chain_id, server, feed })
+}
+
+/// The ParaTime's chain id, from its `evm.ChainId` query.
+async fn chain_id(compute: &ComputeHandle) -> Result<u64, EthRpcError> {
+    let bytes = compute
+        .query(atoll_evm::module::CHAIN_ID.to_owned(), atoll_types::encode(&()))
+        .await
+        .map_err(|e| EthRpcError::ChainId(e.to_string()))?;
+    atoll_types::decode(&bytes, 8).map_err(|e| EthRpcError::ChainId(e.to_string()))
+}

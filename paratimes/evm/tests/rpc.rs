@@ -1,0 +1,299 @@
+//! The Ethereum JSON-RPC over a real node: a validator that is the EVM ParaTime's compute
+//! node (real sockets, disk and `atoll-evm` process) serves it; requests go over HTTP as
+//! any Ethereum client sends them. Tokens are deposited to an Ethereum account, an ERC-20 is
+//! deployed and used with raw signed transactions, and the blocks, transactions, receipts,
+//! logs, state and fee answers are checked against what was sent — including that every
+//! block hash is the keccak of its header's RLP, as clients recompute it.
+
+use std::time::Duration;
+
+use alloy_consensus::{TxEnvelope, TxLegacy};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{keccak256, Address, Bytes, TxKind, B256, U256};
+use atoll_consensus::roothash::{SubmitMsg, SUBMIT_MSG};
+use atoll_crypto::MemorySigner;
+use atoll_eth_rpc::{EthRpc, EthRpcConfig, RpcLimits};
+use atoll_evm::transaction::{address_of, sign};
+use atoll_evm::{runtime_id, DEFAULT_CHAIN_ID};
+use atoll_node::genesis::RuntimeShape;
+use atoll_testnet::*;
+use atoll_types::{Amount, Signer};
+use k256::ecdsa::SigningKey;
+use serde_json::{json, Value};
+
+mod common;
+use common::*;
+
+const LIMIT: Duration = Duration::from_secs(120);
+const GWEI: u128 = 1_000_000_000;
+
+struct Client {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl Client {
+    async fn raw(&self, body: Value) -> Value {
+        let response = self.http.post(&self.url).json(&body).send().await.expect("sent");
+        response.json().await.expect("json answer")
+    }
+
+    async fn call(&self, method: &str, params: Value) -> Value {
+        let answer =
+            self.raw(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).await;
+        if let Some(error) = answer.get("error") {
+            panic!("{method} failed: {error}");
+        }
+        answer["result"].clone()
+    }
+
+    async fn error(&self, method: &str, params: Value) -> Value {
+        let answer =
+            self.raw(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})).await;
+        answer.get("error").cloned().unwrap_or_else(|| panic!("{method} answered {answer}"))
+    }
+
+    async fn receipt(&self, hash: B256) -> Value {
+        let deadline = std::time::Instant::now() + LIMIT;
+        loop {
+            let receipt = self.call("eth_getTransactionReceipt", json!([hash])).await;
+            if !receipt.is_null() {
+                return receipt;
+            }
+            assert!(std::time::Instant::now() < deadline, "no receipt for {hash}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn send(&self, raw: Vec<u8>) -> B256 {
+        let hash = self.call("eth_sendRawTransaction", json!([Bytes::from(raw.clone())])).await;
+        let hash: B256 = serde_json::from_value(hash).expect("hash");
+        assert_eq!(hash, keccak256(&raw));
+        hash
+    }
+}
+
+fn quantity(value: &Value) -> u64 {
+    let text = value.as_str().unwrap_or_else(|| panic!("quantity: {value}"));
+    u64::from_str_radix(text.trim_start_matches("0x"), 16).expect("hex quantity")
+}
+
+fn legacy(key: &SigningKey, nonce: u64, to: TxKind, input: Vec<u8>, gas: u64) -> Vec<u8> {
+    let tx = TxLegacy {
+        chain_id: Some(DEFAULT_CHAIN_ID),
+        nonce,
+        gas_price: 3 * GWEI,
+        gas_limit: gas,
+        to,
+        value: U256::ZERO,
+        input: Bytes::from(input),
+    };
+    TxEnvelope::from(sign(tx, key)).encoded_2718()
+}
+
+async fn start_rpc(running: &Running, dir: &std::path::Path) -> EthRpc {
+    let config = EthRpcConfig {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        index_path: dir.join("eth-index.redb"),
+        limits: RpcLimits { max_batch: 200, ..RpcLimits::default() },
+    };
+    atoll_eth_rpc::start(config, running.compute.handle()).await.expect("JSON-RPC starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ethereum_clients_see_blocks_transactions_receipts_logs_and_state() {
+    let _serial = SERIAL.lock().await;
+    logs();
+    let shape = RuntimeShape {
+        group_size: 1,
+        backup_size: 1,
+        allowed_stragglers: 0,
+        round_timeout: 6,
+        propose_batch_timeout: 2,
+    };
+    let depositor = MemorySigner::from_seed([21; 32]);
+    let funded = [atoll_types::Address::from_public_key(&depositor.public_key())];
+    let net = network(&paratime(), 1, shape, None, &funded, |_| {});
+    let nodes = net.start_all().await;
+    let n0 = first(&nodes);
+    let rpc = start_rpc(n0, net.dir.path()).await;
+    let client =
+        Client { http: reqwest::Client::new(), url: format!("http://{}", rpc.local_addr()) };
+
+    // Chain, network and client identity.
+    assert_eq!(quantity(&client.call("eth_chainId", json!([])).await), DEFAULT_CHAIN_ID);
+    assert_eq!(client.call("net_version", json!([])).await, json!(DEFAULT_CHAIN_ID.to_string()));
+    assert_eq!(client.call("eth_accounts", json!([])).await, json!([]));
+    assert_eq!(client.call("eth_syncing", json!([])).await, json!(false));
+    assert!(client
+        .call("web3_clientVersion", json!([]))
+        .await
+        .as_str()
+        .expect("a string")
+        .starts_with("atoll/"));
+
+    // A deposit from the consensus layer; the balance shows at `latest`.
+    let alice = SigningKey::from_slice(&[31; 32]).expect("key");
+    let a = address_of(&alice);
+    let deposit = SubmitMsg {
+        runtime: runtime_id(),
+        amount: Amount::new(50 * TOKEN),
+        to: Some(atoll_types::Address::from_eth(a.0 .0)),
+    };
+    eventually("first blocks", LIMIT, || async { n0.node.status().height >= 2 }).await;
+    consensus_tx(&n0.node, &depositor, SUBMIT_MSG, &deposit);
+    let wei = U256::from(50 * TOKEN) * U256::from(GWEI);
+    eventually("the deposit shows in eth_getBalance", LIMIT, || async {
+        let balance = client.call("eth_getBalance", json!([a, "latest"])).await;
+        serde_json::from_value::<U256>(balance).ok() == Some(wei)
+    })
+    .await;
+
+    // Deploy the token (EIP-1559), transfer with a legacy transaction.
+    let deployed = client
+        .send(eip1559(
+            &alice,
+            0,
+            TxKind::Create,
+            token_creation("Rpc", "RPC", U256::from(1_000u64)),
+            2_000_000,
+            U256::ZERO,
+        ))
+        .await;
+    let receipt = client.receipt(deployed).await;
+    assert_eq!(receipt["status"], json!("0x1"));
+    let token: Address =
+        serde_json::from_value(receipt["contractAddress"].clone()).expect("address");
+    assert_eq!(token, a.create(0));
+    let code = client.call("eth_getCode", json!([token, "latest"])).await;
+    assert!(code.as_str().expect("a string").len() > 200);
+    let bob = Address::repeat_byte(0xb0);
+    let moved = client
+        .send(legacy(
+            &alice,
+            1,
+            TxKind::Call(token),
+            transfer_data(bob, U256::from(250u64)),
+            100_000,
+        ))
+        .await;
+    let receipt = client.receipt(moved).await;
+    assert_eq!(receipt["status"], json!("0x1"));
+    assert_eq!(receipt["type"], json!("0x0"));
+    assert_eq!(receipt["effectiveGasPrice"], json!(format!("{:#x}", 3 * GWEI)));
+    let logs = receipt["logs"].as_array().expect("logs");
+    assert_eq!(logs.len(), 1);
+    let transfer_topic = keccak256(b"Transfer(address,address,uint256)");
+    assert_eq!(logs[0]["topics"][0], json!(transfer_topic));
+    assert_eq!(logs[0]["transactionHash"], json!(moved));
+
+    // The block holds the transaction; its hash is keccak(rlp(header)), and its parent's.
+    let number = quantity(&receipt["blockNumber"]);
+    let block = client.call("eth_getBlockByNumber", json!([format!("{number:#x}"), true])).await;
+    let parsed: alloy_rpc_types_eth::Block = serde_json::from_value(block.clone()).expect("block");
+    assert_eq!(
+        parsed.header.inner.hash_slow(),
+        parsed.header.hash,
+        "the hash is keccak(rlp(header))"
+    );
+    let txs = block["transactions"].as_array().expect("transactions");
+    assert!(txs.iter().any(|t| t["hash"] == json!(moved)));
+    assert!(block["baseFeePerGas"].is_string());
+    let parent = client.call("eth_getBlockByHash", json!([parsed.header.parent_hash, false])).await;
+    assert_eq!(quantity(&parent["number"]), number - 1, "numbers have no gaps");
+    let by_hash = client.call("eth_getBlockByHash", json!([parsed.header.hash, false])).await;
+    assert_eq!(by_hash["hash"], block["hash"]);
+    let tx = client.call("eth_getTransactionByHash", json!([moved])).await;
+    assert_eq!(tx["from"], json!(a));
+    assert_eq!(tx["blockHash"], block["hash"]);
+    let receipts = client.call("eth_getBlockReceipts", json!([format!("{number:#x}")])).await;
+    assert!(receipts
+        .as_array()
+        .expect("an array")
+        .iter()
+        .any(|r| r["transactionHash"] == json!(moved)));
+
+    // State and calls.
+    let balance_of = Bytes::from(balance_of_data(bob));
+    let result =
+        client.call("eth_call", json!([{"to": token, "data": balance_of}, "latest"])).await;
+    let result: Bytes = serde_json::from_value(result).expect("bytes");
+    assert_eq!(U256::from_be_slice(&result), U256::from(250));
+    // At the block before the transfer, Bob had nothing.
+    let before = client
+        .call("eth_call", json!([{"to": token, "data": balance_of}, format!("{:#x}", number - 1)]))
+        .await;
+    let before: Bytes = serde_json::from_value(before).expect("bytes");
+    assert_eq!(U256::from_be_slice(&before), U256::ZERO);
+    assert_eq!(quantity(&client.call("eth_getTransactionCount", json!([a, "latest"])).await), 2);
+    let gas = client
+        .call("eth_estimateGas", json!([{"from": a, "to": token, "data": Bytes::from(transfer_data(bob, U256::from(1u64)))}]))
+        .await;
+    assert!(quantity(&gas) > 21_000);
+
+    // A revert answers code 3 with the revert data.
+    let too_much = Bytes::from(transfer_data(a, U256::from(1_000_000u64)));
+    let error = client
+        .error("eth_call", json!([{"from": bob, "to": token, "data": too_much}, "latest"]))
+        .await;
+    assert_eq!(error["code"], json!(3));
+    assert!(error["data"].as_str().expect("a string").starts_with("0x"));
+
+    // Logs by address and topic, over a range.
+    let found = client
+        .call(
+            "eth_getLogs",
+            json!([{"fromBlock": "0x0", "toBlock": "latest", "address": token, "topics": [transfer_topic]}]),
+        )
+        .await;
+    let found = found.as_array().expect("logs");
+    assert_eq!(found.len(), 2, "the mint and the transfer");
+    let none = client.call("eth_getLogs", json!([{"fromBlock": "0x0", "address": bob}])).await;
+    assert_eq!(none, json!([]));
+
+    // Fees.
+    let history = client.call("eth_feeHistory", json!(["0x4", "latest", [50.0]])).await;
+    let blocks = history["gasUsedRatio"].as_array().expect("an array").len();
+    assert_eq!(history["baseFeePerGas"].as_array().expect("an array").len(), blocks + 1);
+    assert!(quantity(&client.call("eth_gasPrice", json!([])).await) >= GWEI as u64);
+
+    // Bad input changes nothing and answers errors, never a crash.
+    let unknown = client.error("eth_noSuchMethod", json!([])).await;
+    assert_eq!(unknown["code"], json!(-32601));
+    let bad = client.error("eth_getBalance", json!(["not an address"])).await;
+    assert_eq!(bad["code"], json!(-32602));
+    let replay = client
+        .error(
+            "eth_sendRawTransaction",
+            json!([Bytes::from(eip1559(&alice, 0, TxKind::Create, vec![], 60_000, U256::ZERO))]),
+        )
+        .await;
+    assert!(replay["message"].as_str().expect("a string").contains("nonce too low"), "{replay}");
+    let garbage = client.error("eth_sendRawTransaction", json!(["0xdeadbeef"])).await;
+    assert_eq!(garbage["code"], json!(-32000));
+    let malformed = client
+        .http
+        .post(&client.url)
+        .header("content-type", "application/json")
+        .body("{\"jsonrpc\":")
+        .send()
+        .await
+        .expect("sent");
+    let malformed: Value = malformed.json().await.expect("json");
+    assert_eq!(malformed["error"]["code"], json!(-32700));
+    // A batch of 100 calls.
+    let batch: Vec<Value> = (0..100)
+        .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "eth_blockNumber", "params": []}))
+        .collect();
+    let answers = client.raw(Value::Array(batch)).await;
+    assert_eq!(answers.as_array().expect("batch answer").len(), 100);
+    let oversized: Vec<Value> = (0..201)
+        .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "eth_blockNumber", "params": []}))
+        .collect();
+    let refused = client.raw(Value::Array(oversized)).await;
+    assert!(refused.get("error").is_some(), "an oversized batch is refused: {refused}");
+    assert_eq!(quantity(&client.call("eth_getTransactionCount", json!([a, "latest"])).await), 2);
+
+    rpc.stop().await;
+    stop_all(nodes).await;
+}
