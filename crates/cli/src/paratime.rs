@@ -109,7 +109,7 @@ pub(crate) enum ParatimeCommand {
         #[command(flatten)]
         runtime: RuntimeArg,
     },
-    /// Run a ParaTime bundled with this binary (`timestamp`); compute nodes start it.
+    /// Run a ParaTime bundled with this binary (`timestamp`, `evm`); compute nodes start it.
     #[command(hide = true)]
     Serve {
         /// The bundled ParaTime.
@@ -187,7 +187,14 @@ fn trusted_root(text: &str) -> Result<(u64, Hash)> {
 pub(crate) fn serve(name: &str) -> Result<i32> {
     match name {
         "timestamp" => Ok(atoll_runtime_sdk::serve::run(atoll_timestamp::runtime())),
-        other => bail!("no bundled ParaTime {other:?} (bundled: timestamp)"),
+        "evm" => {
+            let config = atoll_evm::EvmConfig {
+                chain_id: atoll_evm::DEFAULT_CHAIN_ID,
+                genesis_balances: Vec::new(),
+            };
+            Ok(atoll_runtime_sdk::serve::run(atoll_evm::runtime(config)))
+        }
+        other => bail!("no bundled ParaTime {other:?} (bundled: timestamp, evm)"),
     }
 }
 

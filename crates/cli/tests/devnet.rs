@@ -14,8 +14,9 @@ use nix::unistd::Pid;
 use serde_json::Value;
 
 const ATOLL: &str = env!("CARGO_BIN_EXE_atoll");
-/// Nodes of the devnet under test (4 validators, 4 compute nodes, the client), 5 ports each.
-const PORTS: u16 = 9 * 10;
+/// Nodes of the devnet under test (4 validators, 4 compute nodes, the client), 10 ports
+/// each, then the Ethereum JSON-RPC port.
+const PORTS: u16 = 9 * 10 + 1;
 
 /// A base port with the next `PORTS` ports free.
 fn free_base() -> u16 {
@@ -42,6 +43,7 @@ impl Devnet {
         let mut child = Command::new(ATOLL)
             .args(["devnet", "--dir", dir.to_str().expect("utf-8")])
             .args(["--base-port", &base.to_string()])
+            .args(["--eth-rpc-port", &(base + PORTS - 1).to_string()])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -146,6 +148,26 @@ fn cli(dir: &Path, api: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
+/// One Ethereum JSON-RPC call over plain HTTP/1.0 (as any client sends it).
+fn eth(port: u16, method: &str, params: Value) -> Value {
+    use std::io::{Read, Write};
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        .to_string();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    let (_, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+    let answer: Value = serde_json::from_str(body).expect("JSON-RPC answer");
+    assert!(answer.get("error").is_none(), "{method}: {answer}");
+    answer["result"].clone()
+}
+
 fn json(text: &str) -> Value {
     serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
@@ -219,6 +241,61 @@ fn devnet_runs_transfers_and_timestamps_stops_cleanly_and_resumes() {
     let forged = format!("{at}:{}", "00".repeat(32));
     let refused = run_cli(&dir, &api, &["timestamp", "get", "--file", doc, "--trust", &forged]);
     assert!(!refused.status.success(), "a root nobody committed is refused");
+
+    // The EVM ParaTime: the development accounts are funded and a value transfer signed
+    // with the first one's printed key goes through the Ethereum JSON-RPC.
+    let rpc = base + PORTS - 1;
+    assert!(summary.contains(&format!("http://127.0.0.1:{rpc}")), "{summary}");
+    assert!(summary.contains("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"), "{summary}");
+    assert_eq!(eth(rpc, "eth_chainId", serde_json::json!([])), "0xa70");
+    let key_hex = summary
+        .lines()
+        .find(|l| l.contains("(0) 0xf39F"))
+        .and_then(|l| l.split_whitespace().last())
+        .expect("the first development key");
+    let key = k256::ecdsa::SigningKey::from_slice(
+        &hex::decode(key_hex.trim_start_matches("0x")).expect("hex"),
+    )
+    .expect("key");
+    let from = atoll_evm::transaction::address_of(&key);
+    let to = alloy_primitives::Address::repeat_byte(0x42);
+    let wei = |v: Value| {
+        alloy_primitives::U256::from_str_radix(
+            v.as_str().expect("quantity").trim_start_matches("0x"),
+            16,
+        )
+        .expect("hex quantity")
+    };
+    let ether = alloy_primitives::U256::from(10u64).pow(alloy_primitives::U256::from(18u64));
+    let funded = wei(eth(rpc, "eth_getBalance", serde_json::json!([from, "latest"])));
+    assert_eq!(funded, alloy_primitives::U256::from(10_000u64) * ether);
+    let tx = alloy_consensus::TxEip1559 {
+        chain_id: 0xa70,
+        nonce: 0,
+        gas_limit: 21_000,
+        max_fee_per_gas: 2_000_000_000,
+        max_priority_fee_per_gas: 0,
+        to: alloy_primitives::TxKind::Call(to),
+        value: ether,
+        access_list: Default::default(),
+        input: Default::default(),
+    };
+    let raw = alloy_eips::eip2718::Encodable2718::encoded_2718(&alloy_consensus::TxEnvelope::from(
+        atoll_evm::transaction::sign(tx, &key),
+    ));
+    let hash =
+        eth(rpc, "eth_sendRawTransaction", serde_json::json!([format!("0x{}", hex::encode(raw))]));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let receipt = loop {
+        let receipt = eth(rpc, "eth_getTransactionReceipt", serde_json::json!([hash]));
+        if !receipt.is_null() {
+            break receipt;
+        }
+        assert!(Instant::now() < deadline, "no receipt for {hash}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    assert_eq!(wei(eth(rpc, "eth_getBalance", serde_json::json!([to, "latest"]))), ether);
 
     // Ctrl-C stops every process.
     let stopped_at = height(&dir, &api);

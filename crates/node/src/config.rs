@@ -381,7 +381,7 @@ impl NodeConfig {
                     "\n[[compute]]\n# Run this ParaTime for its committee (runtime id, binary path).\n\
                      runtime = {}\nbinary = {}\n{}\
                      # The ParaTime p2p network (host:port) and the other compute nodes' addresses.\n\
-                     p2p_listen = {}\np2p_peers = [{}]\n{}",
+                     p2p_listen = {}\np2p_peers = [{}]\n{}{}",
                     value(&c.runtime),
                     value(&c.binary),
                     if c.binary_args.is_empty() {
@@ -394,6 +394,14 @@ impl NodeConfig {
                     },
                     value(&c.p2p_listen),
                     c.p2p_peers.iter().map(|p| value(p)).collect::<Vec<_>>().join(", "),
+                    match &c.eth_rpc_listen {
+                        Some(listen) => format!(
+                            "# An EVM ParaTime's Ethereum JSON-RPC (HTTP and WebSocket, host:port).\n\
+                             eth_rpc_listen = {}\n",
+                            value(listen)
+                        ),
+                        None => String::new(),
+                    },
                     match &c.byzantine {
                         Some(mode) => format!(
                             "# TEST ONLY: misbehave on purpose.\nbyzantine = {}\n",
@@ -460,7 +468,7 @@ mod tests {
             binary_args: Vec::new(),
             p2p_listen: format!("127.0.0.1:{port}"),
             p2p_peers: vec!["127.0.0.1:9000".into()],
-            eth_rpc_listen: None,
+            eth_rpc_listen: (runtime == 2).then(|| format!("127.0.0.1:{}", port + 1)),
             byzantine: None,
         };
         let mut config = NodeConfig::new("node-0", Role::Full, 26656);

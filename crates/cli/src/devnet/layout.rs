@@ -6,13 +6,15 @@
 //! <dir>/genesis.json     the shared genesis document
 //! <dir>/keys/            funded test accounts (alice.key, bob.key, …)
 //! <dir>/validator-<i>/   validator homes (keys/, config.toml, genesis.json, data/, node.log)
-//! <dir>/compute-<i>/     compute node homes (they run the timestamping ParaTime)
-//! <dir>/client/          the client node: follows the chain, serves the API, runs the ParaTime
+//! <dir>/compute-<i>/     compute node homes (they run the timestamping and EVM ParaTimes)
+//! <dir>/client/          the client node: follows the chain, serves the API, runs both
+//!                        ParaTimes and serves the EVM ParaTime's Ethereum JSON-RPC
 //! ```
 //!
 //! Node `k` (validators first, then compute nodes, then the client) uses the ports
-//! `base + 10k` (p2p), `+1` (API), `+2` (metrics), `+3` (transaction gossip) and `+4`
-//! (ParaTime p2p).
+//! `base + 10k` (p2p), `+1` (API), `+2` (metrics), `+3` (transaction gossip), `+4`
+//! (timestamping ParaTime p2p) and `+5` (EVM ParaTime p2p); the client's Ethereum JSON-RPC
+//! listens on its own port (8545 unless asked otherwise, as anvil's).
 
 use std::path::{Path, PathBuf};
 
@@ -68,9 +70,14 @@ impl NodeSpec {
         format!("127.0.0.1:{}", self.port + 2)
     }
 
-    /// The ParaTime p2p address.
+    /// The timestamping ParaTime's p2p address.
     fn runtime_p2p(&self) -> String {
         format!("127.0.0.1:{}", self.port + 4)
+    }
+
+    /// The EVM ParaTime's p2p address.
+    fn evm_p2p(&self) -> String {
+        format!("127.0.0.1:{}", self.port + 5)
     }
 
     /// Its log file.
@@ -80,7 +87,7 @@ impl NodeSpec {
 
     /// Every port it listens on.
     pub(crate) fn ports(&self) -> Vec<u16> {
-        let last = if self.kind == Kind::Validator { 3 } else { 4 };
+        let last = if self.kind == Kind::Validator { 3 } else { 5 };
         (0..=last).map(|offset| self.port + offset).collect()
     }
 }
@@ -102,6 +109,25 @@ pub(crate) struct Manifest {
     pub epoch_interval: u64,
     /// The ParaTime's runtime id.
     pub runtime: RuntimeId,
+    /// The EVM ParaTime (devnets created before it existed have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evm: Option<EvmNet>,
+}
+
+/// The devnet's EVM ParaTime.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct EvmNet {
+    /// Its runtime id.
+    pub runtime: RuntimeId,
+    /// Its Ethereum chain id.
+    pub chain_id: u64,
+    /// The client node's Ethereum JSON-RPC port.
+    pub rpc_port: u16,
+}
+
+/// The arguments that make the `atoll` binary serve the EVM ParaTime.
+pub(crate) fn evm_args() -> Vec<String> {
+    ["paratime", "serve", "evm"].map(str::to_owned).to_vec()
 }
 
 impl Manifest {
@@ -140,6 +166,8 @@ pub(crate) struct Shape {
     pub base_port: u16,
     /// Blocks per epoch.
     pub epoch_interval: u64,
+    /// The Ethereum JSON-RPC port.
+    pub eth_rpc_port: u16,
 }
 
 /// Reads the manifest of an existing devnet, if `dir` holds one.
@@ -181,6 +209,11 @@ pub(crate) fn create(
         base_port: shape.base_port,
         epoch_interval: shape.epoch_interval,
         runtime: atoll_timestamp::runtime_id(),
+        evm: Some(EvmNet {
+            runtime: atoll_evm::runtime_id(),
+            chain_id: atoll_evm::DEFAULT_CHAIN_ID,
+            rpc_port: shape.eth_rpc_port,
+        }),
     };
     let specs = manifest.nodes(dir);
     let mut genesis = genesis::new_genesis(CHAIN_ID, "ATL", 9, shape.epoch_interval);
@@ -218,6 +251,9 @@ pub(crate) fn create(
     };
     let version = Version { major: 0, minor: 1, patch: 0 };
     genesis::add_compute_runtime(&mut genesis, manifest.runtime, version, owner, committee_shape)?;
+    if let Some(evm) = &manifest.evm {
+        genesis::add_compute_runtime(&mut genesis, evm.runtime, version, owner, committee_shape)?;
+    }
     std::fs::create_dir_all(dir.join("keys"))?;
     for name in &manifest.accounts {
         let key = FileSigner::generate(&Manifest::key_file(dir, name))?;
@@ -257,18 +293,28 @@ fn config(
     config.api.rate_limit_per_second = 0;
     config.api.max_body_bytes = 16 << 20;
     if spec.kind != Kind::Validator {
+        let peers: Vec<&NodeSpec> = others.filter(|o| o.kind != Kind::Validator).collect();
         config.compute = vec![ComputeSection {
             runtime: manifest.runtime.to_string(),
             binary: paratime.0.display().to_string(),
             binary_args: paratime.1.clone(),
             p2p_listen: spec.runtime_p2p(),
-            p2p_peers: others
-                .filter(|o| o.kind != Kind::Validator)
-                .map(NodeSpec::runtime_p2p)
-                .collect(),
+            p2p_peers: peers.iter().map(|o| o.runtime_p2p()).collect(),
             eth_rpc_listen: None,
             byzantine: None,
         }];
+        if let Some(evm) = &manifest.evm {
+            config.compute.push(ComputeSection {
+                runtime: evm.runtime.to_string(),
+                binary: paratime.0.display().to_string(),
+                binary_args: evm_args(),
+                p2p_listen: spec.evm_p2p(),
+                p2p_peers: peers.iter().map(|o| o.evm_p2p()).collect(),
+                eth_rpc_listen: (spec.kind == Kind::Client)
+                    .then(|| format!("127.0.0.1:{}", evm.rpc_port)),
+                byzantine: None,
+            });
+        }
     }
     config.validate()?;
     Ok(config)

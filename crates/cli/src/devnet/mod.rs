@@ -1,12 +1,14 @@
 //! `atoll devnet`: a whole local network in one command. The first run creates keys,
 //! entities, funded test accounts and a genesis in the data directory ([`layout`]); every
 //! run starts the validators, the compute nodes and the client node as separate `atoll node`
-//! processes ([`children`]), waits until blocks are made and the timestamping ParaTime has
-//! finalized a round, prints the endpoints and the accounts, then shows a live status line
-//! until Ctrl-C (or SIGTERM), when it stops every node cleanly. Running it again resumes
-//! the same chain; `--reset` starts over.
+//! processes ([`children`]), waits until blocks are made and the timestamping and EVM
+//! ParaTimes have finalized a round, prints the endpoints and the accounts (with the EVM
+//! ParaTime's Ethereum JSON-RPC and development accounts, [`dev_accounts`]), then shows a
+//! live status line until Ctrl-C (or SIGTERM), when it stops every node cleanly. Running it
+//! again resumes the same chain; `--reset` starts over.
 
 mod children;
+mod dev_accounts;
 mod layout;
 mod watch;
 
@@ -29,6 +31,10 @@ use layout::{Kind, Manifest, NodeSpec, Shape};
 
 /// Tokens each test account deposits into the ParaTime when the devnet is created.
 const DEPOSIT_TOKENS: u128 = 1_000;
+/// Development accounts funded in the EVM ParaTime.
+const DEV_ACCOUNTS: u32 = 10;
+/// Tokens each development account gets in the EVM ParaTime (deposited by `alice`).
+const DEV_TOKENS: u128 = 10_000;
 /// How long a node may take to answer after it was started.
 const START_LIMIT: Duration = Duration::from_secs(120);
 /// How long the network may take to make its first block and ParaTime round.
@@ -59,6 +65,10 @@ pub(crate) struct DevnetArgs {
     /// Blocks per epoch (default 100; only when created).
     #[arg(long)]
     epoch_interval: Option<u64>,
+    /// The EVM ParaTime's Ethereum JSON-RPC port on 127.0.0.1 (default 8545; only when
+    /// created).
+    #[arg(long)]
+    eth_rpc_port: Option<u16>,
     /// Run compute-0 in a byzantine test mode (dishonest, straggler, runaway-proposer,
     /// bogus-batch, invalid-batch-hash, failure-indicating, equivocation) to watch
     /// discrepancy detection deal with it.
@@ -91,6 +101,11 @@ fn check_resume(manifest: &Manifest, args: &DevnetArgs) -> Result<()> {
         ("accounts", args.accounts.map(|v| v as u64), manifest.accounts.len() as u64),
         ("base-port", args.base_port.map(u64::from), u64::from(manifest.base_port)),
         ("epoch-interval", args.epoch_interval, manifest.epoch_interval),
+        (
+            "eth-rpc-port",
+            args.eth_rpc_port.map(u64::from),
+            manifest.evm.as_ref().map_or(0, |e| u64::from(e.rpc_port)),
+        ),
     ];
     for (flag, asked, existing) in asked {
         if asked.is_some_and(|a| a != existing) {
@@ -104,13 +119,23 @@ fn check_resume(manifest: &Manifest, args: &DevnetArgs) -> Result<()> {
 
 /// Points every ParaTime node's `[compute]` section at this binary and sets (or clears)
 /// the byzantine mode of compute-0; the rest of each config.toml is left as the user made it.
-fn refresh_configs(nodes: &[NodeSpec], exe: &Path, byzantine: Option<&str>) -> Result<()> {
+fn refresh_configs(
+    nodes: &[NodeSpec],
+    manifest: &Manifest,
+    exe: &Path,
+    byzantine: Option<&str>,
+) -> Result<()> {
+    let evm = manifest.evm.as_ref().map(|e| e.runtime.to_string());
     for spec in nodes.iter().filter(|s| s.kind != Kind::Validator) {
         let path = spec.home.join(node_run::CONFIG_FILE);
         let mut config = NodeConfig::load(&path)?;
         for compute in &mut config.compute {
             compute.binary = exe.display().to_string();
-            compute.binary_args = paratime_args();
+            compute.binary_args = if Some(&compute.runtime) == evm.as_ref() {
+                layout::evm_args()
+            } else {
+                paratime_args()
+            };
             compute.byzantine =
                 (spec.name == "compute-0").then(|| byzantine.map(str::to_owned)).flatten();
         }
@@ -123,9 +148,10 @@ fn paratime_args() -> Vec<String> {
     ["paratime", "serve", "timestamp"].map(str::to_owned).to_vec()
 }
 
-fn check_ports(nodes: &[NodeSpec]) -> Result<()> {
+fn check_ports(nodes: &[NodeSpec], manifest: &Manifest) -> Result<()> {
     for spec in nodes {
-        for port in spec.ports() {
+        let rpc = manifest.evm.as_ref().filter(|_| spec.kind == Kind::Client).map(|e| e.rpc_port);
+        for port in spec.ports().into_iter().chain(rpc) {
             if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
                 bail!(
                     "port {port} (for {}) is in use: is another devnet or node running? \
@@ -222,6 +248,72 @@ async fn fund_paratime(
     Ok(())
 }
 
+/// `alice` deposits into the EVM ParaTime for each development account; waits until the
+/// first one holds its tokens.
+async fn fund_evm(
+    client: &Client,
+    nodes: &mut [Running],
+    dir: &Path,
+    manifest: &Manifest,
+) -> Result<()> {
+    let (Some(evm), Some(funder)) = (&manifest.evm, manifest.accounts.first()) else {
+        return Ok(());
+    };
+    let key = FileSigner::load(&Manifest::key_file(dir, funder))?;
+    let amount = Amount::new(DEV_TOKENS * 1_000_000_000);
+    let accounts = dev_accounts::keys(DEV_ACCOUNTS);
+    // The funder's earlier deposit is included (fund_paratime waited for it): its next nonce
+    // is in state, and the ones after it follow.
+    let mut nonce = None;
+    for secret in &accounts {
+        let signing = k256::ecdsa::SigningKey::from_slice(secret)?;
+        let address = atoll_evm::transaction::address_of(&signing);
+        let to = Some(Address::from_eth(address.0 .0));
+        let body = SubmitMsg { runtime: evm.runtime, amount, to };
+        let options = SendOptions { wait: None, nonce, ..SendOptions::default() };
+        let sent = client.send(&key, SUBMIT_MSG, &body, options).await.context("depositing")?;
+        nonce = Some(sent.nonce + 1);
+    }
+    let last = accounts.last().context("no development accounts")?;
+    let last = atoll_evm::transaction::address_of(&k256::ecdsa::SigningKey::from_slice(last)?);
+    wait_until(nodes, READY_LIMIT, "the EVM ParaTime's first round", || async {
+        let wei = crate::paratime::query::<[u8; 32]>(
+            client,
+            &evm.runtime,
+            atoll_evm::module::BALANCE,
+            &last.0 .0,
+        )
+        .await;
+        wei.ok().filter(|(_, w)| w.iter().any(|b| *b != 0)).map(drop)
+    })
+    .await
+}
+
+/// The Ethereum part of the summary, printed as anvil prints it.
+fn evm_summary(evm: &layout::EvmNet) -> Vec<String> {
+    let mut lines = vec![
+        format!(
+            "  Ethereum JSON-RPC  http://127.0.0.1:{port}  ws://127.0.0.1:{port}  chain id {} ({:#x}), EVM ParaTime {}",
+            evm.chain_id,
+            evm.chain_id,
+            evm.runtime,
+            port = evm.rpc_port
+        ),
+        String::new(),
+        format!(
+            "  Development accounts ({DEV_TOKENS} ATL each in the EVM ParaTime; mnemonic \"{}\", m/44'/60'/0'/0/i):",
+            dev_accounts::MNEMONIC
+        ),
+    ];
+    for (i, secret) in dev_accounts::keys(DEV_ACCOUNTS).iter().enumerate() {
+        let address = k256::ecdsa::SigningKey::from_slice(secret)
+            .map(|k| atoll_evm::transaction::address_of(&k).to_string())
+            .unwrap_or_default();
+        lines.push(format!("  ({i}) {address}  0x{}", hex::encode(secret)));
+    }
+    lines
+}
+
 fn summary(dir: &Path, manifest: &Manifest, nodes: &[NodeSpec], byzantine: Option<&str>) -> String {
     let client = nodes.iter().find(|n| n.kind == Kind::Client).unwrap_or(&nodes[0]);
     let api = client.api();
@@ -270,6 +362,10 @@ fn summary(dir: &Path, manifest: &Manifest, nodes: &[NodeSpec], byzantine: Optio
             .unwrap_or_else(|e| format!("(unreadable: {e})"));
         lines.push(format!("  {name:<8} {address}  {}", path.display()));
     }
+    if let Some(evm) = &manifest.evm {
+        lines.push(String::new());
+        lines.extend(evm_summary(evm));
+    }
     lines.push(String::new());
     lines.push("  Try, in another terminal:".to_owned());
     lines.push(format!("    export ATOLL_API={api} ATOLL_KEYS_DIR={}", dir.join("keys").display()));
@@ -304,6 +400,7 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<()> {
                 accounts: args.accounts.unwrap_or(4),
                 base_port: args.base_port.unwrap_or(27_000),
                 epoch_interval: args.epoch_interval.unwrap_or(100),
+                eth_rpc_port: args.eth_rpc_port.unwrap_or(8545),
             };
             let bar = ProgressBar::new_spinner();
             bar.set_message("creating keys, entities, test accounts and the genesis");
@@ -314,8 +411,8 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<()> {
         }
     };
     let specs = manifest.nodes(&dir);
-    refresh_configs(&specs, &exe, args.byzantine.as_deref())?;
-    check_ports(&specs)?;
+    refresh_configs(&specs, &manifest, &exe, args.byzantine.as_deref())?;
+    check_ports(&specs, &manifest)?;
     std::fs::write(dir.join(PID_FILE), std::process::id().to_string())?;
     let mut nodes = Vec::new();
     let result = start_and_watch(&dir, &manifest, &specs, &exe, &args, created, &mut nodes).await;
@@ -374,6 +471,8 @@ async fn start_and_watch(
         if created {
             bar.set_message("funding the test accounts in the ParaTime (its first round)");
             fund_paratime(&client, nodes, dir, manifest).await?;
+            bar.set_message("funding the development accounts in the EVM ParaTime");
+            fund_evm(&client, nodes, dir, manifest).await?;
         }
         bar.inc(1);
         anyhow::Ok((client, start))
