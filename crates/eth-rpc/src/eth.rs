@@ -270,7 +270,11 @@ async fn send_raw(s: &EthState, raw: Vec<u8>) -> Result<B256, RpcError> {
     let hash = keccak256(&raw);
     let wrapped = atoll_runtime_sdk::UnverifiedTransaction::of_scheme(evm::SCHEME, raw);
     match s.compute.submit(atoll_types::encode(&wrapped)).await {
-        Ok(_) => Ok(hash),
+        Ok(_) => {
+            s.filters.pending(hash);
+            let _ = s.pending.send(hash);
+            Ok(hash)
+        }
         Err(atoll_compute::SubmitError::Rejected(failure)) => Err(RpcError::Server(geth_message(
             failure.module.as_str(),
             failure.code,

@@ -8,6 +8,7 @@
 //! - [`index`]: blocks, transactions and receipts in redb, derived from the runtime's
 //!   finalized rounds by [`feed`] (rebuilt from them if missing);
 //! - [`eth`]: the `eth`, `net` and `web3` methods;
+//! - [`filter`]: polled filters; [`pubsub`]: WebSocket subscriptions;
 //! - [`convert`]: index records to alloy's RPC types;
 //! - [`state`]: what the methods read; [`error`]: the error codes clients expect.
 //!
@@ -18,7 +19,9 @@ pub mod convert;
 pub mod error;
 pub mod eth;
 pub mod feed;
+pub mod filter;
 pub mod index;
+pub mod pubsub;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -131,15 +134,21 @@ pub async fn start(config: EthRpcConfig, compute: ComputeHandle) -> Result<EthRp
     let index = Arc::new(Index::open(&config.index_path)?);
     let chain_id = chain_id(&compute).await?;
     let (heads, _) = broadcast::channel(1024);
+    let (pending, _) = broadcast::channel(4096);
     let state = EthState {
         compute: compute.clone(),
         index: index.clone(),
         chain_id,
         limits: config.limits.clone(),
         heads: heads.clone(),
+        pending,
+        filters: filter::Filters::default(),
     };
     let mut module = RpcModule::new(state);
-    eth::register(&mut module).map_err(|e| EthRpcError::Register(e.to_string()))?;
+    let register = |e: jsonrpsee::core::RegisterMethodError| EthRpcError::Register(e.to_string());
+    eth::register(&mut module).map_err(register)?;
+    filter::register(&mut module).map_err(register)?;
+    pubsub::register(&mut module).map_err(register)?;
     let limits = &config.limits;
     let server_config = ServerConfig::builder()
         .max_request_body_size(limits.max_request_bytes)
@@ -147,6 +156,7 @@ pub async fn start(config: EthRpcConfig, compute: ComputeHandle) -> Result<EthRp
         .max_connections(limits.max_connections)
         .max_subscriptions_per_connection(limits.max_subscriptions)
         .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch))
+        .set_id_provider(pubsub::HexIds)
         .build();
     let server = Server::builder()
         .set_config(server_config)

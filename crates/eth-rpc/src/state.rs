@@ -26,6 +26,10 @@ pub struct EthState {
     pub limits: RpcLimits,
     /// New block numbers, as the index takes them.
     pub heads: broadcast::Sender<u64>,
+    /// Hashes of transactions this endpoint took.
+    pub pending: broadcast::Sender<B256>,
+    /// Installed polled filters.
+    pub filters: crate::filter::Filters,
 }
 
 impl EthState {

@@ -18,8 +18,10 @@ use atoll_evm::{runtime_id, DEFAULT_CHAIN_ID};
 use atoll_node::genesis::RuntimeShape;
 use atoll_testnet::*;
 use atoll_types::{Amount, Signer};
+use futures_util::{SinkExt, StreamExt};
 use k256::ecdsa::SigningKey;
 use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
 
 mod common;
 use common::*;
@@ -168,6 +170,34 @@ async fn ethereum_clients_see_blocks_transactions_receipts_logs_and_state() {
     let code = client.call("eth_getCode", json!([token, "latest"])).await;
     assert!(code.as_str().expect("a string").len() > 200);
     let bob = Address::repeat_byte(0xb0);
+    let transfer_topic = keccak256(b"Transfer(address,address,uint256)");
+
+    // Before the transfer: polled filters and WebSocket subscriptions.
+    let log_filter =
+        client.call("eth_newFilter", json!([{"address": token, "topics": [transfer_topic]}])).await;
+    let block_filter = client.call("eth_newBlockFilter", json!([])).await;
+    let pending_filter = client.call("eth_newPendingTransactionFilter", json!([])).await;
+    let ws = format!("ws://{}", rpc.local_addr());
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws.as_str()).await.expect("ws");
+    for (id, params) in [
+        (1, json!(["newHeads"])),
+        (2, json!(["logs", {"address": token}])),
+        (3, json!(["newPendingTransactions"])),
+    ] {
+        let request =
+            json!({"jsonrpc": "2.0", "id": id, "method": "eth_subscribe", "params": params});
+        socket.send(Message::text(request.to_string())).await.expect("subscribe");
+    }
+    // Every subscription is confirmed (with its id) before the transfer is sent.
+    let mut confirmed = 0;
+    while confirmed < 3 {
+        let Some(Ok(Message::Text(text))) = socket.next().await else { continue };
+        let answer: Value = serde_json::from_str(&text).expect("json");
+        let id = answer["result"].as_str().unwrap_or_default();
+        assert!(id.starts_with("0x") && id.len() == 34, "a geth-style id: {answer}");
+        confirmed += 1;
+    }
+
     let moved = client
         .send(legacy(
             &alice,
@@ -183,9 +213,42 @@ async fn ethereum_clients_see_blocks_transactions_receipts_logs_and_state() {
     assert_eq!(receipt["effectiveGasPrice"], json!(format!("{:#x}", 3 * GWEI)));
     let logs = receipt["logs"].as_array().expect("logs");
     assert_eq!(logs.len(), 1);
-    let transfer_topic = keccak256(b"Transfer(address,address,uint256)");
     assert_eq!(logs[0]["topics"][0], json!(transfer_topic));
     assert_eq!(logs[0]["transactionHash"], json!(moved));
+
+    // The filters saw it, once.
+    let changes = client.call("eth_getFilterChanges", json!([log_filter])).await;
+    assert_eq!(changes.as_array().expect("logs").len(), 1, "{changes}");
+    assert_eq!(changes[0]["transactionHash"], json!(moved));
+    let again = client.call("eth_getFilterChanges", json!([log_filter])).await;
+    assert_eq!(again, json!([]), "a second poll has nothing new");
+    let all = client.call("eth_getFilterLogs", json!([log_filter])).await;
+    assert_eq!(all.as_array().expect("logs").len(), 1);
+    let blocks = client.call("eth_getFilterChanges", json!([block_filter])).await;
+    assert!(blocks.as_array().expect("hashes").contains(&receipt["blockHash"]), "{blocks}");
+    let pending = client.call("eth_getFilterChanges", json!([pending_filter])).await;
+    assert_eq!(pending, json!([moved]));
+    assert_eq!(client.call("eth_uninstallFilter", json!([log_filter])).await, json!(true));
+    let gone = client.error("eth_getFilterChanges", json!([log_filter])).await;
+    assert!(gone["message"].as_str().expect("a string").contains("filter not found"));
+
+    // The subscriptions were notified: the pending hash, the head and the log.
+    let (mut saw_head, mut saw_log, mut saw_pending) = (false, false, false);
+    let deadline = std::time::Instant::now() + LIMIT;
+    while !(saw_head && saw_log && saw_pending) {
+        assert!(std::time::Instant::now() < deadline, "notifications missing");
+        let Some(Ok(Message::Text(text))) = socket.next().await else { continue };
+        let message: Value = serde_json::from_str(&text).expect("json");
+        let result = &message["params"]["result"];
+        if result["hash"] == receipt["blockHash"] {
+            saw_head = true;
+        } else if result["transactionHash"] == json!(moved) {
+            assert_eq!(result["topics"][0], json!(transfer_topic));
+            saw_log = true;
+        } else if *result == json!(moved) {
+            saw_pending = true;
+        }
+    }
 
     // The block holds the transaction; its hash is keccak(rlp(header)), and its parent's.
     let number = quantity(&receipt["blockNumber"]);
