@@ -106,6 +106,10 @@ pub struct ComputeConfig {
     pub commit_fee: Fee,
     /// Test-only misbehaviour.
     pub byzantine: ByzantineMode,
+    /// With nothing to do for this long, the round's first scheduler proposes an empty
+    /// batch, so the ParaTime's rounds (an EVM ParaTime's blocks) keep coming while idle;
+    /// `None`: rounds happen only for transactions and messages.
+    pub empty_round_interval: Option<Duration>,
 }
 
 impl ComputeConfig {
@@ -121,6 +125,7 @@ impl ComputeConfig {
             call_timeout: Duration::from_secs(30),
             commit_fee: Fee { amount: Amount::new(100_000), gas: 100_000 },
             byzantine: ByzantineMode::Honest,
+            empty_round_interval: None,
         }
     }
 }
@@ -163,6 +168,7 @@ struct Shared {
     /// The write logs of the last rounds peers asked for.
     write_log_cache: Mutex<VecDeque<(Round, RoundWriteLogs)>>,
     mode: ByzantineMode,
+    empty_round_interval: Option<Duration>,
 }
 
 impl Shared {
@@ -447,6 +453,7 @@ pub fn start(
         proposals: Mutex::new((Round(0), Vec::new())),
         write_log_cache: Mutex::new(VecDeque::new()),
         mode: config.byzantine,
+        empty_round_interval: config.empty_round_interval,
     });
     let (p2p, gossip, p2p_task) = p2p::start(config.runtime, config.p2p.clone(), shared.clone())?;
     let journal = journal::Journal::open(config.storage_path.with_extension("journal"))?;

@@ -677,7 +677,10 @@ impl Worker {
         let full = pool_len >= params.max_batch_size as usize;
         let flushed =
             round.started.elapsed() >= Duration::from_millis(params.batch_flush_timeout_ms);
-        if pool_len + queued == 0 || !(full || flushed || rank > 0) {
+        // Idle for the configured interval: the first scheduler proposes an empty batch.
+        let idle = rank == 0
+            && self.shared.empty_round_interval.is_some_and(|i| round.started.elapsed() >= i);
+        if (pool_len + queued == 0 && !idle) || !(full || flushed || rank > 0 || idle) {
             return Ok(());
         }
         // Twice the batch size in candidates: the runtime leaves out what fails to

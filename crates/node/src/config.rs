@@ -140,6 +140,11 @@ pub struct ComputeSection {
     /// WebSocket on one port), if this node serves it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eth_rpc_listen: Option<String>,
+    /// With nothing to do for this many milliseconds, propose an empty round (when this
+    /// node is the round's first scheduler), so the ParaTime's rounds keep coming while idle
+    /// (an EVM ParaTime's blocks: Ethereum clients wait for new blocks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty_round_interval_ms: Option<u64>,
     /// TEST ONLY: a byzantine mode (`dishonest`, `straggler`, `runaway-proposer`,
     /// `bogus-batch`, `invalid-batch-hash`, `failure-indicating`, `equivocation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -381,7 +386,7 @@ impl NodeConfig {
                     "\n[[compute]]\n# Run this ParaTime for its committee (runtime id, binary path).\n\
                      runtime = {}\nbinary = {}\n{}\
                      # The ParaTime p2p network (host:port) and the other compute nodes' addresses.\n\
-                     p2p_listen = {}\np2p_peers = [{}]\n{}{}",
+                     p2p_listen = {}\np2p_peers = [{}]\n{}{}{}",
                     value(&c.runtime),
                     value(&c.binary),
                     if c.binary_args.is_empty() {
@@ -399,6 +404,13 @@ impl NodeConfig {
                             "# An EVM ParaTime's Ethereum JSON-RPC (HTTP and WebSocket, host:port).\n\
                              eth_rpc_listen = {}\n",
                             value(listen)
+                        ),
+                        None => String::new(),
+                    },
+                    match &c.empty_round_interval_ms {
+                        Some(ms) => format!(
+                            "# Propose an empty round after this many idle milliseconds.\n\
+                             empty_round_interval_ms = {ms}\n"
                         ),
                         None => String::new(),
                     },
@@ -469,6 +481,7 @@ mod tests {
             p2p_listen: format!("127.0.0.1:{port}"),
             p2p_peers: vec!["127.0.0.1:9000".into()],
             eth_rpc_listen: (runtime == 2).then(|| format!("127.0.0.1:{}", port + 1)),
+            empty_round_interval_ms: (runtime == 2).then_some(2_000),
             byzantine: None,
         };
         let mut config = NodeConfig::new("node-0", Role::Full, 26656);

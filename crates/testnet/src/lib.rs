@@ -101,6 +101,7 @@ pub fn network(
             p2p_listen: format!("127.0.0.1:{}", free_port()),
             p2p_peers: Vec::new(),
             eth_rpc_listen: None,
+            empty_round_interval_ms: None,
             byzantine: byzantine.filter(|(b, _)| *b == i).map(|(_, m)| m.to_owned()),
         }];
         homes.push(home);

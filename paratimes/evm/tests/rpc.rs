@@ -102,9 +102,17 @@ async fn start_rpc(running: &Running, dir: &std::path::Path) -> EthRpc {
     atoll_eth_rpc::start(config, running.compute.handle()).await.expect("JSON-RPC starts")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn ethereum_clients_see_blocks_transactions_receipts_logs_and_state() {
-    let _serial = SERIAL.lock().await;
+/// A one-node network running the EVM ParaTime, its JSON-RPC, and Alice's Ethereum account
+/// funded with 50 tokens by a deposit from the consensus layer.
+struct Setup {
+    _net: Net,
+    nodes: Vec<Option<Running>>,
+    rpc: EthRpc,
+    client: Client,
+    alice: SigningKey,
+}
+
+async fn setup() -> Setup {
     logs();
     let shape = RuntimeShape {
         group_size: 1,
@@ -115,26 +123,14 @@ async fn ethereum_clients_see_blocks_transactions_receipts_logs_and_state() {
     };
     let depositor = MemorySigner::from_seed([21; 32]);
     let funded = [atoll_types::Address::from_public_key(&depositor.public_key())];
-    let net = network(&paratime(), 1, shape, None, &funded, |_| {});
+    let mut net = network(&paratime(), 1, shape, None, &funded, |_| {});
+    // Blocks keep coming while idle, as Ethereum clients expect.
+    net.configs[0].compute[0].empty_round_interval_ms = Some(1_000);
     let nodes = net.start_all().await;
     let n0 = first(&nodes);
     let rpc = start_rpc(n0, net.dir.path()).await;
     let client =
         Client { http: reqwest::Client::new(), url: format!("http://{}", rpc.local_addr()) };
-
-    // Chain, network and client identity.
-    assert_eq!(quantity(&client.call("eth_chainId", json!([])).await), DEFAULT_CHAIN_ID);
-    assert_eq!(client.call("net_version", json!([])).await, json!(DEFAULT_CHAIN_ID.to_string()));
-    assert_eq!(client.call("eth_accounts", json!([])).await, json!([]));
-    assert_eq!(client.call("eth_syncing", json!([])).await, json!(false));
-    assert!(client
-        .call("web3_clientVersion", json!([]))
-        .await
-        .as_str()
-        .expect("a string")
-        .starts_with("atoll/"));
-
-    // A deposit from the consensus layer; the balance shows at `latest`.
     let alice = SigningKey::from_slice(&[31; 32]).expect("key");
     let a = address_of(&alice);
     let deposit = SubmitMsg {
@@ -150,6 +146,26 @@ async fn ethereum_clients_see_blocks_transactions_receipts_logs_and_state() {
         serde_json::from_value::<U256>(balance).ok() == Some(wei)
     })
     .await;
+    Setup { _net: net, nodes, rpc, client, alice }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ethereum_clients_see_blocks_transactions_receipts_logs_and_state() {
+    let _serial = SERIAL.lock().await;
+    let Setup { _net, nodes, rpc, client, alice } = setup().await;
+    let a = address_of(&alice);
+
+    // Chain, network and client identity.
+    assert_eq!(quantity(&client.call("eth_chainId", json!([])).await), DEFAULT_CHAIN_ID);
+    assert_eq!(client.call("net_version", json!([])).await, json!(DEFAULT_CHAIN_ID.to_string()));
+    assert_eq!(client.call("eth_accounts", json!([])).await, json!([]));
+    assert_eq!(client.call("eth_syncing", json!([])).await, json!(false));
+    assert!(client
+        .call("web3_clientVersion", json!([]))
+        .await
+        .as_str()
+        .expect("a string")
+        .starts_with("atoll/"));
 
     // Deploy the token (EIP-1559), transfer with a legacy transaction.
     let deployed = client
@@ -357,6 +373,52 @@ async fn ethereum_clients_see_blocks_transactions_receipts_logs_and_state() {
     assert!(refused.get("error").is_some(), "an oversized batch is refused: {refused}");
     assert_eq!(quantity(&client.call("eth_getTransactionCount", json!([a, "latest"])).await), 2);
 
+    rpc.stop().await;
+    stop_all(nodes).await;
+}
+
+/// Runs one of the client scripts in `clients/js` with Node.js against the endpoint;
+/// installs their npm packages first (the project's `clients/js/install.sh`) if needed.
+fn run_client(script: &str, setup: &Setup) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients/js");
+    if !dir.join("node_modules").exists() {
+        let installed = std::process::Command::new(dir.join("install.sh"))
+            .status()
+            .expect("clients/js/install.sh runs (needs Node.js 20 and npm)");
+        assert!(installed.success(), "clients/js/install.sh failed");
+    }
+    let token = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts/Token.bin");
+    let addr = setup.rpc.local_addr();
+    let started = std::time::Instant::now();
+    let output = std::process::Command::new("node")
+        .arg(dir.join(script))
+        .env("RPC_URL", format!("http://{addr}"))
+        .env("WS_URL", format!("ws://{addr}"))
+        .env("PRIVATE_KEY", format!("0x{}", hex::encode(setup.alice.to_bytes())))
+        .env("TOKEN_BIN", token)
+        .output()
+        .expect("node runs (Node.js 20)");
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    eprintln!("{script}: passed in {:.1} s", started.elapsed().as_secs_f64());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ethers_and_viem_deploy_and_use_contracts_unchanged() {
+    let _serial = SERIAL.lock().await;
+    let setup = setup().await;
+    let setup = tokio::task::spawn_blocking(move || {
+        run_client("ethers.mjs", &setup);
+        run_client("viem.mjs", &setup);
+        setup
+    })
+    .await
+    .expect("clients ran");
+    let Setup { _net, nodes, rpc, .. } = setup;
     rpc.stop().await;
     stop_all(nodes).await;
 }

@@ -301,6 +301,7 @@ fn config(
             p2p_listen: spec.runtime_p2p(),
             p2p_peers: peers.iter().map(|o| o.runtime_p2p()).collect(),
             eth_rpc_listen: None,
+            empty_round_interval_ms: None,
             byzantine: None,
         }];
         if let Some(evm) = &manifest.evm {
@@ -312,6 +313,8 @@ fn config(
                 p2p_peers: peers.iter().map(|o| o.evm_p2p()).collect(),
                 eth_rpc_listen: (spec.kind == Kind::Client)
                     .then(|| format!("127.0.0.1:{}", evm.rpc_port)),
+                // Ethereum clients wait for new blocks: one every 2 s while idle.
+                empty_round_interval_ms: Some(2_000),
                 byzantine: None,
             });
         }
