@@ -377,27 +377,47 @@ async fn ethereum_clients_see_blocks_transactions_receipts_logs_and_state() {
     stop_all(nodes).await;
 }
 
-/// Runs one of the client scripts in `clients/js` with Node.js against the endpoint;
-/// installs their npm packages first (the project's `clients/js/install.sh`) if needed.
-fn run_client(script: &str, setup: &Setup) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients/js");
-    if !dir.join("node_modules").exists() {
+/// A client program nobody here wrote, and how to install it.
+struct ClientKit {
+    /// Its directory under `clients/`.
+    dir: &'static str,
+    /// What exists once its install script ran.
+    installed: &'static str,
+    /// The interpreter, relative to the directory when it starts with `.`.
+    interpreter: &'static str,
+}
+
+const NODE: ClientKit = ClientKit { dir: "js", installed: "node_modules", interpreter: "node" };
+const PYTHON: ClientKit =
+    ClientKit { dir: "py", installed: ".venv/bin/python", interpreter: ".venv/bin/python" };
+
+/// Runs `script` of `kit` against the endpoint; installs the kit first with its own
+/// `install.sh` (from the npm registry or PyPI) if needed.
+fn run_client(kit: &ClientKit, script: &str, setup: &Setup) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients");
+    let dir = root.join(kit.dir);
+    if !dir.join(kit.installed).exists() {
         let installed = std::process::Command::new(dir.join("install.sh"))
             .status()
-            .expect("clients/js/install.sh runs (needs Node.js 20 and npm)");
-        assert!(installed.success(), "clients/js/install.sh failed");
+            .unwrap_or_else(|e| panic!("clients/{}/install.sh: {e}", kit.dir));
+        assert!(installed.success(), "clients/{}/install.sh failed", kit.dir);
     }
+    let interpreter = if kit.interpreter.starts_with('.') {
+        dir.join(kit.interpreter).display().to_string()
+    } else {
+        kit.interpreter.to_owned()
+    };
     let token = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts/Token.bin");
     let addr = setup.rpc.local_addr();
     let started = std::time::Instant::now();
-    let output = std::process::Command::new("node")
+    let output = std::process::Command::new(&interpreter)
         .arg(dir.join(script))
         .env("RPC_URL", format!("http://{addr}"))
         .env("WS_URL", format!("ws://{addr}"))
         .env("PRIVATE_KEY", format!("0x{}", hex::encode(setup.alice.to_bytes())))
         .env("TOKEN_BIN", token)
         .output()
-        .expect("node runs (Node.js 20)");
+        .unwrap_or_else(|e| panic!("{interpreter} runs: {e}"));
     assert!(
         output.status.success(),
         "{script} failed:\n{}\n{}",
@@ -408,12 +428,13 @@ fn run_client(script: &str, setup: &Setup) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn ethers_and_viem_deploy_and_use_contracts_unchanged() {
+async fn ethers_viem_and_web3py_deploy_and_use_contracts_unchanged() {
     let _serial = SERIAL.lock().await;
     let setup = setup().await;
     let setup = tokio::task::spawn_blocking(move || {
-        run_client("ethers.mjs", &setup);
-        run_client("viem.mjs", &setup);
+        run_client(&NODE, "ethers.mjs", &setup);
+        run_client(&NODE, "viem.mjs", &setup);
+        run_client(&PYTHON, "web3_client.py", &setup);
         setup
     })
     .await
