@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Ethereum client libraries the client tests drive (exact versions from
-# package-lock.json, from the npm registry). Run by paratimes/evm/tests/rpc.rs when
-# node_modules is missing; needs Node.js 20 and npm.
+# Installs the Ethereum clients the client tests drive: ethers, viem and foundry's cast
+# (exact versions from package-lock.json, from the npm registry). Run by
+# paratimes/evm/tests/rpc.rs when node_modules is missing; needs Node.js 20 and npm.
 set -euo pipefail
 cd "$(dirname "$0")"
 npm ci --no-audit --no-fund --loglevel=error

@@ -388,6 +388,8 @@ struct ClientKit {
 }
 
 const NODE: ClientKit = ClientKit { dir: "js", installed: "node_modules", interpreter: "node" };
+const CAST: ClientKit =
+    ClientKit { dir: "js", installed: "node_modules/.bin/cast", interpreter: "bash" };
 const PYTHON: ClientKit =
     ClientKit { dir: "py", installed: ".venv/bin/python", interpreter: ".venv/bin/python" };
 
@@ -428,13 +430,14 @@ fn run_client(kit: &ClientKit, script: &str, setup: &Setup) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn ethers_viem_and_web3py_deploy_and_use_contracts_unchanged() {
+async fn ethers_viem_web3py_and_cast_deploy_and_use_contracts_unchanged() {
     let _serial = SERIAL.lock().await;
     let setup = setup().await;
     let setup = tokio::task::spawn_blocking(move || {
         run_client(&NODE, "ethers.mjs", &setup);
         run_client(&NODE, "viem.mjs", &setup);
         run_client(&PYTHON, "web3_client.py", &setup);
+        run_client(&CAST, "cast.sh", &setup);
         setup
     })
     .await
