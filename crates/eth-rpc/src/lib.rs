@@ -158,8 +158,15 @@ pub async fn start(config: EthRpcConfig, compute: ComputeHandle) -> Result<EthRp
         .set_batch_request_config(BatchRequestConfig::Limit(limits.max_batch))
         .set_id_provider(pubsub::HexIds)
         .build();
+    // Any origin may call it, as any Ethereum node's public endpoint: browser dapps talk to
+    // it directly (it holds no keys and no cookies).
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods(tower_http::cors::Any)
+        .allow_headers(tower_http::cors::Any);
     let server = Server::builder()
         .set_config(server_config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(cors))
         .build(config.listen)
         .await
         .map_err(|e| EthRpcError::Bind(config.listen, e))?;

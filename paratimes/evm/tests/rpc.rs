@@ -360,6 +360,21 @@ async fn ethereum_clients_see_blocks_transactions_receipts_logs_and_state() {
         .expect("sent");
     let malformed: Value = malformed.json().await.expect("json");
     assert_eq!(malformed["error"]["code"], json!(-32700));
+    // Browser dapps may call it: a CORS preflight is answered for any origin.
+    let preflight = client
+        .http
+        .request(reqwest::Method::OPTIONS, &client.url)
+        .header("origin", "https://dapp.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(preflight.status().is_success(), "{:?}", preflight.status());
+    assert_eq!(
+        preflight.headers().get("access-control-allow-origin").map(|v| v.as_bytes()),
+        Some(b"*".as_slice())
+    );
     // A batch of 100 calls.
     let batch: Vec<Value> = (0..100)
         .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "eth_blockNumber", "params": []}))
