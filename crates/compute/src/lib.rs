@@ -386,13 +386,7 @@ impl ComputeHandle {
 
     /// Runs a runtime query against the latest finalized state this node stores.
     pub async fn query(&self, method: String, args: Vec<u8>) -> Result<Vec<u8>, ComputeError> {
-        let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || {
-            let state = shared.storage().latest()?;
-            shared.executor.query(state, method, args)
-        })
-        .await
-        .map_err(|e| ComputeError::Internal(e.to_string()))?
+        self.query_at(None, method, args).await
     }
 }
 

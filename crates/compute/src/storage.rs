@@ -215,18 +215,7 @@ impl RuntimeStorage {
 
     /// Every transaction outcome of finalized round `round`, in hash order.
     pub fn outcomes(&self, round: Round) -> Result<Vec<TxOutcome>, MkvsError> {
-        let Some(root) = self.stored_root(RootKind::Io, round.0)? else { return Ok(Vec::new()) };
-        let tree = self.store.tree(&root)?;
-        let mut out = Vec::new();
-        for entry in tree.iter_from(&[]) {
-            let (key, value) = entry?;
-            if key.last() == Some(&1) {
-                if let Ok(outcome) = atoll_types::decode::<TxOutcome>(&value, 16 << 20) {
-                    out.push(outcome);
-                }
-            }
-        }
-        Ok(out)
+        Ok(self.transactions(round)?.into_iter().map(|(_, outcome)| outcome).collect())
     }
 }
 

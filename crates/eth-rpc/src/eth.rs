@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::convert;
 use crate::error::{revert_reason, RpcError};
+use crate::index::IndexedBlock;
 use crate::state::EthState;
 
 type Answer = Result<Value, ErrorObjectOwned>;
@@ -292,14 +293,13 @@ fn geth_message(module: &str, code: u32, message: &str) -> String {
         return format!("{module} error {code}: {message}");
     }
     match code {
-        // The module words these as geth does ("nonce too low: ...").
-        codes::INVALID_NONCE => message.to_owned(),
         codes::INSUFFICIENT_BALANCE => {
             format!("insufficient funds for gas * price + value: {message}")
         }
         codes::GAS_LIMIT => format!("intrinsic gas too low or above block gas limit: {message}"),
         codes::FEE_CAP => format!("max fee per gas less than block base fee: {message}"),
         codes::INVALID_TRANSACTION => format!("invalid transaction: {message}"),
+        // Nonce refusals the module already words as geth does ("nonce too low: ...").
         _ => message.to_owned(),
     }
 }
@@ -335,7 +335,9 @@ fn suggested_tip(s: &EthState) -> Result<u128, RpcError> {
     let latest = s.latest_number()?;
     let mut tips = Vec::new();
     for number in latest.saturating_sub(TIP_BLOCKS - 1)..=latest {
-        let Some(block) = s.index.block(number)? else { continue };
+        let Some(block) = s.index.block(number)?.filter(|b| !b.transactions.is_empty()) else {
+            continue;
+        };
         let base = u128::from(block.header()?.base_fee_per_gas.unwrap_or(0));
         for tx in s.transactions(&block)? {
             tips.push(tx.receipt.effective_gas_price.saturating_sub(base));
@@ -447,23 +449,35 @@ pub fn logs(s: &EthState, filter: &Filter) -> Result<Vec<Log>, RpcError> {
     let mut out = Vec::new();
     for number in from..=to {
         let Some(block) = s.index.block(number)? else { break };
-        let header = block.header()?;
-        if block.transactions.is_empty() || !filter.matches_bloom(header.logs_bloom) {
-            continue;
+        out.extend(block_logs(s, &block, filter)?);
+        if out.len() > s.limits.max_logs {
+            return Err(RpcError::LimitExceeded(format!(
+                "query returned more than {} results",
+                s.limits.max_logs
+            )));
         }
-        for tx in s.transactions(&block)? {
-            for log in convert::logs(&tx, header.timestamp) {
-                if filter.matches(&log.inner) {
-                    out.push(log);
-                    if out.len() > s.limits.max_logs {
-                        return Err(RpcError::LimitExceeded(format!(
-                            "query returned more than {} results",
-                            s.limits.max_logs
-                        )));
-                    }
-                }
-            }
-        }
+    }
+    Ok(out)
+}
+
+/// The logs of `block` a filter selects (none read when its bloom cannot match).
+pub fn block_logs(
+    s: &EthState,
+    block: &IndexedBlock,
+    filter: &Filter,
+) -> Result<Vec<Log>, RpcError> {
+    if block.transactions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let header = block.header()?;
+    if !filter.matches_bloom(header.logs_bloom) {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for tx in s.transactions(block)? {
+        out.extend(
+            convert::logs(&tx, header.timestamp).into_iter().filter(|l| filter.matches(&l.inner)),
+        );
     }
     Ok(out)
 }

@@ -53,7 +53,7 @@ pub fn catch_up(compute: &ComputeHandle, index: &Index) -> Result<Vec<u64>, Inde
     for round in compute.stored_rounds(from).map_err(|e| IndexError::Node(e.to_string()))? {
         let batch = round_batch(compute, index, round)?;
         index.append(&batch)?;
-        new.extend(batch.blocks.iter().filter_map(|(b, _)| b.header().ok().map(|h| h.number)));
+        new.extend(batch.blocks.iter().map(|(block, _)| block.number));
     }
     Ok(new)
 }
@@ -91,8 +91,8 @@ fn round_batch(
             header.number
         );
     }
-    let executed = indexed_block(&header, record.transactions.clone());
-    let txs = transactions(compute, round, &executed, &header)?;
+    let executed = indexed_block(&header, record.transactions);
+    let txs = transactions(compute, round, &executed)?;
     batch.blocks.push((executed, txs));
     Ok(batch)
 }
@@ -101,7 +101,7 @@ fn indexed_block(header: &alloy_consensus::Header, transactions: Vec<[u8; 32]>) 
     let mut encoded = Vec::new();
     alloy_rlp::Encodable::encode(header, &mut encoded);
     let hash = keccak256(&encoded).0;
-    IndexedBlock { header: encoded, hash, transactions }
+    IndexedBlock { number: header.number, header: encoded, hash, transactions }
 }
 
 /// The block's Ethereum transactions in order, found in the round's I/O by their hash.
@@ -109,7 +109,6 @@ fn transactions(
     compute: &ComputeHandle,
     round: u64,
     block: &IndexedBlock,
-    header: &alloy_consensus::Header,
 ) -> Result<Vec<IndexedTx>, IndexError> {
     let mut found: HashMap<[u8; 32], (Vec<u8>, Receipt)> = HashMap::new();
     let io = compute.round_transactions(round).map_err(|e| IndexError::Node(e.to_string()))?;
@@ -132,14 +131,14 @@ fn transactions(
             IndexError::Corrupt(format!(
                 "transaction {} of block {} missing",
                 B256::from(*hash),
-                header.number
+                block.number
             ))
         })?;
         cumulative = cumulative.saturating_add(receipt.gas_used);
         let first_log_index = logs;
         logs = logs.saturating_add(receipt.logs.len() as u32);
         out.push(IndexedTx {
-            block_number: header.number,
+            block_number: block.number,
             block_hash: block.hash,
             index: position as u32,
             raw,

@@ -149,7 +149,7 @@ fn changes(s: &EthState, id: u64) -> Result<Value, RpcError> {
                     hashes.push(B256::from(block.hash));
                 }
             }
-            *next_block = latest.max(from.saturating_sub(1)) + 1;
+            *next_block = (latest + 1).max(from);
             to_json(&hashes)
         }
         Kind::Logs { filter, next_block } => {

@@ -31,6 +31,8 @@ const MAX_RECORD: usize = 64 << 20;
 /// An Ethereum block.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct IndexedBlock {
+    /// Its number.
+    pub number: u64,
     /// The RLP of its header.
     pub header: Vec<u8>,
     /// `keccak256(header)`.
@@ -169,7 +171,7 @@ impl Index {
             let mut txs = txn.open_table(TRANSACTIONS).map_err(err)?;
             let mut meta = txn.open_table(META).map_err(err)?;
             for (block, transactions) in &batch.blocks {
-                let number = block.header()?.number;
+                let number = block.number;
                 if number != next {
                     return Err(IndexError::Corrupt(format!(
                         "block {number} does not continue the index at {next}"

@@ -119,16 +119,8 @@ async fn logs(
     let sink = pending.accept().await?;
     while let Some(number) = next_head(&sink, &mut heads).await {
         let Some(block) = s.index.block(number)? else { continue };
-        let header = block.header()?;
-        if block.transactions.is_empty() || !filter.matches_bloom(header.logs_bloom) {
-            continue;
-        }
-        for tx in s.index.transactions(&block)? {
-            for log in crate::convert::logs(&tx, header.timestamp) {
-                if filter.matches(&log.inner) {
-                    send(&sink, &log).await?;
-                }
-            }
+        for log in crate::eth::block_logs(s, &block, &filter)? {
+            send(&sink, &log).await?;
         }
     }
     Ok(())

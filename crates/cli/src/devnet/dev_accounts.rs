@@ -51,8 +51,16 @@ fn child(key: &SecretKey, chain: &[u8; 32], index: u32) -> Option<(SecretKey, [u
     Some((SecretKey::from(key), right.try_into().ok()?))
 }
 
-/// The first `n` development private keys.
-pub(crate) fn keys(n: u32) -> Vec<[u8; 32]> {
+/// A development account.
+pub(crate) struct DevAccount {
+    /// Its Ethereum address.
+    pub address: alloy_primitives::Address,
+    /// Its private key.
+    pub key: [u8; 32],
+}
+
+/// The first `n` development accounts.
+pub(crate) fn accounts(n: u32) -> Vec<DevAccount> {
     let master = hmac(b"Bitcoin seed", &[&seed(MNEMONIC)]);
     let Ok(mut key) = SecretKey::from_slice(&master[..32]) else { return Vec::new() };
     let mut chain: [u8; 32] = master[32..].try_into().unwrap_or_default();
@@ -60,7 +68,13 @@ pub(crate) fn keys(n: u32) -> Vec<[u8; 32]> {
         let Some(next) = child(&key, &chain, index) else { return Vec::new() };
         (key, chain) = next;
     }
-    (0..n).filter_map(|i| child(&key, &chain, i).map(|(k, _)| k.to_bytes().into())).collect()
+    (0..n)
+        .filter_map(|i| child(&key, &chain, i))
+        .map(|(k, _)| DevAccount {
+            address: atoll_evm::transaction::address_of(&k256::ecdsa::SigningKey::from(&k)),
+            key: k.to_bytes().into(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -69,22 +83,14 @@ mod tests {
 
     #[test]
     fn the_first_development_account_is_the_one_every_tool_prints() {
-        let keys = keys(10);
-        assert_eq!(keys.len(), 10);
-        let signing = k256::ecdsa::SigningKey::from_slice(&keys[0]).expect("key");
-        let address = atoll_evm::transaction::address_of(&signing);
-        assert_eq!(
-            address,
-            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-                .parse::<alloy_primitives::Address>()
-                .expect("address")
-        );
-        let second = k256::ecdsa::SigningKey::from_slice(&keys[1]).expect("key");
-        assert_eq!(
-            atoll_evm::transaction::address_of(&second),
-            "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-                .parse::<alloy_primitives::Address>()
-                .expect("address")
-        );
+        let accounts = accounts(10);
+        assert_eq!(accounts.len(), 10);
+        for account in &accounts {
+            let signing = k256::ecdsa::SigningKey::from_slice(&account.key).expect("key");
+            assert_eq!(atoll_evm::transaction::address_of(&signing), account.address);
+        }
+        let known = |a: &str| a.parse::<alloy_primitives::Address>().expect("address");
+        assert_eq!(accounts[0].address, known("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"));
+        assert_eq!(accounts[1].address, known("0x70997970C51812dc3A010C7d01b50e0d17dc79C8"));
     }
 }

@@ -261,21 +261,18 @@ async fn fund_evm(
     };
     let key = FileSigner::load(&Manifest::key_file(dir, funder))?;
     let amount = Amount::new(DEV_TOKENS * 1_000_000_000);
-    let accounts = dev_accounts::keys(DEV_ACCOUNTS);
+    let accounts = dev_accounts::accounts(DEV_ACCOUNTS);
     // The funder's earlier deposit is included (fund_paratime waited for it): its next nonce
     // is in state, and the ones after it follow.
     let mut nonce = None;
-    for secret in &accounts {
-        let signing = k256::ecdsa::SigningKey::from_slice(secret)?;
-        let address = atoll_evm::transaction::address_of(&signing);
-        let to = Some(Address::from_eth(address.0 .0));
+    for account in &accounts {
+        let to = Some(Address::from_eth(account.address.0 .0));
         let body = SubmitMsg { runtime: evm.runtime, amount, to };
         let options = SendOptions { wait: None, nonce, ..SendOptions::default() };
         let sent = client.send(&key, SUBMIT_MSG, &body, options).await.context("depositing")?;
         nonce = Some(sent.nonce + 1);
     }
-    let last = accounts.last().context("no development accounts")?;
-    let last = atoll_evm::transaction::address_of(&k256::ecdsa::SigningKey::from_slice(last)?);
+    let last = accounts.last().context("no development accounts")?.address;
     wait_until(nodes, READY_LIMIT, "the EVM ParaTime's first round", || async {
         let wei = crate::paratime::query::<[u8; 32]>(
             client,
@@ -305,11 +302,8 @@ fn evm_summary(evm: &layout::EvmNet) -> Vec<String> {
             dev_accounts::MNEMONIC
         ),
     ];
-    for (i, secret) in dev_accounts::keys(DEV_ACCOUNTS).iter().enumerate() {
-        let address = k256::ecdsa::SigningKey::from_slice(secret)
-            .map(|k| atoll_evm::transaction::address_of(&k).to_string())
-            .unwrap_or_default();
-        lines.push(format!("  ({i}) {address}  0x{}", hex::encode(secret)));
+    for (i, account) in dev_accounts::accounts(DEV_ACCOUNTS).iter().enumerate() {
+        lines.push(format!("  ({i}) {}  0x{}", account.address, hex::encode(account.key)));
     }
     lines
 }
