@@ -92,7 +92,7 @@ pub fn register(
     module.register_method("eth_getTransactionByHash", |params, s, _| -> Answer {
         let hash: B256 = params.sequence().next()?;
         match s.transaction(&hash)? {
-            Some((tx, _)) => json(convert::transaction(&tx)?),
+            Some((tx, timestamp)) => json(convert::transaction(&tx, timestamp)?),
             None => Ok(Value::Null),
         }
     })?;
@@ -181,8 +181,9 @@ pub fn register(
     module.register_method("eth_maxPriorityFeePerGas", |_, s, _| -> Answer {
         json(U256::from(suggested_tip(s)?))
     })?;
-    module
-        .register_method("eth_blobBaseFee", |_, _, _| Ok::<_, ErrorObjectOwned>(U256::from(1)))?;
+    module.register_method("eth_blobBaseFee", |_, _, _| {
+        Ok::<_, ErrorObjectOwned>(U256::from(convert::BLOB_BASE_FEE))
+    })?;
     module.register_method("eth_feeHistory", |params, s, _| -> Answer {
         let mut p = params.sequence();
         let count: U64 = p.next()?;
@@ -206,14 +207,14 @@ fn block(s: &EthState, id: BlockId, full: bool) -> Answer {
 }
 
 fn transaction_at(s: &EthState, id: BlockId, index: U64) -> Answer {
-    let Some((block, _)) = s.block(id)? else { return Ok(Value::Null) };
+    let Some((block, header)) = s.block(id)? else { return Ok(Value::Null) };
     let Some(hash) =
         usize::try_from(index.to::<u64>()).ok().and_then(|i| block.transactions.get(i))
     else {
         return Ok(Value::Null);
     };
     match s.transaction(&B256::from(*hash))? {
-        Some((tx, _)) => json(convert::transaction(&tx)?),
+        Some((tx, _)) => json(convert::transaction(&tx, header.timestamp)?),
         None => Ok(Value::Null),
     }
 }
@@ -374,7 +375,7 @@ fn fee_history(
         let header = block.header()?;
         base = u128::from(header.base_fee_per_gas.unwrap_or(0));
         history.base_fee_per_gas.push(base);
-        history.base_fee_per_blob_gas.push(1);
+        history.base_fee_per_blob_gas.push(convert::BLOB_BASE_FEE);
         history.blob_gas_used_ratio.push(0.0);
         history.gas_used_ratio.push(if header.gas_limit == 0 {
             0.0
@@ -387,7 +388,7 @@ fn fee_history(
     }
     // The base fee never changes from block to block here: the next one is the same.
     history.base_fee_per_gas.push(base);
-    history.base_fee_per_blob_gas.push(1);
+    history.base_fee_per_blob_gas.push(convert::BLOB_BASE_FEE);
     history.reward = percentiles.map(|_| rewards);
     Ok(history)
 }

@@ -10,7 +10,8 @@
 //! - [`eth`]: the `eth`, `net` and `web3` methods;
 //! - [`filter`]: polled filters; [`pubsub`]: WebSocket subscriptions;
 //! - [`convert`]: index records to alloy's RPC types;
-//! - [`state`]: what the methods read; [`error`]: the error codes clients expect.
+//! - [`state`]: what the methods read; [`error`]: the error codes clients expect;
+//!   [`unknown`]: unknown methods in geth's words.
 //!
 //! One Ethereum block per runtime round: rounds that did not execute are empty blocks, so
 //! numbers have no gaps; every block is final when it is served.
@@ -23,12 +24,14 @@ pub mod filter;
 pub mod index;
 pub mod pubsub;
 pub mod state;
+pub mod unknown;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use atoll_compute::ComputeHandle;
+use jsonrpsee::core::middleware::RpcServiceBuilder;
 use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
 use jsonrpsee::RpcModule;
 use tokio::sync::broadcast;
@@ -164,9 +167,13 @@ pub async fn start(config: EthRpcConfig, compute: ComputeHandle) -> Result<EthRp
         .allow_origin(tower_http::cors::Any)
         .allow_methods(tower_http::cors::Any)
         .allow_headers(tower_http::cors::Any);
+    let known: Arc<std::collections::HashSet<_>> = Arc::new(module.method_names().collect());
+    let unknown = RpcServiceBuilder::new()
+        .layer_fn(move |service| unknown::GethUnknownMethods::new(known.clone(), service));
     let server = Server::builder()
         .set_config(server_config)
         .set_http_middleware(tower::ServiceBuilder::new().layer(cors))
+        .set_rpc_middleware(unknown)
         .build(config.listen)
         .await
         .map_err(|e| EthRpcError::Bind(config.listen, e))?;

@@ -339,6 +339,11 @@ async fn ethereum_clients_see_blocks_transactions_receipts_logs_and_state() {
     // Bad input changes nothing and answers errors, never a crash.
     let unknown = client.error("eth_noSuchMethod", json!([])).await;
     assert_eq!(unknown["code"], json!(-32601));
+    assert_eq!(
+        unknown["message"],
+        json!("the method eth_noSuchMethod does not exist/is not available"),
+        "geth's words"
+    );
     let bad = client.error("eth_getBalance", json!(["not an address"])).await;
     assert_eq!(bad["code"], json!(-32602));
     let replay = client
@@ -381,6 +386,18 @@ async fn ethereum_clients_see_blocks_transactions_receipts_logs_and_state() {
         .collect();
     let answers = client.raw(Value::Array(batch)).await;
     assert_eq!(answers.as_array().expect("batch answer").len(), 100);
+    // An unknown method inside a batch is answered in place, the others as usual.
+    let mixed = client
+        .raw(json!([
+            {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+            {"jsonrpc": "2.0", "id": 2, "method": "debug_traceTransaction", "params": [moved]},
+        ]))
+        .await;
+    let mixed = mixed.as_array().expect("batch answer");
+    let of = |id: u64| mixed.iter().find(|a| a["id"] == json!(id)).expect("answered").clone();
+    assert_eq!(quantity(&of(1)["result"]), DEFAULT_CHAIN_ID);
+    assert_eq!(of(2)["error"]["code"], json!(-32601));
+    assert!(of(2)["error"]["message"].as_str().expect("a string").contains("debug_trace"));
     let oversized: Vec<Value> = (0..201)
         .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "eth_blockNumber", "params": []}))
         .collect();
@@ -405,6 +422,8 @@ struct ClientKit {
 const NODE: ClientKit = ClientKit { dir: "js", installed: "node_modules", interpreter: "node" };
 const CAST: ClientKit =
     ClientKit { dir: "js", installed: "node_modules/.bin/cast", interpreter: "bash" };
+const ANVIL: ClientKit =
+    ClientKit { dir: "js", installed: "node_modules/.bin/anvil", interpreter: "node" };
 const PYTHON: ClientKit =
     ClientKit { dir: "py", installed: ".venv/bin/python", interpreter: ".venv/bin/python" };
 
@@ -445,7 +464,7 @@ fn run_client(kit: &ClientKit, script: &str, setup: &Setup) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn ethers_viem_web3py_and_cast_deploy_and_use_contracts_unchanged() {
+async fn ethers_viem_web3py_and_cast_deploy_and_use_contracts_unchanged_shaped_as_anvil() {
     let _serial = SERIAL.lock().await;
     let setup = setup().await;
     let setup = tokio::task::spawn_blocking(move || {
@@ -453,6 +472,7 @@ async fn ethers_viem_web3py_and_cast_deploy_and_use_contracts_unchanged() {
         run_client(&NODE, "viem.mjs", &setup);
         run_client(&PYTHON, "web3_client.py", &setup);
         run_client(&CAST, "cast.sh", &setup);
+        run_client(&ANVIL, "shape.mjs", &setup);
         setup
     })
     .await
