@@ -111,6 +111,39 @@ async fn fund(
     Ok(())
 }
 
+/// Moves the transactions of a block seen at `now` from `submitted` to their latencies;
+/// how many of them were there.
+pub(crate) fn settle<H: std::hash::Hash + Eq>(
+    submitted: &mut HashMap<H, Instant>,
+    latencies: &mut Vec<Duration>,
+    included: &[H],
+    now: Instant,
+) -> usize {
+    let mut ours = 0;
+    for hash in included {
+        if let Some(at) = submitted.remove(hash) {
+            latencies.push(now.duration_since(at));
+            ours += 1;
+        }
+    }
+    ours
+}
+
+/// A progress bar on the terminal for text output, hidden otherwise.
+pub(crate) fn progress(out: Output, len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = if out == Output::Text {
+        indicatif::ProgressBar::new(len)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
+
 /// Clients of the node's API and of each extra API (`--also`), the node's first.
 pub(crate) fn api_clients(api: &str, also: &[String]) -> Result<Vec<Client>> {
     std::iter::once(api)
@@ -158,21 +191,7 @@ pub(crate) async fn transfers(
         per_account.saturating_mul(fee.base_units().saturating_add(TRANSFER_AMOUNT.base_units())),
     );
 
-    let progress = |len: u64, what: &str| {
-        let bar = if out == Output::Text {
-            indicatif::ProgressBar::new(len)
-        } else {
-            indicatif::ProgressBar::hidden()
-        };
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {per_sec}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar.set_message(what.to_owned());
-        bar
-    };
-
-    let bar = progress(args.accounts as u64, "funding");
+    let bar = progress(out, args.accounts as u64, "funding");
     fund(&client, &funder, &chain, &accounts, each, Fee { amount: fee, gas }, &bar)
         .await
         .context("funding the accounts")?;
@@ -180,7 +199,7 @@ pub(crate) async fn transfers(
 
     // Sign everything up front so that signing does not compete with the nodes for CPU
     // during the measured window.
-    let bar = progress(args.txs as u64, "signing");
+    let bar = progress(out, args.txs as u64, "signing");
     let mut nonces = vec![0u64; args.accounts];
     let mut signed = Vec::with_capacity(args.txs);
     for i in 0..args.txs {
@@ -209,7 +228,7 @@ pub(crate) async fn transfers(
     let mut stream = client
         .stream(&StreamQuery { blocks: Some(true), events: Some(false), ..Default::default() })
         .await?;
-    let committed_bar = progress(args.txs as u64, "committed");
+    let committed_bar = progress(out, args.txs as u64, "committed");
     let watcher = {
         let tracker = Arc::clone(&tracker);
         let bar = committed_bar.clone();
@@ -218,13 +237,8 @@ pub(crate) async fn transfers(
                 let Ok(StreamMessage::Block { tx_hashes, .. }) = message else { continue };
                 let now = Instant::now();
                 let Ok(mut t) = tracker.lock() else { return };
-                let mut ours = 0;
-                for hash in &tx_hashes {
-                    if let Some(at) = t.submitted.remove(hash) {
-                        t.latencies.push(now.duration_since(at));
-                        ours += 1;
-                    }
-                }
+                let t = &mut *t;
+                let ours = settle(&mut t.submitted, &mut t.latencies, &tx_hashes, now);
                 if ours > 0 {
                     t.first_commit.get_or_insert(now);
                     t.last_commit = Some(now);

@@ -6,6 +6,7 @@
 
 mod bench;
 mod bench_anchors;
+mod bench_evm;
 mod chain;
 mod devnet;
 mod evm;
@@ -109,6 +110,9 @@ enum BenchCommand {
     Transfers(bench::TransfersArgs),
     /// Anchors in the timestamping ParaTime: finalized tx/s, latency, rounds per block.
     Anchors(bench_anchors::AnchorsArgs),
+    /// Ethereum transactions through an EVM ParaTime's JSON-RPC: included tx/s, gas/s,
+    /// latency, rounds per block.
+    Evm(bench_evm::EvmArgs),
 }
 
 fn block_on<F: std::future::Future<Output = Result<()>>>(future: F) -> Result<()> {
@@ -404,6 +408,9 @@ fn main() -> ExitCode {
         Command::Evm(command) => evm::run(command),
         Command::Bench(BenchCommand::Anchors(args)) => {
             block_on(bench_anchors::anchors(&cli.node, &keys_dir, cli.output, args))
+        }
+        Command::Bench(BenchCommand::Evm(args)) => {
+            block_on(bench_evm::evm(&cli.node, cli.output, args))
         }
         Command::Bench(BenchCommand::Transfers(args)) => {
             block_on(bench::transfers(&cli.node, &keys_dir, cli.output, args))

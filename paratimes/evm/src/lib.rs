@@ -10,8 +10,10 @@
 //! - [`precompiles`]: Atoll's precompiles (random bytes, withdrawal) beside Ethereum's.
 //! - [`predeploys`]: the CREATE2 deployer and Multicall3 at their canonical addresses.
 //! - [`statetest`]: the Ethereum `GeneralStateTests` run through that same path.
+//! - [`erc20`]: the example ERC-20 and its ABI encoding (tests, benchmarks).
 
 pub mod block;
+pub mod erc20;
 pub mod execute;
 pub mod module;
 pub mod precompiles;

@@ -8,7 +8,7 @@
 //! again resumes the same chain; `--reset` starts over.
 
 mod children;
-mod dev_accounts;
+pub(crate) mod dev_accounts;
 mod layout;
 mod watch;
 
