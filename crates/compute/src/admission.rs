@@ -74,6 +74,7 @@ async fn admit(
         if outcome.error.is_none()
             && pool.insert(batch[i].0.clone(), outcome.gas_price, pool_sender(&outcome)).is_ok()
         {
+            shared.announce_pooled(&batch[i].0);
             verdicts[i] = Verdict::Accept;
         }
     }

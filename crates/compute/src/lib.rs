@@ -169,11 +169,20 @@ struct Shared {
     write_log_cache: Mutex<VecDeque<(Round, RoundWriteLogs)>>,
     mode: ByzantineMode,
     empty_round_interval: Option<Duration>,
+    /// Every transaction as it enters the pool (from the API or by gossip).
+    pooled: tokio::sync::broadcast::Sender<Arc<Vec<u8>>>,
 }
 
 impl Shared {
     fn storage(&self) -> &Arc<RuntimeStorage> {
         self.executor.storage()
+    }
+
+    /// Tells the pool's subscribers that `raw` entered it (nobody listening is fine).
+    fn announce_pooled(&self, raw: &[u8]) {
+        if self.pooled.receiver_count() > 0 {
+            let _ = self.pooled.send(Arc::new(raw.to_vec()));
+        }
     }
 
     /// Keeps `proposal` among those served to peers for `round` (older rounds are dropped).
@@ -290,8 +299,15 @@ impl ComputeHandle {
             pool.set_local(&hash);
             hash
         };
+        self.shared.announce_pooled(&raw);
         self.p2p.publish(p2p::GossipMessage::Transaction(raw));
         Ok(hash)
+    }
+
+    /// Transactions as they enter this node's pool, from its API or by gossip (a receiver
+    /// that falls more than 4,096 behind misses some).
+    pub fn pooled_transactions(&self) -> tokio::sync::broadcast::Receiver<Arc<Vec<u8>>> {
+        self.shared.pooled.subscribe()
     }
 
     /// Whether a transaction waits in the pool.
@@ -448,6 +464,7 @@ pub fn start(
         write_log_cache: Mutex::new(VecDeque::new()),
         mode: config.byzantine,
         empty_round_interval: config.empty_round_interval,
+        pooled: tokio::sync::broadcast::channel(POOLED_ANNOUNCEMENTS).0,
     });
     let (p2p, gossip, p2p_task) = p2p::start(config.runtime, config.p2p.clone(), shared.clone())?;
     let journal = journal::Journal::open(config.storage_path.with_extension("journal"))?;
@@ -464,6 +481,9 @@ pub fn start(
         tasks: vec![p2p_task, admission_task, worker_task, regossip_task],
     })
 }
+
+/// Pool entries announced to subscribers that have not read them yet, at most.
+const POOLED_ANNOUNCEMENTS: usize = 4096;
 
 /// How long a pooled transaction waits before this node gossips it again.
 const REGOSSIP_AFTER: Duration = Duration::from_secs(5);

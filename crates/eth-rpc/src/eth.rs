@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::convert;
 use crate::error::{revert_reason, RpcError};
-use crate::index::IndexedBlock;
+use crate::index::{IndexedBlock, LogQuery};
 use crate::state::EthState;
 
 type Answer = Result<Value, ErrorObjectOwned>;
@@ -272,11 +272,8 @@ async fn send_raw(s: &EthState, raw: Vec<u8>) -> Result<B256, RpcError> {
     let hash = keccak256(&raw);
     let wrapped = atoll_runtime_sdk::UnverifiedTransaction::of_scheme(evm::SCHEME, raw);
     match s.compute.submit(atoll_types::encode(&wrapped)).await {
-        Ok(_) => {
-            s.filters.pending(hash);
-            let _ = s.pending.send(hash);
-            Ok(hash)
-        }
+        // The pool announces it to the pending filters and subscriptions (`feed::pending`).
+        Ok(_) => Ok(hash),
         Err(atoll_compute::SubmitError::Rejected(failure)) => Err(RpcError::Server(geth_message(
             failure.module.as_str(),
             failure.code,
@@ -447,8 +444,12 @@ pub fn logs(s: &EthState, filter: &Filter) -> Result<Vec<Log>, RpcError> {
             s.limits.max_log_blocks
         )));
     }
+    let query = LogQuery {
+        addresses: filter.address.iter().map(|a| a.0 .0).collect(),
+        topics: std::array::from_fn(|i| filter.topics[i].iter().map(|t| t.0).collect()),
+    };
     let mut out = Vec::new();
-    for number in from..=to {
+    for number in s.index.log_blocks(from, to, &query)? {
         let Some(block) = s.index.block(number)? else { break };
         out.extend(block_logs(s, &block, filter)?);
         if out.len() > s.limits.max_logs {

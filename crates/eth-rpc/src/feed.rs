@@ -1,4 +1,5 @@
-//! Feeds the index from the node's finalized rounds.
+//! Feeds the index from the node's finalized rounds, and the pending-transaction filters
+//! and subscriptions from the node's pool.
 //!
 //! For every round the compute role stored (oldest first, from where the index stopped),
 //! the round's state holds the EVM module's [`BlockRecord`] (header and transaction order)
@@ -19,6 +20,7 @@ use atoll_runtime_sdk::{AuthProof, UnverifiedTransaction};
 use tokio::sync::broadcast;
 
 use crate::error::IndexError;
+use crate::filter::Filters;
 use crate::index::{Index, IndexedBlock, IndexedTx, RoundBatch};
 
 /// Largest runtime transaction the feed decodes.
@@ -44,6 +46,36 @@ pub(crate) async fn run(compute: ComputeHandle, index: Arc<Index>, heads: broadc
             Err(e) => tracing::warn!(error = %e, "ethereum index task"),
         }
     }
+}
+
+/// Announces every Ethereum transaction that enters the node's pool — taken by this
+/// endpoint, another API of the node, or gossip — to the pending-transaction filters and
+/// subscriptions, by its Ethereum hash.
+pub(crate) async fn pending(
+    mut pool: broadcast::Receiver<Arc<Vec<u8>>>,
+    filters: Arc<Filters>,
+    hashes: broadcast::Sender<B256>,
+) {
+    loop {
+        let raw = match pool.recv().await {
+            Ok(raw) => raw,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::debug!(missed, "pending transactions not announced");
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(body) = ethereum_body(&raw) else { continue };
+        let hash = keccak256(&body);
+        filters.pending(hash);
+        let _ = hashes.send(hash);
+    }
+}
+
+/// The raw Ethereum transaction a runtime transaction carries, if it is one.
+fn ethereum_body(raw: &[u8]) -> Option<Vec<u8>> {
+    let tx = atoll_types::decode::<UnverifiedTransaction>(raw, MAX_RUNTIME_TX).ok()?;
+    matches!(&tx.proof, AuthProof::Module(scheme) if scheme == SCHEME).then_some(tx.body)
 }
 
 /// Indexes every stored round after the index's last one; returns the new block numbers.
@@ -113,16 +145,11 @@ fn transactions(
     let mut found: HashMap<[u8; 32], (Vec<u8>, Receipt)> = HashMap::new();
     let io = compute.round_transactions(round).map_err(|e| IndexError::Node(e.to_string()))?;
     for (raw, outcome) in io {
-        let Ok(tx) = atoll_types::decode::<UnverifiedTransaction>(&raw, MAX_RUNTIME_TX) else {
-            continue;
-        };
-        if !matches!(&tx.proof, AuthProof::Module(scheme) if scheme == SCHEME) {
-            continue;
-        }
+        let Some(body) = ethereum_body(&raw) else { continue };
         let Ok(receipt) = atoll_types::decode::<Receipt>(&outcome.output, MAX_RUNTIME_TX) else {
             continue;
         };
-        found.insert(keccak256(&tx.body).0, (tx.body, receipt));
+        found.insert(keccak256(&body).0, (body, receipt));
     }
     let (mut cumulative, mut logs) = (0u64, 0u32);
     let mut out = Vec::with_capacity(block.transactions.len());

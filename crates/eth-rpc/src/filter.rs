@@ -64,7 +64,8 @@ impl Filters {
         self.installed.lock().map_err(|_| RpcError::Internal("filters lock".into()))
     }
 
-    /// Records a transaction this node took, for the pending-transaction filters.
+    /// Records a transaction that entered the node's pool, for the pending-transaction
+    /// filters.
     pub fn pending(&self, hash: B256) {
         if let Ok(mut installed) = self.installed.lock() {
             for filter in installed.values_mut() {

@@ -138,14 +138,15 @@ pub async fn start(config: EthRpcConfig, compute: ComputeHandle) -> Result<EthRp
     let chain_id = chain_id(&compute).await?;
     let (heads, _) = broadcast::channel(1024);
     let (pending, _) = broadcast::channel(4096);
+    let filters = Arc::new(filter::Filters::default());
     let state = EthState {
         compute: compute.clone(),
         index: index.clone(),
         chain_id,
         limits: config.limits.clone(),
         heads: heads.clone(),
-        pending,
-        filters: filter::Filters::default(),
+        pending: pending.clone(),
+        filters: filters.clone(),
     };
     let mut module = RpcModule::new(state);
     let register = |e: jsonrpsee::core::RegisterMethodError| EthRpcError::Register(e.to_string());
@@ -179,7 +180,10 @@ pub async fn start(config: EthRpcConfig, compute: ComputeHandle) -> Result<EthRp
         .map_err(|e| EthRpcError::Bind(config.listen, e))?;
     let addr = server.local_addr().map_err(|e| EthRpcError::Bind(config.listen, e))?;
     let server = server.start(module);
-    let feed = tokio::spawn(feed::run(compute, index, heads));
+    let pool = feed::pending(compute.pooled_transactions(), filters, pending);
+    let feed = tokio::spawn(async move {
+        tokio::join!(feed::run(compute, index, heads), pool);
+    });
     tracing::info!(%addr, chain_id, "Ethereum JSON-RPC listening");
     Ok(EthRpc { addr, chain_id, server, feed })
 }

@@ -26,10 +26,10 @@ pub struct EthState {
     pub limits: RpcLimits,
     /// New block numbers, as the index takes them.
     pub heads: broadcast::Sender<u64>,
-    /// Hashes of transactions this endpoint took.
+    /// Hashes of Ethereum transactions as they enter the node's pool.
     pub pending: broadcast::Sender<B256>,
     /// Installed polled filters.
-    pub filters: crate::filter::Filters,
+    pub filters: Arc<crate::filter::Filters>,
 }
 
 impl EthState {

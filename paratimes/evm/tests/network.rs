@@ -131,12 +131,24 @@ async fn an_erc20_runs_on_real_nodes_and_a_dishonest_node_is_caught() {
     assert_eq!(token, a.create(0));
     let code = query(n0, CODE, atoll_types::encode(&token.0 .0)).await.expect("code");
     assert!(atoll_types::decode::<Vec<u8>>(&code, 1 << 16).expect("code").len() > 100);
-    let moved = finalized(
-        n0,
-        eth_tx(&alice, 1, TxKind::Call(token), transfer_data(bob, U256::from(250u64)), 100_000),
-    )
-    .await;
+    // The transfer enters the other nodes' pools by gossip, and each pool announces it
+    // (what the JSON-RPC's pending filters and `newPendingTransactions` follow).
+    let mut gossiped =
+        nodes[1].as_ref().expect("node 1 runs").compute.handle().pooled_transactions();
+    let transfer =
+        eth_tx(&alice, 1, TxKind::Call(token), transfer_data(bob, U256::from(250u64)), 100_000);
+    let moved = finalized(n0, transfer.clone()).await;
     assert!(moved.success);
+    let announced = tokio::time::timeout(LIMIT, async {
+        while let Ok(raw) = gossiped.recv().await {
+            if *raw == transfer {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(announced, Ok(true), "node 1 announced the gossiped transfer");
     assert_eq!(moved.logs.len(), 1);
     assert_eq!(moved.logs[0].topics[0], keccak256(b"Transfer(address,address,uint256)").0);
     // Every node that stores the round answers the same.

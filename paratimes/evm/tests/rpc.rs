@@ -329,6 +329,16 @@ async fn ethereum_clients_see_blocks_transactions_receipts_logs_and_state() {
     assert_eq!(found.len(), 2, "the mint and the transfer");
     let none = client.call("eth_getLogs", json!([{"fromBlock": "0x0", "address": bob}])).await;
     assert_eq!(none, json!([]));
+    // By a topic at a later position only (the recipient), and by one that never appears.
+    let to_bob = B256::left_padding_from(bob.as_slice());
+    let to_bob_logs = client
+        .call("eth_getLogs", json!([{"fromBlock": "0x0", "topics": [null, null, to_bob]}]))
+        .await;
+    assert_eq!(to_bob_logs.as_array().expect("logs").len(), 1, "{to_bob_logs}");
+    assert_eq!(to_bob_logs[0]["transactionHash"], json!(moved));
+    let swapped =
+        client.call("eth_getLogs", json!([{"fromBlock": "0x0", "topics": [null, to_bob]}])).await;
+    assert_eq!(swapped, json!([]), "Bob never sent");
 
     // Fees.
     let history = client.call("eth_feeHistory", json!(["0x4", "latest", [50.0]])).await;
@@ -424,6 +434,8 @@ const CAST: ClientKit =
     ClientKit { dir: "js", installed: "node_modules/.bin/cast", interpreter: "bash" };
 const ANVIL: ClientKit =
     ClientKit { dir: "js", installed: "node_modules/.bin/anvil", interpreter: "node" };
+const HARDHAT: ClientKit =
+    ClientKit { dir: "hardhat", installed: "node_modules/.bin/hardhat", interpreter: "bash" };
 const PYTHON: ClientKit =
     ClientKit { dir: "py", installed: ".venv/bin/python", interpreter: ".venv/bin/python" };
 
@@ -464,7 +476,7 @@ fn run_client(kit: &ClientKit, script: &str, setup: &Setup) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn ethers_viem_web3py_and_cast_deploy_and_use_contracts_unchanged_shaped_as_anvil() {
+async fn ethers_viem_web3py_cast_and_hardhat_use_contracts_unchanged_shaped_as_anvil() {
     let _serial = SERIAL.lock().await;
     let setup = setup().await;
     let setup = tokio::task::spawn_blocking(move || {
@@ -472,6 +484,7 @@ async fn ethers_viem_web3py_and_cast_deploy_and_use_contracts_unchanged_shaped_a
         run_client(&NODE, "viem.mjs", &setup);
         run_client(&PYTHON, "web3_client.py", &setup);
         run_client(&CAST, "cast.sh", &setup);
+        run_client(&HARDHAT, "run.sh", &setup);
         run_client(&ANVIL, "shape.mjs", &setup);
         setup
     })
