@@ -20,6 +20,7 @@
 
 mod admission;
 pub mod byzantine;
+mod executed;
 pub mod executor;
 mod journal;
 pub mod p2p;
@@ -171,6 +172,8 @@ struct Shared {
     empty_round_interval: Option<Duration>,
     /// Every transaction as it enters the pool (from the API or by gossip).
     pooled: tokio::sync::broadcast::Sender<Arc<Vec<u8>>>,
+    /// Results executed for rounds not stored yet, on disk.
+    executed: executed::ExecutedResults,
 }
 
 impl Shared {
@@ -233,7 +236,11 @@ impl p2p::Provider for Shared {
                 return Some(logs.clone());
             }
         }
-        let logs = self.storage().write_logs(round).ok().flatten()?;
+        let Some(logs) = self.storage().write_logs(round).ok().flatten() else {
+            // Not stored here: a result this node executed may be the finalized one (the
+            // asking peer checks it against the block).
+            return self.executed.of_round(round).into_iter().next();
+        };
         if let Ok(mut cache) = self.write_log_cache.lock() {
             if cache.len() >= WRITE_LOG_CACHE {
                 cache.pop_front();
@@ -465,6 +472,7 @@ pub fn start(
         mode: config.byzantine,
         empty_round_interval: config.empty_round_interval,
         pooled: tokio::sync::broadcast::channel(POOLED_ANNOUNCEMENTS).0,
+        executed: executed::ExecutedResults::open(config.storage_path.with_extension("executed"))?,
     });
     let (p2p, gossip, p2p_task) = p2p::start(config.runtime, config.p2p.clone(), shared.clone())?;
     let journal = journal::Journal::open(config.storage_path.with_extension("journal"))?;

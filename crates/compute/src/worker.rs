@@ -242,6 +242,20 @@ impl Worker {
         Ok(())
     }
 
+    /// Writes an executed result to disk before this node commits to it (`executed`).
+    fn keep_executed(
+        &self,
+        header: &ComputeResultsHeader,
+        result: &ExecuteResult,
+    ) -> Result<(), ComputeError> {
+        let logs = RoundWriteLogs {
+            round: header.round,
+            state: result.state_write_log.clone(),
+            io: result.io_write_log.clone(),
+        };
+        self.shared.executed.save(&logs, result.state_root, result.io_root)
+    }
+
     async fn store_round(&mut self, block: &RuntimeBlockHeader) -> Result<bool, ComputeError> {
         // This node's own results for the round, if they are the finalized ones (taken: the
         // round is over).
@@ -264,6 +278,14 @@ impl Worker {
                 state: own.result.state_write_log,
                 io: own.result.io_write_log,
             });
+        } else if let Some(kept) =
+            self.shared.executed.find(block.round, &block.state_root, &block.io_root)
+        {
+            tracing::info!(
+                round = block.round.0,
+                "storing the round from this node's result kept on disk"
+            );
+            candidates.push(kept);
         } else {
             for answer in self.p2p.fetch(FetchRequest::WriteLogs(block.round)).await {
                 if let FetchResponse::WriteLogs(Some(logs)) = answer {
@@ -284,6 +306,7 @@ impl Worker {
             .map_err(|e| ComputeError::Internal(e.to_string()))?;
             match stored {
                 Ok(()) => {
+                    self.shared.executed.prune(block.round);
                     self.finalized_transactions(block.round, hashes);
                     self.recheck_pool();
                     return Ok(true);
@@ -577,6 +600,7 @@ impl Worker {
         let result = self.run_batch(batch).await?;
         let results = self.results_header(&result, &incoming);
         let messages = if scheduler == self.id { result.messages.clone() } else { Vec::new() };
+        self.keep_executed(&results, &result)?;
         if let Some(round) = self.round.as_mut() {
             round.executed.insert(scheduler, Executed { result, header: results.clone() });
         }
@@ -727,6 +751,7 @@ impl Worker {
         self.p2p.publish(GossipMessage::Proposal(proposal.clone()));
         let results = self.results_header(&result, &incoming);
         let messages = result.messages.clone();
+        self.keep_executed(&results, &result)?;
         self.shared.remember_proposal(header.round, &proposal);
         if let Some(round) = self.round.as_mut() {
             round.proposals.insert(rank, (proposal, header, self.id));

@@ -427,6 +427,84 @@ async fn a_crashed_compute_node_restarts_and_catches_up() {
     stop_all(nodes).await;
 }
 
+/// The whole network stops at once and starts again (as `atoll devnet` does on Ctrl-C),
+/// three times, under load: normal rounds are finalized and stored by every node again each
+/// time. A round finalized just before the stop, which no node had stored yet, is stored
+/// from the result its workers wrote to disk before committing (nobody has it in memory
+/// any more, and no peer stored it to serve).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_whole_network_stops_at_once_and_the_paratime_resumes() {
+    let _serial = SERIAL.lock().await;
+    logs();
+    let net = network(4, shape(), None);
+    let mut nodes = net.start_all().await;
+    {
+        let n0 = first(&nodes);
+        eventually("first blocks", LIMIT, || async { n0.node.status().height >= 2 }).await;
+        deposit(&n0.node, 1_000 * TOKEN);
+        eventually("the deposit", LIMIT, || async { runtime_balance(n0).await > 0 }).await;
+    }
+    let last_normal = |nodes: &[Option<Running>]| {
+        let n0 = first(nodes);
+        let tree =
+            n0.node.state().tree_at(atoll_types::Height(n0.node.status().height)).expect("state");
+        atoll_consensus::roothash::runtime_state(&tree, &runtime_id())
+            .expect("read")
+            .expect("runtime")
+            .last_normal_round
+    };
+    // One load per start of the network (a new one would sign nonces the pool holds).
+    let mut load = {
+        let n0 = first(&nodes);
+        Load::start(&n0.node, n0.compute.handle(), 0)
+    };
+    for _ in 0..3 {
+        let before = last_normal(&nodes);
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        while last_normal(&nodes).0 < before.0 + 3 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no normal round under load since round {}\n{}",
+                before.0,
+                stall_report(&first(&nodes).node)
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        drop(load);
+        stop_all(nodes).await;
+        nodes = net.start_all().await;
+        let at_restart = last_normal(&nodes);
+        load = {
+            let n0 = first(&nodes);
+            eventually("blocks after the restart", LIMIT, || async {
+                n0.node.status().height >= 2
+            })
+            .await;
+            Load::start(&n0.node, n0.compute.handle(), runtime_nonce(n0).await)
+        };
+        let deadline = tokio::time::Instant::now() + LIMIT;
+        while last_normal(&nodes).0 < at_restart.0 + 2 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no normal round since the restart at round {}\n{}",
+                at_restart.0,
+                stall_report(&first(&nodes).node)
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let target = last_normal(&nodes);
+        for running in nodes.iter().flatten() {
+            let handle = running.compute.handle();
+            eventually("every node stores the rounds since the restart", LIMIT, || async {
+                handle.latest_round().is_ok_and(|r| r >= target)
+            })
+            .await;
+        }
+    }
+    drop(load);
+    stop_all(nodes).await;
+}
+
 /// Blocks each decided round took (from the previous runtime block to its own), split by
 /// whether backups resolved it: `(normal, resolved)`.
 fn round_blocks(events: &[(u64, RoothashEvent)]) -> (Vec<u64>, Vec<u64>) {

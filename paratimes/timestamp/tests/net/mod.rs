@@ -103,6 +103,15 @@ pub async fn runtime_balance(running: &Running) -> u128 {
     }
 }
 
+/// The user's next nonce inside the ParaTime, as `running`'s latest stored round says.
+pub async fn runtime_nonce(running: &Running) -> u64 {
+    let args = atoll_types::encode(&Address::from_public_key(&user().public_key()));
+    match running.compute.handle().query(accounts::NONCE.to_owned(), args).await {
+        Ok(bytes) => atoll_types::decode::<u64>(&bytes, 64).unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
 /// Submits an anchor from the user every 250 ms through `compute` until dropped, so rounds
 /// keep coming.
 pub struct Load {
@@ -128,8 +137,20 @@ impl Load {
                 );
                 let chain = runtime_chain_context(&view.chain_context(), &runtime_id());
                 let raw = atoll_types::encode(&tx.sign(&[&key], &chain));
-                if compute.submit(raw).await.is_ok() {
-                    nonce += 1;
+                match compute.submit(raw).await {
+                    Ok(_) => nonce += 1,
+                    // Out of step (a restart emptied the pool, or the stored state lags):
+                    // continue after the pool's run, or from the stored account nonce.
+                    Err(_) => {
+                        let address = Address::from_public_key(&key.public_key());
+                        let pooled = compute.pool_next_nonce(&address).unwrap_or(0);
+                        let args = atoll_types::encode(&address);
+                        let stored = match compute.query(accounts::NONCE.to_owned(), args).await {
+                            Ok(bytes) => atoll_types::decode::<u64>(&bytes, 64).unwrap_or(0),
+                            Err(_) => 0,
+                        };
+                        nonce = pooled.max(stored);
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
