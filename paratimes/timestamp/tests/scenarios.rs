@@ -393,19 +393,10 @@ async fn a_crashed_compute_node_restarts_and_catches_up() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     nodes[restarted] = Some(net.start(restarted).await);
-    let latest = || {
-        let n0 = first(&nodes);
-        let tree =
-            n0.node.state().tree_at(atoll_types::Height(n0.node.status().height)).expect("state");
-        atoll_consensus::roothash::runtime_state(&tree, &runtime_id())
-            .expect("read")
-            .expect("runtime")
-            .last_normal_round
-    };
-    let target = latest();
+    let target = last_normal_round(&nodes);
     let back = nodes[restarted].as_ref().expect("restarted").compute.handle();
     eventually("the restarted node stores every finalized round", LIMIT, || async {
-        back.latest_round().is_ok_and(|r| r >= target)
+        back.latest_round().is_ok_and(|r| r.0 >= target)
     })
     .await;
     let id = node_id(&net, restarted);
@@ -444,36 +435,18 @@ async fn the_whole_network_stops_at_once_and_the_paratime_resumes() {
         deposit(&n0.node, 1_000 * TOKEN);
         eventually("the deposit", LIMIT, || async { runtime_balance(n0).await > 0 }).await;
     }
-    let last_normal = |nodes: &[Option<Running>]| {
-        let n0 = first(nodes);
-        let tree =
-            n0.node.state().tree_at(atoll_types::Height(n0.node.status().height)).expect("state");
-        atoll_consensus::roothash::runtime_state(&tree, &runtime_id())
-            .expect("read")
-            .expect("runtime")
-            .last_normal_round
-    };
     // One load per start of the network (a new one would sign nonces the pool holds).
     let mut load = {
         let n0 = first(&nodes);
         Load::start(&n0.node, n0.compute.handle(), 0)
     };
     for _ in 0..3 {
-        let before = last_normal(&nodes);
-        let deadline = tokio::time::Instant::now() + LIMIT;
-        while last_normal(&nodes).0 < before.0 + 3 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no normal round under load since round {}\n{}",
-                before.0,
-                stall_report(&first(&nodes).node)
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let before = last_normal_round(&nodes);
+        wait_for_normal_round(&nodes, before + 3, LIMIT).await;
         drop(load);
         stop_all(nodes).await;
         nodes = net.start_all().await;
-        let at_restart = last_normal(&nodes);
+        let at_restart = last_normal_round(&nodes);
         load = {
             let n0 = first(&nodes);
             eventually("blocks after the restart", LIMIT, || async {
@@ -482,21 +455,12 @@ async fn the_whole_network_stops_at_once_and_the_paratime_resumes() {
             .await;
             Load::start(&n0.node, n0.compute.handle(), runtime_nonce(n0).await)
         };
-        let deadline = tokio::time::Instant::now() + LIMIT;
-        while last_normal(&nodes).0 < at_restart.0 + 2 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no normal round since the restart at round {}\n{}",
-                at_restart.0,
-                stall_report(&first(&nodes).node)
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        let target = last_normal(&nodes);
+        wait_for_normal_round(&nodes, at_restart + 2, LIMIT).await;
+        let target = last_normal_round(&nodes);
         for running in nodes.iter().flatten() {
             let handle = running.compute.handle();
             eventually("every node stores the rounds since the restart", LIMIT, || async {
-                handle.latest_round().is_ok_and(|r| r >= target)
+                handle.latest_round().is_ok_and(|r| r.0 >= target)
             })
             .await;
         }

@@ -103,6 +103,33 @@ pub async fn runtime_balance(running: &Running) -> u128 {
     }
 }
 
+/// The ParaTime's last normal round, as the first running node's consensus state says.
+pub fn last_normal_round(nodes: &[Option<Running>]) -> u64 {
+    let n0 = first(nodes);
+    let tree =
+        n0.node.state().tree_at(atoll_types::Height(n0.node.status().height)).expect("state");
+    atoll_consensus::roothash::runtime_state(&tree, &runtime_id())
+        .expect("read")
+        .expect("runtime")
+        .last_normal_round
+        .0
+}
+
+/// Waits until the ParaTime's last normal round reaches `round`; fails with a stall report
+/// after `limit`.
+pub async fn wait_for_normal_round(nodes: &[Option<Running>], round: u64, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while last_normal_round(nodes) < round {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no normal round {round} (last {})\n{}",
+            last_normal_round(nodes),
+            stall_report(&first(nodes).node)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The user's next nonce inside the ParaTime, as `running`'s latest stored round says.
 pub async fn runtime_nonce(running: &Running) -> u64 {
     let args = atoll_types::encode(&Address::from_public_key(&user().public_key()));
