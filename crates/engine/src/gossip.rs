@@ -2,7 +2,9 @@
 //! libp2p Malachite itself uses), so a transaction submitted to any node can be proposed by
 //! every validator.
 //!
-//! Each node publishes the transactions its clients submit. Validation is strict: a
+//! Each node publishes the transactions its clients submit, and publishes them again while
+//! they wait (every 10 blocks, `bft::run`'s re-gossip task): a message a busy peer ignored
+//! is not lost for good. Validation is strict: a
 //! received message is forwarded only after this node's own admission accepted it, and
 //! admission runs on a small worker pool off the swarm task, behind a bounded queue (when
 //! the queue is full, messages are ignored, neither forwarded nor held). What admission

@@ -104,6 +104,10 @@ struct Entry {
     /// The height of the state it was admitted against.
     admitted_at: u64,
     seq: u64,
+    /// Submitted to this node by a client (not received by gossip).
+    local: bool,
+    /// The height at which this node last gossiped it.
+    gossiped_at: u64,
 }
 
 /// Pending transactions.
@@ -279,9 +283,42 @@ impl Mempool {
                 fee,
                 admitted_at: self.height,
                 seq,
+                local: false,
+                gossiped_at: self.height,
             },
         );
         Ok(hash)
+    }
+
+    /// Marks a transaction as submitted here by a client: this node keeps gossiping it
+    /// while it waits ([`Mempool::due_for_gossip`]).
+    pub fn set_local(&mut self, hash: &Hash) {
+        let height = self.height;
+        if let Some(entry) = self.entries.get_mut(hash) {
+            entry.local = true;
+            entry.gossiped_at = height;
+        }
+    }
+
+    /// Local transactions still waiting `after` blocks after this node last gossiped them,
+    /// best paying first, at most `max`; they count as gossiped now. A transaction lost in
+    /// gossip (a peer's full admission queue, a congested link) would otherwise wait here
+    /// for good, and every later nonce of its sender with it.
+    pub fn due_for_gossip(&mut self, after: u64, max: usize) -> Vec<Vec<u8>> {
+        let height = self.height;
+        let mut due = Vec::new();
+        for (_, _, hash) in self.by_priority.iter().rev() {
+            if due.len() >= max {
+                break;
+            }
+            if let Some(entry) = self.entries.get_mut(hash) {
+                if entry.local && height.saturating_sub(entry.gossiped_at) >= after {
+                    entry.gossiped_at = height;
+                    due.push(entry.raw.clone());
+                }
+            }
+        }
+        due
     }
 
     /// Transactions for the next block: highest gas price first, each sender's nonces

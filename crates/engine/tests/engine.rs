@@ -107,6 +107,31 @@ fn mempool_recheck_drops_committed_transactions() {
     assert_eq!(pool.select(&unlimited()), vec![t1]);
 }
 
+#[test]
+fn clients_transactions_are_gossiped_again_while_they_wait() {
+    let g = genesis(2);
+    let state = ConsensusState::new(Mkvs::new(MemoryNodeDb::new()));
+    state.init_genesis(&g).expect("genesis");
+    let tree = state.tree_at(Height(0)).expect("tree");
+    let mut pool = Mempool::new(MempoolConfig::default());
+    let (local, cheap, gossiped) =
+        (transfer(&g, 0, 0, 5), transfer(&g, 0, 1, 1), transfer(&g, 1, 0, 9));
+    for tx in [&local, &cheap, &gossiped] {
+        pool.insert(&tree, tx.clone()).expect("admitted");
+    }
+    pool.set_local(&Hash::digest(&local));
+    pool.set_local(&Hash::digest(&cheap));
+    assert!(pool.due_for_gossip(3, 10).is_empty(), "just gossiped");
+    // Three blocks later (nothing committed): the clients' ones, best paying first, never
+    // the one that came by gossip.
+    pool.recheck(&tree, 3).expect("recheck");
+    assert_eq!(pool.due_for_gossip(3, 10), vec![local.clone(), cheap.clone()]);
+    assert!(pool.due_for_gossip(3, 10).is_empty(), "counted as gossiped now");
+    pool.recheck(&tree, 6).expect("recheck");
+    assert_eq!(pool.due_for_gossip(3, 1), vec![local], "at most max");
+    assert_eq!(pool.due_for_gossip(3, 1), vec![cheap]);
+}
+
 fn certificate(chain: &ChainContext, keys: &[&MemorySigner], block_id: Hash) -> CommitCertificate {
     let mut cert = CommitCertificate { height: Height(5), round: 0, block_id, signatures: vec![] };
     for k in keys {

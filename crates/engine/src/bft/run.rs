@@ -206,7 +206,7 @@ pub struct NodeView {
 /// A running node.
 pub struct NodeHandle {
     view: NodeView,
-    gossip_task: Option<JoinHandle<()>>,
+    gossip_tasks: Vec<JoinHandle<()>>,
     engine: malachitebft_app_channel::EngineHandle,
     app: JoinHandle<()>,
 }
@@ -225,6 +225,27 @@ fn admit(
     let checked = Mempool::check(&config, &tree, &raw)?;
     let mut mempool = mempool.lock().map_err(|_| unavailable("mempool lock poisoned"))?;
     mempool.insert_checked(&tree, raw, checked)
+}
+
+/// Blocks a client's transaction waits before this node gossips it again.
+const REGOSSIP_AFTER_BLOCKS: u64 = 10;
+/// Transactions gossiped again per second at most.
+const REGOSSIP_MAX: usize = 500;
+
+/// Gossips again, every second, the clients' transactions still waiting
+/// [`REGOSSIP_AFTER_BLOCKS`] after they were last gossiped (`Mempool::due_for_gossip`).
+async fn regossip(mempool: Arc<Mutex<Mempool>>, gossip: TxGossip) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let due = match mempool.lock() {
+            Ok(mut mempool) => mempool.due_for_gossip(REGOSSIP_AFTER_BLOCKS, REGOSSIP_MAX),
+            Err(_) => return,
+        };
+        for raw in due {
+            gossip.publish(raw);
+        }
+    }
 }
 
 /// Whether a transaction admission refused is invalid in itself (the sending peer is at
@@ -269,6 +290,9 @@ impl NodeView {
     pub fn submit(&self, raw: Vec<u8>) -> Result<Hash, MempoolError> {
         let hash = admit(&self.state, &self.mempool, raw.clone())?;
         if let Some(gossip) = &self.gossip {
+            if let Ok(mut mempool) = self.mempool.lock() {
+                mempool.set_local(&hash);
+            }
             gossip.publish(raw);
         }
         Ok(hash)
@@ -322,7 +346,7 @@ impl NodeHandle {
             tracing::warn!(error = %e, "engine did not stop cleanly");
         }
         self.engine.handle.abort();
-        if let Some(task) = self.gossip_task {
+        for task in self.gossip_tasks {
             task.abort();
         }
         self.app.abort();
@@ -499,11 +523,14 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
             tracing::error!(error = %e, "application loop failed; the node stops");
         }
     });
-    let (gossip, gossip_task) = match gossip {
-        Some((gossip, task)) => (Some(gossip), Some(task)),
-        None => (None, None),
+    let (gossip, gossip_tasks) = match gossip {
+        Some((gossip, task)) => {
+            let regossip = tokio::spawn(regossip(Arc::clone(&mempool), gossip.clone()));
+            (Some(gossip), vec![task, regossip])
+        }
+        None => (None, Vec::new()),
     };
     let view =
         NodeView { chain_context, status: status_rx, state, store, mempool, gossip, net_requests };
-    Ok(NodeHandle { view, gossip_task, engine, app })
+    Ok(NodeHandle { view, gossip_tasks, engine, app })
 }
