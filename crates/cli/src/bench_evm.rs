@@ -112,13 +112,21 @@ impl Rpc {
         Ok(out)
     }
 
-    /// Sends raw transactions in one batch; the refusals' messages.
-    async fn send(&self, raws: &[Vec<u8>]) -> Result<Vec<Option<String>>> {
-        let calls: Vec<(&str, Value)> = raws
+    /// Sends signed transactions in one batch; the refusals' messages.
+    async fn send(&self, txs: &[Signed]) -> Result<Vec<Option<String>>> {
+        let calls: Vec<(&str, Value)> = txs
             .iter()
-            .map(|raw| ("eth_sendRawTransaction", json!([Bytes::from(raw.clone())])))
+            .map(|tx| ("eth_sendRawTransaction", json!([Bytes::copy_from_slice(&tx.raw)])))
             .collect();
         Ok(self.batch(&calls).await?.into_iter().map(Result::err).collect())
+    }
+
+    /// Sends signed transactions in one batch; an error names the first refusal.
+    async fn send_all(&self, txs: &[Signed]) -> Result<()> {
+        match self.send(txs).await?.into_iter().flatten().next() {
+            Some(refusal) => bail!("refused: {refusal}"),
+            None => Ok(()),
+        }
     }
 
     /// Waits until `hash` is included and succeeded.
@@ -184,10 +192,7 @@ async fn send_from_funder(
     bar: &indicatif::ProgressBar,
 ) -> Result<()> {
     for chunk in signed.chunks(FUNDING_CHUNK) {
-        let raws: Vec<Vec<u8>> = chunk.iter().map(|s| s.raw.clone()).collect();
-        if let Some(refusal) = rpc.send(&raws).await?.into_iter().flatten().next() {
-            bail!("funding refused: {refusal}");
-        }
+        rpc.send_all(chunk).await?;
         if let Some(last) = chunk.last() {
             rpc.included(last.hash).await?;
         }
@@ -210,11 +215,8 @@ struct Tracker {
 async fn follow(rpc: Arc<Rpc>, tracker: Arc<Mutex<Tracker>>, from: u64) {
     let mut next = from;
     loop {
-        let head = rpc.call::<U256>("eth_blockNumber", json!([])).await.map(|n| n.to::<u64>());
-        while let Ok(head) = head {
-            if next > head {
-                break;
-            }
+        let head = rpc.call::<U256>("eth_blockNumber", json!([])).await.map_or(0, |n| n.to());
+        while next <= head {
             let block: Result<Value> =
                 rpc.call("eth_getBlockByNumber", json!([format!("{next:#x}"), false])).await;
             let Ok(block) = block else { break };
@@ -297,11 +299,7 @@ pub(crate) async fn evm(node: &NodeArgs, out: Output, args: EvmArgs) -> Result<(
             fees,
         );
         funder_nonce += 1;
-        if let Some(refusal) =
-            rpc.send(std::slice::from_ref(&deploy.raw)).await?.into_iter().flatten().next()
-        {
-            bail!("deploying the token: {refusal}");
-        }
+        rpc.send_all(std::slice::from_ref(&deploy)).await.context("deploying the token")?;
         let receipt = rpc.included(deploy.hash).await.context("deploying the token")?;
         Some(serde_json::from_value::<Address>(receipt["contractAddress"].clone())?)
     } else {
@@ -386,8 +384,7 @@ pub(crate) async fn evm(node: &NodeArgs, out: Output, args: EvmArgs) -> Result<(
         if let Ok(mut t) = tracker.lock() {
             t.submitted.extend(chunk.iter().map(|s| (s.hash, now)));
         }
-        let raws: Vec<Vec<u8>> = chunk.iter().map(|s| s.raw.clone()).collect();
-        for (sent, refusal) in chunk.iter().zip(rpc.send(&raws).await?) {
+        for (sent, refusal) in chunk.iter().zip(rpc.send(chunk).await?) {
             let Some(refusal) = refusal else { continue };
             *refused.entry(refusal).or_default() += 1;
             if let Ok(mut t) = tracker.lock() {

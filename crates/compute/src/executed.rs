@@ -11,6 +11,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use atoll_mkvs::WriteLog;
 use atoll_types::{Hash, Round};
 use borsh::{BorshDeserialize, BorshSerialize};
 
@@ -20,12 +21,24 @@ use crate::ComputeError;
 /// The largest result file read back.
 const MAX_RESULT: usize = 256 << 20;
 
-/// One executed result: the roots it reaches and the write logs that reach them.
-#[derive(BorshSerialize, BorshDeserialize)]
+/// One executed result, as read back: the roots it reaches and the write logs that reach
+/// them.
+#[derive(BorshDeserialize)]
 struct Record {
     state_root: Hash,
     io_root: Hash,
     logs: RoundWriteLogs,
+}
+
+/// A [`Record`] as written, borrowing the write logs (borsh encodes a reference as the
+/// value, and `RoundWriteLogs` as its fields in order: the same bytes).
+#[derive(BorshSerialize)]
+struct RecordRef<'a> {
+    state_root: Hash,
+    io_root: Hash,
+    round: Round,
+    state: &'a WriteLog,
+    io: &'a WriteLog,
 }
 
 /// The directory of executed results.
@@ -48,19 +61,19 @@ impl ExecutedResults {
         self.dir.join(format!("{:020}-{state_root}-{io_root}", round.0))
     }
 
-    /// Keeps `logs`, which take the latest stored state to `state_root` (I/O root
-    /// `io_root`), durably.
+    /// Keeps the write logs of `round` (`state` takes the latest stored state to
+    /// `state_root`, `io` is the I/O tree with root `io_root`), durably.
     pub(crate) fn save(
         &self,
-        logs: &RoundWriteLogs,
-        state_root: Hash,
-        io_root: Hash,
+        round: Round,
+        (state, state_root): (&WriteLog, Hash),
+        (io, io_root): (&WriteLog, Hash),
     ) -> Result<(), ComputeError> {
-        let path = self.file(logs.round, &state_root, &io_root);
+        let path = self.file(round, &state_root, &io_root);
         if path.exists() {
             return Ok(());
         }
-        let record = Record { state_root, io_root, logs: logs.clone() };
+        let record = RecordRef { state_root, io_root, round, state, io };
         let tmp = path.with_extension("tmp");
         let mut file = std::fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
         file.write_all(&atoll_types::encode(&record)).map_err(|e| io_error(&tmp, e))?;
@@ -132,6 +145,10 @@ mod tests {
 
     use super::*;
 
+    fn save(results: &ExecutedResults, logs: &RoundWriteLogs, state: Hash, io: Hash) {
+        results.save(logs.round, (&logs.state, state), (&logs.io, io)).expect("saved");
+    }
+
     fn logs(round: u64, value: u8) -> RoundWriteLogs {
         let entry = WriteLogEntry { key: vec![value], value: Some(vec![value; 3]) };
         RoundWriteLogs { round: Round(round), state: vec![entry.clone()], io: vec![entry] }
@@ -142,10 +159,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("executed");
         let (state, io) = (Hash::digest(b"state"), Hash::digest(b"io"));
-        ExecutedResults::open(path.clone())
-            .expect("opens")
-            .save(&logs(7, 1), state, io)
-            .expect("saved");
+        save(&ExecutedResults::open(path.clone()).expect("opens"), &logs(7, 1), state, io);
         let results = ExecutedResults::open(path).expect("reopens");
         assert_eq!(results.find(Round(7), &state, &io), Some(logs(7, 1)));
         assert_eq!(results.find(Round(7), &io, &state), None, "other roots");
@@ -160,7 +174,7 @@ mod tests {
         let results = ExecutedResults::open(dir.path().join("executed")).expect("opens");
         let (state, io) = (Hash::digest(b"state"), Hash::digest(b"io"));
         for round in [3, 4, 5] {
-            results.save(&logs(round, round as u8), state, io).expect("saved");
+            save(&results, &logs(round, round as u8), state, io);
         }
         results.prune(Round(4));
         assert!(results.of_round(Round(3)).is_empty());
@@ -173,7 +187,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let results = ExecutedResults::open(dir.path().join("executed")).expect("opens");
         let (state, io) = (Hash::digest(b"state"), Hash::digest(b"io"));
-        results.save(&logs(9, 2), state, io).expect("saved");
+        save(&results, &logs(9, 2), state, io);
         let file = results.file(Round(9), &state, &io);
         std::fs::write(&file, b"garbage").expect("overwritten");
         assert_eq!(results.find(Round(9), &state, &io), None);

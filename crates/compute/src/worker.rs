@@ -248,12 +248,11 @@ impl Worker {
         header: &ComputeResultsHeader,
         result: &ExecuteResult,
     ) -> Result<(), ComputeError> {
-        let logs = RoundWriteLogs {
-            round: header.round,
-            state: result.state_write_log.clone(),
-            io: result.io_write_log.clone(),
-        };
-        self.shared.executed.save(&logs, result.state_root, result.io_root)
+        self.shared.executed.save(
+            header.round,
+            (&result.state_write_log, result.state_root),
+            (&result.io_write_log, result.io_root),
+        )
     }
 
     async fn store_round(&mut self, block: &RuntimeBlockHeader) -> Result<bool, ComputeError> {

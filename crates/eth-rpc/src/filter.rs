@@ -122,8 +122,7 @@ pub fn register(
                     _ => return Err(RpcError::Server("filter is not a log filter".into()).into()),
                 }
             };
-            let logs = crate::eth::logs(s, &filter)?;
-            serde_json::to_value(logs).map_err(|e| RpcError::Internal(e.to_string()).into())
+            Ok(to_json(&crate::eth::logs(s, &filter)?)?)
         },
     )?;
     Ok(())

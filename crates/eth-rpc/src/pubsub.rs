@@ -77,16 +77,17 @@ async fn send<T: serde::Serialize>(sink: &SubscriptionSink, value: &T) -> Subscr
     Ok(())
 }
 
-/// The next block number announced, or `None` once the feed is gone or the client left.
-async fn next_head(
+/// The next announcement (a block number, a pending hash), or `None` once the feed is gone
+/// or the client left; what a slow client missed is skipped.
+async fn next_announced<T: Clone>(
     sink: &SubscriptionSink,
-    heads: &mut tokio::sync::broadcast::Receiver<u64>,
-) -> Option<u64> {
+    announced: &mut tokio::sync::broadcast::Receiver<T>,
+) -> Option<T> {
     loop {
         tokio::select! {
             _ = sink.closed() => return None,
-            head = heads.recv() => match head {
-                Ok(number) => return Some(number),
+            next = announced.recv() => match next {
+                Ok(value) => return Some(value),
                 Err(RecvError::Lagged(_)) => continue,
                 Err(RecvError::Closed) => return None,
             },
@@ -97,7 +98,7 @@ async fn next_head(
 async fn heads(pending: PendingSubscriptionSink, s: &EthState) -> SubscriptionResult {
     let mut heads = s.heads.subscribe();
     let sink = pending.accept().await?;
-    while let Some(number) = next_head(&sink, &mut heads).await {
+    while let Some(number) = next_announced(&sink, &mut heads).await {
         let Some(block) = s.index.block(number)? else { continue };
         let header = RpcHeader {
             hash: B256::from(block.hash),
@@ -117,7 +118,7 @@ async fn logs(
 ) -> SubscriptionResult {
     let mut heads = s.heads.subscribe();
     let sink = pending.accept().await?;
-    while let Some(number) = next_head(&sink, &mut heads).await {
+    while let Some(number) = next_announced(&sink, &mut heads).await {
         let Some(block) = s.index.block(number)? else { continue };
         for log in crate::eth::block_logs(s, &block, &filter)? {
             send(&sink, &log).await?;
@@ -129,14 +130,8 @@ async fn logs(
 async fn transactions(pending: PendingSubscriptionSink, s: &EthState) -> SubscriptionResult {
     let mut hashes = s.pending.subscribe();
     let sink = pending.accept().await?;
-    loop {
-        tokio::select! {
-            _ = sink.closed() => return Ok(()),
-            hash = hashes.recv() => match hash {
-                Ok(hash) => send(&sink, &hash).await?,
-                Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => return Ok(()),
-            },
-        }
+    while let Some(hash) = next_announced(&sink, &mut hashes).await {
+        send(&sink, &hash).await?;
     }
+    Ok(())
 }

@@ -368,12 +368,7 @@ async fn a_crashed_compute_node_restarts_and_catches_up() {
     let net = network(4, shape(), None);
     let mut nodes = net.start_all().await;
     let restarted = 2;
-    {
-        let n0 = first(&nodes);
-        eventually("first blocks", LIMIT, || async { n0.node.status().height >= 2 }).await;
-        deposit(&n0.node, 1_000 * TOKEN);
-        eventually("the deposit", LIMIT, || async { runtime_balance(n0).await > 0 }).await;
-    }
+    fund_user(&nodes, LIMIT).await;
     let load = {
         let n0 = first(&nodes);
         Load::start(&n0.node, n0.compute.handle(), 0)
@@ -429,12 +424,7 @@ async fn the_whole_network_stops_at_once_and_the_paratime_resumes() {
     logs();
     let net = network(4, shape(), None);
     let mut nodes = net.start_all().await;
-    {
-        let n0 = first(&nodes);
-        eventually("first blocks", LIMIT, || async { n0.node.status().height >= 2 }).await;
-        deposit(&n0.node, 1_000 * TOKEN);
-        eventually("the deposit", LIMIT, || async { runtime_balance(n0).await > 0 }).await;
-    }
+    fund_user(&nodes, LIMIT).await;
     // One load per start of the network (a new one would sign nonces the pool holds).
     let mut load = {
         let n0 = first(&nodes);
@@ -453,7 +443,7 @@ async fn the_whole_network_stops_at_once_and_the_paratime_resumes() {
                 n0.node.status().height >= 2
             })
             .await;
-            Load::start(&n0.node, n0.compute.handle(), runtime_nonce(n0).await)
+            Load::start(&n0.node, n0.compute.handle(), runtime_nonce(&n0.compute.handle()).await)
         };
         wait_for_normal_round(&nodes, at_restart + 2, LIMIT).await;
         let target = last_normal_round(&nodes);

@@ -130,13 +130,22 @@ pub async fn wait_for_normal_round(nodes: &[Option<Running>], round: u64, limit:
     }
 }
 
-/// The user's next nonce inside the ParaTime, as `running`'s latest stored round says.
-pub async fn runtime_nonce(running: &Running) -> u64 {
+/// The user's next nonce inside the ParaTime, as `compute`'s latest stored round says.
+pub async fn runtime_nonce(compute: &atoll_compute::ComputeHandle) -> u64 {
     let args = atoll_types::encode(&Address::from_public_key(&user().public_key()));
-    match running.compute.handle().query(accounts::NONCE.to_owned(), args).await {
+    match compute.query(accounts::NONCE.to_owned(), args).await {
         Ok(bytes) => atoll_types::decode::<u64>(&bytes, 64).unwrap_or(0),
         Err(_) => 0,
     }
+}
+
+/// Waits for the first blocks, then deposits 1,000 tokens for the user into the ParaTime
+/// and waits until the first running node's ParaTime state shows them.
+pub async fn fund_user(nodes: &[Option<Running>], limit: Duration) {
+    let n0 = first(nodes);
+    eventually("first blocks", limit, || async { n0.node.status().height >= 2 }).await;
+    deposit(&n0.node, 1_000 * TOKEN);
+    eventually("the deposit", limit, || async { runtime_balance(n0).await > 0 }).await;
 }
 
 /// Submits an anchor from the user every 250 ms through `compute` until dropped, so rounds
@@ -171,12 +180,7 @@ impl Load {
                     Err(_) => {
                         let address = Address::from_public_key(&key.public_key());
                         let pooled = compute.pool_next_nonce(&address).unwrap_or(0);
-                        let args = atoll_types::encode(&address);
-                        let stored = match compute.query(accounts::NONCE.to_owned(), args).await {
-                            Ok(bytes) => atoll_types::decode::<u64>(&bytes, 64).unwrap_or(0),
-                            Err(_) => 0,
-                        };
-                        nonce = pooled.max(stored);
+                        nonce = pooled.max(runtime_nonce(&compute).await);
                     }
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
