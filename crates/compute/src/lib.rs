@@ -24,6 +24,7 @@ mod executed;
 pub mod executor;
 mod journal;
 pub mod p2p;
+mod retention;
 pub mod storage;
 pub mod txpool;
 mod worker;
@@ -64,6 +65,16 @@ pub enum ComputeError {
     /// The p2p network failed.
     #[error(transparent)]
     P2p(#[from] p2p::P2pError),
+    /// The node no longer keeps the state of this round (it keeps a window of recent ones).
+    #[error(
+        "the state of round {round} is no longer kept (the earliest kept is round {earliest})"
+    )]
+    Pruned {
+        /// The round asked for.
+        round: u64,
+        /// The earliest round whose state the node keeps.
+        earliest: u64,
+    },
     /// The consensus state could not be read.
     #[error("consensus state: {0}")]
     State(String),
@@ -111,6 +122,9 @@ pub struct ComputeConfig {
     /// batch, so the ParaTime's rounds (an EVM ParaTime's blocks) keep coming while idle;
     /// `None`: rounds happen only for transactions and messages.
     pub empty_round_interval: Option<Duration>,
+    /// Keep the state and I/O of the last this many finalized rounds (`None`: all of them,
+    /// an archive).
+    pub retain_rounds: Option<u64>,
 }
 
 impl ComputeConfig {
@@ -127,6 +141,7 @@ impl ComputeConfig {
             commit_fee: Fee { amount: Amount::new(100_000), gas: 100_000 },
             byzantine: ByzantineMode::Honest,
             empty_round_interval: None,
+            retain_rounds: None,
         }
     }
 }
@@ -174,6 +189,8 @@ struct Shared {
     pooled: tokio::sync::broadcast::Sender<Arc<Vec<u8>>>,
     /// Results executed for rounds not stored yet, on disk.
     executed: executed::ExecutedResults,
+    /// Which stored rounds are kept.
+    retention: retention::Retention,
 }
 
 impl Shared {
@@ -366,6 +383,22 @@ impl ComputeHandle {
         Ok(storage.rounds_between(from, stored)?)
     }
 
+    /// The earliest round whose state this node keeps (0 on an archive node).
+    pub fn earliest_round(&self) -> Result<u64, ComputeError> {
+        Ok(self.shared.storage().earliest_round()?)
+    }
+
+    /// How many recent rounds this node keeps, if it does not keep them all.
+    pub fn retain_rounds(&self) -> Option<u64> {
+        self.shared.retention.rounds()
+    }
+
+    /// For a reader of the stored rounds (the Ethereum index): while the hold lives, the
+    /// node prunes no round from the one it names on. One reader holds at a time.
+    pub fn hold_rounds(&self) -> RoundsHold {
+        RoundsHold { shared: self.shared.clone() }
+    }
+
     /// The value of `key` in the runtime state of finalized round `round`, if stored.
     pub fn state_value(&self, round: u64, key: &[u8]) -> Result<Option<Vec<u8>>, ComputeError> {
         Ok(self.shared.storage().state_value(round, key)?)
@@ -398,7 +431,13 @@ impl ComputeHandle {
         tokio::task::spawn_blocking(move || {
             let storage = shared.storage();
             let state = match round {
-                Some(round) => storage.state_at(round)?,
+                Some(round) => {
+                    let earliest = storage.earliest_round()?;
+                    if round < earliest {
+                        return Err(ComputeError::Pruned { round, earliest });
+                    }
+                    storage.state_at(round)?
+                }
                 None => storage.latest()?,
             };
             shared.executor.query(state, method, args)
@@ -410,6 +449,24 @@ impl ComputeHandle {
     /// Runs a runtime query against the latest finalized state this node stores.
     pub async fn query(&self, method: String, args: Vec<u8>) -> Result<Vec<u8>, ComputeError> {
         self.query_at(None, method, args).await
+    }
+}
+
+/// Keeps the node from pruning rounds a reader has not read yet; released when dropped.
+pub struct RoundsHold {
+    shared: Arc<Shared>,
+}
+
+impl RoundsHold {
+    /// The reader still needs every round from `round` on.
+    pub fn keep_from(&self, round: u64) {
+        self.shared.retention.hold_from(round);
+    }
+}
+
+impl Drop for RoundsHold {
+    fn drop(&mut self) {
+        self.shared.retention.release();
     }
 }
 
@@ -473,6 +530,7 @@ pub fn start(
         empty_round_interval: config.empty_round_interval,
         pooled: tokio::sync::broadcast::channel(POOLED_ANNOUNCEMENTS).0,
         executed: executed::ExecutedResults::open(config.storage_path.with_extension("executed"))?,
+        retention: retention::Retention::new(config.retain_rounds),
     });
     let (p2p, gossip, p2p_task) = p2p::start(config.runtime, config.p2p.clone(), shared.clone())?;
     let journal = journal::Journal::open(config.storage_path.with_extension("journal"))?;

@@ -4,12 +4,15 @@
 //! Only results the consensus layer finalized are stored: a write log is applied with
 //! [`Mkvs::commit_expecting`], so whatever its source (this node's own execution or a peer),
 //! it lands only if it reproduces the round's state root from the runtime block.
+//!
+//! A node may keep only a window of recent rounds ([`RuntimeStorage::prune_before`]); the
+//! rest of the history is then gone from this node (peers that kept it can still serve it).
 
 use std::path::Path;
 
 use atoll_mkvs::db::History;
 use atoll_mkvs::{
-    diff, KeyValueRead, Mkvs, MkvsError, NodeDb, RedbNodeDb, Root, RootKind, WriteLog,
+    diff, KeyValueRead, Mkvs, MkvsError, NodeDb, PruneStats, RedbNodeDb, Root, RootKind, WriteLog,
     WriteLogEntry,
 };
 use atoll_runtime_host::{io_key, StateRoot, TxOutcome};
@@ -127,6 +130,28 @@ impl RuntimeStorage {
         Ok(Some(RoundWriteLogs { round, state, io }))
     }
 
+    /// The earliest round whose state this node still has (0 until it prunes).
+    pub fn earliest_round(&self) -> Result<u64, MkvsError> {
+        Ok(self.store.db().first_version(&self.history(RootKind::State))?.unwrap_or(0))
+    }
+
+    /// Forgets every round before `round` — state versions and I/O trees, and the tree
+    /// nodes only they used — but keeps the state `round` reads (the latest version at or
+    /// before it), so the state after every round from `round` on stays readable.
+    pub fn prune_before(&self, round: u64) -> Result<PruneStats, MkvsError> {
+        let state = self.history(RootKind::State);
+        let Some(keep) = self.store.db().last_version(&state, round)? else {
+            return Ok(PruneStats::default());
+        };
+        if self.earliest_round()? >= keep {
+            return Ok(PruneStats::default());
+        }
+        let removed = self.store.prune(self.runtime, RootKind::State, keep)?;
+        // Every stored state version but genesis has its round's I/O tree, stored first.
+        let io = self.store.prune(self.runtime, RootKind::Io, keep)?;
+        Ok(PruneStats { versions: removed.versions + io.versions, nodes: removed.nodes + io.nodes })
+    }
+
     /// Finalized rounds this node stores, oldest first.
     pub fn rounds(&self) -> Result<Vec<u64>, MkvsError> {
         Ok(self.store.db().versions(&self.history(RootKind::Io))?)
@@ -225,4 +250,89 @@ pub fn io_transactions(io: &WriteLog) -> Vec<Hash> {
         .filter(|e| e.key.len() == 33 && e.key[32] == 0)
         .filter_map(|e| <[u8; 32]>::try_from(&e.key[..32]).ok().map(Hash::from_bytes))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn write(key: String, value: u64) -> WriteLogEntry {
+        WriteLogEntry { key: key.into_bytes(), value: Some(value.to_le_bytes().to_vec()) }
+    }
+
+    /// Rounds 1..=30, every fourth one not finalized normally (no version), each writing a
+    /// shared key and one of its own; the snapshots are the oracle.
+    fn history(storage: &RuntimeStorage) -> BTreeMap<u64, BTreeMap<Vec<u8>, Vec<u8>>> {
+        let runtime = storage.runtime;
+        let mut state = BTreeMap::new();
+        let mut snapshots = BTreeMap::new();
+        let mut latest = 0;
+        for round in (1..=30u64).filter(|r| r % 4 != 0) {
+            let log = vec![
+                write(format!("shared-{}", round % 5), round),
+                write(format!("r{round}"), round),
+            ];
+            for entry in &log {
+                state.insert(entry.key.clone(), entry.value.clone().expect("a value"));
+            }
+            let io = vec![write(format!("io-{round}"), round)];
+            let store = storage.store();
+            store.commit(runtime, RootKind::Io, None, round, &io).expect("io");
+            store.commit(runtime, RootKind::State, Some(latest), round, &log).expect("state");
+            latest = round;
+            snapshots.insert(round, state.clone());
+        }
+        snapshots
+    }
+
+    fn contents(
+        storage: &RuntimeStorage,
+        round: u64,
+    ) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, MkvsError> {
+        let at = storage.state_at(round)?;
+        let root = storage.store().root_at(storage.runtime, RootKind::State, at.version)?;
+        let tree = storage.store().tree(&root)?;
+        tree.iter_from(&[]).collect()
+    }
+
+    #[test]
+    fn pruning_keeps_every_state_from_the_window_on_and_nothing_before() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let storage =
+            RuntimeStorage::open(&dir.path().join("state.redb"), RuntimeId::from_bytes([7; 32]))
+                .expect("storage");
+        let snapshots = history(&storage);
+        assert_eq!(storage.earliest_round().expect("earliest"), 0);
+
+        // Round 16 did not execute: the state it reads is round 15's, which stays.
+        let removed = storage.prune_before(16).expect("prune");
+        assert!(removed.versions > 0 && removed.nodes > 0, "{removed:?}");
+        assert_eq!(storage.earliest_round().expect("earliest"), 15);
+        for round in 15..=30 {
+            let expected = snapshots.range(..=round).next_back().map(|(_, s)| s.clone());
+            assert_eq!(
+                Some(contents(&storage, round).expect("kept state")),
+                expected,
+                "round {round}"
+            );
+        }
+        for round in 0..15 {
+            assert!(contents(&storage, round).is_err(), "round {round} is pruned");
+            assert!(storage.transactions(Round(round)).expect("io").is_empty());
+        }
+        assert_eq!(storage.rounds().expect("rounds").first(), Some(&15));
+        assert!(storage.write_logs(Round(15)).expect("logs").is_none(), "its base is gone");
+        let logs = storage.write_logs(Round(17)).expect("logs").expect("kept round");
+        assert_eq!(logs.io.len(), 1);
+
+        // Pruning below what is already gone, or up to the same round, changes nothing.
+        assert_eq!(storage.prune_before(10).expect("prune"), PruneStats::default());
+        assert_eq!(storage.prune_before(16).expect("prune"), PruneStats::default());
+        // Up to the latest round: only its state remains.
+        storage.prune_before(30).expect("prune");
+        assert_eq!(storage.earliest_round().expect("earliest"), 30);
+        assert_eq!(Some(contents(&storage, 30).expect("latest")), snapshots.get(&30).cloned());
+    }
 }

@@ -298,8 +298,18 @@ impl Worker {
             let hashes = io_transactions(&logs.io);
             let storage = self.shared.storage().clone();
             let (round, state_root, io_root) = (block.round, block.state_root, block.io_root);
+            let shared = self.shared.clone();
             let stored = tokio::task::spawn_blocking(move || {
-                storage.commit_round(round, &logs, state_root, io_root)
+                storage.commit_round(round, &logs, state_root, io_root)?;
+                // What falls out of the retained window goes with the round that pushed it.
+                match shared.retention.prune(&storage, round.0) {
+                    Ok(removed) if removed.versions > 0 => {
+                        tracing::debug!(round = round.0, ?removed, "old rounds pruned")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, round = round.0, "pruning old rounds"),
+                }
+                Ok::<_, atoll_mkvs::MkvsError>(())
             })
             .await
             .map_err(|e| ComputeError::Internal(e.to_string()))?;

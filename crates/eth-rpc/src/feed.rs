@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy_primitives::{keccak256, B256};
-use atoll_compute::ComputeHandle;
+use atoll_compute::{ComputeHandle, RoundsHold};
 use atoll_evm::block::{self, BlockRecord};
 use atoll_evm::module::{Receipt, SCHEME};
 use atoll_runtime_sdk::{AuthProof, UnverifiedTransaction};
@@ -32,10 +32,11 @@ const POLL: Duration = Duration::from_millis(100);
 pub(crate) async fn run(compute: ComputeHandle, index: Arc<Index>, heads: broadcast::Sender<u64>) {
     let mut tick = tokio::time::interval(POLL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let hold = Arc::new(compute.hold_rounds());
     loop {
         tick.tick().await;
-        let (compute, index_ref) = (compute.clone(), index.clone());
-        let done = tokio::task::spawn_blocking(move || catch_up(&compute, &index_ref)).await;
+        let (compute, index_ref, hold) = (compute.clone(), index.clone(), hold.clone());
+        let done = tokio::task::spawn_blocking(move || catch_up(&compute, &index_ref, &hold)).await;
         match done {
             Ok(Ok(new)) => {
                 for number in new {
@@ -79,25 +80,41 @@ fn ethereum_body(raw: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Indexes every stored round after the index's last one; returns the new block numbers.
-pub fn catch_up(compute: &ComputeHandle, index: &Index) -> Result<Vec<u64>, IndexError> {
+///
+/// The node keeps every round from where the index stopped until the index has read it
+/// (`hold`). An index that starts after the node pruned (a new index on a node that keeps a
+/// window) begins at the earliest round the node has.
+pub fn catch_up(
+    compute: &ComputeHandle,
+    index: &Index,
+    hold: &RoundsHold,
+) -> Result<Vec<u64>, IndexError> {
+    let node = |e: atoll_compute::ComputeError| IndexError::Node(e.to_string());
     let from = index.next_round()?;
+    hold.keep_from(from);
+    // Rounds between the index's last one and the node's earliest were pruned: their
+    // blocks cannot be rebuilt (only rounds that did not execute have no state version).
+    let continuous = compute.earliest_round().map_err(node)? <= from;
     let mut new = Vec::new();
-    for round in compute.stored_rounds(from).map_err(|e| IndexError::Node(e.to_string()))? {
-        let batch = round_batch(compute, index, round)?;
+    for (n, round) in compute.stored_rounds(from).map_err(node)?.into_iter().enumerate() {
+        let batch = round_batch(compute, index, round, continuous || n > 0)?;
         index.append(&batch)?;
+        hold.keep_from(round.saturating_add(1));
         new.extend(batch.blocks.iter().map(|(block, _)| block.number));
     }
     Ok(new)
 }
 
-/// The blocks finalized round `round` adds to the index.
+/// The blocks finalized round `round` adds to the index: with `fill_gap`, the empty
+/// blocks of the rounds since the index's last block too.
 fn round_batch(
     compute: &ComputeHandle,
     index: &Index,
     round: u64,
+    fill_gap: bool,
 ) -> Result<RoundBatch, IndexError> {
     let node = |e: atoll_compute::ComputeError| IndexError::Node(e.to_string());
-    let mut batch = RoundBatch { round, blocks: Vec::new() };
+    let mut batch = RoundBatch { round, blocks: Vec::new(), after_pruned: !fill_gap };
     let Some(bytes) = compute.state_value(round, &block::record_key()).map_err(node)? else {
         return Ok(batch);
     };
@@ -112,11 +129,19 @@ fn round_batch(
         Some((number, block)) => Some((number, B256::from(block.hash))),
         None => None,
     };
-    for empty in block::gap_headers(previous, &header) {
-        batch.blocks.push((indexed_block(&empty, Vec::new()), Vec::new()));
+    if fill_gap {
+        for empty in block::gap_headers(previous, &header) {
+            batch.blocks.push((indexed_block(&empty, Vec::new()), Vec::new()));
+        }
+    } else {
+        tracing::info!(
+            round,
+            "ethereum index: blocks before {} were pruned from this node; the index starts there",
+            header.number
+        );
     }
     let parent = batch.blocks.last().map(|(b, _)| B256::from(b.hash)).or(previous.map(|p| p.1));
-    if parent.unwrap_or(B256::ZERO) != header.parent_hash {
+    if fill_gap && parent.unwrap_or(B256::ZERO) != header.parent_hash {
         tracing::warn!(
             round,
             "ethereum index: block {} does not link to its parent",

@@ -85,6 +85,8 @@ pub struct RoundBatch {
     pub round: u64,
     /// The blocks (empty ones for rounds that did not execute, then the executed one).
     pub blocks: Vec<(IndexedBlock, Vec<IndexedTx>)>,
+    /// The node pruned the rounds before this one: its first block may come after a gap.
+    pub after_pruned: bool,
 }
 
 /// What `eth_getLogs` asks the index: blocks with a log from one of `addresses` (any
@@ -215,8 +217,8 @@ impl Index {
         Ok(out)
     }
 
-    /// Writes a round's blocks (they must continue the index) and marks the round done, in
-    /// one durable transaction.
+    /// Writes a round's blocks (they must continue the index, or come after a gap the node
+    /// pruned) and marks the round done, in one durable transaction.
     pub fn append(&self, batch: &RoundBatch) -> Result<(), IndexError> {
         let mut next = self.next_block()?;
         let mut txn = self.db.begin_write().map_err(err)?;
@@ -227,8 +229,11 @@ impl Index {
             let mut txs = txn.open_table(TRANSACTIONS).map_err(err)?;
             let mut log_table = txn.open_table(LOG_KEYS).map_err(err)?;
             let mut meta = txn.open_table(META).map_err(err)?;
-            for (block, transactions) in &batch.blocks {
+            for (position, (block, transactions)) in batch.blocks.iter().enumerate() {
                 let number = block.number;
+                if batch.after_pruned && position == 0 && number > next {
+                    next = number;
+                }
                 if number != next {
                     return Err(IndexError::Corrupt(format!(
                         "block {number} does not continue the index at {next}"

@@ -110,6 +110,12 @@ impl EthState {
             .query_at(round, method.to_owned(), atoll_types::encode(args))
             .await
             .map_err(|e| match e {
+                atoll_compute::ComputeError::Pruned { round, earliest } => {
+                    RpcError::Server(format!(
+                        "historical state of block {round} is not available: this node keeps \
+                         the state of blocks {earliest} and later (its retain_rounds)"
+                    ))
+                }
                 atoll_compute::ComputeError::Storage(e) => {
                     RpcError::Server(format!("state not available: {e}"))
                 }

@@ -101,7 +101,7 @@ proptest! {
         let index = Index::open(&dir.path().join("index.redb")).expect("opens");
         for (number, block) in chain.iter().enumerate() {
             let number = number as u64;
-            let batch = RoundBatch { round: number, blocks: vec![indexed(number, block)] };
+            let batch = RoundBatch { round: number, blocks: vec![indexed(number, block)], after_pruned: false };
             index.append(&batch).expect("appends");
         }
         for (query, a, b) in asked {
@@ -142,7 +142,9 @@ fn the_log_index_survives_reopening() {
     let block: BlockSpec = vec![vec![(1, vec![2])]];
     {
         let index = Index::open(&path).expect("opens");
-        index.append(&RoundBatch { round: 0, blocks: vec![indexed(0, &block)] }).expect("appends");
+        index
+            .append(&RoundBatch { round: 0, blocks: vec![indexed(0, &block)], after_pruned: false })
+            .expect("appends");
     }
     let index = Index::open(&path).expect("reopens");
     assert_eq!(index.next_block().expect("meta"), 1);
@@ -157,7 +159,9 @@ fn an_index_in_an_older_layout_is_emptied_for_rebuilding() {
     {
         let index = Index::open(&path).expect("opens");
         let block: BlockSpec = vec![vec![(0, vec![])]];
-        index.append(&RoundBatch { round: 0, blocks: vec![indexed(0, &block)] }).expect("appends");
+        index
+            .append(&RoundBatch { round: 0, blocks: vec![indexed(0, &block)], after_pruned: false })
+            .expect("appends");
     }
     // The layout before log keys: the same tables, no schema version.
     {
@@ -171,4 +175,26 @@ fn an_index_in_an_older_layout_is_emptied_for_rebuilding() {
     assert_eq!(index.next_block().expect("meta"), 0, "rebuilt from the start");
     assert_eq!(index.next_round().expect("meta"), 0);
     assert!(index.block(0).expect("reads").is_none());
+}
+
+#[test]
+fn blocks_continue_the_index_unless_the_node_pruned_the_rounds_before() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let index = Index::open(&dir.path().join("index.redb")).expect("opens");
+    let block: BlockSpec = vec![vec![(1, vec![2])]];
+    let batch = |number: u64, after_pruned| RoundBatch {
+        round: number,
+        blocks: vec![indexed(number, &block)],
+        after_pruned,
+    };
+    assert!(index.append(&batch(5, false)).is_err(), "a gap nothing explains");
+    assert_eq!(index.next_block().expect("meta"), 0, "nothing written");
+    index.append(&batch(5, true)).expect("starts after the pruned rounds");
+    index.append(&batch(6, false)).expect("continues");
+    assert!(index.append(&batch(6, true)).is_err(), "never backwards");
+    assert_eq!(index.next_block().expect("meta"), 7);
+    assert!(index.block(4).expect("reads").is_none());
+    assert_eq!(index.block(5).expect("reads").map(|b| b.number), Some(5));
+    let query = LogQuery { addresses: vec![ADDRESSES[1]], ..LogQuery::default() };
+    assert_eq!(index.log_blocks(0, 10, &query).expect("answers"), vec![5, 6]);
 }

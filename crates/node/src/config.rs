@@ -120,6 +120,10 @@ pub struct ByzantineSection {
     pub double_sign_from_height: Option<u64>,
 }
 
+/// The fewest rounds a compute node may keep: peers that fall a little behind fetch recent
+/// rounds' write logs from it, and each needs the state of the round before.
+pub const MIN_RETAIN_ROUNDS: u64 = 16;
+
 /// The compute role: run a ParaTime for its committee.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -145,6 +149,12 @@ pub struct ComputeSection {
     /// (an EVM ParaTime's blocks: Ethereum clients wait for new blocks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub empty_round_interval_ms: Option<u64>,
+    /// Keep the state of the last this many finalized rounds and forget older ones (unset:
+    /// keep every round, an archive). An EVM ParaTime answers state queries (`eth_call`,
+    /// `eth_getBalance`, ...) at blocks inside this window; its blocks, transactions,
+    /// receipts and logs stay in the JSON-RPC's index either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain_rounds: Option<u64>,
     /// TEST ONLY: a byzantine mode (`dishonest`, `straggler`, `runaway-proposer`,
     /// `bogus-batch`, `invalid-batch-hash`, `failure-indicating`, `equivocation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -317,6 +327,11 @@ impl NodeConfig {
             for peer in &compute.p2p_peers {
                 check_address("compute.p2p_peers", peer)?;
             }
+            if compute.retain_rounds.is_some_and(|rounds| rounds < MIN_RETAIN_ROUNDS) {
+                return Err(ConfigError::Invalid(format!(
+                    "compute.retain_rounds must be at least {MIN_RETAIN_ROUNDS}"
+                )));
+            }
             if let Some(mode) = &compute.byzantine {
                 mode.parse::<atoll_compute::ByzantineMode>().map_err(ConfigError::Invalid)?;
             }
@@ -386,7 +401,7 @@ impl NodeConfig {
                     "\n[[compute]]\n# Run this ParaTime for its committee (runtime id, binary path).\n\
                      runtime = {}\nbinary = {}\n{}\
                      # The ParaTime p2p network (host:port) and the other compute nodes' addresses.\n\
-                     p2p_listen = {}\np2p_peers = [{}]\n{}{}{}",
+                     p2p_listen = {}\np2p_peers = [{}]\n{}{}{}{}",
                     value(&c.runtime),
                     value(&c.binary),
                     if c.binary_args.is_empty() {
@@ -411,6 +426,13 @@ impl NodeConfig {
                         Some(ms) => format!(
                             "# Propose an empty round after this many idle milliseconds.\n\
                              empty_round_interval_ms = {ms}\n"
+                        ),
+                        None => String::new(),
+                    },
+                    match &c.retain_rounds {
+                        Some(rounds) => format!(
+                            "# Keep the state of the last this many rounds (unset: all of them).\n\
+                             retain_rounds = {rounds}\n"
                         ),
                         None => String::new(),
                     },
@@ -482,6 +504,7 @@ mod tests {
             p2p_peers: vec!["127.0.0.1:9000".into()],
             eth_rpc_listen: (runtime == 2).then(|| format!("127.0.0.1:{}", port + 1)),
             empty_round_interval_ms: (runtime == 2).then_some(2_000),
+            retain_rounds: (runtime == 2).then_some(1_000),
             byzantine: None,
         };
         let mut config = NodeConfig::new("node-0", Role::Full, 26656);

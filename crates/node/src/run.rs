@@ -214,6 +214,7 @@ pub fn compute_config(
     let mut config = atoll_compute::ComputeConfig::new(runtime, binary, storage, p2p);
     config.binary_args = section.binary_args.clone();
     config.empty_round_interval = section.empty_round_interval_ms.map(Duration::from_millis);
+    config.retain_rounds = section.retain_rounds;
     if let Some(mode) = &section.byzantine {
         config.byzantine = mode.parse().map_err(RunError::Io)?;
     }

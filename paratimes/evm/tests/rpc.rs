@@ -55,6 +55,10 @@ impl Client {
         answer.get("error").cloned().unwrap_or_else(|| panic!("{method} answered {answer}"))
     }
 
+    async fn number(&self) -> u64 {
+        quantity(&self.call("eth_blockNumber", json!([])).await)
+    }
+
     async fn receipt(&self, hash: B256) -> Value {
         let deadline = std::time::Instant::now() + LIMIT;
         loop {
@@ -112,7 +116,15 @@ struct Setup {
     alice: SigningKey,
 }
 
+/// How many rounds the pruning node of the window test keeps (the least a node may).
+const RETAIN: u64 = atoll_node::config::MIN_RETAIN_ROUNDS;
+
 async fn setup() -> Setup {
+    setup_keeping(None).await
+}
+
+/// [`setup`] with the node keeping only the last `retain_rounds` rounds.
+async fn setup_keeping(retain_rounds: Option<u64>) -> Setup {
     logs();
     let shape = RuntimeShape {
         group_size: 1,
@@ -126,6 +138,7 @@ async fn setup() -> Setup {
     let mut net = network(&paratime(), 1, shape, None, &funded, |_| {});
     // Blocks keep coming while idle, as Ethereum clients expect.
     net.configs[0].compute[0].empty_round_interval_ms = Some(1_000);
+    net.configs[0].compute[0].retain_rounds = retain_rounds;
     let nodes = net.start_all().await;
     let n0 = first(&nodes);
     let rpc = start_rpc(n0, net.dir.path()).await;
@@ -417,6 +430,76 @@ async fn ethereum_clients_see_blocks_transactions_receipts_logs_and_state() {
 
     rpc.stop().await;
     stop_all(nodes).await;
+}
+
+/// A node that keeps a window of recent rounds answers state queries inside it, refuses
+/// older ones with geth's server error and a message that says why, and still serves the
+/// older blocks, transactions and receipts from its index. A new index on that node starts
+/// at the earliest round it keeps, with the same block hashes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_keeping_a_window_of_rounds_serves_recent_state_and_refuses_older_state() {
+    let _serial = SERIAL.lock().await;
+    let Setup { _net, nodes, rpc, client, alice } = setup_keeping(Some(RETAIN)).await;
+    let a = address_of(&alice);
+    let compute = first(&nodes).compute.handle();
+    assert_eq!(compute.retain_rounds(), Some(RETAIN));
+    let funded_at = client.number().await;
+    let funded = client.call("eth_getBalance", json!([a, "latest"])).await;
+    let sent =
+        client.send(legacy(&alice, 0, TxKind::Call(Address::repeat_byte(7)), vec![], 21_000)).await;
+    let receipt = client.receipt(sent).await;
+    let mined = quantity(&receipt["blockNumber"]);
+    let after = client.call("eth_getBalance", json!([a, "latest"])).await;
+    assert_ne!(after, funded, "the sender paid for gas");
+
+    eventually("the window moves past the transfer", LIMIT, || async {
+        compute.earliest_round().expect("earliest") > mined + 1
+    })
+    .await;
+    let latest = client.number().await;
+    let inside = format!("{:#x}", latest - 1);
+    assert_eq!(client.call("eth_getBalance", json!([a, inside])).await, after);
+    assert_eq!(client.call("eth_getTransactionCount", json!([a, inside])).await, json!("0x1"));
+    for old in [funded_at, mined] {
+        let at = format!("{old:#x}");
+        for (method, params) in [
+            ("eth_getBalance", json!([a, at])),
+            ("eth_call", json!([{"from": a, "to": a}, at])),
+            ("eth_getCode", json!([a, at])),
+        ] {
+            let error = client.error(method, params).await;
+            assert_eq!(error["code"], json!(-32000), "{method}: {error}");
+            let message = error["message"].as_str().expect("a message");
+            assert!(
+                message.starts_with(&format!("historical state of block {old} is not available")),
+                "{method}: {message}"
+            );
+        }
+    }
+    // Blocks, transactions and receipts are in the index, not in the pruned state.
+    let block = client.call("eth_getBlockByNumber", json!([format!("{mined:#x}"), false])).await;
+    assert_eq!(block["transactions"], json!([sent]));
+    assert_eq!(client.call("eth_getTransactionReceipt", json!([sent])).await, receipt);
+    let head = client.call("eth_getBlockByNumber", json!([format!("{latest:#x}"), false])).await;
+
+    // The index is lost: the new one starts where the node's rounds start.
+    let dir = _net.dir.path();
+    rpc.stop().await;
+    std::fs::remove_file(dir.join("eth-index.redb")).expect("index removed");
+    let rpc = start_rpc(first(&nodes), dir).await;
+    let client =
+        Client { http: reqwest::Client::new(), url: format!("http://{}", rpc.local_addr()) };
+    eventually("the new index reaches the head", LIMIT, || async {
+        client.number().await >= latest
+    })
+    .await;
+    let again = client.call("eth_getBlockByNumber", json!([format!("{latest:#x}"), false])).await;
+    assert_eq!(again["hash"], head["hash"], "the same block, rebuilt from the kept rounds");
+    let pruned = client.call("eth_getBlockByNumber", json!([format!("{mined:#x}"), false])).await;
+    assert_eq!(pruned, Value::Null, "a round the node no longer has is not invented");
+    assert_eq!(client.call("eth_getTransactionReceipt", json!([sent])).await, Value::Null);
+    assert_eq!(client.call("eth_getBalance", json!([a, "latest"])).await, after);
+    rpc.stop().await;
 }
 
 /// A client program nobody here wrote, and how to install it.

@@ -302,6 +302,7 @@ fn config(
             p2p_peers: peers.iter().map(|o| o.runtime_p2p()).collect(),
             eth_rpc_listen: None,
             empty_round_interval_ms: None,
+            retain_rounds: None,
             byzantine: None,
         }];
         if let Some(evm) = &manifest.evm {
@@ -315,6 +316,7 @@ fn config(
                     .then(|| format!("127.0.0.1:{}", evm.rpc_port)),
                 // Ethereum clients wait for new blocks: one every 2 s while idle.
                 empty_round_interval_ms: Some(2_000),
+                retain_rounds: None,
                 byzantine: None,
             });
         }
