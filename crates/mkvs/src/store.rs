@@ -221,9 +221,10 @@ impl<D: NodeDb> Mkvs<D> {
 
         let mut batch = WriteBatch::default();
         // A fresh tree shares nothing with the latest version: all of that version's nodes
-        // stop being used here.
+        // stop being used here. One entry names that whole tree; its nodes are listed only
+        // if it is pruned (a round's I/O tree is fresh every round).
         let stale = match (&latest_tree, base) {
-            (Some(tree), None) => all_node_ids(tree)?,
+            (Some(tree), None) => tree.top().map(|top| top.id | WHOLE_TREE).into_iter().collect(),
             _ => finalized.stale,
         };
         batch.put_stale = stale.iter().map(|id| history.stale_key(version, *id)).collect();
@@ -262,8 +263,13 @@ impl<D: NodeDb> Mkvs<D> {
             ..WriteBatch::default()
         };
         // A node stale since `s` belongs to versions below `s` only.
+        let reader = self.db.reader()?;
         for (since, id) in self.db.stale(&history, keep_from)? {
-            batch.delete_nodes.push(id);
+            if id & WHOLE_TREE != 0 {
+                subtree_ids(reader.as_ref(), id & !WHOLE_TREE, &mut batch.delete_nodes)?;
+            } else {
+                batch.delete_nodes.push(id);
+            }
             batch.delete_stale.push(history.stale_key(since, id));
         }
         let stats =
@@ -273,18 +279,29 @@ impl<D: NodeDb> Mkvs<D> {
     }
 }
 
-/// Every node id of a tree.
-fn all_node_ids(tree: &Tree<'_>) -> Result<Vec<NodeId>, MkvsError> {
-    let mut ids = Vec::new();
-    let mut stack: Vec<ChildRef> = tree.top().into_iter().collect();
-    while let Some(reference) = stack.pop() {
-        ids.push(reference.id);
-        if let Node::Internal { left, right, .. } = &*tree.load(&reference)? {
-            stack.push(*left);
-            stack.push(*right);
+/// A stale entry with this bit set names the top node of a whole tree that stopped being
+/// used (node ids are counted from zero and never reach it).
+const WHOLE_TREE: NodeId = 1 << 63;
+
+/// Adds every node id reachable from `top` to `ids` (reading the nodes being pruned: they
+/// are only listed, so their hashes need no check).
+fn subtree_ids(
+    reader: &dyn crate::db::NodeReader,
+    top: NodeId,
+    ids: &mut Vec<NodeId>,
+) -> Result<(), MkvsError> {
+    let mut stack = vec![top];
+    while let Some(id) = stack.pop() {
+        ids.push(id);
+        let bytes = reader.node(id)?.ok_or(MkvsError::MissingNode(id))?;
+        let node: Node = atoll_types::decode(&bytes, crate::node::MAX_NODE_LEN)
+            .map_err(|e| MkvsError::CorruptNode { id, reason: e.to_string() })?;
+        if let Node::Internal { left, right, .. } = node {
+            stack.push(left.id);
+            stack.push(right.id);
         }
     }
-    Ok(ids)
+    Ok(())
 }
 
 struct FailingReader(String);

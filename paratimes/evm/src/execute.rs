@@ -1,15 +1,21 @@
 //! Running one Ethereum transaction with revm over the ParaTime state: the block
 //! environment, the fixed hard fork, and the receipt of what happened.
 
+use std::cell::RefCell;
+
 use atoll_runtime_sdk::{Context, RuntimeError};
+use revm::context::evm::Evm;
 use revm::context::{BlockEnv, CfgEnv, TxEnv};
 use revm::context_interface::block::BlobExcessGasAndPrice;
 use revm::context_interface::result::{EVMError, ExecutionResult, Output};
+use revm::context_interface::FrameStack;
 use revm::database_interface::WrapDatabaseRef;
+use revm::handler::instructions::EthInstructions;
+use revm::handler::EthFrame;
 use revm::primitives::hardfork::SpecId;
 use revm::primitives::{Address, AddressMap, Bytes, Log, B256, U256};
 use revm::state::Account;
-use revm::{ExecuteEvm, MainBuilder, MainContext};
+use revm::{ExecuteEvm, MainContext};
 
 use crate::precompiles::AtollPrecompiles;
 use crate::state::{self, EvmDb};
@@ -101,18 +107,34 @@ fn run(
     tx: TxEnv,
     seed: Option<B256>,
 ) -> Result<Result<Run, Invalid>, RuntimeError> {
-    let precompiles = AtollPrecompiles::new(cfg.spec, seed);
-    let mut evm = revm::Context::mainnet()
-        .with_db(WrapDatabaseRef(EvmDb::new(ctx)))
-        .with_cfg(cfg)
-        .with_block(block)
-        .build_mainnet()
-        .with_precompiles(precompiles);
-    match evm.transact(tx) {
+    let spec = cfg.spec;
+    let mut evm = Evm {
+        ctx: revm::Context::mainnet()
+            .with_db(WrapDatabaseRef(EvmDb::new(ctx)))
+            .with_cfg(cfg)
+            .with_block(block),
+        inspector: (),
+        instruction: EthInstructions::new_mainnet_with_spec(spec),
+        precompiles: AtollPrecompiles::new(spec, seed),
+        frame_stack: FRAMES.with(RefCell::take),
+    };
+    let result = evm.transact(tx);
+    let mut frames = std::mem::take(&mut evm.frame_stack);
+    frames.clear();
+    FRAMES.with(|kept| kept.replace(frames));
+    match result {
         Ok(result) => Ok(Ok((result.result, result.state))),
         Err(EVMError::Database(e)) => Err(e.0),
         Err(e) => Ok(Err(Invalid(e.to_string()))),
     }
+}
+
+thread_local! {
+    /// revm's call frames, each with its 1,024-word stack, kept from one transaction to the
+    /// next on this thread: allocating them was most of what building an EVM per
+    /// transaction cost. A frame holds nothing from one transaction into the next (revm
+    /// initialises each one as it is entered, as when it runs several transactions).
+    static FRAMES: RefCell<FrameStack<EthFrame>> = RefCell::new(FrameStack::new_prealloc(8));
 }
 
 /// revm's configuration for `spec` on `chain_id`.

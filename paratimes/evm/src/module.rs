@@ -340,7 +340,8 @@ impl Evm {
             Some(tip) => env.gas_price.min(u128::from(info.base_fee).saturating_add(tip)),
             None => env.gas_price,
         };
-        let seed = keccak256([info.prevrandao.as_slice(), keccak256(body).as_slice()].concat());
+        let hash = keccak256(body);
+        let seed = keccak256([info.prevrandao.as_slice(), hash.as_slice()].concat());
         let outcome = execute::transact(
             ctx,
             execute::cfg(info.chain_id, SPEC),
@@ -369,7 +370,6 @@ impl Evm {
             ctx.emit(NAME, events::LOG, log);
         }
         let Outcome { success, gas_used, output, contract_address, error, .. } = outcome;
-        let hash = keccak256(body);
         let receipt = Receipt {
             hash: hash.0,
             from: sender.0 .0,

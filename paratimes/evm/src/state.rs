@@ -128,7 +128,9 @@ pub fn set_account(
     info: &AccountInfo,
 ) -> Result<(), RuntimeError> {
     if let Some(code) = &info.code {
-        if info.code_hash != KECCAK_EMPTY && !code.is_empty() {
+        // An account whose record already names this code hash has its code stored.
+        let unchanged = account(ctx, address)?.is_some_and(|r| r.code_hash == info.code_hash.0);
+        if !unchanged && info.code_hash != KECCAK_EMPTY && !code.is_empty() {
             let key = code_key(&info.code_hash);
             if ctx.get::<Vec<u8>>(&key)?.is_none() {
                 ctx.set(&key, &code.original_bytes().to_vec())?;
@@ -212,6 +214,38 @@ pub fn apply(ctx: &mut Context<'_>, changes: AddressMap<Account>) -> Result<(), 
     Ok(())
 }
 
+/// Most bytes of code kept analysed in a thread's [`CodeCache`].
+const CODE_CACHE_BYTES: usize = 32 << 20;
+
+/// Code already read and analysed (its jump destinations) on this thread, by hash: the same
+/// hash is the same code in every state, so a contract called by every transaction of a
+/// batch is read and analysed once. Emptied when it would exceed [`CODE_CACHE_BYTES`].
+#[derive(Default)]
+struct CodeCache {
+    codes: std::collections::HashMap<B256, Bytecode>,
+    bytes: usize,
+}
+
+impl CodeCache {
+    fn get(&self, hash: &B256) -> Option<Bytecode> {
+        self.codes.get(hash).cloned()
+    }
+
+    fn insert(&mut self, hash: B256, code: Bytecode) {
+        let size = code.original_bytes().len();
+        if self.bytes.saturating_add(size) > CODE_CACHE_BYTES {
+            self.codes.clear();
+            self.bytes = 0;
+        }
+        self.bytes = self.bytes.saturating_add(size);
+        self.codes.insert(hash, code);
+    }
+}
+
+thread_local! {
+    static CODE: std::cell::RefCell<CodeCache> = std::cell::RefCell::default();
+}
+
 /// revm's view of the state in a [`Context`].
 pub struct EvmDb<'c, 'a> {
     ctx: &'c Context<'a>,
@@ -241,10 +275,15 @@ impl DatabaseRef for EvmDb<'_, '_> {
         if code_hash == KECCAK_EMPTY {
             return Ok(Bytecode::default());
         }
+        if let Some(code) = CODE.with(|cache| cache.borrow().get(&code_hash)) {
+            return Ok(code);
+        }
         let bytes: Vec<u8> = self.ctx.get(&code_key(&code_hash))?.ok_or_else(|| {
             RuntimeError::new("storage", 2, format!("code {code_hash} is missing"))
         })?;
-        Ok(Bytecode::new_raw(bytes.into()))
+        let code = Bytecode::new_raw(bytes.into());
+        CODE.with(|cache| cache.borrow_mut().insert(code_hash, code.clone()));
+        Ok(code)
     }
 
     fn storage_ref(&self, address: Address, index: U256) -> Result<U256, StateError> {

@@ -2,6 +2,11 @@
 //! signature recovery alone, and the EVM ParaTime's own execution path (decode and recover,
 //! dispatch, authentication, revm over MKVS state, receipts, I/O and state commit).
 //!
+//! The three are timed batch by batch in turn (recovery, bare revm, the path on the same
+//! 400 transfers, then the next 400), so a change in the machine's speed during the run —
+//! this shared machine varies by a quarter from minute to minute — weighs on all three
+//! alike instead of on whichever ran during it.
+//!
 //! `cargo test --release -p atoll-evm --test bench -- --ignored --nocapture`
 //! (`ATOLL_BENCH_TXS` sets the number of transfers, 10,000 by default).
 
@@ -81,13 +86,7 @@ fn bench_erc20_transfers() {
         })
         .collect();
 
-    // 1. Signature recovery (and decoding) alone.
-    let started = Instant::now();
-    let decoded: Vec<_> = raws.iter().map(|r| decode(r, CHAIN).expect("valid")).collect();
-    let recovery = started.elapsed();
-    let envs: Vec<TxEnv> = decoded.iter().map(|t| t.tx_env()).collect();
-
-    // 2. Bare revm over its in-memory database.
+    // Bare revm over its in-memory database, with the token deployed.
     let mut db = InMemoryDB::default();
     db.insert_account_info(sender, AccountInfo::from_balance(U256::from(u128::MAX)));
     let mut evm = revm::Context::mainnet()
@@ -103,16 +102,8 @@ fn bench_erc20_transfers() {
     let created =
         evm.transact_commit(decode(&deploy, CHAIN).expect("deploy").tx_env()).expect("deploys");
     assert!(created.is_success());
-    let started = Instant::now();
-    let mut bare_gas = 0u64;
-    for env in envs {
-        let result = evm.transact_commit(env).expect("valid");
-        assert!(result.is_success());
-        bare_gas += result.tx_gas_used();
-    }
-    let bare = started.elapsed();
 
-    // 3. The ParaTime's execution path, in batches as a compute node runs them.
+    // The ParaTime's execution path, in batches as a compute node runs them.
     let config =
         EvmConfig { chain_id: CHAIN, genesis_balances: vec![(sender.0 .0, U256::from(u128::MAX))] };
     let mut dispatcher = Dispatcher::new(runtime(config));
@@ -141,12 +132,28 @@ fn bench_erc20_transfers() {
     };
     let deployed = run(vec![wrap(&deploy)], &mut state);
     assert!(deployed.outcomes[0].error.is_none());
-    let batches: Vec<Vec<Vec<u8>>> =
-        raws.chunks(BATCH).map(|c| c.iter().map(wrap).collect()).collect();
-    let started = Instant::now();
-    let mut path_gas = 0u64;
-    for batch in batches {
+
+    // Batch by batch: 1. signature recovery (and decoding) alone, 2. bare revm, 3. the path.
+    let (mut recovery, mut bare, mut path) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut bare_gas, mut path_gas) = (0u64, 0u64);
+    for chunk in raws.chunks(BATCH) {
+        let started = Instant::now();
+        let decoded: Vec<_> = chunk.iter().map(|r| decode(r, CHAIN).expect("valid")).collect();
+        recovery += started.elapsed();
+
+        let envs: Vec<TxEnv> = decoded.iter().map(|t| t.tx_env()).collect();
+        let started = Instant::now();
+        for env in envs {
+            let result = evm.transact_commit(env).expect("valid");
+            assert!(result.is_success());
+            bare_gas += result.tx_gas_used();
+        }
+        bare += started.elapsed();
+
+        let batch: Vec<Vec<u8>> = chunk.iter().map(wrap).collect();
+        let started = Instant::now();
         let result = run(batch, &mut state);
+        path += started.elapsed();
         for outcome in &result.outcomes {
             assert!(outcome.error.is_none(), "{:?}", outcome.error);
             let receipt: Receipt = atoll_types::decode(&outcome.output, 1 << 20).expect("receipt");
@@ -154,7 +161,6 @@ fn bench_erc20_transfers() {
             path_gas += receipt.gas_used;
         }
     }
-    let path = started.elapsed();
     assert_eq!(path_gas, bare_gas, "the same transfers cost the same gas");
 
     let bound = recovery + bare;
