@@ -57,6 +57,11 @@ impl<D: NodeDb> Mkvs<D> {
         &self.db
     }
 
+    /// The node database, without this store's cache of decoded nodes.
+    pub fn into_db(self) -> D {
+        self.db
+    }
+
     /// The latest committed root of a history.
     pub fn latest_root(
         &self,
@@ -236,6 +241,9 @@ impl<D: NodeDb> Mkvs<D> {
         };
         batch.put_roots.push((history.root_key(version), record));
         self.db.write(batch)?;
+        // The next batch reads the paths this one rewrote: from memory, not decoded and
+        // hash-checked again.
+        self.cache.insert_all(finalized.decoded);
         Ok(Root { namespace, kind, version, hash: record.hash })
     }
 

@@ -33,7 +33,6 @@ pub(crate) struct SearchPath {
     /// The root's reference.
     pub(crate) top: ChildRef,
     pub(crate) leaf_key: Vec<u8>,
-    pub(crate) leaf_value: Vec<u8>,
 }
 
 impl<'s> Tree<'s> {
@@ -76,13 +75,8 @@ impl<'s> Tree<'s> {
         loop {
             let node = self.load(&current)?;
             match &*node {
-                Node::Leaf { key: leaf_key, value } => {
-                    return Ok(Some(SearchPath {
-                        steps,
-                        top,
-                        leaf_key: leaf_key.clone(),
-                        leaf_value: value.clone(),
-                    }));
+                Node::Leaf { key: leaf_key, .. } => {
+                    return Ok(Some(SearchPath { steps, top, leaf_key: leaf_key.clone() }));
                 }
                 Node::Internal { bit: b, left, right } => {
                     steps.push(PathStep { bit: *b, left: *left, right: *right });
@@ -92,9 +86,20 @@ impl<'s> Tree<'s> {
         }
     }
 
-    /// The value stored under `key`.
+    /// The value stored under `key` (the walk of [`Tree::search`] without recording it).
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, MkvsError> {
-        Ok(self.search(key)?.filter(|p| p.leaf_key == key).map(|p| p.leaf_value))
+        let Some(mut current) = self.top else { return Ok(None) };
+        loop {
+            let node = self.load(&current)?;
+            match &*node {
+                Node::Leaf { key: leaf_key, value } => {
+                    return Ok((leaf_key.as_slice() == key).then(|| value.clone()));
+                }
+                Node::Internal { bit: b, left, right } => {
+                    current = if bit(key, *b) { *right } else { *left };
+                }
+            }
+        }
     }
 
     /// The subtrees holding every key `≥ start`, as a stack whose top is visited first.

@@ -5,6 +5,8 @@
 //! changed nodes get fresh ids, and the nodes they replace are recorded as stale: they are
 //! no longer part of the new version and may be deleted once older versions are pruned.
 
+use std::sync::Arc;
+
 use crate::key::{bit, crit_bit};
 use crate::node::{ChildRef, Node, NodeId};
 use crate::tree::Tree;
@@ -33,6 +35,8 @@ enum MemNode {
 pub(crate) struct Finalized {
     pub(crate) top: Option<ChildRef>,
     pub(crate) new_nodes: Vec<(NodeId, Vec<u8>)>,
+    /// The same nodes decoded (for the node cache once they are stored).
+    pub(crate) decoded: Vec<(NodeId, Arc<Node>)>,
     pub(crate) stale: Vec<NodeId>,
     pub(crate) next_id: NodeId,
 }
@@ -181,7 +185,13 @@ impl<'t, 's> TreeUpdate<'t, 's> {
     ///
     /// Iterative (post-order with an explicit stack): a trie can be `MAX_DEPTH` deep.
     pub(crate) fn finalize(mut self, next_id: NodeId) -> Finalized {
-        let mut out = Finalized { top: None, new_nodes: Vec::new(), stale: Vec::new(), next_id };
+        let mut out = Finalized {
+            top: None,
+            new_nodes: Vec::new(),
+            decoded: Vec::new(),
+            stale: Vec::new(),
+            next_id,
+        };
         let Some(root) = self.root.take() else {
             out.stale.append(&mut self.removed);
             return out;
@@ -244,5 +254,6 @@ fn emit(node: Node, original: Option<ChildRef>, out: &mut Finalized) -> ChildRef
     let id = out.next_id;
     out.next_id += 1;
     out.new_nodes.push((id, node.encode()));
+    out.decoded.push((id, Arc::new(node)));
     ChildRef { id, hash }
 }

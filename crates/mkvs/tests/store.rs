@@ -138,14 +138,17 @@ fn corrupt_node_is_reported_not_trusted() {
     let store = Mkvs::new(db);
     let map: Oracle = (0u32..100).map(|i| (i.to_be_bytes().to_vec(), vec![1; 8])).collect();
     let root = store.commit(NS, STATE, None, 1, &inserts(&map)).expect("commit");
-    // Flip a byte of every node in turn in a fresh store view (no cache), and read.
+    // Flip a byte of every node in turn in a fresh store view (no cache: a commit caches
+    // the nodes it wrote), and read.
     for id in 0..store.db().node_count().expect("count") {
-        let fresh = Mkvs::with_cache(MemoryNodeDb::new(), 16);
-        fresh.commit(NS, STATE, None, 1, &inserts(&map)).expect("commit");
+        let writer = Mkvs::new(MemoryNodeDb::new());
+        writer.commit(NS, STATE, None, 1, &inserts(&map)).expect("commit");
         let mut bytes =
             atoll_types::encode(&atoll_mkvs::node::Node::Leaf { key: vec![], value: vec![] });
         bytes.push(id as u8);
-        fresh.db().corrupt_node(id, bytes).expect("corrupt");
+        let db = writer.into_db();
+        db.corrupt_node(id, bytes).expect("corrupt");
+        let fresh = Mkvs::with_cache(db, 16);
         let tree = fresh.tree(&root).expect("open");
         let results: Vec<_> = tree.entries_from(&[]).collect();
         assert!(
