@@ -1,0 +1,43 @@
+//! Why evidence was refused.
+
+use crate::policy::TcbStatus;
+
+/// Evidence refused, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TeeError {
+    /// The evidence or its collateral does not parse.
+    #[error("malformed {what}: {reason}")]
+    Malformed {
+        /// Which input.
+        what: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The evidence does not verify: a signature, the certificate chain to the trusted
+    /// root, a revoked certificate, or collateral outside its validity at the given time.
+    #[error("evidence does not verify: {0}")]
+    Unverified(String),
+    /// The kind of evidence and the kind of collateral (or verifier) do not match.
+    #[error("{0}")]
+    Mismatch(String),
+    /// The platform's TCB status is not one the policy allows.
+    #[error("TCB status {0:?} is not allowed by the policy")]
+    TcbStatus(TcbStatus),
+    /// The platform is affected by an advisory the policy denies.
+    #[error("the platform is affected by {0}, which the policy denies")]
+    Advisory(String),
+    /// The collateral's TCB evaluation is older than the policy's minimum.
+    #[error("TCB evaluation {got} is older than the policy's minimum {minimum}")]
+    TcbEvaluation {
+        /// The collateral's TCB evaluation data number.
+        got: u32,
+        /// The least the policy accepts.
+        minimum: u32,
+    },
+    /// The platform is not among the allowed ones, or is denied.
+    #[error("platform {0} is not allowed by the policy")]
+    Platform(String),
+    /// A debug enclave (its memory is readable by the host): never trusted.
+    #[error("a debug enclave is never trusted")]
+    Debug,
+}

@@ -1,0 +1,31 @@
+//! Trusted execution for Atoll: what an enclave proves about itself and how a verifier
+//! decides whether to believe it.
+//!
+//! Confidential ParaTimes run inside a TEE, and everything about their confidentiality
+//! rests on **remote attestation**: the consensus layer, key managers and clients must know
+//! which code, on which platform, at which security level, holds a key. A [`Verifier`]
+//! checks [`Evidence`] (an Intel DCAP quote, for SGX enclaves and TDX trust domains) with
+//! its [`Collateral`] (Intel's TCB info, QE identity and revocation lists) at a
+//! [`ConsensusTime`] — the time of a verified block, never the host's clock — and then
+//! applies a [`QuotePolicy`], the per-runtime rules kept on chain: which TCB statuses are
+//! acceptable, which security advisories are not, the oldest TCB evaluation accepted, which
+//! platforms may serve, and no debug enclave ever.
+//!
+//! - [`dcap`]: SGX and TDX quotes verified offline with `dcap-qvl` (its pure-Rust
+//!   cryptography), against Intel's root or another root given explicitly.
+//! - [`policy`]: the quote policy and the TCB statuses.
+//! - [`verifier`]: the verifier trait and what a verification yields.
+
+pub mod dcap;
+mod error;
+pub mod identity;
+pub mod policy;
+mod time;
+pub mod verifier;
+
+pub use dcap::DcapVerifier;
+pub use error::TeeError;
+pub use identity::EnclaveIdentity;
+pub use policy::{QuotePolicy, TcbStatus};
+pub use time::ConsensusTime;
+pub use verifier::{Collateral, Evidence, Verified, Verifier};

@@ -1,0 +1,64 @@
+//! The verifier side: evidence and collateral in, a verified identity (or a refusal) out.
+
+use crate::error::TeeError;
+use crate::identity::EnclaveIdentity;
+use crate::policy::{QuotePolicy, TcbStatus};
+use crate::time::ConsensusTime;
+
+/// What an enclave produced to prove what it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Evidence {
+    /// An Intel DCAP quote (SGX enclave or TDX trust domain), as the quoting enclave wrote
+    /// it.
+    Dcap(Vec<u8>),
+}
+
+/// What a verifier needs besides the evidence: the vendor's signed statements about
+/// platforms, valid for a limited time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Collateral {
+    /// Intel's TCB info, QE identity, revocation lists and their issuer chains.
+    Dcap(Box<dcap_qvl::QuoteCollateralV3>),
+}
+
+impl Collateral {
+    /// DCAP collateral in the JSON a PCCS serves.
+    pub fn dcap_json(json: &[u8]) -> Result<Self, TeeError> {
+        serde_json::from_slice(json)
+            .map(|c| Collateral::Dcap(Box::new(c)))
+            .map_err(|e| TeeError::Malformed { what: "DCAP collateral", reason: e.to_string() })
+    }
+}
+
+/// What verified evidence establishes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The code (and its signer) that produced the evidence.
+    pub identity: EnclaveIdentity,
+    /// The 64 bytes the enclave bound into its evidence (a hash of its attestation key and
+    /// a fresh nonce, when it registers).
+    pub report_data: [u8; 64],
+    /// The platform's TCB status.
+    pub tcb: TcbStatus,
+    /// Security advisories that apply to the platform.
+    pub advisories: Vec<String>,
+    /// The TCB evaluation the collateral reflects (Intel's `tcbEvaluationDataNumber`).
+    pub tcb_evaluation: u32,
+    /// The platform's id (Intel's PPID; empty when the quote does not carry it).
+    pub platform: Vec<u8>,
+    /// Whether the enclave runs in debug mode.
+    pub debug: bool,
+}
+
+/// Checks evidence.
+pub trait Verifier {
+    /// Verifies `evidence` with `collateral` at `now`, then applies `policy`: the identity
+    /// it proves, or why it is refused.
+    fn verify(
+        &self,
+        evidence: &Evidence,
+        collateral: &Collateral,
+        now: ConsensusTime,
+        policy: &QuotePolicy,
+    ) -> Result<Verified, TeeError>;
+}
