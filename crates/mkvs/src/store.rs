@@ -270,15 +270,18 @@ impl<D: NodeDb> Mkvs<D> {
                 .collect(),
             ..WriteBatch::default()
         };
-        // A node stale since `s` belongs to versions below `s` only.
-        let reader = self.db.reader()?;
-        for (since, id) in self.db.stale(&history, keep_from)? {
-            if id & WHOLE_TREE != 0 {
-                subtree_ids(reader.as_ref(), id & !WHOLE_TREE, &mut batch.delete_nodes)?;
-            } else {
-                batch.delete_nodes.push(id);
+        // A node stale since `s` belongs to versions below `s` only. Whole trees are read
+        // here (the reader is closed before the write).
+        {
+            let reader = self.db.reader()?;
+            for (since, id) in self.db.stale(&history, keep_from)? {
+                if id & WHOLE_TREE != 0 {
+                    subtree_ids(reader.as_ref(), id & !WHOLE_TREE, &mut batch.delete_nodes)?;
+                } else {
+                    batch.delete_nodes.push(id);
+                }
+                batch.delete_stale.push(history.stale_key(since, id));
             }
-            batch.delete_stale.push(history.stale_key(since, id));
         }
         let stats =
             PruneStats { versions: batch.delete_roots.len(), nodes: batch.delete_nodes.len() };
