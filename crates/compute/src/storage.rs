@@ -132,15 +132,14 @@ impl RuntimeStorage {
 
     /// The earliest round whose state this node still has (0 until it prunes).
     pub fn earliest_round(&self) -> Result<u64, MkvsError> {
-        Ok(self.store.db().first_version(&self.history(RootKind::State))?.unwrap_or(0))
+        Ok(self.store.earliest_version(self.runtime, RootKind::State)?.unwrap_or(0))
     }
 
     /// Forgets every round before `round` — state versions and I/O trees, and the tree
     /// nodes only they used — but keeps the state `round` reads (the latest version at or
     /// before it), so the state after every round from `round` on stays readable.
     pub fn prune_before(&self, round: u64) -> Result<PruneStats, MkvsError> {
-        let state = self.history(RootKind::State);
-        let Some(keep) = self.store.db().last_version(&state, round)? else {
+        let Some(keep) = self.store.version_at_most(self.runtime, RootKind::State, round)? else {
             return Ok(PruneStats::default());
         };
         if self.earliest_round()? >= keep {

@@ -296,13 +296,13 @@ impl Worker {
         }
         for logs in candidates {
             let hashes = io_transactions(&logs.io);
-            let storage = self.shared.storage().clone();
             let (round, state_root, io_root) = (block.round, block.state_root, block.io_root);
             let shared = self.shared.clone();
             let stored = tokio::task::spawn_blocking(move || {
+                let storage = shared.storage();
                 storage.commit_round(round, &logs, state_root, io_root)?;
                 // What falls out of the retained window goes with the round that pushed it.
-                match shared.retention.prune(&storage, round.0) {
+                match shared.retention.prune(storage, round.0) {
                     Ok(removed) if removed.versions > 0 => {
                         tracing::debug!(round = round.0, ?removed, "old rounds pruned")
                     }

@@ -60,6 +60,12 @@ fn reason_suffix(reason: &Option<String>) -> String {
     reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
 }
 
+impl From<atoll_compute::ComputeError> for IndexError {
+    fn from(e: atoll_compute::ComputeError) -> Self {
+        IndexError::Node(e.to_string())
+    }
+}
+
 impl From<IndexError> for RpcError {
     fn from(e: IndexError) -> Self {
         RpcError::Internal(e.to_string())

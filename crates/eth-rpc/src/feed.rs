@@ -89,14 +89,13 @@ pub fn catch_up(
     index: &Index,
     hold: &RoundsHold,
 ) -> Result<Vec<u64>, IndexError> {
-    let node = |e: atoll_compute::ComputeError| IndexError::Node(e.to_string());
     let from = index.next_round()?;
     hold.keep_from(from);
     // Rounds between the index's last one and the node's earliest were pruned: their
     // blocks cannot be rebuilt (only rounds that did not execute have no state version).
-    let continuous = compute.earliest_round().map_err(node)? <= from;
+    let continuous = compute.earliest_round()? <= from;
     let mut new = Vec::new();
-    for (n, round) in compute.stored_rounds(from).map_err(node)?.into_iter().enumerate() {
+    for (n, round) in compute.stored_rounds(from)?.into_iter().enumerate() {
         let batch = round_batch(compute, index, round, continuous || n > 0)?;
         index.append(&batch)?;
         hold.keep_from(round.saturating_add(1));
@@ -113,9 +112,8 @@ fn round_batch(
     round: u64,
     fill_gap: bool,
 ) -> Result<RoundBatch, IndexError> {
-    let node = |e: atoll_compute::ComputeError| IndexError::Node(e.to_string());
     let mut batch = RoundBatch { round, blocks: Vec::new(), after_pruned: !fill_gap };
-    let Some(bytes) = compute.state_value(round, &block::record_key()).map_err(node)? else {
+    let Some(bytes) = compute.state_value(round, &block::record_key())? else {
         return Ok(batch);
     };
     let record: BlockRecord = atoll_types::decode(&bytes, 64 << 20)
@@ -168,7 +166,7 @@ fn transactions(
     block: &IndexedBlock,
 ) -> Result<Vec<IndexedTx>, IndexError> {
     let mut found: HashMap<[u8; 32], (Vec<u8>, Receipt)> = HashMap::new();
-    let io = compute.round_transactions(round).map_err(|e| IndexError::Node(e.to_string()))?;
+    let io = compute.round_transactions(round)?;
     for (raw, outcome) in io {
         let Some(body) = ethereum_body(&raw) else { continue };
         let Ok(receipt) = atoll_types::decode::<Receipt>(&outcome.output, MAX_RUNTIME_TX) else {

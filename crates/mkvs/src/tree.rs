@@ -67,39 +67,45 @@ impl<'s> Tree<'s> {
         Ok(node)
     }
 
-    /// Follows `key`'s bits from the root to a leaf; `None` for an empty tree.
-    pub(crate) fn search(&self, key: &[u8]) -> Result<Option<SearchPath>, MkvsError> {
-        let Some(top) = self.top else { return Ok(None) };
-        let mut current = top;
-        let mut steps = Vec::new();
+    /// Follows `key`'s bits from the root to a leaf, telling `step` each internal node it
+    /// passes; the leaf (its key and value), or `None` for an empty tree.
+    fn descend(
+        &self,
+        key: &[u8],
+        mut step: impl FnMut(PathStep),
+    ) -> Result<Option<Arc<Node>>, MkvsError> {
+        let Some(mut current) = self.top else { return Ok(None) };
         loop {
             let node = self.load(&current)?;
             match &*node {
-                Node::Leaf { key: leaf_key, .. } => {
-                    return Ok(Some(SearchPath { steps, top, leaf_key: leaf_key.clone() }));
-                }
+                Node::Leaf { .. } => return Ok(Some(node)),
                 Node::Internal { bit: b, left, right } => {
-                    steps.push(PathStep { bit: *b, left: *left, right: *right });
+                    step(PathStep { bit: *b, left: *left, right: *right });
                     current = if bit(key, *b) { *right } else { *left };
                 }
             }
         }
     }
 
-    /// The value stored under `key` (the walk of [`Tree::search`] without recording it).
+    /// Follows `key`'s bits from the root to a leaf, recording the path; `None` for an
+    /// empty tree.
+    pub(crate) fn search(&self, key: &[u8]) -> Result<Option<SearchPath>, MkvsError> {
+        let mut steps = Vec::new();
+        let (Some(top), Some(leaf)) = (self.top, self.descend(key, |s| steps.push(s))?) else {
+            return Ok(None);
+        };
+        let Node::Leaf { key: leaf_key, .. } = &*leaf else { return Ok(None) };
+        Ok(Some(SearchPath { steps, top, leaf_key: leaf_key.clone() }))
+    }
+
+    /// The value stored under `key` (the descent of [`Tree::search`], nothing recorded).
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, MkvsError> {
-        let Some(mut current) = self.top else { return Ok(None) };
-        loop {
-            let node = self.load(&current)?;
-            match &*node {
-                Node::Leaf { key: leaf_key, value } => {
-                    return Ok((leaf_key.as_slice() == key).then(|| value.clone()));
-                }
-                Node::Internal { bit: b, left, right } => {
-                    current = if bit(key, *b) { *right } else { *left };
-                }
+        Ok(self.descend(key, |_| {})?.and_then(|leaf| match &*leaf {
+            Node::Leaf { key: leaf_key, value } if leaf_key.as_slice() == key => {
+                Some(value.clone())
             }
-        }
+            _ => None,
+        }))
     }
 
     /// The subtrees holding every key `≥ start`, as a stack whose top is visited first.

@@ -104,14 +104,10 @@ impl QuotePolicy {
         if self.denied_platforms.contains(platform)
             || (!self.allowed_platforms.is_empty() && !self.allowed_platforms.contains(platform))
         {
-            return Err(TeeError::Platform(hex_of(platform)));
+            return Err(TeeError::Platform(hex::encode(platform)));
         }
         Ok(())
     }
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -35,6 +35,10 @@ struct Client {
 }
 
 impl Client {
+    fn of(rpc: &EthRpc) -> Self {
+        Self { http: reqwest::Client::new(), url: format!("http://{}", rpc.local_addr()) }
+    }
+
     async fn raw(&self, body: Value) -> Value {
         let response = self.http.post(&self.url).json(&body).send().await.expect("sent");
         response.json().await.expect("json answer")
@@ -142,8 +146,7 @@ async fn setup_keeping(retain_rounds: Option<u64>) -> Setup {
     let nodes = net.start_all().await;
     let n0 = first(&nodes);
     let rpc = start_rpc(n0, net.dir.path()).await;
-    let client =
-        Client { http: reqwest::Client::new(), url: format!("http://{}", rpc.local_addr()) };
+    let client = Client::of(&rpc);
     let alice = SigningKey::from_slice(&[31; 32]).expect("key");
     let a = address_of(&alice);
     let deposit = SubmitMsg {
@@ -487,8 +490,7 @@ async fn a_node_keeping_a_window_of_rounds_serves_recent_state_and_refuses_older
     rpc.stop().await;
     std::fs::remove_file(dir.join("eth-index.redb")).expect("index removed");
     let rpc = start_rpc(first(&nodes), dir).await;
-    let client =
-        Client { http: reqwest::Client::new(), url: format!("http://{}", rpc.local_addr()) };
+    let client = Client::of(&rpc);
     eventually("the new index reaches the head", LIMIT, || async {
         client.number().await >= latest
     })
