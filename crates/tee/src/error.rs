@@ -37,6 +37,9 @@ pub enum TeeError {
     /// The platform is not among the allowed ones, or is denied.
     #[error("platform {0} is not allowed by the policy")]
     Platform(String),
+    /// The simulated backend could not produce a certificate, CRL or quote.
+    #[error("TEE simulation: {0}")]
+    Simulation(String),
     /// A debug enclave (its memory is readable by the host): never trusted.
     #[error("a debug enclave is never trusted")]
     Debug,

@@ -15,15 +15,21 @@
 //!   cryptography), against Intel's root or another root given explicitly.
 //! - [`policy`]: the quote policy and the TCB statuses.
 //! - [`verifier`]: the verifier trait and what a verification yields.
+//! - [`enclave`]: the enclave side: identity, evidence, sealing keys.
+//! - [`simulated`]: the simulated backend — a process playing the enclave, real-format
+//!   quotes signed by a devnet's simulation PKI, checked by the same DCAP verifier.
 
 pub mod dcap;
+pub mod enclave;
 mod error;
 pub mod identity;
 pub mod policy;
+pub mod simulated;
 mod time;
 pub mod verifier;
 
 pub use dcap::DcapVerifier;
+pub use enclave::{Enclave, SealingPolicy};
 pub use error::TeeError;
 pub use identity::EnclaveIdentity;
 pub use policy::{QuotePolicy, TcbStatus};
