@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 pub struct BlockContext {
     /// Its height.
     pub height: Height,
-    /// Its timestamp (unix seconds). Informational: no rule depends on it.
+    /// Its timestamp (unix seconds): stamped on runtime blocks, and the time TEE collateral
+    /// is judged at (see [`Env::time`]).
     pub time: u64,
     /// The entity whose validator proposed this block.
     pub proposer: Option<Address>,
@@ -44,6 +45,15 @@ pub struct Env {
     pub height: Height,
     /// The epoch of that height.
     pub epoch: atoll_types::Epoch,
-    /// The block's timestamp (informational: stamped on runtime blocks, never a rule).
+    /// The block's timestamp, as the proposer set it and the validators accepted it (no
+    /// earlier than its parent's, not ahead of their clocks by more than the allowed
+    /// drift): stamped on runtime blocks, and the time TEE collateral is judged at.
     pub time: u64,
+}
+
+impl Env {
+    /// The block's height and time, as TEE evidence is judged at.
+    pub fn consensus_time(&self) -> atoll_tee::ConsensusTime {
+        atoll_tee::ConsensusTime::of_block(self.height.0, self.time)
+    }
 }

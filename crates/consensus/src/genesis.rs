@@ -44,7 +44,8 @@ pub struct StakingGenesis {
 pub struct Genesis {
     /// Human-readable chain id.
     pub chain_id: String,
-    /// Informational start time (unix seconds).
+    /// Start time (unix seconds): the time of the genesis state (TEE collateral in it is
+    /// judged at it).
     pub genesis_time: u64,
     /// Height of the first block.
     pub initial_height: u64,
@@ -266,7 +267,7 @@ impl Genesis {
         if matches!(self.beacon.backend, crate::beacon::BeaconBackend::Vrf { .. }) {
             crate::beacon::snapshot_vrf_keys(&mut state)?;
         }
-        crate::scheduler::init_genesis(&mut state, &self.scheduler, epoch)?;
+        crate::scheduler::init_genesis(&mut state, &self.scheduler, &env)?;
         crate::governance::init_genesis(&mut state, &self.governance)?;
         crate::roothash::init_genesis(&mut state, &env, &self.roothash)?;
         Ok(state.into_write_log())

@@ -8,7 +8,7 @@ use atoll_consensus::governance::{
     self, CastVote, ParameterChange, ParametersModule, ProposalContent, ProposalState,
     SubmitProposal, Vote,
 };
-use atoll_consensus::registry::types::{roles, Entity, TeeHardware};
+use atoll_consensus::registry::types::{roles, Entity, TeeHardware, TeePolicy};
 use atoll_consensus::registry::{
     self, RegisterEntity, RegisterNode, RegisterRuntime, UnfreezeNode,
 };
@@ -293,10 +293,37 @@ fn registry_transactions_check_everything() {
         None
     );
 
-    // A runtime that requires a TEE registers, but no node can serve it yet.
+    // A runtime that requires a TEE needs a policy and enclave identities; a node serving
+    // it without an attestation is refused (tests/tee.rs has the attested cases).
     let mut tee = runtime_descriptor(entity0, (1, 0, 1, None));
     tee.id = atoll_types::RuntimeId::from_bytes([8; 32]);
     tee.tee_hardware = TeeHardware::Sgx;
+    assert_code(
+        chain.run(chain.tx(
+            0,
+            registry::REGISTER_RUNTIME,
+            &RegisterRuntime { runtime: tee.clone() },
+        )),
+        "registry",
+        1,
+    );
+    tee.tee_policy =
+        Some(TeePolicy { quote: atoll_tee::QuotePolicy::up_to_date(), max_attestation_age: 100 });
+    assert_code(
+        chain.run(chain.tx(
+            0,
+            registry::REGISTER_RUNTIME,
+            &RegisterRuntime { runtime: tee.clone() },
+        )),
+        "registry",
+        1,
+    );
+    tee.deployments[0].enclaves = vec![atoll_tee::EnclaveIdentity::Sgx {
+        mr_enclave: [1; 32],
+        mr_signer: [2; 32],
+        product_id: 0,
+        svn: 0,
+    }];
     assert_eq!(
         chain.run(chain.tx(
             0,

@@ -10,7 +10,6 @@
 //! - [`VrfSecretKey`] / [`VrfPublicKey`]: the schnorrkel VRF the beacon uses.
 
 mod batch;
-mod hex_serde;
 mod kdf;
 mod sealed_box;
 mod signer;

@@ -29,7 +29,7 @@ const VRF_OUTPUT_CONTEXT: &[u8] = b"atoll/beacon: vrf output";
     Serialize,
     Deserialize,
 )]
-pub struct VrfPublicKey(#[serde(with = "crate::hex_serde")] pub [u8; 32]);
+pub struct VrfPublicKey(#[serde(with = "atoll_types::hex_serde::array")] pub [u8; 32]);
 
 /// The VRF output for one input: 32 uniformly random bytes, unique per key and input.
 #[derive(
@@ -46,7 +46,7 @@ pub struct VrfPublicKey(#[serde(with = "crate::hex_serde")] pub [u8; 32]);
     Serialize,
     Deserialize,
 )]
-pub struct VrfOutput(#[serde(with = "crate::hex_serde")] pub [u8; 32]);
+pub struct VrfOutput(#[serde(with = "atoll_types::hex_serde::array")] pub [u8; 32]);
 
 /// What a node publishes: the pre-output and the proof that it is correct.
 #[derive(
@@ -54,10 +54,10 @@ pub struct VrfOutput(#[serde(with = "crate::hex_serde")] pub [u8; 32]);
 )]
 pub struct VrfProof {
     /// The VRF pre-output point (compressed Ristretto).
-    #[serde(with = "crate::hex_serde")]
+    #[serde(with = "atoll_types::hex_serde::array")]
     pub pre_output: [u8; 32],
     /// The DLEQ proof.
-    #[serde(with = "crate::hex_serde")]
+    #[serde(with = "atoll_types::hex_serde::array")]
     pub proof: [u8; 64],
 }
 

@@ -41,7 +41,8 @@ pub struct BlockHeader {
     pub chain_context: ChainContext,
     /// The height.
     pub height: Height,
-    /// The proposer's timestamp (unix seconds); informational.
+    /// The proposer's timestamp (unix seconds): no earlier than its parent's and not ahead of
+    /// a validating node's clock by more than `MAX_CLOCK_DRIFT`; TEE collateral is judged at it.
     pub time: u64,
     /// The previous block's id (zero for the first block).
     pub previous_block_id: Hash,

@@ -253,7 +253,9 @@ pub fn add_compute_runtime(
             version,
             valid_from: Epoch(0),
             measurement: atoll_types::Hash::ZERO,
+            enclaves: Vec::new(),
         }],
+        tee_policy: None,
         key_manager: None,
     });
     for node in &mut genesis.registry.nodes {

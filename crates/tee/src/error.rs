@@ -40,6 +40,15 @@ pub enum TeeError {
     /// The simulated backend could not produce a certificate, CRL or quote.
     #[error("TEE simulation: {0}")]
     Simulation(String),
+    /// The attestation is from the future or older than the runtime allows.
+    #[error("stale attestation: {0}")]
+    Stale(String),
+    /// The evidence is not bound to the key, node, runtime or chain it is presented for.
+    #[error("attestation not bound to its presenter: {0}")]
+    Binding(&'static str),
+    /// The enclave's identity is not one the runtime allows.
+    #[error("enclave identity not allowed by the runtime: {0}")]
+    Identity(String),
     /// A debug enclave (its memory is readable by the host): never trusted.
     #[error("a debug enclave is never trusted")]
     Debug,

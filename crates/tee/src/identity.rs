@@ -1,15 +1,21 @@
 //! Which code runs in an enclave.
 
 use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
 
 /// The identity an enclave's evidence proves: its measurement and who signed it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum EnclaveIdentity {
     /// An Intel SGX enclave.
     Sgx {
         /// MRENCLAVE: the hash of the enclave's initial code and data.
+        #[serde(with = "atoll_types::hex_serde::array")]
         mr_enclave: [u8; 32],
         /// MRSIGNER: the hash of the key that signed the enclave.
+        #[serde(with = "atoll_types::hex_serde::array")]
         mr_signer: [u8; 32],
         /// The signer's product id.
         product_id: u16,
@@ -19,9 +25,11 @@ pub enum EnclaveIdentity {
     /// An Intel TDX trust domain.
     Tdx {
         /// MRTD: the measurement of the trust domain's initial contents.
+        #[serde(with = "atoll_types::hex_serde::array")]
         mr_td: [u8; 48],
         /// The four runtime measurement registers (firmware, kernel, command line,
         /// application).
+        #[serde(with = "atoll_types::hex_serde::rtmrs")]
         rtmr: [[u8; 48]; 4],
     },
 }

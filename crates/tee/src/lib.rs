@@ -15,23 +15,29 @@
 //!   cryptography), against Intel's root or another root given explicitly.
 //! - [`policy`]: the quote policy and the TCB statuses.
 //! - [`verifier`]: the verifier trait and what a verification yields.
+//! - [`attestation`]: evidence bound to a node's runtime attestation key, as nodes
+//!   register it and peers present it.
 //! - [`enclave`]: the enclave side: identity, evidence, sealing keys.
 //! - [`simulated`]: the simulated backend — a process playing the enclave, real-format
 //!   quotes signed by a devnet's simulation PKI, checked by the same DCAP verifier.
 
+pub mod attestation;
 pub mod dcap;
 pub mod enclave;
 mod error;
 pub mod identity;
 pub mod policy;
+mod roots;
 pub mod simulated;
 mod time;
 pub mod verifier;
 
+pub use attestation::{Attestation, AttestationStatement, Expected};
 pub use dcap::DcapVerifier;
 pub use enclave::{Enclave, SealingPolicy};
 pub use error::TeeError;
 pub use identity::EnclaveIdentity;
 pub use policy::{QuotePolicy, TcbStatus};
+pub use roots::TrustRoots;
 pub use time::ConsensusTime;
 pub use verifier::{Collateral, Evidence, Verified, Verifier};

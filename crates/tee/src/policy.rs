@@ -6,20 +6,25 @@
 use std::str::FromStr;
 
 use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
 
 use crate::error::TeeError;
 use crate::verifier::Verified;
 
 /// A platform's TCB status, as Intel's TCB info rates it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
 pub enum TcbStatus {
     /// Patched and configured as recommended.
     UpToDate,
     /// Up to date, but software hardening against a known attack is needed.
+    #[serde(rename = "SWHardeningNeeded")]
     SwHardeningNeeded,
     /// Up to date, but the platform's configuration needs changing.
     ConfigurationNeeded,
     /// Both of the above.
+    #[serde(rename = "ConfigurationAndSWHardeningNeeded")]
     ConfigurationAndSwHardeningNeeded,
     /// A newer TCB exists (microcode or firmware updates are missing).
     OutOfDate,
@@ -53,7 +58,7 @@ impl FromStr for TcbStatus {
 }
 
 /// What a runtime requires of its enclaves' evidence.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct QuotePolicy {
     /// The TCB statuses accepted (`Revoked` never is, whatever this says).
     pub allowed_tcb: Vec<TcbStatus>,
@@ -63,8 +68,10 @@ pub struct QuotePolicy {
     /// accepted: raising it is how a TCB recovery is enforced.
     pub min_tcb_evaluation: u32,
     /// Platforms allowed to serve (by platform id); empty: any.
+    #[serde(with = "atoll_types::hex_serde::byte_list")]
     pub allowed_platforms: Vec<Vec<u8>>,
     /// Platforms never allowed.
+    #[serde(with = "atoll_types::hex_serde::byte_list")]
     pub denied_platforms: Vec<Vec<u8>>,
 }
 

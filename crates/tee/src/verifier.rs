@@ -28,6 +28,13 @@ impl Collateral {
             .map(|c| Collateral::Dcap(Box::new(c)))
             .map_err(|e| TeeError::Malformed { what: "DCAP collateral", reason: e.to_string() })
     }
+
+    /// The collateral as the JSON a PCCS serves (what a host hands its enclave's
+    /// attestation).
+    pub fn to_json(&self) -> Vec<u8> {
+        let Collateral::Dcap(collateral) = self;
+        serde_json::to_vec(collateral).expect("collateral serializes")
+    }
 }
 
 /// What verified evidence establishes.

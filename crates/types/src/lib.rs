@@ -10,6 +10,7 @@ mod bytes;
 mod chain;
 pub mod encoding;
 mod hash;
+pub mod hex_serde;
 mod ids;
 mod keys;
 #[cfg(feature = "openapi")]

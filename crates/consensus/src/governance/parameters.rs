@@ -123,8 +123,20 @@ pub(crate) fn check(
         }
         ParametersModule::Staking => merge(&crate::staking::parameters(state)?, c)
             .and_then(|p| p.validate().map(|()| Changed::Staking(p))),
-        ParametersModule::Registry => merge(&crate::registry::parameters(state)?, c)
-            .and_then(|p| p.validate().map(|()| Changed::Registry(p))),
+        ParametersModule::Registry => {
+            let current = crate::registry::parameters(state)?;
+            merge(&current, c).and_then(|p| {
+                // A chain trusts simulated TEEs only if its genesis says so.
+                if (&p.tee.simulation, p.tee.debug_allow_simulated_tee)
+                    != (&current.tee.simulation, current.tee.debug_allow_simulated_tee)
+                {
+                    return Err("the simulation root and debug_allow_simulated_tee are set \
+                                only at genesis"
+                        .into());
+                }
+                p.validate().map(|()| Changed::Registry(p))
+            })
+        }
         ParametersModule::Scheduler => merge(&crate::scheduler::parameters(state)?, c)
             .and_then(|p| p.validate().map(|()| Changed::Scheduler(p))),
         ParametersModule::Governance => merge(&super::parameters(state)?, c)

@@ -4,6 +4,7 @@
 //! their keys, roles and runtimes; runtimes are registered by their owning entity. Every
 //! registration claims stake against the entity's escrow (see `staking::add_stake_claim`).
 
+mod attestation;
 mod state;
 pub mod types;
 
@@ -13,14 +14,15 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub(crate) use attestation::check_attestation;
 pub use state::{
     entities, entity, entity_key, node, node_by_address, node_by_consensus_key, node_by_vrf_key,
     node_key, node_status, nodes, parameters, runtime, runtime_key, runtime_status, runtimes,
 };
 pub(crate) use state::{set_node_status, set_runtime_status};
 use types::{
-    roles, Entity, Node, NodeStatus, Runtime, RuntimeKind, RuntimeStatus, TeeCapability,
-    TeeHardware, PENALTY_NOTICE_EPOCHS,
+    roles, Entity, Node, NodeStatus, Runtime, RuntimeKind, RuntimeStatus, TeeHardware,
+    PENALTY_NOTICE_EPOCHS,
 };
 
 use crate::context::{BlockContext, Env};
@@ -57,6 +59,10 @@ pub struct RegistryParameters {
     pub node_runtime_fee_per_epoch: Amount,
     /// Gas cost of each method.
     pub gas_cost: u64,
+    /// The roots TEE evidence is trusted under (Intel's; a devnet's simulation root only
+    /// when its genesis allows simulated TEEs — governance cannot).
+    #[serde(default)]
+    pub tee: atoll_tee::TrustRoots,
 }
 
 impl RegistryParameters {
@@ -65,7 +71,7 @@ impl RegistryParameters {
         if self.max_node_expiration == 0 || self.gas_cost == 0 {
             return Err("max_node_expiration and gas_cost must be positive".into());
         }
-        Ok(())
+        self.tee.validate().map_err(|e| format!("tee: {e}"))
     }
 }
 
@@ -76,6 +82,7 @@ impl Default for RegistryParameters {
             node_grace_period: 1,
             node_runtime_fee_per_epoch: Amount::ZERO,
             gas_cost: 1_000,
+            tee: atoll_tee::TrustRoots::default(),
         }
     }
 }
@@ -147,40 +154,6 @@ impl ModuleError for RegistryError {
         }
     }
 }
-
-/// Checks TEE attestations of nodes for runtimes that require a TEE.
-pub trait AttestationVerifier: Sync {
-    /// Accepts or rejects `capability` for `node` serving `runtime`.
-    fn verify(
-        &self,
-        runtime: &Runtime,
-        node: &Node,
-        capability: Option<&TeeCapability>,
-    ) -> Result<(), String>;
-}
-
-/// The only verifier until the TEE crate lands: runtimes without a TEE requirement are
-/// accepted; runtimes that require one cannot be served.
-pub struct NoTee;
-
-impl AttestationVerifier for NoTee {
-    fn verify(
-        &self,
-        runtime: &Runtime,
-        _node: &Node,
-        _capability: Option<&TeeCapability>,
-    ) -> Result<(), String> {
-        match runtime.tee_hardware {
-            TeeHardware::None => Ok(()),
-            other => Err(format!(
-                "runtime requires {other:?}, and no TEE attestation backend is available"
-            )),
-        }
-    }
-}
-
-/// The attestation verifier in use.
-pub(crate) const ATTESTATION: &dyn AttestationVerifier = &NoTee;
 
 /// Body of `registry.RegisterEntity`: the caller must be the entity.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
@@ -320,8 +293,7 @@ pub(crate) fn check_node(
             ))
             .into());
         }
-        ATTESTATION
-            .verify(&runtime, node, served.tee.as_ref())
+        check_attestation(state, env.consensus_time(), &runtime, node, served)?
             .map_err(RegistryError::Attestation)?;
     }
     if let Some(holder) = node_by_consensus_key(state, &node.consensus_key)? {
@@ -522,6 +494,29 @@ pub(crate) fn check_runtime(state: &dyn KeyValueRead, runtime: &Runtime) -> Resu
             .any(|w| w[0].version >= w[1].version || w[0].valid_from > w[1].valid_from)
     {
         return Err(invalid("deployments must be non-empty and in version order").into());
+    }
+    match (runtime.tee_hardware, &runtime.tee_policy) {
+        (TeeHardware::None, None) => {}
+        (TeeHardware::None, Some(_)) => {
+            return Err(invalid("a tee_policy without a TEE (tee_hardware is none)").into())
+        }
+        (_, None) => return Err(invalid("a TEE runtime needs a tee_policy").into()),
+        (_, Some(policy)) => {
+            if policy.max_attestation_age == 0 {
+                return Err(invalid("max_attestation_age must be at least one block").into());
+            }
+            if runtime.deployments.iter().any(|d| d.enclaves.is_empty() || d.enclaves.len() > 16) {
+                return Err(invalid(
+                    "every deployment of a TEE runtime names 1-16 enclave identities",
+                )
+                .into());
+            }
+        }
+    }
+    if runtime.tee_hardware == TeeHardware::None
+        && runtime.deployments.iter().any(|d| !d.enclaves.is_empty())
+    {
+        return Err(invalid("enclave identities in a runtime without a TEE").into());
     }
     if let Some(km) = &runtime.key_manager {
         let km = self::runtime(state, km)?.ok_or(RegistryError::NoSuchRuntime)?;

@@ -76,15 +76,33 @@ pub enum TeeHardware {
     Sgx,
 }
 
-/// A node's TEE capability for one runtime: the attestation to check.
+/// A node's TEE capability for one runtime: its enclave's attestation.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct TeeCapability {
-    /// Which hardware.
+    /// Which hardware (the runtime's).
     pub hardware: TeeHardware,
-    /// The runtime's attestation key inside the enclave.
-    pub rak: PublicKey,
-    /// The attestation evidence.
-    pub attestation: Vec<u8>,
+    /// The enclave's attestation: its keys (RAK, REK), evidence, collateral and the RAK's
+    /// signature binding them to this node, runtime and chain.
+    pub attestation: atoll_tee::Attestation,
+}
+
+impl TeeCapability {
+    /// The enclave's runtime attestation key.
+    pub fn rak(&self) -> PublicKey {
+        self.attestation.rak
+    }
+}
+
+/// A TEE runtime's rules for the evidence of the enclaves that serve it (set by the
+/// runtime's owner when it registers or updates the runtime).
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct TeePolicy {
+    /// What the evidence must show: TCB statuses, denied advisories, minimum TCB
+    /// evaluation, platforms (debug enclaves and revoked platforms are always refused).
+    pub quote: atoll_tee::QuotePolicy,
+    /// Attestations older than this many blocks are refused at registration, and their
+    /// nodes are not elected: nodes re-attest well within it.
+    pub max_attestation_age: u64,
 }
 
 /// A runtime a node serves.
@@ -324,9 +342,7 @@ pub struct SchedulingConstraints {
 
 /// A runtime deployment: from `valid_from`, nodes run `version`, whose binary hashes to
 /// `measurement`.
-#[derive(
-    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
-)]
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Deployment {
     /// The version.
     pub version: Version,
@@ -334,6 +350,9 @@ pub struct Deployment {
     pub valid_from: Epoch,
     /// Hash of the runtime binary.
     pub measurement: Hash,
+    /// For a TEE runtime: the enclave identities that may run this version.
+    #[serde(default)]
+    pub enclaves: Vec<atoll_tee::EnclaveIdentity>,
 }
 
 /// A runtime descriptor.
@@ -359,6 +378,9 @@ pub struct Runtime {
     pub slashing: BTreeMap<SlashReason, Slash>,
     /// TEE its nodes must run in.
     pub tee_hardware: TeeHardware,
+    /// For a TEE runtime: what its enclaves' evidence must show.
+    #[serde(default)]
+    pub tee_policy: Option<TeePolicy>,
     /// Deployments, in version order.
     pub deployments: Vec<Deployment>,
     /// Its key manager, for confidential runtimes.

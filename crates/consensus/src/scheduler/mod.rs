@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use atoll_mkvs::{KeyValueRead, Overlay};
+use atoll_tee::ConsensusTime;
 use atoll_types::{Address, Amount, Epoch, Hash, PublicKey, RuntimeId};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
@@ -258,6 +259,7 @@ fn eligible(
     state: &dyn KeyValueRead,
     runtime: &Runtime,
     node: &Node,
+    now: ConsensusTime,
     epoch: Epoch,
     covered: &mut BTreeMap<PublicKey, bool>,
 ) -> Result<bool, StateError> {
@@ -273,7 +275,9 @@ fn eligible(
     else {
         return Ok(false);
     };
-    if registry::ATTESTATION.verify(runtime, node, served.tee.as_ref()).is_err() {
+    // A TEE runtime's nodes must still be attested under its current policy, with
+    // collateral valid now and an attestation younger than the policy's maximum age.
+    if registry::check_attestation(state, now, runtime, node, served)?.is_err() {
         return Ok(false);
     }
     if let AdmissionPolicy::EntityWhitelist(allowed) = &runtime.admission_policy {
@@ -289,10 +293,12 @@ fn eligible(
     Ok(covers)
 }
 
-/// Elects `runtime`'s committee for `epoch`, or `None` if the pool is too small.
+/// Elects `runtime`'s committee for `epoch` (at the consensus time `now`, which TEE
+/// attestations are judged at), or `None` if the pool is too small.
 pub fn elect_committee(
     state: &dyn KeyValueRead,
     runtime: &Runtime,
+    now: ConsensusTime,
     epoch: Epoch,
 ) -> Result<Option<Committee>, StateError> {
     if beacon::beacon(state)?.weak {
@@ -304,7 +310,7 @@ pub fn elect_committee(
     let mut candidates = Vec::new();
     let mut covered = BTreeMap::new();
     for node in registry::nodes(state)? {
-        if !eligible(state, runtime, &node, epoch, &mut covered)? {
+        if !eligible(state, runtime, &node, now, epoch, &mut covered)? {
             continue;
         }
         let Some(output) = beacon::electable_output(state, &node.id)? else { continue };
@@ -378,6 +384,7 @@ pub fn elect_committee(
 /// runtimes that get one.
 pub(crate) fn update_committees(
     state: &mut Overlay<'_>,
+    now: ConsensusTime,
     epoch: Epoch,
     events: &mut Vec<Event>,
 ) -> Result<(), StateError> {
@@ -385,7 +392,7 @@ pub(crate) fn update_committees(
         if runtime.kind != RuntimeKind::Compute {
             continue;
         }
-        let committee = elect_committee(state, &runtime, epoch)?;
+        let committee = elect_committee(state, &runtime, now, epoch)?;
         let k = key(&[&COMMITTEES, runtime.id.as_bytes()]);
         let suspended = committee.is_none();
         match committee {
@@ -414,20 +421,20 @@ pub(crate) fn update_committees(
 /// Runs all elections (genesis and epoch transitions).
 pub(crate) fn elect_all(
     state: &mut Overlay<'_>,
-    epoch: Epoch,
+    env: &Env,
     events: &mut Vec<Event>,
 ) -> Result<(), StateError> {
-    update_validators(state, epoch, events)?;
-    update_committees(state, epoch, events)
+    update_validators(state, env.epoch, events)?;
+    update_committees(state, env.consensus_time(), env.epoch, events)
 }
 
 pub(crate) fn init_genesis(
     state: &mut Overlay<'_>,
     params: &SchedulerParameters,
-    epoch: Epoch,
+    env: &Env,
 ) -> Result<(), StateError> {
     state::put(state, &PARAMETERS, params)?;
-    elect_all(state, epoch, &mut Vec::new())
+    elect_all(state, env, &mut Vec::new())
 }
 
 /// The scheduler module.
@@ -447,7 +454,7 @@ impl Module for Scheduler {
         events: &mut Vec<Event>,
     ) -> Result<(), StateError> {
         if epoch_changed.is_some() {
-            elect_all(state, env.epoch, events)?;
+            elect_all(state, env, events)?;
         } else if !ctx.evidence.is_empty() {
             // A slashed (and frozen) validator leaves the set at once.
             update_validators(state, env.epoch, events)?;

@@ -287,10 +287,12 @@ pub fn runtime_descriptor(
         staking_thresholds: BTreeMap::new(),
         slashing: BTreeMap::new(),
         tee_hardware: TeeHardware::None,
+        tee_policy: None,
         deployments: vec![Deployment {
             version: Version::default(),
             valid_from: Epoch(0),
             measurement: Hash::digest(b"runtime"),
+            enclaves: Vec::new(),
         }],
         key_manager: None,
     }
