@@ -18,6 +18,7 @@ use atoll_consensus::scheduler;
 use atoll_consensus::{Genesis, TxError};
 use atoll_crypto::MemorySigner;
 use atoll_tee::attestation::attest;
+use atoll_tee::session::RegisteredKeys;
 use atoll_tee::simulated::{CollateralTerms, SimulatedEnclave, SimulatedTcb, SimulationPki};
 use atoll_tee::{
     Attestation, AttestationStatement, Enclave, EnclaveIdentity, QuotePolicy, TrustRoots,
@@ -179,6 +180,13 @@ fn a_tee_runtimes_committee_forms_only_from_attested_nodes() {
     let debug = net.attestation(3);
     assert_code(net.register(3, Some(debug)), "registry", ATTESTATION_REFUSED);
     net.next_epoch();
+    // The registered RAKs are what enclaves check session peers against.
+    let tree = net.chain.tree();
+    let raks = registry::RegisteredRaks(&tree);
+    let rak_of = |i: usize| MemorySigner::from_seed([0x40 + i as u8; 32]).public_key();
+    assert_eq!(raks.rak(&net.nodes[0].id(), &RUNTIME), Some(rak_of(0)));
+    assert_eq!(raks.rak(&net.nodes[3].id(), &RUNTIME), None);
+    drop(tree);
     let members = net.members().expect("a committee of attested nodes");
     assert_eq!(members.len(), 3);
     assert!(members.iter().all(|m| net.ids(&[0, 1, 2]).contains(m)), "{members:?}");

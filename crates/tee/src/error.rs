@@ -49,6 +49,9 @@ pub enum TeeError {
     /// The enclave's identity is not one the runtime allows.
     #[error("enclave identity not allowed by the runtime: {0}")]
     Identity(String),
+    /// An attested session failed (handshake, message, size).
+    #[error("session: {0}")]
+    Session(String),
     /// A debug enclave (its memory is readable by the host): never trusted.
     #[error("a debug enclave is never trusted")]
     Debug,

@@ -18,6 +18,7 @@
 //! - [`attestation`]: evidence bound to a node's runtime attestation key, as nodes
 //!   register it and peers present it.
 //! - [`enclave`]: the enclave side: identity, evidence, sealing keys.
+//! - [`session`]: mutually attested Noise XX sessions between enclaves.
 //! - [`simulated`]: the simulated backend — a process playing the enclave, real-format
 //!   quotes signed by a devnet's simulation PKI, checked by the same DCAP verifier.
 
@@ -28,6 +29,7 @@ mod error;
 pub mod identity;
 pub mod policy;
 mod roots;
+pub mod session;
 pub mod simulated;
 mod time;
 pub mod verifier;

@@ -64,3 +64,18 @@ pub(crate) fn check_attestation(
         .map(Some)
         .map_err(|e| e.to_string()))
 }
+
+/// The RAKs registered in a consensus state: what an enclave checks a peer's key against
+/// before it accepts an attested session (`atoll_tee::session`).
+pub struct RegisteredRaks<'a>(pub &'a dyn KeyValueRead);
+
+impl atoll_tee::session::RegisteredKeys for RegisteredRaks<'_> {
+    fn rak(
+        &self,
+        node: &atoll_types::PublicKey,
+        runtime: &atoll_types::RuntimeId,
+    ) -> Option<atoll_types::PublicKey> {
+        let node = super::node(self.0, node).ok()??;
+        node.runtimes.iter().find(|r| r.id == *runtime)?.tee.as_ref().map(|tee| tee.rak())
+    }
+}

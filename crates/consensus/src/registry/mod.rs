@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub(crate) use attestation::check_attestation;
+pub use attestation::RegisteredRaks;
 pub use state::{
     entities, entity, entity_key, node, node_by_address, node_by_consensus_key, node_by_vrf_key,
     node_key, node_status, nodes, parameters, runtime, runtime_key, runtime_status, runtimes,
