@@ -342,3 +342,35 @@ fn a_byzantine_compute_node_is_caught_by_discrepancy_detection() {
     }
     devnet.interrupt();
 }
+
+#[test]
+fn a_simulated_tee_devnet_serves_its_paratime_only_through_attested_nodes() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("devnet");
+    let base = free_base();
+    let api = format!("127.0.0.1:{}", base + 81);
+    let mut devnet = Devnet::start(&dir, base, &["--epoch-interval", "20", "--tee"]);
+    // Ready means the timestamping ParaTime finalized a round: its committee formed from
+    // nodes that registered their runtime's attestation.
+    let summary = devnet.wait_ready();
+    assert!(summary.contains("TEE          SIMULATED"), "{summary}");
+    let document = format!("{:064x}", 7);
+    let anchored =
+        cli(&dir, &api, &["timestamp", "anchor", "--from", "alice", "--hash", &document]);
+    let finalized = json(anchored.lines().last().expect("output"));
+    assert_eq!(finalized["status"], "finalized", "{anchored}");
+    // Every compute node serves it with an attestation; the registry verified them.
+    let nodes = json(&cli(&dir, &api, &["query", "nodes"]));
+    let attested = nodes
+        .as_array()
+        .or_else(|| nodes["value"].as_array())
+        .expect("nodes")
+        .iter()
+        .filter(|n| {
+            n["runtimes"].as_array().is_some_and(|rs| rs.iter().any(|r| !r["tee"].is_null()))
+        })
+        .count();
+    assert_eq!(attested, 4, "{nodes}");
+    devnet.interrupt();
+}

@@ -73,6 +73,19 @@ impl Executor {
         }
     }
 
+    /// The enclave's attestation for `node` at consensus `height` (from the checking
+    /// process: both derive the same keys, and execution is not held up).
+    pub fn attest(
+        &self,
+        node: atoll_types::PublicKey,
+        height: u64,
+    ) -> Result<atoll_tee::Attestation, ComputeError> {
+        match self.call(&self.checks, HostRequest::Attest { node, height })? {
+            HostResponse::Attestation(attestation) => Ok(*attestation),
+            other => Err(ComputeError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
     /// Runs a query against `state`.
     pub fn query(
         &self,

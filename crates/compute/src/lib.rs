@@ -78,6 +78,9 @@ pub enum ComputeError {
     /// The consensus state could not be read.
     #[error("consensus state: {0}")]
     State(String),
+    /// The runtime's TEE could not attest.
+    #[error("TEE: {0}")]
+    Tee(String),
     /// Something internal broke.
     #[error("internal: {0}")]
     Internal(String),
@@ -125,6 +128,19 @@ pub struct ComputeConfig {
     /// Keep the state and I/O of the last this many finalized rounds (`None`: all of them,
     /// an archive).
     pub retain_rounds: Option<u64>,
+    /// For a runtime in a simulated TEE: its machine and collateral files.
+    pub tee: Option<TeeFiles>,
+}
+
+/// The files of a runtime's simulated TEE.
+#[derive(Clone, Debug)]
+pub struct TeeFiles {
+    /// The simulated machine (its keys): read by the runtime process only; the node passes
+    /// its path on (`ATOLL_TEE_SIMULATED_MACHINE`).
+    pub machine: PathBuf,
+    /// The collateral (the JSON a PCCS serves), which the node adds to each attestation;
+    /// read again for every attestation, so renewed collateral is picked up.
+    pub collateral: PathBuf,
 }
 
 impl ComputeConfig {
@@ -142,6 +158,7 @@ impl ComputeConfig {
             byzantine: ByzantineMode::Honest,
             empty_round_interval: None,
             retain_rounds: None,
+            tee: None,
         }
     }
 }
@@ -191,6 +208,8 @@ struct Shared {
     executed: executed::ExecutedResults,
     /// Which stored rounds are kept.
     retention: retention::Retention,
+    /// The runtime's simulated TEE, if it runs in one.
+    tee: Option<TeeFiles>,
 }
 
 impl Shared {
@@ -308,6 +327,37 @@ impl ComputeHandle {
     /// The runtime this node serves.
     pub fn runtime(&self) -> RuntimeId {
         self.shared.runtime
+    }
+
+    /// Whether the runtime runs in a (simulated) TEE.
+    pub fn has_tee(&self) -> bool {
+        self.shared.tee.is_some()
+    }
+
+    /// An attestation of the runtime's enclave for `node` at consensus `height`: the
+    /// enclave's public keys, evidence and signature, with the collateral from the
+    /// configured file. Nothing secret passes through the node.
+    pub async fn attest(
+        &self,
+        node: atoll_types::PublicKey,
+        height: u64,
+    ) -> Result<atoll_tee::Attestation, ComputeError> {
+        let Some(files) = self.shared.tee.clone() else {
+            return Err(ComputeError::Tee("the runtime is not configured with a TEE".into()));
+        };
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || {
+            let collateral = std::fs::read(&files.collateral).map_err(|e| {
+                ComputeError::Tee(format!("collateral {}: {e}", files.collateral.display()))
+            })?;
+            atoll_tee::Collateral::dcap_json(&collateral)
+                .map_err(|e| ComputeError::Tee(format!("{}: {e}", files.collateral.display())))?;
+            let mut attestation = shared.executor.attest(node, height)?;
+            attestation.collateral = collateral;
+            Ok(attestation)
+        })
+        .await
+        .map_err(|e| ComputeError::Internal(e.to_string()))?
     }
 
     /// Checks a runtime transaction through the runtime, adds it to the pool and gossips it.
@@ -515,6 +565,14 @@ pub fn start(
         call_timeout: config.call_timeout,
         max_restarts: 10,
         restart_window: Duration::from_secs(60),
+        env: config
+            .tee
+            .iter()
+            .map(|tee| {
+                let machine = tee.machine.display().to_string();
+                (atoll_tee::simulated::MACHINE_ENV.to_owned(), machine)
+            })
+            .collect(),
         socket_dir: config.storage_path.parent().map(|dir| dir.join("runtime-sockets")),
     };
     let executor = Executor::start(host, storage).map_err(ComputeError::Runtime)?;
@@ -531,6 +589,7 @@ pub fn start(
         pooled: tokio::sync::broadcast::channel(POOLED_ANNOUNCEMENTS).0,
         executed: executed::ExecutedResults::open(config.storage_path.with_extension("executed"))?,
         retention: retention::Retention::new(config.retain_rounds),
+        tee: config.tee.clone(),
     });
     let (p2p, gossip, p2p_task) = p2p::start(config.runtime, config.p2p.clone(), shared.clone())?;
     let journal = journal::Journal::open(config.storage_path.with_extension("journal"))?;

@@ -159,6 +159,22 @@ pub struct ComputeSection {
     /// `bogus-batch`, `invalid-batch-hash`, `failure-indicating`, `equivocation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub byzantine: Option<String>,
+    /// The runtime runs in a simulated TEE (`[compute.tee]`): the runtime's descriptor
+    /// requires `simulated` hardware, and the chain's genesis must allow it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tee: Option<ComputeTee>,
+}
+
+/// A runtime's simulated TEE: devnets only — the "enclave" is an ordinary process.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComputeTee {
+    /// The simulated machine's file (its keys; absolute, or relative to the node's home).
+    /// Only the runtime process reads it.
+    pub simulated_machine: String,
+    /// The collateral file (the JSON a PCCS serves, from the same simulation PKI), added
+    /// to every attestation; replace it to renew the collateral.
+    pub collateral: String,
 }
 
 /// The whole configuration.
@@ -196,11 +212,11 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {
-        One(ComputeSection),
+        One(Box<ComputeSection>),
         Many(Vec<ComputeSection>),
     }
     Ok(match OneOrMany::deserialize(deserializer)? {
-        OneOrMany::One(section) => vec![section],
+        OneOrMany::One(section) => vec![*section],
         OneOrMany::Many(sections) => sections,
     })
 }
@@ -335,6 +351,15 @@ impl NodeConfig {
             if let Some(mode) = &compute.byzantine {
                 mode.parse::<atoll_compute::ByzantineMode>().map_err(ConfigError::Invalid)?;
             }
+            if compute
+                .tee
+                .as_ref()
+                .is_some_and(|t| t.simulated_machine.is_empty() || t.collateral.is_empty())
+            {
+                return Err(ConfigError::Invalid(
+                    "compute.tee needs simulated_machine and collateral".into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -401,7 +426,7 @@ impl NodeConfig {
                     "\n[[compute]]\n# Run this ParaTime for its committee (runtime id, binary path).\n\
                      runtime = {}\nbinary = {}\n{}\
                      # The ParaTime p2p network (host:port) and the other compute nodes' addresses.\n\
-                     p2p_listen = {}\np2p_peers = [{}]\n{}{}{}{}",
+                     p2p_listen = {}\np2p_peers = [{}]\n{}{}{}{}{}",
                     value(&c.runtime),
                     value(&c.binary),
                     if c.binary_args.is_empty() {
@@ -440,6 +465,16 @@ impl NodeConfig {
                         Some(mode) => format!(
                             "# TEST ONLY: misbehave on purpose.\nbyzantine = {}\n",
                             value(mode)
+                        ),
+                        None => String::new(),
+                    },
+                    match &c.tee {
+                        Some(tee) => format!(
+                            "[compute.tee]\n# A SIMULATED TEE (devnets only: no hardware isolation): the \
+                             machine file\n# (read by the runtime process only) and the collateral.\n\
+                             simulated_machine = {}\ncollateral = {}\n",
+                            value(&tee.simulated_machine),
+                            value(&tee.collateral)
                         ),
                         None => String::new(),
                     }
@@ -505,6 +540,10 @@ mod tests {
             eth_rpc_listen: (runtime == 2).then(|| format!("127.0.0.1:{}", port + 1)),
             empty_round_interval_ms: (runtime == 2).then_some(2_000),
             retain_rounds: (runtime == 2).then_some(1_000),
+            tee: (runtime == 2).then(|| ComputeTee {
+                simulated_machine: "tee/machine.json".into(),
+                collateral: "tee/collateral.json".into(),
+            }),
             byzantine: None,
         };
         let mut config = NodeConfig::new("node-0", Role::Full, 26656);

@@ -123,16 +123,17 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
         listen = %config.p2p.listen,
         "node started"
     );
-    let registration = crate::registration::spawn(
-        OperationalKeys::load(home)?,
-        node.view(),
-        u128::from(config.mempool.min_gas_price),
-    );
     let compute = config
         .compute
         .iter()
         .map(|section| start_compute(home, section, node.view()))
         .collect::<Result<Vec<_>, _>>()?;
+    let registration = crate::registration::spawn(
+        OperationalKeys::load(home)?,
+        node.view(),
+        u128::from(config.mempool.min_gas_price),
+        compute.iter().map(atoll_compute::Compute::handle).filter(|h| h.has_tee()).collect(),
+    );
     let mut eth_rpcs = Vec::new();
     for (section, role) in config.compute.iter().zip(&compute) {
         if let Some(listen) = &section.eth_rpc_listen {
@@ -218,7 +219,38 @@ pub fn compute_config(
     if let Some(mode) = &section.byzantine {
         config.byzantine = mode.parse().map_err(RunError::Io)?;
     }
+    config.tee = section.tee.as_ref().map(|tee| atoll_compute::TeeFiles {
+        machine: home.join(&tee.simulated_machine),
+        collateral: home.join(&tee.collateral),
+    });
     Ok(config)
+}
+
+/// Refuses a runtime configured with a simulated TEE on a chain whose genesis does not
+/// trust simulated TEEs (`debug_allow_simulated_tee`).
+fn check_simulated_tee(section: &ComputeSection, node: &bft::NodeView) -> Result<(), RunError> {
+    if section.tee.is_none() {
+        return Ok(());
+    }
+    let state = node.state();
+    let latest = state.latest().map_err(|e| RunError::Io(format!("consensus state: {e}")))?;
+    let height = latest.map_or(0, |root| root.version);
+    let tree = state
+        .tree_at(atoll_types::Height(height))
+        .map_err(|e| RunError::Io(format!("consensus state: {e}")))?;
+    let roots = atoll_consensus::registry::parameters(&tree)
+        .map_err(|e| RunError::Io(format!("registry parameters: {e}")))?
+        .tee;
+    roots.simulated().map_err(|_| {
+        RunError::Io(format!(
+            "runtime {} is configured with a simulated TEE, but this chain's genesis does not \
+             trust simulated TEEs (registry.parameters.tee.debug_allow_simulated_tee): \
+             refusing to start",
+            section.runtime
+        ))
+    })?;
+    tracing::warn!(runtime = %section.runtime, "this runtime runs in a SIMULATED TEE: no hardware isolation");
+    Ok(())
 }
 
 /// Starts the compute role beside a running node.
@@ -227,6 +259,7 @@ pub fn start_compute(
     section: &ComputeSection,
     node: bft::NodeView,
 ) -> Result<atoll_compute::Compute, RunError> {
+    check_simulated_tee(section, &node)?;
     let config = compute_config(home, section)?;
     let identity = OperationalKeys::load(home)?.identity;
     atoll_compute::start(config, node, Arc::new(identity))

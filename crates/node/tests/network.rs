@@ -319,7 +319,7 @@ async fn running_nodes_register_again_before_their_descriptors_expire() {
         .enumerate()
         .map(|(i, node)| {
             let keys = atoll_node::keys::OperationalKeys::load(net.home(i)).expect("keys");
-            atoll_node::registration::spawn(keys, node.view(), 1)
+            atoll_node::registration::spawn(keys, node.view(), 1, Vec::new())
         })
         .collect();
     let refs: Vec<_> = nodes.iter().collect();

@@ -49,6 +49,9 @@ pub struct HostConfig {
     pub max_restarts: u32,
     /// The window restarts are counted in.
     pub restart_window: Duration,
+    /// Environment variables for the runtime process (e.g. where its simulated TEE
+    /// machine is).
+    pub env: Vec<(String, String)>,
     /// A private directory for the runtime's socket (created with mode 0700), normally
     /// under the node's data directory; `None`, or a path too long for a socket address,
     /// uses a fresh, unpredictably named private directory under the system's temp dir.
@@ -160,6 +163,7 @@ impl RuntimeHost {
             .args(&self.config.args)
             .arg("--socket")
             .arg(&socket)
+            .envs(self.config.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .spawn()
             .map_err(|e| HostError::Spawn(format!("{}: {e}", self.config.binary.display())))?;

@@ -2,12 +2,12 @@
 
 use atoll_mkvs::node::NodeId;
 use atoll_mkvs::WriteLog;
-use atoll_types::{Address, Amount, ChainContext, Hash, Round, RuntimeId};
+use atoll_types::{Address, Amount, ChainContext, Hash, PublicKey, Round, RuntimeId};
 pub use atoll_types::{IncomingMessage, MessageResult, RuntimeMessage};
 use borsh::{BorshDeserialize, BorshSerialize};
 
 /// The protocol version both sides must speak.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// A runtime version.
 #[derive(
@@ -191,6 +191,15 @@ pub enum HostRequest {
         /// Encoded arguments.
         args: Vec<u8>,
     },
+    /// Attest: evidence that this runtime's enclave holds its runtime attestation key,
+    /// bound to `node` at consensus `height` (a TEE runtime only). The answer carries
+    /// public keys and evidence only: the keys themselves never leave the enclave.
+    Attest {
+        /// The node the enclave serves.
+        node: PublicKey,
+        /// A recent consensus height (the attestation's age is counted from it).
+        height: u64,
+    },
     /// Stop what you are doing (the runtime answers once idle).
     Abort,
 }
@@ -206,6 +215,8 @@ pub enum HostResponse {
     ExecuteBatch(ExecuteResult),
     /// The query's encoded result.
     Query(Vec<u8>),
+    /// The enclave's attestation (without collateral: the host adds it).
+    Attestation(Box<atoll_tee::Attestation>),
     /// Aborted.
     Aborted,
 }

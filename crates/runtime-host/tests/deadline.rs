@@ -67,6 +67,7 @@ fn main() {
         call_timeout: Duration::from_secs(1),
         max_restarts: 0,
         restart_window: Duration::from_secs(60),
+        env: Vec::new(),
         socket_dir: None,
     };
     let mut host = RuntimeHost::start(config).expect("the runtime starts");

@@ -39,6 +39,7 @@ fn a_connection_from_another_process_refuses_to_become_the_runtime() {
         call_timeout: Duration::from_secs(5),
         max_restarts: 1,
         restart_window: Duration::from_secs(60),
+        env: Vec::new(),
         socket_dir: Some(dir.path().join("sockets")),
     };
     match RuntimeHost::start(config) {

@@ -15,6 +15,7 @@
 
 pub mod context;
 pub mod dispatcher;
+pub mod enclave;
 pub mod error;
 pub mod module;
 pub mod modules;

@@ -9,6 +9,7 @@ use atoll_runtime_host::{
 };
 
 use crate::dispatcher::Dispatcher;
+use crate::enclave::EnclaveKeys;
 use crate::error::RuntimeError;
 use crate::module::Runtime;
 use crate::remote::RemoteNodeDb;
@@ -30,6 +31,10 @@ struct Handler {
     dispatcher: Dispatcher,
     store: Mkvs<RemoteNodeDb>,
     fault_once: Option<(PathBuf, Fault)>,
+    /// The enclave this process plays, for a TEE runtime.
+    enclave: Option<EnclaveKeys>,
+    /// The consensus chain, from the handshake.
+    consensus_chain: Option<atoll_types::ChainContext>,
 }
 
 fn failed(e: RuntimeError) -> ProtocolError {
@@ -63,6 +68,7 @@ impl RuntimeHandler for Handler {
                     });
                 }
                 self.dispatcher.set_consensus_chain(&chain_context);
+                self.consensus_chain = Some(chain_context);
                 Ok(HostResponse::Info(RuntimeInfo {
                     runtime_id: self.dispatcher.id(),
                     version: self.dispatcher.version(),
@@ -105,6 +111,18 @@ impl RuntimeHandler for Handler {
                     .map(HostResponse::Query)
                     .map_err(failed)
             }
+            HostRequest::Attest { node, height } => {
+                let (Some(enclave), Some(chain)) = (&self.enclave, &self.consensus_chain) else {
+                    return Err(ProtocolError {
+                        code: 2,
+                        message: "this runtime runs without a TEE (or before the handshake)".into(),
+                    });
+                };
+                enclave
+                    .attest(chain, node, self.dispatcher.id(), height)
+                    .map(|a| HostResponse::Attestation(Box::new(a)))
+                    .map_err(|message| ProtocolError { code: 2, message })
+            }
             HostRequest::Abort => Ok(HostResponse::Aborted),
         }
     }
@@ -120,12 +138,25 @@ pub fn run(runtime: Runtime) -> i32 {
         );
         return 2;
     };
+    let dispatcher = Dispatcher::new(runtime);
+    let enclave = match EnclaveKeys::from_env(dispatcher.id()) {
+        Ok(enclave) => enclave,
+        Err(e) => {
+            eprintln!("cannot start the runtime's enclave: {e}");
+            return 2;
+        }
+    };
+    if enclave.is_some() {
+        eprintln!("runtime enclave: SIMULATED TEE (no hardware isolation)");
+    }
     let mut handler = Handler {
-        dispatcher: Dispatcher::new(runtime),
+        dispatcher,
         store: Mkvs::new(RemoteNodeDb::new()),
         fault_once: std::env::var_os(CRASH_ONCE_ENV)
             .map(|p| (PathBuf::from(p), Fault::Crash))
             .or_else(|| std::env::var_os(HANG_ONCE_ENV).map(|p| (PathBuf::from(p), Fault::Hang))),
+        enclave,
+        consensus_chain: None,
     };
     match serve(&socket, &mut handler) {
         Ok(()) => 0,

@@ -93,7 +93,10 @@ pub fn attest(
     statement: &AttestationStatement,
 ) -> Result<Attestation, TeeError> {
     let rak_public = rak.public_key();
-    let Evidence::Dcap(evidence) = enclave.attest(&report_data(&rak_public, &statement.nonce))?;
+    let Evidence::Dcap(evidence) = enclave.attest(&report_data(&rak_public, &statement.nonce))?
+    else {
+        return Err(TeeError::Mismatch("attestations carry DCAP quotes".into()));
+    };
     Ok(Attestation {
         rak: rak_public,
         rek: statement.rek,

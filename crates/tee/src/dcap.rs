@@ -52,8 +52,9 @@ impl Verifier for DcapVerifier {
         now: ConsensusTime,
         policy: &QuotePolicy,
     ) -> Result<Verified, TeeError> {
-        let Evidence::Dcap(quote) = evidence;
-        let Collateral::Dcap(collateral) = collateral;
+        let (Evidence::Dcap(quote), Collateral::Dcap(collateral)) = (evidence, collateral) else {
+            return Err(TeeError::Mismatch("DCAP evidence needs DCAP collateral".into()));
+        };
         check_canonical(quote, &self.root)?;
         let report = self
             .quote_verifier()

@@ -32,4 +32,15 @@ pub enum EnclaveIdentity {
         #[serde(with = "atoll_types::hex_serde::rtmrs")]
         rtmr: [[u8; 48]; 4],
     },
+    /// An AMD SEV-SNP guest.
+    SevSnp {
+        /// The launch measurement of the guest's initial memory.
+        #[serde(with = "atoll_types::hex_serde::array")]
+        measurement: [u8; 48],
+        /// Data the host supplied at launch (bound into the measurement's context).
+        #[serde(with = "atoll_types::hex_serde::array")]
+        host_data: [u8; 32],
+        /// The guest's security version.
+        guest_svn: u32,
+    },
 }

@@ -13,6 +13,8 @@
 //!
 //! - [`dcap`]: SGX and TDX quotes verified offline with `dcap-qvl` (its pure-Rust
 //!   cryptography), against Intel's root or another root given explicitly.
+//! - [`snp`]: AMD SEV-SNP reports verified with `sev` (pure-Rust cryptography) and the
+//!   checks it leaves to the caller.
 //! - [`policy`]: the quote policy and the TCB statuses.
 //! - [`verifier`]: the verifier trait and what a verification yields.
 //! - [`attestation`]: evidence bound to a node's runtime attestation key, as nodes
@@ -31,6 +33,7 @@ pub mod policy;
 mod roots;
 pub mod session;
 pub mod simulated;
+pub mod snp;
 mod time;
 pub mod verifier;
 
@@ -41,5 +44,6 @@ pub use error::TeeError;
 pub use identity::EnclaveIdentity;
 pub use policy::{QuotePolicy, TcbStatus};
 pub use roots::TrustRoots;
+pub use snp::SnpVerifier;
 pub use time::ConsensusTime;
 pub use verifier::{Collateral, Evidence, Verified, Verifier};

@@ -11,6 +11,8 @@ pub enum Evidence {
     /// An Intel DCAP quote (SGX enclave or TDX trust domain), as the quoting enclave wrote
     /// it.
     Dcap(Vec<u8>),
+    /// An AMD SEV-SNP attestation report (1,184 bytes), as the AMD secure processor wrote it.
+    Snp(Vec<u8>),
 }
 
 /// What a verifier needs besides the evidence: the vendor's signed statements about
@@ -19,6 +21,12 @@ pub enum Evidence {
 pub enum Collateral {
     /// Intel's TCB info, QE identity, revocation lists and their issuer chains.
     Dcap(Box<dcap_qvl::QuoteCollateralV3>),
+    /// AMD's certificate of the chip's endorsement key (VCEK, DER) for the reported TCB, as
+    /// AMD's key distribution service serves it.
+    Snp {
+        /// The VCEK certificate.
+        vcek: Vec<u8>,
+    },
 }
 
 impl Collateral {
@@ -32,8 +40,12 @@ impl Collateral {
     /// The collateral as the JSON a PCCS serves (what a host hands its enclave's
     /// attestation).
     pub fn to_json(&self) -> Vec<u8> {
-        let Collateral::Dcap(collateral) = self;
-        serde_json::to_vec(collateral).expect("collateral serializes")
+        match self {
+            Collateral::Dcap(collateral) => {
+                serde_json::to_vec(collateral).expect("collateral serializes")
+            }
+            Collateral::Snp { vcek } => serde_json::to_vec(&hex::encode(vcek)).expect("a string"),
+        }
     }
 }
 

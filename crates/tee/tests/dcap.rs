@@ -121,7 +121,7 @@ fn a_verified_quote_is_refused_by_a_policy_it_does_not_meet() {
 #[test]
 fn a_production_quote_refuses_to_verify_under_another_root() {
     let sgx = sample("sgx_quote");
-    let Collateral::Dcap(collateral) = &sgx.collateral;
+    let Collateral::Dcap(collateral) = &sgx.collateral else { panic!("DCAP collateral") };
     // Another real certificate of Intel's PKI (the TCB signing key's) posing as the root.
     let chain = pem::parse_many(&collateral.tcb_info_issuer_chain).expect("issuer chain");
     let other = chain.first().expect("a certificate").contents().to_vec();

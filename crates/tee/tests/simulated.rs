@@ -57,7 +57,7 @@ fn verify_at(
 }
 
 fn flip(evidence: &Evidence, index: usize) -> Evidence {
-    let Evidence::Dcap(bytes) = evidence;
+    let Evidence::Dcap(bytes) = evidence else { panic!("a DCAP quote") };
     let mut bytes = bytes.clone();
     bytes[index] ^= 0x01;
     Evidence::Dcap(bytes)
@@ -156,7 +156,7 @@ fn a_flipped_byte_anywhere_in_a_simulated_quote_refuses_to_verify() {
     let evidence = quote(&enclave, 5);
     let collateral = pki.collateral(&terms()).expect("succeeds");
     let policy = QuotePolicy::up_to_date();
-    let Evidence::Dcap(bytes) = &evidence;
+    let Evidence::Dcap(bytes) = &evidence else { panic!("a DCAP quote") };
     let accepted: Vec<usize> = (0..bytes.len())
         .filter(|i| verify_at(&pki, &flip(&evidence, *i), &collateral, NOW, &policy).is_ok())
         .collect();

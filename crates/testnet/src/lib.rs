@@ -104,6 +104,7 @@ pub fn network(
             empty_round_interval_ms: None,
             retain_rounds: None,
             byzantine: byzantine.filter(|(b, _)| *b == i).map(|(_, m)| m.to_owned()),
+            tee: None,
         }];
         homes.push(home);
         configs.push(config);

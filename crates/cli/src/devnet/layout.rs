@@ -7,6 +7,8 @@
 //! <dir>/keys/            funded test accounts (alice.key, bob.key, …)
 //! <dir>/validator-<i>/   validator homes (keys/, config.toml, genesis.json, data/, node.log)
 //! <dir>/compute-<i>/     compute node homes (they run the timestamping and EVM ParaTimes)
+//! <dir>/tee/             with --tee: the simulation PKI's seed and root (each ParaTime
+//!                        node's simulated machine and collateral are in its home's tee/)
 //! <dir>/client/          the client node: follows the chain, serves the API, runs both
 //!                        ParaTimes and serves the EVM ParaTime's Ethereum JSON-RPC
 //! ```
@@ -21,7 +23,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use atoll_consensus::registry::types::{roles, Version};
 use atoll_crypto::FileSigner;
-use atoll_node::config::ComputeSection;
+use atoll_node::config::{ComputeSection, ComputeTee};
 use atoll_node::{genesis, run, NodeConfig, NodeKeys, Role};
 use atoll_types::{Address, Amount, RuntimeId, Signer};
 use serde::{Deserialize, Serialize};
@@ -112,6 +114,9 @@ pub(crate) struct Manifest {
     /// The EVM ParaTime (devnets created before it existed have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evm: Option<EvmNet>,
+    /// Whether the timestamping ParaTime runs in a simulated TEE (`--tee`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tee: bool,
 }
 
 /// The devnet's EVM ParaTime.
@@ -168,6 +173,8 @@ pub(crate) struct Shape {
     pub epoch_interval: u64,
     /// The Ethereum JSON-RPC port.
     pub eth_rpc_port: u16,
+    /// Run the timestamping ParaTime in a simulated TEE.
+    pub tee: bool,
 }
 
 /// Reads the manifest of an existing devnet, if `dir` holds one.
@@ -214,6 +221,7 @@ pub(crate) fn create(
             chain_id: atoll_evm::DEFAULT_CHAIN_ID,
             rpc_port: shape.eth_rpc_port,
         }),
+        tee: shape.tee,
     };
     let specs = manifest.nodes(dir);
     let mut genesis = genesis::new_genesis(CHAIN_ID, "ATL", 9, shape.epoch_interval);
@@ -253,6 +261,9 @@ pub(crate) fn create(
     genesis::add_compute_runtime(&mut genesis, manifest.runtime, version, owner, committee_shape)?;
     if let Some(evm) = &manifest.evm {
         genesis::add_compute_runtime(&mut genesis, evm.runtime, version, owner, committee_shape)?;
+    }
+    if manifest.tee {
+        super::tee::setup(dir, &mut genesis, &specs, manifest.runtime, &paratime.0)?;
     }
     std::fs::create_dir_all(dir.join("keys"))?;
     for name in &manifest.accounts {
@@ -304,6 +315,10 @@ fn config(
             empty_round_interval_ms: None,
             retain_rounds: None,
             byzantine: None,
+            tee: manifest.tee.then(|| ComputeTee {
+                simulated_machine: super::tee::MACHINE_FILE.to_owned(),
+                collateral: super::tee::COLLATERAL_FILE.to_owned(),
+            }),
         }];
         if let Some(evm) = &manifest.evm {
             config.compute.push(ComputeSection {
@@ -318,6 +333,7 @@ fn config(
                 empty_round_interval_ms: Some(2_000),
                 retain_rounds: None,
                 byzantine: None,
+                tee: None,
             });
         }
     }

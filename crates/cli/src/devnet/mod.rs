@@ -10,6 +10,7 @@
 mod children;
 pub(crate) mod dev_accounts;
 mod layout;
+mod tee;
 mod watch;
 
 use std::path::{Path, PathBuf};
@@ -74,6 +75,11 @@ pub(crate) struct DevnetArgs {
     /// discrepancy detection deal with it.
     #[arg(long)]
     byzantine: Option<String>,
+    /// Run the timestamping ParaTime in a SIMULATED TEE (no enclave hardware: its enclaves
+    /// are ordinary processes; their attestations are verified for real under a devnet-only
+    /// root). Only when created.
+    #[arg(long)]
+    tee: bool,
     /// Delete the data directory and start a new network.
     #[arg(long)]
     reset: bool,
@@ -107,6 +113,9 @@ fn check_resume(manifest: &Manifest, args: &DevnetArgs) -> Result<()> {
             manifest.evm.as_ref().map_or(0, |e| u64::from(e.rpc_port)),
         ),
     ];
+    if args.tee && !manifest.tee {
+        bail!("this devnet was created without --tee; add --reset to start a new one");
+    }
     for (flag, asked, existing) in asked {
         if asked.is_some_and(|a| a != existing) {
             bail!(
@@ -318,6 +327,16 @@ fn summary(dir: &Path, manifest: &Manifest, nodes: &[NodeSpec], byzantine: Optio
         format!("  WebSocket    ws://{api}/v1/ws"),
         format!("  OpenAPI      http://{api}/openapi.json"),
         format!("  ParaTime     timestamp {} (transactions and queries on the client and compute nodes)", manifest.runtime),
+        if manifest.tee {
+            format!(
+                "  TEE          SIMULATED: the timestamping ParaTime runs in simulated enclaves (ordinary \
+                 processes, no hardware isolation); attestations are verified for real under the \
+                 devnet-only root {}",
+                dir.join("tee/root.der").display()
+            )
+        } else {
+            "  TEE          none".to_owned()
+        },
         String::new(),
         "  node          API               metrics                         log".to_owned(),
     ];
@@ -395,6 +414,7 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<()> {
                 base_port: args.base_port.unwrap_or(27_000),
                 epoch_interval: args.epoch_interval.unwrap_or(100),
                 eth_rpc_port: args.eth_rpc_port.unwrap_or(8545),
+                tee: args.tee,
             };
             let bar = ProgressBar::new_spinner();
             bar.set_message("creating keys, entities, test accounts and the genesis");
@@ -462,6 +482,13 @@ async fn start_and_watch(
         })
         .await?;
         bar.inc(1);
+        if manifest.tee {
+            bar.set_message("allowing this binary's simulated enclave");
+            let owner = &specs[0].home;
+            if tee::allow_binary(&client, owner, &manifest.runtime, exe).await? {
+                bar.println("the atoll binary changed: the TEE runtime now allows its enclave");
+            }
+        }
         if created {
             bar.set_message("funding the test accounts in the ParaTime (its first round)");
             fund_paratime(&client, nodes, dir, manifest).await?;

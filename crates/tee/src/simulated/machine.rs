@@ -129,6 +129,21 @@ pub fn measure(binary: &[u8]) -> [u8; 32] {
     Sha256::digest(binary).into()
 }
 
+/// [`measure`] of the file at `path`, read in pieces (a ParaTime binary may be large).
+pub fn measure_file(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            return Ok(hasher.finalize().into());
+        }
+        hasher.update(&buffer[..read]);
+    }
+}
+
 /// The signer (MRSIGNER) simulated enclaves are signed by, unless told otherwise.
 pub fn simulated_signer() -> [u8; 32] {
     Sha256::digest(b"atoll simulated enclave signer").into()
@@ -159,9 +174,15 @@ impl SimulatedEnclave {
 
     /// The enclave of `binary` (its measurement), signed by the simulation's signer.
     pub fn of_binary(machine: Arc<SimulatedMachine>, binary: &[u8]) -> Self {
+        Self::of_measurement(machine, measure(binary))
+    }
+
+    /// The enclave whose measurement is `mr_enclave` (of a binary measured with
+    /// [`measure_file`]), signed by the simulation's signer.
+    pub fn of_measurement(machine: Arc<SimulatedMachine>, mr_enclave: [u8; 32]) -> Self {
         Self {
             machine,
-            mr_enclave: measure(binary),
+            mr_enclave,
             mr_signer: simulated_signer(),
             product_id: 0,
             svn: 0,

@@ -13,11 +13,17 @@
 //! by whoever runs the machine; the keys a real enclave would keep from its host are kept
 //! from the node process only by process boundaries.
 
+/// The environment variable that tells a runtime process where its simulated machine's
+/// file is (set by the node for a runtime configured with a simulated TEE).
+pub const MACHINE_ENV: &str = "ATOLL_TEE_SIMULATED_MACHINE";
+
 mod der;
 mod keys;
 mod machine;
 mod pki;
 mod quote;
 
-pub use machine::{measure, simulated_signer, SimulatedEnclave, SimulatedMachine, SimulatedTcb};
+pub use machine::{
+    measure, measure_file, simulated_signer, SimulatedEnclave, SimulatedMachine, SimulatedTcb,
+};
 pub use pki::{CollateralTerms, SimulationPki, SIMULATED_ADVISORY, SIMULATED_FMSPC};

@@ -34,6 +34,7 @@ pub fn config() -> HostConfig {
         call_timeout: Duration::from_secs(20),
         max_restarts: 3,
         restart_window: Duration::from_secs(600),
+        env: Vec::new(),
         socket_dir: None,
     }
 }

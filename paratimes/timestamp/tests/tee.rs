@@ -1,0 +1,145 @@
+//! The timestamping ParaTime as a simulated-TEE runtime on a real network (nodes on
+//! 127.0.0.1, ParaTime processes playing enclaves): its committee forms only from compute
+//! nodes whose runtime attested itself, and the ParaTime then works through it.
+
+mod net;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use atoll_consensus::registry::types::{TeeHardware, TeePolicy};
+use atoll_consensus::{registry, scheduler};
+use atoll_node::config::ComputeTee;
+use atoll_node::genesis::RuntimeShape;
+use atoll_node::keys::OperationalKeys;
+use atoll_tee::simulated::{
+    measure_file, simulated_signer, CollateralTerms, SimulatedTcb, SimulationPki,
+};
+use atoll_tee::{EnclaveIdentity, QuotePolicy, TrustRoots};
+use atoll_types::{Height, PublicKey};
+use net::*;
+
+const LIMIT: Duration = Duration::from_secs(180);
+const DAY: u64 = 86_400;
+/// Nodes whose runtime runs in the simulated TEE (the last one's does not).
+const ATTESTED: usize = 3;
+
+fn committee(node: &atoll_engine::bft::NodeHandle) -> Option<Vec<PublicKey>> {
+    let state = node.view().state().clone();
+    let height = state.latest().ok()??.version;
+    let tree = state.tree_at(Height(height)).ok()?;
+    let committee = scheduler::committee(&tree, &atoll_timestamp::runtime_id()).ok()??;
+    Some(committee.workers.iter().chain(&committee.backup_workers).copied().collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tee_runtimes_committee_forms_only_from_attested_compute_nodes() {
+    let _serial = SERIAL.lock().await;
+    logs();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
+    let pki = SimulationPki::from_seed(&[21; 32], now - 365 * DAY).expect("pki");
+    let identity = EnclaveIdentity::Sgx {
+        mr_enclave: measure_file(std::path::Path::new(&paratime().binary)).expect("measured"),
+        mr_signer: simulated_signer(),
+        product_id: 0,
+        svn: 0,
+    };
+    let root = pki.root_der();
+    let shape = RuntimeShape {
+        group_size: 2,
+        backup_size: 1,
+        allowed_stragglers: 0,
+        round_timeout: 6,
+        propose_batch_timeout: 2,
+    };
+    let mut net = network_with(4, shape, None, |genesis| {
+        // Epochs pass (committees are elected at their starts) about every 3 s.
+        genesis.consensus.epoch_interval = 20;
+        genesis.registry.parameters.tee = TrustRoots {
+            simulation: Some(root),
+            debug_allow_simulated_tee: true,
+            ..TrustRoots::default()
+        };
+        let runtime = genesis.registry.runtimes.last_mut().expect("the runtime");
+        runtime.tee_hardware = TeeHardware::Simulated;
+        runtime.tee_policy =
+            Some(TeePolicy { quote: QuotePolicy::up_to_date(), max_attestation_age: 1_000 });
+        runtime.deployments[0].enclaves = vec![identity];
+        // Nobody serves it at genesis: a node must attest first.
+        for node in &mut genesis.registry.nodes {
+            node.runtimes.clear();
+        }
+        for runtime in &mut genesis.registry.runtimes {
+            for role in runtime.constraints.values_mut() {
+                role.min_pool_size = 3;
+            }
+        }
+    });
+    let terms = CollateralTerms {
+        issued_at: now - DAY,
+        valid_for: 30 * DAY,
+        tcb_evaluation: 1,
+        revoked: vec![],
+    };
+    let collateral = pki.collateral(&terms).expect("collateral").to_json();
+    for i in 0..ATTESTED {
+        let dir = net.homes[i].join("tee");
+        std::fs::create_dir_all(&dir).expect("tee dir");
+        let machine = pki.machine(&[30 + i as u8; 32], SimulatedTcb::UpToDate).expect("machine");
+        std::fs::write(dir.join("machine.json"), machine.to_json()).expect("machine file");
+        std::fs::write(dir.join("collateral.json"), &collateral).expect("collateral file");
+        net.configs[i].compute[0].tee = Some(ComputeTee {
+            simulated_machine: "tee/machine.json".into(),
+            collateral: "tee/collateral.json".into(),
+        });
+    }
+    let nodes = net.start_all().await;
+    let mut registrations = Vec::new();
+    for (i, running) in nodes.iter().flatten().enumerate() {
+        let keys = OperationalKeys::load(&net.homes[i]).expect("keys");
+        let handle = running.compute.handle();
+        let tee = if handle.has_tee() { vec![handle] } else { Vec::new() };
+        registrations.push(atoll_node::registration::spawn(keys, running.node.view(), 1, tee));
+    }
+    let n0 = first(&nodes);
+    let attested: Vec<PublicKey> = (0..ATTESTED).map(|i| net.node_id(i)).collect();
+    eventually("a committee of attested nodes", LIMIT, || async {
+        committee(&n0.node).is_some_and(|members| members.len() == 3)
+    })
+    .await;
+    let members = committee(&n0.node).expect("committee");
+    assert!(members.iter().all(|m| attested.contains(m)), "{members:?} vs {attested:?}");
+    // The registry holds their attestations; the node without a TEE never registered one.
+    {
+        let state = n0.node.view().state().clone();
+        let height = state.latest().expect("state").expect("a root").version;
+        let tree = state.tree_at(Height(height)).expect("tree");
+        for (i, id) in (0..4).map(|i| (i, net.node_id(i))) {
+            let node = registry::node(&tree, &id).expect("query").expect("registered");
+            let serves = node.runtimes.iter().any(|r| r.tee.is_some());
+            assert_eq!(serves, i < ATTESTED, "node {i}");
+        }
+    }
+    // The ParaTime works through its attested committee: a deposit reaches it.
+    fund_user(&nodes, LIMIT).await;
+    for task in registrations {
+        task.abort();
+    }
+    stop_all(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_refuses_to_start_a_simulated_tee_on_a_chain_that_does_not_trust_one() {
+    let _serial = SERIAL.lock().await;
+    let shape = RuntimeShape { group_size: 1, backup_size: 0, ..RuntimeShape::default() };
+    let mut net = network(1, shape, None);
+    net.configs[0].compute[0].tee = Some(ComputeTee {
+        simulated_machine: "tee/machine.json".into(),
+        collateral: "tee/collateral.json".into(),
+    });
+    let node = atoll_node::run::start(&net.homes[0], &net.configs[0]).await.expect("node starts");
+    let section = &net.configs[0].compute[0];
+    let refused = atoll_node::run::start_compute(&net.homes[0], section, node.view());
+    let message = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("does not trust simulated TEEs"), "{message}");
+    node.shutdown().await;
+}
