@@ -21,7 +21,7 @@ use atoll_tee::attestation::attest;
 use atoll_tee::session::RegisteredKeys;
 use atoll_tee::simulated::{CollateralTerms, SimulatedEnclave, SimulatedTcb, SimulationPki};
 use atoll_tee::{
-    Attestation, AttestationStatement, Enclave, EnclaveIdentity, QuotePolicy, TrustRoots,
+    Attestation, AttestationStatement, Enclave, EnclaveIdentity, QuotePolicy, TrustRoots, Verifier,
 };
 use atoll_types::{Amount, Height, PublicKey, Signer};
 use common::{
@@ -323,4 +323,88 @@ fn the_enclave_identity_must_be_one_the_deployment_allows() {
     assert_ne!(net.enclaves[0].identity(), identity());
     let attestation = net.attestation(0);
     assert_code(net.register(0, Some(attestation)), "registry", ATTESTATION_REFUSED);
+}
+
+/// An "enclave" that presents a recorded SEV-SNP report whatever it is asked to bind: what
+/// an attacker holding a real report can do.
+struct RecordedReport(Vec<u8>, EnclaveIdentity);
+
+impl Enclave for RecordedReport {
+    fn identity(&self) -> EnclaveIdentity {
+        self.1
+    }
+
+    fn attest(&self, _report_data: &[u8; 64]) -> Result<atoll_tee::Evidence, atoll_tee::TeeError> {
+        Ok(atoll_tee::Evidence::Snp(self.0.clone()))
+    }
+
+    fn sealing_key(&self, _policy: atoll_tee::SealingPolicy) -> [u8; 32] {
+        [0; 32]
+    }
+}
+
+#[test]
+fn a_real_sev_snp_report_takes_the_snp_path_and_is_refused_for_the_rak_it_does_not_bind() {
+    // 2025-01-01: inside the sample VCEK's validity.
+    const PINNED: u64 = 1_735_689_600;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tee/testdata/snp");
+    let report =
+        hex::decode(std::fs::read_to_string(dir.join("report_milan.hex")).expect("report").trim())
+            .expect("hex");
+    let vcek = std::fs::read(dir.join("vcek_milan.der")).expect("vcek");
+    let identity = atoll_tee::SnpVerifier::amd()
+        .expect("AMD roots")
+        .verify(
+            &atoll_tee::Evidence::Snp(report.clone()),
+            &atoll_tee::Collateral::Snp { vcek: vcek.clone() },
+            atoll_tee::ConsensusTime::of_block(1, PINNED),
+            &QuotePolicy::up_to_date(),
+        )
+        .expect("the sample verifies")
+        .identity;
+
+    let (mut genesis, nodes) = net_genesis(&NetSpec { runtime: None, ..NetSpec::default() });
+    genesis.genesis_time = PINNED;
+    let mut runtime = runtime_descriptor(signer(0).public_key(), (1, 0, 1, None));
+    runtime.tee_hardware = TeeHardware::SevSnp;
+    runtime.tee_policy = Some(policy());
+    runtime.deployments[0].enclaves = vec![identity];
+    genesis.registry.runtimes.push(runtime);
+    let mut chain = TestChain::with_genesis(genesis, 4);
+    chain.ctx.time = PINNED;
+
+    let node = &nodes[0];
+    let register = |chain: &mut TestChain, report: Vec<u8>, vcek: Vec<u8>| {
+        let statement = AttestationStatement {
+            node: node.id(),
+            runtime: RUNTIME,
+            height: chain.height,
+            rek: [1; 32],
+            nonce: [2; 32],
+        };
+        let rak = MemorySigner::from_seed([3; 32]);
+        let mut attestation =
+            attest(&RecordedReport(report, identity), &rak, &chain.chain_context(), &statement)
+                .expect("signs");
+        attestation.collateral = vcek;
+        let mut descriptor = node.descriptor(signer(0).public_key(), 3, common_roles(), false);
+        descriptor.runtimes = vec![NodeRuntime {
+            id: RUNTIME,
+            version: Version::default(),
+            tee: Some(TeeCapability { hardware: TeeHardware::SevSnp, attestation }),
+        }];
+        let body = RegisterNode { node: node.signed(&descriptor, &chain.chain_context()) };
+        let tx = chain.tx_by(&node.identity, registry::REGISTER_NODE, &body);
+        chain.run(tx).expect("refused")
+    };
+    // AMD's signatures, the VCEK's TCB and chip id all check out; the report's data does
+    // not bind this RAK, so the registration is refused — by the SNP path's last check.
+    let refused = register(&mut chain, report.clone(), vcek.clone());
+    assert_eq!((refused.module.as_str(), refused.code), ("registry", ATTESTATION_REFUSED));
+    assert!(refused.message.contains("report data does not bind"), "{}", refused.message);
+    // A tampered report fails AMD's signature before that.
+    let mut tampered = report.clone();
+    tampered[0x90] ^= 1;
+    let refused = register(&mut chain, tampered, vcek);
+    assert!(refused.message.contains("does not verify"), "{}", refused.message);
 }

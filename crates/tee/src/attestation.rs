@@ -26,10 +26,25 @@ use crate::policy::QuotePolicy;
 use crate::time::ConsensusTime;
 use crate::verifier::{Collateral, Evidence, Verified, Verifier};
 
+/// Which kind of evidence an attestation carries.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// An Intel DCAP quote (SGX or TDX; simulated enclaves write these), with the JSON a
+    /// PCCS serves as collateral.
+    Dcap,
+    /// An AMD SEV-SNP report, with the chip's VCEK certificate (DER) as collateral.
+    Snp,
+}
+
 /// An enclave's attestation for one node and runtime: its keys, its evidence and the
 /// collateral to judge the evidence with, and the RAK's signature binding them.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Attestation {
+    /// What the evidence is.
+    pub kind: EvidenceKind,
     /// The runtime attestation key (Ed25519), generated inside the enclave.
     pub rak: PublicKey,
     /// The enclave's X25519 encryption key.
@@ -40,10 +55,11 @@ pub struct Attestation {
     /// The fresh nonce in the evidence's report data.
     #[serde(with = "atoll_types::hex_serde::array")]
     pub nonce: [u8; 32],
-    /// The evidence (a DCAP quote).
+    /// The evidence (a DCAP quote or an SEV-SNP report).
     #[serde(with = "atoll_types::hex_serde::bytes")]
     pub evidence: Vec<u8>,
-    /// The collateral (DCAP: the JSON a PCCS serves), added by the host.
+    /// The collateral (DCAP: the JSON a PCCS serves; SEV-SNP: the VCEK certificate), added
+    /// by the host.
     #[serde(with = "atoll_types::hex_serde::bytes")]
     pub collateral: Vec<u8>,
     /// The RAK's signature over the [`AttestationStatement`].
@@ -93,11 +109,12 @@ pub fn attest(
     statement: &AttestationStatement,
 ) -> Result<Attestation, TeeError> {
     let rak_public = rak.public_key();
-    let Evidence::Dcap(evidence) = enclave.attest(&report_data(&rak_public, &statement.nonce))?
-    else {
-        return Err(TeeError::Mismatch("attestations carry DCAP quotes".into()));
+    let (kind, evidence) = match enclave.attest(&report_data(&rak_public, &statement.nonce))? {
+        Evidence::Dcap(quote) => (EvidenceKind::Dcap, quote),
+        Evidence::Snp(report) => (EvidenceKind::Snp, report),
     };
     Ok(Attestation {
+        kind,
         rak: rak_public,
         rek: statement.rek,
         height: statement.height,
@@ -162,13 +179,16 @@ impl Attestation {
             .map_err(|_| {
             TeeError::Binding("the RAK's signature does not cover this node, runtime and chain")
         })?;
-        let collateral = Collateral::dcap_json(&self.collateral)?;
-        let verified = verifier.verify(
-            &Evidence::Dcap(self.evidence.clone()),
-            &collateral,
-            now,
-            expected.policy,
-        )?;
+        let (evidence, collateral) = match self.kind {
+            EvidenceKind::Dcap => {
+                (Evidence::Dcap(self.evidence.clone()), Collateral::dcap_json(&self.collateral)?)
+            }
+            EvidenceKind::Snp => (
+                Evidence::Snp(self.evidence.clone()),
+                Collateral::Snp { vcek: self.collateral.clone() },
+            ),
+        };
+        let verified = verifier.verify(&evidence, &collateral, now, expected.policy)?;
         if verified.report_data != report_data(&self.rak, &self.nonce) {
             return Err(TeeError::Binding(
                 "the evidence's report data does not bind this RAK and nonce",

@@ -37,7 +37,7 @@ pub mod snp;
 mod time;
 pub mod verifier;
 
-pub use attestation::{Attestation, AttestationStatement, Expected};
+pub use attestation::{Attestation, AttestationStatement, EvidenceKind, Expected};
 pub use dcap::DcapVerifier;
 pub use enclave::{Enclave, SealingPolicy};
 pub use error::TeeError;

@@ -4,7 +4,7 @@
 //! expired takes nodes out of the committee at the next epoch.
 
 use atoll_mkvs::KeyValueRead;
-use atoll_tee::{ConsensusTime, Expected, Verified};
+use atoll_tee::{ConsensusTime, EvidenceKind, Expected, SnpVerifier, Verified, Verifier};
 
 use super::types::{Node, NodeRuntime, Runtime, TeeHardware};
 use crate::error::StateError;
@@ -42,12 +42,27 @@ pub(crate) fn check_attestation(
         return Ok(Err(format!("the runtime has no version {:?}", served.version)));
     };
     let roots = super::parameters(state)?.tee;
-    let verifier = match runtime.tee_hardware {
+    let expected_kind = if runtime.tee_hardware == TeeHardware::SevSnp {
+        EvidenceKind::Snp
+    } else {
+        EvidenceKind::Dcap
+    };
+    if capability.attestation.kind != expected_kind {
+        return Ok(Err(format!(
+            "the runtime requires {:?} evidence; the node presents {:?}",
+            expected_kind, capability.attestation.kind
+        )));
+    }
+    let verifier: Box<dyn Verifier> = match runtime.tee_hardware {
         TeeHardware::Simulated => match roots.simulated() {
-            Ok(verifier) => verifier,
+            Ok(verifier) => Box::new(verifier),
             Err(e) => return Ok(Err(e.to_string())),
         },
-        _ => roots.hardware(),
+        TeeHardware::SevSnp => match SnpVerifier::amd() {
+            Ok(verifier) => Box::new(verifier),
+            Err(e) => return Ok(Err(e.to_string())),
+        },
+        _ => Box::new(roots.hardware()),
     };
     let chain = crate::chain::chain_info(state)?.chain_context;
     let expected = Expected {
@@ -60,7 +75,7 @@ pub(crate) fn check_attestation(
     };
     Ok(capability
         .attestation
-        .verify(&verifier, &expected, now)
+        .verify(verifier.as_ref(), &expected, now)
         .map(Some)
         .map_err(|e| e.to_string()))
 }

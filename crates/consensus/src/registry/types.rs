@@ -74,6 +74,8 @@ pub enum TeeHardware {
     Simulated,
     /// Intel SGX.
     Sgx,
+    /// AMD SEV-SNP (a confidential VM).
+    SevSnp,
 }
 
 /// A node's TEE capability for one runtime: its enclave's attestation.
