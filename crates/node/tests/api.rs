@@ -447,3 +447,46 @@ async fn streams_beyond_the_cap_are_refused() {
     api.abort();
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_explorer_is_served_with_a_content_security_policy_and_nothing_from_elsewhere() {
+    let run = running().await;
+    let base = run.client.base().to_owned();
+    let http = reqwest::Client::new();
+    let get = |path: &'static str| {
+        let http = http.clone();
+        let url = format!("{base}{path}");
+        async move { http.get(url).send().await.expect("GET") }
+    };
+    let page = get("/explorer").await;
+    assert_eq!(page.status(), 200);
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    };
+    assert!(header(&page, "content-type").starts_with("text/html"));
+    let policy = header(&page, "content-security-policy");
+    assert!(
+        policy.contains("default-src 'none'") && policy.contains("script-src 'self'"),
+        "{policy}"
+    );
+    assert!(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"), "{policy}");
+    assert_eq!(header(&page, "x-content-type-options"), "nosniff");
+    let html = page.text().await.expect("html");
+    assert!(html.contains(r#"<script type="module" src="/explorer/app.js">"#), "{html}");
+    // No external resource: every URL in the page and its assets is this node's.
+    let app = get("/explorer/app.js").await;
+    assert!(header(&app, "content-type").starts_with("text/javascript"));
+    let script = app.text().await.expect("js");
+    let style = get("/explorer/style.css").await.text().await.expect("css");
+    for text in [&html, &script, &style] {
+        assert!(!text.contains("http://") && !text.contains("https://") && !text.contains("//cdn"));
+    }
+    // Data reaches the page as text nodes only.
+    assert!(!script.contains("innerHTML") && !script.contains("insertAdjacentHTML"));
+    assert!(!script.contains("eval("));
+    // Unknown assets are API-style JSON 404s.
+    let missing = get("/explorer/missing.js").await;
+    assert_eq!(missing.status(), 404);
+    assert!(header(&missing, "content-type").starts_with("application/json"));
+    run.stop().await;
+}

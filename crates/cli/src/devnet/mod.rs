@@ -326,6 +326,7 @@ fn summary(dir: &Path, manifest: &Manifest, nodes: &[NodeSpec], byzantine: Optio
         format!("  REST API     http://{api}/v1   (client node; any node's API works)"),
         format!("  WebSocket    ws://{api}/v1/ws"),
         format!("  OpenAPI      http://{api}/openapi.json"),
+        format!("  Explorer     http://{api}/explorer   (blocks, validators, ParaTimes, live)"),
         format!("  ParaTime     timestamp {} (transactions and queries on the client and compute nodes)", manifest.runtime),
         if manifest.tee {
             format!(

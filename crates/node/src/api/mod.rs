@@ -3,9 +3,11 @@
 //! Routes are registered through `utoipa-axum`, so the document is built from the very
 //! router that serves: a route cannot be served without being documented. Every error is a
 //! JSON body (see [`error`]); bodies are bounded by `api.max_body_bytes` and each client IP
-//! by a token bucket (`api.rate_limit_per_second`, `api.rate_limit_burst`).
+//! by a token bucket (`api.rate_limit_per_second`, `api.rate_limit_burst`). The same port
+//! serves the block explorer at `/explorer` ([`explorer`]), built on this API.
 
 pub mod error;
+mod explorer;
 mod limit;
 mod queries;
 mod read;
@@ -128,6 +130,7 @@ pub fn router(
     };
     let limiter = limit::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst);
     router
+        .merge(explorer::routes())
         .fallback(|| async { ApiError::no_route() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
