@@ -42,9 +42,9 @@ struct Renewal {
     submitted: Option<(Epoch, u64)>,
     /// The compute roles of the TEE runtimes this node serves.
     tee: Vec<ComputeHandle>,
-    /// TEE runtimes attested since this node started (a restarted runtime attests again:
-    /// its binary, hence its enclave's identity, may have changed).
-    attested: std::collections::BTreeSet<atoll_types::RuntimeId>,
+    /// The first height this loop saw: a registered attestation made before it is from an
+    /// earlier run (whose binary, hence enclave identity, may have changed) and is renewed.
+    started_at: Option<u64>,
 }
 
 /// A re-registration that is due: the descriptor so far, the TEE runtimes to attest
@@ -68,6 +68,7 @@ enum Step {
 impl Renewal {
     /// Checks the node's descriptor at `height` and re-registers it if it is due.
     async fn step(&mut self, height: u64) -> Result<Step, String> {
+        self.started_at.get_or_insert(height);
         let Some(due) = self.due(height)? else { return Ok(Step::Idle) };
         let mut descriptor = due.descriptor;
         for (compute, version) in due.attest {
@@ -84,12 +85,9 @@ impl Renewal {
             descriptor.runtimes.push(served);
         }
         let expiration = descriptor.expiration;
-        let attested: Vec<_> =
-            descriptor.runtimes.iter().filter(|r| r.tee.is_some()).map(|r| r.id).collect();
         let raw = self.transaction(descriptor, due.nonce, due.price);
         self.view.submit(raw).map_err(|e| format!("submitting the re-registration: {e}"))?;
         self.submitted = Some((expiration, height));
-        self.attested.extend(attested);
         Ok(Step::Submitted(expiration))
     }
 
@@ -116,14 +114,17 @@ impl Renewal {
                 continue;
             };
             let refresh = (policy.max_attestation_age / 2).max(1);
-            let fresh = self.attested.contains(&runtime.id)
-                && node.runtimes.iter().any(|r| {
-                    r.id == runtime.id
-                        && r.version == version
-                        && r.tee
-                            .as_ref()
-                            .is_some_and(|t| height.saturating_sub(t.attestation.height) < refresh)
-                });
+            // Fresh: registered (so the registry accepted it), made during this run, and
+            // not yet half way to the maximum age. A submitted one that failed is not.
+            let started_at = self.started_at.unwrap_or(height);
+            let fresh = node.runtimes.iter().any(|r| {
+                r.id == runtime.id
+                    && r.version == version
+                    && r.tee.as_ref().is_some_and(|t| {
+                        t.attestation.height >= started_at
+                            && height.saturating_sub(t.attestation.height) < refresh
+                    })
+            });
             if !fresh {
                 attest.push((compute.clone(), version));
             }
@@ -175,7 +176,7 @@ pub fn spawn(
             gas_price: gas_price.max(1),
             submitted: None,
             tee,
-            attested: Default::default(),
+            started_at: None,
         };
         while status.changed().await.is_ok() {
             let height = status.borrow_and_update().height;

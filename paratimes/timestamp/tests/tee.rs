@@ -119,6 +119,26 @@ async fn a_tee_runtimes_committee_forms_only_from_attested_compute_nodes() {
             assert_eq!(serves, i < ATTESTED, "node {i}");
         }
     }
+    // A restarted node registers a fresh attestation (its binary, hence its enclave, may
+    // have changed) instead of renewing with the one registered by its previous run.
+    let attested_at = |node: &atoll_engine::bft::NodeHandle, id: &PublicKey| {
+        let state = node.view().state().clone();
+        let height = state.latest().ok().flatten().map_or(0, |r| r.version);
+        let tree = state.tree_at(Height(height)).expect("tree");
+        registry::node(&tree, id)
+            .expect("query")
+            .and_then(|n| n.runtimes.into_iter().find_map(|r| r.tee))
+            .map_or(0, |t| t.attestation.height)
+    };
+    let before = attested_at(&n0.node, &attested[0]);
+    registrations.remove(0).abort();
+    let keys = OperationalKeys::load(&net.homes[0]).expect("keys");
+    let handle = nodes[0].as_ref().expect("node 0").compute.handle();
+    registrations.push(atoll_node::registration::spawn(keys, n0.node.view(), 1, vec![handle]));
+    eventually("node 0 re-attests after its restart", LIMIT, || async {
+        attested_at(&n0.node, &attested[0]) > before
+    })
+    .await;
     // The ParaTime works through its attested committee: a deposit reaches it.
     fund_user(&nodes, LIMIT).await;
     for task in registrations {
