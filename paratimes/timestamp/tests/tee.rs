@@ -139,6 +139,95 @@ async fn a_tee_runtimes_committee_forms_only_from_attested_compute_nodes() {
         attested_at(&n0.node, &attested[0]) > before
     })
     .await;
+    // Node 0 restarts its ParaTime from a different binary (another measurement) the
+    // runtime does not allow yet: its first attestation is refused. Then the owner (node
+    // 0's entity) allows the new enclave beside the old. The node must register an
+    // attestation of its new enclave rather than keep renewing with the one its previous
+    // run registered (which would make a binary the node no longer runs count as its).
+    let mut nodes = nodes;
+    // Its registration loop holds the compute role: stop both (the runtime's storage closes
+    // with the last handle).
+    let loop0 = registrations.remove(registrations.len() - 1);
+    loop0.abort();
+    let _ = loop0.await;
+    let running = nodes[0].take().expect("node 0");
+    running.compute.shutdown().await;
+    let changed = net.dir.path().join("atoll-timestamp-v2");
+    let mut binary = std::fs::read(paratime().binary).expect("binary");
+    binary.push(0);
+    std::fs::write(&changed, &binary).expect("write");
+    std::fs::set_permissions(&changed, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let mut section = net.configs[0].compute[0].clone();
+    section.binary = changed.display().to_string();
+    let compute = atoll_node::run::start_compute(&net.homes[0], &section, running.node.view())
+        .expect("compute restarts");
+    let new_identity = EnclaveIdentity::Sgx {
+        mr_enclave: measure_file(&changed).expect("measured"),
+        mr_signer: simulated_signer(),
+        product_id: 0,
+        svn: 0,
+    };
+    let keys = OperationalKeys::load(&net.homes[0]).expect("keys");
+    registrations.push(atoll_node::registration::spawn(
+        keys,
+        running.node.view(),
+        1,
+        vec![compute.handle()],
+    ));
+    nodes[0] = Some(Running { node: running.node, compute });
+    let n0 = first(&nodes);
+    let registered_identity = |node: &atoll_engine::bft::NodeHandle| {
+        let state = node.view().state().clone();
+        let height = state.latest().ok().flatten().map_or(0, |r| r.version);
+        let tree = state.tree_at(Height(height)).expect("tree");
+        registry::node(&tree, &attested[0]).expect("query").map(|n| n.runtimes)
+    };
+    // Let the refused attempt happen first, then allow the new enclave.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let owner = atoll_crypto::MemorySigner::from_seed(
+        *atoll_node::NodeKeys::load(&net.homes[0]).expect("keys").entity.seed(),
+    );
+    let mut runtime = {
+        let state = n0.node.view().state().clone();
+        let height = state.latest().ok().flatten().map_or(0, |r| r.version);
+        let tree = state.tree_at(Height(height)).expect("tree");
+        registry::runtime(&tree, &atoll_timestamp::runtime_id()).expect("query").expect("runtime")
+    };
+    // Both binaries: the other nodes keep serving with theirs.
+    runtime.deployments[0].enclaves = vec![identity, new_identity];
+    consensus_tx(
+        &n0.node,
+        &owner,
+        registry::REGISTER_RUNTIME,
+        &registry::RegisterRuntime { runtime },
+    );
+    let latest = |node: &atoll_engine::bft::NodeHandle| {
+        let state = node.view().state().clone();
+        let height = state.latest().ok().flatten().map_or(0, |r| r.version);
+        let runtime = state.tree_at(Height(height)).ok().and_then(|tree| {
+            registry::runtime(&tree, &atoll_timestamp::runtime_id()).ok().flatten()
+        });
+        (height, runtime)
+    };
+    eventually("the owner allows the new enclave", LIMIT, || async {
+        latest(&n0.node).1.is_some_and(|r| r.deployments[0].enclaves.contains(&new_identity))
+    })
+    .await;
+    let allowed_at = latest(&n0.node).0;
+    let attested_since = |node: &atoll_engine::bft::NodeHandle| {
+        registered_identity(node).and_then(|runtimes| {
+            runtimes.iter().find_map(|r| r.tee.as_ref().map(|t| t.attestation.height))
+        })
+    };
+    eventually("node 0 registers an attestation of its new enclave", LIMIT, || async {
+        attested_since(&n0.node).is_some_and(|height| height >= allowed_at)
+    })
+    .await;
+    // At its next retry (20 blocks), not when the old one would have been refreshed anyway
+    // (half of the 1,000-block maximum age).
+    let registered = attested_since(&n0.node).unwrap_or_default();
+    assert!(registered < allowed_at + 200, "re-attested at {registered}, allowed at {allowed_at}");
     // The ParaTime works through its attested committee: a deposit reaches it.
     fund_user(&nodes, LIMIT).await;
     for task in registrations {
