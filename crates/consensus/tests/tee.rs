@@ -76,12 +76,7 @@ fn tee_genesis(
 }
 
 fn identity() -> EnclaveIdentity {
-    EnclaveIdentity::Sgx {
-        mr_enclave: atoll_tee::simulated::measure(BINARY),
-        mr_signer: atoll_tee::simulated::simulated_signer(),
-        product_id: 0,
-        svn: 0,
-    }
+    atoll_tee::simulated::simulated_identity(atoll_tee::simulated::measure(BINARY))
 }
 
 fn tee_net_with(allow_simulated: bool, admission: AdmissionPolicy) -> TeeNet {
@@ -95,7 +90,7 @@ fn tee_net_with(allow_simulated: bool, admission: AdmissionPolicy) -> TeeNet {
             SimulatedEnclave::of_binary(Arc::new(machine), BINARY)
         })
         .collect();
-    let collateral = pki.collateral(&terms(1)).expect("collateral").to_json();
+    let collateral = pki.collateral(&terms(1)).expect("collateral").encode();
     TeeNet { chain, nodes, pki, enclaves, collateral }
 }
 
@@ -272,7 +267,7 @@ fn the_tcb_recovery_drill_takes_stale_platforms_out_until_they_reattest() {
     // Old collateral no longer registers; collateral of the new evaluation does.
     let old = net.attestation(0);
     assert_code(net.register(0, Some(old)), "registry", ATTESTATION_REFUSED);
-    net.collateral = net.pki.collateral(&terms(2)).expect("collateral").to_json();
+    net.collateral = net.pki.collateral(&terms(2)).expect("collateral").encode();
     net.attest_and_register(&[0, 1, 2]);
     net.next_epoch();
     assert!(net.members().is_some());

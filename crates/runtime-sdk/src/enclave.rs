@@ -114,7 +114,7 @@ mod tests {
             tcb_evaluation: 1,
             revoked: vec![],
         };
-        attestation.collateral = pki.collateral(&terms).expect("collateral").to_json();
+        attestation.collateral = pki.collateral(&terms).expect("collateral").encode();
         let enclaves = [keys.enclave.identity()];
         let expected = Expected {
             chain: &chain,

@@ -24,20 +24,7 @@ use crate::error::TeeError;
 use crate::identity::EnclaveIdentity;
 use crate::policy::QuotePolicy;
 use crate::time::ConsensusTime;
-use crate::verifier::{Collateral, Evidence, Verified, Verifier};
-
-/// Which kind of evidence an attestation carries.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum EvidenceKind {
-    /// An Intel DCAP quote (SGX or TDX; simulated enclaves write these), with the JSON a
-    /// PCCS serves as collateral.
-    Dcap,
-    /// An AMD SEV-SNP report, with the chip's VCEK certificate (DER) as collateral.
-    Snp,
-}
+use crate::verifier::{Collateral, Evidence, EvidenceKind, Verified, Verifier};
 
 /// An enclave's attestation for one node and runtime: its keys, its evidence and the
 /// collateral to judge the evidence with, and the RAK's signature binding them.
@@ -179,15 +166,11 @@ impl Attestation {
             .map_err(|_| {
             TeeError::Binding("the RAK's signature does not cover this node, runtime and chain")
         })?;
-        let (evidence, collateral) = match self.kind {
-            EvidenceKind::Dcap => {
-                (Evidence::Dcap(self.evidence.clone()), Collateral::dcap_json(&self.collateral)?)
-            }
-            EvidenceKind::Snp => (
-                Evidence::Snp(self.evidence.clone()),
-                Collateral::Snp { vcek: self.collateral.clone() },
-            ),
+        let evidence = match self.kind {
+            EvidenceKind::Dcap => Evidence::Dcap(self.evidence.clone()),
+            EvidenceKind::Snp => Evidence::Snp(self.evidence.clone()),
         };
+        let collateral = Collateral::decode(self.kind, &self.collateral)?;
         let verified = verifier.verify(&evidence, &collateral, now, expected.policy)?;
         if verified.report_data != report_data(&self.rak, &self.nonce) {
             return Err(TeeError::Binding(

@@ -37,7 +37,7 @@ pub mod snp;
 mod time;
 pub mod verifier;
 
-pub use attestation::{Attestation, AttestationStatement, EvidenceKind, Expected};
+pub use attestation::{Attestation, AttestationStatement, Expected};
 pub use dcap::DcapVerifier;
 pub use enclave::{Enclave, SealingPolicy};
 pub use error::TeeError;
@@ -46,4 +46,4 @@ pub use policy::{QuotePolicy, TcbStatus};
 pub use roots::TrustRoots;
 pub use snp::SnpVerifier;
 pub use time::ConsensusTime;
-pub use verifier::{Collateral, Evidence, Verified, Verifier};
+pub use verifier::{Collateral, Evidence, EvidenceKind, Verified, Verifier};

@@ -1,5 +1,8 @@
 //! The verifier side: evidence and collateral in, a verified identity (or a refusal) out.
 
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+
 use crate::error::TeeError;
 use crate::identity::EnclaveIdentity;
 use crate::policy::{QuotePolicy, TcbStatus};
@@ -13,6 +16,19 @@ pub enum Evidence {
     Dcap(Vec<u8>),
     /// An AMD SEV-SNP attestation report (1,184 bytes), as the AMD secure processor wrote it.
     Snp(Vec<u8>),
+}
+
+/// Which kind of evidence an attestation carries.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// An Intel DCAP quote (SGX or TDX; simulated enclaves write these), with the JSON a
+    /// PCCS serves as collateral.
+    Dcap,
+    /// An AMD SEV-SNP report, with the chip's VCEK certificate (DER) as collateral.
+    Snp,
 }
 
 /// What a verifier needs besides the evidence: the vendor's signed statements about
@@ -37,14 +53,22 @@ impl Collateral {
             .map_err(|e| TeeError::Malformed { what: "DCAP collateral", reason: e.to_string() })
     }
 
-    /// The collateral as the JSON a PCCS serves (what a host hands its enclave's
-    /// attestation).
-    pub fn to_json(&self) -> Vec<u8> {
+    /// The collateral as an attestation carries it (what a host adds to its enclave's):
+    /// DCAP, the JSON a PCCS serves; SEV-SNP, the VCEK certificate (DER).
+    pub fn encode(&self) -> Vec<u8> {
         match self {
             Collateral::Dcap(collateral) => {
                 serde_json::to_vec(collateral).expect("collateral serializes")
             }
-            Collateral::Snp { vcek } => serde_json::to_vec(&hex::encode(vcek)).expect("a string"),
+            Collateral::Snp { vcek } => vcek.clone(),
+        }
+    }
+
+    /// Collateral for evidence of `kind`, as [`Collateral::encode`] wrote it.
+    pub fn decode(kind: EvidenceKind, bytes: &[u8]) -> Result<Self, TeeError> {
+        match kind {
+            EvidenceKind::Dcap => Self::dcap_json(bytes),
+            EvidenceKind::Snp => Ok(Collateral::Snp { vcek: bytes.to_vec() }),
         }
     }
 }

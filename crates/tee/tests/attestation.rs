@@ -37,7 +37,7 @@ fn world() -> World {
         tcb_evaluation: 1,
         revoked: vec![],
     };
-    let collateral = pki.collateral(&terms).expect("collateral").to_json();
+    let collateral = pki.collateral(&terms).expect("collateral").encode();
     World {
         pki,
         enclave: SimulatedEnclave::of_binary(machine, b"runtime binary"),

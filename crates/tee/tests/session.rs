@@ -62,7 +62,7 @@ fn party(
     let mut attestation = attest(&enclave, &rak, chain, &statement).expect("attests");
     let terms =
         CollateralTerms { issued_at: ISSUED, valid_for: 30 * DAY, tcb_evaluation, revoked: vec![] };
-    attestation.collateral = pki.collateral(&terms).expect("collateral").to_json();
+    attestation.collateral = pki.collateral(&terms).expect("collateral").encode();
     Party { node, rak, attestation }
 }
 

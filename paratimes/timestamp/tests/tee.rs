@@ -12,9 +12,9 @@ use atoll_node::config::ComputeTee;
 use atoll_node::genesis::RuntimeShape;
 use atoll_node::keys::OperationalKeys;
 use atoll_tee::simulated::{
-    measure_file, simulated_signer, CollateralTerms, SimulatedTcb, SimulationPki,
+    measure_file, simulated_identity, CollateralTerms, SimulatedTcb, SimulationPki,
 };
-use atoll_tee::{EnclaveIdentity, QuotePolicy, TrustRoots};
+use atoll_tee::{QuotePolicy, TrustRoots};
 use atoll_types::{Height, PublicKey};
 use net::*;
 
@@ -37,12 +37,9 @@ async fn a_tee_runtimes_committee_forms_only_from_attested_compute_nodes() {
     logs();
     let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
     let pki = SimulationPki::from_seed(&[21; 32], now - 365 * DAY).expect("pki");
-    let identity = EnclaveIdentity::Sgx {
-        mr_enclave: measure_file(std::path::Path::new(&paratime().binary)).expect("measured"),
-        mr_signer: simulated_signer(),
-        product_id: 0,
-        svn: 0,
-    };
+    let identity = simulated_identity(
+        measure_file(std::path::Path::new(&paratime().binary)).expect("measured"),
+    );
     let root = pki.root_der();
     let shape = RuntimeShape {
         group_size: 2,
@@ -80,7 +77,7 @@ async fn a_tee_runtimes_committee_forms_only_from_attested_compute_nodes() {
         tcb_evaluation: 1,
         revoked: vec![],
     };
-    let collateral = pki.collateral(&terms).expect("collateral").to_json();
+    let collateral = pki.collateral(&terms).expect("collateral").encode();
     for i in 0..ATTESTED {
         let dir = net.homes[i].join("tee");
         std::fs::create_dir_all(&dir).expect("tee dir");
@@ -162,12 +159,7 @@ async fn a_tee_runtimes_committee_forms_only_from_attested_compute_nodes() {
     section.binary = changed.display().to_string();
     let compute = atoll_node::run::start_compute(&net.homes[0], &section, running.node.view())
         .expect("compute restarts");
-    let new_identity = EnclaveIdentity::Sgx {
-        mr_enclave: measure_file(&changed).expect("measured"),
-        mr_signer: simulated_signer(),
-        product_id: 0,
-        svn: 0,
-    };
+    let new_identity = simulated_identity(measure_file(&changed).expect("measured"));
     let keys = OperationalKeys::load(&net.homes[0]).expect("keys");
     registrations.push(atoll_node::registration::spawn(
         keys,

@@ -20,7 +20,7 @@ use atoll_consensus::registry::types::{TeeHardware, TeePolicy};
 use atoll_consensus::registry::{self, RegisterRuntime};
 use atoll_consensus::Genesis;
 use atoll_tee::simulated::{
-    measure_file, simulated_signer, CollateralTerms, SimulatedTcb, SimulationPki,
+    measure_file, simulated_identity, CollateralTerms, SimulatedTcb, SimulationPki,
 };
 use atoll_tee::{EnclaveIdentity, QuotePolicy, TrustRoots};
 use atoll_types::RuntimeId;
@@ -43,7 +43,7 @@ pub(crate) const COLLATERAL_FILE: &str = "tee/collateral.json";
 pub(crate) fn identity(binary: &Path) -> Result<EnclaveIdentity> {
     let mr_enclave =
         measure_file(binary).with_context(|| format!("measuring {}", binary.display()))?;
-    Ok(EnclaveIdentity::Sgx { mr_enclave, mr_signer: simulated_signer(), product_id: 0, svn: 0 })
+    Ok(simulated_identity(mr_enclave))
 }
 
 fn random_seed() -> [u8; 32] {
@@ -96,7 +96,7 @@ pub(crate) fn setup(
         tcb_evaluation: 1,
         revoked: Vec::new(),
     };
-    let collateral = pki.collateral(&terms).context("the simulation collateral")?.to_json();
+    let collateral = pki.collateral(&terms).context("the simulation collateral")?.encode();
     for spec in specs.iter().filter(|s| s.kind != Kind::Validator) {
         std::fs::create_dir_all(spec.home.join("tee"))?;
         let machine = pki.machine(&random_seed(), SimulatedTcb::UpToDate)?;

@@ -4,7 +4,7 @@
 //! expired takes nodes out of the committee at the next epoch.
 
 use atoll_mkvs::KeyValueRead;
-use atoll_tee::{ConsensusTime, EvidenceKind, Expected, SnpVerifier, Verified, Verifier};
+use atoll_tee::{ConsensusTime, EvidenceKind, Expected, SnpVerifier, TeeError, Verified, Verifier};
 
 use super::types::{Node, NodeRuntime, Runtime, TeeHardware};
 use crate::error::StateError;
@@ -42,28 +42,22 @@ pub(crate) fn check_attestation(
         return Ok(Err(format!("the runtime has no version {:?}", served.version)));
     };
     let roots = super::parameters(state)?.tee;
-    let expected_kind = if runtime.tee_hardware == TeeHardware::SevSnp {
-        EvidenceKind::Snp
-    } else {
-        EvidenceKind::Dcap
+    // The hardware says which evidence to expect and which root judges it.
+    let trusted: Result<(EvidenceKind, Box<dyn Verifier>), TeeError> = match runtime.tee_hardware {
+        TeeHardware::Simulated => roots.simulated().map(|v| (EvidenceKind::Dcap, boxed(v))),
+        TeeHardware::SevSnp => SnpVerifier::amd().map(|v| (EvidenceKind::Snp, boxed(v))),
+        _ => Ok((EvidenceKind::Dcap, boxed(roots.hardware()))),
     };
-    if capability.attestation.kind != expected_kind {
+    let (kind, verifier) = match trusted {
+        Ok(trusted) => trusted,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    if capability.attestation.kind != kind {
         return Ok(Err(format!(
-            "the runtime requires {:?} evidence; the node presents {:?}",
-            expected_kind, capability.attestation.kind
+            "the runtime requires {kind:?} evidence; the node presents {:?}",
+            capability.attestation.kind
         )));
     }
-    let verifier: Box<dyn Verifier> = match runtime.tee_hardware {
-        TeeHardware::Simulated => match roots.simulated() {
-            Ok(verifier) => Box::new(verifier),
-            Err(e) => return Ok(Err(e.to_string())),
-        },
-        TeeHardware::SevSnp => match SnpVerifier::amd() {
-            Ok(verifier) => Box::new(verifier),
-            Err(e) => return Ok(Err(e.to_string())),
-        },
-        _ => Box::new(roots.hardware()),
-    };
     let chain = crate::chain::chain_info(state)?.chain_context;
     let expected = Expected {
         chain: &chain,
@@ -78,6 +72,10 @@ pub(crate) fn check_attestation(
         .verify(verifier.as_ref(), &expected, now)
         .map(Some)
         .map_err(|e| e.to_string()))
+}
+
+fn boxed(verifier: impl Verifier + 'static) -> Box<dyn Verifier> {
+    Box::new(verifier)
 }
 
 /// The RAKs registered in a consensus state: what an enclave checks a peer's key against

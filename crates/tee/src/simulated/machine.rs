@@ -149,6 +149,12 @@ pub fn simulated_signer() -> [u8; 32] {
     Sha256::digest(b"atoll simulated enclave signer").into()
 }
 
+/// The identity of the simulated enclave whose measurement is `mr_enclave`: what a
+/// runtime allows for a binary measured with [`measure_file`].
+pub fn simulated_identity(mr_enclave: [u8; 32]) -> EnclaveIdentity {
+    EnclaveIdentity::Sgx { mr_enclave, mr_signer: simulated_signer(), product_id: 0, svn: 0 }
+}
+
 /// A simulated SGX enclave on a simulated machine.
 #[derive(Clone, Debug)]
 pub struct SimulatedEnclave {

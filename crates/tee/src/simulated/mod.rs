@@ -24,6 +24,7 @@ mod pki;
 mod quote;
 
 pub use machine::{
-    measure, measure_file, simulated_signer, SimulatedEnclave, SimulatedMachine, SimulatedTcb,
+    measure, measure_file, simulated_identity, simulated_signer, SimulatedEnclave,
+    SimulatedMachine, SimulatedTcb,
 };
 pub use pki::{CollateralTerms, SimulationPki, SIMULATED_ADVISORY, SIMULATED_FMSPC};
