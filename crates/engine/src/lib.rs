@@ -9,7 +9,8 @@
 //! - [`mempool`]: pending transactions, admitted by the state machine's check mode,
 //!   ordered by gas price and per-sender nonce, bounded, re-checked after each block.
 //! - [`store`]: decided blocks and their certificates on disk, indexed by id and
-//!   transaction hash; undecided proposals of the height in progress.
+//!   transaction hash, and ParaTime rounds ([`rounds`]); undecided proposals of the height
+//!   in progress.
 //! - [`bft`]: the Malachite adapter, the only code that imports the BFT engine: the
 //!   context types, signing, wire codec, the application loop and node start-up.
 
@@ -20,6 +21,7 @@ pub mod evidence;
 pub mod gossip;
 pub mod mempool;
 pub mod merkle;
+pub mod rounds;
 pub mod store;
 
 pub use block::{Block, BlockError, BlockHeader, BlockLimits};

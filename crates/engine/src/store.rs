@@ -1,5 +1,6 @@
 //! The block store: decided blocks by height with the certificate that decided each, indexes
-//! by block id and transaction hash, the results and events of each applied block, the
+//! by block id and transaction hash, the results and events of each applied block, what each
+//! block recorded of each ParaTime round ([`crate::rounds`]), the
 //! offences already slashed, and the proposals of the height in progress, in one redb file. Each block is written in one durable transaction
 //! *before* its state is committed; a node that crashes in between replays the block at
 //! startup.
@@ -7,12 +8,13 @@
 use std::path::Path;
 
 use atoll_consensus::BlockResults;
-use atoll_types::{decode, encode, Hash, Height};
+use atoll_types::{decode, encode, Hash, Height, Round, RuntimeId};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use thiserror::Error;
 
 use crate::block::{Block, MAX_BLOCK_SIZE};
 use crate::certificate::CommitCertificate;
+use crate::rounds::{self, RoundEntry};
 
 const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
 const BLOCK_IDS: TableDefinition<'_, &[u8], u64> = TableDefinition::new("block_ids");
@@ -20,12 +22,18 @@ const TXS: TableDefinition<'_, &[u8], (u64, u32)> = TableDefinition::new("txs");
 const CERTIFICATES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("certificates");
 const RESULTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("results");
 const EVIDENCE: TableDefinition<'_, &[u8], u64> = TableDefinition::new("evidence");
+/// ParaTime rounds: (runtime id, round, height) -> encoded [`RoundEntry`].
+const ROUNDS: TableDefinition<'_, (&[u8], u64, u64), &[u8]> = TableDefinition::new("rounds");
 /// Undecided proposals: (height, round, block id) -> encoded [`UndecidedProposal`].
 const UNDECIDED: TableDefinition<'_, (u64, u32, &[u8]), &[u8]> = TableDefinition::new("undecided");
 
 const MAX_CERTIFICATE_SIZE: usize = 1 << 20;
 const MAX_STORED_BLOCK: usize = MAX_BLOCK_SIZE + (1 << 20);
 const MAX_STORED_RESULTS: usize = 64 << 20;
+const MAX_ROUND_ENTRY: usize = 16 << 20;
+
+/// What the blocks recorded of one ParaTime round, by height.
+pub type RoundHistory = Vec<(Height, RoundEntry)>;
 
 /// A proposal received or made for the height in progress, kept so that a restarted node
 /// can answer for it (and a restarted proposer re-propose the same block).
@@ -80,6 +88,7 @@ impl BlockStore {
         txn.open_table(CERTIFICATES).map_err(db_err)?;
         txn.open_table(EVIDENCE).map_err(db_err)?;
         txn.open_table(RESULTS).map_err(db_err)?;
+        txn.open_table(ROUNDS).map_err(db_err)?;
         txn.open_table(UNDECIDED).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(Self { db })
@@ -123,15 +132,30 @@ impl BlockStore {
         txn.commit().map_err(db_err)
     }
 
-    /// Records what applying the block at `height` did (written after the state commits;
-    /// derived data, rewritten if the block is replayed, re-derived at start-up if a crash
-    /// lost it), and points the index of every transaction that executed (paid its fee,
-    /// used its nonce: at most one inclusion ever does) at this block.
-    pub fn put_results(&self, height: Height, results: &BlockResults) -> Result<(), StoreError> {
+    /// Records what applying the block at `height` (made at `time`) did (written after the
+    /// state commits; derived data, rewritten if the block is replayed, re-derived at
+    /// start-up if a crash lost it), indexes the ParaTime rounds it recorded, and points the
+    /// index of every transaction that executed (paid its fee, used its nonce: at most one
+    /// inclusion ever does) at this block.
+    pub fn put_results(
+        &self,
+        height: Height,
+        time: u64,
+        results: &BlockResults,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(db_err)?;
         {
             let mut table = txn.open_table(RESULTS).map_err(db_err)?;
             table.insert(height.0, encode(results).as_slice()).map_err(db_err)?;
+            let mut rounds = txn.open_table(ROUNDS).map_err(db_err)?;
+            for ((runtime, round), entry) in rounds::entries(time, results) {
+                rounds
+                    .insert(
+                        (runtime.as_bytes().as_slice(), round.0, height.0),
+                        encode(&entry).as_slice(),
+                    )
+                    .map_err(db_err)?;
+            }
             let mut txs = txn.open_table(TXS).map_err(db_err)?;
             for (i, result) in results.results.iter().enumerate() {
                 if result.executed() {
@@ -172,6 +196,58 @@ impl BlockStore {
                 .map_err(|e| StoreError::Corrupt(height.0, e.to_string())),
             None => Ok(None),
         }
+    }
+
+    /// What the blocks recorded of `round` of `runtime`, in height order (empty for a round
+    /// nothing was recorded of, or one older than the blocks this store keeps).
+    pub fn round_history(
+        &self,
+        runtime: &RuntimeId,
+        round: Round,
+    ) -> Result<RoundHistory, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(ROUNDS).map_err(db_err)?;
+        let id = runtime.as_bytes().as_slice();
+        let mut history = Vec::new();
+        for item in table.range((id, round.0, 0)..=(id, round.0, u64::MAX)).map_err(db_err)? {
+            let (key, value) = item.map_err(db_err)?;
+            let height = key.value().2;
+            let entry = decode(value.value(), MAX_ROUND_ENTRY)
+                .map_err(|e| StoreError::Corrupt(height, e.to_string()))?;
+            history.push((Height(height), entry));
+        }
+        Ok(history)
+    }
+
+    /// The latest rounds of `runtime` below `before` (all if `None`) that blocks recorded
+    /// something of, newest first, at most `limit` of them, each with its history.
+    pub fn recent_rounds(
+        &self,
+        runtime: &RuntimeId,
+        before: Option<Round>,
+        limit: usize,
+    ) -> Result<Vec<(Round, RoundHistory)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(ROUNDS).map_err(db_err)?;
+        let id = runtime.as_bytes().as_slice();
+        let end = before.map_or(u64::MAX, |r| r.0);
+        let mut found: Vec<(Round, RoundHistory)> = Vec::new();
+        for item in table.range((id, 0, 0)..(id, end, 0)).map_err(db_err)?.rev() {
+            let (key, value) = item.map_err(db_err)?;
+            let (_, round, height) = key.value();
+            if found.last().is_none_or(|(r, _)| r.0 != round) {
+                if found.len() == limit {
+                    break;
+                }
+                found.push((Round(round), Vec::new()));
+            }
+            let entry = decode(value.value(), MAX_ROUND_ENTRY)
+                .map_err(|e| StoreError::Corrupt(height, e.to_string()))?;
+            if let Some((_, history)) = found.last_mut() {
+                history.insert(0, (Height(height), entry));
+            }
+        }
+        Ok(found)
     }
 
     /// The certificate that decided the block at `height`.
@@ -339,9 +415,19 @@ impl BlockStore {
             let mut txs = txn.open_table(TXS).map_err(db_err)?;
             let mut certificates = txn.open_table(CERTIFICATES).map_err(db_err)?;
             let mut results = txn.open_table(RESULTS).map_err(db_err)?;
+            let mut rounds = txn.open_table(ROUNDS).map_err(db_err)?;
             for height in earliest.0..keep_from.0 {
                 certificates.remove(height).map_err(db_err)?;
-                results.remove(height).map_err(db_err)?;
+                if let Some(bytes) = results.remove(height).map_err(db_err)? {
+                    let recorded: BlockResults = decode(bytes.value(), MAX_STORED_RESULTS)
+                        .map_err(|e| StoreError::Corrupt(height, e.to_string()))?;
+                    drop(bytes);
+                    for (runtime, round) in rounds::entries(0, &recorded).into_keys() {
+                        rounds
+                            .remove((runtime.as_bytes().as_slice(), round.0, height))
+                            .map_err(db_err)?;
+                    }
+                }
                 let Some(bytes) = blocks.remove(height).map_err(db_err)? else { continue };
                 let block: Block = decode(bytes.value(), MAX_STORED_BLOCK)
                     .map_err(|e| StoreError::Corrupt(height, e.to_string()))?;

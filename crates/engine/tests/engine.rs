@@ -328,12 +328,12 @@ fn block_store_index_refuses_to_follow_a_refused_copy_or_lose_a_newer_inclusion(
     let b2 = block(&chain, 2, Some(&b1), vec![vec![0], tx.clone()]);
     let b3 = block(&chain, 3, Some(&b2), vec![tx.clone()]);
     store.put(&b1, &cert(&b1)).expect("put");
-    store.put_results(Height(1), &results(&refused)).expect("results");
+    store.put_results(Height(1), 0, &results(&refused)).expect("results");
     store.put(&b2, &cert(&b2)).expect("put");
     let two = BlockResults { results: vec![refused.clone(), executed.clone()], events: vec![] };
-    store.put_results(Height(2), &two).expect("results");
+    store.put_results(Height(2), 0, &two).expect("results");
     store.put(&b3, &cert(&b3)).expect("put");
-    store.put_results(Height(3), &results(&refused)).expect("results");
+    store.put_results(Height(3), 0, &results(&refused)).expect("results");
     assert_eq!(store.transaction(&hash).expect("tx"), Some((Height(2), 1)));
 
     // Pruning heights 1 and 2 removes the mapping to 2 only.
@@ -479,4 +479,64 @@ fn undecided_lookup_refuses_to_decode_other_proposals() {
     let found = store.undecided_block(Height(1), &good.id()).expect("lookup by id");
     assert_eq!(found.map(|p| p.block), Some(good));
     assert!(store.undecided_block(Height(1), &other.id()).is_err(), "the corrupt one is reported");
+}
+
+/// The round index: each block's roothash events grouped by round with the block's time,
+/// read back per round and as the latest rounds, and pruned with the blocks.
+#[test]
+fn block_store_indexes_paratime_rounds_and_prunes_them_with_their_blocks() {
+    use atoll_consensus::roothash::RoothashEvent;
+    use atoll_consensus::{BlockResults, Event, EventRecord};
+    use atoll_types::{PublicKey, Round, RuntimeId};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BlockStore::open(&dir.path().join("blocks.redb")).expect("open");
+    let chain = ChainContext::from_genesis_document(b"rounds");
+    let runtime = RuntimeId::from_bytes([7; 32]);
+    let other = RuntimeId::from_bytes([8; 32]);
+    let committed = |runtime, round| EventRecord {
+        tx_index: Some(0),
+        event: Event::Roothash(RoothashEvent::ExecutorCommitted {
+            runtime,
+            round: Round(round),
+            node: PublicKey::from_bytes([1; 32]),
+            scheduler: PublicKey::from_bytes([2; 32]),
+            failure: false,
+        }),
+    };
+    let failed = |round| EventRecord {
+        tx_index: None,
+        event: Event::Roothash(RoothashEvent::RoundFailed { runtime, round: Round(round) }),
+    };
+    // Round 1 spans heights 1 and 2, round 2 heights 2 and 3; the other runtime's round 1
+    // is at height 3.
+    let events = [
+        vec![committed(runtime, 1)],
+        vec![failed(1), committed(runtime, 2)],
+        vec![committed(runtime, 2), committed(other, 1)],
+    ];
+    let mut previous: Option<atoll_engine::Block> = None;
+    for (i, events) in events.into_iter().enumerate() {
+        let height = i as u64 + 1;
+        let b = block(&chain, height, previous.as_ref(), vec![]);
+        store.put(&b, &cert(&b)).expect("put");
+        let results = BlockResults { results: vec![], events };
+        store.put_results(Height(height), 100 + height, &results).expect("results");
+        previous = Some(b);
+    }
+    let one = store.round_history(&runtime, Round(1)).expect("history");
+    assert_eq!(one.iter().map(|(h, e)| (h.0, e.time)).collect::<Vec<_>>(), [(1, 101), (2, 102)]);
+    assert!(matches!(one[1].1.events[..], [RoothashEvent::RoundFailed { .. }]));
+    let recent = store.recent_rounds(&runtime, None, 10).expect("recent");
+    assert_eq!(recent.iter().map(|(r, h)| (r.0, h.len())).collect::<Vec<_>>(), [(2, 2), (1, 2)]);
+    assert_eq!(recent[0].1[0].0, Height(2), "oldest first within a round");
+    assert_eq!(store.recent_rounds(&runtime, None, 1).expect("recent").len(), 1);
+    let below = store.recent_rounds(&runtime, Some(Round(2)), 10).expect("recent");
+    assert_eq!(below.iter().map(|(r, _)| r.0).collect::<Vec<_>>(), [1]);
+    assert_eq!(store.round_history(&other, Round(1)).expect("history").len(), 1);
+    assert!(store.round_history(&runtime, Round(3)).expect("history").is_empty());
+
+    store.prune_below(Height(3)).expect("prune");
+    assert!(store.round_history(&runtime, Round(1)).expect("history").is_empty());
+    let two = store.round_history(&runtime, Round(2)).expect("history");
+    assert_eq!(two.iter().map(|(h, _)| h.0).collect::<Vec<_>>(), [3]);
 }

@@ -194,7 +194,7 @@ impl Chain {
         let base = self.state.tree_at(Height(height - 1)).map_err(state_err)?;
         let outcome = atoll_consensus::apply_block(&base, &context, &block.transactions)
             .map_err(state_err)?;
-        self.store.put_results(Height(height), &outcome.results())?;
+        self.store.put_results(Height(height), block.header.time, &outcome.results())?;
         Ok(())
     }
 
@@ -483,7 +483,7 @@ impl Chain {
     fn apply(&self, block: &Block) -> Result<BlockOutcome, ChainError> {
         let context = self.block_context(block)?;
         let (_, outcome) = self.state.apply(&context, &block.transactions).map_err(state_err)?;
-        self.store.put_results(block.header.height, &outcome.results())?;
+        self.store.put_results(block.header.height, block.header.time, &outcome.results())?;
         Ok(outcome)
     }
 
