@@ -422,6 +422,119 @@ pub struct RuntimeRoundResponse {
     pub outcomes: Vec<RuntimeOutcome>,
 }
 
+/// `?before=…&limit=…` of `GET /v1/runtimes/{id}/rounds`.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct RoundsQuery {
+    /// Only rounds below this one (the next page starts at the last round of the previous).
+    pub before: Option<u64>,
+    /// How many rounds (default 20, at most 100).
+    pub limit: Option<u32>,
+}
+
+/// A consensus block's height and time.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BlockMark {
+    /// The height.
+    pub height: u64,
+    /// Its time (unix seconds).
+    pub time: u64,
+}
+
+/// What one consensus block recorded of a ParaTime round.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RoundStep {
+    /// The block.
+    pub height: u64,
+    /// Its time (unix seconds).
+    pub time: u64,
+    /// The round's roothash events in it, in order (`{"executor_committed": {…}}`,
+    /// `{"execution_discrepancy_detected": {…}}`, `{"finalized": {…}}`,
+    /// `{"round_failed": {…}}`, `{"block": {…}}`, `{"node_slashed": {…}}`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub events: Vec<serde_json::Value>,
+}
+
+/// A node slashed when a round was finalized.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RoundSlash {
+    /// The node.
+    pub node: PublicKey,
+    /// Why (`runtime_incorrect_results`, …).
+    pub reason: String,
+    /// Tokens taken from its entity's escrow.
+    pub amount: Amount,
+}
+
+/// How the backups were called in.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RoundDiscrepancy {
+    /// The block that declared it.
+    pub height: u64,
+    /// Whether the round timeout declared it (rather than disagreeing commitments).
+    pub timeout: bool,
+    /// Whose batch the backups executed.
+    pub scheduler: PublicKey,
+    /// That scheduler's rank.
+    pub rank: u64,
+}
+
+/// One ParaTime round as the consensus layer recorded it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RoundSummary {
+    /// The round.
+    pub round: u64,
+    /// `finalized`, `failed`, `epoch_transition`, `suspended` or `in_progress`.
+    pub outcome: String,
+    /// The block that made the previous round's runtime block (the round opened there), if
+    /// this node still keeps it.
+    pub opened: Option<BlockMark>,
+    /// The block that made this round's runtime block.
+    pub closed: Option<BlockMark>,
+    /// Seconds from opening to closing.
+    pub latency_seconds: Option<u64>,
+    /// Consensus blocks from opening to closing.
+    pub latency_blocks: Option<u64>,
+    /// The schedulers whose batches workers committed to.
+    pub schedulers: Vec<PublicKey>,
+    /// Commitments to results.
+    pub commitments: u32,
+    /// Commitments indicating failure.
+    pub failure_indications: u32,
+    /// The discrepancy, if the backups were called in.
+    pub discrepancy: Option<RoundDiscrepancy>,
+    /// Workers whose results were accepted.
+    pub good: Vec<PublicKey>,
+    /// Workers whose results disagreed.
+    pub bad: Vec<PublicKey>,
+    /// Slashes finalization imposed.
+    pub slashed: Vec<RoundSlash>,
+}
+
+/// `GET /v1/runtimes/{id}/rounds`: the latest rounds, newest first.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RoundsResponse {
+    /// The rounds.
+    pub rounds: Vec<RoundSummary>,
+}
+
+/// `GET /v1/runtimes/{id}/rounds/{round}/events`: a round block by block.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RoundEventsResponse {
+    /// The round, summarized.
+    pub summary: RoundSummary,
+    /// What each block recorded of it, in height order.
+    pub steps: Vec<RoundStep>,
+}
+
 /// `POST /v1/runtimes/{id}/query`.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -463,6 +576,10 @@ pub struct RoothashSummary {
     pub workers: Vec<PublicKey>,
     /// The epoch's backup workers.
     pub backups: Vec<PublicKey>,
+    /// The workers in proposer-rank order for the round in progress (rank 0 first: the
+    /// scheduler whose batch is expected; rank `r` may propose after `r` proposer timeouts).
+    #[serde(default)]
+    pub schedulers: Vec<PublicKey>,
     /// Whether the round in progress is being resolved by the backups.
     pub discrepancy: bool,
     /// Deposits waiting for a round.

@@ -39,6 +39,13 @@ pub fn roothash_summary(
         .as_ref()
         .map(|c| (c.pool.workers.clone(), c.pool.backups.clone()))
         .unwrap_or_default();
+    let next = atoll_types::Round(rs.last_block.round.0 + 1);
+    let mut schedulers: Vec<(u64, atoll_types::PublicKey)> = rs
+        .committee
+        .as_ref()
+        .map(|c| c.pool.workers.iter().filter_map(|w| Some((c.pool.rank(w, next)?, *w))).collect())
+        .unwrap_or_default();
+    schedulers.sort();
     Ok(Some(crate::model::RoothashSummary {
         round: rs.last_block.round.0,
         header_type: header_type.to_owned(),
@@ -48,6 +55,7 @@ pub fn roothash_summary(
         suspended: rs.suspended,
         workers,
         backups,
+        schedulers: schedulers.into_iter().map(|(_, w)| w).collect(),
         discrepancy: rs.pool.as_ref().is_some_and(|p| p.in_resolution()),
         incoming_queue: roothash::incoming_queue_len(state, runtime)? as u64,
     }))

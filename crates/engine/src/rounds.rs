@@ -32,21 +32,25 @@ pub fn round_of(event: &RoothashEvent) -> Option<(RuntimeId, Round)> {
     }
 }
 
-/// Groups a block's roothash events by round. A slash in the block goes with the round of
-/// its runtime the block finalized (finalization is what imposes incorrect-result slashes);
-/// slashes for evidence submitted on its own and epoch-level liveness faults name no round
-/// and are left out.
+/// Groups a block's roothash events by round. A slash goes with the round of its runtime
+/// that the same block finalized (finalization imposes incorrect-result slashes, and emits
+/// them before its `Finalized` event); slashes in other blocks (evidence submitted on its
+/// own) and epoch-level liveness faults name no round and are left out.
 pub fn entries(time: u64, results: &BlockResults) -> BTreeMap<(RuntimeId, Round), RoundEntry> {
+    let roothash = || {
+        results.events.iter().filter_map(|record| match &record.event {
+            Event::Roothash(event) => Some(event),
+            _ => None,
+        })
+    };
+    let finalized: BTreeMap<RuntimeId, Round> = roothash()
+        .filter_map(|event| match event {
+            RoothashEvent::Finalized { runtime, round, .. } => Some((*runtime, *round)),
+            _ => None,
+        })
+        .collect();
     let mut grouped: BTreeMap<(RuntimeId, Round), RoundEntry> = BTreeMap::new();
-    let mut finalized: BTreeMap<RuntimeId, Round> = BTreeMap::new();
-    let roothash = results.events.iter().filter_map(|record| match &record.event {
-        Event::Roothash(event) => Some(event),
-        _ => None,
-    });
-    for event in roothash {
-        if let RoothashEvent::Finalized { runtime, round, .. } = event {
-            finalized.insert(*runtime, *round);
-        }
+    for event in roothash() {
         let key = match (round_of(event), event) {
             (Some(key), _) => key,
             (None, RoothashEvent::NodeSlashed { runtime, .. }) => {
@@ -100,9 +104,9 @@ mod tests {
         let results = BlockResults {
             results: Vec::new(),
             events: vec![
-                // Evidence on its own: no round of `a` is finalized before it.
-                record(slashed(a)),
                 record(committed(a, 7, 1)),
+                // Emitted by finalization, before its `Finalized` event.
+                record(slashed(a)),
                 record(RoothashEvent::Finalized {
                     runtime: a,
                     round: Round(7),
@@ -110,7 +114,8 @@ mod tests {
                     good: vec![key(1)],
                     bad: vec![key(3)],
                 }),
-                record(slashed(a)),
+                // No round of `b` is finalized in this block.
+                record(slashed(b)),
                 record(committed(b, 3, 2)),
                 record(committed(a, 8, 1)),
             ],
@@ -119,9 +124,9 @@ mod tests {
         assert_eq!(grouped.len(), 3);
         let seven = &grouped[&(a, Round(7))];
         assert_eq!(seven.time, 42);
-        assert_eq!(seven.events.len(), 3, "commitment, finalization, the slash after it");
-        assert!(matches!(seven.events[2], RoothashEvent::NodeSlashed { .. }));
+        assert_eq!(seven.events.len(), 3, "commitment, the slash, finalization");
+        assert!(matches!(seven.events[1], RoothashEvent::NodeSlashed { .. }));
         assert_eq!(grouped[&(a, Round(8))].events.len(), 1);
-        assert_eq!(grouped[&(b, Round(3))].events.len(), 1);
+        assert_eq!(grouped[&(b, Round(3))].events.len(), 1, "the slash of b is left out");
     }
 }

@@ -3,16 +3,28 @@
 //! Everything it shows comes from this node's REST and WebSocket API and is put in the page
 //! as text; a content security policy allows nothing but this node.
 
+use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::ApiState;
+use super::{ApiError, ApiState};
 
 const INDEX: &str = include_str!("explorer/index.html");
-const APP: &str = include_str!("explorer/app.js");
-const STYLE: &str = include_str!("explorer/style.css");
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// The explorer's files: name, content type, content.
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("app.js", JS, include_str!("explorer/app.js")),
+    ("dom.js", JS, include_str!("explorer/dom.js")),
+    ("live.js", JS, include_str!("explorer/live.js")),
+    ("chain.js", JS, include_str!("explorer/chain.js")),
+    ("staking.js", JS, include_str!("explorer/staking.js")),
+    ("paratimes.js", JS, include_str!("explorer/paratimes.js")),
+    ("governance.js", JS, include_str!("explorer/governance.js")),
+    ("style.css", "text/css; charset=utf-8", include_str!("explorer/style.css")),
+];
 
 /// Scripts, styles, images and connections only from this node; no framing, no inline
 /// scripts or styles, no plugins.
@@ -25,8 +37,14 @@ pub(crate) fn routes() -> Router<ApiState> {
     Router::new()
         .route("/explorer", get(|| async { asset(INDEX, "text/html; charset=utf-8") }))
         .route("/explorer/", get(|| async { asset(INDEX, "text/html; charset=utf-8") }))
-        .route("/explorer/app.js", get(|| async { asset(APP, "text/javascript; charset=utf-8") }))
-        .route("/explorer/style.css", get(|| async { asset(STYLE, "text/css; charset=utf-8") }))
+        .route("/explorer/{file}", get(file))
+}
+
+async fn file(Path(name): Path<String>) -> Response {
+    match ASSETS.iter().find(|(n, _, _)| *n == name) {
+        Some((_, content_type, body)) => asset(body, content_type),
+        None => ApiError::not_found(format!("no explorer file {name:?}")).into_response(),
+    }
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {

@@ -11,6 +11,7 @@ mod explorer;
 mod limit;
 mod queries;
 mod read;
+mod rounds;
 mod runtime;
 mod submit;
 mod ws;
@@ -89,6 +90,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(queries::entity))
         .routes(routes!(queries::nodes))
         .routes(routes!(queries::node))
+        .routes(routes!(queries::node_status))
         .routes(routes!(queries::runtimes))
         .routes(routes!(queries::runtime))
         .routes(routes!(queries::committee))
@@ -104,6 +106,8 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(runtime::submit))
         .routes(routes!(runtime::transaction))
         .routes(routes!(runtime::round))
+        .routes(routes!(rounds::rounds))
+        .routes(routes!(rounds::round_events))
         .routes(routes!(runtime::query))
 }
 

@@ -70,7 +70,14 @@ impl ApiState {
     }
 }
 
+/// A bech32 address, or a 64-digit hex public key standing for its address (an entity's
+/// escrow account, a node's account).
 fn parse_address(text: &str) -> Result<Address, ApiError> {
+    if text.len() == 64 {
+        if let Ok(key) = text.parse::<PublicKey>() {
+            return Ok(Address::from_public_key(&key));
+        }
+    }
     text.parse().map_err(|e| ApiError::bad_request(format!("invalid address {text:?}: {e}")))
 }
 
@@ -99,7 +106,8 @@ pub(crate) async fn chain(
 
 /// An account: balance, nonce, allowances, escrow.
 #[utoipa::path(get, path = "/v1/accounts/{address}", tag = "state",
-    params(("address" = String, Path, description = "bech32 address"), StateQuery),
+    params(("address" = String, Path,
+        description = "bech32 address, or a hex public key standing for its address"), StateQuery),
     responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn account(
@@ -240,6 +248,26 @@ pub(crate) async fn node(
 ) -> Answer {
     let id = parse_key(&id)?;
     api.query(q, format!("no node {id}"), move |s| registry::node(s, &id)).await
+}
+
+/// A node's status: frozen after a slash until an epoch, liveness faults per runtime.
+#[utoipa::path(get, path = "/v1/nodes/{id}/status", tag = "state",
+    params(("id" = String, Path, description = "node public key, hex"), StateQuery),
+    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub(crate) async fn node_status(
+    State(api): State<ApiState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Answer {
+    let id = parse_key(&id)?;
+    api.query(q, format!("no node {id}"), move |s| {
+        if registry::node(s, &id)?.is_none() {
+            return Ok(None);
+        }
+        registry::node_status(s, &id).map(Some)
+    })
+    .await
 }
 
 /// Every registered runtime.
