@@ -148,24 +148,33 @@ fn cli(dir: &Path, api: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
-/// One Ethereum JSON-RPC call over plain HTTP/1.0 (as any client sends it).
-fn eth(port: u16, method: &str, params: Value) -> Value {
+/// One HTTP/1.0 exchange with a local port (as any client makes it): status and body.
+fn http(port: u16, head: &str, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-        .to_string();
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(
-        stream,
-        "POST / HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("send");
+    write!(stream, "{head} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+        .expect("send");
     let mut answer = String::new();
     stream.read_to_string(&mut answer).expect("read");
-    let (_, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
-    let answer: Value = serde_json::from_str(body).expect("JSON-RPC answer");
+    let (status, body) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+    let code = status.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("a status");
+    (code, body.to_owned())
+}
+
+/// One Ethereum JSON-RPC call.
+fn eth(port: u16, method: &str, params: Value) -> Value {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        .to_string();
+    let (_, answer) = http(port, "POST /", &body);
+    let answer: Value = serde_json::from_str(&answer).expect("JSON-RPC answer");
     assert!(answer.get("error").is_none(), "{method}: {answer}");
     answer["result"].clone()
+}
+
+/// A GET of the node API: the JSON body of a 200 answer, `None` otherwise.
+fn rest(port: u16, path: &str) -> Option<Value> {
+    let (status, body) = http(port, &format!("GET {path}"), "");
+    (status == 200).then(|| json(&body))
 }
 
 fn json(text: &str) -> Value {
@@ -313,8 +322,11 @@ fn devnet_runs_transfers_and_timestamps_stops_cleanly_and_resumes() {
     devnet.interrupt();
 }
 
+/// A dishonest compute node is caught, and the explorer shows it: headless Chromium
+/// (clients/browser/explorer.mjs) goes through every page, the search, a live transfer, the
+/// round timeline with the discrepancy and the slash, and a proposal with a hostile name.
 #[test]
-fn a_byzantine_compute_node_is_caught_by_discrepancy_detection() {
+fn a_byzantine_compute_node_is_caught_by_discrepancy_detection_and_the_explorer_shows_it() {
     let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("devnet");
@@ -340,7 +352,99 @@ fn a_byzantine_compute_node_is_caught_by_discrepancy_detection() {
                 line.contains("finalized by the backup workers; wrong results from compute-0");
         }
     }
+    explorer_shows_the_network(&dir, &api, base + 81, &summary);
     devnet.interrupt();
+}
+
+/// Runs the browser check of the explorer against the devnet (installing Chromium and
+/// playwright-core with clients/browser/install.sh first if needed).
+fn explorer_shows_the_network(dir: &Path, api: &str, port: u16, summary: &str) {
+    let runtime = summary
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ParaTime     timestamp "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the timestamp ParaTime's id in the summary")
+        .to_owned();
+    // A round the index recorded a slash in, stored by the client node.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let round = loop {
+        assert!(Instant::now() < deadline, "no slashed round in the round index");
+        let rounds = rest(port, &format!("/v1/runtimes/{runtime}/rounds?limit=100"));
+        let slashed = rounds.and_then(|r| {
+            r["rounds"].as_array()?.iter().find_map(|r| {
+                let slashed = !r["slashed"].as_array()?.is_empty();
+                slashed.then(|| r["round"].as_u64()).flatten()
+            })
+        });
+        if let Some(round) =
+            slashed.filter(|r| rest(port, &format!("/v1/runtimes/{runtime}/rounds/{r}")).is_some())
+        {
+            break round;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let hostile = r#"<img src=x onerror="window.pwned=1"><b>&amp;</b>"#;
+    let epoch = rest(port, "/v1/epoch").expect("epoch")["value"]["epoch"].as_u64().expect("epoch");
+    let upgrade_epoch = (epoch + 1_000).to_string();
+    cli(
+        dir,
+        api,
+        &["tx", "submit-proposal", "--from", "alice", "--deposit", "1000"]
+            .into_iter()
+            .chain(["--upgrade", hostile, "--epoch", &upgrade_epoch, "--version", "9.9.9"])
+            .collect::<Vec<_>>(),
+    );
+    let bob = "atoll1qq6lzzr6rkqeyjteefhgtjr3r5ukjeccygzkpfkx";
+    let sent =
+        json(&cli(dir, api, &["tx", "transfer", "--from", "alice", "--to", bob, "--amount", "1"]));
+    let tx = sent["hash"].as_str().expect("hash").to_owned();
+    let alice = json(&cli(dir, api, &["keys", "show", "alice"]))["address"]
+        .as_str()
+        .expect("alice's address")
+        .to_owned();
+    let keys = dir.join("keys").display().to_string();
+    let transfer = serde_json::json!([
+        ATOLL,
+        "--api",
+        api,
+        "--keys-dir",
+        keys,
+        "tx",
+        "transfer",
+        "--from",
+        "carol",
+        "--to",
+        bob,
+        "--amount",
+        "1.234567"
+    ]);
+
+    let browser = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients/browser");
+    if !browser.join("node_modules").exists() {
+        let installed = Command::new(browser.join("install.sh")).status().expect("install.sh");
+        assert!(installed.success(), "clients/browser/install.sh failed");
+    }
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("explorer-screenshots");
+    let output = Command::new("node")
+        .arg(browser.join("explorer.mjs"))
+        .env("EXPLORER_URL", format!("http://127.0.0.1:{port}/explorer"))
+        .env("SHOTS_DIR", &shots)
+        .env("RUNTIME", &runtime)
+        .env("ROUND", round.to_string())
+        .env("ALICE", &alice)
+        .env("TX", &tx)
+        .env("HOSTILE", hostile)
+        .env("TRANSFER", transfer.to_string())
+        .env("TRANSFER_TEXT", "1.234567 ATL")
+        .output()
+        .expect("node runs");
+    assert!(
+        output.status.success(),
+        "the explorer check failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    eprintln!("{}screenshots: {}", String::from_utf8_lossy(&output.stdout), shots.display());
 }
 
 #[test]

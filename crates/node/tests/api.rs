@@ -453,7 +453,7 @@ async fn the_explorer_is_served_with_a_content_security_policy_and_nothing_from_
     let run = running().await;
     let base = run.client.base().to_owned();
     let http = reqwest::Client::new();
-    let get = |path: &'static str| {
+    let get = |path: &str| {
         let http = http.clone();
         let url = format!("{base}{path}");
         async move { http.get(url).send().await.expect("GET") }
@@ -473,17 +473,34 @@ async fn the_explorer_is_served_with_a_content_security_policy_and_nothing_from_
     assert_eq!(header(&page, "x-content-type-options"), "nosniff");
     let html = page.text().await.expect("html");
     assert!(html.contains(r#"<script type="module" src="/explorer/app.js">"#), "{html}");
-    // No external resource: every URL in the page and its assets is this node's.
-    let app = get("/explorer/app.js").await;
-    assert!(header(&app, "content-type").starts_with("text/javascript"));
-    let script = app.text().await.expect("js");
+    // No external resource: every URL in the page and its assets is this node's. Every
+    // module app.js imports (and those they import) is served as JavaScript.
+    let mut modules = vec!["app.js".to_owned()];
+    let mut scripts = Vec::new();
+    while let Some(name) = modules.pop() {
+        if scripts.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let path = format!("/explorer/{name}");
+        let asset = get(&path).await;
+        assert_eq!(asset.status(), 200, "{name}");
+        assert!(header(&asset, "content-type").starts_with("text/javascript"), "{name}");
+        let text = asset.text().await.expect("js");
+        for import in text.split("from \"./").skip(1) {
+            modules.push(import.split('"').next().expect("module name").to_owned());
+        }
+        scripts.push((name, text));
+    }
+    assert!(scripts.len() >= 5, "the explorer's modules: {:?}", scripts.iter().map(|s| &s.0));
     let style = get("/explorer/style.css").await.text().await.expect("css");
-    for text in [&html, &script, &style] {
+    for text in scripts.iter().map(|(_, t)| t).chain([&html, &style]) {
         assert!(!text.contains("http://") && !text.contains("https://") && !text.contains("//cdn"));
     }
     // Data reaches the page as text nodes only.
-    assert!(!script.contains("innerHTML") && !script.contains("insertAdjacentHTML"));
-    assert!(!script.contains("eval("));
+    for (name, script) in &scripts {
+        assert!(!script.contains("innerHTML") && !script.contains("insertAdjacentHTML"), "{name}");
+        assert!(!script.contains("eval(") && !script.contains("document.write"), "{name}");
+    }
     // Unknown assets are API-style JSON 404s.
     let missing = get("/explorer/missing.js").await;
     assert_eq!(missing.status(), 404);

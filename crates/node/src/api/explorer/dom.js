@@ -80,7 +80,7 @@ export function fields(pairs) {
 }
 
 export function show(title, ...content) {
-  main.replaceChildren(el("h1", {}, title), ...content);
+  main.replaceChildren(el("h1", {}, title), ...content.filter((c) => c !== null && c !== undefined));
   document.title = `${title} · Atoll explorer`;
   main.focus({ preventScroll: true });
 }

@@ -224,7 +224,7 @@ export async function round(id, number) {
       content = { nodes: waiting, closed: false };
     }
     if (first) show(title, ...content.nodes);
-    else if (location.hash === here) main.replaceChildren(el("h1", {}, title), ...content.nodes);
+    else if (location.hash === here) main.replaceChildren(el("h1", {}, title), ...content.nodes.filter(Boolean));
   };
   await draw(true);
   const refresh = throttle(() => { if (!closed) draw(false).catch(() => {}); }, 1000);
