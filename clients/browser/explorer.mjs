@@ -7,6 +7,7 @@
 //
 // Environment: EXPLORER_URL, SHOTS_DIR, RUNTIME (hex), ROUND (a round with a slash),
 // ALICE (atoll1…), TX (a committed transaction's hash), HOSTILE (the proposal's name),
+// EVM_RUNTIME, EVM_TX (an ERC-20 transfer's hash), EVM_TOKEN (the token's address),
 // TRANSFER (JSON array: the command that makes a transfer of TRANSFER_AMOUNT base units).
 
 import { execFileSync } from "node:child_process";
@@ -82,6 +83,18 @@ try {
   check(await page.evaluate(() => document.querySelectorAll("main img, main script, main b").length === 0), "no element came from a hostile string");
   check(await page.evaluate(() => window.pwned === undefined), "no hostile script ran");
 
+  // The EVM ParaTime: its blocks, the ERC-20 transfer with its decoded log, the contract.
+  const evm = env("EVM_RUNTIME");
+  await visit("evm", `/evm/${evm}`, "EVM ParaTime");
+  await visit("evm-transaction", `/evm/${evm}/tx/${env("EVM_TX")}`, "EVM transaction");
+  const log = await page.textContent("main table");
+  check(log.includes("Transfer(") && log.includes("value: 1234"), `the ERC-20 Transfer log is decoded: ${log}`);
+  const evmBlock = await page.getAttribute(`main dl a[href^="#/evm/${evm}/block/"]`, "href");
+  await visit("evm-block", evmBlock.slice(1), "EVM block");
+  check((await page.textContent("main table")).includes("success"), "the block lists the transaction's status");
+  await visit("evm-contract", `/evm/${evm}/address/${env("EVM_TOKEN")}`, "EVM contract");
+  check(/Code hash\s*0x[0-9a-f]{64}/.test(await page.textContent("main")), "the contract's code hash is shown");
+
   // The round timeline under a dishonest compute node: the discrepancy and the slash.
   await visit("round", `/runtime/${runtime}/round/${round}`, `ParaTime round ${round}`);
   check(await page.locator(".timeline .marker.discrepancy").count() >= 1, "the timeline shows the discrepancy");
@@ -96,6 +109,8 @@ try {
   await search(String(height), `#/block/${height}`, "height");
   await search(env("TX"), `#/tx/${env("TX")}`, "transaction");
   await search(env("ALICE"), `#/account/${env("ALICE")}`, "account");
+  await search(env("EVM_TOKEN"), `#/evm/${evm}/address/${env("EVM_TOKEN")}`, "EVM address");
+  await search(env("EVM_TX"), `#/evm/${evm}/tx/${env("EVM_TX")}`, "EVM transaction");
   await page.fill("#query", `round ${round}`);
   await page.press("#query", "Enter");
   const choice = page.locator(`main a[href="#/runtime/${runtime}/round/${round}"]`);

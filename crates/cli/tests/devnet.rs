@@ -171,6 +171,56 @@ fn eth(port: u16, method: &str, params: Value) -> Value {
     answer["result"].clone()
 }
 
+/// The first development account's key, from the devnet's summary.
+fn development_key(summary: &str) -> k256::ecdsa::SigningKey {
+    let key_hex = summary
+        .lines()
+        .find(|l| l.contains("(0) 0xf39F"))
+        .and_then(|l| l.split_whitespace().last())
+        .expect("the first development key");
+    k256::ecdsa::SigningKey::from_slice(
+        &hex::decode(key_hex.trim_start_matches("0x")).expect("hex"),
+    )
+    .expect("key")
+}
+
+/// Signs and sends an EIP-1559 transaction through the Ethereum JSON-RPC; waits for and
+/// returns its receipt.
+fn send_eth(
+    rpc: u16,
+    key: &k256::ecdsa::SigningKey,
+    nonce: u64,
+    to: alloy_primitives::TxKind,
+    value: alloy_primitives::U256,
+    input: Vec<u8>,
+) -> Value {
+    let tx = alloy_consensus::TxEip1559 {
+        chain_id: 0xa70,
+        nonce,
+        gas_limit: if input.is_empty() { 21_000 } else { 3_000_000 },
+        max_fee_per_gas: 2_000_000_000,
+        max_priority_fee_per_gas: 0,
+        to,
+        value,
+        access_list: Default::default(),
+        input: input.into(),
+    };
+    let raw = alloy_eips::eip2718::Encodable2718::encoded_2718(&alloy_consensus::TxEnvelope::from(
+        atoll_evm::transaction::sign(tx, key),
+    ));
+    let hash =
+        eth(rpc, "eth_sendRawTransaction", serde_json::json!([format!("0x{}", hex::encode(raw))]));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let receipt = eth(rpc, "eth_getTransactionReceipt", serde_json::json!([hash]));
+        if !receipt.is_null() {
+            return receipt;
+        }
+        assert!(Instant::now() < deadline, "no receipt for {hash}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// A GET of the node API: the JSON body of a 200 answer, `None` otherwise.
 fn rest(port: u16, path: &str) -> Option<Value> {
     let (status, body) = http(port, &format!("GET {path}"), "");
@@ -257,15 +307,7 @@ fn devnet_runs_transfers_and_timestamps_stops_cleanly_and_resumes() {
     assert!(summary.contains(&format!("http://127.0.0.1:{rpc}")), "{summary}");
     assert!(summary.contains("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"), "{summary}");
     assert_eq!(eth(rpc, "eth_chainId", serde_json::json!([])), "0xa70");
-    let key_hex = summary
-        .lines()
-        .find(|l| l.contains("(0) 0xf39F"))
-        .and_then(|l| l.split_whitespace().last())
-        .expect("the first development key");
-    let key = k256::ecdsa::SigningKey::from_slice(
-        &hex::decode(key_hex.trim_start_matches("0x")).expect("hex"),
-    )
-    .expect("key");
+    let key = development_key(&summary);
     let from = atoll_evm::transaction::address_of(&key);
     let to = alloy_primitives::Address::repeat_byte(0x42);
     let wei = |v: Value| {
@@ -278,31 +320,7 @@ fn devnet_runs_transfers_and_timestamps_stops_cleanly_and_resumes() {
     let ether = alloy_primitives::U256::from(10u64).pow(alloy_primitives::U256::from(18u64));
     let funded = wei(eth(rpc, "eth_getBalance", serde_json::json!([from, "latest"])));
     assert_eq!(funded, alloy_primitives::U256::from(10_000u64) * ether);
-    let tx = alloy_consensus::TxEip1559 {
-        chain_id: 0xa70,
-        nonce: 0,
-        gas_limit: 21_000,
-        max_fee_per_gas: 2_000_000_000,
-        max_priority_fee_per_gas: 0,
-        to: alloy_primitives::TxKind::Call(to),
-        value: ether,
-        access_list: Default::default(),
-        input: Default::default(),
-    };
-    let raw = alloy_eips::eip2718::Encodable2718::encoded_2718(&alloy_consensus::TxEnvelope::from(
-        atoll_evm::transaction::sign(tx, &key),
-    ));
-    let hash =
-        eth(rpc, "eth_sendRawTransaction", serde_json::json!([format!("0x{}", hex::encode(raw))]));
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let receipt = loop {
-        let receipt = eth(rpc, "eth_getTransactionReceipt", serde_json::json!([hash]));
-        if !receipt.is_null() {
-            break receipt;
-        }
-        assert!(Instant::now() < deadline, "no receipt for {hash}");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let receipt = send_eth(rpc, &key, 0, alloy_primitives::TxKind::Call(to), ether, Vec::new());
     assert_eq!(receipt["status"], "0x1", "{receipt}");
     assert_eq!(wei(eth(rpc, "eth_getBalance", serde_json::json!([to, "latest"]))), ether);
 
@@ -352,13 +370,47 @@ fn a_byzantine_compute_node_is_caught_by_discrepancy_detection_and_the_explorer_
                 line.contains("finalized by the backup workers; wrong results from compute-0");
         }
     }
-    explorer_shows_the_network(&dir, &api, base + 81, &summary);
+    explorer_shows_the_network(&dir, &api, base, &summary);
     devnet.interrupt();
 }
 
 /// Runs the browser check of the explorer against the devnet (installing Chromium and
 /// playwright-core with clients/browser/install.sh first if needed).
-fn explorer_shows_the_network(dir: &Path, api: &str, port: u16, summary: &str) {
+fn explorer_shows_the_network(dir: &Path, api: &str, base: u16, summary: &str) {
+    let port = base + 81;
+    // An ERC-20 deployed and one transfer of it on the EVM ParaTime, for its pages.
+    let rpc = base + PORTS - 1;
+    let key = development_key(summary);
+    let supply = alloy_primitives::U256::from(1_000_000u64);
+    let creation = atoll_evm::erc20::token_creation("Explorer Token", "EXP", supply);
+    let zero = alloy_primitives::U256::ZERO;
+    let created = send_eth(rpc, &key, 0, alloy_primitives::TxKind::Create, zero, creation);
+    let token = created["contractAddress"].as_str().expect("a contract address").to_owned();
+    let to = alloy_primitives::Address::repeat_byte(0x42);
+    let data = atoll_evm::erc20::transfer_data(to, alloy_primitives::U256::from(1_234u64));
+    let token_address: alloy_primitives::Address = token.parse().expect("address");
+    let call = alloy_primitives::TxKind::Call(token_address);
+    let moved = send_eth(rpc, &key, 1, call, zero, data);
+    assert_eq!(moved["status"], "0x1", "{moved}");
+    let evm_tx = moved["transactionHash"].as_str().expect("hash").to_owned();
+    let evm_runtime = rest(port, "/v1/eth").expect("eth endpoints")["endpoints"][0]["runtime"]
+        .as_str()
+        .expect("the EVM ParaTime")
+        .to_owned();
+    // The JSON-RPC on the API port: one request at a time, no subscriptions.
+    let eth_path = format!("POST /v1/runtimes/{evm_runtime}/eth");
+    let call = |body: &str| http(port, &eth_path, body);
+    let (status, answer) = call(r#"{"jsonrpc":"2.0","id":7,"method":"eth_chainId","params":[]}"#);
+    assert_eq!((status, json(&answer)["result"].clone()), (200, Value::from("0xa70")), "{answer}");
+    let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}]"#;
+    assert_eq!(call(batch).0, 400, "a batch is refused");
+    let subscribe = r#"{"jsonrpc":"2.0","id":1,"method":"eth_subscribe","params":["newHeads"]}"#;
+    assert_eq!(call(subscribe).0, 400, "a subscription is refused");
+    let (status, answer) = call(r#"{"jsonrpc":"2.0","id":1,"method":"eth_nope","params":[]}"#);
+    assert_eq!(status, 200);
+    assert!(json(&answer)["error"].is_object(), "{answer}");
+    let other = format!("POST /v1/runtimes/{}/eth", "00".repeat(32));
+    assert_eq!(http(port, &other, r#"{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}"#).0, 404);
     let runtime = summary
         .lines()
         .find_map(|l| l.trim().strip_prefix("ParaTime     timestamp "))
@@ -436,6 +488,9 @@ fn explorer_shows_the_network(dir: &Path, api: &str, port: u16, summary: &str) {
         .env("HOSTILE", hostile)
         .env("TRANSFER", transfer.to_string())
         .env("TRANSFER_TEXT", "1.234567 ATL")
+        .env("EVM_RUNTIME", &evm_runtime)
+        .env("EVM_TX", &evm_tx)
+        .env("EVM_TOKEN", &token)
         .output()
         .expect("node runs");
     assert!(

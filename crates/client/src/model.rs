@@ -535,6 +535,24 @@ pub struct RoundEventsResponse {
     pub steps: Vec<RoundStep>,
 }
 
+/// An Ethereum JSON-RPC this node serves for an EVM ParaTime.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EthEndpoint {
+    /// The EVM ParaTime.
+    pub runtime: atoll_types::RuntimeId,
+    /// Its Ethereum chain id.
+    pub chain_id: u64,
+}
+
+/// `GET /v1/eth`: the Ethereum JSON-RPCs reachable at `POST /v1/runtimes/{id}/eth`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EthEndpoints {
+    /// One per EVM ParaTime this node serves.
+    pub endpoints: Vec<EthEndpoint>,
+}
+
 /// `POST /v1/runtimes/{id}/query`.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

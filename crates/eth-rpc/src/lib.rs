@@ -110,6 +110,59 @@ pub struct EthRpc {
     chain_id: u64,
     server: ServerHandle,
     feed: JoinHandle<()>,
+    handle: EthRpcHandle,
+}
+
+/// The methods of a running JSON-RPC, callable in-process: what the node API serves at
+/// `POST /v1/runtimes/{id}/eth` (one request at a time, no subscriptions), so that the
+/// node's own pages reach the EVM ParaTime from the API's origin.
+#[derive(Clone)]
+pub struct EthRpcHandle {
+    runtime: atoll_types::RuntimeId,
+    chain_id: u64,
+    methods: jsonrpsee::Methods,
+    subscriptions: Arc<std::collections::HashSet<&'static str>>,
+}
+
+/// Why an in-process call was refused before reaching a method.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// Not one JSON-RPC request object.
+    #[error("not a JSON-RPC request: {0}")]
+    Invalid(String),
+    /// A subscription method, which needs a WebSocket.
+    #[error("{0} needs a WebSocket connection: use the JSON-RPC endpoint's ws:// address")]
+    Subscription(String),
+}
+
+impl EthRpcHandle {
+    /// The runtime it serves.
+    pub fn runtime(&self) -> atoll_types::RuntimeId {
+        self.runtime
+    }
+
+    /// The ParaTime's Ethereum chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// Answers one JSON-RPC request (a JSON object): the JSON-RPC response, which may be an
+    /// error response as over HTTP.
+    pub async fn call(&self, request: &serde_json::Value) -> Result<String, CallError> {
+        let method = request
+            .get("method")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| CallError::Invalid("no method".into()))?;
+        if self.subscriptions.contains(method) {
+            return Err(CallError::Subscription(method.to_owned()));
+        }
+        let (response, _) = self
+            .methods
+            .raw_json_request(&request.to_string(), 1)
+            .await
+            .map_err(|e| CallError::Invalid(e.to_string()))?;
+        Ok(response.get().to_owned())
+    }
 }
 
 impl EthRpc {
@@ -121,6 +174,11 @@ impl EthRpc {
     /// The ParaTime's Ethereum chain id.
     pub fn chain_id(&self) -> u64 {
         self.chain_id
+    }
+
+    /// Its methods, callable in-process.
+    pub fn handle(&self) -> EthRpcHandle {
+        self.handle.clone()
     }
 
     /// Stops serving and indexing.
@@ -169,6 +227,12 @@ pub async fn start(config: EthRpcConfig, compute: ComputeHandle) -> Result<EthRp
         .allow_methods(tower_http::cors::Any)
         .allow_headers(tower_http::cors::Any);
     let known: Arc<std::collections::HashSet<_>> = Arc::new(module.method_names().collect());
+    let handle = EthRpcHandle {
+        runtime: compute.runtime(),
+        chain_id,
+        methods: module.clone(),
+        subscriptions: Arc::new(pubsub::SUBSCRIPTION_METHODS.iter().copied().collect()),
+    };
     let unknown = RpcServiceBuilder::new()
         .layer_fn(move |service| unknown::GethUnknownMethods::new(known.clone(), service));
     let server = Server::builder()
@@ -185,7 +249,7 @@ pub async fn start(config: EthRpcConfig, compute: ComputeHandle) -> Result<EthRp
         tokio::join!(feed::run(compute, index, heads), pool);
     });
     tracing::info!(%addr, chain_id, "Ethereum JSON-RPC listening");
-    Ok(EthRpc { addr, chain_id, server, feed })
+    Ok(EthRpc { addr, chain_id, server, feed, handle })
 }
 
 /// The ParaTime's chain id, from its `evm.ChainId` query.

@@ -29,14 +29,17 @@ impl jsonrpsee::server::IdProvider for HexIds {
     }
 }
 
+/// The methods that only work over a WebSocket.
+pub const SUBSCRIPTION_METHODS: [&str; 2] = ["eth_subscribe", "eth_unsubscribe"];
+
 /// Registers `eth_subscribe` and `eth_unsubscribe`.
 pub fn register(
     module: &mut RpcModule<EthState>,
 ) -> Result<(), jsonrpsee::core::RegisterMethodError> {
     module.register_subscription(
-        "eth_subscribe",
+        SUBSCRIPTION_METHODS[0],
         "eth_subscription",
-        "eth_unsubscribe",
+        SUBSCRIPTION_METHODS[1],
         |params, pending, s, _| async move {
             let mut p = params.sequence();
             let kind: String = match p.next() {

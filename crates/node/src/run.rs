@@ -144,6 +144,7 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
         &config.api.listen,
         node.view(),
         compute.iter().map(atoll_compute::Compute::handle).collect(),
+        eth_rpcs.iter().map(atoll_eth_rpc::EthRpc::handle).collect(),
         &config.api,
     )
     .await

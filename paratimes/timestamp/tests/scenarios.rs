@@ -99,6 +99,7 @@ async fn honest_network_deposits_anchors_and_withdraws() {
         &api_config.listen,
         n0.node.view(),
         vec![handle.clone()],
+        Vec::new(),
         &api_config,
     )
     .await

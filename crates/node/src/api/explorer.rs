@@ -23,6 +23,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("staking.js", JS, include_str!("explorer/staking.js")),
     ("paratimes.js", JS, include_str!("explorer/paratimes.js")),
     ("governance.js", JS, include_str!("explorer/governance.js")),
+    ("evm.js", JS, include_str!("explorer/evm.js")),
     ("style.css", "text/css; charset=utf-8", include_str!("explorer/style.css")),
 ];
 

@@ -7,6 +7,7 @@
 //! serves the block explorer at `/explorer` ([`explorer`]), built on this API.
 
 pub mod error;
+mod eth;
 mod explorer;
 mod limit;
 mod queries;
@@ -37,6 +38,8 @@ pub struct ApiState {
     node: NodeView,
     /// The compute role of each ParaTime this node runs.
     compute: Vec<atoll_compute::ComputeHandle>,
+    /// The Ethereum JSON-RPC of each EVM ParaTime this node serves one for.
+    eth: Vec<atoll_eth_rpc::EthRpcHandle>,
     /// The OpenAPI document, serialized once.
     document: Bytes,
     /// Permits for open WebSocket streams.
@@ -108,6 +111,8 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(runtime::round))
         .routes(routes!(rounds::rounds))
         .routes(routes!(rounds::round_events))
+        .routes(routes!(eth::endpoints))
+        .routes(routes!(eth::call))
         .routes(routes!(runtime::query))
 }
 
@@ -116,10 +121,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api_routes().split_for_parts().1
 }
 
-/// The API's router over `node` (and the compute role of each ParaTime it runs).
+/// The API's router over `node` (and the compute role of each ParaTime it runs, and the
+/// Ethereum JSON-RPC of each EVM ParaTime it serves one for).
 pub fn router(
     node: NodeView,
     compute: Vec<atoll_compute::ComputeHandle>,
+    eth: Vec<atoll_eth_rpc::EthRpcHandle>,
     config: &ApiConfig,
 ) -> Router {
     let (router, document) = api_routes().split_for_parts();
@@ -127,6 +134,7 @@ pub fn router(
     let state = ApiState {
         node,
         compute,
+        eth,
         document,
         streams: Arc::new(tokio::sync::Semaphore::new(config.max_streams)),
         heights: Arc::new(ws::HeightCache::default()),
@@ -147,11 +155,13 @@ pub async fn serve(
     listen: &str,
     node: NodeView,
     compute: Vec<atoll_compute::ComputeHandle>,
+    eth: Vec<atoll_eth_rpc::EthRpcHandle>,
     config: &ApiConfig,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
-    let app = router(node, compute, config).into_make_service_with_connect_info::<SocketAddr>();
+    let app =
+        router(node, compute, eth, config).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "API server stopped");

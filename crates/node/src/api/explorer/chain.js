@@ -3,6 +3,7 @@
 import {
   amount, api, card, el, fields, keyLink, link, mono, share, short, show, sparkline, table, time, tokenInfo,
 } from "./dom.js";
+import { evmRuntimes } from "./evm.js";
 import { roothashEvent, subscribe } from "./live.js";
 
 const RECENT_BLOCKS = 20;
@@ -25,10 +26,12 @@ function runtimeState(summary) {
 export async function dashboard() {
   await tokenInfo();
   const status = await api("/v1/status");
-  const [validators, runtimes] = await Promise.all([
+  const [validators, runtimes, evms] = await Promise.all([
     api("/v1/validators").catch(() => ({ value: [] })),
     api("/v1/runtimes").catch(() => ({ value: [] })),
+    evmRuntimes(),
   ]);
+  const evm = new Set(evms.map((e) => e.runtime));
   const blocks = [];
   for (let h = status.height; h > 0 && blocks.length < RECENT_BLOCKS; h--) {
     try { blocks.push(await api(`/v1/blocks/${h}`)); } catch { break; }
@@ -48,6 +51,7 @@ export async function dashboard() {
   }));
   const runtimeRows = perRuntime.map(({ runtime, summary }) => el("tr", {},
     el("td", {}, link(`#/runtime/${runtime.id}`, short(runtime.id), { class: "mono", title: runtime.id })),
+    el("td", {}, evm.has(runtime.id) ? link(`#/evm/${runtime.id}`, "EVM blocks") : "—"),
     el("td", {}, runtime.tee_hardware === "none" ? "—" : `${runtime.tee_hardware} TEE`),
     el("td", {}, summary ? link(`#/runtime/${runtime.id}/round/${summary.round}`, summary.round) : "–"),
     el("td", {}, summary ? summary.header_type : "–"),
@@ -77,7 +81,7 @@ export async function dashboard() {
       el("td", {}, v.power),
       el("td", {}, share(v.power / totalPower)))), "validators"),
     el("h2", {}, "ParaTimes"),
-    table(["Runtime", "TEE", "Round", "Latest block", "State"], runtimeRows, "ParaTimes"),
+    table(["Runtime", "Ethereum", "TEE", "Round", "Latest block", "State"], runtimeRows, "ParaTimes"),
     el("h2", {}, "Recent discrepancies"),
     discrepancies.length
       ? table(["Runtime", "Round", "Declared at", "Cause", "Wrong results from", "Slashed"], discrepancies.slice(0, 10).map(({ runtime, round }) => el("tr", {},

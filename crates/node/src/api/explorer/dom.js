@@ -13,7 +13,7 @@ export function el(tag, attributes = {}, ...children) {
     else if (name === "style") node.style.cssText = value;
     else node.setAttribute(name, value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }

@@ -2,6 +2,7 @@
 // round — commitments, the discrepancy, the backups, finalization and who was slashed.
 
 import { amount, api, el, fields, histogram, keyLink, link, main, mono, short, show, table, time, tokenInfo } from "./dom.js";
+import { evmRuntimes } from "./evm.js";
 import { roothashEvent, subscribe, throttle } from "./live.js";
 
 const OUTCOMES = {
@@ -60,6 +61,7 @@ export async function runtime(id) {
     api(`/v1/runtimes/${id}/rounds?limit=100`).catch(() => ({ rounds: [] })),
   ]);
   const committee = await api(`/v1/runtimes/${id}/committee`).then((r) => r.value).catch(() => null);
+  const ethereum = (await evmRuntimes()).find((e) => e.runtime === id);
   const s = state.value;
   const members = [...new Set([...s.workers, ...s.backups])];
   const rank = (node) => {
@@ -71,6 +73,7 @@ export async function runtime(id) {
   show("ParaTime",
     fields([
       ["Runtime", mono(id)],
+      ethereum ? ["Ethereum", link(`#/evm/${id}`, `EVM blocks, transactions and accounts (chain id ${ethereum.chain_id})`)] : null,
       ["TEE", descriptor.value.tee_hardware === "simulated" ? "simulated (no hardware isolation)" : descriptor.value.tee_hardware],
       ["Round", link(`#/runtime/${id}/round/${s.round}`, `${s.round} (${s.header_type.replaceAll("_", " ")})`)],
       ["Round in progress", link(`#/runtime/${id}/round/${s.round + 1}`, s.round + 1)],
