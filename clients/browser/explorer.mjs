@@ -3,7 +3,8 @@
 // hostile name, then runs this). Checks: every page renders without console or page errors;
 // search finds a block, a transaction, an account and a round; a transfer made while the
 // dashboard is open appears without a reload; the round timeline shows the discrepancy and
-// the slash; hostile strings stay text. Saves a screenshot of each page in SHOTS_DIR.
+// the slash; hostile strings stay text; axe-core finds no accessibility violation (WCAG 2.1
+// A and AA rules) on any kind of page, light or dark. Saves a screenshot of each page in SHOTS_DIR.
 //
 // Environment: EXPLORER_URL, SHOTS_DIR, RUNTIME (hex), ROUND (a round with a slash),
 // ALICE (atoll1…), TX (a committed transaction's hash), HOSTILE (the proposal's name),
@@ -12,6 +13,7 @@
 
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
 const env = (name) => {
@@ -34,6 +36,27 @@ let errors = [];
 page.on("console", (message) => { if (message.type() === "error") errors.push(message.text()); });
 page.on("pageerror", (error) => errors.push(String(error)));
 page.on("response", (response) => { if (response.status() >= 400) errors.push(`${response.status()} ${response.url()}`); });
+
+// axe-core runs in a second context that may inject it (the explorer's content security
+// policy rightly refuses scripts from anywhere else, so only this context bypasses it).
+const axeSource = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+const audited = await browser.newContext({ bypassCSP: true, viewport: { width: 1200, height: 900 } });
+const auditor = await audited.newPage();
+const findings = [];
+
+/** The WCAG 2.1 A/AA violations axe-core finds on `route`, of any impact. */
+async function audit(name, route, heading) {
+  await auditor.goto(`${base}#${route}`);
+  await auditor.waitForFunction((h) => document.querySelector("main h1")?.textContent.includes(h), heading, { timeout: 30_000 });
+  await auditor.waitForLoadState("networkidle").catch(() => {});
+  await auditor.addScriptTag({ path: axeSource });
+  const result = await auditor.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+  });
+  for (const v of result) findings.push(`${name}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.join("; ")}`);
+  console.log(`accessibility ${name}: ${result.length} violations`);
+}
 
 function check(condition, what) {
   if (!condition) throw new Error(`explorer: ${what}`);
@@ -67,6 +90,7 @@ try {
   const height = Number(await page.textContent("#height"));
   await visit("block", `/block/${height}`, `Block ${height}`);
   await visit("transaction", `/tx/${env("TX")}`, "Transaction");
+  check((await page.textContent("main pre")).includes('"amount": "1000000000"'), "the transfer's body is decoded");
   await visit("account", `/account/${env("ALICE")}`, "Account");
   await visit("entities", "/entities", "Validators and entities");
   const entity = await page.getAttribute("main tbody tr td a", "href");
@@ -74,6 +98,12 @@ try {
   const node = await page.getAttribute("main tbody tr td a", "href");
   await visit("node", node.slice(1), "Node");
   await visit("paratime", `/runtime/${runtime}`, "ParaTime");
+  // The committee at an earlier height, picked on the page.
+  const earlier = Math.max(1, height - 5);
+  await page.fill("#committee-height", String(earlier));
+  await page.press("#committee-height", "Enter");
+  await page.waitForFunction((h) => document.querySelector("main")?.textContent.includes(`at block ${h}.`), earlier, { timeout: 30_000 });
+  check(await page.locator("main table").first().locator("tbody tr").count() >= 1, "the earlier committee is listed");
   await visit("governance", "/governance", "Governance proposals");
   await visit("proposal", "/proposal/0", "Proposal 0");
 
@@ -145,6 +175,21 @@ try {
   await visit("phone-dark-round", `/runtime/${runtime}/round/${round}`, `ParaTime round ${round}`);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 1, `the page is wider than a phone by ${overflow}px`);
+
+  // Accessibility of every kind of page, light and dark.
+  for (const scheme of ["light", "dark"]) {
+    await auditor.emulateMedia({ colorScheme: scheme });
+    await audit(`dashboard-${scheme}`, "/", "Chain");
+    await audit(`round-${scheme}`, `/runtime/${runtime}/round/${round}`, `ParaTime round ${round}`);
+  }
+  await audit("block", `/block/${height}`, `Block ${height}`);
+  await audit("transaction", `/tx/${env("TX")}`, "Transaction");
+  await audit("account", `/account/${env("ALICE")}`, "Account");
+  await audit("entities", "/entities", "Validators and entities");
+  await audit("paratime", `/runtime/${runtime}`, "ParaTime");
+  await audit("proposal", "/proposal/0", "Proposal 0");
+  await audit("evm-transaction", `/evm/${evm}/tx/${env("EVM_TX")}`, "EVM transaction");
+  check(findings.length === 0, `accessibility violations:\n${findings.join("\n")}`);
 } finally {
   await browser.close();
 }

@@ -5,6 +5,7 @@
 //! trusts and reruns the same query (from [`queries`] or `atoll_consensus`) over the proven
 //! entries, so the answer is accepted only if the proof implies it.
 
+pub mod bodies;
 mod error;
 pub mod model;
 mod paratime;

@@ -157,6 +157,11 @@ pub struct TxSummary {
     pub gas: Option<u64>,
     /// Hex of the method's borsh-encoded body.
     pub body: Option<String>,
+    /// The body decoded by method (absent for an unknown method or a body that does not
+    /// decode as its method's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub decoded: Option<serde_json::Value>,
     /// What happened (absent while the block's results are not stored).
     pub result: Option<TxOutcome>,
 }

@@ -97,6 +97,9 @@ pub(crate) fn tx_summary(raw: &[u8], index: u32, result: Option<&TxResult>) -> T
         fee: decoded.as_ref().map(|(_, tx)| tx.fee.amount),
         gas: decoded.as_ref().map(|(_, tx)| tx.fee.gas),
         body: decoded.as_ref().map(|(_, tx)| hex::encode(&tx.body)),
+        decoded: decoded
+            .as_ref()
+            .and_then(|(_, tx)| atoll_client::bodies::body_json(&tx.method, &tx.body)),
         result: outcome,
     }
 }

@@ -192,8 +192,8 @@ export async function transaction(hash) {
       ["Gas limit / used", `${t.tx?.gas ?? "–"} / ${result?.gas_used ?? "–"}`],
       ["Result", result?.error ? el("span", { class: "warn" }, `failed: ${result.error.message ?? ""}`) : result ? el("span", { class: "ok" }, "ok") : "–"],
     ]),
-    el("h2", {}, "Body"),
-    el("pre", {}, JSON.stringify(t.tx?.body ?? null, null, 2)),
+    el("h2", {}, t.tx?.decoded ? "Body" : "Body (hex: not decodable as its method's)"),
+    el("pre", {}, t.tx?.decoded ? JSON.stringify(t.tx.decoded, null, 2) : (t.tx?.body ?? "–")),
     el("h2", {}, "Events"),
     eventList(t.events ?? []));
 }

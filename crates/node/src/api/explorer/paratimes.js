@@ -53,6 +53,28 @@ function latencyHistogram(rounds) {
   return histogram(buckets, `Consensus blocks from a round's opening to its finalization (${latencies.length} finalized rounds)`);
 }
 
+/** The committee (workers, backups, proposer ranks) after `height`, or the latest. */
+async function committeeView(id, latest, height) {
+  const at = height ? `?height=${height}` : "";
+  const [committee, s] = await Promise.all([
+    api(`/v1/runtimes/${id}/committee${at}`).then((r) => r.value).catch(() => null),
+    latest ? Promise.resolve(latest) : api(`/v1/runtimes/${id}/roothash${at}`).then((r) => r.value),
+  ]);
+  const members = [...new Set([...s.workers, ...s.backups])];
+  const rank = (node) => {
+    const i = (s.schedulers ?? []).indexOf(node);
+    return i < 0 ? "–" : String(i);
+  };
+  return el("div", {},
+    el("p", { class: "muted" }, `${committee ? `Epoch ${committee.epoch}${height ? `, at block ${height}` : ""}. ` : ""}Rank is the proposer order for round ${s.round + 1}: rank 0 schedules the batch; rank r may propose after r proposer timeouts.`),
+    members.length
+      ? table(["Node", "Role", "Rank"], members.map((node) => el("tr", {},
+        el("td", {}, keyLink("node", node)),
+        el("td", {}, [s.workers.includes(node) ? "worker" : null, s.backups.includes(node) ? "backup" : null].filter(Boolean).join(" + ")),
+        el("td", {}, s.workers.includes(node) ? rank(node) : "–"))), "committee")
+      : el("p", { class: "warn" }, "No committee: the runtime is not served."));
+}
+
 export async function runtime(id) {
   await tokenInfo();
   const [descriptor, state, rounds] = await Promise.all([
@@ -60,14 +82,19 @@ export async function runtime(id) {
     api(`/v1/runtimes/${id}/roothash`),
     api(`/v1/runtimes/${id}/rounds?limit=100`).catch(() => ({ rounds: [] })),
   ]);
-  const committee = await api(`/v1/runtimes/${id}/committee`).then((r) => r.value).catch(() => null);
   const ethereum = (await evmRuntimes()).find((e) => e.runtime === id);
   const s = state.value;
-  const members = [...new Set([...s.workers, ...s.backups])];
-  const rank = (node) => {
-    const i = (s.schedulers ?? []).indexOf(node);
-    return i < 0 ? "–" : String(i);
-  };
+  const committeeSlot = el("div", {}, await committeeView(id, s, null));
+  const heightInput = el("input", { id: "committee-height", type: "number", min: "1", inputmode: "numeric", placeholder: "latest" });
+  const picker = el("form", { class: "inline" },
+    el("label", { for: "committee-height" }, "Committee at block height "), heightInput, " ",
+    el("button", { type: "submit" }, "Show"));
+  picker.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const height = heightInput.value.trim();
+    committeeSlot.replaceChildren(await committeeView(id, null, /^\d+$/.test(height) ? height : null)
+      .catch((error) => el("p", { class: "warn" }, error.message)));
+  });
   const roundRows = el("tbody", {}, rounds.rounds.slice(0, 30).map((r) => roundRow(id, r)));
   const histogramSlot = el("div", {}, latencyHistogram(rounds.rounds));
   show("ParaTime",
@@ -83,12 +110,9 @@ export async function runtime(id) {
       ["Suspended", s.suspended ? el("span", { class: "warn" }, "yes") : "no"],
       ["Queued deposits", s.incoming_queue],
     ]),
-    el("h2", {}, `Committee${committee ? ` of epoch ${committee.epoch}` : ""}`),
-    el("p", { class: "muted" }, `Rank is the proposer order for round ${s.round + 1}: rank 0 schedules the batch; rank r may propose after r proposer timeouts.`),
-    table(["Node", "Role", "Rank"], members.map((node) => el("tr", {},
-      el("td", {}, keyLink("node", node)),
-      el("td", {}, [s.workers.includes(node) ? "worker" : null, s.backups.includes(node) ? "backup" : null].filter(Boolean).join(" + ")),
-      el("td", {}, s.workers.includes(node) ? rank(node) : "–"))), "committee"),
+    el("h2", {}, "Committee"),
+    picker,
+    committeeSlot,
     el("h2", {}, "Round latency"),
     histogramSlot,
     el("h2", {}, "Rounds (live)"),
