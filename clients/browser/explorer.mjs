@@ -92,6 +92,7 @@ try {
   await visit("transaction", `/tx/${env("TX")}`, "Transaction");
   check((await page.textContent("main pre")).includes('"amount": "1000000000"'), "the transfer's body is decoded");
   await visit("account", `/account/${env("ALICE")}`, "Account");
+  check(await page.locator(`main a[href="#/tx/${env("TX")}"]`).count() >= 1, "the account lists the transfer it signed");
   await visit("entities", "/entities", "Validators and entities");
   const entity = await page.getAttribute("main tbody tr td a", "href");
   await visit("entity", entity.slice(1), "Entity");

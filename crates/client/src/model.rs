@@ -166,6 +166,35 @@ pub struct TxSummary {
     pub result: Option<TxOutcome>,
 }
 
+/// `?before=…&limit=…` of `GET /v1/accounts/{address}/transactions`.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct AccountTxsQuery {
+    /// Only transactions before this `<height>:<index>` (the last one of the previous page).
+    pub before: Option<String>,
+    /// How many (default 20, at most 100).
+    pub limit: Option<u32>,
+}
+
+/// A transaction an account signed, with the block that included it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AccountTx {
+    /// The block.
+    pub height: u64,
+    /// The transaction, with its result (a refused one shows its error).
+    pub tx: TxSummary,
+}
+
+/// `GET /v1/accounts/{address}/transactions`: newest first.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AccountTransactions {
+    /// The transactions.
+    pub transactions: Vec<AccountTx>,
+}
+
 /// `GET /v1/blocks/…`.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -1,5 +1,5 @@
 //! The block store: decided blocks by height with the certificate that decided each, indexes
-//! by block id and transaction hash, the results and events of each applied block, what each
+//! by block id, transaction hash and sender, the results and events of each applied block, what each
 //! block recorded of each ParaTime round ([`crate::rounds`]), the
 //! offences already slashed, and the proposals of the height in progress, in one redb file. Each block is written in one durable transaction
 //! *before* its state is committed; a node that crashes in between replays the block at
@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
-use atoll_consensus::BlockResults;
-use atoll_types::{decode, encode, Hash, Height, Round, RuntimeId};
+use atoll_consensus::{BlockResults, SignedTransaction, MAX_TRANSACTION_SIZE};
+use atoll_types::{decode, encode, Address, Hash, Height, Round, RuntimeId};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use thiserror::Error;
 
@@ -22,6 +22,8 @@ const TXS: TableDefinition<'_, &[u8], (u64, u32)> = TableDefinition::new("txs");
 const CERTIFICATES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("certificates");
 const RESULTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("results");
 const EVIDENCE: TableDefinition<'_, &[u8], u64> = TableDefinition::new("evidence");
+/// Transactions by signer: (sender address, height, index) -> transaction hash.
+const SENDERS: TableDefinition<'_, (&[u8], u64, u32), &[u8]> = TableDefinition::new("senders");
 /// ParaTime rounds: (runtime id, round, height) -> encoded [`RoundEntry`].
 const ROUNDS: TableDefinition<'_, (&[u8], u64, u64), &[u8]> = TableDefinition::new("rounds");
 /// Undecided proposals: (height, round, block id) -> encoded [`UndecidedProposal`].
@@ -68,6 +70,13 @@ pub enum StoreError {
     },
 }
 
+/// Who signed a transaction, if it decodes (its signature is checked by execution, not
+/// here: a block may carry a forged one, which then indexes as refused).
+fn sender(raw: &[u8]) -> Option<Address> {
+    let signed: SignedTransaction = decode(raw, MAX_TRANSACTION_SIZE).ok()?;
+    Some(Address::from_public_key(signed.signer()))
+}
+
 fn db_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Db(e.to_string())
 }
@@ -89,6 +98,7 @@ impl BlockStore {
         txn.open_table(EVIDENCE).map_err(db_err)?;
         txn.open_table(RESULTS).map_err(db_err)?;
         txn.open_table(ROUNDS).map_err(db_err)?;
+        txn.open_table(SENDERS).map_err(db_err)?;
         txn.open_table(UNDECIDED).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(Self { db })
@@ -114,10 +124,19 @@ impl BlockStore {
             // not take over the index: the first inclusion stays until results name the
             // one that executed (see `put_results`).
             let mut txs = txn.open_table(TXS).map_err(db_err)?;
+            let mut senders = txn.open_table(SENDERS).map_err(db_err)?;
             for (i, tx) in block.transactions.iter().enumerate() {
                 let key = Hash::digest(tx);
                 if txs.get(key.as_bytes().as_slice()).map_err(db_err)?.is_none() {
                     txs.insert(key.as_bytes().as_slice(), (height, i as u32)).map_err(db_err)?;
+                }
+                if let Some(sender) = sender(tx) {
+                    senders
+                        .insert(
+                            (sender.as_bytes().as_slice(), height, i as u32),
+                            key.as_bytes().as_slice(),
+                        )
+                        .map_err(db_err)?;
                 }
             }
             let mut certificates = txn.open_table(CERTIFICATES).map_err(db_err)?;
@@ -196,6 +215,34 @@ impl BlockStore {
                 .map_err(|e| StoreError::Corrupt(height.0, e.to_string())),
             None => Ok(None),
         }
+    }
+
+    /// The transactions `sender` signed that blocks included (executed or refused), newest
+    /// first, below `before` (height, index) if given, at most `limit`.
+    pub fn sent_by(
+        &self,
+        sender: &Address,
+        before: Option<(Height, u32)>,
+        limit: usize,
+    ) -> Result<Vec<(Height, u32, Hash)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(SENDERS).map_err(db_err)?;
+        let id = sender.as_bytes().as_slice();
+        let (end_height, end_index) = before.map_or((u64::MAX, u32::MAX), |(h, i)| (h.0, i));
+        let mut found = Vec::new();
+        for item in table.range((id, 0, 0)..(id, end_height, end_index)).map_err(db_err)?.rev() {
+            if found.len() == limit {
+                break;
+            }
+            let (key, value) = item.map_err(db_err)?;
+            let (_, height, index) = key.value();
+            let hash: [u8; 32] = value
+                .value()
+                .try_into()
+                .map_err(|_| StoreError::Corrupt(height, "a sender index entry".into()))?;
+            found.push((Height(height), index, Hash::from_bytes(hash)));
+        }
+        Ok(found)
     }
 
     /// What the blocks recorded of `round` of `runtime`, in height order (empty for a round
@@ -416,6 +463,7 @@ impl BlockStore {
             let mut certificates = txn.open_table(CERTIFICATES).map_err(db_err)?;
             let mut results = txn.open_table(RESULTS).map_err(db_err)?;
             let mut rounds = txn.open_table(ROUNDS).map_err(db_err)?;
+            let mut senders = txn.open_table(SENDERS).map_err(db_err)?;
             for height in earliest.0..keep_from.0 {
                 certificates.remove(height).map_err(db_err)?;
                 if let Some(bytes) = results.remove(height).map_err(db_err)? {
@@ -433,7 +481,12 @@ impl BlockStore {
                     .map_err(|e| StoreError::Corrupt(height, e.to_string()))?;
                 drop(bytes);
                 ids.remove(block.id().as_bytes().as_slice()).map_err(db_err)?;
-                for tx in &block.transactions {
+                for (i, tx) in block.transactions.iter().enumerate() {
+                    if let Some(sender) = sender(tx) {
+                        senders
+                            .remove((sender.as_bytes().as_slice(), height, i as u32))
+                            .map_err(db_err)?;
+                    }
                     // Only mappings to this block: a later inclusion keeps its own.
                     let key = Hash::digest(tx);
                     let here = txs

@@ -540,3 +540,31 @@ fn block_store_indexes_paratime_rounds_and_prunes_them_with_their_blocks() {
     let two = store.round_history(&runtime, Round(2)).expect("history");
     assert_eq!(two.iter().map(|(h, _)| h.0).collect::<Vec<_>>(), [3]);
 }
+
+/// The sender index: every included transaction under its signer, newest first, paged by
+/// (height, index), pruned with its block; bytes that are no transaction index nothing.
+#[test]
+fn block_store_indexes_transactions_by_sender() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = BlockStore::open(&dir.path().join("blocks.redb")).expect("open");
+    let g = genesis(2);
+    let chain = g.chain_context();
+    let (a, b) = (transfer(&g, 0, 0, 1), transfer(&g, 1, 0, 1));
+    let b1 = block(&chain, 1, None, vec![a.clone(), b.clone()]);
+    let b2 =
+        block(&chain, 2, Some(&b1), vec![b"not a transaction".to_vec(), transfer(&g, 0, 1, 1)]);
+    store.put(&b1, &cert(&b1)).expect("put");
+    store.put(&b2, &cert(&b2)).expect("put");
+    let zero = Address::from_public_key(&key(0).public_key());
+    let sent = store.sent_by(&zero, None, 10).expect("sent");
+    assert_eq!(sent.iter().map(|(h, i, _)| (h.0, *i)).collect::<Vec<_>>(), [(2, 1), (1, 0)]);
+    assert_eq!(sent[1].2, Hash::digest(&a));
+    let page = store.sent_by(&zero, Some((Height(2), 1)), 10).expect("page");
+    assert_eq!(page.iter().map(|(h, i, _)| (h.0, *i)).collect::<Vec<_>>(), [(1, 0)]);
+    assert_eq!(store.sent_by(&zero, None, 1).expect("one").len(), 1);
+    let one = Address::from_public_key(&key(1).public_key());
+    assert_eq!(store.sent_by(&one, None, 10).expect("sent").len(), 1);
+    store.prune_below(Height(2)).expect("prune");
+    assert_eq!(store.sent_by(&zero, None, 10).expect("sent").len(), 1);
+    assert!(store.sent_by(&one, None, 10).expect("sent").is_empty());
+}

@@ -105,6 +105,14 @@ async fn every_endpoint_answers_and_proofs_verify_against_a_trusted_app_hash() {
     assert!(client.latest_block().await.expect("latest").height >= height);
     let events = client.events(height).await.expect("events");
     assert!(events.events.iter().any(|e| e.tx_hash == Some(sent.hash)));
+    // The sender's transactions, newest first, the body decoded by method.
+    let url = format!("{}/v1/accounts/{from}/transactions", client.base());
+    let mine: serde_json::Value =
+        reqwest::get(url).await.expect("GET").json().await.expect("transactions");
+    let newest = &mine["transactions"][0];
+    assert_eq!(newest["height"], height);
+    assert_eq!(newest["tx"]["hash"], sent.hash.to_string());
+    assert_eq!(newest["tx"]["decoded"]["to"], to.to_string(), "{newest}");
 
     let mut saw_block = false;
     let mut saw_event = false;
@@ -380,6 +388,12 @@ async fn bad_requests_get_4xx_json_errors_and_change_nothing() {
     assert_eq!(get("/v1/accounts/atoll1bogus".into()).await, (400, "bad_request".into()));
     assert_eq!(get(format!("/v1/accounts/{from}?colour=red")).await, (400, "bad_request".into()));
     assert_eq!(get(format!("/v1/accounts/{from}?height=-1")).await, (400, "bad_request".into()));
+    for query in ["limit=0", "limit=101", "before=7", "before=a:b"] {
+        let path = format!("/v1/accounts/{from}/transactions?{query}");
+        assert_eq!(get(path).await, (400, "bad_request".into()), "{query}");
+    }
+    let path = format!("/v1/runtimes/{}/rounds?limit=0", "00".repeat(32));
+    assert_eq!(get(path).await, (400, "bad_request".into()));
     assert_eq!(get("/v1/ws".into()).await, (400, "bad_request".into()));
     let response = http.delete(format!("{base}/v1/status")).send().await.expect("request");
     assert_eq!(response.status().as_u16(), 405);

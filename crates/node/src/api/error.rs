@@ -148,3 +148,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 fn query_rejection(rejection: QueryRejection) -> ApiError {
     ApiError::bad_request(rejection.body_text())
 }
+
+/// A page size from `?limit=`: `default` if absent, refused unless 1 to `max`.
+pub(crate) fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<usize, ApiError> {
+    match limit.unwrap_or(default) {
+        0 => Err(ApiError::bad_request(format!("limit must be 1 to {max}"))),
+        n if n > max => Err(ApiError::bad_request(format!("limit must be 1 to {max}"))),
+        n => Ok(n as usize),
+    }
+}

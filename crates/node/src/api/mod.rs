@@ -85,6 +85,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(submit::estimate_gas))
         .routes(routes!(queries::chain))
         .routes(routes!(queries::account))
+        .routes(routes!(read::account_transactions))
         .routes(routes!(queries::delegations))
         .routes(routes!(queries::delegators))
         .routes(routes!(queries::debonding_delegations))

@@ -72,7 +72,7 @@ impl ApiState {
 
 /// A bech32 address, or a 64-digit hex public key standing for its address (an entity's
 /// escrow account, a node's account).
-fn parse_address(text: &str) -> Result<Address, ApiError> {
+pub(super) fn parse_address(text: &str) -> Result<Address, ApiError> {
     if text.len() == 64 {
         if let Ok(key) = text.parse::<PublicKey>() {
             return Ok(Address::from_public_key(&key));

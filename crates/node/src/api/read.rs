@@ -1,8 +1,8 @@
 //! Status, blocks, transactions and events: reads of the block store and the node itself.
 
 use atoll_client::model::{
-    BlockResponse, ErrorBody, ErrorDetail, EventItem, EventsResponse, Status, TransactionResponse,
-    TxOutcome, TxSummary,
+    AccountTransactions, AccountTx, AccountTxsQuery, BlockResponse, ErrorBody, ErrorDetail,
+    EventItem, EventsResponse, Status, TransactionResponse, TxOutcome, TxSummary,
 };
 use atoll_consensus::{chain, BlockResults, SignedTransaction, TxResult};
 use atoll_engine::Block;
@@ -12,7 +12,11 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 
+use super::error::{page_limit, ApiQuery};
 use super::{ApiError, ApiState};
+
+const DEFAULT_ACCOUNT_TXS: u32 = 20;
+const MAX_ACCOUNT_TXS: u32 = 100;
 
 /// Parses a hex hash from a path.
 pub(crate) fn parse_hash(text: &str) -> Result<Hash, ApiError> {
@@ -282,4 +286,47 @@ pub(crate) async fn transaction(
         raw: Some(hex::encode(raw)),
         events,
     }))
+}
+
+/// The transactions an account signed that blocks included, newest first, with their
+/// results: a page of at most 100 (`before` = `<height>:<index>` of the last one).
+#[utoipa::path(get, path = "/v1/accounts/{address}/transactions", tag = "chain",
+    params(("address" = String, Path,
+        description = "bech32 address, or a hex public key standing for its address"),
+        AccountTxsQuery),
+    responses((status = 200, body = AccountTransactions), (status = 400, body = ErrorBody)))]
+pub(crate) async fn account_transactions(
+    State(api): State<ApiState>,
+    Path(address): Path<String>,
+    ApiQuery(q): ApiQuery<AccountTxsQuery>,
+) -> Result<Json<AccountTransactions>, ApiError> {
+    let address = super::queries::parse_address(&address)?;
+    let limit = page_limit(q.limit, DEFAULT_ACCOUNT_TXS, MAX_ACCOUNT_TXS)?;
+    let before = match q.before.as_deref() {
+        None => None,
+        Some(text) => {
+            let bad =
+                || ApiError::bad_request(format!("before must be <height>:<index>, not {text:?}"));
+            let (height, index) = text.split_once(':').ok_or_else(bad)?;
+            Some((Height(height.parse().map_err(|_| bad())?), index.parse().map_err(|_| bad())?))
+        }
+    };
+    let node = api.node.clone();
+    let found = tokio::task::spawn_blocking(move || node.blocks().sent_by(&address, before, limit))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let mut transactions = Vec::with_capacity(found.len());
+    let mut loaded: Option<(u64, Block, Option<BlockResults>)> = None;
+    for (height, index, _) in found {
+        if loaded.as_ref().is_none_or(|(h, _, _)| *h != height.0) {
+            let (block, results) = load_block(&api, height.0).await?;
+            loaded = Some((height.0, block, results));
+        }
+        let Some((_, block, results)) = loaded.as_ref() else { continue };
+        let Some(raw) = block.transactions.get(index as usize) else { continue };
+        let result = results.as_ref().and_then(|r| r.results.get(index as usize));
+        transactions.push(AccountTx { height: height.0, tx: tx_summary(raw, index, result) });
+    }
+    Ok(Json(AccountTransactions { transactions }))
 }

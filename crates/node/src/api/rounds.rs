@@ -13,7 +13,7 @@ use atoll_types::{Height, Round, RuntimeId};
 use axum::extract::{Path, State};
 use axum::Json;
 
-use super::error::ApiQuery;
+use super::error::{page_limit, ApiQuery};
 use super::queries::parse_runtime;
 use super::{ApiError, ApiState};
 
@@ -30,19 +30,15 @@ pub(crate) async fn rounds(
     ApiQuery(q): ApiQuery<RoundsQuery>,
 ) -> Result<Json<RoundsResponse>, ApiError> {
     let id = parse_runtime(&id)?;
-    let limit = q.limit.unwrap_or(DEFAULT_ROUNDS);
-    if limit == 0 || limit > MAX_ROUNDS {
-        return Err(ApiError::bad_request(format!("limit must be 1 to {MAX_ROUNDS}")));
-    }
+    let limit = page_limit(q.limit, DEFAULT_ROUNDS, MAX_ROUNDS)?;
     let node = api.node.clone();
     let rounds = tokio::task::spawn_blocking(move || {
         let store = node.blocks();
         // One more than asked: the oldest round's opening is the close of the one before.
-        let found = store
-            .recent_rounds(&id, q.before.map(Round), limit as usize + 1)
-            .map_err(ApiError::internal)?;
+        let found =
+            store.recent_rounds(&id, q.before.map(Round), limit + 1).map_err(ApiError::internal)?;
         let mut rounds = Vec::with_capacity(found.len());
-        for (i, (round, history)) in found.iter().enumerate().take(limit as usize) {
+        for (i, (round, history)) in found.iter().enumerate().take(limit) {
             let previous = match found.get(i + 1) {
                 Some((r, h)) if r.0 + 1 == round.0 => closed(h),
                 _ if round.0 == 0 => None,

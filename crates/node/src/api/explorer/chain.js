@@ -200,11 +200,12 @@ export async function transaction(hash) {
 
 export async function account(address) {
   await tokenInfo();
-  const [a, given, received, debonding] = await Promise.all([
+  const [a, given, received, debonding, sent] = await Promise.all([
     api(`/v1/accounts/${address}`).then((r) => r.value),
     api(`/v1/accounts/${address}/delegations`).then((r) => r.value).catch(() => []),
     api(`/v1/accounts/${address}/delegators`).then((r) => r.value).catch(() => []),
     api(`/v1/accounts/${address}/debonding-delegations`).then((r) => r.value).catch(() => []),
+    api(`/v1/accounts/${address}/transactions`).then((r) => r.transactions).catch(() => []),
   ]);
   const pairs = (rows, who) => table([who, "Shares"], rows.map(([other, d]) =>
     el("tr", {}, el("td", {}, link(`#/account/${other}`, other, { class: "mono" })), el("td", {}, d.shares))), who);
@@ -226,7 +227,16 @@ export async function account(address) {
       ? table(["Escrow account", "Shares", "Ends at epoch"], debonding.map(([escrow, d]) => el("tr", {},
         el("td", {}, link(`#/account/${escrow}`, escrow, { class: "mono" })), el("td", {}, d.shares), el("td", {}, d.debond_end))), "debonding")
       : el("p", { class: "muted" }, "None."),
-    el("p", { class: "muted" }, "Transactions an account sends are found by hash or in their blocks; the node keeps no per-account index."));
+    el("h2", {}, "Transactions it signed (latest 20)"),
+    sent.length
+      ? table(["Block", "Hash", "Method", "Nonce", "Fee", "Result"], sent.map(({ height, tx }) => el("tr", {},
+        el("td", {}, link(`#/block/${height}`, height)),
+        el("td", {}, link(`#/tx/${tx.hash}`, short(tx.hash), { class: "mono", title: tx.hash })),
+        el("td", {}, tx.method ?? "–"),
+        el("td", {}, tx.nonce ?? "–"),
+        el("td", {}, tx.fee !== undefined ? amount(tx.fee) : "–"),
+        el("td", { class: tx.result?.error ? "warn" : "ok" }, tx.result ? (tx.result.error ? tx.result.error.message : "ok") : "–"))), "transactions it signed")
+      : el("p", { class: "muted" }, "None in the blocks this node keeps."));
 }
 
 /** A commission schedule: its current rates and bounds. */
