@@ -109,6 +109,11 @@ pub struct ConsensusTimeouts {
     /// Shortest time from the start of a height to moving on (late precommits are still
     /// collected meanwhile); 0 moves on as soon as a block is decided.
     pub commit_ms: u64,
+    /// With nothing to include, how long a proposer waits after the previous block for a
+    /// transaction before proposing an empty block (below `propose_ms`, which bounds the
+    /// wait at three quarters of it); 0 proposes at once.
+    #[serde(default)]
+    pub empty_block_interval_ms: u64,
 }
 
 /// Deliberate misbehaviour, for fault-injection tests only.
@@ -291,6 +296,7 @@ impl NodeConfig {
                 prevote_ms: 500,
                 precommit_ms: 500,
                 commit_ms: 100,
+                empty_block_interval_ms: 0,
             },
             byzantine: ByzantineSection::default(),
             compute: Vec::new(),
@@ -324,6 +330,13 @@ impl NodeConfig {
         let t = &self.timeouts;
         if [t.propose_ms, t.prevote_ms, t.precommit_ms].contains(&0) {
             return Err(ConfigError::Invalid("consensus timeouts must be positive".into()));
+        }
+        if t.empty_block_interval_ms >= t.propose_ms && t.empty_block_interval_ms > 0 {
+            return Err(ConfigError::Invalid(
+                "timeouts.empty_block_interval_ms must be below propose_ms: the others wait \
+                 propose_ms for the proposal"
+                    .into(),
+            ));
         }
         let mut runtimes = std::collections::BTreeSet::new();
         let mut listens = std::collections::BTreeSet::new();
@@ -388,7 +401,9 @@ impl NodeConfig {
              # Lowest gas price this node admits (a local policy on top of the chain's consensus minimum).\nmin_gas_price = {}\n\n\
              [pruning]\n# State versions and blocks to keep; 0 keeps everything. At least 1,001 state versions\n# are kept (the evidence window: double signing is judged against its height's validators).\nkeep_state_versions = {}\nkeep_blocks = {}\n\n\
              [timeouts]\n# Consensus round timeouts in milliseconds.\npropose_ms = {}\nprevote_ms = {}\nprecommit_ms = {}\n\
-             # Shortest time per height (late precommits are collected meanwhile); 0 = none.\ncommit_ms = {}\n{}{}",
+             # Shortest time per height (late precommits are collected meanwhile); 0 = none.\ncommit_ms = {}\n\
+             # With nothing to include, wait this long after a block for a transaction before\n\
+             # proposing an empty one (below propose_ms); 0 = propose at once.\nempty_block_interval_ms = {}\n{}{}",
             value(&self.moniker),
             value(match self.role {
                 Role::Validator => "validator",
@@ -413,6 +428,7 @@ impl NodeConfig {
             self.timeouts.prevote_ms,
             self.timeouts.precommit_ms,
             self.timeouts.commit_ms,
+            self.timeouts.empty_block_interval_ms,
             match self.byzantine.double_sign_from_height {
                 Some(h) => format!(
                     "\n[byzantine]\n# TEST ONLY: double-sign from this height (the validator gets slashed).\n\

@@ -80,6 +80,8 @@ pub fn engine_config(
     engine.timeouts = timeouts(&config.timeouts);
     engine.target_block_time =
         (config.timeouts.commit_ms > 0).then(|| Duration::from_millis(config.timeouts.commit_ms));
+    let empty = config.timeouts.empty_block_interval_ms;
+    engine.empty_block_interval = (empty > 0).then(|| Duration::from_millis(empty));
     engine.mempool = MempoolConfig {
         max_txs: config.mempool.max_txs,
         max_bytes: config.mempool.max_bytes,

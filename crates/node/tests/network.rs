@@ -354,3 +354,50 @@ async fn running_nodes_register_again_before_their_descriptors_expire() {
         node.shutdown().await;
     }
 }
+
+/// With an empty-block interval, an idle network proposes an empty block only once the
+/// interval has passed since the previous one (block times at least that far apart), while
+/// a transaction submitted meanwhile is proposed without waiting the interval out. (Block
+/// times are whole seconds from the proposer's clock: an idle gap of 4 s shows as ≥ 4.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idle_network_makes_empty_blocks_only_per_interval_but_takes_transactions_at_once() {
+    logs();
+    let mut net = testnet(4, 0, &[], 100);
+    for setup in &mut net.setups {
+        setup.config.timeouts.propose_ms = 10_000;
+        setup.config.timeouts.empty_block_interval_ms = 4_000;
+    }
+    let nodes = net.start_all().await;
+    let refs: Vec<_> = nodes.iter().collect();
+    wait_for_height(&refs, 3, LIMIT).await;
+    let time_of =
+        |h: u64| nodes[0].blocks().block(Height(h)).expect("store").expect("block").header.time;
+    for h in 2..=3 {
+        let gap = time_of(h) - time_of(h - 1);
+        assert!(gap >= 4, "empty block {h} came {gap} s after the previous one");
+    }
+    // Right after a commit, a transfer: the next block carries it, well inside the interval.
+    let committed = nodes[0].status().height;
+    wait_for_height(&refs, committed + 1, LIMIT).await;
+    let sender = atoll_node::NodeKeys::load(net.home(0)).expect("keys").entity;
+    let from = Address::from_public_key(&sender.public_key());
+    let to = Address::from_public_key(&atoll_crypto::MemorySigner::from_seed([7; 32]).public_key());
+    let tx = signed_tx(
+        &sender,
+        &nodes[0].chain_context(),
+        nonce_of(&nodes[0], &from),
+        methods::TRANSFER,
+        &Transfer { to, amount: Amount::new(TOKEN) },
+    );
+    let hash = nodes[0].submit(tx).expect("admitted");
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    let (height, _) = loop {
+        if let Some(found) = nodes[0].blocks().transaction(&hash).expect("index") {
+            break found;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the transfer was never included");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let gap = time_of(height.0) - time_of(height.0 - 1);
+    assert!(gap < 4, "the transfer's block waited out the empty-block interval ({gap} s)");
+}

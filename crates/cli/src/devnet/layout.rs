@@ -287,6 +287,11 @@ pub(crate) fn create(
 /// The configuration of `spec`: every other node a persistent peer, every ParaTime node a
 /// ParaTime peer, no API rate limit (a local network). The byzantine mode is set on each run
 /// (`refresh_configs`).
+/// The devnet's propose timeout: above its empty-block interval.
+const DEVNET_PROPOSE_MS: u64 = 3_000;
+/// How long an idle devnet waits between blocks.
+const DEVNET_EMPTY_BLOCK_INTERVAL_MS: u64 = 2_000;
+
 fn config(
     spec: &NodeSpec,
     all: &[NodeSpec],
@@ -303,6 +308,10 @@ fn config(
         others.clone().map(|o| format!("127.0.0.1:{}", o.port + 3)).collect();
     config.api.rate_limit_per_second = 0;
     config.api.max_body_bytes = 16 << 20;
+    // Idle, a block every two seconds rather than every 100 ms; a transaction is still
+    // proposed at once.
+    config.timeouts.propose_ms = DEVNET_PROPOSE_MS;
+    config.timeouts.empty_block_interval_ms = DEVNET_EMPTY_BLOCK_INTERVAL_MS;
     if spec.kind != Kind::Validator {
         let peers: Vec<&NodeSpec> = others.filter(|o| o.kind != Kind::Validator).collect();
         config.compute = vec![ComputeSection {

@@ -5,7 +5,7 @@
 //! calls on [`Chain`] and replies.
 
 use std::collections::BTreeMap;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use atoll_types::{encode, Hash, Height, Signature};
 use bytes::Bytes;
@@ -64,6 +64,20 @@ pub struct ChainStatus {
     pub block_time: u64,
 }
 
+/// How a node paces its blocks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Pacing {
+    /// The shortest time from the start of a height to its finalization; `None` moves on
+    /// as soon as a block is decided.
+    pub target_block_time: Option<Duration>,
+    /// How long a proposer with nothing to include waits after the previous block for a
+    /// transaction before proposing an empty block; `None` proposes at once.
+    pub empty_block_interval: Option<Duration>,
+}
+
+/// How often a waiting proposer looks at its mempool.
+const WORK_POLL: Duration = Duration::from_millis(20);
+
 /// The application half of a node.
 pub struct App {
     chain: Chain,
@@ -71,7 +85,7 @@ pub struct App {
     /// This node's p2p identity, which its stream openings name as publisher.
     peer_id: Vec<u8>,
     timeouts: LinearTimeouts,
-    target_block_time: Option<std::time::Duration>,
+    pacing: Pacing,
     streams: StreamBuffer,
     future: BTreeMap<u64, Vec<AssembledProposal>>,
     evidence: Vec<DoubleSignEvidence>,
@@ -94,7 +108,7 @@ impl App {
         signer: ConsensusSigner,
         peer_id: Vec<u8>,
         timeouts: LinearTimeouts,
-        target_block_time: Option<std::time::Duration>,
+        pacing: Pacing,
         status: watch::Sender<ChainStatus>,
         metrics: EngineMetrics,
     ) -> Self {
@@ -106,7 +120,7 @@ impl App {
             signer,
             peer_id,
             timeouts,
-            target_block_time,
+            pacing,
             streams: StreamBuffer::default(),
             future: BTreeMap::new(),
             evidence: Vec::new(),
@@ -138,7 +152,7 @@ impl App {
         if set.is_empty() {
             return Err(ChainError::Inconsistent(format!("no validators for height {height}")));
         }
-        Ok(HeightParams::new(set, self.timeouts, self.target_block_time))
+        Ok(HeightParams::new(set, self.timeouts, self.pacing.target_block_time))
     }
 
     /// Publishes the chain part of the status after `block` (the latest committed block,
@@ -180,8 +194,8 @@ impl App {
                 let values = self.values_for_round(height, round)?;
                 let _ = reply_value.send(values);
             }
-            AppMsg::GetValue { height, round, timeout: _, reply } => {
-                let value = self.propose(height, round, channels).await?;
+            AppMsg::GetValue { height, round, timeout, reply } => {
+                let value = self.propose(height, round, timeout, channels).await?;
                 let _ = reply.send(value);
             }
             AppMsg::ExtendVote { reply, .. } => {
@@ -303,6 +317,7 @@ impl App {
         &mut self,
         height: BlockHeight,
         round: Round,
+        timeout: Duration,
         channels: &Channels<AtollContext>,
     ) -> Result<LocallyProposedValue<AtollContext>, ChainError> {
         let Some(me) = self.signer.address() else {
@@ -318,6 +333,9 @@ impl App {
         let block = match kept {
             Some(p) => p.block,
             None => {
+                if round.as_u32() == Some(0) {
+                    self.wait_for_work(timeout).await;
+                }
                 let block = self.chain.build_block(me.0, &self.evidence, now_unix())?;
                 self.chain.store().put_undecided(
                     Height(height.0),
@@ -334,6 +352,25 @@ impl App {
         tracing::info!(%height, %round, txs = block.transactions.len(), id = %block.id(), "proposing");
         self.stream(height, round, Round::Nil, me, &block, channels).await?;
         Ok(LocallyProposedValue::new(height, round, BlockId(block.id())))
+    }
+
+    /// With an empty mempool and no evidence to include, waits for a transaction until the
+    /// empty-block interval has passed since the previous commit, and never past three
+    /// quarters of the propose timeout (the others must get the proposal before theirs
+    /// runs out): an idle chain makes a block per interval instead of one per commit
+    /// timeout, and a transaction arriving meanwhile is proposed at once.
+    async fn wait_for_work(&self, timeout: Duration) {
+        let Some(interval) = self.pacing.empty_block_interval else { return };
+        let now = Instant::now();
+        let deadline = (self.last_commit_at.unwrap_or(now) + interval).min(now + timeout * 3 / 4);
+        while Instant::now() < deadline && !self.has_work() {
+            tokio::time::sleep(WORK_POLL).await;
+        }
+    }
+
+    /// Whether there is anything to put in a block.
+    fn has_work(&self) -> bool {
+        !self.evidence.is_empty() || self.chain.mempool().lock().map_or(true, |m| !m.is_empty())
     }
 
     async fn stream(

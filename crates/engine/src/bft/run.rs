@@ -26,7 +26,7 @@ use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::app::{App, ChainStatus};
+use super::app::{App, ChainStatus, Pacing};
 use super::chain::{Chain, Pruning, MAX_ENCODED_BLOCK};
 use super::codec::WireCodec;
 use super::context::{default_timeouts, AtollContext, ValidatorAddress};
@@ -67,6 +67,10 @@ pub struct EngineConfig {
     /// The shortest time from the start of a height to its finalization (late precommits
     /// are collected meanwhile); `None` moves on as soon as a block is decided.
     pub target_block_time: Option<Duration>,
+    /// With nothing to include, a proposer waits up to this long after the previous block
+    /// (and never past three quarters of its propose timeout) for a transaction before it
+    /// proposes an empty block; `None` proposes at once.
+    pub empty_block_interval: Option<Duration>,
     /// The mempool.
     pub mempool: MempoolConfig,
     /// History to keep.
@@ -111,6 +115,7 @@ impl EngineConfig {
             gossip_peers: Vec::new(),
             timeouts: default_timeouts(),
             target_block_time: None,
+            empty_block_interval: None,
             mempool: MempoolConfig::default(),
             pruning: Pruning { keep_state_versions: 0, keep_blocks: 0 },
             sync_status_interval: Duration::from_secs(2),
@@ -346,12 +351,21 @@ impl NodeHandle {
             tracing::warn!(error = %e, "engine did not stop cleanly");
         }
         self.engine.handle.abort();
+        let _ = self.engine.handle.await;
         for task in self.gossip_tasks {
             task.abort();
+            let _ = task.await;
         }
         self.app.abort();
-        if !self.app.is_finished() {
-            let _ = self.app.await;
+        let _ = self.app.await;
+        // Work handed to blocking threads may still hold the databases for a moment: wait
+        // until only this handle does (or 10 s, if the caller keeps views of its own), so
+        // that a node started again on the same directory finds its files closed.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while (Arc::strong_count(&self.view.state) > 1 || Arc::strong_count(&self.view.store) > 1)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
@@ -376,6 +390,7 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
         gossip_peers,
         timeouts,
         target_block_time,
+        empty_block_interval,
         mempool,
         pruning,
         sync_status_interval,
@@ -516,7 +531,8 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
     };
     let (status_tx, status_rx) = watch::channel(ChainStatus::default());
     let metrics = EngineMetrics::register(&moniker);
-    let app = App::new(chain, signer, own_peer_id, timeouts, target_block_time, status_tx, metrics);
+    let pacing = Pacing { target_block_time, empty_block_interval };
+    let app = App::new(chain, signer, own_peer_id, timeouts, pacing, status_tx, metrics);
     let net_requests = channels.net_requests.clone();
     let app = tokio::spawn(async move {
         if let Err(e) = app.run(channels).await {
