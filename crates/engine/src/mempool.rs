@@ -16,7 +16,10 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
-use atoll_consensus::{check_tx, staking, CallError, CheckPolicy, CheckedTx, StateError, TxError};
+use atoll_consensus::{
+    check_tx, staking, CallError, CheckPolicy, CheckedTx, Event, EventRecord, SignedTransaction,
+    StakingEvent, StateError, TxError,
+};
 use atoll_mkvs::KeyValueRead;
 use atoll_types::{Address, Hash};
 use thiserror::Error;
@@ -362,20 +365,62 @@ impl Mempool {
     /// transactions stuck behind a nonce gap for more than the gap lifetime. Reads each
     /// pending sender's account once; verifies no signature. Returns how many were dropped.
     pub fn recheck(&mut self, state: &dyn KeyValueRead, height: u64) -> Result<usize, StateError> {
+        self.recheck_accounts(state, height, None)
+    }
+
+    /// As [`Mempool::recheck`] after a block that changed no account but `touched` (its
+    /// signers and every account its events name: see [`touched_accounts`]): reads only
+    /// those senders' accounts; the other senders' transactions can only have aged past
+    /// the gap lifetime, which needs no state. A sender the pool has no account record of
+    /// is read too.
+    pub fn recheck_touched(
+        &mut self,
+        state: &dyn KeyValueRead,
+        height: u64,
+        touched: &BTreeSet<Address>,
+    ) -> Result<usize, StateError> {
+        self.recheck_accounts(state, height, Some(touched))
+    }
+
+    fn recheck_accounts(
+        &mut self,
+        state: &dyn KeyValueRead,
+        height: u64,
+        touched: Option<&BTreeSet<Address>>,
+    ) -> Result<usize, StateError> {
         self.height = height;
         let min_balance = staking::parameters(state)?.min_transact_balance.base_units();
-        let senders: Vec<Address> = self.by_sender.keys().copied().collect();
         let mut drop = Vec::new();
-        for sender in senders {
-            let account = staking::account(state, &sender)?.general;
-            let mut budget = account.balance.base_units().saturating_sub(min_balance);
-            let mut next = account.nonce;
-            for (&nonce, hash) in &self.by_sender[&sender] {
+        let mut read_nonces = Vec::new();
+        for (sender, queue) in &self.by_sender {
+            let known = self.account_nonces.get(sender).copied();
+            let read = touched.is_none_or(|t| t.contains(sender)) || known.is_none();
+            // An account no block touched has the nonce and balance admission and the last
+            // re-check saw: its transactions' fees still fit, and only ones behind a gap
+            // can have aged out — none if its queue runs on from its nonce without one.
+            let (account_nonce, mut budget) = match known.filter(|_| !read) {
+                Some(nonce) => {
+                    let first = queue.first_key_value().map(|(n, _)| *n);
+                    let last = queue.last_key_value().map(|(n, _)| *n);
+                    let span = last.zip(first).map(|(l, f)| l - f + 1);
+                    if first == Some(nonce) && span == Some(queue.len() as u64) {
+                        continue;
+                    }
+                    (nonce, u128::MAX)
+                }
+                None => {
+                    let account = staking::account(state, sender)?.general;
+                    read_nonces.push((*sender, account.nonce));
+                    (account.nonce, account.balance.base_units().saturating_sub(min_balance))
+                }
+            };
+            let mut next = account_nonce;
+            for (&nonce, hash) in queue {
                 let entry = &self.entries[hash];
                 let in_order = nonce == next;
                 let fresh = in_order
                     || height.saturating_sub(entry.admitted_at) <= self.config.gap_ttl_blocks;
-                let keep = nonce >= account.nonce && fresh && entry.fee <= budget;
+                let keep = nonce >= account_nonce && fresh && entry.fee <= budget;
                 if keep {
                     budget -= entry.fee;
                     if in_order {
@@ -385,11 +430,47 @@ impl Mempool {
                     drop.push(*hash);
                 }
             }
-            self.account_nonces.insert(sender, account.nonce);
         }
+        self.account_nonces.extend(read_nonces);
         for hash in &drop {
             self.remove(hash);
         }
         Ok(drop.len())
     }
+}
+
+/// The accounts a block may have changed in ways that matter to pending transactions: the
+/// signer of every transaction (nonce, fees) and every account its staking events name
+/// (transfers, burns, allowances, escrow). Balances that only grow need no re-check; a
+/// change no event names is caught by the next full re-check.
+pub fn touched_accounts(transactions: &[Vec<u8>], events: &[EventRecord]) -> BTreeSet<Address> {
+    let mut touched = BTreeSet::new();
+    for raw in transactions {
+        if let Ok(signed) = atoll_types::decode::<SignedTransaction>(raw, raw.len()) {
+            touched.insert(Address::from_public_key(signed.signer()));
+        }
+    }
+    for record in events {
+        let Event::Staking(event) = &record.event else { continue };
+        match event {
+            StakingEvent::Transfer { from, to, .. } => touched.extend([*from, *to]),
+            StakingEvent::AllowanceChange { owner, beneficiary, .. } => {
+                touched.extend([*owner, *beneficiary]);
+            }
+            StakingEvent::AddEscrow { owner, escrow, .. }
+            | StakingEvent::DebondingStart { owner, escrow, .. }
+            | StakingEvent::ReclaimEscrow { owner, escrow, .. } => {
+                touched.extend([*owner, *escrow])
+            }
+            StakingEvent::Burn { owner, .. }
+            | StakingEvent::TakeEscrow { owner, .. }
+            | StakingEvent::CommissionScheduleAmended { owner } => {
+                touched.insert(*owner);
+            }
+            StakingEvent::Reward { escrow, .. } => {
+                touched.insert(*escrow);
+            }
+        }
+    }
+    touched
 }

@@ -2,8 +2,8 @@
 
 mod common;
 
-use atoll_consensus::staking::methods::{self, Transfer};
-use atoll_consensus::{ConsensusState, Fee, Genesis, Transaction};
+use atoll_consensus::staking::methods;
+use atoll_consensus::{ConsensusState, Fee, Transaction};
 use atoll_crypto::MemorySigner;
 use atoll_engine::block::commit_and_evidence_hash;
 use atoll_engine::merkle::transactions_root;
@@ -12,16 +12,8 @@ use atoll_engine::{
     CommitSignature, Mempool, MempoolConfig, MempoolError,
 };
 use atoll_mkvs::{MemoryNodeDb, Mkvs};
-use atoll_types::{encode, Address, Amount, ChainContext, Epoch, Hash, Height, Signed, Signer};
-use common::{genesis, key, validators};
-
-fn transfer(g: &Genesis, from: u8, nonce: u64, price: u128) -> Vec<u8> {
-    let to = Address::from_public_key(&key(200).public_key());
-    let fee = Fee { amount: Amount::new(price * 10_000), gas: 10_000 };
-    let tx =
-        Transaction::new(nonce, fee, methods::TRANSFER, &Transfer { to, amount: Amount::new(1) });
-    encode(&Signed::sign(&key(from), &g.chain_context(), &tx))
-}
+use atoll_types::{encode, Address, ChainContext, Epoch, Hash, Height, Signed, Signer};
+use common::{genesis, key, transfer, validators};
 
 fn unlimited() -> BlockLimits {
     BlockLimits { max_txs: usize::MAX, max_bytes: usize::MAX, max_gas: u64::MAX }

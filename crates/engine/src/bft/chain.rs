@@ -2,6 +2,7 @@
 //! validating and committing blocks. Free of async and of the engine's message plumbing
 //! ([`super::app`] does that), so each rule reads on its own.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use atoll_consensus::scheduler::{self, Validator};
@@ -96,25 +97,48 @@ pub struct Chain {
     mempool: Arc<Mutex<Mempool>>,
     pruning: Pruning,
     /// Heights whose state the mempool is to be re-checked against, off the commit path.
-    recheck: std::sync::mpsc::Sender<u64>,
+    recheck: std::sync::mpsc::Sender<Recheck>,
+}
+
+/// Every this many heights the mempool re-check reads every pending sender's account, not
+/// only those the block touched (a safety net for changes no event names, such as a new
+/// minimum balance).
+const FULL_RECHECK_EVERY: u64 = 64;
+
+/// A re-check of the mempool after a committed height: of the senders the blocks touched,
+/// or (`None`) of every sender.
+struct Recheck {
+    height: u64,
+    touched: Option<BTreeSet<Address>>,
 }
 
 /// Re-checks the mempool against each newly committed state on a thread of its own, so a
-/// commit never waits for it; when heights pile up only the latest is checked. Ends when the
-/// chain is dropped.
+/// commit never waits for it; when heights pile up they are checked as one, at the latest,
+/// over the union of what they touched. Ends when the chain is dropped.
 fn spawn_rechecker(
     state: Arc<ConsensusState<RedbNodeDb>>,
     mempool: Arc<Mutex<Mempool>>,
-) -> std::sync::mpsc::Sender<u64> {
-    let (heights, pending) = std::sync::mpsc::channel::<u64>();
+) -> std::sync::mpsc::Sender<Recheck> {
+    let (heights, pending) = std::sync::mpsc::channel::<Recheck>();
     let spawned = std::thread::Builder::new().name("mempool-recheck".into()).spawn(move || {
-        while let Ok(mut height) = pending.recv() {
+        while let Ok(mut next) = pending.recv() {
             while let Ok(later) = pending.try_recv() {
-                height = height.max(later);
+                next.height = next.height.max(later.height);
+                next.touched = match (next.touched, later.touched) {
+                    (Some(mut a), Some(b)) => {
+                        a.extend(b);
+                        Some(a)
+                    }
+                    _ => None,
+                };
             }
-            let Ok(tree) = state.tree_at(Height(height)) else { continue };
+            let Ok(tree) = state.tree_at(Height(next.height)) else { continue };
             if let Ok(mut mempool) = mempool.lock() {
-                if let Err(e) = mempool.recheck(&tree, height) {
+                let checked = match &next.touched {
+                    Some(touched) => mempool.recheck_touched(&tree, next.height, touched),
+                    None => mempool.recheck(&tree, next.height),
+                };
+                if let Err(e) = checked {
                     tracing::warn!(error = %e, "mempool re-check failed");
                 }
             }
@@ -451,7 +475,10 @@ impl Chain {
         self.store.put(block, certificate)?;
         let outcome = self.apply(block)?;
         // Off the commit path: the next height need not wait for it.
-        let _ = self.recheck.send(block.header.height.0);
+        let height = block.header.height.0;
+        let touched = (!height.is_multiple_of(FULL_RECHECK_EVERY))
+            .then(|| crate::mempool::touched_accounts(&block.transactions, &outcome.events));
+        let _ = self.recheck.send(Recheck { height, touched });
         self.prune(block.header.height.0)?;
         self.check_upgrade()?;
         Ok(outcome)

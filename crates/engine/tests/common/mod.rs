@@ -3,10 +3,11 @@
 #![allow(dead_code, unreachable_pub)]
 
 use atoll_consensus::scheduler::Validator;
+use atoll_consensus::staking::methods::{self, Transfer};
 use atoll_consensus::staking::Account;
-use atoll_consensus::{ConsensusParameters, Genesis, StakingGenesis, TokenInfo};
+use atoll_consensus::{ConsensusParameters, Fee, Genesis, StakingGenesis, TokenInfo, Transaction};
 use atoll_crypto::MemorySigner;
-use atoll_types::{Address, Amount, Signer};
+use atoll_types::{encode, Address, Amount, Signed, Signer};
 
 /// A validator set of `keys` with `powers`, each key serving as node, entity and consensus
 /// key.
@@ -49,4 +50,14 @@ pub fn genesis(accounts: u8) -> Genesis {
         governance: Default::default(),
         roothash: Default::default(),
     }
+}
+
+/// A signed transfer of 1 base unit from account `from` at `nonce`, paying `price` per gas.
+#[allow(dead_code)] // not every test file uses it
+pub fn transfer(g: &Genesis, from: u8, nonce: u64, price: u128) -> Vec<u8> {
+    let to = Address::from_public_key(&key(200).public_key());
+    let fee = Fee { amount: Amount::new(price * 10_000), gas: 10_000 };
+    let tx =
+        Transaction::new(nonce, fee, methods::TRANSFER, &Transfer { to, amount: Amount::new(1) });
+    encode(&Signed::sign(&key(from), &g.chain_context(), &tx))
 }
