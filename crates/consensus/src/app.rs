@@ -6,7 +6,7 @@ use atoll_mkvs::{Mkvs, MkvsError, NodeDb, Root, RootKind, Tree, CONSENSUS_NAMESP
 use atoll_types::Height;
 use thiserror::Error;
 
-use crate::block::{apply_block, BlockError, BlockOutcome};
+use crate::block::{apply_block_verified, BlockError, BlockOutcome};
 use crate::context::BlockContext;
 use crate::error::StateError;
 use crate::genesis::Genesis;
@@ -82,9 +82,20 @@ impl<D: NodeDb> ConsensusState<D> {
         ctx: &BlockContext,
         txs: &[Vec<u8>],
     ) -> Result<(Root, BlockOutcome), AppError> {
+        self.apply_verified(ctx, txs, &|_| false)
+    }
+
+    /// [`ConsensusState::apply`] skipping the signature check of the transactions for which
+    /// `verified(hash)` holds (see [`apply_block_verified`]).
+    pub fn apply_verified(
+        &self,
+        ctx: &BlockContext,
+        txs: &[Vec<u8>],
+        verified: &dyn Fn(&atoll_types::Hash) -> bool,
+    ) -> Result<(Root, BlockOutcome), AppError> {
         let latest = self.latest()?.ok_or(AppError::NotInitialised)?;
         let tree = self.store.tree(&latest)?;
-        let outcome = apply_block(&tree, ctx, txs)?;
+        let outcome = apply_block_verified(&tree, ctx, txs, verified)?;
         drop(tree);
         let root = self.store.commit(
             CONSENSUS_NAMESPACE,

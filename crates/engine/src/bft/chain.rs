@@ -509,7 +509,21 @@ impl Chain {
 
     fn apply(&self, block: &Block) -> Result<BlockOutcome, ChainError> {
         let context = self.block_context(block)?;
-        let (_, outcome) = self.state.apply(&context, &block.transactions).map_err(state_err)?;
+        // Verify once per node: what this node's mempool admitted had its signature
+        // verified then (the hash covers the signature), so block application skips it.
+        let admitted: std::collections::HashSet<Hash> = {
+            let mempool = self.mempool.lock().map_err(|_| state_err("mempool lock poisoned"))?;
+            block
+                .transactions
+                .iter()
+                .map(|tx| Hash::digest(tx))
+                .filter(|h| mempool.contains(h))
+                .collect()
+        };
+        let (_, outcome) = self
+            .state
+            .apply_verified(&context, &block.transactions, &|hash| admitted.contains(hash))
+            .map_err(state_err)?;
         self.store.put_results(block.header.height, block.header.time, &outcome.results())?;
         Ok(outcome)
     }
