@@ -291,8 +291,12 @@ impl BlockStore {
             let entry = decode(value.value(), MAX_ROUND_ENTRY)
                 .map_err(|e| StoreError::Corrupt(height, e.to_string()))?;
             if let Some((_, history)) = found.last_mut() {
-                history.insert(0, (Height(height), entry));
+                history.push((Height(height), entry));
             }
+        }
+        // Read newest first; each round's history reads oldest first.
+        for (_, history) in &mut found {
+            history.reverse();
         }
         Ok(found)
     }

@@ -121,7 +121,6 @@ pub struct EthRpcHandle {
     runtime: atoll_types::RuntimeId,
     chain_id: u64,
     methods: jsonrpsee::Methods,
-    subscriptions: Arc<std::collections::HashSet<&'static str>>,
 }
 
 /// Why an in-process call was refused before reaching a method.
@@ -153,7 +152,7 @@ impl EthRpcHandle {
             .get("method")
             .and_then(serde_json::Value::as_str)
             .ok_or_else(|| CallError::Invalid("no method".into()))?;
-        if self.subscriptions.contains(method) {
+        if pubsub::SUBSCRIPTION_METHODS.contains(&method) {
             return Err(CallError::Subscription(method.to_owned()));
         }
         let (response, _) = self
@@ -227,12 +226,7 @@ pub async fn start(config: EthRpcConfig, compute: ComputeHandle) -> Result<EthRp
         .allow_methods(tower_http::cors::Any)
         .allow_headers(tower_http::cors::Any);
     let known: Arc<std::collections::HashSet<_>> = Arc::new(module.method_names().collect());
-    let handle = EthRpcHandle {
-        runtime: compute.runtime(),
-        chain_id,
-        methods: module.clone(),
-        subscriptions: Arc::new(pubsub::SUBSCRIPTION_METHODS.iter().copied().collect()),
-    };
+    let handle = EthRpcHandle { runtime: compute.runtime(), chain_id, methods: module.clone() };
     let unknown = RpcServiceBuilder::new()
         .layer_fn(move |service| unknown::GethUnknownMethods::new(known.clone(), service));
     let server = Server::builder()

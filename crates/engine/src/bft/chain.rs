@@ -511,14 +511,11 @@ impl Chain {
         let context = self.block_context(block)?;
         // Verify once per node: what this node's mempool admitted had its signature
         // verified then (the hash covers the signature), so block application skips it.
+        // Hashed before the pool is locked: admissions wait only for the lookups.
+        let hashes: Vec<Hash> = block.transactions.iter().map(|tx| Hash::digest(tx)).collect();
         let admitted: std::collections::HashSet<Hash> = {
             let mempool = self.mempool.lock().map_err(|_| state_err("mempool lock poisoned"))?;
-            block
-                .transactions
-                .iter()
-                .map(|tx| Hash::digest(tx))
-                .filter(|h| mempool.contains(h))
-                .collect()
+            hashes.into_iter().filter(|h| mempool.contains(h)).collect()
         };
         let (_, outcome) = self
             .state

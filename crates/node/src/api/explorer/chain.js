@@ -50,7 +50,7 @@ export async function dashboard() {
     return { runtime, summary: state?.value, rounds: rounds.rounds };
   }));
   const runtimeRows = perRuntime.map(({ runtime, summary }) => el("tr", {},
-    el("td", {}, link(`#/runtime/${runtime.id}`, short(runtime.id), { class: "mono", title: runtime.id })),
+    el("td", {}, keyLink("runtime", runtime.id)),
     el("td", {}, evm.has(runtime.id) ? link(`#/evm/${runtime.id}`, "EVM blocks") : "—"),
     el("td", {}, runtime.tee_hardware === "none" ? "—" : `${runtime.tee_hardware} TEE`),
     el("td", {}, summary ? link(`#/runtime/${runtime.id}/round/${summary.round}`, summary.round) : "–"),
@@ -85,7 +85,7 @@ export async function dashboard() {
     el("h2", {}, "Recent discrepancies"),
     discrepancies.length
       ? table(["Runtime", "Round", "Declared at", "Cause", "Wrong results from", "Slashed"], discrepancies.slice(0, 10).map(({ runtime, round }) => el("tr", {},
-        el("td", {}, link(`#/runtime/${runtime}`, short(runtime), { class: "mono", title: runtime })),
+        el("td", {}, keyLink("runtime", runtime)),
         el("td", {}, link(`#/runtime/${runtime}/round/${round.round}`, round.round)),
         el("td", {}, link(`#/block/${round.discrepancy.height}`, round.discrepancy.height)),
         el("td", {}, round.discrepancy.timeout ? "timeout" : "disagreeing results"),
@@ -247,4 +247,3 @@ export function commission(schedule) {
   return `rates: ${schedule.rates.map(rate).join("; ") || "–"}; bounds: ${schedule.bounds.map(bound).join("; ") || "–"}`;
 }
 
-export { roothashEvent };

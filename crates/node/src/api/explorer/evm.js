@@ -2,7 +2,7 @@
 // (`POST /v1/runtimes/{id}/eth`): blocks, transactions with their logs (decoded where the
 // ABI is known: ERC-20 and ERC-721 events), accounts and contracts (code size and hash).
 
-import { api, el, fields, link, main, mono, short, show, table, time } from "./dom.js";
+import { api, el, fields, keyLink, link, main, mono, short, show, table, time } from "./dom.js";
 import { roothashEvent, subscribe, throttle } from "./live.js";
 
 const RECENT = 20;
@@ -89,7 +89,7 @@ export async function evm(runtime) {
   const height = el("span", {}, number(latest));
   show("EVM ParaTime",
     fields([
-      ["Runtime", link(`#/runtime/${runtime}`, short(runtime), { class: "mono", title: runtime })],
+      ["Runtime", keyLink("runtime", runtime)],
       ["Chain id", `${number(chainId)} (${chainId})`],
       ["Latest block", height],
       ["JSON-RPC", mono(`POST ${location.origin}/v1/runtimes/${runtime}/eth`)],

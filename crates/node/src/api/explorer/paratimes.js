@@ -157,6 +157,20 @@ function describe(name, body, summary, afterDiscrepancy) {
   }
 }
 
+/** Each step's events in words, once for both the timeline and the list (a commitment
+ * after the discrepancy is a backup's). */
+function describeSteps(summary, steps) {
+  let afterDiscrepancy = false;
+  return steps.map((step) => ({
+    ...step,
+    described: step.events.map((event) => {
+      const [name, body] = Object.entries(event)[0];
+      if (name === "execution_discrepancy_detected") afterDiscrepancy = true;
+      return { name, ...describe(name, body, summary, afterDiscrepancy) };
+    }),
+  }));
+}
+
 /** The round drawn on a line of consensus heights: one lane for the round, one per node. */
 function timeline(summary, steps) {
   const first = summary.opened?.height ?? steps[0]?.height ?? 0;
@@ -169,14 +183,9 @@ function timeline(summary, steps) {
     lanes.get(lane).push(el("span", { class: `marker ${kind}`, style: at(height), title: `#${height}: ${label}` }, el("span", { class: "visually-hidden" }, label)));
   };
   if (summary.opened) marker("round", summary.opened.height, "opened", "round opens");
-  let afterDiscrepancy = false;
   for (const step of steps) {
-    for (const event of step.events) {
-      const [name, body] = Object.entries(event)[0];
-      if (name === "execution_discrepancy_detected") afterDiscrepancy = true;
-      const d = describe(name, body, summary, afterDiscrepancy);
-      if (name === "block") continue;
-      marker(d.node ?? "round", step.height, d.kind, d.text);
+    for (const d of step.described) {
+      if (d.name !== "block") marker(d.node ?? "round", step.height, d.kind, d.text);
     }
   }
   const axis = el("div", { class: "axis" },
@@ -198,19 +207,15 @@ export async function round(id, number) {
       api(`/v1/runtimes/${id}/rounds/${number}/events`),
       api(`/v1/runtimes/${id}/rounds/${number}`).catch(() => null),
     ]);
-    const { summary, steps } = history;
-    let afterDiscrepancy = false;
+    const { summary } = history;
+    const steps = describeSteps(summary, history.steps);
     const list = el("ol", { class: "steps" }, steps.map((step) => el("li", {},
       link(`#/block/${step.height}`, `#${step.height}`), ` ${time(step.time)}`,
-      el("ul", {}, step.events.map((event) => {
-        const [name, body] = Object.entries(event)[0];
-        if (name === "execution_discrepancy_detected") afterDiscrepancy = true;
-        const d = describe(name, body, summary, afterDiscrepancy);
-        return el("li", { class: d.kind.includes("bad") || d.kind === "slashed" || d.kind === "discrepancy" ? "warn" : "" }, d.text);
-      })))));
+      el("ul", {}, step.described.map((d) =>
+        el("li", { class: d.kind.includes("bad") || d.kind === "slashed" || d.kind === "discrepancy" ? "warn" : "" }, d.text))))));
     const nodes = [
       fields([
-        ["Runtime", link(`#/runtime/${id}`, short(id), { class: "mono", title: id })],
+        ["Runtime", keyLink("runtime", id)],
         ["Outcome", outcome(summary)],
         ["Opened at", summary.opened ? link(`#/block/${summary.opened.height}`, `block ${summary.opened.height}, ${time(summary.opened.time)}`) : "–"],
         ["Closed at", summary.closed ? link(`#/block/${summary.closed.height}`, `block ${summary.closed.height}, ${time(summary.closed.time)}`) : "not yet"],
@@ -226,13 +231,12 @@ export async function round(id, number) {
       el("h2", {}, "Step by step"),
       list,
       el("h2", {}, "Transactions"),
-      txs && !txs.outcomes.length ? el("p", { class: "muted" }, "None: an empty batch.") : null,
-      txs?.outcomes.length
-        ? table(["Hash", "Result", "Gas"], txs.outcomes.map((o) => el("tr", {},
-          el("td", {}, mono(short(o.hash), o.hash)),
-          el("td", { class: o.error ? "warn" : "ok" }, o.error ? o.error.message : "ok"),
-          el("td", {}, o.gas_used))), "transactions")
-        : txs ? null : el("p", { class: "muted" }, "This node does not store this ParaTime's rounds (or the round is not finalized yet)."),
+      !txs ? el("p", { class: "muted" }, "This node does not store this ParaTime's rounds (or the round is not finalized yet).")
+        : !txs.outcomes.length ? el("p", { class: "muted" }, "None: an empty batch.")
+          : table(["Hash", "Result", "Gas"], txs.outcomes.map((o) => el("tr", {},
+            el("td", {}, mono(short(o.hash), o.hash)),
+            el("td", { class: o.error ? "warn" : "ok" }, o.error ? o.error.message : "ok"),
+            el("td", {}, o.gas_used))), "transactions"),
     ];
     return { nodes, closed: Boolean(summary.closed) };
   };

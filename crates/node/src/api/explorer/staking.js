@@ -84,7 +84,7 @@ export async function entity(id) {
     table(["Node", "Roles", "ParaTimes", "Expires at epoch", "Freeze", "Liveness faults"], nodes.map(({ node, descriptor, status }) => el("tr", {},
       el("td", {}, keyLink("node", node)),
       el("td", {}, descriptor ? roles(descriptor.roles) : "–"),
-      el("td", {}, (descriptor?.runtimes ?? []).map((r) => link(`#/runtime/${r.id}`, short(r.id), { class: "mono", title: r.id }))),
+      el("td", {}, (descriptor?.runtimes ?? []).map((r) => keyLink("runtime", r.id))),
       el("td", {}, descriptor?.expiration ?? "–"),
       el("td", {}, frozen(status)),
       el("td", {}, faults(status)))), "nodes"),
@@ -120,7 +120,7 @@ export async function node(id) {
     ]),
     el("h2", {}, "ParaTimes"),
     table(["Runtime", "Version", "TEE attestation"], descriptor.runtimes.map((r) => el("tr", {},
-      el("td", {}, link(`#/runtime/${r.id}`, short(r.id), { class: "mono", title: r.id })),
+      el("td", {}, keyLink("runtime", r.id)),
       el("td", {}, `${r.version.major}.${r.version.minor}.${r.version.patch}`),
       el("td", {}, r.tee ? "registered" : "none"))), "ParaTimes"));
 }
