@@ -2,9 +2,10 @@
 // starts the devnet, makes a dishonest compute node get caught and submits a proposal with a
 // hostile name, then runs this). Checks: every page renders without console or page errors;
 // search finds a block, a transaction, an account and a round; a transfer made while the
-// dashboard is open appears without a reload; the round timeline shows the discrepancy and
-// the slash; hostile strings stay text; axe-core finds no accessibility violation (WCAG 2.1
-// A and AA rules) on any kind of page, light or dark. Saves a screenshot of each page in SHOTS_DIR.
+// dashboard is open appears without a reload, and its finality latency is shown; the round
+// timeline shows the discrepancy and the slash; entity and node pages list consensus slashes;
+// hostile strings stay text; axe-core finds no accessibility violation (WCAG 2.1 A and AA
+// rules) on any kind of page, light or dark. Saves a screenshot of each page in SHOTS_DIR.
 //
 // Environment: EXPLORER_URL, SHOTS_DIR, RUNTIME (hex), ROUND (a round with a slash),
 // ALICE (atoll1…), TX (a committed transaction's hash), HOSTILE (the proposal's name),
@@ -96,8 +97,10 @@ try {
   await visit("entities", "/entities", "Validators and entities");
   const entity = await page.getAttribute("main tbody tr td a", "href");
   await visit("entity", entity.slice(1), "Entity");
+  check((await page.textContent("main")).includes("Consensus slashes (double signing)"), "the entity page lists consensus slashes");
   const node = await page.getAttribute("main tbody tr td a", "href");
   await visit("node", node.slice(1), "Node");
+  check((await page.textContent("main")).includes("Consensus slashes (double signing)"), "the node page lists consensus slashes");
   await visit("paratime", `/runtime/${runtime}`, "ParaTime");
   // The committee at an earlier height, picked on the page.
   const earlier = Math.max(1, height - 5);
@@ -164,6 +167,9 @@ try {
   execFileSync(command, args, { stdio: "inherit" });
   const shown = `transfer of ${env("TRANSFER_TEXT")}`;
   await page.waitForFunction((t) => document.getElementById("events")?.textContent.includes(t), shown, { timeout: 60_000 });
+  // The transfer was submitted to this node: its finality latency is measured and shown.
+  await page.waitForFunction(() => /\d/.test(document.getElementById("finality")?.textContent ?? ""), null, { timeout: 60_000 });
+  console.log(`finality p50 / p99: ${await page.textContent("#finality")} s`);
   check(await page.evaluate(() => window.sameDocument === true), "the dashboard was not reloaded");
   check(Number(await page.textContent("#height")) > before, "the height moved on live");
   check(errors.length === 0, `live dashboard: errors in the console: ${errors.join(" | ")}`);

@@ -517,7 +517,7 @@ pub(crate) async fn query(
             let status = cx.client.status().await?;
             out.show(&serde_json::to_value(&status)?, |_| {
                 format!(
-                    "chain {} ({})\n  height: {} (epoch {}, round {})\n  validators: {}, peers: {}\n  catching up: {}\n  mempool: {}",
+                    "chain {} ({})\n  height: {} (epoch {}, round {})\n  validators: {}, peers: {}\n  catching up: {}\n  mempool: {}\n  finality: {}",
                     status.chain_id,
                     status.chain_context,
                     status.height,
@@ -526,7 +526,13 @@ pub(crate) async fn query(
                     status.validators,
                     status.peers.map_or("?".into(), |p| p.to_string()),
                     status.catching_up,
-                    status.mempool_size
+                    status.mempool_size,
+                    status.finality.map_or("no transaction submitted here committed yet".into(), |f| {
+                        format!(
+                            "p50 {} ms, p99 {} ms over the latest {} submitted here",
+                            f.p50_ms, f.p99_ms, f.samples
+                        )
+                    })
                 )
             });
         }

@@ -31,8 +31,8 @@ pub use stream::EventStream;
 
 use model::{
     BatchItem, BatchSubmitRequest, BatchSubmitResponse, BlockResponse, EpochInfo, ErrorBody,
-    ErrorDetail, EstimateGasRequest, EstimateGasResponse, EventsResponse, ListQuery, StateQuery,
-    StateResponse, Status, SubmitRequest, SubmitResponse, TransactionResponse,
+    ErrorDetail, EstimateGasRequest, EstimateGasResponse, EventsResponse, ListQuery, NodeEvidence,
+    StateQuery, StateResponse, Status, SubmitRequest, SubmitResponse, TransactionResponse,
 };
 
 /// How long one request may take.
@@ -282,6 +282,11 @@ impl Client {
         query: StateQuery,
     ) -> Result<StateResponse<Node>, ClientError> {
         self.state(&format!("/v1/nodes/{id}"), query).await
+    }
+
+    /// The double-signing offences proven against a node's validator, newest first.
+    pub async fn node_evidence(&self, id: &PublicKey) -> Result<NodeEvidence, ClientError> {
+        self.get(&format!("/v1/nodes/{id}/evidence")).await
     }
 
     /// Every runtime.

@@ -68,6 +68,25 @@ pub struct Status {
     pub catching_up: bool,
     /// Transactions waiting in this node's mempool.
     pub mempool_size: u64,
+    /// How long the latest transactions submitted to this node took from admission to the
+    /// commit of their block (absent until one was committed since the node started).
+    #[serde(default)]
+    pub finality: Option<FinalityLatency>,
+}
+
+/// Finality latency measured by a node over the latest (at most 1,024) transactions
+/// submitted to it: blocks are final when committed, so this is a submitter's whole wait.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FinalityLatency {
+    /// Transactions measured.
+    pub samples: u64,
+    /// Median, in milliseconds.
+    pub p50_ms: u64,
+    /// 99th percentile, in milliseconds.
+    pub p99_ms: u64,
+    /// The latest, in milliseconds.
+    pub latest_ms: u64,
 }
 
 /// `?height=…&proof=…` of every state query.
@@ -502,6 +521,48 @@ pub struct RoundSlash {
     pub reason: String,
     /// Tokens taken from its entity's escrow.
     pub amount: Amount,
+}
+
+/// `GET /v1/nodes/{id}/evidence`: the double-signing offences blocks proved against a
+/// node's validator (by its current consensus key), newest first.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NodeEvidence {
+    /// The consensus key the offences were signed with.
+    pub consensus_key: PublicKey,
+    /// The offences (at most 100).
+    pub offences: Vec<Offence>,
+}
+
+/// Conflicting votes by one validator at one height, round and step, and what the block
+/// that carried the proof did about them.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Offence {
+    /// The height it double-signed at.
+    pub height: u64,
+    /// The round.
+    pub round: u32,
+    /// `prevote` or `precommit`.
+    pub step: String,
+    /// The block that carried the proof (and slashed, at its start).
+    pub included_at: u64,
+    /// What that block took for it: absent when the node was already frozen (a node is
+    /// slashed once per freeze), when the block carried an earlier offence of the node (it
+    /// is slashed once per block, for the first), or when the block was pruned.
+    pub slash: Option<OffenceSlash>,
+}
+
+/// A consensus slash.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OffenceSlash {
+    /// Why (`consensus_equivocation`).
+    pub reason: String,
+    /// Tokens taken from its entity's escrow.
+    pub amount: Amount,
+    /// The epoch until which the node is frozen.
+    pub frozen_until: Option<u64>,
 }
 
 /// How the backups were called in.

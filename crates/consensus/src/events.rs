@@ -1,6 +1,6 @@
 //! Typed events, tagged by module.
 
-use atoll_types::{Address, Amount, Epoch};
+use atoll_types::{Address, Amount, Epoch, PublicKey};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +112,19 @@ pub enum StakingEvent {
     CommissionScheduleAmended {
         /// Whose.
         owner: Address,
+    },
+    /// An entity was slashed for misbehaviour the consensus engine proved (double signing),
+    /// at the start of the block that carried the proof; its [`StakingEvent::TakeEscrow`]
+    /// precedes it.
+    Slashed {
+        /// The slashed entity's escrow account.
+        owner: Address,
+        /// The offending node.
+        node: Option<PublicKey>,
+        /// What it did.
+        reason: crate::staking::SlashReason,
+        /// Tokens taken.
+        amount: Amount,
     },
 }
 

@@ -231,6 +231,19 @@ fn delegating_into_a_slashed_pool_buys_more_shares_and_reclaiming_everything_emp
         .events
         .iter()
         .any(|e| matches!(e.event, Event::Staking(StakingEvent::TakeEscrow { .. }))));
+    // The slash is named, with what it took, at the start of the block.
+    let slashed = outcome.events.iter().find_map(|e| match &e.event {
+        Event::Staking(StakingEvent::Slashed { owner, reason, amount, .. }) => {
+            Some((e.tx_index, *owner, *reason, *amount))
+        }
+        _ => None,
+    });
+    assert_eq!(
+        slashed,
+        Some((None, entity, SlashReason::ConsensusEquivocation, amount(500))),
+        "{:?}",
+        outcome.events
+    );
     let pool = escrow(&chain, 0).active;
     assert_eq!((pool.balance, pool.total_shares), (amount(500), Shares(1_000)));
 

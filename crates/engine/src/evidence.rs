@@ -9,7 +9,7 @@ use atoll_types::{ChainContext, Height, PublicKey, Signature};
 use borsh::{BorshDeserialize, BorshSerialize};
 use thiserror::Error;
 
-use crate::certificate::Vote;
+use crate::certificate::{Vote, VoteKind};
 
 /// Evidence older than this many blocks is refused.
 pub const MAX_EVIDENCE_AGE: u64 = 1_000;
@@ -23,6 +23,29 @@ pub struct SignedVote {
     pub vote: Vote,
     /// The validator's signature over it.
     pub signature: Signature,
+}
+
+/// One offence: conflicting votes by a validator at one height, round and step, however
+/// many pairs of votes prove it. A block may not slash the same offence twice, so the block
+/// store keeps the offences slashed, keyed by [`Offence::key`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct Offence {
+    /// The offending validator's consensus key.
+    pub validator: PublicKey,
+    /// The height of the equivocation.
+    pub height: Height,
+    /// Its round.
+    pub round: u32,
+    /// Its step.
+    pub kind: VoteKind,
+}
+
+impl Offence {
+    /// The offence's key: the validator's key first, so that one validator's offences are
+    /// adjacent.
+    pub fn key(&self) -> Vec<u8> {
+        atoll_types::encode(self)
+    }
 }
 
 /// Two conflicting votes by one validator.
@@ -67,11 +90,15 @@ impl DoubleSignEvidence {
         self.first.vote.height
     }
 
-    /// What identifies one offence (validator, height, round, step), whatever the order of
-    /// the two votes: a block may not slash the same offence twice.
-    pub fn key(&self) -> Vec<u8> {
+    /// The offence this evidence proves, whatever the order of the two votes.
+    pub fn offence(&self) -> Offence {
         let v = &self.first.vote;
-        atoll_types::encode(&(v.validator, v.height, v.round, v.kind))
+        Offence { validator: v.validator, height: v.height, round: v.round, kind: v.kind }
+    }
+
+    /// The key of [`Self::offence`].
+    pub fn key(&self) -> Vec<u8> {
+        self.offence().key()
     }
 
     /// Checks the evidence for inclusion in a block at `current`.

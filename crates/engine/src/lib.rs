@@ -18,6 +18,7 @@ pub mod bft;
 pub mod block;
 pub mod certificate;
 pub mod evidence;
+pub mod finality;
 pub mod gossip;
 pub mod mempool;
 pub mod merkle;

@@ -464,6 +464,7 @@ pub fn touched_accounts(transactions: &[Vec<u8>], events: &[EventRecord]) -> BTr
             }
             StakingEvent::Burn { owner, .. }
             | StakingEvent::TakeEscrow { owner, .. }
+            | StakingEvent::Slashed { owner, .. }
             | StakingEvent::CommissionScheduleAmended { owner } => {
                 touched.insert(*owner);
             }

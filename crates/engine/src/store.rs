@@ -8,12 +8,13 @@
 use std::path::Path;
 
 use atoll_consensus::{BlockResults, SignedTransaction, MAX_TRANSACTION_SIZE};
-use atoll_types::{decode, encode, Address, Hash, Height, Round, RuntimeId};
+use atoll_types::{decode, encode, Address, Hash, Height, PublicKey, Round, RuntimeId};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use thiserror::Error;
 
 use crate::block::{Block, MAX_BLOCK_SIZE};
 use crate::certificate::CommitCertificate;
+use crate::evidence::Offence;
 use crate::rounds::{self, RoundEntry};
 
 const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
@@ -319,6 +320,34 @@ impl BlockStore {
         let txn = self.db.begin_read().map_err(db_err)?;
         let table = txn.open_table(EVIDENCE).map_err(db_err)?;
         Ok(table.get(key).map_err(db_err)?.map(|v| v.value()))
+    }
+
+    /// The latest `limit` offences of `validator` (a consensus key) that blocks slashed,
+    /// newest first, each with the height of the block that carried its proof. Offences are
+    /// kept for good, beyond block pruning: they must never be slashed twice.
+    pub fn offences_of(
+        &self,
+        validator: &PublicKey,
+        limit: usize,
+    ) -> Result<Vec<(Offence, Height)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let table = txn.open_table(EVIDENCE).map_err(db_err)?;
+        let prefix = validator.as_bytes().as_slice();
+        let mut found = Vec::new();
+        for item in table.range(prefix..).map_err(db_err)? {
+            let (key, value) = item.map_err(db_err)?;
+            if !key.value().starts_with(prefix) {
+                break;
+            }
+            let included = value.value();
+            let offence: Offence = decode(key.value(), 64)
+                .map_err(|e| StoreError::Corrupt(included, format!("an offence key: {e}")))?;
+            found.push((offence, Height(included)));
+        }
+        // Keys hold heights little-endian: their order is not the chain's.
+        found.sort_by_key(|(o, included)| std::cmp::Reverse((*included, o.height, o.round)));
+        found.truncate(limit);
+        Ok(found)
     }
 
     /// Keeps a proposal for the height in progress (durably, before it is voted on).

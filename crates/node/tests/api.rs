@@ -99,6 +99,10 @@ async fn every_endpoint_answers_and_proofs_verify_against_a_trusted_app_hash() {
     assert!(summary.result.expect("result").ok);
     assert!(included.events.iter().any(|e| e.to_string().contains(&to.to_string())));
 
+    // The node timed the transfer from its admission to its commit.
+    let finality = client.status().await.expect("status").finality.expect("a latency measured");
+    assert!(finality.samples >= 1 && finality.p50_ms <= finality.p99_ms, "{finality:?}");
+
     let block = client.block(height).await.expect("block");
     assert!(block.transactions.iter().any(|t| t.hash == sent.hash));
     assert_eq!(client.block_by_id(&block.id).await.expect("by id"), block);

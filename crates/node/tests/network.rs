@@ -130,6 +130,32 @@ async fn a_double_signing_validator_is_slashed_and_frozen() {
     };
     let slashed = escrow(&before).checked_sub(escrow(&tree)).expect("escrow only shrinks");
     assert_eq!(slashed, Amount::new(100 * TOKEN), "the equivocation slash is taken");
+    // The API lists the offence with the block that proved it, the slash and the freeze.
+    let mut api_config = net.setups[0].config.api.clone();
+    api_config.listen = "127.0.0.1:0".into();
+    let (address, api) = atoll_node::api::serve(
+        &api_config.listen,
+        nodes[0].view(),
+        Vec::new(),
+        Vec::new(),
+        &api_config,
+    )
+    .await
+    .expect("api");
+    let client = atoll_client::Client::new(&address.to_string()).expect("client");
+    let listed = client.node_evidence(&node_id).await.expect("evidence");
+    assert_eq!(listed.consensus_key, consensus_key);
+    let first = listed.offences.last().expect("an offence");
+    assert_eq!(first.included_at, evidence_height);
+    assert!(first.height < evidence_height);
+    let slash = first.slash.as_ref().expect("the first offence slashed");
+    assert_eq!((slash.reason.as_str(), slash.amount), ("consensus_equivocation", slashed));
+    assert_eq!(slash.frozen_until, status.frozen_until.map(|e| e.0));
+    // Offences proven later, while the node was frozen, slash nothing more.
+    assert!(listed.offences.iter().filter(|o| o.slash.is_some()).count() == 1, "{listed:?}");
+    let honest = atoll_node::NodeKeys::load(net.home(0)).expect("keys").identity.public_key();
+    assert!(client.node_evidence(&honest).await.expect("evidence").offences.is_empty());
+    api.abort();
     let set = scheduler::validators(&tree).expect("validators");
     assert!(set.iter().all(|v| v.consensus_key != consensus_key), "it leaves the validator set");
     assert_eq!(set.len(), 3);

@@ -102,7 +102,13 @@ impl Module for Staking {
                     continue;
                 }
             }
-            claims::slash(state, &misbehavior.entity, misbehavior.reason, events)?;
+            let outcome = claims::slash(state, &misbehavior.entity, misbehavior.reason, events)?;
+            events.push(Event::Staking(StakingEvent::Slashed {
+                owner: misbehavior.entity,
+                node: misbehavior.node,
+                reason: misbehavior.reason,
+                amount: outcome.amount,
+            }));
         }
         if let Some(ended) = epoch_changed {
             epoch::reward_epoch(state, ended, events)?;

@@ -541,6 +541,10 @@ impl App {
         }
         self.metrics.height.set(height as i64);
         self.metrics.committed_txs.inc_by(block.transactions.len() as u64);
+        let own = outcome.results.iter().map(|r| &r.hash);
+        for latency in self.chain.finality().committed(own, now) {
+            self.metrics.finality_latency.observe(latency.as_secs_f64());
+        }
         if let Ok(mempool) = self.chain.mempool().lock() {
             self.metrics.mempool_size.set(mempool.len() as i64);
         }

@@ -17,6 +17,7 @@ use thiserror::Error;
 use crate::block::{commit_and_evidence_hash, Block, BlockHeader, BlockLimits, MAX_BLOCK_SIZE};
 use crate::certificate::CommitCertificate;
 use crate::evidence::{DoubleSignEvidence, MAX_EVIDENCE_PER_BLOCK};
+use crate::finality::FinalityClock;
 use crate::merkle::transactions_root;
 use crate::store::BlockStore;
 use crate::Mempool;
@@ -98,6 +99,8 @@ pub struct Chain {
     pruning: Pruning,
     /// Heights whose state the mempool is to be re-checked against, off the commit path.
     recheck: std::sync::mpsc::Sender<Recheck>,
+    /// Times this node's own submissions until their commit.
+    finality: Arc<FinalityClock>,
 }
 
 /// Every this many heights the mempool re-check reads every pending sender's account, not
@@ -162,7 +165,9 @@ impl Chain {
         pruning: Pruning,
     ) -> Result<Self, ChainError> {
         let recheck = spawn_rechecker(Arc::clone(&state), Arc::clone(&mempool));
-        let this = Self { chain, initial_height, state, store, mempool, pruning, recheck };
+        let finality = Arc::new(FinalityClock::default());
+        let this =
+            Self { chain, initial_height, state, store, mempool, pruning, recheck, finality };
         this.replay()?;
         this.check_upgrade()?;
         Ok(this)
@@ -245,6 +250,11 @@ impl Chain {
     /// The mempool.
     pub fn mempool(&self) -> &Arc<Mutex<Mempool>> {
         &self.mempool
+    }
+
+    /// The finality clock of this node's submissions.
+    pub fn finality(&self) -> &Arc<FinalityClock> {
+        &self.finality
     }
 
     /// The height of the latest committed state (`initial_height - 1` at genesis).

@@ -21,6 +21,8 @@ pub struct EngineMetrics {
     pub block_interval: Histogram,
     /// Double-signing evidence observed.
     pub evidence_observed: Counter,
+    /// Seconds from the admission of a transaction submitted to this node to its commit.
+    pub finality_latency: Histogram,
 }
 
 impl EngineMetrics {
@@ -33,6 +35,7 @@ impl EngineMetrics {
             committed_txs: Counter::default(),
             block_interval: Histogram::new([0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]),
             evidence_observed: Counter::default(),
+            finality_latency: Histogram::new([0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]),
         };
         SharedRegistry::global().with_moniker(moniker).with_prefix("atoll", |registry| {
             registry.register("height", "Latest committed height", metrics.height.clone());
@@ -56,6 +59,11 @@ impl EngineMetrics {
                 "evidence_observed",
                 "Double-signing evidence observed",
                 metrics.evidence_observed.clone(),
+            );
+            registry.register(
+                "finality_latency_seconds",
+                "Seconds from the admission of a transaction submitted here to its commit",
+                metrics.finality_latency.clone(),
             );
         });
         metrics

@@ -32,6 +32,7 @@ use super::codec::WireCodec;
 use super::context::{default_timeouts, AtollContext, ValidatorAddress};
 use super::metrics::EngineMetrics;
 use super::signing::ConsensusSigner;
+use crate::finality::{FinalityClock, FinalitySummary};
 use crate::gossip::{TxGossip, Verdict};
 use crate::mempool::{Mempool, MempoolConfig, MempoolError};
 use crate::store::BlockStore;
@@ -204,6 +205,7 @@ pub struct NodeView {
     state: Arc<ConsensusState<RedbNodeDb>>,
     store: Arc<BlockStore>,
     mempool: Arc<Mutex<Mempool>>,
+    finality: Arc<FinalityClock>,
     gossip: Option<TxGossip>,
     net_requests: mpsc::Sender<NetworkRequest>,
 }
@@ -294,6 +296,7 @@ impl NodeView {
     /// gossips it to the other nodes.
     pub fn submit(&self, raw: Vec<u8>) -> Result<Hash, MempoolError> {
         let hash = admit(&self.state, &self.mempool, raw.clone())?;
+        self.finality.submitted(hash, std::time::Instant::now());
         if let Some(gossip) = &self.gossip {
             if let Ok(mut mempool) = self.mempool.lock() {
                 mempool.set_local(&hash);
@@ -301,6 +304,11 @@ impl NodeView {
             gossip.publish(raw);
         }
         Ok(hash)
+    }
+
+    /// The latency from admission to commit of the latest transactions submitted here.
+    pub fn finality(&self) -> Option<FinalitySummary> {
+        self.finality.summary()
     }
 
     /// Transactions waiting.
@@ -532,6 +540,7 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
     let (status_tx, status_rx) = watch::channel(ChainStatus::default());
     let metrics = EngineMetrics::register(&moniker);
     let pacing = Pacing { target_block_time, empty_block_interval };
+    let finality = Arc::clone(chain.finality());
     let app = App::new(chain, signer, own_peer_id, timeouts, pacing, status_tx, metrics);
     let net_requests = channels.net_requests.clone();
     let app = tokio::spawn(async move {
@@ -546,7 +555,15 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
         }
         None => (None, Vec::new()),
     };
-    let view =
-        NodeView { chain_context, status: status_rx, state, store, mempool, gossip, net_requests };
+    let view = NodeView {
+        chain_context,
+        status: status_rx,
+        state,
+        store,
+        mempool,
+        finality,
+        gossip,
+        net_requests,
+    };
     Ok(NodeHandle { view, gossip_tasks, engine, app })
 }

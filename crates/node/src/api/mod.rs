@@ -8,6 +8,7 @@
 
 pub mod error;
 mod eth;
+mod evidence;
 mod explorer;
 mod limit;
 mod queries;
@@ -95,6 +96,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(queries::nodes))
         .routes(routes!(queries::node))
         .routes(routes!(queries::node_status))
+        .routes(routes!(evidence::node_evidence))
         .routes(routes!(queries::runtimes))
         .routes(routes!(queries::runtime))
         .routes(routes!(queries::committee))

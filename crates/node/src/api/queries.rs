@@ -81,7 +81,7 @@ pub(super) fn parse_address(text: &str) -> Result<Address, ApiError> {
     text.parse().map_err(|e| ApiError::bad_request(format!("invalid address {text:?}: {e}")))
 }
 
-fn parse_key(text: &str) -> Result<PublicKey, ApiError> {
+pub(super) fn parse_key(text: &str) -> Result<PublicKey, ApiError> {
     text.parse().map_err(|e| ApiError::bad_request(format!("invalid key {text:?}: {e}")))
 }
 

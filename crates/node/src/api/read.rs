@@ -2,7 +2,7 @@
 
 use atoll_client::model::{
     AccountTransactions, AccountTx, AccountTxsQuery, BlockResponse, ErrorBody, ErrorDetail,
-    EventItem, EventsResponse, Status, TransactionResponse, TxOutcome, TxSummary,
+    EventItem, EventsResponse, FinalityLatency, Status, TransactionResponse, TxOutcome, TxSummary,
 };
 use atoll_consensus::{chain, BlockResults, SignedTransaction, TxResult};
 use atoll_engine::Block;
@@ -70,6 +70,12 @@ pub(crate) async fn status(State(api): State<ApiState>) -> Result<Json<Status>, 
         peers: node.peers().await.map(|p| p as u64),
         catching_up: status.catching_up,
         mempool_size: node.mempool_len() as u64,
+        finality: node.finality().map(|f| FinalityLatency {
+            samples: f.samples as u64,
+            p50_ms: f.p50.as_millis() as u64,
+            p99_ms: f.p99.as_millis() as u64,
+            latest_ms: f.latest.as_millis() as u64,
+        }),
     }))
 }
 

@@ -18,6 +18,14 @@ use super::queries::parse_runtime;
 use super::{ApiError, ApiState};
 
 const DEFAULT_ROUNDS: u32 = 20;
+
+/// A slash reason as the API names it (`runtime_incorrect_results`, …).
+pub(super) fn slash_reason(reason: &atoll_consensus::staking::SlashReason) -> String {
+    serde_json::to_value(reason)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
 const MAX_ROUNDS: u32 = 100;
 
 /// The latest rounds of a runtime, newest first, as the consensus blocks recorded them.
@@ -175,10 +183,7 @@ fn summarize(
                 RoothashEvent::NodeSlashed { node, reason, amount, .. } => {
                     summary.slashed.push(RoundSlash {
                         node: *node,
-                        reason: serde_json::to_value(reason)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default(),
+                        reason: slash_reason(reason),
                         amount: *amount,
                     });
                 }

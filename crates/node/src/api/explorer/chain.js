@@ -23,6 +23,11 @@ function runtimeState(summary) {
   return summary.suspended ? el("span", { class: "warn" }, "suspended") : "ok";
 }
 
+const seconds = (ms) => (ms / 1000).toFixed(2);
+const finalityText = (f) => (f ? `${seconds(f.p50_ms)} / ${seconds(f.p99_ms)}` : "–");
+const finalityNote = (f) => `Blocks are final when committed (BFT: no reorganisations), so finality latency is the wait from a transaction's admission by this node to the commit of its block. ${
+  f ? `Measured over the latest ${f.samples} transaction(s) submitted here; the latest took ${seconds(f.latest_ms)} s.` : "None submitted here has been committed since the node started."}`;
+
 export async function dashboard() {
   await tokenInfo();
   const status = await api("/v1/status");
@@ -66,10 +71,11 @@ export async function dashboard() {
       card("Epoch", status.epoch, "epoch"),
       card("Block interval (s)", average, "interval"),
       card("Validators", status.validators),
+      card("Finality p50 / p99 (s)", finalityText(status.finality), "finality"),
       card("Mempool", status.mempool_size, "mempool"),
       card("Peers", status.peers ?? "–"),
       card("Syncing", status.catching_up ? "catching up" : "up to date")),
-    el("p", { class: "muted" }, "Blocks are final when committed (BFT): finality latency is the block interval."),
+    el("p", { class: "muted", id: "finality-note" }, finalityNote(status.finality)),
     el("h2", {}, "Transactions per block (newest right)"),
     sparkline(blocks.map((b) => b.transactions.length).reverse(), "transactions per recent block"),
     el("h2", {}, "Block interval in seconds (newest right)"),
@@ -123,6 +129,12 @@ export async function dashboard() {
           add(await api(`/v1/blocks/${h}`).catch(() => ({ height: h, id: "", time: 0, transactions: [] })));
         }
         add(message);
+        const now = await api("/v1/status").catch(() => null);
+        if (now) {
+          document.getElementById("finality").textContent = finalityText(now.finality);
+          document.getElementById("finality-note").textContent = finalityNote(now.finality);
+          document.getElementById("mempool").textContent = String(now.mempool_size);
+        }
       });
       return;
     }

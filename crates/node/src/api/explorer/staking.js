@@ -1,4 +1,5 @@
-// Validators, entities and nodes: stake in escrow, commission, delegators, freezes, slashes.
+// Validators, entities and nodes: stake in escrow, commission, delegators, freezes, and the
+// slashes of both kinds: double signing (consensus) and wrong ParaTime results.
 
 import { commission } from "./chain.js";
 import { amount, api, el, fields, keyLink, link, mono, share, short, show, table, tokenInfo } from "./dom.js";
@@ -32,6 +33,23 @@ async function recentSlashes(nodes) {
     }
   }
   return found;
+}
+
+/** Double-signing offences proven against `nodes`' validators, with what each block slashed. */
+async function offences(nodes) {
+  const lists = await Promise.all(nodes.map((node) =>
+    api(`/v1/nodes/${node}/evidence`).then((r) => r.offences.map((offence) => ({ node, offence }))).catch(() => [])));
+  return lists.flat();
+}
+
+function offenceTable(found) {
+  if (!found.length) return el("p", { class: "muted" }, "None.");
+  return table(["Node", "Double-signed", "Proven in block", "Slashed", "Frozen until epoch"], found.map(({ node, offence }) => el("tr", {},
+    el("td", {}, keyLink("node", node)),
+    el("td", {}, `height ${offence.height}, round ${offence.round}, ${offence.step}`),
+    el("td", {}, link(`#/block/${offence.included_at}`, offence.included_at)),
+    el("td", {}, offence.slash ? amount(offence.slash.amount) : "nothing (slashed once per freeze)"),
+    el("td", {}, offence.slash?.frozen_until ?? "–"))), "consensus slashes");
 }
 
 export async function entities() {
@@ -69,7 +87,7 @@ export async function entity(id) {
     ]);
     return { node, descriptor, status };
   }));
-  const slashes = await recentSlashes(e.nodes);
+  const [slashes, doubleSigned] = await Promise.all([recentSlashes(e.nodes), offences(e.nodes)]);
   const escrow = account?.escrow;
   show("Entity",
     fields([
@@ -91,6 +109,8 @@ export async function entity(id) {
     el("h2", {}, `Delegators (${delegators.length})`),
     table(["Delegator", "Shares"], delegators.map(([who, d]) => el("tr", {},
       el("td", {}, link(`#/account/${who}`, who, { class: "mono" })), el("td", {}, d.shares))), "delegators"),
+    el("h2", {}, "Consensus slashes (double signing)"),
+    offenceTable(doubleSigned),
     el("h2", {}, "ParaTime slashes (latest 100 rounds of each ParaTime)"),
     slashes.length
       ? table(["Node", "ParaTime round", "Reason", "Amount"], slashes.map(({ runtime, round, slash }) => el("tr", {},
@@ -102,9 +122,11 @@ export async function entity(id) {
 }
 
 export async function node(id) {
-  const [descriptor, status] = await Promise.all([
+  await tokenInfo();
+  const [descriptor, status, doubleSigned] = await Promise.all([
     api(`/v1/nodes/${id}`).then((r) => r.value),
     api(`/v1/nodes/${id}/status`).then((r) => r.value).catch(() => null),
+    offences([id]),
   ]);
   show("Node",
     fields([
@@ -122,5 +144,7 @@ export async function node(id) {
     table(["Runtime", "Version", "TEE attestation"], descriptor.runtimes.map((r) => el("tr", {},
       el("td", {}, keyLink("runtime", r.id)),
       el("td", {}, `${r.version.major}.${r.version.minor}.${r.version.patch}`),
-      el("td", {}, r.tee ? "registered" : "none"))), "ParaTimes"));
+      el("td", {}, r.tee ? "registered" : "none"))), "ParaTimes"),
+    el("h2", {}, "Consensus slashes (double signing)"),
+    offenceTable(doubleSigned));
 }
