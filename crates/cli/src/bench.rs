@@ -1,5 +1,5 @@
 //! `atoll bench transfers`: the load generator. It funds many accounts from one key, signs
-//! transfers between them up front, submits them in batches at a target rate (or flat out)
+//! transfers between them up front, submits them in batches (binary, or JSON with `--json`) at a target rate (or flat out)
 //! and follows the WebSocket block stream to time each one from submission to its finalized
 //! block. Reports committed transfers per second, latency percentiles and block times.
 
@@ -43,6 +43,10 @@ pub(crate) struct TransfersArgs {
     /// Transfers per submission request.
     #[arg(long, default_value_t = 250)]
     batch: usize,
+    /// Submit JSON batches of hex (`/v1/transactions/batch`) instead of binary ones
+    /// (`/v1/transactions/batch/binary`).
+    #[arg(long)]
+    json: bool,
     /// Extra API nodes to spread submissions over (host:port); repeat for several.
     #[arg(long = "also")]
     also: Vec<String>,
@@ -271,12 +275,19 @@ pub(crate) async fn transfers(
         }
         let raws: Vec<Vec<u8>> = chunk.iter().map(|(_, raw)| raw.clone()).collect();
         let target = &clients[n % clients.len()];
-        let mut answer = target.submit_batch(&raws).await;
+        let send = || async {
+            if args.json {
+                target.submit_batch(&raws).await
+            } else {
+                target.submit_batch_binary(&raws).await
+            }
+        };
+        let mut answer = send().await;
         while let Err(e) = &answer {
             // A full mempool or the rate limit: back off and retry the batch.
             if matches!(e.status(), Some(429 | 503)) {
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                answer = target.submit_batch(&raws).await;
+                answer = send().await;
             } else {
                 break;
             }
@@ -328,6 +339,7 @@ pub(crate) async fn transfers(
         "accounts": args.accounts,
         "target_rate": args.rate,
         "batch": args.batch,
+        "encoding": if args.json { "json" } else { "binary" },
         "submitted": args.txs,
         "admitted": admitted,
         "refused": refused,

@@ -189,6 +189,24 @@ impl Client {
         Ok(response.results)
     }
 
+    /// Submits up to [`model::MAX_BATCH`] signed transactions in one binary request (no hex,
+    /// no JSON on the way in).
+    pub async fn submit_batch_binary(
+        &self,
+        raws: &[Vec<u8>],
+    ) -> Result<Vec<BatchItem>, ClientError> {
+        let response = self
+            .http
+            .post(format!("{}/v1/transactions/batch/binary", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(atoll_types::encode(&raws.to_vec()))
+            .send()
+            .await
+            .map_err(transport)?;
+        let response: BatchSubmitResponse = Self::decode(response).await?;
+        Ok(response.results)
+    }
+
     /// The gas a call needs when signed by `signer`, and how a dry run of it ends.
     pub async fn estimate_gas(
         &self,

@@ -255,6 +255,28 @@ async fn every_endpoint_answers_and_proofs_verify_against_a_trusted_app_hash() {
     let pruned = client.account(&to, StateQuery { height: Some(1 << 40), proof: None }).await;
     assert_eq!(pruned.expect_err("future height").status(), Some(404));
 
+    // A binary batch of one sender's consecutive nonces, checked on several threads and
+    // admitted in order: every one is admitted and committed.
+    let nonce = client.account(&from, StateQuery::default()).await.expect("account").value;
+    let elsewhere =
+        Address::from_public_key(&atoll_crypto::MemorySigner::from_seed([9; 32]).public_key());
+    let raws: Vec<Vec<u8>> = (0..48)
+        .map(|i| {
+            let tx = Transaction::new(
+                nonce.general.nonce + i,
+                Fee { amount: Amount::new(10_000), gas: 10_000 },
+                methods::TRANSFER,
+                &Transfer { to: elsewhere, amount: Amount::new(1_000_000) },
+            );
+            atoll_client::tx::sign(&sender, &run.node.chain_context(), &tx)
+        })
+        .collect();
+    let items = client.submit_batch_binary(&raws).await.expect("batch");
+    let hashes: Vec<_> = items.iter().map(|i| i.hash.expect("admitted")).collect();
+    client.wait_for_transaction(&hashes[47], LIMIT).await.expect("the last one committed");
+    let moved = client.account(&elsewhere, StateQuery::default()).await.expect("account");
+    assert_eq!(moved.value.general.balance, Amount::new(48_000_000));
+
     // The OpenAPI document lists exactly the served routes, and each one is served.
     let document = client.openapi().await.expect("openapi");
     let listed: BTreeSet<String> =
@@ -383,6 +405,26 @@ async fn bad_requests_get_4xx_json_errors_and_change_nothing() {
     }
     let batch = client.submit_batch(&[vec![0u8], vec![1, 2, 3]]).await.expect("batch answered");
     assert!(batch.iter().all(|item| item.hash.is_none() && item.error.is_some()));
+    // The binary batch: the same answers; a body that is not a borsh list, or too long a
+    // list, is a 400.
+    let binary =
+        client.submit_batch_binary(&[vec![0u8], vec![1, 2, 3]]).await.expect("batch answered");
+    assert_eq!(binary, batch);
+    let binary_post = |body: Vec<u8>| {
+        let http = http.clone();
+        let url = format!("{base}/v1/transactions/batch/binary");
+        async move {
+            let response = http.post(url).body(body).send().await.expect("request");
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.expect("JSON error body");
+            (status, body["error"]["kind"].as_str().unwrap_or_default().to_owned())
+        }
+    };
+    for body in [vec![1, 0, 0], vec![0xff, 0xff, 0xff, 0xff, 1], vec![1, 0, 0, 0, 9, 0, 0, 0, 1]] {
+        assert_eq!(binary_post(body).await, (400, "bad_request".into()));
+    }
+    let too_many = atoll_types::encode(&vec![vec![0u8]; 1_001]);
+    assert_eq!(binary_post(too_many).await, (400, "bad_request".into()));
 
     // Bad paths and parameters.
     assert_eq!(get("/v1/nope".into()).await, (404, "no_route".into()));

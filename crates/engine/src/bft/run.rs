@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use atoll_consensus::{ConsensusState, Genesis, StateError};
+use atoll_consensus::{transaction_hash, CheckedTx, ConsensusState, Genesis, StateError};
 use atoll_mkvs::{Mkvs, RedbNodeDb};
 use atoll_types::{ChainContext, Hash, Signer};
 use bytes::Bytes;
@@ -218,7 +218,6 @@ pub struct NodeHandle {
     app: JoinHandle<()>,
 }
 
-/// Admits a transaction against the latest state.
 /// Admits a transaction: the signature and state checks run before the mempool lock is
 /// taken, so admissions verify in parallel and never wait on one another's signatures.
 fn admit(
@@ -228,10 +227,108 @@ fn admit(
 ) -> Result<Hash, MempoolError> {
     let root = state.latest().map_err(unavailable)?.ok_or_else(|| unavailable("no state"))?;
     let tree = state.store().tree(&root).map_err(unavailable)?;
-    let config = mempool.lock().map_err(|_| unavailable("mempool lock poisoned"))?.config();
+    let config = {
+        let pool = mempool.lock().map_err(|_| unavailable("mempool lock poisoned"))?;
+        // Held already (a gossiped copy, a resubmission): nothing to verify again.
+        if pool.contains(&transaction_hash(&raw)) {
+            return Err(MempoolError::Duplicate);
+        }
+        pool.config()
+    };
     let checked = Mempool::check(&config, &tree, &raw)?;
     let mut mempool = mempool.lock().map_err(|_| unavailable("mempool lock poisoned"))?;
     mempool.insert_checked(&tree, raw, checked)
+}
+
+/// The fewest transactions of a batch worth a thread of their own.
+const MIN_CHECKS_PER_THREAD: usize = 16;
+
+/// Admits a batch against one version of the latest state: the checks (signatures
+/// included) split over the machine's cores, then one mempool lock for every insertion,
+/// in the batch's order (so a sender's consecutive nonces follow each other).
+fn admit_batch(
+    state: &ConsensusState<RedbNodeDb>,
+    mempool: &Mutex<Mempool>,
+    raws: Vec<Vec<u8>>,
+) -> Vec<Result<Hash, MempoolError>> {
+    let prepared = (|| {
+        let root = state.latest().map_err(unavailable)?.ok_or_else(|| unavailable("no state"))?;
+        let pool = mempool.lock().map_err(|_| unavailable("mempool lock poisoned"))?;
+        let held: Vec<bool> =
+            raws.iter().map(|raw| pool.contains(&transaction_hash(raw))).collect();
+        Ok::<_, MempoolError>((root, pool.config(), held))
+    })();
+    let (root, config, held) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            let message = e.to_string();
+            return raws.iter().map(|_| Err(unavailable(&message))).collect();
+        }
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(raws.len() / MIN_CHECKS_PER_THREAD)
+        .max(1);
+    let checks: Vec<Result<CheckedTx, MempoolError>> = if threads == 1 {
+        check_batch(state, &root, &config, &raws, &held)
+    } else {
+        let chunk = raws.len().div_ceil(threads);
+        let (root, config) = (&root, &config);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = raws
+                .chunks(chunk)
+                .zip(held.chunks(chunk))
+                .map(|(part, held)| {
+                    let worker = scope.spawn(move || check_batch(state, root, config, part, held));
+                    (part.len(), worker)
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|(len, worker)| {
+                    worker.join().unwrap_or_else(|_| {
+                        (0..len).map(|_| Err(unavailable("a check thread failed"))).collect()
+                    })
+                })
+                .collect()
+        })
+    };
+    let tree = match state.store().tree(&root) {
+        Ok(tree) => tree,
+        Err(e) => return raws.iter().map(|_| Err(unavailable(&e))).collect(),
+    };
+    let Ok(mut pool) = mempool.lock() else {
+        return raws.iter().map(|_| Err(unavailable("mempool lock poisoned"))).collect();
+    };
+    raws.into_iter()
+        .zip(checks)
+        .map(|(raw, checked)| pool.insert_checked(&tree, raw, checked?))
+        .collect()
+}
+
+/// Checks `raws` against `root` (already held ones are duplicates, not verified again),
+/// each thread with a tree of its own over the same root.
+fn check_batch(
+    state: &ConsensusState<RedbNodeDb>,
+    root: &atoll_mkvs::Root,
+    config: &MempoolConfig,
+    raws: &[Vec<u8>],
+    held: &[bool],
+) -> Vec<Result<CheckedTx, MempoolError>> {
+    match state.store().tree(root) {
+        Ok(tree) => raws
+            .iter()
+            .zip(held)
+            .map(|(raw, held)| {
+                if *held {
+                    Err(MempoolError::Duplicate)
+                } else {
+                    Mempool::check(config, &tree, raw)
+                }
+            })
+            .collect(),
+        Err(e) => raws.iter().map(|_| Err(unavailable(&e))).collect(),
+    }
 }
 
 /// Blocks a client's transaction waits before this node gossips it again.
@@ -304,6 +401,30 @@ impl NodeView {
             gossip.publish(raw);
         }
         Ok(hash)
+    }
+
+    /// Submits a batch of signed transactions (checked on every core, then admitted in
+    /// order under one mempool lock): each one's hash, or why it was refused.
+    pub fn submit_batch(&self, raws: Vec<Vec<u8>>) -> Vec<Result<Hash, MempoolError>> {
+        let copies = self.gossip.as_ref().map(|_| raws.clone());
+        let results = admit_batch(&self.state, &self.mempool, raws);
+        let now = std::time::Instant::now();
+        for hash in results.iter().flatten() {
+            self.finality.submitted(*hash, now);
+        }
+        if let (Some(gossip), Some(copies)) = (&self.gossip, copies) {
+            if let Ok(mut mempool) = self.mempool.lock() {
+                for hash in results.iter().flatten() {
+                    mempool.set_local(hash);
+                }
+            }
+            for (raw, result) in copies.into_iter().zip(&results) {
+                if result.is_ok() {
+                    gossip.publish(raw);
+                }
+            }
+        }
+        results
     }
 
     /// The latency from admission to commit of the latest transactions submitted here.

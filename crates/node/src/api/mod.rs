@@ -83,6 +83,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(read::transaction))
         .routes(routes!(submit::submit))
         .routes(routes!(submit::submit_batch))
+        .routes(routes!(submit::submit_batch_binary))
         .routes(routes!(submit::estimate_gas))
         .routes(routes!(queries::chain))
         .routes(routes!(queries::account))

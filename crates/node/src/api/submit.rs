@@ -5,6 +5,7 @@ use atoll_client::model::{
     EstimateGasResponse, SubmitRequest, SubmitResponse, MAX_BATCH,
 };
 use atoll_consensus::{simulate, CallError, Fee, Transaction};
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::Json;
 
@@ -45,18 +46,50 @@ pub(crate) async fn submit_batch(
     State(api): State<ApiState>,
     ApiJson(request): ApiJson<BatchSubmitRequest>,
 ) -> Result<Json<BatchSubmitResponse>, ApiError> {
-    if request.txs.len() > MAX_BATCH {
+    check_batch_size(request.txs.len())?;
+    let raws = request.txs.iter().map(|text| decode_hex("tx", text)).collect();
+    admit_batch(&api, raws).await
+}
+
+/// Submits up to 1,000 signed transactions in binary: the body is the borsh encoding of a
+/// list of byte strings (a little-endian `u32` count, then each transaction as a `u32`
+/// length and its bytes), with no hex or JSON to decode. Each gets its hash or its refusal.
+#[utoipa::path(post, path = "/v1/transactions/batch/binary", tag = "transactions",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "borsh `Vec<Vec<u8>>` of signed transactions"),
+    responses((status = 200, body = BatchSubmitResponse),
+        (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub(crate) async fn submit_batch_binary(
+    State(api): State<ApiState>,
+    body: Bytes,
+) -> Result<Json<BatchSubmitResponse>, ApiError> {
+    let raws: Vec<Vec<u8>> = atoll_types::decode(&body, body.len())
+        .map_err(|e| ApiError::bad_request(format!("not a borsh list of transactions: {e}")))?;
+    check_batch_size(raws.len())?;
+    admit_batch(&api, raws.into_iter().map(Ok).collect()).await
+}
+
+fn check_batch_size(count: usize) -> Result<(), ApiError> {
+    if count > MAX_BATCH {
         return Err(ApiError::bad_request(format!(
-            "{} transactions in one batch; at most {MAX_BATCH}",
-            request.txs.len()
+            "{count} transactions in one batch; at most {MAX_BATCH}"
         )));
     }
+    Ok(())
+}
+
+/// Admits the transactions that decoded, in one batch (checked on every core), and answers
+/// for each in the request's order.
+async fn admit_batch(
+    api: &ApiState,
+    raws: Vec<Result<Vec<u8>, ApiError>>,
+) -> Result<Json<BatchSubmitResponse>, ApiError> {
     let node = api.node.clone();
     let results = tokio::task::spawn_blocking(move || {
-        request
-            .txs
-            .iter()
-            .map(|text| match decode_hex("tx", text).and_then(|raw| Ok(node.submit(raw)?)) {
+        let decoded: Vec<Vec<u8>> = raws.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
+        let mut admitted = node.submit_batch(decoded).into_iter();
+        raws.into_iter()
+            .map(|raw| match raw.and_then(|_| Ok(admitted.next().ok_or_else(lost)??)) {
                 Ok(hash) => BatchItem { hash: Some(hash), error: None },
                 Err(e) => BatchItem { hash: None, error: Some(e.into_detail()) },
             })
@@ -65,6 +98,10 @@ pub(crate) async fn submit_batch(
     .await
     .map_err(ApiError::internal)?;
     Ok(Json(BatchSubmitResponse { results }))
+}
+
+fn lost() -> ApiError {
+    ApiError::internal("a batch answer went missing")
 }
 
 /// The gas a call needs when signed by `signer`, and the error a dry run against the latest
