@@ -186,8 +186,63 @@ pub fn check_tx(
         atoll_types::OpenError::Decode(d) => CoreError::Malformed(d.to_string()),
         _ => CoreError::InvalidSignature,
     })?;
+    check_opened(state, &chain, raw, &signed, tx, policy)
+}
+
+/// [`check_tx`] for many transactions against one state: the chain's parameters read once
+/// and every signature verified in one batch (about twice as fast per signature as one by
+/// one). Each transaction gets the answer `check_tx` would give it.
+pub fn check_txs(
+    state: &dyn KeyValueRead,
+    raws: &[Vec<u8>],
+    policy: &CheckPolicy,
+) -> Result<Vec<Result<CheckedTx, CallError>>, StateError> {
+    let chain = load_chain(state)?;
+    let decoded: Vec<Result<SignedTransaction, CoreError>> =
+        raws.iter().map(|raw| decode_signed(raw, &chain.params)).collect();
+    let mut batch = BatchVerifier::with_capacity(raws.len());
+    let mut batch_index = Vec::with_capacity(raws.len());
+    for (i, signed) in decoded.iter().enumerate() {
+        if let Ok(signed) = signed {
+            let digest = signed.signing_digest(&chain.context);
+            batch.queue(signed.signer(), digest.as_bytes(), &signed.signature().signature);
+            batch_index.push(i);
+        }
+    }
+    let mut bad_signature = vec![false; raws.len()];
+    if let Err(failed) = batch.verify() {
+        for position in failed.failed {
+            bad_signature[batch_index[position]] = true;
+        }
+    }
+    Ok(raws
+        .iter()
+        .zip(decoded)
+        .zip(bad_signature)
+        .map(|((raw, signed), bad)| {
+            let signed = signed?;
+            if bad {
+                return Err(CoreError::InvalidSignature.into());
+            }
+            let tx = signed
+                .decode_verified_elsewhere()
+                .map_err(|e| CoreError::Malformed(e.to_string()))?;
+            check_opened(state, &chain, raw, &signed, tx, policy)
+        })
+        .collect())
+}
+
+/// The checks of [`check_tx`] after the signature.
+fn check_opened(
+    state: &dyn KeyValueRead,
+    chain: &Chain,
+    raw: &[u8],
+    signed: &SignedTransaction,
+    tx: Transaction,
+    policy: &CheckPolicy,
+) -> Result<CheckedTx, CallError> {
     let (sender, gas_needed) =
-        validate(state, &chain, raw, &signed, &tx, policy.allow_future_nonce)??;
+        validate(state, chain, raw, signed, &tx, policy.allow_future_nonce)??;
     if tx.fee.gas < gas_needed {
         return Err(CoreError::OutOfGas { needed: gas_needed, limit: tx.fee.gas }.into());
     }

@@ -33,8 +33,8 @@ mod transaction;
 
 pub use app::{AppError, ConsensusState};
 pub use block::{
-    apply_block, apply_block_verified, check_tx, simulate, BlockError, BlockOutcome, BlockResults,
-    CheckPolicy, CheckedTx, Simulation, TxResult,
+    apply_block, apply_block_verified, check_tx, check_txs, simulate, BlockError, BlockOutcome,
+    BlockResults, CheckPolicy, CheckedTx, Simulation, TxResult,
 };
 pub use chain::{ChainInfo, ConsensusParameters, TokenInfo};
 pub use context::{BlockContext, Env, Misbehavior};

@@ -4,7 +4,7 @@
 mod common;
 
 use atoll_consensus::staking::methods::{self, Transfer};
-use atoll_consensus::{check_tx, CheckPolicy, CoreError, Fee, ModuleError, Transaction};
+use atoll_consensus::{check_tx, check_txs, CheckPolicy, CoreError, Fee, ModuleError, Transaction};
 use atoll_types::{encode, Amount, ChainContext, Hash, Height, Signed};
 use common::{assert_code, TestChain, FEE};
 
@@ -166,6 +166,48 @@ fn check_tx_applies_mempool_policy_without_changing_state() {
     let lenient = CheckPolicy { allow_future_nonce: true, ..CheckPolicy::default() };
     assert!(check_tx(&tree, &future, &lenient).is_ok());
     assert_eq!(chain.nonce(0), 0);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Checking many transactions at once (one batch of signatures) gives each the answer
+    /// checking it alone gives: valid, forged, malformed, wrong nonce, unknown method.
+    #[test]
+    fn batch_checks_agree_with_single_checks(
+        picks in proptest::collection::vec((0usize..8, 0usize..3, 0u64..4), 0..40),
+        lenient in proptest::bool::ANY,
+    ) {
+        let chain = TestChain::new(3, 1_000);
+        let tree = chain.tree();
+        let raws: Vec<Vec<u8>> = picks
+            .iter()
+            .map(|&(kind, who, nonce)| {
+                let body = transfer(&chain, (who + 1) % 3, 1);
+                let good = chain.tx_with(who, nonce, FEE, methods::TRANSFER, &body);
+                match kind {
+                    0 => {
+                        let mut forged = good;
+                        let last = forged.len() - 1;
+                        forged[last] ^= 1;
+                        forged
+                    }
+                    1 => good[..good.len() / 2].to_vec(),
+                    2 => chain.tx_with(who, nonce, FEE, "staking.Nope", &body),
+                    3 => vec![nonce as u8; 3],
+                    _ => good,
+                }
+            })
+            .collect();
+        let policy = CheckPolicy { allow_future_nonce: lenient, ..CheckPolicy::default() };
+        let answer = |r: Result<atoll_consensus::CheckedTx, atoll_consensus::CallError>| {
+            r.map(|c| (c.hash, c.sender, c.gas_needed)).map_err(|e| e.to_string())
+        };
+        let together: Vec<_> =
+            check_txs(&tree, &raws, &policy).expect("state").into_iter().map(answer).collect();
+        let alone: Vec<_> = raws.iter().map(|raw| answer(check_tx(&tree, raw, &policy))).collect();
+        proptest::prop_assert_eq!(together, alone);
+    }
 }
 
 #[test]

@@ -7,7 +7,8 @@
 //! is not lost for good. Validation is strict: a
 //! received message is forwarded only after this node's own admission accepted it, and
 //! admission runs on a small worker pool off the swarm task, behind a bounded queue (when
-//! the queue is full, messages are ignored, neither forwarded nor held). What admission
+//! the queue is full, messages are ignored, neither forwarded nor held); a worker takes
+//! every waiting message at once, so their signatures are verified in one batch. What admission
 //! finds invalid (undecodable, forged, wrong chain) is reported as such, and gossipsub's
 //! peer scoring makes the peers that send it lose their mesh and then their connection.
 //! Messages are signed by the publisher's p2p key and bounded in size.
@@ -30,8 +31,11 @@ pub const MAX_MESSAGE: usize = 64 * 1024;
 const OUTBOUND_QUEUE: usize = 4_096;
 /// Received transactions waiting for admission; beyond this, messages are ignored.
 pub const ADMISSION_QUEUE: usize = 1_024;
-/// Admission workers (each verifies a signature and reads the state).
+/// Admission workers (each verifies a batch of signatures and reads the state).
 pub const ADMISSION_WORKERS: usize = 2;
+/// Received transactions a worker takes from the queue at once, so that their signatures
+/// are verified in one batch.
+pub const ADMISSION_BATCH: usize = 256;
 
 /// What admission made of a received transaction, and so whether gossip forwards it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -119,13 +123,14 @@ fn publish(
     }
 }
 
-/// Starts the gossip swarm: listens on `listen`, keeps dialling `peers`, hands every
-/// received transaction to `admit` (on a worker pool) and forwards it only if admitted.
+/// Starts the gossip swarm: listens on `listen`, keeps dialling `peers`, hands received
+/// transactions to `admit` (on a worker pool, as many at once as are waiting, up to
+/// [`ADMISSION_BATCH`]; one verdict each, in order) and forwards each only if admitted.
 pub fn start(
     p2p_seed: [u8; 32],
     listen: Multiaddr,
     peers: Vec<Multiaddr>,
-    admit: impl Fn(Vec<u8>) -> Verdict + Send + Sync + 'static,
+    admit: impl Fn(Vec<Vec<u8>>) -> Vec<Verdict> + Send + Sync + 'static,
 ) -> Result<(TxGossip, JoinHandle<()>), GossipError> {
     let keypair = identity::Keypair::ed25519_from_bytes(p2p_seed).map_err(gossip_err)?;
     let mut swarm = SwarmBuilder::with_existing_identity(keypair)
@@ -165,14 +170,28 @@ pub fn start(
             (Arc::clone(&admissions), Arc::clone(&admit), verdict_tx.clone());
         tokio::spawn(async move {
             loop {
-                let Some(pending) = admissions.lock().await.recv().await else { return };
+                let batch = {
+                    let mut queue = admissions.lock().await;
+                    let Some(first) = queue.recv().await else { return };
+                    let mut batch = vec![first];
+                    while batch.len() < ADMISSION_BATCH {
+                        match queue.try_recv() {
+                            Ok(pending) => batch.push(pending),
+                            Err(_) => break,
+                        }
+                    }
+                    batch
+                };
                 let admit = Arc::clone(&admit);
-                let Pending { id, source, data } = pending;
-                let verdict = tokio::task::spawn_blocking(move || admit(data))
-                    .await
-                    .unwrap_or(Verdict::Ignore);
-                if verdict_tx.send((id, source, verdict)).await.is_err() {
-                    return;
+                let (messages, data): (Vec<_>, Vec<_>) =
+                    batch.into_iter().map(|p| ((p.id, p.source), p.data)).unzip();
+                let verdicts =
+                    tokio::task::spawn_blocking(move || admit(data)).await.unwrap_or_default();
+                let verdicts = verdicts.into_iter().chain(std::iter::repeat(Verdict::Ignore));
+                for ((id, source), verdict) in messages.into_iter().zip(verdicts) {
+                    if verdict_tx.send((id, source, verdict)).await.is_err() {
+                        return;
+                    }
                 }
             }
         });

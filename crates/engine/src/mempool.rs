@@ -17,8 +17,8 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
 use atoll_consensus::{
-    check_tx, staking, CallError, CheckPolicy, CheckedTx, Event, EventRecord, SignedTransaction,
-    StakingEvent, StateError, TxError,
+    check_tx, check_txs, staking, CallError, CheckPolicy, CheckedTx, Event, EventRecord,
+    SignedTransaction, StakingEvent, StateError, TxError,
 };
 use atoll_mkvs::KeyValueRead;
 use atoll_types::{Address, Hash};
@@ -78,6 +78,13 @@ pub enum MempoolError {
     /// State could not be read.
     #[error(transparent)]
     State(#[from] StateError),
+}
+
+fn refusal(e: CallError) -> MempoolError {
+    match e {
+        CallError::Tx(t) => MempoolError::Rejected(t),
+        CallError::Fatal(f) => MempoolError::State(f),
+    }
 }
 
 impl MempoolError {
@@ -207,10 +214,25 @@ impl Mempool {
         raw: &[u8],
     ) -> Result<CheckedTx, MempoolError> {
         let policy = CheckPolicy { min_gas_price: config.min_gas_price, allow_future_nonce: true };
-        check_tx(state, raw, &policy).map_err(|e| match e {
-            CallError::Tx(t) => MempoolError::Rejected(t),
-            CallError::Fatal(f) => MempoolError::State(f),
-        })
+        check_tx(state, raw, &policy).map_err(refusal)
+    }
+
+    /// [`Mempool::check`] for many transactions against one state, their signatures
+    /// verified in one batch.
+    pub fn check_many(
+        config: &MempoolConfig,
+        state: &dyn KeyValueRead,
+        raws: &[Vec<u8>],
+    ) -> Vec<Result<CheckedTx, MempoolError>> {
+        let policy = CheckPolicy { min_gas_price: config.min_gas_price, allow_future_nonce: true };
+        match check_txs(state, raws, &policy) {
+            Ok(checked) => checked.into_iter().map(|r| r.map_err(refusal)).collect(),
+            Err(e) => {
+                let reason = e.to_string();
+                let corrupt = || StateError::Corrupt { key: String::new(), reason: reason.clone() };
+                raws.iter().map(|_| Err(MempoolError::State(corrupt()))).collect()
+            }
+        }
     }
 
     /// Admits a transaction that [`Mempool::check`] passed against the same `state`: the

@@ -25,6 +25,10 @@ async fn wait_for(seen: &Mutex<Vec<Vec<u8>>>, what: &[u8]) {
     panic!("{} never arrived", String::from_utf8_lossy(what));
 }
 
+fn accept_all(raws: Vec<Vec<u8>>) -> Vec<Verdict> {
+    vec![Verdict::Accept; raws.len()]
+}
+
 /// [S] finding 7: gossip forwarded every message before validating it, so an invalid
 /// transaction reached every node whatever each one's admission said.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,15 +38,14 @@ async fn gossip_refuses_to_forward_what_admission_rejected() {
     let at_c = Arc::new(Mutex::new(Vec::new()));
     let recorder = |seen: &Arc<Mutex<Vec<Vec<u8>>>>, judge: fn(&[u8]) -> Verdict| {
         let seen = Arc::clone(seen);
-        move |raw: Vec<u8>| {
-            let verdict = judge(&raw);
-            seen.lock().expect("lock").push(raw);
-            verdict
+        move |raws: Vec<Vec<u8>>| {
+            let verdicts: Vec<Verdict> = raws.iter().map(|raw| judge(raw)).collect();
+            seen.lock().expect("lock").extend(raws);
+            verdicts
         }
     };
     // A line: A - B - C. B is an honest relay whose admission refuses "forged" messages.
-    let (publisher, _a) =
-        gossip::start([1; 32], a, vec![b.clone()], |_| Verdict::Accept).expect("A");
+    let (publisher, _a) = gossip::start([1; 32], a, vec![b.clone()], accept_all).expect("A");
     let relay =
         |raw: &[u8]| if raw.starts_with(b"forged") { Verdict::Reject } else { Verdict::Accept };
     let (_relay, _b) =

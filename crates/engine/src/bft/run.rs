@@ -306,8 +306,8 @@ fn admit_batch(
         .collect()
 }
 
-/// Checks `raws` against `root` (already held ones are duplicates, not verified again),
-/// each thread with a tree of its own over the same root.
+/// Checks `raws` against `root`, their signatures in one batch (already held ones are
+/// duplicates, not verified again); each thread reads through a tree of its own.
 fn check_batch(
     state: &ConsensusState<RedbNodeDb>,
     root: &atoll_mkvs::Root,
@@ -315,20 +315,20 @@ fn check_batch(
     raws: &[Vec<u8>],
     held: &[bool],
 ) -> Vec<Result<CheckedTx, MempoolError>> {
-    match state.store().tree(root) {
-        Ok(tree) => raws
-            .iter()
-            .zip(held)
-            .map(|(raw, held)| {
-                if *held {
-                    Err(MempoolError::Duplicate)
-                } else {
-                    Mempool::check(config, &tree, raw)
-                }
-            })
-            .collect(),
-        Err(e) => raws.iter().map(|_| Err(unavailable(&e))).collect(),
-    }
+    let tree = match state.store().tree(root) {
+        Ok(tree) => tree,
+        Err(e) => return raws.iter().map(|_| Err(unavailable(&e))).collect(),
+    };
+    let fresh: Vec<Vec<u8>> =
+        raws.iter().zip(held).filter(|(_, held)| !**held).map(|(raw, _)| raw.clone()).collect();
+    let mut checked = Mempool::check_many(config, &tree, &fresh).into_iter();
+    held.iter()
+        .map(|held| match (held, checked.next()) {
+            (true, _) => Err(MempoolError::Duplicate),
+            (false, Some(result)) => result,
+            (false, None) => Err(unavailable("a check went missing")),
+        })
+        .collect()
 }
 
 /// Blocks a client's transaction waits before this node gossips it again.
@@ -644,12 +644,18 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
             let peers =
                 gossip_peers.iter().map(|p| to_multiaddr(p)).collect::<Result<Vec<_>, _>>()?;
             let (state, mempool) = (Arc::clone(&state), Arc::clone(&mempool));
-            let admit_received = move |raw: Vec<u8>| match admit(&state, &mempool, raw) {
-                Ok(_) => Verdict::Accept,
-                Err(e) => {
-                    tracing::debug!(error = %e, "gossiped transaction not admitted");
-                    gossip_verdict(&e)
-                }
+            let admit_received = move |raws: Vec<Vec<u8>>| {
+                let admitted = admit_batch(&state, &mempool, raws);
+                admitted
+                    .iter()
+                    .map(|result| match result {
+                        Ok(_) => Verdict::Accept,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "gossiped transaction not admitted");
+                            gossip_verdict(e)
+                        }
+                    })
+                    .collect()
             };
             Some(
                 crate::gossip::start(p2p_seed, to_multiaddr(&listen)?, peers, admit_received)
