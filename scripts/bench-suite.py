@@ -185,9 +185,9 @@ def devnet(out, quick):
 
 
 def table(results):
-    ceiling_tps = results["ceiling"].get("block/10000")
+    ceiling_tps = results.get("ceiling", {}).get("block/10000")
     rows = [("figure", "measured", "ratio", "target")]
-    for name, tps in sorted(results["ceiling"].items()):
+    for name, tps in sorted(results.get("ceiling", {}).items()):
         ratio = f"{tps / ceiling_tps:.2f}×" if ceiling_tps else "–"
         rows.append((f"state machine, {name}", f"{tps:,.0f} tx/s", ratio, "—"))
     for validators, target in ((1, 0.7), (4, 0.35)):

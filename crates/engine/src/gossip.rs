@@ -11,7 +11,9 @@
 //! every waiting message at once, so their signatures are verified in one batch. What admission
 //! finds invalid (undecodable, forged, wrong chain) is reported as such, and gossipsub's
 //! peer scoring makes the peers that send it lose their mesh and then their connection.
-//! Messages are signed by the publisher's p2p key and bounded in size.
+//! A message is a bundle of transactions ([`bundle`]: what was queued for publication
+//! together), signed by the publisher's p2p key and bounded in size; it is forwarded if
+//! any of its transactions was admitted and none was invalid ([`message_verdict`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,18 +25,20 @@ use thiserror::Error;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// The gossip topic of consensus transactions.
-pub const TOPIC: &str = "atoll/consensus/transactions/1";
+/// The gossip topic of consensus transactions (messages are bundles: see [`bundle`]).
+pub const TOPIC: &str = "atoll/consensus/transactions/2";
 /// Largest gossiped message (a transaction is far smaller).
 pub const MAX_MESSAGE: usize = 64 * 1024;
+/// Transactions bundled into one message at most.
+pub const MAX_BUNDLE: usize = 256;
 /// Transactions waiting to be published.
 const OUTBOUND_QUEUE: usize = 4_096;
-/// Received transactions waiting for admission; beyond this, messages are ignored.
-pub const ADMISSION_QUEUE: usize = 1_024;
+/// Received messages waiting for admission; beyond this, messages are ignored.
+pub const ADMISSION_QUEUE: usize = 256;
 /// Admission workers (each verifies a batch of signatures and reads the state).
 pub const ADMISSION_WORKERS: usize = 2;
-/// Received transactions a worker takes from the queue at once, so that their signatures
-/// are verified in one batch.
+/// Received transactions a worker takes from the queue at once (whole messages), so that
+/// their signatures are verified in one batch.
 pub const ADMISSION_BATCH: usize = 256;
 
 /// What admission made of a received transaction, and so whether gossip forwards it.
@@ -64,7 +68,53 @@ impl From<Verdict> for gossipsub::MessageAcceptance {
 struct Pending {
     id: gossipsub::MessageId,
     source: libp2p::PeerId,
-    data: Vec<u8>,
+    txs: Vec<Vec<u8>>,
+}
+
+/// Packs transactions into messages: each the borsh encoding of a list of at most
+/// [`MAX_BUNDLE`] transactions and [`MAX_MESSAGE`] bytes, in order (one gossipsub message,
+/// one publisher signature and one message id for many transactions). A transaction too
+/// large for any message is dropped.
+pub fn bundle(raws: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let mut messages = Vec::new();
+    let mut current: Vec<Vec<u8>> = Vec::new();
+    let mut size = 4;
+    for raw in raws {
+        let cost = 4 + raw.len();
+        if 4 + cost > MAX_MESSAGE {
+            continue;
+        }
+        if current.len() == MAX_BUNDLE || size + cost > MAX_MESSAGE {
+            messages.push(atoll_types::encode(&std::mem::take(&mut current)));
+            size = 4;
+        }
+        size += cost;
+        current.push(raw);
+    }
+    if !current.is_empty() {
+        messages.push(atoll_types::encode(&current));
+    }
+    messages
+}
+
+/// The transactions of a received message: `None` for one no honest node sends (not a
+/// list, empty, or longer than [`MAX_BUNDLE`]).
+pub fn unbundle(data: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let txs: Vec<Vec<u8>> = atoll_types::decode(data, MAX_MESSAGE).ok()?;
+    (!txs.is_empty() && txs.len() <= MAX_BUNDLE).then_some(txs)
+}
+
+/// A message's verdict from its transactions': rejected if any is invalid (its publisher
+/// admitted it, so it is at fault), else accepted (forwarded) if any was admitted here,
+/// else ignored.
+pub fn message_verdict(verdicts: &[Verdict]) -> Verdict {
+    if verdicts.contains(&Verdict::Reject) {
+        Verdict::Reject
+    } else if verdicts.contains(&Verdict::Accept) {
+        Verdict::Accept
+    } else {
+        Verdict::Ignore
+    }
 }
 
 /// Scoring that only punishes invalid messages: a topic is quiet when nobody transacts, so
@@ -100,7 +150,8 @@ pub struct TxGossip {
 }
 
 impl TxGossip {
-    /// Queues an admitted transaction for publication (dropped if the queue is full).
+    /// Queues an admitted transaction for publication, bundled with whatever else is queued
+    /// (dropped if the queue is full).
     pub fn publish(&self, raw: Vec<u8>) {
         if self.outbound.try_send(raw).is_err() {
             tracing::debug!("gossip queue full; transaction not published");
@@ -108,18 +159,24 @@ impl TxGossip {
     }
 }
 
+/// Publishes `raws` in bundles; what finds no subscribed peer yet is kept in `unsent`.
 fn publish(
     swarm: &mut libp2p::Swarm<gossipsub::Behaviour>,
     topic: &gossipsub::IdentTopic,
-    raw: Vec<u8>,
+    raws: Vec<Vec<u8>>,
     unsent: &mut Vec<Vec<u8>>,
 ) {
-    match swarm.behaviour_mut().publish(topic.clone(), raw.clone()) {
-        Ok(id) => tracing::debug!(%id, "transaction published"),
-        Err(gossipsub::PublishError::NoPeersSubscribedToTopic) if unsent.len() < OUTBOUND_QUEUE => {
-            unsent.push(raw);
+    for message in bundle(raws) {
+        match swarm.behaviour_mut().publish(topic.clone(), message.clone()) {
+            Ok(id) => tracing::debug!(%id, "transactions published"),
+            Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {
+                if let Some(txs) = unbundle(&message) {
+                    unsent
+                        .extend(txs.into_iter().take(OUTBOUND_QUEUE.saturating_sub(unsent.len())));
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "transactions not published"),
         }
-        Err(e) => tracing::debug!(error = %e, "transaction not published"),
     }
 }
 
@@ -173,22 +230,30 @@ pub fn start(
                 let batch = {
                     let mut queue = admissions.lock().await;
                     let Some(first) = queue.recv().await else { return };
+                    let mut txs = first.txs.len();
                     let mut batch = vec![first];
-                    while batch.len() < ADMISSION_BATCH {
+                    while txs < ADMISSION_BATCH {
                         match queue.try_recv() {
-                            Ok(pending) => batch.push(pending),
+                            Ok(pending) => {
+                                txs += pending.txs.len();
+                                batch.push(pending);
+                            }
                             Err(_) => break,
                         }
                     }
                     batch
                 };
                 let admit = Arc::clone(&admit);
-                let (messages, data): (Vec<_>, Vec<_>) =
-                    batch.into_iter().map(|p| ((p.id, p.source), p.data)).unzip();
+                let counts: Vec<usize> = batch.iter().map(|p| p.txs.len()).collect();
+                let (messages, txs): (Vec<_>, Vec<_>) =
+                    batch.into_iter().map(|p| ((p.id, p.source), p.txs)).unzip();
+                let all: Vec<Vec<u8>> = txs.into_iter().flatten().collect();
                 let verdicts =
-                    tokio::task::spawn_blocking(move || admit(data)).await.unwrap_or_default();
-                let verdicts = verdicts.into_iter().chain(std::iter::repeat(Verdict::Ignore));
-                for ((id, source), verdict) in messages.into_iter().zip(verdicts) {
+                    tokio::task::spawn_blocking(move || admit(all)).await.unwrap_or_default();
+                let mut verdicts = verdicts.into_iter().chain(std::iter::repeat(Verdict::Ignore));
+                for ((id, source), count) in messages.into_iter().zip(counts) {
+                    let each: Vec<Verdict> = verdicts.by_ref().take(count).collect();
+                    let verdict = message_verdict(&each);
                     if verdict_tx.send((id, source, verdict)).await.is_err() {
                         return;
                     }
@@ -208,13 +273,20 @@ pub fn start(
                             let _ = swarm.dial(peer.clone());
                         }
                     }
-                    for raw in std::mem::take(&mut unsent) {
-                        publish(&mut swarm, &topic, raw, &mut unsent);
-                    }
+                    let retry = std::mem::take(&mut unsent);
+                    publish(&mut swarm, &topic, retry, &mut unsent);
                 }
                 raw = queue.recv() => {
                     let Some(raw) = raw else { break };
-                    publish(&mut swarm, &topic, raw, &mut unsent);
+                    // Everything queued meanwhile goes out with it, bundled.
+                    let mut raws = vec![raw];
+                    while raws.len() < OUTBOUND_QUEUE {
+                        match queue.try_recv() {
+                            Ok(more) => raws.push(more),
+                            Err(_) => break,
+                        }
+                    }
+                    publish(&mut swarm, &topic, raws, &mut unsent);
                 }
                 Some((id, source, verdict)) = verdicts.recv() => {
                     let verdict: Verdict = verdict;
@@ -224,9 +296,16 @@ pub fn start(
                     SwarmEvent::Behaviour(gossipsub::Event::Message {
                         propagation_source, message_id, message,
                     }) => {
-                        tracing::debug!(bytes = message.data.len(), "gossiped transaction received");
-                        let pending =
-                            Pending { id: message_id, source: propagation_source, data: message.data };
+                        tracing::debug!(bytes = message.data.len(), "gossiped transactions received");
+                        let Some(txs) = unbundle(&message.data) else {
+                            swarm.behaviour_mut().report_message_validation_result(
+                                &message_id,
+                                &propagation_source,
+                                gossipsub::MessageAcceptance::Reject,
+                            );
+                            continue;
+                        };
+                        let pending = Pending { id: message_id, source: propagation_source, txs };
                         if let Err(full) = to_admit.try_send(pending) {
                             let Pending { id, source, .. } = full.into_inner();
                             swarm.behaviour_mut().report_message_validation_result(
@@ -248,4 +327,44 @@ pub fn start(
         }
     });
     Ok((TxGossip { outbound }, task))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundles_keep_order_and_stay_within_the_message_limits() {
+        let raws: Vec<Vec<u8>> =
+            (0..1_000u32).map(|i| vec![i as u8; 100 + (i as usize % 300)]).collect();
+        let messages = bundle(raws.clone());
+        assert!(messages.len() > 1);
+        let mut back = Vec::new();
+        for message in &messages {
+            assert!(message.len() <= MAX_MESSAGE);
+            back.extend(unbundle(message).expect("a bundle"));
+        }
+        assert_eq!(back, raws);
+        // Too large for any message: dropped; the rest still goes.
+        let messages = bundle(vec![vec![1; MAX_MESSAGE], vec![2; 10]]);
+        assert_eq!(messages.len(), 1);
+        assert_eq!(unbundle(&messages[0]), Some(vec![vec![2; 10]]));
+        assert!(bundle(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn what_no_honest_node_sends_is_no_bundle() {
+        assert_eq!(unbundle(&atoll_types::encode(&Vec::<Vec<u8>>::new())), None);
+        assert_eq!(unbundle(&atoll_types::encode(&vec![vec![0u8]; MAX_BUNDLE + 1])), None);
+        assert_eq!(unbundle(b"garbage"), None);
+        assert_eq!(unbundle(&[0xff, 0xff, 0xff, 0xff]), None);
+    }
+
+    #[test]
+    fn one_invalid_transaction_rejects_its_message() {
+        use Verdict::{Accept, Ignore, Reject};
+        assert_eq!(message_verdict(&[Accept, Reject, Accept]), Reject);
+        assert_eq!(message_verdict(&[Ignore, Accept]), Accept);
+        assert_eq!(message_verdict(&[Ignore, Ignore]), Ignore);
+    }
 }
