@@ -120,7 +120,7 @@ def localnet(validators, out, quick):
         also = [a for api in apis[1:] for a in ("--also", api)]
         common = ["--keys-dir", str(home / "keys"), "--api", apis[0], "bench", "transfers",
                   "--from", "bench", "--accounts", "1000"]
-        txs = 4_000 if quick else 20_000
+        txs = 4_000 if quick else 50_000
         flat = atoll_json(*common, "--txs", str(txs), "--batch", "250", *also)
         rate = max(1, int(flat["committed_tps"] / 2))
         seconds = 5 if quick else 20
