@@ -99,6 +99,8 @@ pub struct Chain {
     pruning: Pruning,
     /// Heights whose state the mempool is to be re-checked against, off the commit path.
     recheck: std::sync::mpsc::Sender<Recheck>,
+    /// The re-check thread, joined when the chain is dropped (it holds the state).
+    rechecker: Option<std::thread::JoinHandle<()>>,
     /// Times this node's own submissions until their commit.
     finality: Arc<FinalityClock>,
 }
@@ -121,7 +123,7 @@ struct Recheck {
 fn spawn_rechecker(
     state: Arc<ConsensusState<RedbNodeDb>>,
     mempool: Arc<Mutex<Mempool>>,
-) -> std::sync::mpsc::Sender<Recheck> {
+) -> (std::sync::mpsc::Sender<Recheck>, Option<std::thread::JoinHandle<()>>) {
     let (heights, pending) = std::sync::mpsc::channel::<Recheck>();
     let spawned = std::thread::Builder::new().name("mempool-recheck".into()).spawn(move || {
         while let Ok(mut next) = pending.recv() {
@@ -147,10 +149,26 @@ fn spawn_rechecker(
             }
         }
     });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "could not start the mempool re-check thread");
+    match spawned {
+        Ok(thread) => (heights, Some(thread)),
+        Err(e) => {
+            tracing::error!(error = %e, "could not start the mempool re-check thread");
+            (heights, None)
+        }
     }
-    heights
+}
+
+impl Drop for Chain {
+    /// Closes the re-check queue and waits for the thread to end, so that the state
+    /// database it holds is released when the chain is (a node reopening its directory
+    /// right after must not find it still open).
+    fn drop(&mut self) {
+        let (closed, _) = std::sync::mpsc::channel();
+        drop(std::mem::replace(&mut self.recheck, closed));
+        if let Some(thread) = self.rechecker.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl Chain {
@@ -164,10 +182,19 @@ impl Chain {
         mempool: Arc<Mutex<Mempool>>,
         pruning: Pruning,
     ) -> Result<Self, ChainError> {
-        let recheck = spawn_rechecker(Arc::clone(&state), Arc::clone(&mempool));
+        let (recheck, rechecker) = spawn_rechecker(Arc::clone(&state), Arc::clone(&mempool));
         let finality = Arc::new(FinalityClock::default());
-        let this =
-            Self { chain, initial_height, state, store, mempool, pruning, recheck, finality };
+        let this = Self {
+            chain,
+            initial_height,
+            state,
+            store,
+            mempool,
+            pruning,
+            recheck,
+            rechecker,
+            finality,
+        };
         this.replay()?;
         this.check_upgrade()?;
         Ok(this)
