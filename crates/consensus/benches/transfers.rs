@@ -9,10 +9,8 @@
 use std::time::{Duration, Instant};
 
 use atoll_consensus::staking::methods::{self, Transfer};
-use atoll_consensus::staking::Account;
 use atoll_consensus::{
-    apply_block_verified, BlockContext, ConsensusParameters, ConsensusState, Fee, Genesis,
-    StakingGenesis, TokenInfo, Transaction,
+    apply_block_verified, BlockContext, ConsensusState, Fee, Genesis, Transaction,
 };
 use atoll_crypto::MemorySigner;
 use atoll_mkvs::{Mkvs, RedbNodeDb, RootKind, CONSENSUS_NAMESPACE};
@@ -45,29 +43,9 @@ impl Bench {
             .collect();
         let addresses: Vec<Address> =
             keys.iter().map(|k| Address::from_public_key(&k.public_key())).collect();
-        let mut staking = StakingGenesis::default();
-        for address in &addresses {
-            let mut account = Account::default();
-            account.general.balance = Amount::new(1_000_000_000);
-            staking.accounts.insert(*address, account);
-        }
-        staking.total_supply = Amount::new(1_000_000_000 * ACCOUNTS as u128);
-        let genesis = Genesis {
-            chain_id: "atoll-bench".into(),
-            genesis_time: 0,
-            initial_height: 1,
-            token: TokenInfo { symbol: "ATL".into(), exponent: 9 },
-            consensus: ConsensusParameters {
-                max_block_gas: u64::MAX,
-                ..ConsensusParameters::default()
-            },
-            staking,
-            beacon: Default::default(),
-            registry: Default::default(),
-            scheduler: Default::default(),
-            governance: Default::default(),
-            roothash: Default::default(),
-        };
+        let mut genesis =
+            Genesis::funded("atoll-bench", addresses.iter().copied(), Amount::new(1_000_000_000));
+        genesis.consensus.max_block_gas = u64::MAX;
         let state = ConsensusState::new(Mkvs::new(
             RedbNodeDb::open(&dir.join("state.redb")).expect("open"),
         ));

@@ -198,38 +198,47 @@ pub fn check_txs(
     policy: &CheckPolicy,
 ) -> Result<Vec<Result<CheckedTx, CallError>>, StateError> {
     let chain = load_chain(state)?;
-    let decoded: Vec<Result<SignedTransaction, CoreError>> =
-        raws.iter().map(|raw| decode_signed(raw, &chain.params)).collect();
-    let mut batch = BatchVerifier::with_capacity(raws.len());
-    let mut batch_index = Vec::with_capacity(raws.len());
-    for (i, signed) in decoded.iter().enumerate() {
-        if let Ok(signed) = signed {
-            let digest = signed.signing_digest(&chain.context);
-            batch.queue(signed.signer(), digest.as_bytes(), &signed.signature().signature);
-            batch_index.push(i);
-        }
-    }
-    let mut bad_signature = vec![false; raws.len()];
-    if let Err(failed) = batch.verify() {
-        for position in failed.failed {
-            bad_signature[batch_index[position]] = true;
-        }
-    }
+    let verified = decode_and_verify(raws, &chain, &|_| false);
     Ok(raws
         .iter()
-        .zip(decoded)
-        .zip(bad_signature)
-        .map(|((raw, signed), bad)| {
+        .zip(verified)
+        .map(|(raw, signed)| {
             let signed = signed?;
-            if bad {
-                return Err(CoreError::InvalidSignature.into());
-            }
             let tx = signed
                 .decode_verified_elsewhere()
                 .map_err(|e| CoreError::Malformed(e.to_string()))?;
             check_opened(state, &chain, raw, &signed, tx, policy)
         })
         .collect())
+}
+
+/// Decodes every transaction and verifies, in one batch, the signatures of those
+/// `verified_before` does not vouch for; a bad signature is [`CoreError::InvalidSignature`].
+fn decode_and_verify(
+    raws: &[Vec<u8>],
+    chain: &Chain,
+    verified_before: &dyn Fn(&[u8]) -> bool,
+) -> Vec<Result<SignedTransaction, CoreError>> {
+    let mut decoded: Vec<Result<SignedTransaction, CoreError>> =
+        raws.iter().map(|raw| decode_signed(raw, &chain.params)).collect();
+    let mut batch = BatchVerifier::with_capacity(raws.len());
+    let mut batch_index = Vec::with_capacity(raws.len());
+    for (i, signed) in decoded.iter().enumerate() {
+        if let Ok(signed) = signed {
+            if verified_before(&raws[i]) {
+                continue;
+            }
+            let digest = signed.signing_digest(&chain.context);
+            batch.queue(signed.signer(), digest.as_bytes(), &signed.signature().signature);
+            batch_index.push(i);
+        }
+    }
+    if let Err(failed) = batch.verify() {
+        for position in failed.failed {
+            decoded[batch_index[position]] = Err(CoreError::InvalidSignature);
+        }
+    }
+    decoded
 }
 
 /// The checks of [`check_tx`] after the signature.
@@ -350,38 +359,10 @@ pub fn apply_block_verified(
     }
     events.extend(block_events.drain(..).map(|event| EventRecord { tx_index: None, event }));
 
-    // Decode every transaction and verify all signatures in one batch.
-    let decoded: Vec<Result<SignedTransaction, CoreError>> =
-        txs.iter().map(|raw| decode_signed(raw, &chain.params)).collect();
-    let mut batch = BatchVerifier::with_capacity(txs.len());
-    let mut batch_index = Vec::with_capacity(txs.len());
-    for (i, signed) in decoded.iter().enumerate() {
-        if let Ok(signed) = signed {
-            if verified(&Hash::digest(&txs[i])) {
-                continue;
-            }
-            let digest = signed.signing_digest(&chain.context);
-            batch.queue(signed.signer(), digest.as_bytes(), &signed.signature().signature);
-            batch_index.push(i);
-        }
-    }
-    let mut bad_signature = vec![false; txs.len()];
-    if let Err(failed) = batch.verify() {
-        for position in failed.failed {
-            bad_signature[batch_index[position]] = true;
-        }
-    }
-
+    let decoded = decode_and_verify(txs, &chain, &|raw| verified(&Hash::digest(raw)));
     let mut results = Vec::with_capacity(txs.len());
     let mut block_gas = 0u64;
-    for (i, (raw, signed)) in txs.iter().zip(decoded).enumerate() {
-        let verified = signed.and_then(|s| {
-            if bad_signature[i] {
-                Err(CoreError::InvalidSignature)
-            } else {
-                Ok(s)
-            }
-        });
+    for (i, (raw, verified)) in txs.iter().zip(decoded).enumerate() {
         let mut tx_events = Vec::new();
         let result =
             deliver_tx(&mut state, &env, &chain, raw, verified, &mut block_gas, &mut tx_events)?;

@@ -88,6 +88,37 @@ fn invalid(msg: impl Into<String>) -> GenesisError {
 }
 
 impl Genesis {
+    /// A genesis with default parameters, a 9-decimal `ATL` token and `balance` in each of
+    /// `accounts` (the total supply counts them): what tests and benchmarks start from.
+    pub fn funded(
+        chain_id: &str,
+        accounts: impl IntoIterator<Item = Address>,
+        balance: Amount,
+    ) -> Self {
+        let mut staking = StakingGenesis::default();
+        let mut total = 0u128;
+        for address in accounts {
+            let mut account = Account::default();
+            account.general.balance = balance;
+            staking.accounts.insert(address, account);
+            total = total.saturating_add(balance.base_units());
+        }
+        staking.total_supply = Amount::new(total);
+        Self {
+            chain_id: chain_id.into(),
+            genesis_time: 0,
+            initial_height: 1,
+            token: TokenInfo { symbol: "ATL".into(), exponent: 9 },
+            consensus: ConsensusParameters::default(),
+            staking,
+            beacon: Default::default(),
+            registry: Default::default(),
+            scheduler: Default::default(),
+            governance: Default::default(),
+            roothash: Default::default(),
+        }
+    }
+
     /// Parses and validates a JSON genesis document.
     pub fn from_json(json: &str) -> Result<Self, GenesisError> {
         let genesis: Genesis =

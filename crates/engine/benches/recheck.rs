@@ -8,8 +8,7 @@
 use std::collections::BTreeSet;
 
 use atoll_consensus::staking::methods::{self, Transfer};
-use atoll_consensus::staking::Account;
-use atoll_consensus::{ConsensusState, Fee, Genesis, StakingGenesis, TokenInfo, Transaction};
+use atoll_consensus::{ConsensusState, Fee, Genesis, Transaction};
 use atoll_crypto::MemorySigner;
 use atoll_engine::{Mempool, MempoolConfig};
 use atoll_mkvs::{MemoryNodeDb, Mkvs};
@@ -30,26 +29,11 @@ fn bench(c: &mut Criterion) {
         .collect();
     let addresses: Vec<Address> =
         keys.iter().map(|k| Address::from_public_key(&k.public_key())).collect();
-    let mut staking = StakingGenesis::default();
-    for address in &addresses {
-        let mut account = Account::default();
-        account.general.balance = Amount::new(1_000_000_000);
-        staking.accounts.insert(*address, account);
-    }
-    staking.total_supply = Amount::new(1_000_000_000 * SENDERS as u128);
-    let genesis = Genesis {
-        chain_id: "atoll-recheck-bench".into(),
-        genesis_time: 0,
-        initial_height: 1,
-        token: TokenInfo { symbol: "ATL".into(), exponent: 9 },
-        consensus: Default::default(),
-        staking,
-        beacon: Default::default(),
-        registry: Default::default(),
-        scheduler: Default::default(),
-        governance: Default::default(),
-        roothash: Default::default(),
-    };
+    let genesis = Genesis::funded(
+        "atoll-recheck-bench",
+        addresses.iter().copied(),
+        Amount::new(1_000_000_000),
+    );
     let state = ConsensusState::new(Mkvs::new(MemoryNodeDb::new()));
     state.init_genesis(&genesis).expect("genesis");
     let tree = state.tree_at(Height(0)).expect("tree");

@@ -4,8 +4,7 @@
 
 use atoll_consensus::staking::{self, query, Account};
 use atoll_consensus::{
-    BlockContext, BlockOutcome, ConsensusParameters, ConsensusState, Fee, Genesis, StakingGenesis,
-    TokenInfo, Transaction, TxError,
+    BlockContext, BlockOutcome, ConsensusState, Fee, Genesis, Transaction, TxError,
 };
 use atoll_crypto::MemorySigner;
 use atoll_mkvs::{MemoryNodeDb, Mkvs};
@@ -30,27 +29,12 @@ pub fn signer(i: usize) -> MemorySigner {
 }
 
 pub fn base_genesis(accounts: usize, balance: u128) -> Genesis {
-    let mut staking = StakingGenesis::default();
-    for i in 0..accounts {
-        let mut account = Account::default();
-        account.general.balance = Amount::new(balance);
-        staking.accounts.insert(Address::from_public_key(&signer(i).public_key()), account);
-    }
-    staking.common_pool = Amount::new(1_000_000_000);
-    staking.total_supply = Amount::new(balance * accounts as u128 + 1_000_000_000);
-    Genesis {
-        chain_id: "atoll-test".into(),
-        genesis_time: 0,
-        initial_height: 1,
-        token: TokenInfo { symbol: "ATL".into(), exponent: 9 },
-        consensus: ConsensusParameters { epoch_interval: 10, ..ConsensusParameters::default() },
-        staking,
-        beacon: Default::default(),
-        registry: Default::default(),
-        scheduler: Default::default(),
-        governance: Default::default(),
-        roothash: Default::default(),
-    }
+    let addresses = (0..accounts).map(|i| Address::from_public_key(&signer(i).public_key()));
+    let mut genesis = Genesis::funded("atoll-test", addresses, Amount::new(balance));
+    genesis.staking.common_pool = Amount::new(1_000_000_000);
+    genesis.staking.total_supply = Amount::new(balance * accounts as u128 + 1_000_000_000);
+    genesis.consensus.epoch_interval = 10;
+    genesis
 }
 
 impl TestChain {

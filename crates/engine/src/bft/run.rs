@@ -218,34 +218,13 @@ pub struct NodeHandle {
     app: JoinHandle<()>,
 }
 
-/// Admits a transaction: the signature and state checks run before the mempool lock is
-/// taken, so admissions verify in parallel and never wait on one another's signatures.
-fn admit(
-    state: &ConsensusState<RedbNodeDb>,
-    mempool: &Mutex<Mempool>,
-    raw: Vec<u8>,
-) -> Result<Hash, MempoolError> {
-    let root = state.latest().map_err(unavailable)?.ok_or_else(|| unavailable("no state"))?;
-    let tree = state.store().tree(&root).map_err(unavailable)?;
-    let config = {
-        let pool = mempool.lock().map_err(|_| unavailable("mempool lock poisoned"))?;
-        // Held already (a gossiped copy, a resubmission): nothing to verify again.
-        if pool.contains(&transaction_hash(&raw)) {
-            return Err(MempoolError::Duplicate);
-        }
-        pool.config()
-    };
-    let checked = Mempool::check(&config, &tree, &raw)?;
-    let mut mempool = mempool.lock().map_err(|_| unavailable("mempool lock poisoned"))?;
-    mempool.insert_checked(&tree, raw, checked)
-}
-
 /// The fewest transactions of a batch worth a thread of their own.
 const MIN_CHECKS_PER_THREAD: usize = 16;
 
-/// Admits a batch against one version of the latest state: the checks (signatures
-/// included) split over the machine's cores, then one mempool lock for every insertion,
-/// in the batch's order (so a sender's consecutive nonces follow each other).
+/// Admits a batch (of one or more) against one version of the latest state: the checks
+/// (signatures included) run before the mempool lock is taken, split over the machine's
+/// cores, then one lock for every insertion, in the batch's order (so a sender's
+/// consecutive nonces follow each other).
 fn admit_batch(
     state: &ConsensusState<RedbNodeDb>,
     mempool: &Mutex<Mempool>,
@@ -392,15 +371,7 @@ impl NodeView {
     /// Admits a transaction to the mempool after checking it against the latest state, and
     /// gossips it to the other nodes.
     pub fn submit(&self, raw: Vec<u8>) -> Result<Hash, MempoolError> {
-        let hash = admit(&self.state, &self.mempool, raw.clone())?;
-        self.finality.submitted(hash, std::time::Instant::now());
-        if let Some(gossip) = &self.gossip {
-            if let Ok(mut mempool) = self.mempool.lock() {
-                mempool.set_local(&hash);
-            }
-            gossip.publish(raw);
-        }
-        Ok(hash)
+        self.submit_batch(vec![raw]).pop().unwrap_or_else(|| Err(unavailable("no answer")))
     }
 
     /// Submits a batch of signed transactions (checked on every core, then admitted in

@@ -4,8 +4,7 @@
 
 use atoll_consensus::scheduler::Validator;
 use atoll_consensus::staking::methods::{self, Transfer};
-use atoll_consensus::staking::Account;
-use atoll_consensus::{ConsensusParameters, Fee, Genesis, StakingGenesis, TokenInfo, Transaction};
+use atoll_consensus::{Fee, Genesis, Transaction};
 use atoll_crypto::MemorySigner;
 use atoll_types::{encode, Address, Amount, Signed, Signer};
 
@@ -30,26 +29,8 @@ pub fn key(i: u8) -> MemorySigner {
 
 /// A genesis with `accounts` accounts of 1,000,000 base units each and no validators.
 pub fn genesis(accounts: u8) -> Genesis {
-    let mut staking = StakingGenesis::default();
-    for i in 0..accounts {
-        let mut account = Account::default();
-        account.general.balance = Amount::new(1_000_000);
-        staking.accounts.insert(Address::from_public_key(&key(i).public_key()), account);
-    }
-    staking.total_supply = Amount::new(1_000_000 * u128::from(accounts));
-    Genesis {
-        chain_id: "engine-test".into(),
-        genesis_time: 0,
-        initial_height: 1,
-        token: TokenInfo { symbol: "ATL".into(), exponent: 9 },
-        consensus: ConsensusParameters::default(),
-        staking,
-        beacon: Default::default(),
-        registry: Default::default(),
-        scheduler: Default::default(),
-        governance: Default::default(),
-        roothash: Default::default(),
-    }
+    let accounts = (0..accounts).map(|i| Address::from_public_key(&key(i).public_key()));
+    Genesis::funded("engine-test", accounts, Amount::new(1_000_000))
 }
 
 /// A signed transfer of 1 base unit from account `from` at `nonce`, paying `price` per gas.

@@ -86,10 +86,13 @@ async fn admit_batch(
 ) -> Result<Json<BatchSubmitResponse>, ApiError> {
     let node = api.node.clone();
     let results = tokio::task::spawn_blocking(move || {
-        let decoded: Vec<Vec<u8>> = raws.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
+        let mut decoded = Vec::with_capacity(raws.len());
+        let slots: Vec<Result<(), ApiError>> =
+            raws.into_iter().map(|raw| raw.map(|raw| decoded.push(raw))).collect();
         let mut admitted = node.submit_batch(decoded).into_iter();
-        raws.into_iter()
-            .map(|raw| match raw.and_then(|_| Ok(admitted.next().ok_or_else(lost)??)) {
+        slots
+            .into_iter()
+            .map(|slot| match slot.and_then(|()| Ok(admitted.next().ok_or_else(lost)??)) {
                 Ok(hash) => BatchItem { hash: Some(hash), error: None },
                 Err(e) => BatchItem { hash: None, error: Some(e.into_detail()) },
             })
