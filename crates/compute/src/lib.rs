@@ -121,15 +121,26 @@ pub struct ComputeConfig {
     pub commit_fee: Fee,
     /// Test-only misbehaviour.
     pub byzantine: ByzantineMode,
-    /// With nothing to do for this long, the round's first scheduler proposes an empty
-    /// batch, so the ParaTime's rounds (an EVM ParaTime's blocks) keep coming while idle;
-    /// `None`: rounds happen only for transactions and messages.
-    pub empty_round_interval: Option<Duration>,
+    /// When the round's first scheduler proposes an empty batch.
+    pub empty_rounds: EmptyRounds,
     /// Keep the state and I/O of the last this many finalized rounds (`None`: all of them,
     /// an archive).
     pub retain_rounds: Option<u64>,
     /// For a runtime in a simulated TEE: its machine and collateral files.
     pub tee: Option<TeeFiles>,
+}
+
+/// Empty rounds: with nothing to do for `interval`, the round's first scheduler proposes an
+/// empty batch, so that the ParaTime's rounds (an EVM ParaTime's blocks) keep coming — a
+/// client waiting for the block after its transaction's sees one — at most `limit` in a row
+/// after the last round with transactions. The default: rounds happen only for
+/// transactions and messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EmptyRounds {
+    /// Idle time before an empty round (`None`: never).
+    pub interval: Option<Duration>,
+    /// Most empty rounds in a row (`None`: no limit, an idle ParaTime's rounds go on).
+    pub limit: Option<u32>,
 }
 
 /// The files of a runtime's simulated TEE.
@@ -156,7 +167,7 @@ impl ComputeConfig {
             call_timeout: Duration::from_secs(30),
             commit_fee: Fee { amount: Amount::new(100_000), gas: 100_000 },
             byzantine: ByzantineMode::Honest,
-            empty_round_interval: None,
+            empty_rounds: EmptyRounds::default(),
             retain_rounds: None,
             tee: None,
         }
@@ -201,7 +212,7 @@ struct Shared {
     /// The write logs of the last rounds peers asked for.
     write_log_cache: Mutex<VecDeque<(Round, RoundWriteLogs)>>,
     mode: ByzantineMode,
-    empty_round_interval: Option<Duration>,
+    empty_rounds: EmptyRounds,
     /// Every transaction as it enters the pool (from the API or by gossip).
     pooled: tokio::sync::broadcast::Sender<Arc<Vec<u8>>>,
     /// Results executed for rounds not stored yet, on disk.
@@ -585,7 +596,7 @@ pub fn start(
         proposals: Mutex::new((Round(0), Vec::new())),
         write_log_cache: Mutex::new(VecDeque::new()),
         mode: config.byzantine,
-        empty_round_interval: config.empty_round_interval,
+        empty_rounds: config.empty_rounds,
         pooled: tokio::sync::broadcast::channel(POOLED_ANNOUNCEMENTS).0,
         executed: executed::ExecutedResults::open(config.storage_path.with_extension("executed"))?,
         retention: retention::Retention::new(config.retain_rounds),

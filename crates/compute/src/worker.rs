@@ -99,6 +99,10 @@ pub(crate) struct Worker {
     last_nonce: Option<u64>,
     /// What this node signed in the round in progress, on disk.
     journal: Journal,
+    /// Incoming messages queued for the runtime at `height`.
+    queued: usize,
+    /// Finalized rounds in a row without transactions, up to `synced`.
+    empty_streak: u32,
 }
 
 /// The scheduler whose batch backups must execute in `round`, if its pool is resolving a
@@ -107,6 +111,17 @@ pub(crate) struct Worker {
 fn resolving_scheduler(pool: Option<&CommitmentPool>, round: Round) -> Option<PublicKey> {
     let pool = pool.filter(|p| p.round() == round && p.in_resolution())?;
     pool.best_scheduler().map(|(_, scheduler)| scheduler)
+}
+
+/// The count of finalized rounds in a row without transactions, after `last`: a `Normal`
+/// round with an empty I/O tree adds one, one with transactions starts again from zero,
+/// any other (an epoch transition, a failed round) leaves it as it was.
+fn next_empty_streak(streak: u32, last: &RuntimeBlockHeader) -> u32 {
+    match (last.header_type, last.io_root == Hash::ZERO) {
+        (HeaderType::Normal, true) => streak.saturating_add(1),
+        (HeaderType::Normal, false) => 0,
+        _ => streak,
+    }
 }
 
 fn state_err(e: impl std::fmt::Display) -> ComputeError {
@@ -136,6 +151,8 @@ impl Worker {
             descriptor: None,
             last_nonce: None,
             journal,
+            queued: 0,
+            empty_streak: 0,
         })
     }
 
@@ -185,9 +202,11 @@ impl Worker {
         }
         self.height = height;
         let runtime = self.shared.runtime;
+        self.queued = 0;
         let state = {
             let tree = state_at(&self.shared.node, height)?;
             self.descriptor = registry::runtime(&tree, &runtime).map_err(state_err)?;
+            self.queued = roothash::incoming_queue_len(&tree, &runtime).map_err(state_err)?;
             roothash::runtime_state(&tree, &runtime).map_err(state_err)?
         };
         let Some(state) = state else { return Ok(()) };
@@ -238,6 +257,7 @@ impl Worker {
                 return Ok(());
             }
             self.synced = next;
+            self.empty_streak = next_empty_streak(self.empty_streak, &block);
         }
         Ok(())
     }
@@ -702,17 +722,17 @@ impl Worker {
             return Ok(());
         }
         let pool_len = self.shared.pool.lock().map_or(0, |p| p.len());
-        let queued = {
-            let tree = state_at(&self.shared.node, self.height)?;
-            roothash::incoming_queue_len(&tree, &self.shared.runtime).map_err(state_err)?
-        };
+        let queued = self.queued;
         let params = descriptor.txn_scheduler;
         let full = pool_len >= params.max_batch_size as usize;
         let flushed =
             round.started.elapsed() >= Duration::from_millis(params.batch_flush_timeout_ms);
-        // Idle for the configured interval: the first scheduler proposes an empty batch.
+        // Idle for the configured interval: the first scheduler proposes an empty batch
+        // (unless the configured number of empty rounds already followed the last batch
+        // with transactions).
         let idle = rank == 0
-            && self.shared.empty_round_interval.is_some_and(|i| round.started.elapsed() >= i);
+            && self.shared.empty_rounds.interval.is_some_and(|i| round.started.elapsed() >= i)
+            && self.shared.empty_rounds.limit.is_none_or(|limit| self.empty_streak < limit);
         if (pool_len + queued == 0 && !idle) || !(full || flushed || rank > 0 || idle) {
             return Ok(());
         }
@@ -1011,5 +1031,26 @@ mod tests {
         assert_eq!(resolving_scheduler(Some(&pool), Round(1)), Some(scheduler));
         assert_eq!(resolving_scheduler(Some(&pool), Round(2)), None, "another round");
         assert_eq!(resolving_scheduler(None, Round(1)), None);
+    }
+
+    #[test]
+    fn empty_rounds_are_counted_from_the_last_round_with_transactions() {
+        let block = |header_type, io: &[u8]| RuntimeBlockHeader {
+            runtime: atoll_types::RuntimeId::from_bytes([7; 32]),
+            round: Round(1),
+            timestamp: 0,
+            header_type,
+            previous_hash: Hash::ZERO,
+            io_root: if io.is_empty() { Hash::ZERO } else { Hash::digest(io) },
+            state_root: Hash::ZERO,
+            messages_hash: Hash::ZERO,
+            in_msgs_hash: Hash::ZERO,
+        };
+        let empty = block(HeaderType::Normal, b"");
+        let busy = block(HeaderType::Normal, b"transactions");
+        let streak = [&empty, &empty, &busy, &empty].into_iter().fold(0, next_empty_streak);
+        assert_eq!(streak, 1, "counted again after the round with transactions");
+        assert_eq!(next_empty_streak(3, &block(HeaderType::EpochTransition, b"")), 3);
+        assert_eq!(next_empty_streak(u32::MAX, &empty), u32::MAX);
     }
 }

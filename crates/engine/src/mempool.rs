@@ -15,6 +15,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::sync::Arc;
 
 use atoll_consensus::{
     check_tx, check_txs, staking, CallError, CheckPolicy, CheckedTx, Event, EventRecord,
@@ -132,6 +133,8 @@ pub struct Mempool {
     next_seq: u64,
     /// The height of the latest state the pool was checked against.
     height: u64,
+    /// Told of every admitted transaction (an idle proposer waits on it).
+    arrivals: Arc<tokio::sync::Notify>,
 }
 
 impl Mempool {
@@ -146,7 +149,14 @@ impl Mempool {
             bytes: 0,
             next_seq: 0,
             height: 0,
+            arrivals: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Notified on every admission: a waiter that missed it gets the stored permit, so
+    /// checking [`Mempool::is_empty`] and then waiting loses no wake-up.
+    pub fn arrivals(&self) -> Arc<tokio::sync::Notify> {
+        self.arrivals.clone()
     }
 
     /// Transactions held.
@@ -312,6 +322,7 @@ impl Mempool {
                 gossiped_at: self.height,
             },
         );
+        self.arrivals.notify_one();
         Ok(hash)
     }
 

@@ -154,6 +154,10 @@ pub struct ComputeSection {
     /// (an EVM ParaTime's blocks: Ethereum clients wait for new blocks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub empty_round_interval_ms: Option<u64>,
+    /// At most this many empty rounds in a row after the last round with transactions
+    /// (unset: no limit, an idle ParaTime's rounds go on every `empty_round_interval_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty_round_limit: Option<u32>,
     /// Keep the state of the last this many finalized rounds and forget older ones (unset:
     /// keep every round, an archive). An EVM ParaTime answers state queries (`eth_call`,
     /// `eth_getBalance`, ...) at blocks inside this window; its blocks, transactions,
@@ -442,7 +446,7 @@ impl NodeConfig {
                     "\n[[compute]]\n# Run this ParaTime for its committee (runtime id, binary path).\n\
                      runtime = {}\nbinary = {}\n{}\
                      # The ParaTime p2p network (host:port) and the other compute nodes' addresses.\n\
-                     p2p_listen = {}\np2p_peers = [{}]\n{}{}{}{}{}",
+                     p2p_listen = {}\np2p_peers = [{}]\n{}{}{}{}{}{}",
                     value(&c.runtime),
                     value(&c.binary),
                     if c.binary_args.is_empty() {
@@ -467,6 +471,13 @@ impl NodeConfig {
                         Some(ms) => format!(
                             "# Propose an empty round after this many idle milliseconds.\n\
                              empty_round_interval_ms = {ms}\n"
+                        ),
+                        None => String::new(),
+                    },
+                    match &c.empty_round_limit {
+                        Some(limit) => format!(
+                            "# At most this many empty rounds in a row after one with transactions.\n\
+                             empty_round_limit = {limit}\n"
                         ),
                         None => String::new(),
                     },
@@ -555,6 +566,7 @@ mod tests {
             p2p_peers: vec!["127.0.0.1:9000".into()],
             eth_rpc_listen: (runtime == 2).then(|| format!("127.0.0.1:{}", port + 1)),
             empty_round_interval_ms: (runtime == 2).then_some(2_000),
+            empty_round_limit: (runtime == 2).then_some(2),
             retain_rounds: (runtime == 2).then_some(1_000),
             tee: (runtime == 2).then(|| ComputeTee {
                 simulated_machine: "tee/machine.json".into(),

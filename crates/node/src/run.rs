@@ -217,7 +217,10 @@ pub fn compute_config(
     let storage = home.join(DATA_DIR).join(format!("runtime-{runtime}.redb"));
     let mut config = atoll_compute::ComputeConfig::new(runtime, binary, storage, p2p);
     config.binary_args = section.binary_args.clone();
-    config.empty_round_interval = section.empty_round_interval_ms.map(Duration::from_millis);
+    config.empty_rounds = atoll_compute::EmptyRounds {
+        interval: section.empty_round_interval_ms.map(Duration::from_millis),
+        limit: section.empty_round_limit,
+    };
     config.retain_rounds = section.retain_rounds;
     if let Some(mode) = &section.byzantine {
         config.byzantine = mode.parse().map_err(RunError::Io)?;

@@ -102,6 +102,7 @@ pub fn network(
             p2p_peers: Vec::new(),
             eth_rpc_listen: None,
             empty_round_interval_ms: None,
+            empty_round_limit: None,
             retain_rounds: None,
             byzantine: byzantine.filter(|(b, _)| *b == i).map(|(_, m)| m.to_owned()),
             tee: None,

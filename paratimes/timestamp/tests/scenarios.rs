@@ -162,6 +162,39 @@ async fn honest_network_deposits_anchors_and_withdraws() {
     stop_all(nodes).await;
 }
 
+/// With `empty_round_interval_ms` and `empty_round_limit = 2`, two empty rounds follow a
+/// round with transactions (a client waiting for the next block sees them), then an idle
+/// ParaTime makes no rounds at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idle_paratime_makes_only_its_empty_rounds_after_transactions() {
+    let _serial = SERIAL.lock().await;
+    logs();
+    let mut net = network(4, shape(), None);
+    for config in &mut net.configs {
+        config.compute[0].empty_round_interval_ms = Some(300);
+        config.compute[0].empty_round_limit = Some(2);
+    }
+    let nodes = net.start_all().await;
+    fund_user(&nodes, LIMIT).await;
+    let n0 = first(&nodes);
+    let handle = n0.compute.handle();
+    let hash = handle.submit(anchor_tx(&n0.node, 0, Hash::digest(b"idle"))).await.expect("anchor");
+    eventually("the anchor finalized", LIMIT, || async {
+        handle.result(&hash).ok().flatten().is_some()
+    })
+    .await;
+    let anchored = handle.result(&hash).expect("lookup").expect("finalized").round.0;
+    wait_for_normal_round(&nodes, anchored + 2, LIMIT).await;
+    for round in [anchored + 1, anchored + 2] {
+        let outcomes = handle.outcomes(atoll_types::Round(round)).expect("outcomes");
+        assert!(outcomes.is_empty(), "round {round} is an empty round");
+    }
+    // Ten intervals later: no third empty round.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(last_normal_round(&nodes), anchored + 2, "an idle ParaTime makes no rounds");
+    stop_all(nodes).await;
+}
+
 /// Node 3 runs `mode`; returns the events once `done` holds, and node 3's id.
 async fn byzantine(
     mode: &str,

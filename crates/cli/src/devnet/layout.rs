@@ -322,6 +322,7 @@ fn config(
             p2p_peers: peers.iter().map(|o| o.runtime_p2p()).collect(),
             eth_rpc_listen: None,
             empty_round_interval_ms: None,
+            empty_round_limit: None,
             retain_rounds: None,
             byzantine: None,
             tee: manifest.tee.then(|| ComputeTee {
@@ -338,8 +339,11 @@ fn config(
                 p2p_peers: peers.iter().map(|o| o.evm_p2p()).collect(),
                 eth_rpc_listen: (spec.kind == Kind::Client)
                     .then(|| format!("127.0.0.1:{}", evm.rpc_port)),
-                // Ethereum clients wait for new blocks: one every 2 s while idle.
+                // Ethereum clients wait for the block after their transaction's: two
+                // empty rounds, 2 s apart, follow a round with transactions (an idle
+                // ParaTime makes no rounds, as an idle Ethereum devnet mines no blocks).
                 empty_round_interval_ms: Some(2_000),
+                empty_round_limit: Some(2),
                 retain_rounds: None,
                 byzantine: None,
                 tee: None,

@@ -75,9 +75,6 @@ pub struct Pacing {
     pub empty_block_interval: Option<Duration>,
 }
 
-/// How often a waiting proposer looks at its mempool.
-const WORK_POLL: Duration = Duration::from_millis(20);
-
 /// The application half of a node.
 pub struct App {
     chain: Chain,
@@ -363,8 +360,12 @@ impl App {
         let Some(interval) = self.pacing.empty_block_interval else { return };
         let now = Instant::now();
         let deadline = (self.last_commit_at.unwrap_or(now) + interval).min(now + timeout * 3 / 4);
-        while Instant::now() < deadline && !self.has_work() {
-            tokio::time::sleep(WORK_POLL).await;
+        let Ok(arrivals) = self.chain.mempool().lock().map(|m| m.arrivals()) else { return };
+        while !self.has_work() {
+            let arrived = arrivals.notified();
+            if tokio::time::timeout_at(deadline.into(), arrived).await.is_err() {
+                return;
+            }
         }
     }
 
