@@ -21,6 +21,7 @@ use atoll_engine::evidence::{DoubleSignEvidence, Offence, SignedVote};
 use atoll_engine::rounds::RoundEntry;
 use atoll_engine::store::UndecidedProposal;
 use atoll_engine::{gossip, CommitCertificate, CommitSignature, Vote, VoteKind};
+use atoll_types::fuzz::Decoder;
 use atoll_types::{decode, encode, Epoch, Hash, Height, Signer};
 use bytes::Bytes;
 use malachitebft_app_channel::app::consensus::LivenessMsg;
@@ -29,7 +30,6 @@ use malachitebft_app_channel::app::types::codec::Codec;
 use malachitebft_app_channel::app::types::core::{PolkaCertificate, ValidatorProof};
 use malachitebft_app_channel::app::types::sync::{Request, Response, Status};
 use malachitebft_app_channel::app::types::{ProposedValue, SignedConsensusMsg};
-use proptest::prelude::*;
 
 fn wire<T>(bytes: &[u8])
 where
@@ -37,8 +37,6 @@ where
 {
     let _ = Codec::<T>::decode(&WireCodec, Bytes::copy_from_slice(bytes));
 }
-
-type Decoder = (&'static str, fn(&[u8]));
 
 /// Every decoder under test.
 fn decoders() -> Vec<Decoder> {
@@ -136,54 +134,7 @@ fn seeds() -> Vec<Vec<u8>> {
     ]
 }
 
-/// Applies `edits` (operation, position, byte) to a copy of `seed`.
-fn mutate(seed: &[u8], edits: &[(u8, usize, u8)]) -> Vec<u8> {
-    let mut bytes = seed.to_vec();
-    for &(op, at, byte) in edits {
-        let at = if bytes.is_empty() { 0 } else { at % bytes.len() };
-        match op % 5 {
-            0 if !bytes.is_empty() => bytes[at] ^= byte | 1,
-            1 => bytes.insert(at, byte),
-            2 if !bytes.is_empty() => {
-                bytes.remove(at);
-            }
-            3 => bytes.truncate(at),
-            // A length or count field turned huge.
-            _ => {
-                for b in bytes.iter_mut().skip(at).take(4) {
-                    *b = 0xff;
-                }
-            }
-        }
-    }
-    bytes
-}
-
-fn check_all(bytes: &[u8]) {
-    for (_, decoder) in decoders() {
-        decoder(bytes);
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
-
-    #[test]
-    fn arbitrary_bytes_never_panic(
-        bytes in proptest::collection::vec(any::<u8>(), 0..512),
-    ) {
-        check_all(&bytes);
-    }
-
-    #[test]
-    fn mutated_valid_encodings_never_panic(
-        seed in 0usize..8,
-        edits in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..6),
-    ) {
-        let seeds = seeds();
-        check_all(&mutate(&seeds[seed % seeds.len()], &edits));
-    }
-}
+atoll_types::decoders_under_fire!();
 
 #[test]
 fn the_seeds_are_valid_and_decode() {
@@ -196,34 +147,4 @@ fn the_seeds_are_valid_and_decode() {
     assert_eq!(gossip::unbundle(&seeds[5]).map(|b| b.len()), Some(3));
     assert!(decode::<UndecidedProposal>(&seeds[6], MAX_BLOCK_SIZE + (1 << 20)).is_ok());
     assert!(Codec::<ProposalPart>::decode(&WireCodec, Bytes::from(seeds[7].clone())).is_ok());
-}
-
-/// The long mode: 1,000,000 inputs per decoder, half random bytes, half mutated seeds.
-#[test]
-#[ignore = "long: run with --release -- --ignored"]
-fn a_million_inputs_per_decoder() {
-    let seeds = seeds();
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    for (name, decoder) in decoders() {
-        for i in 0..1_000_000u32 {
-            let bytes = if i % 2 == 0 {
-                let len = (next() % 512) as usize;
-                (0..len).map(|_| next() as u8).collect::<Vec<u8>>()
-            } else {
-                let seed = &seeds[(next() % seeds.len() as u64) as usize];
-                let edits: Vec<(u8, usize, u8)> = (0..1 + next() % 5)
-                    .map(|_| (next() as u8, next() as usize, next() as u8))
-                    .collect();
-                mutate(seed, &edits)
-            };
-            decoder(&bytes);
-        }
-        println!("{name}: 1,000,000 inputs, no panic");
-    }
 }

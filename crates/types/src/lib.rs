@@ -9,6 +9,8 @@ mod amount;
 mod bytes;
 mod chain;
 pub mod encoding;
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 mod hash;
 pub mod hex_serde;
 mod ids;
