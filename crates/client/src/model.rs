@@ -91,7 +91,7 @@ pub struct FinalityLatency {
 
 /// `?height=…&proof=…` of every state query.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[cfg_attr(feature = "openapi", derive(IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct StateQuery {
     /// Read the state after this height (default: the latest).
@@ -104,7 +104,7 @@ pub struct StateQuery {
 /// next page starts after the last entry of the previous one (its address, or its id for
 /// proposals).
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[cfg_attr(feature = "openapi", derive(IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Read the state after this height (default: the latest).
@@ -187,12 +187,14 @@ pub struct TxSummary {
 
 /// `?before=…&limit=…` of `GET /v1/accounts/{address}/transactions`.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[cfg_attr(feature = "openapi", derive(IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct AccountTxsQuery {
     /// Only transactions before this `<height>:<index>` (the last one of the previous page).
+    #[cfg_attr(feature = "openapi", param(pattern = "^[0-9]{1,18}:[0-9]{1,9}$"))]
     pub before: Option<String>,
     /// How many (default 20, at most 100).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 
@@ -364,7 +366,7 @@ pub struct EventsResponse {
 
 /// Filters of `GET /v1/ws`.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[cfg_attr(feature = "openapi", derive(IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
     /// Send new blocks (default true).
@@ -477,12 +479,13 @@ pub struct RuntimeRoundResponse {
 
 /// `?before=…&limit=…` of `GET /v1/runtimes/{id}/rounds`.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(IntoParams))]
+#[cfg_attr(feature = "openapi", derive(IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct RoundsQuery {
     /// Only rounds below this one (the next page starts at the last round of the previous).
     pub before: Option<u64>,
     /// How many rounds (default 20, at most 100).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 

@@ -368,8 +368,8 @@ async fn bad_requests_get_4xx_json_errors_and_change_nothing() {
 
     // Malformed JSON, unknown fields, wrong types, bad hex, oversized bodies.
     assert_eq!(post("/v1/transactions", "{\"tx\": ".into()).await.0, 400);
-    assert_eq!(post("/v1/transactions", "{\"tx\": \"00\", \"x\": 1}".into()).await.0, 422);
-    assert_eq!(post("/v1/transactions", "{\"tx\": 5}".into()).await.0, 422);
+    assert_eq!(post("/v1/transactions", "{\"tx\": \"00\", \"x\": 1}".into()).await.0, 400);
+    assert_eq!(post("/v1/transactions", "{\"tx\": 5}".into()).await.0, 400);
     let (status, kind, _) = post("/v1/transactions", "{\"tx\": \"zz\"}".into()).await;
     assert_eq!((status, kind.as_str()), (400, "bad_request"));
     let big = format!("{{\"tx\": \"{}\"}}", "00".repeat(64 * 1024));

@@ -4,7 +4,7 @@
 use atoll_client::model::{ErrorBody, ErrorDetail};
 use atoll_consensus::TxError;
 use atoll_engine::MempoolError;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -120,14 +120,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// 413 and 415 as they are; any other body that is not the route's JSON (bad syntax, wrong
+/// fields or types) is a 400: 422 stays the chain's refusal.
 fn json_rejection(rejection: JsonRejection) -> ApiError {
-    let status = rejection.status();
-    let kind = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        _ => "bad_request",
+    let (status, kind) = match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+        }
+        _ => (StatusCode::BAD_REQUEST, "bad_request"),
     };
-    let status = if status.is_client_error() { status } else { StatusCode::BAD_REQUEST };
     ApiError::new(status, kind, rejection.body_text())
 }
 
@@ -147,6 +149,30 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
 fn query_rejection(rejection: QueryRejection) -> ApiError {
     ApiError::bad_request(rejection.body_text())
+}
+
+/// Path parameters whose rejections (a segment that does not parse as the route's type)
+/// come back as JSON 400s, not plain text.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(path_rejection(rejection)),
+        }
+    }
+}
+
+fn path_rejection(rejection: PathRejection) -> ApiError {
+    let status = rejection.status();
+    if status.is_client_error() {
+        ApiError::bad_request(rejection.body_text())
+    } else {
+        ApiError::internal(rejection.body_text())
+    }
 }
 
 /// A page size from `?limit=`: `default` if absent, refused unless 1 to `max`.

@@ -5,12 +5,12 @@
 //! without leaving the node's origin.
 
 use atoll_client::model::{ErrorBody, EthEndpoint, EthEndpoints};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::error::ApiJson;
+use super::error::{ApiJson, ApiPath};
 use super::queries::parse_runtime;
 use super::{ApiError, ApiState};
 
@@ -29,7 +29,7 @@ pub(crate) async fn endpoints(State(api): State<ApiState>) -> Json<EthEndpoints>
 /// One Ethereum JSON-RPC request to an EVM ParaTime this node serves; the answer is the
 /// JSON-RPC response (a JSON-RPC error is a 200 with an `error` member, as over HTTP).
 #[utoipa::path(post, path = "/v1/runtimes/{id}/eth", tag = "paratimes",
-    params(("id" = String, Path, description = "runtime id, hex")),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex")),
     request_body(content = Object, description = "one JSON-RPC 2.0 request object"),
     responses((status = 200, description = "the JSON-RPC response", body = Object),
         (status = 400, body = ErrorBody),
@@ -38,7 +38,7 @@ pub(crate) async fn endpoints(State(api): State<ApiState>) -> Json<EthEndpoints>
         (status = 415, body = ErrorBody)))]
 pub(crate) async fn call(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<serde_json::Value>,
 ) -> Result<Response, ApiError> {
     let id = parse_runtime(&id)?;

@@ -8,9 +8,10 @@ use atoll_consensus::registry::{self, RegistryEvent};
 use atoll_consensus::BlockResults;
 use atoll_engine::VoteKind;
 use atoll_types::PublicKey;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 
+use super::error::ApiPath;
 use super::queries::parse_key;
 use super::rounds::slash_reason;
 use super::{ApiError, ApiState};
@@ -21,12 +22,12 @@ const MAX_OFFENCES: usize = 100;
 /// The double-signing offences blocks proved against a node's validator (its current
 /// consensus key), newest first, with the slash and freeze each including block applied.
 #[utoipa::path(get, path = "/v1/nodes/{id}/evidence", tag = "chain",
-    params(("id" = String, Path, description = "node public key, hex")),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "node public key, hex")),
     responses((status = 200, body = NodeEvidence), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub(crate) async fn node_evidence(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<NodeEvidence>, ApiError> {
     let id = parse_key(&id)?;
     let _permit = api.heavy.acquire().await.map_err(ApiError::internal)?;

@@ -3,12 +3,12 @@
 //! Everything it shows comes from this node's REST and WebSocket API and is put in the page
 //! as text; a content security policy allows nothing but this node.
 
-use axum::extract::Path;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use super::error::ApiPath;
 use super::{ApiError, ApiState};
 
 const INDEX: &str = include_str!("explorer/index.html");
@@ -41,7 +41,7 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route("/explorer/{file}", get(file))
 }
 
-async fn file(Path(name): Path<String>) -> Response {
+async fn file(ApiPath(name): ApiPath<String>) -> Response {
     match ASSETS.iter().find(|(n, _, _)| *n == name) {
         Some((_, content_type, body)) => asset(body, content_type),
         None => ApiError::not_found(format!("no explorer file {name:?}")).into_response(),

@@ -6,6 +6,7 @@
 //! by a token bucket (`api.rate_limit_per_second`, `api.rate_limit_burst`). The same port
 //! serves the block explorer at `/explorer` ([`explorer`]), built on this API.
 
+mod document;
 pub mod error;
 mod eth;
 mod evidence;
@@ -120,9 +121,16 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(runtime::query))
 }
 
+/// The router of every documented route and its OpenAPI document.
+fn documented() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
+    let (router, mut document) = api_routes().split_for_parts();
+    document::complete(&mut document);
+    (router, document)
+}
+
 /// The OpenAPI document of every route the API serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().split_for_parts().1
+    documented().1
 }
 
 /// The API's router over `node` (and the compute role of each ParaTime it runs, and the
@@ -133,7 +141,7 @@ pub fn router(
     eth: Vec<atoll_eth_rpc::EthRpcHandle>,
     config: &ApiConfig,
 ) -> Router {
-    let (router, document) = api_routes().split_for_parts();
+    let (router, document) = documented();
     let document = Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
     let state = ApiState {
         node,

@@ -8,11 +8,11 @@ use atoll_consensus::staking::query as staking;
 use atoll_consensus::{beacon, chain as chain_state, governance, registry, scheduler, StateError};
 use atoll_mkvs::{KeyValueRead, MkvsError, Recorder};
 use atoll_types::{Address, Height, PublicKey, RuntimeId};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 
-use super::error::ApiQuery;
+use super::error::{ApiPath, ApiQuery};
 use super::{ApiError, ApiState};
 
 type Answer = Result<Json<StateResponse<serde_json::Value>>, ApiError>;
@@ -106,13 +106,13 @@ pub(crate) async fn chain(
 
 /// An account: balance, nonce, allowances, escrow.
 #[utoipa::path(get, path = "/v1/accounts/{address}", tag = "state",
-    params(("address" = String, Path,
+    params(("address" = String, Path, pattern = "^(atoll1[02-9ac-hj-np-z]{6,}|[0-9a-fA-F]{64})$",
         description = "bech32 address, or a hex public key standing for its address"), StateQuery),
     responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn account(
     State(api): State<ApiState>,
-    Path(address): Path<String>,
+    ApiPath(address): ApiPath<String>,
     ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Answer {
     let address = parse_address(&address)?;
@@ -127,12 +127,12 @@ fn after_address(q: &ListQuery) -> Result<Option<Address>, ApiError> {
 /// Delegations made by an account, as `[escrow, delegation]` pairs: a page of at most
 /// 1,000, by escrow address (`after` = the last escrow of the previous page).
 #[utoipa::path(get, path = "/v1/accounts/{address}/delegations", tag = "state",
-    params(("address" = String, Path, description = "the delegator"), ListQuery),
+    params(("address" = String, Path, pattern = "^(atoll1[02-9ac-hj-np-z]{6,}|[0-9a-fA-F]{64})$", description = "the delegator"), ListQuery),
     responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delegations(
     State(api): State<ApiState>,
-    Path(address): Path<String>,
+    ApiPath(address): ApiPath<String>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Answer {
     let (address, after) = (parse_address(&address)?, after_address(&q)?);
@@ -145,12 +145,12 @@ pub(crate) async fn delegations(
 /// Delegations to an escrow account, as `[delegator, delegation]` pairs: a page of at most
 /// 1,000, by delegator address (`after` = the last delegator of the previous page).
 #[utoipa::path(get, path = "/v1/accounts/{address}/delegators", tag = "state",
-    params(("address" = String, Path, description = "the escrow account"), ListQuery),
+    params(("address" = String, Path, pattern = "^(atoll1[02-9ac-hj-np-z]{6,}|[0-9a-fA-F]{64})$", description = "the escrow account"), ListQuery),
     responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delegators(
     State(api): State<ApiState>,
-    Path(address): Path<String>,
+    ApiPath(address): ApiPath<String>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Answer {
     let (address, after) = (parse_address(&address)?, after_address(&q)?);
@@ -164,12 +164,12 @@ pub(crate) async fn delegators(
 /// at most 1,000, by escrow then end epoch (`after` = `<escrow>:<debond_end>` of the last
 /// entry of the previous page).
 #[utoipa::path(get, path = "/v1/accounts/{address}/debonding-delegations", tag = "state",
-    params(("address" = String, Path, description = "the delegator"), ListQuery),
+    params(("address" = String, Path, pattern = "^(atoll1[02-9ac-hj-np-z]{6,}|[0-9a-fA-F]{64})$", description = "the delegator"), ListQuery),
     responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn debonding_delegations(
     State(api): State<ApiState>,
-    Path(address): Path<String>,
+    ApiPath(address): ApiPath<String>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Answer {
     let address = parse_address(&address)?;
@@ -213,12 +213,12 @@ pub(crate) async fn entities(
 
 /// One entity.
 #[utoipa::path(get, path = "/v1/entities/{id}", tag = "state",
-    params(("id" = String, Path, description = "entity public key, hex"), StateQuery),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "entity public key, hex"), StateQuery),
     responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn entity(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Answer {
     let id = parse_key(&id)?;
@@ -238,12 +238,12 @@ pub(crate) async fn nodes(
 
 /// One node.
 #[utoipa::path(get, path = "/v1/nodes/{id}", tag = "state",
-    params(("id" = String, Path, description = "node public key, hex"), StateQuery),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "node public key, hex"), StateQuery),
     responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn node(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Answer {
     let id = parse_key(&id)?;
@@ -252,12 +252,12 @@ pub(crate) async fn node(
 
 /// A node's status: frozen after a slash until an epoch, liveness faults per runtime.
 #[utoipa::path(get, path = "/v1/nodes/{id}/status", tag = "state",
-    params(("id" = String, Path, description = "node public key, hex"), StateQuery),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "node public key, hex"), StateQuery),
     responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn node_status(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Answer {
     let id = parse_key(&id)?;
@@ -283,12 +283,12 @@ pub(crate) async fn runtimes(
 
 /// One runtime.
 #[utoipa::path(get, path = "/v1/runtimes/{id}", tag = "state",
-    params(("id" = String, Path, description = "runtime id, hex"), StateQuery),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex"), StateQuery),
     responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn runtime(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Answer {
     let id = parse_runtime(&id)?;
@@ -297,12 +297,12 @@ pub(crate) async fn runtime(
 
 /// A runtime's executor committee for the current epoch.
 #[utoipa::path(get, path = "/v1/runtimes/{id}/committee", tag = "state",
-    params(("id" = String, Path, description = "runtime id, hex"), StateQuery),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex"), StateQuery),
     responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn committee(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Answer {
     let id = parse_runtime(&id)?;
@@ -357,7 +357,7 @@ pub(crate) async fn proposals(
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn proposal(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Answer {
     let id: u64 = id.parse().map_err(|_| ApiError::bad_request(format!("invalid id {id:?}")))?;
@@ -372,7 +372,7 @@ pub(crate) async fn proposal(
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn votes(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Answer {
     let id: u64 = id.parse().map_err(|_| ApiError::bad_request(format!("invalid id {id:?}")))?;

@@ -7,12 +7,12 @@ use atoll_client::model::{
 use atoll_consensus::{chain, BlockResults, SignedTransaction, TxResult};
 use atoll_engine::Block;
 use atoll_types::{Address, Hash, Height};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 
-use super::error::{page_limit, ApiQuery};
+use super::error::{page_limit, ApiPath, ApiQuery};
 use super::{ApiError, ApiState};
 
 const DEFAULT_ACCOUNT_TXS: u32 = 20;
@@ -187,7 +187,7 @@ pub(crate) async fn latest_block(
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn block(
     State(api): State<ApiState>,
-    Path(height): Path<String>,
+    ApiPath(height): ApiPath<String>,
 ) -> Result<Json<BlockResponse>, ApiError> {
     let (block, results) = load_block(&api, parse_height(&height)?).await?;
     Ok(Json(block_response(&block, results.as_ref())))
@@ -195,12 +195,12 @@ pub(crate) async fn block(
 
 /// The block with an id.
 #[utoipa::path(get, path = "/v1/blocks/by-id/{id}", tag = "chain",
-    params(("id" = String, Path, description = "block id, hex")),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "block id, hex")),
     responses((status = 200, body = BlockResponse), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn block_by_id(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<BlockResponse>, ApiError> {
     let id = parse_hash(&id)?;
     let height = api.node.blocks().height_of(&id).map_err(ApiError::internal)?;
@@ -233,7 +233,7 @@ pub(crate) fn event_items(height: u64, block: &Block, results: &BlockResults) ->
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn block_events(
     State(api): State<ApiState>,
-    Path(height): Path<String>,
+    ApiPath(height): ApiPath<String>,
 ) -> Result<Json<EventsResponse>, ApiError> {
     let height = parse_height(&height)?;
     let (block, results) = load_block(&api, height).await?;
@@ -244,12 +244,12 @@ pub(crate) async fn block_events(
 
 /// A transaction by hash: committed (with its result and events) or pending here.
 #[utoipa::path(get, path = "/v1/transactions/{hash}", tag = "chain",
-    params(("hash" = String, Path, description = "transaction hash, hex")),
+    params(("hash" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "transaction hash, hex")),
     responses((status = 200, body = TransactionResponse), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn transaction(
     State(api): State<ApiState>,
-    Path(hash): Path<String>,
+    ApiPath(hash): ApiPath<String>,
 ) -> Result<Json<TransactionResponse>, ApiError> {
     let hash = parse_hash(&hash)?;
     // Pending until its block's state is applied (see `load_block`).
@@ -297,13 +297,13 @@ pub(crate) async fn transaction(
 /// The transactions an account signed that blocks included, newest first, with their
 /// results: a page of at most 100 (`before` = `<height>:<index>` of the last one).
 #[utoipa::path(get, path = "/v1/accounts/{address}/transactions", tag = "chain",
-    params(("address" = String, Path,
+    params(("address" = String, Path, pattern = "^(atoll1[02-9ac-hj-np-z]{6,}|[0-9a-fA-F]{64})$",
         description = "bech32 address, or a hex public key standing for its address"),
         AccountTxsQuery),
     responses((status = 200, body = AccountTransactions), (status = 400, body = ErrorBody)))]
 pub(crate) async fn account_transactions(
     State(api): State<ApiState>,
-    Path(address): Path<String>,
+    ApiPath(address): ApiPath<String>,
     ApiQuery(q): ApiQuery<AccountTxsQuery>,
 ) -> Result<Json<AccountTransactions>, ApiError> {
     let address = super::queries::parse_address(&address)?;

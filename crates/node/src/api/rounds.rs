@@ -10,10 +10,10 @@ use atoll_client::model::{
 use atoll_consensus::roothash::{HeaderType, RoothashEvent};
 use atoll_engine::rounds::RoundEntry;
 use atoll_types::{Height, Round, RuntimeId};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 
-use super::error::{page_limit, ApiQuery};
+use super::error::{page_limit, ApiPath, ApiQuery};
 use super::queries::parse_runtime;
 use super::{ApiError, ApiState};
 
@@ -30,11 +30,11 @@ const MAX_ROUNDS: u32 = 100;
 
 /// The latest rounds of a runtime, newest first, as the consensus blocks recorded them.
 #[utoipa::path(get, path = "/v1/runtimes/{id}/rounds", tag = "paratimes",
-    params(("id" = String, Path, description = "runtime id, hex"), RoundsQuery),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex"), RoundsQuery),
     responses((status = 200, body = RoundsResponse), (status = 400, body = ErrorBody)))]
 pub(crate) async fn rounds(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RoundsQuery>,
 ) -> Result<Json<RoundsResponse>, ApiError> {
     let id = parse_runtime(&id)?;
@@ -66,13 +66,13 @@ pub(crate) async fn rounds(
 /// One round block by block: commitments, the discrepancy, the backups' commitments,
 /// finalization or failure and the slashes it imposed, with heights and times.
 #[utoipa::path(get, path = "/v1/runtimes/{id}/rounds/{round}/events", tag = "paratimes",
-    params(("id" = String, Path, description = "runtime id, hex"),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex"),
         ("round" = u64, Path, description = "runtime round")),
     responses((status = 200, body = RoundEventsResponse), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn round_events(
     State(api): State<ApiState>,
-    Path((id, round)): Path<(String, u64)>,
+    ApiPath((id, round)): ApiPath<(String, u64)>,
 ) -> Result<Json<RoundEventsResponse>, ApiError> {
     let id: RuntimeId = parse_runtime(&id)?;
     let node = api.node.clone();

@@ -11,10 +11,10 @@ use atoll_client::queries as shared;
 use atoll_compute::{ComputeHandle, SubmitError};
 use atoll_consensus::roothash;
 use atoll_types::{Round, RuntimeId};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 
-use super::error::{ApiJson, ApiQuery};
+use super::error::{ApiJson, ApiPath, ApiQuery};
 use super::queries::parse_runtime;
 use super::read::parse_hash;
 use super::submit::decode_hex;
@@ -51,12 +51,12 @@ fn outcome(o: atoll_runtime_host::TxOutcome) -> RuntimeOutcome {
 
 /// The latest block of a runtime (the consensus layer's record of its last round).
 #[utoipa::path(get, path = "/v1/runtimes/{id}/blocks/latest", tag = "paratimes",
-    params(("id" = String, Path, description = "runtime id, hex"), StateQuery),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex"), StateQuery),
     responses((status = 200, body = StateResponse<utoipa::openapi::Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn latest_block(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Answer {
     let id = parse_runtime(&id)?;
@@ -65,13 +65,13 @@ pub(crate) async fn latest_block(
 
 /// A runtime block by round (the consensus layer keeps the latest `max_past_blocks`).
 #[utoipa::path(get, path = "/v1/runtimes/{id}/blocks/{round}", tag = "paratimes",
-    params(("id" = String, Path, description = "runtime id, hex"),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex"),
         ("round" = u64, Path, description = "runtime round"), StateQuery),
     responses((status = 200, body = StateResponse<utoipa::openapi::Object>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn block(
     State(api): State<ApiState>,
-    Path((id, round)): Path<(String, u64)>,
+    ApiPath((id, round)): ApiPath<(String, u64)>,
     ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Answer {
     let id = parse_runtime(&id)?;
@@ -83,12 +83,12 @@ pub(crate) async fn block(
 
 /// Where a runtime stands: latest round, committee, discrepancy, queued deposits.
 #[utoipa::path(get, path = "/v1/runtimes/{id}/roothash", tag = "paratimes",
-    params(("id" = String, Path, description = "runtime id, hex"), StateQuery),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex"), StateQuery),
     responses((status = 200, body = StateResponse<atoll_client::model::RoothashSummary>),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn roothash_state(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Answer {
     let id = parse_runtime(&id)?;
@@ -98,7 +98,7 @@ pub(crate) async fn roothash_state(
 /// Submits a signed runtime transaction: checked by the ParaTime, pooled and gossiped to
 /// the compute nodes.
 #[utoipa::path(post, path = "/v1/runtimes/{id}/transactions", tag = "paratimes",
-    params(("id" = String, Path, description = "runtime id, hex")),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex")),
     request_body = SubmitRequest,
     responses((status = 200, body = SubmitResponse), (status = 400, body = ErrorBody),
         (status = 422, description = "refused by the runtime", body = ErrorBody),
@@ -106,7 +106,7 @@ pub(crate) async fn roothash_state(
         (status = 503, description = "the pool is full or the runtime is down", body = ErrorBody)))]
 pub(crate) async fn submit(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<SubmitRequest>,
 ) -> Result<Json<SubmitResponse>, ApiError> {
     let id = parse_runtime(&id)?;
@@ -127,13 +127,13 @@ pub(crate) async fn submit(
 /// A runtime transaction: pending in this node's pool, or finalized with its round and
 /// outcome.
 #[utoipa::path(get, path = "/v1/runtimes/{id}/transactions/{hash}", tag = "paratimes",
-    params(("id" = String, Path, description = "runtime id, hex"),
-        ("hash" = String, Path, description = "transaction hash, hex")),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex"),
+        ("hash" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "transaction hash, hex")),
     responses((status = 200, body = RuntimeTxStatus), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn transaction(
     State(api): State<ApiState>,
-    Path((id, hash)): Path<(String, String)>,
+    ApiPath((id, hash)): ApiPath<(String, String)>,
 ) -> Result<Json<RuntimeTxStatus>, ApiError> {
     let id = parse_runtime(&id)?;
     let hash = parse_hash(&hash)?;
@@ -165,13 +165,13 @@ pub(crate) async fn transaction(
 /// The transactions of a finalized round this node stores (404 for a round it has not
 /// stored yet, so that an empty round is never confused with a missing one).
 #[utoipa::path(get, path = "/v1/runtimes/{id}/rounds/{round}", tag = "paratimes",
-    params(("id" = String, Path, description = "runtime id, hex"),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex"),
         ("round" = u64, Path, description = "runtime round")),
     responses((status = 200, body = RuntimeRoundResponse), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn round(
     State(api): State<ApiState>,
-    Path((id, round)): Path<(String, u64)>,
+    ApiPath((id, round)): ApiPath<(String, u64)>,
 ) -> Result<Json<RuntimeRoundResponse>, ApiError> {
     let id = parse_runtime(&id)?;
     let compute = compute(&api, &id)?;
@@ -195,14 +195,14 @@ pub(crate) async fn round(
 
 /// Runs a runtime query against the latest finalized state this node stores.
 #[utoipa::path(post, path = "/v1/runtimes/{id}/query", tag = "paratimes",
-    params(("id" = String, Path, description = "runtime id, hex")),
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex")),
     request_body = RuntimeQueryRequest,
     responses((status = 200, body = RuntimeQueryResponse), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 422, description = "the query failed", body = ErrorBody)))]
 pub(crate) async fn query(
     State(api): State<ApiState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<RuntimeQueryRequest>,
 ) -> Result<Json<RuntimeQueryResponse>, ApiError> {
     let id = parse_runtime(&id)?;

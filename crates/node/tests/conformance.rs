@@ -1,0 +1,77 @@
+//! The API against its own OpenAPI document, checked by a client nobody here wrote:
+//! schemathesis (PyPI, installed by `clients/schemathesis/install.sh` on first use) runs
+//! every check it has — server errors, statuses, content types, headers and response
+//! schemas against the document, schema-valid requests accepted and schema-violating ones
+//! refused, unsupported methods — over every operation, in its coverage, fuzzing and
+//! stateful phases, against a live node with a transfer in its history. Configuration, and
+//! why each exception is there: `clients/schemathesis/schemathesis.toml`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use atoll_client::tx::SendOptions;
+use atoll_client::Client;
+use atoll_consensus::staking::methods::{self, Transfer};
+use atoll_types::{Address, Amount, Signer};
+use common::{testnet, wait_for_height, TOKEN};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// The schemathesis kit: installed with its own script if missing.
+fn schemathesis() -> (PathBuf, PathBuf) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients/schemathesis");
+    let st = dir.join(".venv/bin/st");
+    if !st.exists() {
+        let installed = Command::new(dir.join("install.sh")).status().expect("install.sh");
+        assert!(installed.success(), "clients/schemathesis/install.sh failed");
+    }
+    (st, dir.join("schemathesis.toml"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_answers_as_its_openapi_document_says() {
+    let net = testnet(1, 0, &[], 1_000);
+    let node = net.start(0).await;
+    let mut config = net.setups[0].config.api.clone();
+    config.listen = "127.0.0.1:0".into();
+    config.rate_limit_per_second = 0;
+    let (address, api) =
+        atoll_node::api::serve(&config.listen, node.view(), Vec::new(), Vec::new(), &config)
+            .await
+            .expect("api");
+    wait_for_height(&[&node], 2, LIMIT).await;
+
+    // A transfer, so that an account, a transaction and its events exist.
+    let sender = atoll_node::NodeKeys::load(net.home(0)).expect("keys").entity;
+    let from = Address::from_public_key(&sender.public_key());
+    let client = Client::new(&address.to_string()).expect("client");
+    let to = Address::from_public_key(&atoll_crypto::MemorySigner::from_seed([4; 32]).public_key());
+    let transfer = Transfer { to, amount: Amount::new(TOKEN) };
+    client
+        .send(&sender, methods::TRANSFER, &transfer, SendOptions::default())
+        .await
+        .expect("transfer");
+
+    let (st, settings) = schemathesis();
+    let document = format!("http://{address}/openapi.json");
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new(st)
+            .arg("--config-file")
+            .arg(settings)
+            .args(["run", &document, "--checks", "all", "--max-examples", "25"])
+            .args(["--workers", "1", "--seed", "7", "--no-color"])
+            .env("ATOLL_ADDRESS", from.to_string())
+            .output()
+            .expect("schemathesis runs")
+    })
+    .await
+    .expect("joined");
+    let report = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "schemathesis found failures:\n{report}");
+    assert!(report.contains("passed"), "schemathesis ran no test:\n{report}");
+    api.abort();
+    node.shutdown().await;
+}
