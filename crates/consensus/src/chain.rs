@@ -14,6 +14,7 @@ pub(crate) const LAST_HEIGHT: [u8; 2] = [prefix::CONSENSUS, 0x03];
 
 /// The native token.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
     /// Ticker, e.g. `ATL`.
     pub symbol: String,
@@ -23,6 +24,7 @@ pub struct TokenInfo {
 
 /// The chain's identity, written at genesis.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainInfo {
     /// Human-readable chain id.
     pub chain_id: String,
@@ -38,6 +40,7 @@ pub struct ChainInfo {
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsensusParameters {
     /// Blocks per epoch.
     pub epoch_interval: u64,

@@ -29,6 +29,8 @@ const VRF_OUTPUT_CONTEXT: &[u8] = b"atoll/beacon: vrf output";
     Serialize,
     Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = String))]
 pub struct VrfPublicKey(#[serde(with = "atoll_types::hex_serde::array")] pub [u8; 32]);
 
 /// The VRF output for one input: 32 uniformly random bytes, unique per key and input.
@@ -46,18 +48,23 @@ pub struct VrfPublicKey(#[serde(with = "atoll_types::hex_serde::array")] pub [u8
     Serialize,
     Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = String))]
 pub struct VrfOutput(#[serde(with = "atoll_types::hex_serde::array")] pub [u8; 32]);
 
 /// What a node publishes: the pre-output and the proof that it is correct.
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VrfProof {
     /// The VRF pre-output point (compressed Ristretto).
     #[serde(with = "atoll_types::hex_serde::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub pre_output: [u8; 32],
     /// The DLEQ proof.
     #[serde(with = "atoll_types::hex_serde::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub proof: [u8; 64],
 }
 

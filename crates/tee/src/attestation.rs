@@ -29,6 +29,7 @@ use crate::verifier::{Collateral, Evidence, EvidenceKind, Verified, Verifier};
 /// An enclave's attestation for one node and runtime: its keys, its evidence and the
 /// collateral to judge the evidence with, and the RAK's signature binding them.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attestation {
     /// What the evidence is.
     pub kind: EvidenceKind,
@@ -36,18 +37,22 @@ pub struct Attestation {
     pub rak: PublicKey,
     /// The enclave's X25519 encryption key.
     #[serde(with = "atoll_types::hex_serde::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub rek: [u8; 32],
     /// The consensus height the attestation was made at (its age is counted from it).
     pub height: u64,
     /// The fresh nonce in the evidence's report data.
     #[serde(with = "atoll_types::hex_serde::array")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub nonce: [u8; 32],
     /// The evidence (a DCAP quote or an SEV-SNP report).
     #[serde(with = "atoll_types::hex_serde::bytes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub evidence: Vec<u8>,
     /// The collateral (DCAP: the JSON a PCCS serves; SEV-SNP: the VCEK certificate), added
     /// by the host.
     #[serde(with = "atoll_types::hex_serde::bytes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub collateral: Vec<u8>,
     /// The RAK's signature over the [`AttestationStatement`].
     pub signature: Signature,

@@ -15,6 +15,7 @@ use crate::verifier::Verified;
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TcbStatus {
     /// Patched and configured as recommended.
     UpToDate,
@@ -59,6 +60,7 @@ impl FromStr for TcbStatus {
 
 /// What a runtime requires of its enclaves' evidence.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuotePolicy {
     /// The TCB statuses accepted (`Revoked` never is, whatever this says).
     pub allowed_tcb: Vec<TcbStatus>,
@@ -69,9 +71,11 @@ pub struct QuotePolicy {
     pub min_tcb_evaluation: u32,
     /// Platforms allowed to serve (by platform id); empty: any.
     #[serde(with = "atoll_types::hex_serde::byte_list")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub allowed_platforms: Vec<Vec<u8>>,
     /// Platforms never allowed.
     #[serde(with = "atoll_types::hex_serde::byte_list")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub denied_platforms: Vec<Vec<u8>>,
 }
 

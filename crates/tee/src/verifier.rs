@@ -22,6 +22,7 @@ pub enum Evidence {
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceKind {
     /// An Intel DCAP quote (SGX or TDX; simulated enclaves write these), with the JSON a

@@ -52,6 +52,7 @@ pub(crate) fn snapshot_vrf_keys(state: &mut Overlay<'_>) -> Result<(), StateErro
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BeaconBackend {
     /// Entropy from the previous block id: biasable, for devnets only.
@@ -69,6 +70,7 @@ pub enum BeaconBackend {
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BeaconParameters {
     /// The backend.
     pub backend: BeaconBackend,
@@ -86,6 +88,7 @@ impl Default for BeaconParameters {
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BeaconState {
     /// The current epoch.
     pub epoch: Epoch,
@@ -103,6 +106,7 @@ pub struct BeaconState {
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VrfProve {
     /// The epoch the proof is for (must be the current one).
     pub epoch: Epoch,
@@ -315,6 +319,7 @@ fn transition(
 
 /// Beacon events.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BeaconEvent {
     /// A new epoch started.

@@ -56,6 +56,7 @@ pub fn deposits_address() -> Address {
 
 /// Governance parameters.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GovernanceParameters {
     /// Deposit a proposal must carry.
     pub min_proposal_deposit: Amount,
@@ -97,6 +98,7 @@ impl Default for GovernanceParameters {
 
 /// A pending network upgrade: nodes halt at `epoch` unless they run `version`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Upgrade {
     /// A name for operators.
     pub name: String,
@@ -108,6 +110,7 @@ pub struct Upgrade {
 
 /// What a proposal does if it passes.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProposalContent {
     /// Change a module's parameters.
@@ -125,6 +128,7 @@ pub enum ProposalContent {
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Vote {
     /// For.
@@ -139,6 +143,7 @@ pub enum Vote {
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProposalState {
     /// Open for votes.
@@ -164,6 +169,7 @@ pub enum ProposalState {
     Serialize,
     Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tally {
     /// Yes.
     pub yes: Amount,
@@ -177,6 +183,7 @@ pub struct Tally {
 
 /// A proposal.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Proposal {
     /// Its id.
     pub id: u64,
@@ -198,6 +205,7 @@ pub struct Proposal {
 
 /// Body of `governance.SubmitProposal`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitProposal {
     /// What the proposal does.
     pub content: ProposalContent,
@@ -207,6 +215,7 @@ pub struct SubmitProposal {
 
 /// Body of `governance.CastVote`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CastVote {
     /// The proposal.
     pub proposal_id: u64,
@@ -252,6 +261,7 @@ impl ModuleError for GovernanceError {
 
 /// Governance events.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GovernanceEvent {
     /// A proposal was submitted.

@@ -21,6 +21,7 @@ use crate::state::{self, prefix};
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ParametersModule {
     /// [`crate::ConsensusParameters`] (all but `epoch_interval`).
@@ -39,6 +40,7 @@ pub enum ParametersModule {
 
 /// A change of some of one module's parameters.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParameterChange {
     /// The module.
     pub module: ParametersModule,

@@ -11,6 +11,7 @@ use crate::staking::{Slash, SlashReason, ThresholdKind};
 
 /// An entity: an offline key that owns nodes (listed here) and stake.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Entity {
     /// The entity's key; its account address holds its stake.
     pub id: PublicKey,
@@ -53,6 +54,7 @@ pub mod roles {
     Serialize,
     Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Version {
     /// Major.
     pub major: u16,
@@ -66,6 +68,7 @@ pub struct Version {
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TeeHardware {
     /// No TEE.
@@ -80,6 +83,7 @@ pub enum TeeHardware {
 
 /// A node's TEE capability for one runtime: its enclave's attestation.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TeeCapability {
     /// Which hardware (the runtime's).
     pub hardware: TeeHardware,
@@ -98,6 +102,7 @@ impl TeeCapability {
 /// A TEE runtime's rules for the evidence of the enclaves that serve it (set by the
 /// runtime's owner when it registers or updates the runtime).
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TeePolicy {
     /// What the evidence must show: TCB statuses, denied advisories, minimum TCB
     /// evaluation, platforms (debug enclaves and revoked platforms are always refused).
@@ -109,6 +114,7 @@ pub struct TeePolicy {
 
 /// A runtime a node serves.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeRuntime {
     /// Runtime id.
     pub id: RuntimeId,
@@ -120,6 +126,7 @@ pub struct NodeRuntime {
 
 /// A node descriptor, signed by the node's identity, consensus and p2p keys.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Node {
     /// Identity key: the node id.
     pub id: PublicKey,
@@ -175,6 +182,7 @@ impl Node {
 #[derive(
     Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeStatus {
     /// Frozen (not electable) until this epoch, after a slash.
     pub frozen_until: Option<Epoch>,
@@ -203,6 +211,7 @@ impl NodeStatus {
     Serialize,
     Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuntimeFault {
     /// Epochs in a row (net of live ones) the node failed its liveness threshold.
     pub failures: u8,
@@ -214,6 +223,7 @@ pub struct RuntimeFault {
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RuntimeKind {
     /// Executes transactions.
@@ -226,6 +236,7 @@ pub enum RuntimeKind {
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecutorParameters {
     /// Primary workers.
     pub group_size: u16,
@@ -256,6 +267,7 @@ pub struct ExecutorParameters {
 /// amounts. The rules in force change only after [`PENALTY_NOTICE_EPOCHS`], so that no
 /// worker is judged by a rule it did not serve under.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuntimePenalties {
     /// Minimum good rounds, in percent.
     pub min_live_rounds_percent: u8,
@@ -276,6 +288,7 @@ pub const PENALTY_NOTICE_EPOCHS: u64 = 2;
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TxnSchedulerParameters {
     /// Propose a non-full batch after this many milliseconds.
     pub batch_flush_timeout_ms: u64,
@@ -289,6 +302,7 @@ pub struct TxnSchedulerParameters {
 
 /// Which nodes may serve a runtime.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AdmissionPolicy {
     /// Any node.
@@ -312,6 +326,7 @@ pub enum AdmissionPolicy {
     Serialize,
     Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CommitteeRole {
     /// A primary worker.
@@ -333,6 +348,7 @@ pub enum CommitteeRole {
     Serialize,
     Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SchedulingConstraints {
     /// Only nodes that are also validators this epoch.
     pub validator_set: bool,
@@ -345,6 +361,7 @@ pub struct SchedulingConstraints {
 /// A runtime deployment: from `valid_from`, nodes run `version`, whose binary hashes to
 /// `measurement`.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deployment {
     /// The version.
     pub version: Version,
@@ -359,6 +376,7 @@ pub struct Deployment {
 
 /// A runtime descriptor.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Runtime {
     /// Runtime id.
     pub id: RuntimeId,
@@ -417,6 +435,7 @@ impl Runtime {
 #[derive(
     Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuntimeStatus {
     /// No committee could be elected (or the owner is under-staked): the runtime is not
     /// served until a later election succeeds.

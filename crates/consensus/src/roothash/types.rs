@@ -17,6 +17,7 @@ use atoll_types::MessageResult;
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HeaderType {
     /// A round whose results the committee verified.
@@ -31,6 +32,7 @@ pub enum HeaderType {
 
 /// A runtime block header: what the consensus layer commits to for each round.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuntimeBlockHeader {
     /// The runtime.
     pub runtime: RuntimeId,

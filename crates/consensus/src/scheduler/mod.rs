@@ -31,6 +31,7 @@ const COMMITTEES: [u8; 2] = [prefix::SCHEDULER, 0x03];
 
 /// Scheduler parameters.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SchedulerParameters {
     /// Fewer eligible validators than this: the election fails and the set stays.
     pub min_validators: u16,
@@ -85,6 +86,7 @@ impl Default for SchedulerParameters {
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Validator {
     /// The node.
     pub node_id: PublicKey,
@@ -99,6 +101,7 @@ pub struct Validator {
 /// A runtime's executor committee for an epoch: primary workers, then backup workers (a
 /// node may hold both roles).
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Committee {
     /// The epoch it serves.
     pub epoch: Epoch,
@@ -110,6 +113,7 @@ pub struct Committee {
 
 /// Scheduler events.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SchedulerEvent {
     /// A new validator set was elected.

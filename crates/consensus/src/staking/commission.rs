@@ -14,6 +14,7 @@ pub const COMMISSION_RATE_DENOMINATOR: u64 = 100_000;
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommissionRateStep {
     /// First epoch of this rate.
     pub start: Epoch,
@@ -25,6 +26,7 @@ pub struct CommissionRateStep {
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommissionRateBoundStep {
     /// First epoch of these bounds.
     pub start: Epoch,
@@ -38,6 +40,7 @@ pub struct CommissionRateBoundStep {
 #[derive(
     Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommissionSchedule {
     /// Rates over time.
     #[serde(default)]
@@ -51,6 +54,7 @@ pub struct CommissionSchedule {
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommissionScheduleRules {
     /// Steps may only start at multiples of this many epochs.
     pub rate_change_interval: u64,

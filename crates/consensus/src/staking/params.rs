@@ -17,6 +17,7 @@ pub const REWARD_RATE_DENOMINATOR: u128 = 1_000_000_000;
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RewardStep {
     /// The first epoch this step no longer covers.
     pub until: Epoch,
@@ -39,6 +40,7 @@ pub struct RewardStep {
     Serialize,
     Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SlashReason {
     /// A validator signed two blocks at one height and round.
@@ -57,6 +59,7 @@ pub enum SlashReason {
 #[derive(
     Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Slash {
     /// Tokens taken from the escrow.
     pub amount: Amount,
@@ -66,6 +69,7 @@ pub struct Slash {
 
 /// The staking module's parameters.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StakingParameters {
     /// Epochs between undelegating and being paid out.
     pub debonding_interval: u64,

@@ -32,6 +32,20 @@ impl Serialize for Shares {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Shares {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[0-9]+$"))
+            .description(Some("a number of shares, a decimal string"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Shares {}
+
 impl<'de> Deserialize<'de> for Shares {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = <String as Deserialize>::deserialize(deserializer)?;
@@ -58,6 +72,7 @@ impl<'de> Deserialize<'de> for Shares {
     Serialize,
     Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SharePool {
     /// Tokens in the pool.
     pub balance: Amount,
@@ -127,6 +142,7 @@ impl SharePool {
     Serialize,
     Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ThresholdKind {
     /// Registering an entity.
@@ -149,6 +165,7 @@ pub enum ThresholdKind {
 #[derive(
     Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GeneralAccount {
     /// Liquid tokens.
     pub balance: Amount,
@@ -163,6 +180,7 @@ pub struct GeneralAccount {
 #[derive(
     Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EscrowAccount {
     /// Delegated tokens.
     pub active: SharePool,
@@ -180,6 +198,7 @@ pub struct EscrowAccount {
 #[derive(
     Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     /// Liquid part.
     pub general: GeneralAccount,
@@ -201,6 +220,7 @@ pub struct Account {
     Serialize,
     Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delegation {
     /// Shares held.
     pub shares: Shares,
@@ -219,6 +239,7 @@ pub struct Delegation {
     Serialize,
     Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DebondingDelegation {
     /// Shares held in the debonding pool.
     pub shares: Shares,

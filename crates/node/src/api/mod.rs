@@ -12,6 +12,7 @@ mod eth;
 mod evidence;
 mod explorer;
 mod limit;
+mod pairs;
 mod queries;
 mod read;
 mod rounds;

@@ -4,7 +4,13 @@
 
 use atoll_client::model::{EpochInfo, ErrorBody, ListQuery, StateQuery, StateResponse};
 use atoll_client::queries as shared;
+use atoll_consensus::beacon::BeaconState;
+use atoll_consensus::governance::Proposal;
+use atoll_consensus::registry::types::{Entity, Node, NodeStatus, Runtime};
+use atoll_consensus::scheduler::{Committee, Validator};
 use atoll_consensus::staking::query as staking;
+use atoll_consensus::staking::Account;
+use atoll_consensus::ChainInfo;
 use atoll_consensus::{beacon, chain as chain_state, governance, registry, scheduler, StateError};
 use atoll_mkvs::{KeyValueRead, MkvsError, Recorder};
 use atoll_types::{Address, Height, PublicKey, RuntimeId};
@@ -13,6 +19,7 @@ use axum::Json;
 use serde::Serialize;
 
 use super::error::{ApiPath, ApiQuery};
+use super::pairs::{DebondingPair, DelegationPair, VotePair};
 use super::{ApiError, ApiState};
 
 type Answer = Result<Json<StateResponse<serde_json::Value>>, ApiError>;
@@ -95,7 +102,7 @@ fn always<T>(result: Result<T, StateError>) -> Result<Option<T>, StateError> {
 
 /// The chain's identity and token.
 #[utoipa::path(get, path = "/v1/chain", tag = "state", params(StateQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<ChainInfo>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn chain(
     State(api): State<ApiState>,
@@ -108,7 +115,7 @@ pub(crate) async fn chain(
 #[utoipa::path(get, path = "/v1/accounts/{address}", tag = "state",
     params(("address" = String, Path, pattern = "^(atoll1[02-9ac-hj-np-z]{6,}|[0-9a-fA-F]{64})$",
         description = "bech32 address, or a hex public key standing for its address"), StateQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<Account>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn account(
     State(api): State<ApiState>,
@@ -128,7 +135,7 @@ fn after_address(q: &ListQuery) -> Result<Option<Address>, ApiError> {
 /// 1,000, by escrow address (`after` = the last escrow of the previous page).
 #[utoipa::path(get, path = "/v1/accounts/{address}/delegations", tag = "state",
     params(("address" = String, Path, pattern = "^(atoll1[02-9ac-hj-np-z]{6,}|[0-9a-fA-F]{64})$", description = "the delegator"), ListQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<Vec<DelegationPair>>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delegations(
     State(api): State<ApiState>,
@@ -146,7 +153,7 @@ pub(crate) async fn delegations(
 /// 1,000, by delegator address (`after` = the last delegator of the previous page).
 #[utoipa::path(get, path = "/v1/accounts/{address}/delegators", tag = "state",
     params(("address" = String, Path, pattern = "^(atoll1[02-9ac-hj-np-z]{6,}|[0-9a-fA-F]{64})$", description = "the escrow account"), ListQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<Vec<DelegationPair>>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn delegators(
     State(api): State<ApiState>,
@@ -165,7 +172,7 @@ pub(crate) async fn delegators(
 /// entry of the previous page).
 #[utoipa::path(get, path = "/v1/accounts/{address}/debonding-delegations", tag = "state",
     params(("address" = String, Path, pattern = "^(atoll1[02-9ac-hj-np-z]{6,}|[0-9a-fA-F]{64})$", description = "the delegator"), ListQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<Vec<DebondingPair>>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn debonding_delegations(
     State(api): State<ApiState>,
@@ -191,7 +198,7 @@ pub(crate) async fn debonding_delegations(
 
 /// The validator set.
 #[utoipa::path(get, path = "/v1/validators", tag = "state", params(StateQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<Vec<Validator>>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn validators(
     State(api): State<ApiState>,
@@ -202,7 +209,7 @@ pub(crate) async fn validators(
 
 /// Every registered entity.
 #[utoipa::path(get, path = "/v1/entities", tag = "state", params(StateQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<Vec<Entity>>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn entities(
     State(api): State<ApiState>,
@@ -214,7 +221,7 @@ pub(crate) async fn entities(
 /// One entity.
 #[utoipa::path(get, path = "/v1/entities/{id}", tag = "state",
     params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "entity public key, hex"), StateQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<Entity>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn entity(
     State(api): State<ApiState>,
@@ -227,7 +234,7 @@ pub(crate) async fn entity(
 
 /// Every registered node.
 #[utoipa::path(get, path = "/v1/nodes", tag = "state", params(StateQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<Vec<Node>>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn nodes(
     State(api): State<ApiState>,
@@ -239,7 +246,7 @@ pub(crate) async fn nodes(
 /// One node.
 #[utoipa::path(get, path = "/v1/nodes/{id}", tag = "state",
     params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "node public key, hex"), StateQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<Node>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn node(
     State(api): State<ApiState>,
@@ -253,7 +260,7 @@ pub(crate) async fn node(
 /// A node's status: frozen after a slash until an epoch, liveness faults per runtime.
 #[utoipa::path(get, path = "/v1/nodes/{id}/status", tag = "state",
     params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "node public key, hex"), StateQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<NodeStatus>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn node_status(
     State(api): State<ApiState>,
@@ -272,7 +279,7 @@ pub(crate) async fn node_status(
 
 /// Every registered runtime.
 #[utoipa::path(get, path = "/v1/runtimes", tag = "state", params(StateQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<Vec<Runtime>>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn runtimes(
     State(api): State<ApiState>,
@@ -284,7 +291,7 @@ pub(crate) async fn runtimes(
 /// One runtime.
 #[utoipa::path(get, path = "/v1/runtimes/{id}", tag = "state",
     params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex"), StateQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<Runtime>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn runtime(
     State(api): State<ApiState>,
@@ -298,7 +305,7 @@ pub(crate) async fn runtime(
 /// A runtime's executor committee for the current epoch.
 #[utoipa::path(get, path = "/v1/runtimes/{id}/committee", tag = "state",
     params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex"), StateQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<Committee>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn committee(
     State(api): State<ApiState>,
@@ -323,7 +330,7 @@ pub(crate) async fn epoch(
 
 /// The random beacon's state.
 #[utoipa::path(get, path = "/v1/beacon", tag = "state", params(StateQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<BeaconState>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn beacon(
     State(api): State<ApiState>,
@@ -335,7 +342,7 @@ pub(crate) async fn beacon(
 /// Governance proposals: a page of at most 1,000, by id (`after` = the last id of the
 /// previous page).
 #[utoipa::path(get, path = "/v1/governance/proposals", tag = "state", params(ListQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<Vec<Proposal>>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn proposals(
     State(api): State<ApiState>,
@@ -353,7 +360,7 @@ pub(crate) async fn proposals(
 /// One governance proposal.
 #[utoipa::path(get, path = "/v1/governance/proposals/{id}", tag = "state",
     params(("id" = u64, Path, description = "proposal id"), StateQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<Proposal>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn proposal(
     State(api): State<ApiState>,
@@ -368,7 +375,7 @@ pub(crate) async fn proposal(
 /// address (`after` = the last voter of the previous page).
 #[utoipa::path(get, path = "/v1/governance/proposals/{id}/votes", tag = "state",
     params(("id" = u64, Path, description = "proposal id"), ListQuery),
-    responses((status = 200, body = StateResponse<Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<Vec<VotePair>>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn votes(
     State(api): State<ApiState>,

@@ -9,7 +9,7 @@ use atoll_client::model::{
 };
 use atoll_client::queries as shared;
 use atoll_compute::{ComputeHandle, SubmitError};
-use atoll_consensus::roothash;
+use atoll_consensus::roothash::{self, RuntimeBlockHeader};
 use atoll_types::{Round, RuntimeId};
 use axum::extract::State;
 use axum::Json;
@@ -52,7 +52,7 @@ fn outcome(o: atoll_runtime_host::TxOutcome) -> RuntimeOutcome {
 /// The latest block of a runtime (the consensus layer's record of its last round).
 #[utoipa::path(get, path = "/v1/runtimes/{id}/blocks/latest", tag = "paratimes",
     params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex"), StateQuery),
-    responses((status = 200, body = StateResponse<utoipa::openapi::Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<RuntimeBlockHeader>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn latest_block(
     State(api): State<ApiState>,
@@ -67,7 +67,7 @@ pub(crate) async fn latest_block(
 #[utoipa::path(get, path = "/v1/runtimes/{id}/blocks/{round}", tag = "paratimes",
     params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex"),
         ("round" = u64, Path, description = "runtime round"), StateQuery),
-    responses((status = 200, body = StateResponse<utoipa::openapi::Object>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = StateResponse<RuntimeBlockHeader>), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
 pub(crate) async fn block(
     State(api): State<ApiState>,
