@@ -1,10 +1,13 @@
 //! The API against its own OpenAPI document, checked by a client nobody here wrote:
-//! schemathesis (PyPI, installed by `clients/schemathesis/install.sh` on first use) runs
+//! schemathesis (PyPI, installed by `clients/openapi/install.sh` on first use) runs
 //! every check it has — server errors, statuses, content types, headers and response
 //! schemas against the document, schema-valid requests accepted and schema-violating ones
 //! refused, unsupported methods — over every operation, in its coverage, fuzzing and
 //! stateful phases, against a live node with a transfer in its history. Configuration, and
-//! why each exception is there: `clients/schemathesis/schemathesis.toml`.
+//! why each exception is there: `clients/openapi/schemathesis.toml`. Then a typed client is
+//! generated from the document (pydantic models by datamodel-code-generator, undocumented
+//! fields forbidden) and the node's answers are read with it
+//! (`clients/openapi/typed_client.py`).
 
 mod common;
 
@@ -20,15 +23,15 @@ use common::{testnet, wait_for_height, TOKEN};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// The schemathesis kit: installed with its own script if missing.
-fn schemathesis() -> (PathBuf, PathBuf) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients/schemathesis");
-    let st = dir.join(".venv/bin/st");
-    if !st.exists() {
+/// The OpenAPI kit (schemathesis, datamodel-code-generator): installed with its own
+/// script if missing.
+fn kit() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../clients/openapi");
+    if !dir.join(".venv/bin/datamodel-codegen").exists() {
         let installed = Command::new(dir.join("install.sh")).status().expect("install.sh");
-        assert!(installed.success(), "clients/schemathesis/install.sh failed");
+        assert!(installed.success(), "clients/openapi/install.sh failed");
     }
-    (st, dir.join("schemathesis.toml"))
+    dir
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,23 +58,37 @@ async fn the_api_answers_as_its_openapi_document_says() {
         .await
         .expect("transfer");
 
-    let (st, settings) = schemathesis();
-    let document = format!("http://{address}/openapi.json");
-    let run = tokio::task::spawn_blocking(move || {
-        Command::new(st)
+    let kit = kit();
+    let (api_url, account) = (format!("http://{address}"), from.to_string());
+    let runs = tokio::task::spawn_blocking(move || {
+        let schemathesis = Command::new(kit.join(".venv/bin/st"))
             .arg("--config-file")
-            .arg(settings)
-            .args(["run", &document, "--checks", "all", "--max-examples", "25"])
-            .args(["--workers", "1", "--seed", "7", "--no-color"])
-            .env("ATOLL_ADDRESS", from.to_string())
+            .arg(kit.join("schemathesis.toml"))
+            .args(["run", &format!("{api_url}/openapi.json"), "--checks", "all"])
+            .args(["--max-examples", "25", "--workers", "1", "--seed", "7", "--no-color"])
+            .env("ATOLL_ADDRESS", &account)
             .output()
-            .expect("schemathesis runs")
+            .expect("schemathesis runs");
+        let typed = Command::new(kit.join(".venv/bin/python"))
+            .arg(kit.join("typed_client.py"))
+            .args([&api_url, &account])
+            .output()
+            .expect("the typed client runs");
+        (schemathesis, typed)
     })
     .await
     .expect("joined");
-    let report = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "schemathesis found failures:\n{report}");
+    let (schemathesis, typed) = runs;
+    let report = String::from_utf8_lossy(&schemathesis.stdout);
+    assert!(schemathesis.status.success(), "schemathesis found failures:\n{report}");
     assert!(report.contains("passed"), "schemathesis ran no test:\n{report}");
+    let read = String::from_utf8_lossy(&typed.stdout);
+    assert!(
+        typed.status.success(),
+        "the generated client could not read the answers:\n{read}\n{}",
+        String::from_utf8_lossy(&typed.stderr)
+    );
+    assert!(read.contains("1 delegation(s)"), "the typed client read the account:\n{read}");
     api.abort();
     node.shutdown().await;
 }
