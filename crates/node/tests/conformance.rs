@@ -47,16 +47,26 @@ async fn the_api_answers_as_its_openapi_document_says() {
             .expect("api");
     wait_for_height(&[&node], 2, LIMIT).await;
 
-    // A transfer, so that an account, a transaction and its events exist.
-    let sender = atoll_node::NodeKeys::load(net.home(0)).expect("keys").entity;
+    // A transfer, so that an account, a transaction and its events exist; the ids of what
+    // exists go to schemathesis for the routes that would otherwise answer only 404.
+    let keys = atoll_node::NodeKeys::load(net.home(0)).expect("keys");
+    let sender = keys.entity;
     let from = Address::from_public_key(&sender.public_key());
     let client = Client::new(&address.to_string()).expect("client");
     let to = Address::from_public_key(&atoll_crypto::MemorySigner::from_seed([4; 32]).public_key());
     let transfer = Transfer { to, amount: Amount::new(TOKEN) };
-    client
+    let sent = client
         .send(&sender, methods::TRANSFER, &transfer, SendOptions::default())
         .await
         .expect("transfer");
+    let height = sent.included.and_then(|t| t.height).expect("committed");
+    let block = client.block(height).await.expect("its block");
+    let ids = [
+        ("ATOLL_ENTITY", sender.public_key().to_string()),
+        ("ATOLL_NODE", keys.identity.public_key().to_string()),
+        ("ATOLL_TX", sent.hash.to_string()),
+        ("ATOLL_BLOCK", block.id.to_string()),
+    ];
 
     let kit = kit();
     let (api_url, account) = (format!("http://{address}"), from.to_string());
@@ -67,6 +77,7 @@ async fn the_api_answers_as_its_openapi_document_says() {
             .args(["run", &format!("{api_url}/openapi.json"), "--checks", "all"])
             .args(["--max-examples", "25", "--workers", "1", "--seed", "7", "--no-color"])
             .env("ATOLL_ADDRESS", &account)
+            .envs(ids)
             .output()
             .expect("schemathesis runs");
         let typed = Command::new(kit.join(".venv/bin/python"))
@@ -80,6 +91,7 @@ async fn the_api_answers_as_its_openapi_document_says() {
     .expect("joined");
     let (schemathesis, typed) = runs;
     let report = String::from_utf8_lossy(&schemathesis.stdout);
+    println!("{report}");
     assert!(schemathesis.status.success(), "schemathesis found failures:\n{report}");
     assert!(report.contains("passed"), "schemathesis ran no test:\n{report}");
     let read = String::from_utf8_lossy(&typed.stdout);
