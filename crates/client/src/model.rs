@@ -259,7 +259,7 @@ pub struct TransactionResponse {
     /// Hex of the signed transaction.
     pub raw: Option<String>,
     /// Its events.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<atoll_consensus::Event>))]
     pub events: Vec<serde_json::Value>,
 }
 
@@ -350,7 +350,7 @@ pub struct EventItem {
     /// The transaction's hash.
     pub tx_hash: Option<Hash>,
     /// `{"module": …, "event": …}`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = atoll_consensus::Event))]
     pub event: serde_json::Value,
 }
 
@@ -510,7 +510,7 @@ pub struct RoundStep {
     /// The round's roothash events in it, in order (`{"executor_committed": {…}}`,
     /// `{"execution_discrepancy_detected": {…}}`, `{"finalized": {…}}`,
     /// `{"round_failed": {…}}`, `{"block": {…}}`, `{"node_slashed": {…}}`).
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<atoll_consensus::roothash::RoothashEvent>))]
     pub events: Vec<serde_json::Value>,
 }
 

@@ -8,6 +8,7 @@ use crate::staking::Shares;
 
 /// An event of the consensus layer.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "module", content = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A beacon event.
@@ -26,6 +27,7 @@ pub enum Event {
 
 /// Events of the staking module.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StakingEvent {
     /// Tokens moved between general balances (including fee payouts and withdrawals).
@@ -130,6 +132,7 @@ pub enum StakingEvent {
 
 /// An event with where it happened in the block.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventRecord {
     /// The transaction's index in the block, or `None` for begin/end-block events.
     pub tx_index: Option<u32>,

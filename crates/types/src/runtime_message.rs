@@ -49,6 +49,7 @@ pub enum RuntimeMessage {
 
 /// Tokens deposited from the consensus layer into a runtime.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IncomingMessage {
     /// Sequence number, unique per runtime and increasing.
     pub id: u64,
@@ -63,6 +64,7 @@ pub struct IncomingMessage {
 
 /// What became of one runtime message.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageResult {
     /// The round that emitted the message.
     pub round: Round,

@@ -601,6 +601,7 @@ fn promote_penalties(state: &mut Overlay<'_>, epoch: Epoch) -> Result<(), StateE
 
 /// Registry events.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RegistryEvent {
     /// An entity registered or updated its descriptor.

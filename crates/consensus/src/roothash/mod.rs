@@ -197,6 +197,7 @@ impl ModuleError for RoothashError {
 
 /// Roothash events.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RoothashEvent {
     /// A runtime block was made (any kind).
