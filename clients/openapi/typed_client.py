@@ -57,13 +57,12 @@ def main():
             ("/v1/epoch", models.StateResponseEpochInfo),
             ("/v1/beacon", models.StateResponseBeaconState),
         ]
+        parsed = {}
         for path, model in answers:
-            parsed = model.model_validate_json(fetch(api + path))
-            print(f"{path}: {type(parsed).__name__}")
-        account = models.StateResponseAccount.model_validate_json(
-            fetch(f"{api}/v1/accounts/{address}"))
-        delegations = models.StateResponseVecDelegationPair.model_validate_json(
-            fetch(f"{api}/v1/accounts/{address}/delegations"))
+            parsed[path] = model.model_validate_json(fetch(api + path))
+            print(f"{path}: {type(parsed[path]).__name__}")
+        account = parsed[f"/v1/accounts/{address}"]
+        delegations = parsed[f"/v1/accounts/{address}/delegations"]
         print(f"typed: balance {account.value.general.balance.root}, "
               f"{len(delegations.value)} delegation(s)")
 

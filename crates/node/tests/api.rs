@@ -26,23 +26,10 @@ struct Running {
     api: tokio::task::JoinHandle<()>,
 }
 
-/// The API of `node` (no ParaTimes) on the configured address.
-async fn serve(
-    node: &atoll_engine::bft::NodeHandle,
-    config: &atoll_node::config::ApiConfig,
-) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
-    atoll_node::api::serve(&config.listen, node.view(), Vec::new(), Vec::new(), config)
-        .await
-        .expect("api")
-}
-
 async fn running() -> Running {
     let net = testnet(1, 0, &[], 1_000);
     let node = net.start(0).await;
-    let mut api_config = net.setups[0].config.api.clone();
-    api_config.listen = "127.0.0.1:0".into();
-    api_config.max_body_bytes = 64 * 1024;
-    let (address, api) = serve(&node, &api_config).await;
+    let (address, api) = net.serve_api(0, &node, |c| c.max_body_bytes = 64 * 1024).await;
     let client = Client::new(&address.to_string()).expect("client");
     wait_for_height(&[&node], 2, LIMIT).await;
     Running { net, node, client, api }
@@ -460,10 +447,7 @@ async fn bad_requests_get_4xx_json_errors_and_change_nothing() {
 async fn streams_beyond_the_cap_are_refused() {
     let net = testnet(1, 0, &[], 1_000);
     let node = net.start(0).await;
-    let mut api_config = net.setups[0].config.api.clone();
-    api_config.listen = "127.0.0.1:0".into();
-    api_config.max_streams = 2;
-    let (address, api) = serve(&node, &api_config).await;
+    let (address, api) = net.serve_api(0, &node, |c| c.max_streams = 2).await;
     let client = Client::new(&address.to_string()).expect("client");
     let blocks = StreamQuery { events: Some(false), ..StreamQuery::default() };
     let mut first = client.stream(&blocks).await.expect("first stream");

@@ -38,13 +38,7 @@ fn kit() -> PathBuf {
 async fn the_api_answers_as_its_openapi_document_says() {
     let net = testnet(1, 0, &[], 1_000);
     let node = net.start(0).await;
-    let mut config = net.setups[0].config.api.clone();
-    config.listen = "127.0.0.1:0".into();
-    config.rate_limit_per_second = 0;
-    let (address, api) =
-        atoll_node::api::serve(&config.listen, node.view(), Vec::new(), Vec::new(), &config)
-            .await
-            .expect("api");
+    let (address, api) = net.serve_api(0, &node, |c| c.rate_limit_per_second = 0).await;
     wait_for_height(&[&node], 2, LIMIT).await;
 
     // A transfer, so that an account, a transaction and its events exist; the ids of what

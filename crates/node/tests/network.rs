@@ -131,17 +131,7 @@ async fn a_double_signing_validator_is_slashed_and_frozen() {
     let slashed = escrow(&before).checked_sub(escrow(&tree)).expect("escrow only shrinks");
     assert_eq!(slashed, Amount::new(100 * TOKEN), "the equivocation slash is taken");
     // The API lists the offence with the block that proved it, the slash and the freeze.
-    let mut api_config = net.setups[0].config.api.clone();
-    api_config.listen = "127.0.0.1:0".into();
-    let (address, api) = atoll_node::api::serve(
-        &api_config.listen,
-        nodes[0].view(),
-        Vec::new(),
-        Vec::new(),
-        &api_config,
-    )
-    .await
-    .expect("api");
+    let (address, api) = net.serve_api(0, &nodes[0], |_| {}).await;
     let client = atoll_client::Client::new(&address.to_string()).expect("client");
     let listed = client.node_evidence(&node_id).await.expect("evidence");
     assert_eq!(listed.consensus_key, consensus_key);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use atoll_consensus::Genesis;
 use atoll_engine::bft::NodeHandle;
-use atoll_node::config::Role;
+use atoll_node::config::{ApiConfig, Role};
 use atoll_node::{genesis, run, NodeConfig, NodeKeys};
 use atoll_types::{Amount, Hash, Height};
 
@@ -94,6 +94,22 @@ impl Testnet {
     pub async fn start(&self, i: usize) -> NodeHandle {
         let setup = &self.setups[i];
         run::start(&setup.home, &setup.config).await.expect("node starts")
+    }
+
+    /// Serves the API of `node` (node `i`, no ParaTimes) on a free port, with node `i`'s
+    /// API configuration changed by `configure`.
+    pub async fn serve_api(
+        &self,
+        i: usize,
+        node: &NodeHandle,
+        configure: impl FnOnce(&mut ApiConfig),
+    ) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+        let mut config = self.setups[i].config.api.clone();
+        config.listen = "127.0.0.1:0".into();
+        configure(&mut config);
+        atoll_node::api::serve(&config.listen, node.view(), Vec::new(), Vec::new(), &config)
+            .await
+            .expect("api")
     }
 
     /// Starts every node.
