@@ -160,7 +160,8 @@ try {
   // Live: a transfer made now appears on the dashboard with no reload.
   errors = [];
   await page.goto(`${base}#/`);
-  await page.waitForSelector("#events", { timeout: 30_000 });
+  // The live list is empty (so not "visible") until an event arrives: attached is enough.
+  await page.waitForSelector("#events", { state: "attached", timeout: 30_000 });
   await page.evaluate(() => { window.sameDocument = true; });
   const before = Number(await page.textContent("#height"));
   const [command, ...args] = JSON.parse(env("TRANSFER"));

@@ -21,7 +21,7 @@ use atoll_types::{Address, Amount, Epoch, Hash, MultiSigned, Signer};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::output::Output;
+use crate::output::{utc, Output};
 
 /// Where the node is and how to print.
 #[derive(Args, Clone)]
@@ -263,6 +263,11 @@ pub(crate) struct Session<'a> {
 }
 
 impl Session<'_> {
+    /// How this chain writes amounts.
+    pub(crate) fn denomination(&self) -> crate::runtime_events::Denomination<'_> {
+        crate::runtime_events::Denomination { exponent: self.exponent, symbol: &self.symbol }
+    }
+
     pub(crate) fn amount(&self, text: &str) -> Result<Amount> {
         Amount::from_decimal(text, self.exponent).with_context(|| format!("amount {text:?}"))
     }
@@ -565,17 +570,62 @@ pub(crate) async fn query(
             let address = cx.address(&who)?;
             let delegations = cx.client.delegations(&address, latest).await?.value;
             let debonding = cx.client.debonding_delegations(&address, latest).await?.value;
+            let epoch = cx.client.status().await?.epoch;
+            let (e, s) = (cx.exponent, cx.symbol.as_str());
+            // What the shares are worth now, from each escrow account's pools.
+            let mut active = Vec::new();
+            for (escrow, d) in &delegations {
+                let pool = cx.client.account(escrow, latest).await?.value.escrow.active;
+                active.push((escrow, d.shares, pool.amount_for(d.shares).ok()));
+            }
+            let mut leaving = Vec::new();
+            for (escrow, d) in &debonding {
+                let pool = cx.client.account(escrow, latest).await?.value.escrow.debonding;
+                leaving.push((escrow, d.shares, pool.amount_for(d.shares).ok(), d.debond_end));
+            }
+            let worth = |amount: Option<Amount>| amount.map(|a| tokens(a, e, s));
             let value = json!({
-                "delegations": delegations
+                "epoch": epoch,
+                "delegations": active
                     .iter()
-                    .map(|(escrow, d)| json!({ "escrow": escrow, "shares": d.shares }))
+                    .map(|(escrow, shares, amount)| json!({
+                        "escrow": escrow, "shares": shares, "amount": worth(*amount)
+                    }))
                     .collect::<Vec<_>>(),
-                "debonding": debonding
+                "debonding": leaving
                     .iter()
-                    .map(|(escrow, d)| json!({ "escrow": escrow, "shares": d.shares, "debond_end": d.debond_end }))
+                    .map(|(escrow, shares, amount, end)| json!({
+                        "escrow": escrow, "shares": shares, "amount": worth(*amount),
+                        "debond_end": end
+                    }))
                     .collect::<Vec<_>>(),
             });
-            out.show(&value, pretty);
+            out.show(&value, |_| {
+                let mut lines = vec![format!("delegations of {address} (epoch {epoch})")];
+                if active.is_empty() && leaving.is_empty() {
+                    lines.push("  none".to_owned());
+                }
+                for (escrow, shares, amount) in &active {
+                    lines.push(format!(
+                        "  to {escrow}: {} ({} shares)",
+                        worth(*amount).unwrap_or_else(|| "?".to_owned()),
+                        shares.0
+                    ));
+                }
+                for (escrow, shares, amount, end) in &leaving {
+                    let when = if end.0 <= epoch {
+                        format!("paid out at the end of epoch {}", end.0)
+                    } else {
+                        format!("paid out at epoch {} (in {} epochs)", end.0, end.0 - epoch)
+                    };
+                    lines.push(format!(
+                        "  debonding from {escrow}: {} ({} shares), {when}",
+                        worth(*amount).unwrap_or_else(|| "?".to_owned()),
+                        shares.0
+                    ));
+                }
+                lines.join("\n")
+            });
         }
         QueryCommand::Validators => {
             out.show(&serde_json::to_value(cx.client.validators(latest).await?.value)?, pretty)
@@ -597,7 +647,40 @@ pub(crate) async fn query(
                 Some(h) => cx.client.block(h).await?,
                 None => cx.client.latest_block().await?,
             };
-            out.show(&serde_json::to_value(&block)?, pretty);
+            out.show(&serde_json::to_value(&block)?, |_| {
+                let mut lines = vec![
+                    format!("block {} ({})", block.height, block.id),
+                    format!("  time: {}", utc(block.time)),
+                    format!("  epoch: {}", block.epoch),
+                    format!("  proposer: {}", block.proposer),
+                    format!("  app hash before it: {}", block.app_hash),
+                    format!(
+                        "  previous block signed by {} validators",
+                        block.last_commit_signers.len()
+                    ),
+                    format!("  transactions: {}", block.transactions.len()),
+                ];
+                for tx in &block.transactions {
+                    let outcome = match &tx.result {
+                        Some(r) if r.ok => "ok".to_owned(),
+                        Some(r) => format!(
+                            "FAILED: {}",
+                            r.error.as_ref().map_or("?", |e| e.message.as_str())
+                        ),
+                        None => "result unknown".to_owned(),
+                    };
+                    lines.push(format!(
+                        "    {} {} from {} ({outcome})",
+                        tx.hash,
+                        tx.method.as_deref().unwrap_or("(undecodable)"),
+                        tx.sender.map_or_else(|| "?".to_owned(), |a| a.to_string()),
+                    ));
+                }
+                if block.evidence > 0 {
+                    lines.push(format!("  double-signing evidence: {}", block.evidence));
+                }
+                lines.join("\n")
+            });
         }
         QueryCommand::Tx { hash } => {
             let hash: Hash = hash.parse().with_context(|| format!("hash {hash:?}"))?;

@@ -12,6 +12,7 @@ mod devnet;
 mod evm;
 mod output;
 mod paratime;
+mod runtime_events;
 mod wallet;
 
 use std::path::{Path, PathBuf};

@@ -26,3 +26,35 @@ impl Output {
         }
     }
 }
+
+/// A unix time as a UTC date and time, `2026-12-01 11:30:00 UTC` (the seconds themselves
+/// where the date is out of range).
+pub(crate) fn utc(unix_seconds: u64) -> String {
+    let Ok(at) = i64::try_from(unix_seconds)
+        .map_err(drop)
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).map_err(drop))
+    else {
+        return format!("unix time {unix_seconds}");
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc;
+
+    #[test]
+    fn times_are_shown_as_utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_764_588_645), "2025-12-01 11:30:45 UTC");
+        assert_eq!(utc(u64::MAX), format!("unix time {}", u64::MAX));
+    }
+}

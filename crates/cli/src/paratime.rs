@@ -20,7 +20,8 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use crate::chain::{self, NodeArgs, Session, TxArgs};
-use crate::output::Output;
+use crate::output::{utc, Output};
+use crate::runtime_events::{self, Denomination};
 
 /// Which ParaTime.
 #[derive(Args, Clone)]
@@ -240,8 +241,21 @@ pub(crate) fn signed_runtime_tx<B: borsh::BorshSerialize>(
     atoll_types::encode(&tx.sign(&[signer], &runtime_chain_context(chain, runtime)))
 }
 
-fn show_runtime_tx(out: Output, status: &RuntimeTxStatus) -> Result<()> {
-    out.show(&serde_json::to_value(status)?, |_| {
+fn show_runtime_tx(
+    out: Output,
+    status: &RuntimeTxStatus,
+    denomination: Denomination<'_>,
+) -> Result<()> {
+    let mut value = serde_json::to_value(status)?;
+    // Each known event also as JSON fields (`decoded`), beside its hex.
+    if let (Some(events), Some(outcome)) =
+        (value["outcome"]["events"].as_array_mut(), status.outcome.as_ref())
+    {
+        for (json, event) in events.iter_mut().zip(&outcome.events) {
+            json["decoded"] = runtime_events::decode(event).unwrap_or(serde_json::Value::Null);
+        }
+    }
+    out.show(&value, |_| {
         let mut lines = vec![format!("runtime transaction {}", status.hash)];
         match (&status.round, &status.outcome) {
             (Some(round), Some(outcome)) => {
@@ -254,7 +268,10 @@ fn show_runtime_tx(out: Output, status: &RuntimeTxStatus) -> Result<()> {
                     )),
                 }
                 for event in &outcome.events {
-                    lines.push(format!("  event: {} {} {}", event.module, event.code, event.data));
+                    lines.push(format!(
+                        "  event: {}",
+                        runtime_events::describe(event, denomination)
+                    ));
                 }
             }
             _ => lines.push(format!("  status: {}", status.status)),
@@ -284,7 +301,7 @@ async fn send_runtime<B: borsh::BorshSerialize>(
     let hash = cx.client.submit_runtime_tx(&runtime, &raw).await?;
     if args.no_wait {
         let status = RuntimeTxStatus { hash, status: "pending".into(), round: None, outcome: None };
-        show_runtime_tx(cx.out, &status)?;
+        show_runtime_tx(cx.out, &status, cx.denomination())?;
         return Ok(status);
     }
     let bar = chain::spinner(cx.out, format!("waiting for a round to finalize {hash}"));
@@ -292,7 +309,7 @@ async fn send_runtime<B: borsh::BorshSerialize>(
         cx.client.wait_for_runtime_tx(&runtime, &hash, Duration::from_secs(args.timeout)).await;
     bar.finish_and_clear();
     let status = status?;
-    show_runtime_tx(cx.out, &status)?;
+    show_runtime_tx(cx.out, &status, cx.denomination())?;
     Ok(status)
 }
 
@@ -342,8 +359,8 @@ pub(crate) async fn paratime(
             let s = &summary.value;
             out.show(&json!({ "height": summary.height, "roothash": s, "block": block }), |_| {
                 format!(
-                    "ParaTime {runtime} at consensus height {}\n  round: {} ({})\n  state root: {}\n  timestamp: {}",
-                    summary.height, s.round, s.header_type, block.state_root, block.timestamp
+                    "ParaTime {runtime} at consensus height {}\n  round: {} ({})\n  state root: {}\n  time: {}",
+                    summary.height, s.round, s.header_type, block.state_root, utc(block.timestamp)
                 )
             });
             Ok(())
@@ -351,7 +368,7 @@ pub(crate) async fn paratime(
         ParatimeCommand::Tx { hash, runtime } => {
             let hash: Hash = hash.parse().with_context(|| format!("hash {hash:?}"))?;
             let status = cx.client.runtime_transaction(&runtime.id()?, &hash).await?;
-            show_runtime_tx(out, &status)
+            show_runtime_tx(out, &status, cx.denomination())
         }
         ParatimeCommand::Serve { .. } => bail!("`paratime serve` is started by a compute node"),
     }
@@ -431,9 +448,9 @@ pub(crate) async fn timestamp(
             };
             out.show(&value, |_| match &answer.record {
                 Some(r) => format!(
-                    "document {document}\n  anchored in round {} at unix time {} by {}\n  metadata: {}\n  proven against round {round}'s state root {}, itself taken from {anchor}",
+                    "document {document}\n  anchored in round {} at {} by {}\n  metadata: {}\n  proven against round {round}'s state root {}, itself taken from {anchor}",
                     r.round.0,
-                    r.time,
+                    utc(r.time),
                     r.owner,
                     r.metadata.as_deref().unwrap_or("-"),
                     block.state_root

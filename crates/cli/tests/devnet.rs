@@ -148,6 +148,18 @@ fn cli(dir: &Path, api: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
+/// Runs the CLI in its human mode; returns its stdout, or panics with its stderr.
+fn text_cli(dir: &Path, api: &str, args: &[&str]) -> String {
+    let keys = dir.join("keys");
+    let out = Command::new(ATOLL)
+        .args(["--api", api, "--keys-dir", keys.to_str().expect("utf-8")])
+        .args(args)
+        .output()
+        .expect("run atoll");
+    assert!(out.status.success(), "atoll {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
 /// One HTTP/1.0 exchange with a local port (as any client makes it): status and body.
 fn http(port: u16, head: &str, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
@@ -286,6 +298,15 @@ fn devnet_runs_transfers_and_timestamps_stops_cleanly_and_resumes() {
     let finalized = json(anchored.lines().last().expect("output"));
     assert_eq!(finalized["status"], "finalized", "{anchored}");
     let round = finalized["round"].as_u64().expect("round");
+    // Its event decoded (the hex stays beside it), and in words for people.
+    let event = &finalized["outcome"]["events"][0];
+    assert_eq!(event["decoded"]["kind"], "anchored", "{anchored}");
+    assert_eq!(event["decoded"]["round"].as_u64(), Some(round), "{anchored}");
+    let hash = finalized["hash"].as_str().expect("hash");
+    let shown = text_cli(&dir, &api, &["paratime", "tx", hash]);
+    assert!(shown.contains(&format!("anchored in round {round}")), "{shown}");
+    let shown = text_cli(&dir, &api, &["timestamp", "get", "--file", doc]);
+    assert!(shown.contains(" UTC by atoll1"), "times are dates: {shown}");
     let found = json(&cli(&dir, &api, &["timestamp", "get", "--file", doc]));
     assert_eq!(found["anchored"], true, "{found}");
     assert_eq!(found["round"].as_u64(), Some(round));
@@ -354,12 +375,13 @@ fn a_byzantine_compute_node_is_caught_by_discrepancy_detection_and_the_explorer_
         Devnet::start(&dir, base, &["--epoch-interval", "20", "--byzantine", "dishonest"]);
     let summary = devnet.wait_ready();
     assert!(summary.contains("compute-0 (BYZANTINE: dishonest)"), "{summary}");
-    // Anchor documents until a round where compute-0 is a primary worker shows the
-    // discrepancy and its resolution on the devnet's output.
+    // Created with --byzantine, every compute node is a primary worker: the view says so
+    // for the epoch, and the first anchored documents show the discrepancy and its
+    // resolution on the devnet's output.
     let deadline = Instant::now() + Duration::from_secs(300);
-    let (mut detected, mut resolved) = (false, false);
+    let (mut detected, mut resolved, mut elected) = (false, false, false);
     let mut i = 0;
-    while !(detected && resolved) {
+    while !(detected && resolved && elected) {
         assert!(Instant::now() < deadline, "no discrepancy resolved in time");
         i += 1;
         let document = format!("{:064x}", 1_000 + i);
@@ -368,8 +390,10 @@ fn a_byzantine_compute_node_is_caught_by_discrepancy_detection_and_the_explorer_
             detected |= line.contains("discrepancy detected");
             resolved |=
                 line.contains("finalized by the backup workers; wrong results from compute-0");
+            elected |= line.contains("compute-0 (BYZANTINE: dishonest) is primary worker");
         }
     }
+    assert!(i <= 2, "the fault showed only after {i} anchored documents");
     explorer_shows_the_network(&dir, &api, base, &summary);
     devnet.interrupt();
 }

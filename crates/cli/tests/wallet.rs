@@ -30,6 +30,15 @@ fn json(keys: &Path, api: &str, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON output")
 }
 
+/// Runs a wallet command in its human mode and returns what it printed.
+fn text(keys: &Path, api: &str, args: &[&str]) -> String {
+    let mut all = vec!["--keys-dir", p(keys), "--api", api];
+    all.extend_from_slice(args);
+    let out = atoll_output(&all);
+    assert!(out.status.success(), "atoll {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
 /// A JSON integer, or a decimal string (how u128 values are shown).
 fn number(value: &Value) -> u128 {
     value
@@ -159,6 +168,13 @@ fn the_wallet_transfers_delegates_undelegates_queries_and_votes() {
     let delegations = json(&keys, &api, &["query", "delegations", "alice"]);
     assert_eq!(delegations["debonding"].as_array().expect("debonding").len(), 1);
     assert_eq!(number(&delegations["delegations"][0]["shares"]), shares - shares / 2);
+    // What the shares are worth, in tokens; in words for people.
+    assert_eq!(delegations["delegations"][0]["amount"], "5 ATL", "{delegations}");
+    assert_eq!(delegations["debonding"][0]["amount"], "5 ATL", "{delegations}");
+    let shown = text(&keys, &api, &["query", "delegations", "alice"]);
+    assert!(shown.contains(&format!("to {entity}: 5 ATL")), "{shown}");
+    assert!(shown.contains(&format!("debonding from {entity}: 5 ATL")), "{shown}");
+    assert!(shown.contains("paid out at epoch"), "{shown}");
 
     // A proposal, and the validator's entity votes on it.
     json(
@@ -219,6 +235,9 @@ fn the_wallet_transfers_delegates_undelegates_queries_and_votes() {
     let hash = sent["hash"].as_str().expect("hash");
     assert!(block["transactions"].as_array().expect("txs").iter().any(|t| t["hash"] == hash));
     assert_eq!(json(&keys, &api, &["query", "tx", hash])["height"], height);
+    let shown = text(&keys, &api, &["query", "block", &height.to_string()]);
+    assert!(shown.contains(&format!("{hash} staking.Transfer from")), "{shown}");
+    assert!(shown.contains(" UTC"), "times are dates: {shown}");
 
     // Overspending fails with one clear line naming the module and code; nothing moves.
     let out = atoll_output(&[

@@ -175,6 +175,10 @@ pub(crate) struct Shape {
     pub eth_rpc_port: u16,
     /// Run the timestamping ParaTime in a simulated TEE.
     pub tee: bool,
+    /// Created to watch a byzantine compute node: every compute node is a primary worker
+    /// of the timestamping ParaTime, so the byzantine one works (and misbehaves) in every
+    /// round from the first.
+    pub byzantine: bool,
 }
 
 /// Reads the manifest of an existing devnet, if `dir` holds one.
@@ -258,7 +262,12 @@ pub(crate) fn create(
         ..genesis::RuntimeShape::default()
     };
     let version = Version { major: 0, minor: 1, patch: 0 };
-    genesis::add_compute_runtime(&mut genesis, manifest.runtime, version, owner, committee_shape)?;
+    let timestamp_shape = if shape.byzantine {
+        genesis::RuntimeShape { group_size: shape.compute as u16, ..committee_shape }
+    } else {
+        committee_shape
+    };
+    genesis::add_compute_runtime(&mut genesis, manifest.runtime, version, owner, timestamp_shape)?;
     if let Some(evm) = &manifest.evm {
         genesis::add_compute_runtime(&mut genesis, evm.runtime, version, owner, committee_shape)?;
     }

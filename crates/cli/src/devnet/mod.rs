@@ -71,8 +71,11 @@ pub(crate) struct DevnetArgs {
     #[arg(long)]
     eth_rpc_port: Option<u16>,
     /// Run compute-0 in a byzantine test mode (dishonest, straggler, runaway-proposer,
-    /// bogus-batch, invalid-batch-hash, failure-indicating, equivocation) to watch
-    /// discrepancy detection deal with it.
+    /// bogus-batch, invalid-batch-hash, failure-indicating, equivocation) in the
+    /// timestamping ParaTime, to watch discrepancy detection deal with it. A devnet created
+    /// with it makes every compute node a primary worker of that ParaTime, so the fault
+    /// shows from the first round; on a devnet created without it, compute-0 misbehaves
+    /// in the epochs it is elected (the view says when).
     #[arg(long)]
     byzantine: Option<String>,
     /// Run the timestamping ParaTime in a SIMULATED TEE (no enclave hardware: its enclaves
@@ -127,7 +130,9 @@ fn check_resume(manifest: &Manifest, args: &DevnetArgs) -> Result<()> {
 }
 
 /// Points every ParaTime node's `[compute]` section at this binary and sets (or clears)
-/// the byzantine mode of compute-0; the rest of each config.toml is left as the user made it.
+/// the byzantine mode of compute-0 in the timestamping ParaTime (the EVM ParaTime stays
+/// honest, for the Ethereum tools); the rest of each config.toml is left as the user made
+/// it.
 fn refresh_configs(
     nodes: &[NodeSpec],
     manifest: &Manifest,
@@ -145,8 +150,10 @@ fn refresh_configs(
             } else {
                 paratime_args()
             };
-            compute.byzantine =
-                (spec.name == "compute-0").then(|| byzantine.map(str::to_owned)).flatten();
+            let timestamp = compute.runtime == manifest.runtime.to_string();
+            compute.byzantine = (spec.name == "compute-0" && timestamp)
+                .then(|| byzantine.map(str::to_owned))
+                .flatten();
         }
         config.save(&path)?;
     }
@@ -416,6 +423,7 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<()> {
                 epoch_interval: args.epoch_interval.unwrap_or(100),
                 eth_rpc_port: args.eth_rpc_port.unwrap_or(8545),
                 tee: args.tee,
+                byzantine: args.byzantine.is_some(),
             };
             let bar = ProgressBar::new_spinner();
             bar.set_message("creating keys, entities, test accounts and the genesis");
@@ -442,6 +450,15 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<()> {
     }
     let _ = std::fs::remove_file(dir.join(PID_FILE));
     result
+}
+
+/// Prints a line of the live view above the status line (on stdout when the status line is
+/// hidden: no terminal).
+fn say(status: &ProgressBar, plain: bool, line: &str) {
+    status.println(line);
+    if plain {
+        println!("{line}");
+    }
 }
 
 /// Starts the nodes (pushed into `nodes` as they start, so the caller can always stop
@@ -515,7 +532,7 @@ async fn start_and_watch(
     let (client, start) = client?;
     println!("{}", summary(dir, manifest, specs, args.byzantine.as_deref()));
     // From the height this run started at: what happened while it got ready is shown too.
-    let mut watch = watch::Watch::new(client, start, manifest, specs);
+    let mut watch = watch::Watch::new(client, start, manifest, specs, args.byzantine.as_deref());
     let status = ProgressBar::new_spinner();
     status.enable_steady_tick(Duration::from_millis(200));
     let plain = status.is_hidden();
@@ -526,10 +543,7 @@ async fn start_and_watch(
         tokio::select! {
             _ = ticker.tick() => {}
             line = watch.next_line() => {
-                status.println(&line);
-                if plain {
-                    println!("{line}");
-                }
+                say(&status, plain, &line);
                 continue;
             }
             _ = interrupt.recv() => break,
@@ -543,6 +557,9 @@ async fn start_and_watch(
                     node.spec.log().display()
                 ));
             }
+        }
+        if let Some(line) = watch.epoch_line().await {
+            say(&status, plain, &line);
         }
         let line = watch.status(nodes).await;
         if plain && last_plain.elapsed() >= Duration::from_secs(10) {

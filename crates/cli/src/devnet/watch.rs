@@ -25,6 +25,10 @@ pub(crate) struct Watch {
     follower: JoinHandle<()>,
     discrepancies: u64,
     failed_rounds: u64,
+    /// compute-0's node id and byzantine mode, when it runs one.
+    byzantine: Option<(String, String)>,
+    /// The last epoch whose committee was described.
+    epoch_seen: Option<u64>,
 }
 
 /// Forwards the node's roothash events from height `from` on: those already committed
@@ -75,14 +79,24 @@ fn round_of(event: &Value) -> String {
 
 impl Watch {
     /// A view through `client` of the devnet made of `nodes`.
-    pub(crate) fn new(client: Client, from: u64, manifest: &Manifest, nodes: &[NodeSpec]) -> Self {
-        let names = nodes
+    pub(crate) fn new(
+        client: Client,
+        from: u64,
+        manifest: &Manifest,
+        nodes: &[NodeSpec],
+        byzantine: Option<&str>,
+    ) -> Self {
+        let names: HashMap<String, String> = nodes
             .iter()
             .filter_map(|spec| {
                 let identity = NodeIdentity::load(&spec.home).ok()?;
                 Some((identity.node_id.to_string(), spec.name.clone()))
             })
             .collect();
+        let byzantine = byzantine.and_then(|mode| {
+            let id = names.iter().find(|(_, name)| *name == "compute-0")?.0.clone();
+            Some((id, mode.to_owned()))
+        });
         let (send, events) = mpsc::channel(256);
         let follower = tokio::spawn(follow(client.clone(), from, send));
         Self {
@@ -93,7 +107,42 @@ impl Watch {
             follower,
             discrepancies: 0,
             failed_rounds: 0,
+            byzantine,
+            epoch_seen: None,
         }
+    }
+
+    /// With a byzantine node, a line at every new epoch saying what it does in this epoch's
+    /// committee of the ParaTime (and so whether its fault can show).
+    pub(crate) async fn epoch_line(&mut self) -> Option<String> {
+        let (id, mode) = self.byzantine.clone()?;
+        let epoch = self.client.status().await.ok()?.epoch;
+        if self.epoch_seen == Some(epoch) {
+            return None;
+        }
+        let committee = self.client.committee(&self.runtime, StateQuery::default()).await.ok()?;
+        let committee = committee.value;
+        if committee.epoch.0 != epoch {
+            return None; // elected at the epoch's first block: asked again next second
+        }
+        self.epoch_seen = Some(epoch);
+        let primary = committee.workers.iter().position(|w| w.to_string() == id);
+        let backup = committee.backup_workers.iter().any(|w| w.to_string() == id);
+        let who = format!("compute-0 (BYZANTINE: {mode})");
+        let workers = committee.workers.len();
+        Some(match (primary, backup) {
+            (Some(i), _) => format!(
+                "epoch {epoch}: {who} is primary worker {} of {workers}{}: its fault shows in the rounds of this epoch",
+                i + 1,
+                if backup { " and a backup worker" } else { "" }
+            ),
+            (None, true) => format!(
+                "epoch {epoch}: {who} is only a backup worker: its fault shows if a discrepancy calls the backups"
+            ),
+            (None, false) => format!(
+                "epoch {epoch}: {who} is not elected to the ParaTime's committee this epoch: nothing to see until it is"
+            ),
+        })
     }
 
     /// The next event worth a line of its own, as that line.
