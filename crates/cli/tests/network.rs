@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{atoll, free_port_triple, Node};
+use common::{add_validator, atoll, free_port_triple, Node};
 
 use atoll_engine::BlockStore;
 use atoll_types::Height;
@@ -72,18 +72,7 @@ fn processes_survive_a_crash_and_the_restarted_node_catches_up() {
             }
         }
         atoll(&args.iter().map(String::as_str).collect::<Vec<_>>());
-        atoll(&[
-            "genesis",
-            "add-validator",
-            "--genesis",
-            p(&genesis),
-            "--node",
-            p(&home),
-            "--escrow",
-            "1000",
-            "--balance",
-            "100",
-        ]);
+        add_validator(&genesis, &home, "1000", "100");
         nodes.push(Node { home, metrics_port: port + 2, child: None });
     }
     for node in &mut nodes {

@@ -5,13 +5,38 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub fn atoll(args: &[&str]) {
     let out = Command::new(env!("CARGO_BIN_EXE_atoll")).args(args).output().expect("run atoll");
     assert!(out.status.success(), "atoll {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Runs `atoll node --home <home>` through `command` (the binary, or a wrapper that runs
+/// it), its output appended to `node.log` in its home.
+pub fn spawn_node(command: &mut Command, home: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(home.join("node.log"))
+        .expect("log file");
+    command
+        .args(["node", "--home", home.to_str().expect("utf-8")])
+        .env("RUST_LOG", "info,libp2p=warn,arc_malachitebft_network=warn")
+        .stdout(Stdio::from(log.try_clone().expect("log")))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("spawn node")
+}
+
+/// Adds the node at `home` to the genesis at `genesis` as a validator with `escrow` tokens
+/// staked and `balance` tokens to spend.
+pub fn add_validator(genesis: &Path, home: &Path, escrow: &str, balance: &str) {
+    let (genesis, home) = (genesis.to_str().expect("utf-8"), home.to_str().expect("utf-8"));
+    let args = ["genesis", "add-validator", "--genesis", genesis, "--node", home];
+    atoll(&[&args[..], &["--escrow", escrow, "--balance", balance]].concat());
 }
 
 /// A port whose next three ports (API, metrics, transaction gossip) are also free.
@@ -37,19 +62,8 @@ pub struct Node {
 
 impl Node {
     pub fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.home.join("node.log"))
-            .expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_atoll"))
-            .args(["node", "--home", self.home.to_str().expect("utf-8")])
-            .env("RUST_LOG", "info,libp2p=warn,arc_malachitebft_network=warn")
-            .stdout(Stdio::from(log.try_clone().expect("log")))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn node");
-        self.child = Some(child);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_atoll"));
+        self.child = Some(spawn_node(&mut command, &self.home));
     }
 
     pub fn kill(&mut self) {

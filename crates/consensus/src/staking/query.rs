@@ -123,6 +123,19 @@ pub fn total_supply(state: &dyn KeyValueRead) -> Result<Amount, StateError> {
     state::total(state, &state::TOTAL_SUPPLY)
 }
 
+/// Everything held, in base units: Σ general balances + Σ escrow (active and debonding) +
+/// the common pool + the fee accumulator. The supply invariant is that this equals
+/// [`total_supply`] after every block (not bounded: for invariant checks).
+pub fn accounted_supply(state: &dyn KeyValueRead) -> Result<u128, StateError> {
+    let mut sum = common_pool(state)?.base_units() + fee_accumulator(state)?.base_units();
+    for (_, a) in all_accounts(state)? {
+        sum += a.general.balance.base_units()
+            + a.escrow.active.balance.base_units()
+            + a.escrow.debonding.balance.base_units();
+    }
+    Ok(sum)
+}
+
 /// Fees collected in the last block, not yet distributed.
 pub fn fee_accumulator(state: &dyn KeyValueRead) -> Result<Amount, StateError> {
     state::total(state, &state::FEE_ACCUMULATOR)

@@ -112,13 +112,7 @@ impl TestChain {
     /// Σ general + Σ escrow (active + debonding) + common pool + fee accumulator.
     pub fn accounted_supply(&self) -> (u128, u128) {
         let tree = self.state.tree_at(Height(self.height)).expect("tree");
-        let mut sum = query::common_pool(&tree).expect("pool").base_units();
-        sum += query::fee_accumulator(&tree).expect("fees").base_units();
-        for (_, a) in query::all_accounts(&tree).expect("accounts") {
-            sum += a.general.balance.base_units()
-                + a.escrow.active.balance.base_units()
-                + a.escrow.debonding.balance.base_units();
-        }
+        let sum = query::accounted_supply(&tree).expect("accounted supply");
         (sum, query::total_supply(&tree).expect("supply").base_units())
     }
 }
