@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::{add_validator, atoll};
-use netns::{check_stores, tip, wait_for_height, Lab, LabNode};
+use netns::{check_stores, slow, tip, wait_for_height, Lab, LabNode};
 
 const ATOLL: &str = env!("CARGO_BIN_EXE_atoll");
 /// Generous: a debug build on two shared cores.
@@ -31,6 +31,12 @@ fn p(path: &Path) -> &str {
 /// Four validators with equal stake in a lab, running; `None` where there can be no lab.
 fn four_validators(dir: &Path) -> Option<(Lab, Vec<LabNode>)> {
     let lab = Lab::new(4)?;
+    let nodes = start_validators(&lab, dir, |j| lab.p2p(j));
+    Some((lab, nodes))
+}
+
+/// Four validators in `lab`, each dialling the others at `peer(j)`, running.
+fn start_validators(lab: &Lab, dir: &Path, peer: impl Fn(usize) -> String) -> Vec<LabNode> {
     let genesis = dir.join("genesis.json");
     atoll(&[
         "genesis",
@@ -51,7 +57,7 @@ fn four_validators(dir: &Path) -> Option<(Lab, Vec<LabNode>)> {
             vec!["init", "--home", p(&home), "--p2p-port", &port, "--external-host", &ip];
         let moniker = format!("node{i}");
         args.extend(["--moniker", &moniker]);
-        let peers: Vec<String> = (0..4).filter(|j| *j != i).map(|j| lab.p2p(j)).collect();
+        let peers: Vec<String> = (0..4).filter(|j| *j != i).map(&peer).collect();
         for peer in &peers {
             args.extend(["--peer", peer]);
         }
@@ -61,10 +67,10 @@ fn four_validators(dir: &Path) -> Option<(Lab, Vec<LabNode>)> {
     }
     for node in &mut nodes {
         std::fs::copy(&genesis, node.home.join("genesis.json")).expect("copy genesis");
-        node.spawn(&lab, Path::new(ATOLL));
+        node.spawn(lab, Path::new(ATOLL));
     }
-    wait_for_height(&lab, &nodes.iter().collect::<Vec<_>>(), 3, LIMIT);
-    Some((lab, nodes))
+    wait_for_height(lab, &nodes.iter().collect::<Vec<_>>(), 3, LIMIT);
+    nodes
 }
 
 fn all(nodes: &[LabNode]) -> Vec<&LabNode> {
@@ -128,6 +134,36 @@ fn a_flapping_link_slows_no_one_else_and_the_flapping_node_keeps_up() {
     assert!(after >= start + 5, "the others stalled while one link flapped: {start} → {after}");
     wait_for_height(&lab, &all(&nodes), after + 3, LIMIT);
     assert!(check_stores(&mut nodes) >= after + 3);
+}
+
+#[test]
+fn a_slow_lossy_network_slows_finality_and_breaks_nothing() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(lab) = Lab::new(4) else { return };
+    if let Err(e) = slow::nft_available() {
+        eprintln!("SKIPPED: the lossy link needs nft: {e}");
+        return;
+    }
+    let relays = slow::relay(&lab);
+    let mut nodes = start_validators(&lab, dir.path(), |j| {
+        format!("{}:{}", slow::relay_ip(j), netns::P2P_PORT)
+    });
+    let blocks_per_second = |blocks: u64| {
+        let (start, began) = (tip(&lab, &all(&nodes)), Instant::now());
+        wait_for_height(&lab, &all(&nodes), start + blocks, LIMIT * 2);
+        blocks as f64 / began.elapsed().as_secs_f64()
+    };
+    let clean = blocks_per_second(20);
+    // 200 ms round trips between every two validators (100 ms each way through the
+    // relays), and 5 % of the packets each one sends lost.
+    relays.set_delay(Duration::from_millis(100));
+    for i in 0..4 {
+        slow::lose(&lab, i, 5);
+    }
+    let slow = blocks_per_second(20);
+    eprintln!("blocks/s on every node: {clean:.1} through the relays, {slow:.1} with 200 ms round trips and 5 % loss");
+    assert!(check_stores(&mut nodes) >= 43);
 }
 
 /// Kills validator 3 with SIGKILL `kills` times, each time just after it committed a block

@@ -25,6 +25,8 @@ use atoll_engine::BlockStore;
 use atoll_mkvs::{Mkvs, RedbNodeDb};
 use atoll_types::Height;
 
+pub mod slow;
+
 /// Every lab's namespaces start with this (and the test process's pid).
 const PREFIX: &str = "atoll-lab-";
 /// The lab's subnet: node `i` is `10.77.0.(i + 1)`.
@@ -171,19 +173,37 @@ impl Lab {
 
     /// Runs `f` on a thread inside node `i`'s namespace (sockets it opens stay there).
     pub fn inside<T: Send>(&self, i: usize, f: impl FnOnce() -> T + Send) -> T {
-        let path = format!("/run/netns/{}", self.ns(i));
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    let file = File::open(&path).expect("namespace file");
-                    nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET)
-                        .expect("enter the namespace");
-                    f()
-                })
-                .join()
-                .expect("namespace thread")
-        })
+        in_namespace(&format!("/run/netns/{}", self.ns(i)), f)
     }
+
+    /// Runs `f` on a thread inside the hub's namespace.
+    fn in_hub<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        in_namespace(&self.hub_path(), f)
+    }
+
+    fn hub_path(&self) -> String {
+        format!("/run/netns/{}", self.hub())
+    }
+
+    /// Gives the hub's bridge the address `cidr` (the hub answers for it on the subnet).
+    fn hub_ip(&self, cidr: &str) {
+        must(&["-n", &self.hub(), "addr", "add", cidr, "dev", "br0"]);
+    }
+}
+
+/// Runs `f` on a thread inside the network namespace whose file is `path`.
+fn in_namespace<T: Send>(path: &str, f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let file = File::open(path).expect("namespace file");
+                nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET)
+                    .expect("enter the namespace");
+                f()
+            })
+            .join()
+            .expect("namespace thread")
+    })
 }
 
 impl Drop for Lab {
