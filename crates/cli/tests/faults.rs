@@ -16,6 +16,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::{add_validator, atoll};
+use netns::disk::SmallDisk;
 use netns::{check_stores, slow, tip, wait_for_height, Lab, LabNode};
 
 const ATOLL: &str = env!("CARGO_BIN_EXE_atoll");
@@ -37,6 +38,21 @@ fn four_validators(dir: &Path) -> Option<(Lab, Vec<LabNode>)> {
 
 /// Four validators in `lab`, each dialling the others at `peer(j)`, running.
 fn start_validators(lab: &Lab, dir: &Path, peer: impl Fn(usize) -> String) -> Vec<LabNode> {
+    let mut nodes = validators(lab, dir, peer);
+    start(lab, &mut nodes);
+    nodes
+}
+
+/// Starts `nodes` and waits until they have committed a few blocks.
+fn start(lab: &Lab, nodes: &mut [LabNode]) {
+    for node in nodes.iter_mut() {
+        node.spawn(lab, Path::new(ATOLL));
+    }
+    wait_for_height(lab, &nodes.iter().collect::<Vec<_>>(), 3, LIMIT);
+}
+
+/// Four validators in `lab` with their genesis, not yet running.
+fn validators(lab: &Lab, dir: &Path, peer: impl Fn(usize) -> String) -> Vec<LabNode> {
     let genesis = dir.join("genesis.json");
     atoll(&[
         "genesis",
@@ -65,11 +81,9 @@ fn start_validators(lab: &Lab, dir: &Path, peer: impl Fn(usize) -> String) -> Ve
         add_validator(&genesis, &home, "1000", "100");
         nodes.push(LabNode::new(i, home));
     }
-    for node in &mut nodes {
+    for node in &nodes {
         std::fs::copy(&genesis, node.home.join("genesis.json")).expect("copy genesis");
-        node.spawn(lab, Path::new(ATOLL));
     }
-    wait_for_height(lab, &nodes.iter().collect::<Vec<_>>(), 3, LIMIT);
     nodes
 }
 
@@ -164,6 +178,38 @@ fn a_slow_lossy_network_slows_finality_and_breaks_nothing() {
     let slow = blocks_per_second(20);
     eprintln!("blocks/s on every node: {clean:.1} through the relays, {slow:.1} with 200 ms round trips and 5 % loss");
     assert!(check_stores(&mut nodes) >= 43);
+}
+
+#[test]
+fn a_full_disk_stops_its_node_cleanly_and_it_restarts_when_space_returns() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(lab) = Lab::new(4) else { return };
+    let mut nodes = validators(&lab, dir.path(), |j| lab.p2p(j));
+    let disk = match SmallDisk::mount(&nodes[3].home.join("data"), 64 * 1024) {
+        Ok(disk) => disk,
+        Err(e) => {
+            eprintln!("SKIPPED: a small disk needs tmpfs mounts: {e}");
+            return;
+        }
+    };
+    start(&lab, &mut nodes);
+    // The disk is now only a little larger than what node 3 holds: it fills within blocks.
+    disk.resize(disk.used_kib() + 128);
+    let status = nodes[3].wait_exit(LIMIT).expect("node 3 stops when its disk is full");
+    let log = std::fs::read_to_string(nodes[3].home.join("node.log")).expect("log");
+    assert_eq!(status.code(), Some(1), "a clean stop with an error, not a crash: {status}");
+    assert!(log.contains("No space left on device"), "{}", nodes[3].log_tail(10));
+    assert!(!log.contains("panicked"), "{}", nodes[3].log_tail(40));
+    // The other three keep finalizing without it.
+    let majority: Vec<&LabNode> = nodes[..3].iter().collect();
+    wait_for_height(&lab, &majority, tip(&lab, &majority) + 5, LIMIT);
+    // Space returns: restarted on the same directory, it catches up.
+    disk.resize(64 * 1024);
+    let target = tip(&lab, &majority) + 3;
+    nodes[3].spawn(&lab, Path::new(ATOLL));
+    wait_for_height(&lab, &all(&nodes), target, LIMIT);
+    assert!(check_stores(&mut nodes) >= target);
 }
 
 /// Kills validator 3 with SIGKILL `kills` times, each time just after it committed a block

@@ -22,7 +22,7 @@ pub const CONFIG_FILE: &str = "config.toml";
 /// The data directory's name in a node's home.
 pub const DATA_DIR: &str = "data";
 
-/// Why a node could not start.
+/// Why a node could not start, or stopped on its own.
 #[derive(Debug, Error)]
 pub enum RunError {
     /// The configuration is unusable.
@@ -45,6 +45,10 @@ pub enum RunError {
     /// A listener or signal handler could not be set up.
     #[error("{0}")]
     Io(String),
+    /// The node stopped on its own (its stores failed: a full disk, a corrupt file); it
+    /// shut down cleanly and can be restarted once the cause is fixed.
+    #[error("the node stopped: {0}")]
+    Stopped(String),
 }
 
 /// Reads `<home>/genesis.json`.
@@ -154,11 +158,20 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
     tracing::info!(address = %api_address, "serving the API (OpenAPI document at /openapi.json)");
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| RunError::Io(format!("signal handler: {e}")))?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted; shutting down"),
-        _ = terminate.recv() => tracing::info!("terminated; shutting down"),
-        _ = node.stopped() => tracing::error!("the node stopped"),
-    }
+    let failure = tokio::select! {
+        _ = tokio::signal::ctrl_c() => {
+            tracing::info!("interrupted; shutting down");
+            None
+        }
+        _ = terminate.recv() => {
+            tracing::info!("terminated; shutting down");
+            None
+        }
+        reason = node.stopped() => {
+            tracing::error!(%reason, "the node stopped; shutting down");
+            Some(reason)
+        }
+    };
     api.abort();
     registration.abort();
     for rpc in eth_rpcs {
@@ -171,7 +184,7 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
     if let Some(task) = metrics {
         task.abort();
     }
-    Ok(())
+    failure.map_or(Ok(()), |reason| Err(RunError::Stopped(reason)))
 }
 
 /// Starts the Ethereum JSON-RPC of the EVM ParaTime a compute role runs; its index lives

@@ -25,6 +25,7 @@ use atoll_engine::BlockStore;
 use atoll_mkvs::{Mkvs, RedbNodeDb};
 use atoll_types::Height;
 
+pub mod disk;
 pub mod slow;
 
 /// Every lab's namespaces start with this (and the test process's pid).
@@ -240,6 +241,21 @@ impl LabNode {
     /// Whether its process runs.
     pub fn running(&mut self) -> bool {
         self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    /// Waits up to `limit` for its process to end on its own; its exit status, or `None` if
+    /// it still runs.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            let child = self.child.as_mut()?;
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
     }
 
     /// SIGKILL: no chance to flush or close anything.

@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::app::{App, ChainStatus, Pacing};
-use super::chain::{Chain, Pruning, MAX_ENCODED_BLOCK};
+use super::chain::{Chain, ChainError, Pruning, MAX_ENCODED_BLOCK};
 use super::codec::WireCodec;
 use super::context::{default_timeouts, AtollContext, ValidatorAddress};
 use super::metrics::EngineMetrics;
@@ -215,7 +215,8 @@ pub struct NodeHandle {
     view: NodeView,
     gossip_tasks: Vec<JoinHandle<()>>,
     engine: malachitebft_app_channel::EngineHandle,
-    app: JoinHandle<()>,
+    /// The application loop, until [`NodeHandle::stopped`] has seen it end.
+    app: Option<JoinHandle<Result<(), ChainError>>>,
 }
 
 /// The fewest transactions of a batch worth a thread of their own.
@@ -456,8 +457,10 @@ impl NodeHandle {
             task.abort();
             let _ = task.await;
         }
-        self.app.abort();
-        let _ = self.app.await;
+        if let Some(app) = self.app {
+            app.abort();
+            let _ = app.await;
+        }
         // Work handed to blocking threads may still hold the databases for a moment: wait
         // until only this handle does (or 10 s, if the caller keeps views of its own), so
         // that a node started again on the same directory finds its files closed.
@@ -469,9 +472,18 @@ impl NodeHandle {
         }
     }
 
-    /// Resolves when the application loop ends (the engine stopped or failed).
-    pub async fn stopped(&mut self) {
-        let _ = (&mut self.app).await;
+    /// Resolves when the application loop ends (the engine stopped or failed), with why:
+    /// the error that stopped it (a full disk, a corrupt store, …). Cancel-safe; once it
+    /// has resolved, it never resolves again.
+    pub async fn stopped(&mut self) -> String {
+        let Some(app) = self.app.as_mut() else { return std::future::pending().await };
+        let outcome = app.await;
+        self.app = None;
+        match outcome {
+            Ok(Ok(())) => "the consensus engine closed the application loop".to_owned(),
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => format!("the application loop ended abnormally: {e}"),
+        }
     }
 }
 
@@ -642,9 +654,11 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
     let app = App::new(chain, signer, own_peer_id, timeouts, pacing, status_tx, metrics);
     let net_requests = channels.net_requests.clone();
     let app = tokio::spawn(async move {
-        if let Err(e) = app.run(channels).await {
+        let outcome = app.run(channels).await;
+        if let Err(e) = &outcome {
             tracing::error!(error = %e, "application loop failed; the node stops");
         }
+        outcome
     });
     let (gossip, gossip_tasks) = match gossip {
         Some((gossip, task)) => {
@@ -663,5 +677,5 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
         gossip,
         net_requests,
     };
-    Ok(NodeHandle { view, gossip_tasks, engine, app })
+    Ok(NodeHandle { view, gossip_tasks, engine, app: Some(app) })
 }
