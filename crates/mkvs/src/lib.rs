@@ -13,6 +13,7 @@
 //! [`node`].
 
 mod cache;
+pub mod checkpoint;
 pub mod db;
 mod error;
 mod key;
