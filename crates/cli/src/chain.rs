@@ -202,6 +202,8 @@ pub(crate) enum TxCommand {
 pub(crate) enum QueryCommand {
     /// The node's status.
     Status,
+    /// The state checkpoints the node serves, and how a new node state-syncs from each.
+    Checkpoints,
     /// An account (by address or key name).
     Account {
         /// Address or key name.
@@ -518,6 +520,33 @@ pub(crate) async fn query(
     let pretty =
         |v: &serde_json::Value| -> String { serde_json::to_string_pretty(v).unwrap_or_default() };
     match command {
+        QueryCommand::Checkpoints => {
+            let list = cx.client.checkpoints().await?;
+            let api = cx.client.base().to_owned();
+            out.show(&serde_json::to_value(&list)?, |_| {
+                if list.is_empty() {
+                    return "no checkpoints yet ([checkpoints] interval in config.toml)".to_owned();
+                }
+                list.iter()
+                    .map(|c| {
+                        let how = match c.trust_block_id {
+                            Some(id) => format!(
+                                "\n  atoll node --home NEW_HOME --state-sync {api} --trust {}:{id}",
+                                c.trust_height
+                            ),
+                            None => {
+                                format!("\n  (usable once block {} is committed)", c.trust_height)
+                            }
+                        };
+                        format!(
+                            "height {}: state root {}, {} chunks{how}",
+                            c.height, c.root, c.chunks
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
         QueryCommand::Status => {
             let status = cx.client.status().await?;
             out.show(&serde_json::to_value(&status)?, |_| {

@@ -77,6 +77,15 @@ enum Command {
         /// The configuration file (default: <home>/config.toml).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// A new node: rebuild the state from a checkpoint served by this peer's API
+        /// (repeat for several peers) instead of replaying every block; needs --trust.
+        /// Ignored once the data directory holds a chain.
+        #[arg(long = "state-sync", value_name = "API_URL", requires = "trust")]
+        state_sync: Vec<String>,
+        /// The block state sync trusts, HEIGHT:BLOCK_ID (from `GET /v1/checkpoints` on a
+        /// node you trust: a checkpoint's trust_height and trust_block_id).
+        #[arg(long, value_name = "HEIGHT:BLOCK_ID", requires = "state_sync")]
+        trust: Option<String>,
     },
     /// Account keys.
     #[command(subcommand)]
@@ -358,7 +367,12 @@ fn genesis_command(command: GenesisCommand) -> Result<()> {
     Ok(())
 }
 
-fn node(home: &Path, config: Option<PathBuf>) -> Result<()> {
+fn node(
+    home: &Path,
+    config: Option<PathBuf>,
+    sources: Vec<String>,
+    trust: Option<String>,
+) -> Result<()> {
     let config_path = config.unwrap_or_else(|| home.join(run::CONFIG_FILE));
     let config = NodeConfig::load(&config_path)?;
     tracing_subscriber::fmt()
@@ -372,6 +386,11 @@ fn node(home: &Path, config: Option<PathBuf>) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    if let Some(trust) = trust {
+        let (trust_height, trust_id) = atoll_node::state_sync::parse_trust(&trust)?;
+        let plan = atoll_node::state_sync::StateSyncPlan { sources, trust_height, trust_id };
+        runtime.block_on(run::state_sync(home, &plan))?;
+    }
     runtime.block_on(run::run_until_signal(home, &config))?;
     Ok(())
 }
@@ -393,7 +412,7 @@ fn main() -> ExitCode {
             init(&home, InitArgs { moniker, p2p_port, role, peers, listen_host, external_host })
         }
         Command::Genesis(command) => genesis_command(command),
-        Command::Node { home, config } => node(&home, config),
+        Command::Node { home, config, state_sync, trust } => node(&home, config, state_sync, trust),
         Command::Keys(command) => wallet::run(&keys_dir, command, cli.output),
         Command::Tx(command) => block_on(chain::tx(&cli.node, &keys_dir, cli.output, command)),
         Command::Query(command) => {

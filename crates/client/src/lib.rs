@@ -30,9 +30,10 @@ pub use error::ClientError;
 pub use stream::EventStream;
 
 use model::{
-    BatchItem, BatchSubmitRequest, BatchSubmitResponse, BlockResponse, EpochInfo, ErrorBody,
-    ErrorDetail, EstimateGasRequest, EstimateGasResponse, EventsResponse, ListQuery, NodeEvidence,
-    StateQuery, StateResponse, Status, SubmitRequest, SubmitResponse, TransactionResponse,
+    BatchItem, BatchSubmitRequest, BatchSubmitResponse, BlockResponse, CheckpointInfo, EpochInfo,
+    ErrorBody, ErrorDetail, EstimateGasRequest, EstimateGasResponse, EventsResponse, ListQuery,
+    NodeEvidence, StateQuery, StateResponse, Status, SubmitRequest, SubmitResponse,
+    TransactionResponse,
 };
 
 /// How long one request may take.
@@ -138,6 +139,29 @@ impl Client {
             .await
             .map_err(transport)?;
         Self::decode(response).await
+    }
+
+    /// `GET /v1/checkpoints`: the state checkpoints the node serves.
+    pub async fn checkpoints(&self) -> Result<Vec<CheckpointInfo>, ClientError> {
+        self.get("/v1/checkpoints").await
+    }
+
+    /// The bytes of a binary answer at `path` (state-sync manifests, chunks, raw blocks),
+    /// refused if longer than `limit`.
+    pub async fn bytes(&self, path: &str, limit: usize) -> Result<Vec<u8>, ClientError> {
+        let response =
+            self.http.get(format!("{}{path}", self.base)).send().await.map_err(transport)?;
+        if !response.status().is_success() {
+            return Self::decode::<serde_json::Value>(response).await.map(|_| Vec::new());
+        }
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(ClientError::Decode(format!("{path}: an answer over {limit} bytes")));
+        }
+        let bytes = response.bytes().await.map_err(transport)?;
+        if bytes.len() > limit {
+            return Err(ClientError::Decode(format!("{path}: an answer over {limit} bytes")));
+        }
+        Ok(bytes.to_vec())
     }
 
     /// `GET /v1/status`.

@@ -701,3 +701,22 @@ pub struct RoothashSummary {
     /// Deposits waiting for a round.
     pub incoming_queue: u64,
 }
+
+/// `GET /v1/checkpoints`: one state checkpoint a node serves for state sync (see
+/// `atoll_mkvs::checkpoint` and `atoll node --state-sync`).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CheckpointInfo {
+    /// The height whose state it holds (the state after that block).
+    pub height: u64,
+    /// The state root: the app hash in the header of the block at `height + 1`.
+    pub root: Hash,
+    /// How many chunks it is cut into.
+    pub chunks: u64,
+    /// The block a node syncing from this checkpoint is told to trust: `height + 2` (the
+    /// state after `height + 1` is rebuilt too, from the write log of that block).
+    pub trust_height: u64,
+    /// That block's id, if this node has it: check it against a source you trust, then
+    /// pass `--trust TRUST_HEIGHT:ID`.
+    pub trust_block_id: Option<Hash>,
+}

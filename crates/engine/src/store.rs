@@ -1,13 +1,15 @@
 //! The block store: decided blocks by height with the certificate that decided each, indexes
 //! by block id, transaction hash and sender, the results and events of each applied block, what each
 //! block recorded of each ParaTime round ([`crate::rounds`]), the
-//! offences already slashed, and the proposals of the height in progress, in one redb file. Each block is written in one durable transaction
+//! offences already slashed, the proposals of the height in progress and the manifests of
+//! the state checkpoints this node serves, in one redb file. Each block is written in one durable transaction
 //! *before* its state is committed; a node that crashes in between replays the block at
 //! startup.
 
 use std::path::Path;
 
 use atoll_consensus::{BlockResults, SignedTransaction, MAX_TRANSACTION_SIZE};
+use atoll_mkvs::checkpoint::Manifest;
 use atoll_types::{decode, encode, Address, Hash, Height, PublicKey, Round, RuntimeId};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use thiserror::Error;
@@ -30,6 +32,11 @@ const ROUNDS: TableDefinition<'_, (&[u8], u64, u64), &[u8]> = TableDefinition::n
 /// Undecided proposals: (height, round, block id) -> encoded [`UndecidedProposal`].
 const UNDECIDED: TableDefinition<'_, (u64, u32, &[u8]), &[u8]> = TableDefinition::new("undecided");
 
+/// Checkpoint manifests of the consensus state, by height (see [`atoll_mkvs::checkpoint`]).
+const CHECKPOINTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("checkpoints");
+/// The largest stored manifest: [`atoll_mkvs::checkpoint::MAX_CHUNKS`] starts of keys
+/// that are short in practice.
+const MAX_MANIFEST: usize = 64 << 20;
 const MAX_CERTIFICATE_SIZE: usize = 1 << 20;
 const MAX_STORED_BLOCK: usize = MAX_BLOCK_SIZE + (1 << 20);
 const MAX_STORED_RESULTS: usize = 64 << 20;
@@ -101,6 +108,7 @@ impl BlockStore {
         txn.open_table(ROUNDS).map_err(db_err)?;
         txn.open_table(SENDERS).map_err(db_err)?;
         txn.open_table(UNDECIDED).map_err(db_err)?;
+        txn.open_table(CHECKPOINTS).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(Self { db })
     }
@@ -436,6 +444,56 @@ impl BlockStore {
             }
         }
         Ok(None)
+    }
+
+    /// Records the checkpoint of the state after `height`.
+    pub fn put_checkpoint(&self, height: Height, manifest: &Manifest) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut checkpoints = txn.open_table(CHECKPOINTS).map_err(db_err)?;
+            checkpoints.insert(height.0, encode(manifest).as_slice()).map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)
+    }
+
+    /// The checkpoint of the state after `height`, if this node made one.
+    pub fn checkpoint(&self, height: Height) -> Result<Option<Manifest>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let checkpoints = txn.open_table(CHECKPOINTS).map_err(db_err)?;
+        match checkpoints.get(height.0).map_err(db_err)? {
+            Some(bytes) => decode(bytes.value(), MAX_MANIFEST)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(height.0, format!("checkpoint: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    /// The heights with a checkpoint, increasing.
+    pub fn checkpoint_heights(&self) -> Result<Vec<Height>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let checkpoints = txn.open_table(CHECKPOINTS).map_err(db_err)?;
+        let mut heights = Vec::new();
+        for entry in checkpoints.iter().map_err(db_err)? {
+            heights.push(Height(entry.map_err(db_err)?.0.value()));
+        }
+        Ok(heights)
+    }
+
+    /// Forgets every checkpoint but the latest `keep`.
+    pub fn prune_checkpoints(&self, keep: usize) -> Result<(), StoreError> {
+        let heights = self.checkpoint_heights()?;
+        let drop = heights.len().saturating_sub(keep);
+        if drop == 0 {
+            return Ok(());
+        }
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut checkpoints = txn.open_table(CHECKPOINTS).map_err(db_err)?;
+            for height in &heights[..drop] {
+                checkpoints.remove(height.0).map_err(db_err)?;
+            }
+        }
+        txn.commit().map_err(db_err)
     }
 
     /// The block at `height`.

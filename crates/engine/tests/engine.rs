@@ -357,7 +357,7 @@ fn results_lost_in_a_crash_are_refused_to_stay_lost() {
             Arc::new(state),
             Arc::new(BlockStore::open(&dir.path().join("blocks.redb")).expect("store")),
             Arc::new(Mutex::new(Mempool::new(MempoolConfig::default()))),
-            Pruning { keep_state_versions: 0, keep_blocks: 0 },
+            Pruning::KEEP_ALL,
         )
         .expect("chain")
     };

@@ -96,6 +96,22 @@ pub struct PruningConfig {
     pub keep_blocks: u64,
 }
 
+/// State checkpoints this node makes for others to state-sync from.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointConfig {
+    /// A checkpoint every this many heights (0 makes none).
+    pub interval: u64,
+    /// How many to keep (their state versions are kept from pruning).
+    pub keep: u64,
+}
+
+impl Default for CheckpointConfig {
+    fn default() -> Self {
+        Self { interval: 1_000, keep: 2 }
+    }
+}
+
 /// Consensus timeouts, in milliseconds.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -204,6 +220,9 @@ pub struct NodeConfig {
     pub mempool: MempoolSection,
     /// Pruning.
     pub pruning: PruningConfig,
+    /// State checkpoints (absent in files written before they existed: the defaults).
+    #[serde(default)]
+    pub checkpoints: CheckpointConfig,
     /// Consensus timeouts.
     pub timeouts: ConsensusTimeouts,
     /// Test-only misbehaviour (absent from normal configuration files).
@@ -295,6 +314,7 @@ impl NodeConfig {
             },
             mempool: MempoolSection { max_txs: 50_000, max_bytes: 64 << 20, min_gas_price: 0 },
             pruning: PruningConfig { keep_state_versions: 0, keep_blocks: 0 },
+            checkpoints: CheckpointConfig::default(),
             timeouts: ConsensusTimeouts {
                 propose_ms: 1_000,
                 prevote_ms: 500,
@@ -404,6 +424,7 @@ impl NodeConfig {
              [mempool]\n# Bounds on pending transactions; when full, better-paying transactions evict worse ones.\nmax_txs = {}\nmax_bytes = {}\n\
              # Lowest gas price this node admits (a local policy on top of the chain's consensus minimum).\nmin_gas_price = {}\n\n\
              [pruning]\n# State versions and blocks to keep; 0 keeps everything. At least 1,001 state versions\n# are kept (the evidence window: double signing is judged against its height's validators).\nkeep_state_versions = {}\nkeep_blocks = {}\n\n\
+             [checkpoints]\n# A checkpoint of the state every `interval` heights (0: none), for new nodes to\n# state-sync from; the latest `keep` are served, and their states kept from pruning.\ninterval = {}\nkeep = {}\n\n\
              [timeouts]\n# Consensus round timeouts in milliseconds.\npropose_ms = {}\nprevote_ms = {}\nprecommit_ms = {}\n\
              # Shortest time per height (late precommits are collected meanwhile); 0 = none.\ncommit_ms = {}\n\
              # With nothing to include, wait this long after a block for a transaction before\n\
@@ -428,6 +449,8 @@ impl NodeConfig {
             self.mempool.min_gas_price,
             self.pruning.keep_state_versions,
             self.pruning.keep_blocks,
+            self.checkpoints.interval,
+            self.checkpoints.keep,
             self.timeouts.propose_ms,
             self.timeouts.prevote_ms,
             self.timeouts.precommit_ms,

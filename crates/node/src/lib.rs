@@ -15,6 +15,7 @@ pub mod keys;
 pub mod metrics_server;
 pub mod registration;
 pub mod run;
+pub mod state_sync;
 
 pub use config::{ConfigError, NodeConfig, Role};
 pub use keys::{KeysError, NodeIdentity, NodeKeys};

@@ -45,6 +45,9 @@ pub enum RunError {
     /// A listener or signal handler could not be set up.
     #[error("{0}")]
     Io(String),
+    /// State sync failed (nothing was written).
+    #[error("state sync: {0}")]
+    StateSync(String),
     /// The node stopped on its own (its stores failed: a full disk, a corrupt file); it
     /// shut down cleanly and can be restarted once the cause is fixed.
     #[error("the node stopped: {0}")]
@@ -57,6 +60,36 @@ pub fn load_genesis(home: &Path) -> Result<Genesis, RunError> {
     let text = std::fs::read_to_string(&path)
         .map_err(|e| RunError::Genesis { path: path.clone(), reason: e.to_string() })?;
     Genesis::from_json(&text).map_err(|e| RunError::Genesis { path, reason: e.to_string() })
+}
+
+/// Rebuilds the state of the node at `home` from a checkpoint of its peers (see
+/// [`crate::state_sync`]) if its data directory holds no chain yet; `None` if it already
+/// does (the node then goes on from its own state).
+pub async fn state_sync(
+    home: &Path,
+    plan: &crate::state_sync::StateSyncPlan,
+) -> Result<Option<crate::state_sync::SyncReport>, RunError> {
+    let data = home.join(DATA_DIR);
+    if data.join("state.redb").exists() {
+        tracing::info!("the data directory already holds a chain: no state sync");
+        return Ok(None);
+    }
+    std::fs::create_dir_all(&data).map_err(|e| RunError::Io(format!("{}: {e}", data.display())))?;
+    let chain = load_genesis(home)?.chain_context();
+    let report = crate::state_sync::state_sync(&data, &chain, plan)
+        .await
+        .map_err(|e| RunError::StateSync(e.to_string()))?;
+    tracing::info!(
+        checkpoint = report.checkpoint,
+        continues_from = report.trusted,
+        chunks = report.chunks,
+        entries = report.entries,
+        bytes = report.bytes,
+        refused = report.refused,
+        seconds = report.seconds,
+        "state synced from a checkpoint"
+    );
+    Ok(Some(report))
 }
 
 /// The engine configuration for the node at `home`.
@@ -95,6 +128,8 @@ pub fn engine_config(
     engine.pruning = Pruning {
         keep_state_versions: config.pruning.keep_state_versions,
         keep_blocks: config.pruning.keep_blocks,
+        checkpoint_interval: config.checkpoints.interval,
+        keep_checkpoints: config.checkpoints.keep,
     };
     engine.byzantine = config
         .byzantine

@@ -47,7 +47,7 @@ fn open_chain(dir: &std::path::Path, genesis: &Genesis) -> Chain {
         Arc::new(state),
         Arc::new(store),
         Arc::new(Mutex::new(Mempool::new(MempoolConfig::default()))),
-        Pruning { keep_state_versions: 0, keep_blocks: 0 },
+        Pruning::KEEP_ALL,
     )
     .expect("chain")
 }

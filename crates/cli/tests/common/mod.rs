@@ -14,9 +14,9 @@ pub fn atoll(args: &[&str]) {
     assert!(out.status.success(), "atoll {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// Runs `atoll node --home <home>` through `command` (the binary, or a wrapper that runs
-/// it), its output appended to `node.log` in its home.
-pub fn spawn_node(command: &mut Command, home: &Path) -> Child {
+/// Runs `atoll node --home <home> <extra…>` through `command` (the binary, or a wrapper
+/// that runs it), its output appended to `node.log` in its home.
+pub fn spawn_node(command: &mut Command, home: &Path, extra: &[&str]) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -24,6 +24,7 @@ pub fn spawn_node(command: &mut Command, home: &Path) -> Child {
         .expect("log file");
     command
         .args(["node", "--home", home.to_str().expect("utf-8")])
+        .args(extra)
         .env("RUST_LOG", "info,libp2p=warn,arc_malachitebft_network=warn")
         .stdout(Stdio::from(log.try_clone().expect("log")))
         .stderr(Stdio::from(log))
@@ -63,7 +64,7 @@ pub struct Node {
 impl Node {
     pub fn spawn(&mut self) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_atoll"));
-        self.child = Some(spawn_node(&mut command, &self.home));
+        self.child = Some(spawn_node(&mut command, &self.home, &[]));
     }
 
     pub fn kill(&mut self) {

@@ -234,7 +234,7 @@ impl LabNode {
     /// Starts it in its namespace, its output appended to `node.log` in its home.
     pub fn spawn(&mut self, lab: &Lab, atoll: &Path) {
         assert!(self.child.is_none(), "node {} already runs", self.index);
-        let child = crate::common::spawn_node(&mut lab.command(self.index, atoll), &self.home);
+        let child = crate::common::spawn_node(&mut lab.command(self.index, atoll), &self.home, &[]);
         self.child = Some(child);
     }
 

@@ -10,6 +10,7 @@ use atoll_consensus::staking::SlashReason;
 use atoll_consensus::{
     chain as chain_info, BlockContext, BlockOutcome, ConsensusState, Misbehavior,
 };
+use atoll_mkvs::checkpoint::{Manifest, CHUNK_KEYS};
 use atoll_mkvs::{RedbNodeDb, RootKind, CONSENSUS_NAMESPACE};
 use atoll_types::{decode, Address, ChainContext, Hash, Height, PublicKey};
 use thiserror::Error;
@@ -87,6 +88,21 @@ pub struct Pruning {
     pub keep_state_versions: u64,
     /// Blocks to keep (0 keeps all).
     pub keep_blocks: u64,
+    /// A checkpoint of the state every this many heights, for nodes that state-sync from
+    /// this one (0 makes none).
+    pub checkpoint_interval: u64,
+    /// Checkpoints to keep (their state versions are kept from pruning).
+    pub keep_checkpoints: u64,
+}
+
+impl Pruning {
+    /// Keeps everything and makes no checkpoints.
+    pub const KEEP_ALL: Pruning = Pruning {
+        keep_state_versions: 0,
+        keep_blocks: 0,
+        checkpoint_interval: 0,
+        keep_checkpoints: 0,
+    };
 }
 
 /// State, blocks and pending transactions of one node.
@@ -517,6 +533,7 @@ impl Chain {
             .then(|| crate::mempool::touched_accounts(&block.transactions, &outcome.events));
         let _ = self.recheck.send(Recheck { height, touched });
         self.prune(block.header.height.0)?;
+        self.checkpoint(block.header.height.0);
         self.check_upgrade()?;
         Ok(outcome)
     }
@@ -621,7 +638,7 @@ impl Chain {
     }
 
     fn prune(&self, height: u64) -> Result<(), ChainError> {
-        let Pruning { keep_state_versions, keep_blocks } = self.pruning;
+        let Pruning { keep_state_versions, keep_blocks, .. } = self.pruning;
         if keep_blocks > 0 && height > keep_blocks {
             self.store.prune_below(Height(height - keep_blocks + 1))?;
         }
@@ -630,11 +647,42 @@ impl Chain {
         let floor = crate::evidence::MAX_EVIDENCE_AGE + 1;
         let keep = if keep_state_versions == 0 { 0 } else { keep_state_versions.max(floor) };
         if keep > 0 && height > keep && height.is_multiple_of(16) {
+            // The states of the checkpoints served to syncing nodes stay too.
+            let oldest_checkpoint = self.store.checkpoint_heights()?.first().map(|h| h.0);
+            let keep_from = (height - keep + 1).min(oldest_checkpoint.unwrap_or(u64::MAX));
             self.state
                 .store()
-                .prune(CONSENSUS_NAMESPACE, RootKind::State, height - keep + 1)
+                .prune(CONSENSUS_NAMESPACE, RootKind::State, keep_from)
                 .map_err(state_err)?;
         }
         Ok(())
+    }
+
+    /// Makes the checkpoint of the state after `height` if one is due, on a thread of its
+    /// own (reading a committed version while consensus goes on), and forgets the oldest
+    /// beyond the number to keep.
+    fn checkpoint(&self, height: u64) {
+        let Pruning { checkpoint_interval, keep_checkpoints, .. } = self.pruning;
+        if checkpoint_interval == 0 || !height.is_multiple_of(checkpoint_interval) {
+            return;
+        }
+        let (state, store) = (Arc::clone(&self.state), Arc::clone(&self.store));
+        let keep = usize::try_from(keep_checkpoints.max(1)).unwrap_or(usize::MAX);
+        let spawned = std::thread::Builder::new().name("checkpoint".into()).spawn(move || {
+            let made = (|| -> Result<usize, String> {
+                let tree = state.tree_at(Height(height)).map_err(|e| e.to_string())?;
+                let manifest = Manifest::of(&tree, CHUNK_KEYS).map_err(|e| e.to_string())?;
+                store.put_checkpoint(Height(height), &manifest).map_err(|e| e.to_string())?;
+                store.prune_checkpoints(keep).map_err(|e| e.to_string())?;
+                Ok(manifest.chunks())
+            })();
+            match made {
+                Ok(chunks) => tracing::info!(height, chunks, "made a state checkpoint"),
+                Err(error) => tracing::warn!(height, %error, "could not make a state checkpoint"),
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "could not start the checkpoint thread");
+        }
     }
 }

@@ -118,7 +118,7 @@ impl EngineConfig {
             target_block_time: None,
             empty_block_interval: None,
             mempool: MempoolConfig::default(),
-            pruning: Pruning { keep_state_versions: 0, keep_blocks: 0 },
+            pruning: Pruning::KEEP_ALL,
             sync_status_interval: Duration::from_secs(2),
             byzantine: None,
         }

@@ -6,6 +6,7 @@
 //! by a token bucket (`api.rate_limit_per_second`, `api.rate_limit_burst`). The same port
 //! serves the block explorer at `/explorer` ([`explorer`]), built on this API.
 
+mod checkpoints;
 mod document;
 pub mod error;
 mod eth;
@@ -120,6 +121,11 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(eth::endpoints))
         .routes(routes!(eth::call))
         .routes(routes!(runtime::query))
+        .routes(routes!(checkpoints::checkpoints))
+        .routes(routes!(checkpoints::checkpoint_manifest))
+        .routes(routes!(checkpoints::checkpoint_chunk))
+        .routes(routes!(checkpoints::checkpoint_next))
+        .routes(routes!(checkpoints::raw_block))
 }
 
 /// The router of every documented route and its OpenAPI document.
