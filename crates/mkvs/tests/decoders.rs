@@ -1,6 +1,6 @@
 //! Decoders under fire ([R]): what the MKVS takes from a peer or a client as bytes — the
 //! state proofs light clients verify, range proofs, and the write logs a compute node
-//! applies against a root it trusts — fed arbitrary bytes and mutations of valid
+//! applies against a root it trusts, and the checkpoint manifests and chunks of state sync — fed arbitrary bytes and mutations of valid
 //! encodings. A proof that decodes is verified against the very root it computes, so the
 //! checks past the root comparison run too; a write log that decodes is applied expecting a
 //! root it does not reach. Each ends in a value or an error, never a panic.
@@ -10,6 +10,7 @@
 
 mod common;
 
+use atoll_mkvs::checkpoint::{Manifest, Restore};
 use atoll_mkvs::{
     verify_prefix, verify_range, MemoryNodeDb, Mkvs, Proof, ProofError, RangeProof, Recorder,
     RootKind, StateProof, WriteLog, CONSENSUS_NAMESPACE,
@@ -52,8 +53,26 @@ fn write_log(bytes: &[u8]) {
     let _ = store.commit_expecting(CONSENSUS_NAMESPACE, RootKind::Io, None, 1, &log, expected);
 }
 
+/// A state-sync manifest from a peer: checked against a root, then a chunk (the same
+/// bytes' tail read as a range proof) added to the restore it starts.
+fn checkpoint(bytes: &[u8]) {
+    let Ok(manifest) = decode::<Manifest>(bytes, bytes.len()) else { return };
+    let trusted = manifest.root.hash;
+    let Ok(mut restore) = Restore::new(manifest, &trusted) else { return };
+    let tail = &bytes[bytes.len() / 2..];
+    if let Ok(chunk) = decode::<RangeProof>(tail, tail.len()) {
+        let _ = restore.add(0, &chunk);
+    }
+    let _ = restore.finish(&Mkvs::new(MemoryNodeDb::new()));
+}
+
 fn decoders() -> Vec<Decoder> {
-    vec![("state proof", state_proof), ("range proof", range_proof), ("write log", write_log)]
+    vec![
+        ("state proof", state_proof),
+        ("range proof", range_proof),
+        ("write log", write_log),
+        ("checkpoint manifest and chunk", checkpoint),
+    ]
 }
 
 /// A small tree's contents.
@@ -74,7 +93,9 @@ fn seeds() -> Vec<Vec<u8>> {
     let _ = atoll_mkvs::KeyValueRead::iter_from(&recorder, &[b'a', 40]).take(3).count();
     let state = recorder.into_proof().expect("state proof");
     let range = tree.prove_prefix(b"a", 5).expect("range proof");
-    vec![encode(&state), encode(&range), encode(&inserts(&map))]
+    let manifest = Manifest::of(&tree, 8).expect("manifest");
+    let chunk = manifest.chunk(&tree, 1).expect("chunk");
+    vec![encode(&state), encode(&range), encode(&inserts(&map)), encode(&manifest), encode(&chunk)]
 }
 
 atoll_types::decoders_under_fire!();
