@@ -8,6 +8,7 @@
 // rules) on any kind of page, light or dark. Saves a screenshot of each page in SHOTS_DIR.
 //
 // Environment: EXPLORER_URL, SHOTS_DIR, RUNTIME (hex), ROUND (a round with a slash),
+// COMMITTEE_HEIGHT (a height at which RUNTIME had a committee: ROUND's opening),
 // ALICE (atoll1…), TX (a committed transaction's hash), HOSTILE (the proposal's name),
 // EVM_RUNTIME, EVM_TX (an ERC-20 transfer's hash), EVM_TOKEN (the token's address),
 // TRANSFER (JSON array: the command that makes a transfer of TRANSFER_AMOUNT base units).
@@ -102,8 +103,8 @@ try {
   await visit("node", node.slice(1), "Node");
   check((await page.textContent("main")).includes("Consensus slashes (double signing)"), "the node page lists consensus slashes");
   await visit("paratime", `/runtime/${runtime}`, "ParaTime");
-  // The committee at an earlier height, picked on the page.
-  const earlier = Math.max(1, height - 5);
+  // The committee at an earlier height (the slashed round's opening), picked on the page.
+  const earlier = Number(env("COMMITTEE_HEIGHT"));
   await page.fill("#committee-height", String(earlier));
   await page.press("#committee-height", "Enter");
   await page.waitForFunction((h) => document.querySelector("main")?.textContent.includes(`at block ${h}.`), earlier, { timeout: 30_000 });

@@ -443,19 +443,20 @@ fn explorer_shows_the_network(dir: &Path, api: &str, base: u16, summary: &str) {
         .to_owned();
     // A round the index recorded a slash in, stored by the client node.
     let deadline = Instant::now() + Duration::from_secs(120);
-    let round = loop {
+    // (Its opening height is one with a committee: the explorer shows the committee there.)
+    let (round, opened) = loop {
         assert!(Instant::now() < deadline, "no slashed round in the round index");
         let rounds = rest(port, &format!("/v1/runtimes/{runtime}/rounds?limit=100"));
         let slashed = rounds.and_then(|r| {
             r["rounds"].as_array()?.iter().find_map(|r| {
                 let slashed = !r["slashed"].as_array()?.is_empty();
-                slashed.then(|| r["round"].as_u64()).flatten()
+                slashed.then(|| Some((r["round"].as_u64()?, r["opened"]["height"].as_u64()?)))?
             })
         });
-        if let Some(round) =
-            slashed.filter(|r| rest(port, &format!("/v1/runtimes/{runtime}/rounds/{r}")).is_some())
+        if let Some(found) = slashed
+            .filter(|(r, _)| rest(port, &format!("/v1/runtimes/{runtime}/rounds/{r}")).is_some())
         {
-            break round;
+            break found;
         }
         std::thread::sleep(Duration::from_millis(500));
     };
@@ -511,6 +512,7 @@ fn explorer_shows_the_network(dir: &Path, api: &str, base: u16, summary: &str) {
         .env("SHOTS_DIR", &shots)
         .env("RUNTIME", &runtime)
         .env("ROUND", round.to_string())
+        .env("COMMITTEE_HEIGHT", opened.to_string())
         .env("ALICE", &alice)
         .env("TX", &tx)
         .env("HOSTILE", hostile)

@@ -5,15 +5,13 @@ mod common;
 use atoll_consensus::staking::methods;
 use atoll_consensus::{ConsensusState, Fee, Transaction};
 use atoll_crypto::MemorySigner;
-use atoll_engine::block::commit_and_evidence_hash;
-use atoll_engine::merkle::transactions_root;
 use atoll_engine::{
-    Block, BlockError, BlockHeader, BlockLimits, BlockStore, CertificateError, CommitCertificate,
+    Block, BlockError, BlockLimits, BlockStore, CertificateError, CommitCertificate,
     CommitSignature, Mempool, MempoolConfig, MempoolError,
 };
 use atoll_mkvs::{MemoryNodeDb, Mkvs};
-use atoll_types::{encode, Address, ChainContext, Epoch, Hash, Height, Signed, Signer};
-use common::{genesis, key, transfer, validators};
+use atoll_types::{encode, Address, ChainContext, Hash, Height, Signed, Signer};
+use common::{block_after, genesis, key, transfer, validators};
 
 fn unlimited() -> BlockLimits {
     BlockLimits { max_txs: usize::MAX, max_bytes: usize::MAX, max_gas: u64::MAX }
@@ -175,27 +173,7 @@ fn certificates_need_more_than_two_thirds_of_valid_signatures() {
 }
 
 fn block(chain: &ChainContext, height: u64, previous: Option<&Block>, txs: Vec<Vec<u8>>) -> Block {
-    let header = BlockHeader {
-        chain_context: *chain,
-        height: Height(height),
-        time: 1_700_000_000 + height,
-        previous_block_id: previous.map_or(Hash::ZERO, Block::id),
-        app_hash: Hash::digest(&height.to_le_bytes()),
-        transactions_root: transactions_root(&txs),
-        proposer: key(0).public_key(),
-        epoch: Epoch(0),
-        commit_and_evidence_hash: Hash::ZERO,
-    };
-    let last_commit = previous.map(|p| CommitCertificate {
-        height: p.header.height,
-        round: 0,
-        block_id: p.id(),
-        signatures: vec![],
-    });
-    let mut block = Block { header, transactions: txs, last_commit, evidence: vec![] };
-    block.header.commit_and_evidence_hash =
-        commit_and_evidence_hash(&block.last_commit, &block.evidence);
-    block
+    block_after(chain, height, previous, Hash::digest(&height.to_le_bytes()), txs)
 }
 
 #[test]

@@ -74,7 +74,8 @@ pub(crate) struct DevnetArgs {
     /// bogus-batch, invalid-batch-hash, failure-indicating, equivocation) in the
     /// timestamping ParaTime, to watch discrepancy detection deal with it. A devnet created
     /// with it makes every compute node a primary worker of that ParaTime, so the fault
-    /// shows from the first round; on a devnet created without it, compute-0 misbehaves
+    /// shows from the first round (and the ParaTime pauses while compute-0 is suspended
+    /// for its liveness failures); on a devnet created without it, compute-0 misbehaves
     /// in the epochs it is elected (the view says when).
     #[arg(long)]
     byzantine: Option<String>,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use atoll_client::model::{EventItem, StateQuery, StreamMessage, StreamQuery};
 use atoll_client::Client;
+use atoll_consensus::registry::types::NodeStatus;
 use atoll_node::NodeIdentity;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -120,7 +121,11 @@ impl Watch {
         if self.epoch_seen == Some(epoch) {
             return None;
         }
-        let committee = self.client.committee(&self.runtime, StateQuery::default()).await.ok()?;
+        let who = format!("compute-0 (BYZANTINE: {mode})");
+        let Ok(committee) = self.client.committee(&self.runtime, StateQuery::default()).await
+        else {
+            return self.suspension_line(epoch, &id, &who).await;
+        };
         let committee = committee.value;
         if committee.epoch.0 != epoch {
             return None; // elected at the epoch's first block: asked again next second
@@ -128,7 +133,6 @@ impl Watch {
         self.epoch_seen = Some(epoch);
         let primary = committee.workers.iter().position(|w| w.to_string() == id);
         let backup = committee.backup_workers.iter().any(|w| w.to_string() == id);
-        let who = format!("compute-0 (BYZANTINE: {mode})");
         let workers = committee.workers.len();
         Some(match (primary, backup) {
             (Some(i), _) => format!(
@@ -141,6 +145,31 @@ impl Watch {
             ),
             (None, false) => format!(
                 "epoch {epoch}: {who} is not elected to the ParaTime's committee this epoch: nothing to see until it is"
+            ),
+        })
+    }
+
+    /// The line for an epoch without a committee: the ParaTime is suspended, and when the
+    /// byzantine node is suspended from it (its liveness failures), that is why.
+    async fn suspension_line(&mut self, epoch: u64, id: &str, who: &str) -> Option<String> {
+        let path = format!("/v1/runtimes/{}/roothash", self.runtime);
+        let state = self.client.state::<Value>(&path, StateQuery::default()).await.ok()?;
+        if state.value["suspended"] != Value::Bool(true) {
+            return None; // not elected yet: asked again next second
+        }
+        self.epoch_seen = Some(epoch);
+        let status = self
+            .client
+            .state::<NodeStatus>(&format!("/v1/nodes/{id}/status"), StateQuery::default())
+            .await
+            .ok()?;
+        let until = status.value.faults.get(&self.runtime).map(|f| f.suspended_until.0);
+        Some(match until.filter(|u| *u > epoch) {
+            Some(until) => format!(
+                "epoch {epoch}: the ParaTime is suspended: {who} is suspended from it until epoch {until} (liveness failures), which leaves too few compute nodes to fill its committee; rounds resume at the first election with enough"
+            ),
+            None => format!(
+                "epoch {epoch}: the ParaTime is suspended: too few eligible compute nodes to fill its committee this epoch"
             ),
         })
     }

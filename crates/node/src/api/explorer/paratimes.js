@@ -56,10 +56,12 @@ function latencyHistogram(rounds) {
 /** The committee (workers, backups, proposer ranks) after `height`, or the latest. */
 async function committeeView(id, latest, height) {
   const at = height ? `?height=${height}` : "";
-  const [committee, s] = await Promise.all([
-    api(`/v1/runtimes/${id}/committee${at}`).then((r) => r.value).catch(() => null),
-    latest ? Promise.resolve(latest) : api(`/v1/runtimes/${id}/roothash${at}`).then((r) => r.value),
-  ]);
+  const s = latest ?? (await api(`/v1/runtimes/${id}/roothash${at}`)).value;
+  // A suspended runtime has no committee to ask for (too few eligible nodes this epoch).
+  if (s.suspended) {
+    return el("p", { class: "warn" }, `${height ? `At block ${height}: ` : ""}Suspended: too few eligible compute nodes to elect a committee this epoch, so no round runs until the next election finds enough.`);
+  }
+  const committee = await api(`/v1/runtimes/${id}/committee${at}`).then((r) => r.value).catch(() => null);
   const members = [...new Set([...s.workers, ...s.backups])];
   const rank = (node) => {
     const i = (s.schedulers ?? []).indexOf(node);
