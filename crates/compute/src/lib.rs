@@ -20,6 +20,7 @@
 
 mod admission;
 pub mod byzantine;
+pub mod checkpoint;
 mod executed;
 pub mod executor;
 mod journal;
@@ -62,6 +63,9 @@ pub enum ComputeError {
     /// Runtime storage failed.
     #[error(transparent)]
     Storage(#[from] MkvsError),
+    /// A runtime checkpoint could not be used.
+    #[error("runtime checkpoint: {0}")]
+    Checkpoint(#[from] atoll_mkvs::checkpoint::CheckpointError),
     /// The p2p network failed.
     #[error(transparent)]
     P2p(#[from] p2p::P2pError),
@@ -126,6 +130,10 @@ pub struct ComputeConfig {
     /// Keep the state and I/O of the last this many finalized rounds (`None`: all of them,
     /// an archive).
     pub retain_rounds: Option<u64>,
+    /// More than this many rounds behind, restore the latest round's state from a peer's
+    /// checkpoint instead of replaying every round (0: only when the rounds cannot be
+    /// replayed any more — an archive keeps every round it can get).
+    pub state_sync_behind: u64,
     /// For a runtime in a simulated TEE: its machine and collateral files.
     pub tee: Option<TeeFiles>,
 }
@@ -169,10 +177,15 @@ impl ComputeConfig {
             byzantine: ByzantineMode::Honest,
             empty_rounds: EmptyRounds::default(),
             retain_rounds: None,
+            state_sync_behind: DEFAULT_STATE_SYNC_BEHIND,
             tee: None,
         }
     }
 }
+
+/// How far behind a compute node restores from a checkpoint rather than replaying, unless
+/// configured otherwise.
+pub const DEFAULT_STATE_SYNC_BEHIND: u64 = 1_000;
 
 /// Recently finalized transactions, by hash (bounded).
 #[derive(Default)]
@@ -219,6 +232,10 @@ struct Shared {
     executed: executed::ExecutedResults,
     /// Which stored rounds are kept.
     retention: retention::Retention,
+    /// The checkpoint last cut for peers.
+    checkpoints: checkpoint::Served,
+    /// See [`ComputeConfig::state_sync_behind`].
+    state_sync_behind: u64,
     /// The runtime's simulated TEE, if it runs in one.
     tee: Option<TeeFiles>,
 }
@@ -277,6 +294,10 @@ impl p2p::Provider for Shared {
     }
 
     fn write_logs(&self, round: Round) -> Option<RoundWriteLogs> {
+        // A round that fell out of the kept window is gone, whatever a cache still holds.
+        if self.storage().earliest_round().is_ok_and(|earliest| round.0 < earliest) {
+            return None;
+        }
         // Lagging peers ask for the same recent rounds: keep the last few at hand.
         if let Ok(cache) = self.write_log_cache.lock() {
             if let Some((_, logs)) = cache.iter().find(|(r, _)| *r == round) {
@@ -305,6 +326,19 @@ impl p2p::Provider for Shared {
             node.runtimes.iter().any(|r| r.id == self.runtime)
                 && p2p::peer_id_of(&node.p2p_key).is_some_and(|id| id == *peer)
         })
+    }
+
+    fn checkpoint(&self, round: Round) -> Option<atoll_mkvs::checkpoint::Manifest> {
+        self.checkpoints.manifest(self.storage(), round)
+    }
+
+    fn checkpoint_chunk(
+        &self,
+        round: Round,
+        start: &[u8],
+        end: Option<&[u8]>,
+    ) -> Option<atoll_mkvs::RangeProof> {
+        checkpoint::chunk(self.storage(), round, start, end)
     }
 
     fn proposals(&self, round: Round) -> Vec<p2p::Proposal> {
@@ -600,6 +634,8 @@ pub fn start(
         pooled: tokio::sync::broadcast::channel(POOLED_ANNOUNCEMENTS).0,
         executed: executed::ExecutedResults::open(config.storage_path.with_extension("executed"))?,
         retention: retention::Retention::new(config.retain_rounds),
+        checkpoints: checkpoint::Served::default(),
+        state_sync_behind: config.state_sync_behind,
         tee: config.tee.clone(),
     });
     let (p2p, gossip, p2p_task) = p2p::start(config.runtime, config.p2p.clone(), shared.clone())?;

@@ -3,7 +3,8 @@
 //! - **Gossip** (gossipsub, one topic per runtime): runtime transactions and signed batch
 //!   proposals. A proposal names its transactions by hash only.
 //! - **Fetch** (request-response): transactions by hash (for a proposal whose transactions
-//!   a worker lacks) and the write logs of a finalized round (for a node that lags). A
+//!   a worker lacks), the write logs of a finalized round (for a node that lags) and the
+//!   checkpoint of a round's state with its chunks (for a node that cannot replay). A
 //!   request goes to [`FETCH_FANOUT`] connected peers at a time, in turn; the caller keeps
 //!   what verifies.
 //!
@@ -33,6 +34,9 @@ use libp2p::{
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+
+use atoll_mkvs::checkpoint::Manifest;
+use atoll_mkvs::RangeProof;
 
 use crate::storage::RoundWriteLogs;
 
@@ -81,6 +85,19 @@ pub enum FetchRequest {
     WriteLogs(Round),
     /// The proposals the peer knows for a round (for a worker that missed their gossip).
     Proposals(Round),
+    /// The checkpoint of the state after a finalized round (for a node that cannot replay
+    /// the rounds it lacks).
+    Checkpoint(Round),
+    /// One chunk of that checkpoint: the state's entries from `start` to `end` (`None`:
+    /// the end of the key space), proven against its root.
+    CheckpointChunk {
+        /// The round whose state.
+        round: Round,
+        /// The first key.
+        start: Vec<u8>,
+        /// The key the chunk stops before.
+        end: Option<Vec<u8>>,
+    },
 }
 
 /// A fetch response.
@@ -92,6 +109,10 @@ pub enum FetchResponse {
     WriteLogs(Option<RoundWriteLogs>),
     /// The proposals the peer knows for the round.
     Proposals(Vec<Proposal>),
+    /// The round's checkpoint, if the peer keeps that state.
+    Checkpoint(Option<Manifest>),
+    /// The chunk, if the peer keeps that state.
+    CheckpointChunk(Option<RangeProof>),
 }
 
 /// What this node serves to peers' fetch requests.
@@ -102,6 +123,20 @@ pub trait Provider: Send + Sync {
     fn write_logs(&self, round: Round) -> Option<RoundWriteLogs>;
     /// The proposals it knows for `round`.
     fn proposals(&self, round: Round) -> Vec<Proposal>;
+    /// The checkpoint of the state after `round`, if it keeps that state (by default it
+    /// keeps none).
+    fn checkpoint(&self, _round: Round) -> Option<Manifest> {
+        None
+    }
+    /// The entries of the state after `round` from `start` to `end`, proven.
+    fn checkpoint_chunk(
+        &self,
+        _round: Round,
+        _start: &[u8],
+        _end: Option<&[u8]>,
+    ) -> Option<RangeProof> {
+        None
+    }
     /// Whether `peer` may connect to this node (a registered node serving the runtime).
     fn admits(&self, peer: &PeerId) -> bool;
 }
@@ -469,6 +504,8 @@ fn empty(request: &FetchRequest) -> FetchResponse {
         FetchRequest::Transactions(_) => FetchResponse::Transactions(Vec::new()),
         FetchRequest::WriteLogs(_) => FetchResponse::WriteLogs(None),
         FetchRequest::Proposals(_) => FetchResponse::Proposals(Vec::new()),
+        FetchRequest::Checkpoint(_) => FetchResponse::Checkpoint(None),
+        FetchRequest::CheckpointChunk { .. } => FetchResponse::CheckpointChunk(None),
     }
 }
 
@@ -492,6 +529,10 @@ fn serve(provider: &dyn Provider, request: FetchRequest) -> FetchResponse {
         }
         FetchRequest::WriteLogs(round) => FetchResponse::WriteLogs(provider.write_logs(round)),
         FetchRequest::Proposals(round) => FetchResponse::Proposals(provider.proposals(round)),
+        FetchRequest::Checkpoint(round) => FetchResponse::Checkpoint(provider.checkpoint(round)),
+        FetchRequest::CheckpointChunk { round, start, end } => {
+            FetchResponse::CheckpointChunk(provider.checkpoint_chunk(round, &start, end.as_deref()))
+        }
     }
 }
 

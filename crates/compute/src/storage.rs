@@ -10,10 +10,11 @@
 
 use std::path::Path;
 
+use atoll_mkvs::checkpoint::{CheckpointError, Manifest, Restore};
 use atoll_mkvs::db::History;
 use atoll_mkvs::{
-    diff, KeyValueRead, Mkvs, MkvsError, NodeDb, PruneStats, RedbNodeDb, Root, RootKind, WriteLog,
-    WriteLogEntry,
+    diff, KeyValueRead, Mkvs, MkvsError, NodeDb, PruneStats, RangeProof, RedbNodeDb, Root,
+    RootKind, WriteLog, WriteLogEntry,
 };
 use atoll_runtime_host::{io_key, StateRoot, TxOutcome};
 use atoll_types::{Hash, Round, RuntimeId};
@@ -149,6 +150,54 @@ impl RuntimeStorage {
         // Every stored state version but genesis has its round's I/O tree, stored first.
         let io = self.store.prune(self.runtime, RootKind::Io, keep)?;
         Ok(PruneStats { versions: removed.versions + io.versions, nodes: removed.nodes + io.nodes })
+    }
+
+    /// The checkpoint of the state after round `round` (the latest version at or before
+    /// it), cut into chunks of at most `chunk_keys` entries and `chunk_bytes` bytes; `None`
+    /// if this node does not keep that state.
+    pub fn checkpoint(
+        &self,
+        round: u64,
+        chunk_keys: usize,
+        chunk_bytes: usize,
+    ) -> Result<Option<Manifest>, CheckpointError> {
+        let Some(root) = self.kept_state(round)? else { return Ok(None) };
+        let tree = self.store.tree(&root)?;
+        Manifest::of_bounded(&tree, chunk_keys, chunk_bytes).map(Some)
+    }
+
+    /// The entries of the state after round `round` from `start` up to `end`, proven
+    /// against its root (at most `limit` of them); `None` if this node does not keep it.
+    pub fn checkpoint_chunk(
+        &self,
+        round: u64,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Option<RangeProof>, MkvsError> {
+        let Some(root) = self.kept_state(round)? else { return Ok(None) };
+        self.store.tree(&root)?.prove_range(start, end, limit).map(Some)
+    }
+
+    fn kept_state(&self, round: u64) -> Result<Option<Root>, MkvsError> {
+        match self.store.version_at_most(self.runtime, RootKind::State, round)? {
+            Some(version) => self.stored_root(RootKind::State, version),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores the state `restore` rebuilt from a peer's checkpoint as the state after
+    /// round `round` (its root verified against the runtime block's), and forgets every
+    /// earlier round: this node's history starts there, without that round's I/O.
+    pub fn restore(&self, round: Round, mut restore: Restore) -> Result<Root, CheckpointError> {
+        let latest = self.latest()?.version;
+        if round.0 <= latest {
+            return Err(MkvsError::VersionNotNew { version: round.0, latest }.into());
+        }
+        restore.relabel(self.runtime, RootKind::State, round.0);
+        let root = restore.finish(&self.store)?;
+        self.prune_before(round.0)?;
+        Ok(root)
     }
 
     /// Finalized rounds this node stores, oldest first.

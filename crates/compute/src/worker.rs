@@ -34,6 +34,10 @@ const MAX_IN_MSGS_PER_ROUND: usize = 64;
 const FETCH_ATTEMPTS: u32 = 3;
 /// Most pooled transactions re-checked after a round.
 const RECHECK_LIMIT: usize = 1_000;
+/// Tries without write logs for a round older than the latest before it counts as lost.
+const MISSING_LOGS_LIMIT: u32 = 3;
+/// Wait after a restore from a checkpoint that failed.
+const RESTORE_RETRY: Duration = Duration::from_secs(2);
 /// How often the proposer reconsiders its batch.
 const TICK: Duration = Duration::from_millis(50);
 
@@ -103,6 +107,20 @@ pub(crate) struct Worker {
     queued: usize,
     /// Finalized rounds in a row without transactions, up to `synced`.
     empty_streak: u32,
+    /// What this node knows of replaying the rounds it lacks (or restoring instead).
+    catch_up: CatchUp,
+}
+
+/// Whether a lagging node replays rounds or restores from a checkpoint.
+#[derive(Default)]
+struct CatchUp {
+    /// A round this node lacks cannot be replayed: its block left the consensus state, or
+    /// no peer had its write logs for [`MISSING_LOGS_LIMIT`] tries.
+    unreplayable: bool,
+    /// Tries in a row that found no write logs for a round before the latest.
+    missing_logs: u32,
+    /// No restore before this (after one that failed).
+    next_restore: Option<Instant>,
 }
 
 /// The scheduler whose batch backups must execute in `round`, if its pool is resolving a
@@ -122,6 +140,13 @@ fn next_empty_streak(streak: u32, last: &RuntimeBlockHeader) -> u32 {
         (HeaderType::Normal, false) => 0,
         _ => streak,
     }
+}
+
+/// Whether a node `behind` rounds restores the latest round's state from a checkpoint:
+/// when the rounds it lacks cannot be replayed, or it is more than `limit` behind (`0`: no
+/// limit).
+fn restore_instead(behind: u64, unreplayable: bool, limit: u64) -> bool {
+    behind > 0 && (unreplayable || (limit > 0 && behind > limit))
 }
 
 fn state_err(e: impl std::fmt::Display) -> ComputeError {
@@ -153,6 +178,7 @@ impl Worker {
             journal,
             queued: 0,
             empty_streak: 0,
+            catch_up: CatchUp::default(),
         })
     }
 
@@ -236,6 +262,9 @@ impl Worker {
     /// results if they match, otherwise write logs from peers, verified against the block.
     async fn sync_blocks(&mut self, state: &RuntimeState) -> Result<(), ComputeError> {
         let last = state.last_block.round;
+        if self.synced < last && self.restore_wanted(last)? {
+            return self.restore_checkpoint(&state.last_block).await;
+        }
         while self.synced < last {
             let next = Round(self.synced.0 + 1);
             let block = if next == last {
@@ -244,21 +273,70 @@ impl Worker {
                 let tree = state_at(&self.shared.node, self.height)?;
                 roothash::block(&tree, &self.shared.runtime, next).map_err(state_err)?
             };
+            let stored = self.shared.storage().latest()?.version;
             let Some(block) = block else {
-                // Pruned from the consensus state: skip what cannot be known any more.
+                // Pruned from the consensus state: what this node already stores needs
+                // nothing more; a round it lacks cannot be replayed any more.
+                if stored < next.0 {
+                    tracing::info!(round = next.0, "the round left the consensus state");
+                    self.catch_up.unreplayable = true;
+                    return Ok(());
+                }
                 self.synced = next;
                 continue;
             };
             if block.header_type == HeaderType::Normal
-                && self.shared.storage().latest()?.version < block.round.0
+                && stored < block.round.0
                 && !self.store_round(&block).await?
             {
                 tracing::debug!(round = block.round.0, "write logs not available yet");
+                if next < last {
+                    self.catch_up.missing_logs += 1;
+                    self.catch_up.unreplayable |= self.catch_up.missing_logs >= MISSING_LOGS_LIMIT;
+                }
                 return Ok(());
             }
+            self.catch_up.missing_logs = 0;
             self.synced = next;
             self.empty_streak = next_empty_streak(self.empty_streak, &block);
         }
+        Ok(())
+    }
+
+    /// Whether to restore the state of round `last` from a checkpoint rather than replay:
+    /// the rounds this node lacks cannot be replayed, or it is further behind than
+    /// configured.
+    fn restore_wanted(&self, last: Round) -> Result<bool, ComputeError> {
+        if self.catch_up.next_restore.is_some_and(|at| Instant::now() < at) {
+            return Ok(false);
+        }
+        let behind = last.0.saturating_sub(self.shared.storage().latest()?.version);
+        Ok(restore_instead(behind, self.catch_up.unreplayable, self.shared.state_sync_behind))
+    }
+
+    /// Restores the state after `block` from peers' checkpoints and goes on from there.
+    async fn restore_checkpoint(&mut self, block: &RuntimeBlockHeader) -> Result<(), ComputeError> {
+        tracing::info!(
+            round = block.round.0,
+            stored = self.shared.storage().latest()?.version,
+            "restoring the runtime state from a checkpoint instead of replaying"
+        );
+        let restored = match crate::checkpoint::restore(&self.shared, &self.p2p, block).await {
+            Ok(restored) => restored,
+            Err(error) => {
+                tracing::warn!(round = block.round.0, %error, "restoring from a checkpoint");
+                false
+            }
+        };
+        if !restored {
+            self.catch_up.next_restore = Some(Instant::now() + RESTORE_RETRY);
+            return Ok(());
+        }
+        self.catch_up = CatchUp::default();
+        self.synced = block.round;
+        self.empty_streak = 0;
+        self.shared.executed.prune(block.round);
+        self.recheck_pool();
         Ok(())
     }
 
@@ -992,6 +1070,15 @@ mod tests {
     use super::*;
     use atoll_consensus::roothash::pool::{ExecutorCommitment, PoolCommittee};
     use atoll_types::Height;
+
+    #[test]
+    fn a_lagging_node_restores_when_it_cannot_replay_or_is_too_far_behind() {
+        assert!(!restore_instead(0, true, 10), "not behind: nothing to restore");
+        assert!(restore_instead(1, true, 0), "cannot replay, whatever the limit");
+        assert!(!restore_instead(10, false, 10), "within the limit: replays");
+        assert!(restore_instead(11, false, 10));
+        assert!(!restore_instead(1_000_000, false, 0), "no limit (an archive): replays");
+    }
 
     /// [T] finding 9: backups learnt of a discrepancy only from the event in the block they
     /// looked at; a height skipped while busy hid it for good.

@@ -1,9 +1,10 @@
 //! Decoders under fire ([R]): what a compute node takes from its runtime peers — gossip
 //! (transactions and batch proposals), fetch requests and fetch responses (transactions,
-//! proposals, a finalized round's write logs) — fed arbitrary bytes and mutations of valid
-//! encodings, and followed as far as the node follows them: a proposal's signature is
-//! opened, received write logs are applied to a runtime store expecting the roots they must
-//! reach. Each ends in a value or an error, never a panic, and decoding is bounded by the
+//! proposals, a finalized round's write logs, a checkpoint and its chunks) — fed arbitrary
+//! bytes and mutations of valid encodings, and followed as far as the node follows them: a
+//! proposal's signature is opened, received write logs are applied to a runtime store
+//! expecting the roots they must reach, a checkpoint is checked against the trusted root
+//! and a chunk verified against it. Each ends in a value or an error, never a panic, and decoding is bounded by the
 //! same limits the network applies.
 //!
 //! CI runs a few hundred inputs per decoder; the long mode runs 1,000,000 each:
@@ -17,7 +18,8 @@ use atoll_compute::p2p::{
 use atoll_compute::{RoundWriteLogs, RuntimeStorage};
 use atoll_consensus::roothash::ProposalHeader;
 use atoll_crypto::MemorySigner;
-use atoll_mkvs::WriteLogEntry;
+use atoll_mkvs::checkpoint::{Manifest, Restore};
+use atoll_mkvs::{MemoryNodeDb, Mkvs, RangeProof, RootKind, WriteLogEntry};
 use atoll_types::fuzz::Decoder;
 use atoll_types::{decode, encode, ChainContext, Hash, Round, RuntimeId, Signed};
 
@@ -37,6 +39,23 @@ fn storage() -> &'static RuntimeStorage {
         (dir, storage)
     });
     storage
+}
+
+/// A small runtime state's checkpoint (cut into chunks of two entries) and its first
+/// chunk.
+fn checkpoint() -> &'static (Manifest, RangeProof) {
+    static CHECKPOINT: OnceLock<(Manifest, RangeProof)> = OnceLock::new();
+    CHECKPOINT.get_or_init(|| {
+        let store = Mkvs::new(MemoryNodeDb::new());
+        let writes: Vec<WriteLogEntry> =
+            (0..5u8).map(|i| WriteLogEntry { key: vec![i; 3], value: Some(vec![i; 8]) }).collect();
+        let runtime = RuntimeId::from_bytes([5; 32]);
+        let root = store.commit(runtime, RootKind::State, None, 7, &writes).expect("commit");
+        let tree = store.tree(&root).expect("tree");
+        let manifest = Manifest::of(&tree, 2).expect("manifest");
+        let chunk = manifest.chunk(&tree, 0).expect("chunk");
+        (manifest, chunk)
+    })
 }
 
 fn open_proposals(proposals: &[Proposal]) {
@@ -62,6 +81,17 @@ fn response(bytes: &[u8]) {
             let _ = storage().commit_round(logs.round, &logs, state_root, io_root);
         }
         Ok(FetchResponse::Proposals(proposals)) => open_proposals(&proposals),
+        Ok(FetchResponse::Checkpoint(Some(manifest))) => {
+            let trusted = checkpoint().0.root.hash;
+            if let Ok(restore) = Restore::new(manifest, &trusted) {
+                let _ = restore.manifest().range(restore.manifest().chunks() - 1);
+            }
+        }
+        Ok(FetchResponse::CheckpointChunk(Some(chunk))) => {
+            let (manifest, _) = checkpoint();
+            let mut restore = Restore::new(manifest.clone(), &manifest.root.hash).expect("valid");
+            let _ = restore.add(0, &chunk);
+        }
         _ => {}
     }
 }
@@ -101,6 +131,13 @@ fn seeds() -> Vec<Vec<u8>> {
         encode(&FetchResponse::Transactions(vec![vec![1; 30], vec![2; 12]])),
         encode(&FetchResponse::WriteLogs(Some(logs))),
         encode(&FetchResponse::Proposals(vec![proposal])),
+        encode(&FetchRequest::CheckpointChunk {
+            round: Round(7),
+            start: vec![2; 3],
+            end: Some(vec![4; 3]),
+        }),
+        encode(&FetchResponse::Checkpoint(Some(checkpoint().0.clone()))),
+        encode(&FetchResponse::CheckpointChunk(Some(checkpoint().1.clone()))),
     ]
 }
 
@@ -122,4 +159,13 @@ fn the_seeds_are_valid_and_a_wrong_write_log_stores_nothing() {
     let before = storage().latest().expect("latest");
     assert!(storage().commit_round(logs.round, &logs, Hash::ZERO, Hash::ZERO).is_err());
     assert_eq!(storage().latest().expect("latest"), before, "nothing stored");
+    let Ok(FetchResponse::CheckpointChunk(Some(chunk))) =
+        decode::<FetchResponse>(&seeds[9], MAX_RESPONSE)
+    else {
+        panic!("a checkpoint chunk");
+    };
+    let (manifest, _) = checkpoint();
+    let mut restore = Restore::new(manifest.clone(), &manifest.root.hash).expect("valid");
+    assert_eq!(restore.add(0, &chunk).expect("the first chunk verifies"), 2);
+    assert!(restore.add(1, &chunk).is_err(), "not the second chunk");
 }

@@ -19,7 +19,7 @@ use thiserror::Error;
 use crate::db::NodeDb;
 use crate::proof::{verify_range, ProofError, RangeProof, MAX_RANGE_KEYS};
 use crate::read::Entry;
-use crate::root::Root;
+use crate::root::{Root, RootKind};
 use crate::store::Mkvs;
 use crate::tree::Tree;
 use crate::writelog::{WriteLog, WriteLogEntry};
@@ -85,13 +85,29 @@ pub enum CheckpointError {
 impl Manifest {
     /// Cuts `tree` into chunks of `chunk_keys` entries (at most [`MAX_RANGE_KEYS`]).
     pub fn of(tree: &Tree<'_>, chunk_keys: usize) -> Result<Manifest, CheckpointError> {
+        Self::of_bounded(tree, chunk_keys, usize::MAX)
+    }
+
+    /// Cuts `tree` into chunks of at most `chunk_keys` entries (at most [`MAX_RANGE_KEYS`])
+    /// whose keys and values take at most `chunk_bytes` (a single larger entry gets a chunk
+    /// of its own): for trees whose values may be large.
+    pub fn of_bounded(
+        tree: &Tree<'_>,
+        chunk_keys: usize,
+        chunk_bytes: usize,
+    ) -> Result<Manifest, CheckpointError> {
         let chunk_keys = chunk_keys.clamp(1, MAX_RANGE_KEYS);
         let mut starts = vec![Vec::new()];
-        for (n, entry) in tree.entries_from(&[]).enumerate() {
-            let (key, _) = entry?;
-            if n > 0 && n % chunk_keys == 0 {
+        let (mut keys, mut bytes) = (0usize, 0usize);
+        for entry in tree.entries_from(&[]) {
+            let (key, value) = entry?;
+            let size = key.len() + value.len();
+            if keys > 0 && (keys == chunk_keys || bytes.saturating_add(size) > chunk_bytes) {
                 starts.push(key);
+                (keys, bytes) = (0, 0);
             }
+            keys += 1;
+            bytes = bytes.saturating_add(size);
         }
         Ok(Manifest { root: *tree.root(), starts })
     }
@@ -154,6 +170,14 @@ impl Restore {
     /// The checkpoint being rebuilt.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// Stores the rebuilt tree as `version` of `namespace`'s `kind` history, whatever the
+    /// peer's manifest named: only the root's hash is trusted, where it goes is the
+    /// caller's to say.
+    pub fn relabel(&mut self, namespace: atoll_types::RuntimeId, kind: RootKind, version: u64) {
+        let root = &mut self.manifest.root;
+        (root.namespace, root.kind, root.version) = (namespace, kind, version);
     }
 
     /// Chunks not yet added, in order.

@@ -54,6 +54,33 @@ proptest! {
     }
 
     #[test]
+    fn chunks_bounded_by_bytes_hold_at_most_that_and_rebuild_the_tree(
+        map in map(),
+        chunk_keys in 1usize..9,
+        chunk_bytes in 1usize..24,
+    ) {
+        let source = committed(&map, 5);
+        let root = source.latest_root(CONSENSUS_NAMESPACE, RootKind::State).expect("root").expect("one");
+        let tree = source.tree(&root).expect("tree");
+        let manifest = Manifest::of_bounded(&tree, chunk_keys, chunk_bytes).expect("manifest");
+        let mut restore = Restore::new(manifest.clone(), &root.hash).expect("restore");
+        for i in 0..manifest.chunks() {
+            let held = restore.add(i, &manifest.chunk(&tree, i).expect("chunk")).expect("verifies");
+            let (start, end) = manifest.range(i).expect("range");
+            let size: usize = map
+                .range(start.to_vec()..)
+                .take_while(|(k, _)| end.is_none_or(|e| k.as_slice() < e))
+                .map(|(k, v)| k.len() + v.len())
+                .sum();
+            // Within both bounds, or a single entry larger than the byte bound alone.
+            prop_assert!(held <= chunk_keys);
+            prop_assert!(size <= chunk_bytes || held == 1, "chunk {} holds {} bytes", i, size);
+        }
+        let target = Mkvs::new(MemoryNodeDb::new());
+        prop_assert_eq!(restore.finish(&target).expect("finish"), root);
+    }
+
+    #[test]
     fn a_chunk_of_another_tree_or_range_is_refused(
         map in map(),
         other in map(),

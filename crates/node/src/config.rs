@@ -180,6 +180,12 @@ pub struct ComputeSection {
     /// receipts and logs stay in the JSON-RPC's index either way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retain_rounds: Option<u64>,
+    /// More than this many rounds behind (after downtime, or joining late), restore the
+    /// latest round's state from a peer's checkpoint, verified against the runtime block,
+    /// instead of replaying every round; `0`: only when the rounds can no longer be
+    /// replayed (an archive that wants every round). Unset: 1,000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_sync_behind: Option<u64>,
     /// TEST ONLY: a byzantine mode (`dishonest`, `straggler`, `runaway-proposer`,
     /// `bogus-batch`, `invalid-batch-hash`, `failure-indicating`, `equivocation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -591,6 +597,7 @@ mod tests {
             empty_round_interval_ms: (runtime == 2).then_some(2_000),
             empty_round_limit: (runtime == 2).then_some(2),
             retain_rounds: (runtime == 2).then_some(1_000),
+            state_sync_behind: (runtime == 2).then_some(0),
             tee: (runtime == 2).then(|| ComputeTee {
                 simulated_machine: "tee/machine.json".into(),
                 collateral: "tee/collateral.json".into(),

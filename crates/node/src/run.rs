@@ -270,6 +270,9 @@ pub fn compute_config(
         limit: section.empty_round_limit,
     };
     config.retain_rounds = section.retain_rounds;
+    if let Some(behind) = section.state_sync_behind {
+        config.state_sync_behind = behind;
+    }
     if let Some(mode) = &section.byzantine {
         config.byzantine = mode.parse().map_err(RunError::Io)?;
     }

@@ -104,6 +104,7 @@ pub fn network(
             empty_round_interval_ms: None,
             empty_round_limit: None,
             retain_rounds: None,
+            state_sync_behind: None,
             byzantine: byzantine.filter(|(b, _)| *b == i).map(|(_, m)| m.to_owned()),
             tee: None,
         }];

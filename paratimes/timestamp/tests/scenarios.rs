@@ -447,6 +447,63 @@ async fn a_crashed_compute_node_restarts_and_catches_up() {
     stop_all(nodes).await;
 }
 
+/// [R] runtime state sync: a compute node comes back with its runtime state gone (a new
+/// disk) on a ParaTime whose other nodes keep only their last 16 rounds, so nobody can
+/// serve the history it would replay. It restores the latest round's state from its peers'
+/// checkpoints — every chunk verified against the state root of the runtime block the
+/// consensus layer finalized — holds the same state as they do, and stores the rounds that
+/// follow as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_compute_node_without_state_restores_it_from_its_peers_checkpoints() {
+    let _serial = SERIAL.lock().await;
+    logs();
+    let mut net = network(4, shape(), None);
+    for config in &mut net.configs {
+        config.compute[0].retain_rounds = Some(16);
+    }
+    let mut nodes = net.start_all().await;
+    let lost = 3;
+    fund_user(&nodes, LIMIT).await;
+    let load = {
+        let n0 = first(&nodes);
+        Load::start(&n0.node, n0.compute.handle(), 0)
+    };
+    wait_for_normal_round(&nodes, 20, LIMIT).await;
+    stop(nodes[lost].take().expect("running")).await;
+    let storage = net.homes[lost]
+        .join(atoll_node::run::DATA_DIR)
+        .join(format!("runtime-{}.redb", runtime_id()));
+    std::fs::remove_file(&storage).expect("the runtime state is lost");
+    nodes[lost] = Some(net.start(lost).await);
+    let target = last_normal_round(&nodes);
+    let back = nodes[lost].as_ref().expect("restarted").compute.handle();
+    eventually("the node without state reaches the latest round", LIMIT, || async {
+        back.latest_round().is_ok_and(|r| r.0 >= target)
+    })
+    .await;
+    let earliest = back.earliest_round().expect("earliest");
+    assert!(earliest > 2, "its history starts at the checkpoint (round {earliest}), not replayed");
+    // The same state as its peers: once the load stops, the same latest round and nonce.
+    drop(load);
+    let n0 = nodes[0].as_ref().expect("node 0").compute.handle();
+    eventually("the same state as node 0", LIMIT, || async {
+        let (a, b) = (n0.latest_round().ok(), back.latest_round().ok());
+        a.is_some() && a == b && runtime_nonce(&n0).await == runtime_nonce(&back).await
+    })
+    .await;
+    // And it goes on storing rounds like any other node.
+    let nonce = runtime_nonce(&n0).await;
+    let load = Load::start(&first(&nodes).node, n0.clone(), nonce);
+    let next = last_normal_round(&nodes) + 3;
+    wait_for_normal_round(&nodes, next, LIMIT).await;
+    eventually("later rounds stored by the restored node", LIMIT, || async {
+        back.latest_round().is_ok_and(|r| r.0 >= next)
+    })
+    .await;
+    drop(load);
+    stop_all(nodes).await;
+}
+
 /// The whole network stops at once and starts again (as `atoll devnet` does on Ctrl-C),
 /// three times, under load: normal rounds are finalized and stored by every node again each
 /// time. A round finalized just before the stop, which no node had stored yet, is stored

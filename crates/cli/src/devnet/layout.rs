@@ -333,6 +333,7 @@ fn config(
             empty_round_interval_ms: None,
             empty_round_limit: None,
             retain_rounds: None,
+            state_sync_behind: None,
             byzantine: None,
             tee: manifest.tee.then(|| ComputeTee {
                 simulated_machine: super::tee::MACHINE_FILE.to_owned(),
@@ -354,6 +355,7 @@ fn config(
                 empty_round_interval_ms: Some(2_000),
                 empty_round_limit: Some(2),
                 retain_rounds: None,
+                state_sync_behind: None,
                 byzantine: None,
                 tee: None,
             });
