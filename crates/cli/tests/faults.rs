@@ -1,6 +1,7 @@
 //! The fault suite: four `atoll node` validators, each in its own network namespace (see
 //! `netns/`), and the faults operators meet on real networks — a minority cut off, a 2/2
-//! split, a flapping link, `kill -9` in the middle of committing. Each scenario is named by
+//! split, a flapping link, a slow lossy network, a full disk, `kill -9` in the middle of
+//! committing, and a compute node cut off in the middle of a ParaTime round. Each scenario is named by
 //! what it proves; after each, every node's stores are read back: the supply adds up and
 //! every node holds the same block id and app hash at every height.
 //!
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::{add_validator, atoll};
 use netns::disk::SmallDisk;
-use netns::{check_stores, slow, tip, wait_for_height, Lab, LabNode};
+use netns::{check_stores, paratime, slow, tip, wait_for_height, Lab, LabNode};
 
 const ATOLL: &str = env!("CARGO_BIN_EXE_atoll");
 /// Generous: a debug build on two shared cores.
@@ -53,6 +54,17 @@ fn start(lab: &Lab, nodes: &mut [LabNode]) {
 
 /// Four validators in `lab` with their genesis, not yet running.
 fn validators(lab: &Lab, dir: &Path, peer: impl Fn(usize) -> String) -> Vec<LabNode> {
+    validators_serving(lab, dir, peer, None)
+}
+
+/// Four validators in `lab` with their genesis, not yet running; with `paratime` (the
+/// stragglers allowed), each is also a primary worker of the timestamping ParaTime.
+fn validators_serving(
+    lab: &Lab,
+    dir: &Path,
+    peer: impl Fn(usize) -> String,
+    paratime: Option<u16>,
+) -> Vec<LabNode> {
     let genesis = dir.join("genesis.json");
     atoll(&[
         "genesis",
@@ -78,8 +90,21 @@ fn validators(lab: &Lab, dir: &Path, peer: impl Fn(usize) -> String) -> Vec<LabN
             args.extend(["--peer", peer]);
         }
         atoll(&args);
-        add_validator(&genesis, &home, "1000", "100");
+        if paratime.is_some() {
+            let (g, h) = (p(&genesis), p(&home));
+            atoll(
+                &["genesis", "add-validator", "--genesis", g, "--node", h]
+                    .into_iter()
+                    .chain(["--escrow", "1000", "--balance", "100", "--compute"])
+                    .collect::<Vec<_>>(),
+            );
+        } else {
+            add_validator(&genesis, &home, "1000", "100");
+        }
         nodes.push(LabNode::new(i, home));
+    }
+    if let Some(stragglers) = paratime {
+        paratime::serve_timestamp(lab, &genesis, &nodes, Path::new(ATOLL), stragglers);
     }
     for node in &nodes {
         std::fs::copy(&genesis, node.home.join("genesis.json")).expect("copy genesis");
@@ -210,6 +235,50 @@ fn a_full_disk_stops_its_node_cleanly_and_it_restarts_when_space_returns() {
     nodes[3].spawn(&lab, Path::new(ATOLL));
     wait_for_height(&lab, &all(&nodes), target, LIMIT);
     assert!(check_stores(&mut nodes) >= target);
+}
+
+#[test]
+fn a_compute_node_cut_off_mid_round_is_a_straggler_and_the_paratime_goes_on() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(lab) = Lab::new(4) else { return };
+    // Every validator is a primary worker of the ParaTime; one of the four may straggle.
+    let mut nodes = validators_serving(&lab, dir.path(), |j| lab.p2p(j), Some(1));
+    start(&lab, &mut nodes);
+    let round = |node: &LabNode| paratime::last_normal_round(&lab, node).unwrap_or(0);
+    let wait_for_round = |node: &LabNode, target: u64, what: &str| {
+        let deadline = Instant::now() + LIMIT;
+        while round(node) < target {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: round {} < {target}\n{}",
+                round(node),
+                node.log_tail(30)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait_for_round(&nodes[0], 2, "the ParaTime's first rounds");
+    // Empty rounds follow each other every half second: one is in progress when the link
+    // to node 3 goes. The other three finalize it and the next ones without node 3's
+    // commitment, as the allowed straggler (at the round timeout).
+    lab.isolate(3);
+    let cut = round(&nodes[0]);
+    wait_for_round(&nodes[0], cut + 3, "rounds without node 3");
+    lab.heal();
+    // Back, node 3 catches up the chain and the ParaTime's state, and works again.
+    let healed = round(&nodes[0]) + 2;
+    wait_for_round(&nodes[0], healed, "rounds after healing");
+    wait_for_round(&nodes[3], healed, "node 3 follows the ParaTime again");
+    let target = tip(&lab, &all(&nodes)) + 2;
+    wait_for_height(&lab, &all(&nodes), target, LIMIT);
+    assert!(check_stores(&mut nodes) >= target);
+    // Every node stored the ParaTime's rounds up to the same state.
+    let stored: Vec<u64> = nodes.iter().map(|n| paratime::stored_round(&n.home).0).collect();
+    let common = stored.iter().copied().min().unwrap_or(0);
+    assert!(common >= healed, "stored rounds {stored:?}, expected {healed} on every node");
+    let states: Vec<_> = nodes.iter().map(|n| paratime::stored_state(&n.home, common)).collect();
+    assert!(states.iter().all(|s| *s == states[0]), "round {common}: states differ: {states:?}");
 }
 
 /// Kills validator 3 with SIGKILL `kills` times, each time just after it committed a block

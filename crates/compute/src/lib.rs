@@ -125,7 +125,7 @@ pub struct ComputeConfig {
     pub commit_fee: Fee,
     /// Test-only misbehaviour.
     pub byzantine: ByzantineMode,
-    /// When the round's first scheduler proposes an empty batch.
+    /// When the round's scheduler proposes an empty batch.
     pub empty_rounds: EmptyRounds,
     /// Keep the state and I/O of the last this many finalized rounds (`None`: all of them,
     /// an archive).
@@ -139,7 +139,8 @@ pub struct ComputeConfig {
 }
 
 /// Empty rounds: with nothing to do for `interval`, the round's first scheduler proposes an
-/// empty batch, so that the ParaTime's rounds (an EVM ParaTime's blocks) keep coming — a
+/// empty batch (or, if it is down, the next one after its proposer timeouts, as for any
+/// batch), so that the ParaTime's rounds (an EVM ParaTime's blocks) keep coming — a
 /// client waiting for the block after its transaction's sees one — at most `limit` in a row
 /// after the last round with transactions. The default: rounds happen only for
 /// transactions and messages.

@@ -805,11 +805,12 @@ impl Worker {
         let full = pool_len >= params.max_batch_size as usize;
         let flushed =
             round.started.elapsed() >= Duration::from_millis(params.batch_flush_timeout_ms);
-        // Idle for the configured interval: the first scheduler proposes an empty batch
-        // (unless the configured number of empty rounds already followed the last batch
-        // with transactions).
-        let idle = rank == 0
-            && self.shared.empty_rounds.interval.is_some_and(|i| round.started.elapsed() >= i)
+        // Idle for the configured interval: the scheduler whose turn it is proposes an
+        // empty batch — the first, or rank r once r proposer timeouts passed without a
+        // better-ranked commitment (the first may be down: the rounds must still come) —
+        // unless the configured number of empty rounds already followed the last batch
+        // with transactions.
+        let idle = self.shared.empty_rounds.interval.is_some_and(|i| round.started.elapsed() >= i)
             && self.shared.empty_rounds.limit.is_none_or(|limit| self.empty_streak < limit);
         if (pool_len + queued == 0 && !idle) || !(full || flushed || rank > 0 || idle) {
             return Ok(());

@@ -26,6 +26,7 @@ use atoll_mkvs::{Mkvs, RedbNodeDb};
 use atoll_types::Height;
 
 pub mod disk;
+pub mod paratime;
 pub mod slow;
 
 /// Every lab's namespaces start with this (and the test process's pid).
@@ -286,16 +287,30 @@ impl LabNode {
         let _ = child.wait();
     }
 
+    /// The response to `GET path` on its port `port`, from inside its namespace.
+    fn get(&self, lab: &Lab, port: u16, path: &str) -> Option<String> {
+        lab.inside(self.index, || {
+            let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+            stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+            let request =
+                format!("GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).ok()?;
+            let mut response = String::new();
+            stream.read_to_string(&mut response).ok()?;
+            Some(response)
+        })
+    }
+
+    /// The JSON its API answers to `GET path` with status 200 (`None` otherwise).
+    pub fn api(&self, lab: &Lab, path: &str) -> Option<serde_json::Value> {
+        let response = self.get(lab, P2P_PORT + 1, path)?;
+        let (head, body) = response.split_once("\r\n\r\n")?;
+        head.starts_with("HTTP/1.1 200").then(|| serde_json::from_str(body).ok())?
+    }
+
     /// Its committed height, read from its metrics endpoint inside its namespace.
     pub fn height(&self, lab: &Lab) -> Option<u64> {
-        let body = lab.inside(self.index, || {
-            let mut stream = TcpStream::connect(("127.0.0.1", P2P_PORT + 2)).ok()?;
-            stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-            stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: localhost\r\n\r\n").ok()?;
-            let mut body = String::new();
-            stream.read_to_string(&mut body).ok()?;
-            Some(body)
-        })?;
+        let body = self.get(lab, P2P_PORT + 2, "/metrics")?;
         body.lines()
             .find(|l| l.starts_with("atoll_height{"))
             .and_then(|l| l.rsplit(' ').next())
