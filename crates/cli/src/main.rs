@@ -78,9 +78,11 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
         /// A new node: rebuild the state from a checkpoint served by this peer's API
-        /// (repeat for several peers) instead of replaying every block; needs --trust.
-        /// Ignored once the data directory holds a chain.
-        #[arg(long = "state-sync", value_name = "API_URL", requires = "trust")]
+        /// (repeat for several peers) instead of replaying every block. Trusts the block
+        /// --trust names; without it, the latest checkpoint every peer (two or more) agrees
+        /// on, if the genesis validators signed its block. Ignored once the data directory
+        /// holds a chain.
+        #[arg(long = "state-sync", value_name = "API_URL")]
         state_sync: Vec<String>,
         /// The block state sync trusts, HEIGHT:BLOCK_ID (from `GET /v1/checkpoints` on a
         /// node you trust: a checkpoint's trust_height and trust_block_id).
@@ -386,10 +388,9 @@ fn node(
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    if let Some(trust) = trust {
-        let (trust_height, trust_id) = atoll_node::state_sync::parse_trust(&trust)?;
-        let plan = atoll_node::state_sync::StateSyncPlan { sources, trust_height, trust_id };
-        runtime.block_on(run::state_sync(home, &plan))?;
+    if !sources.is_empty() {
+        let trust = trust.map(|t| atoll_node::state_sync::parse_trust(&t)).transpose()?;
+        runtime.block_on(run::state_sync(home, sources, trust))?;
     }
     runtime.block_on(run::run_until_signal(home, &config))?;
     Ok(())

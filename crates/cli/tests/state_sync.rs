@@ -2,7 +2,8 @@
 //! rebuilds the state from the validator's checkpoint over its API (it never holds the
 //! blocks before the checkpoint), replays the trusted block and follows the chain with the
 //! same blocks and app hashes. Told to trust a block that is not the chain's, it refuses,
-//! says why, and leaves its data directory empty.
+//! says why, and leaves its data directory empty. Told nothing, it believes no single peer,
+//! but two that agree on a checkpoint whose block the genesis validators signed.
 
 mod common;
 
@@ -30,6 +31,14 @@ fn wait(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// A checkpoint every 10 heights, the latest 3 kept.
+fn checkpoint_every_10(home: &Path) {
+    let config = home.join("config.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    let text = text.replace("interval = 1000\nkeep = 2", "interval = 10\nkeep = 3");
+    std::fs::write(&config, text).expect("config");
+}
+
 #[test]
 fn a_new_node_state_syncs_from_a_checkpoint_and_follows_the_chain() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -41,11 +50,7 @@ fn a_new_node_state_syncs_from_a_checkpoint_and_follows_the_chain() {
     atoll(&["init", "--home", p(&home0), "--p2p-port", &port, "--listen-host", "127.0.0.1"]);
     add_validator(&genesis, &home0, "1000", "100");
     std::fs::copy(&genesis, home0.join("genesis.json")).expect("copy genesis");
-    // A checkpoint every 10 heights, the latest 3 kept.
-    let config = home0.join("config.toml");
-    let text = std::fs::read_to_string(&config).expect("config");
-    let text = text.replace("interval = 1000\nkeep = 2", "interval = 10\nkeep = 3");
-    std::fs::write(&config, text).expect("config");
+    checkpoint_every_10(&home0);
     let mut validator = Node { home: home0, metrics_port: port0 + 2, child: None };
     validator.spawn();
     let api0 = format!("http://127.0.0.1:{}", port0 + 1);
@@ -88,6 +93,13 @@ fn a_new_node_state_syncs_from_a_checkpoint_and_follows_the_chain() {
         &peer,
     ]);
     std::fs::copy(&genesis, home1.join("genesis.json")).expect("copy genesis");
+    checkpoint_every_10(&home1);
+    // Without --trust, one peer alone is not believed.
+    let alone = atoll_output(&["node", "--home", p(&home1), "--state-sync", &api0]);
+    assert_eq!(alone.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&alone.stderr);
+    assert!(stderr.contains("at least 2 peers"), "{stderr}");
+    assert!(!home1.join("data/state.redb").exists());
     let forged = format!("{trust_height}:{}", "ab".repeat(32));
     let refused =
         atoll_output(&["node", "--home", p(&home1), "--state-sync", &api0, "--trust", &forged]);
@@ -116,4 +128,34 @@ fn a_new_node_state_syncs_from_a_checkpoint_and_follows_the_chain() {
     }
     let log = std::fs::read_to_string(home1.join("node.log")).expect("log");
     assert!(log.contains("state synced from a checkpoint"), "{log}");
+
+    // A third node names no block: the two nodes agree on their latest common checkpoint,
+    // whose block the genesis validator signed; it syncs from it and follows.
+    let port2 = free_port_triple();
+    let home2 = dir.path().join("third");
+    let port = port2.to_string();
+    atoll(
+        &["init", "--home", p(&home2), "--p2p-port", &port, "--listen-host", "127.0.0.1"]
+            .into_iter()
+            .chain(["--role", "full", "--peer", &peer])
+            .collect::<Vec<_>>(),
+    );
+    std::fs::copy(&genesis, home2.join("genesis.json")).expect("copy genesis");
+    wait("a checkpoint made by the synced node", || {
+        let out = atoll_output(&["--api", &api1, "--output", "json", "query", "checkpoints"]);
+        let list: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        list.as_array().is_some_and(|l| l.iter().any(|c| !c["trust_block_id"].is_null()))
+    });
+    let mut third = Node { home: home2.clone(), metrics_port: port2 + 2, child: None };
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_atoll"));
+    let sync = ["--state-sync", api0.as_str(), "--state-sync", api1.as_str()];
+    third.child = Some(common::spawn_node(&mut command, &home2, &sync));
+    let target = validator.height().expect("validator height") + 3;
+    wait("the third node to follow the chain", || third.height().is_some_and(|h| h >= target));
+    let log = std::fs::read_to_string(home2.join("node.log")).expect("log");
+    assert!(log.contains("the peers agree on the block to trust"), "{log}");
+    assert!(log.contains("state synced from a checkpoint"), "{log}");
+    let api2 = format!("http://127.0.0.1:{}", port2 + 1);
+    let mine = query(&api2, &["block", &target.to_string()]);
+    assert_eq!(mine["id"], query(&api0, &["block", &target.to_string()])["id"]);
 }

@@ -109,25 +109,47 @@ impl CommitCertificate {
         chain: &ChainContext,
         validators: &[Validator],
     ) -> Result<(), CertificateError> {
+        let (signed, total) = self.tally(chain, validators, true)?;
+        if signed * 3 <= total * 2 {
+            return Err(CertificateError::InsufficientPower { signed, total });
+        }
+        Ok(())
+    }
+
+    /// The power of `validators` that signed, and their total power, for a light client
+    /// that trusts an older set than the block's (it needs more than a third of it):
+    /// signers outside `validators` are passed over; a signature that does not verify, or
+    /// a validator signing twice, is an error.
+    pub fn signed_power(
+        &self,
+        chain: &ChainContext,
+        validators: &[Validator],
+    ) -> Result<(u128, u128), CertificateError> {
+        self.tally(chain, validators, false)
+    }
+
+    fn tally(
+        &self,
+        chain: &ChainContext,
+        validators: &[Validator],
+        only_validators: bool,
+    ) -> Result<(u128, u128), CertificateError> {
         let total: u128 = validators.iter().map(|v| u128::from(v.power)).sum();
         let mut seen = BTreeSet::new();
         let mut signed = 0u128;
         for entry in &self.signatures {
-            let validator = validators
-                .iter()
-                .find(|v| v.consensus_key == entry.validator)
-                .ok_or(CertificateError::UnknownValidator(entry.validator))?;
+            let validator = validators.iter().find(|v| v.consensus_key == entry.validator);
+            if validator.is_none() && only_validators {
+                return Err(CertificateError::UnknownValidator(entry.validator));
+            }
             if !seen.insert(entry.validator) {
                 return Err(CertificateError::Duplicate(entry.validator));
             }
             if !self.precommit(entry.validator).verify_signature(chain, &entry.signature) {
                 return Err(CertificateError::InvalidSignature(entry.validator));
             }
-            signed += u128::from(validator.power);
+            signed += validator.map_or(0, |v| u128::from(v.power));
         }
-        if signed * 3 <= total * 2 {
-            return Err(CertificateError::InsufficientPower { signed, total });
-        }
-        Ok(())
+        Ok((signed, total))
     }
 }

@@ -172,6 +172,31 @@ fn certificates_need_more_than_two_thirds_of_valid_signatures() {
     assert_eq!(certificate(&chain, &[&keys[0]], id).verify(&chain, &skewed), Ok(()));
 }
 
+#[test]
+fn the_power_of_an_older_set_behind_a_certificate_counts_only_its_members_valid_signatures() {
+    let chain = ChainContext::from_genesis_document(b"certs");
+    let keys: Vec<MemorySigner> = (0..4).map(key).collect();
+    let older = validators(&keys[..2], &[30, 10]);
+    let id = Hash::digest(b"block");
+    // Signed by the block's own set (keys 1, 2, 3): of the older set only key 1 is there.
+    let newer = certificate(&chain, &[&keys[1], &keys[2], &keys[3]], id);
+    assert_eq!(newer.signed_power(&chain, &older), Ok((10, 40)));
+    assert_eq!(
+        certificate(&chain, &[&keys[0], &keys[3]], id).signed_power(&chain, &older),
+        Ok((30, 40))
+    );
+    let mut forged = certificate(&chain, &[&keys[0]], id);
+    forged.block_id = Hash::digest(b"another block");
+    assert!(matches!(
+        forged.signed_power(&chain, &older),
+        Err(CertificateError::InvalidSignature(_))
+    ));
+    assert!(matches!(
+        certificate(&chain, &[&keys[1], &keys[1]], id).signed_power(&chain, &older),
+        Err(CertificateError::Duplicate(_))
+    ));
+}
+
 fn block(chain: &ChainContext, height: u64, previous: Option<&Block>, txs: Vec<Vec<u8>>) -> Block {
     block_after(chain, height, previous, Hash::digest(&height.to_le_bytes()), txs)
 }

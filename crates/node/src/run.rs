@@ -62,12 +62,15 @@ pub fn load_genesis(home: &Path) -> Result<Genesis, RunError> {
     Genesis::from_json(&text).map_err(|e| RunError::Genesis { path, reason: e.to_string() })
 }
 
-/// Rebuilds the state of the node at `home` from a checkpoint of its peers (see
-/// [`crate::state_sync`]) if its data directory holds no chain yet; `None` if it already
-/// does (the node then goes on from its own state).
+/// Rebuilds the state of the node at `home` from a checkpoint of the peers at `sources`
+/// (see [`crate::state_sync`]) if its data directory holds no chain yet, trusting the block
+/// `trust` names (height, id) or, without one, the block the peers agree on and the genesis
+/// validators signed ([`crate::state_sync::trust_from_peers`]); `None` if the directory
+/// already holds a chain (the node then goes on from its own state).
 pub async fn state_sync(
     home: &Path,
-    plan: &crate::state_sync::StateSyncPlan,
+    sources: Vec<String>,
+    trust: Option<(u64, atoll_types::Hash)>,
 ) -> Result<Option<crate::state_sync::SyncReport>, RunError> {
     let data = home.join(DATA_DIR);
     if data.join("state.redb").exists() {
@@ -75,8 +78,16 @@ pub async fn state_sync(
         return Ok(None);
     }
     std::fs::create_dir_all(&data).map_err(|e| RunError::Io(format!("{}: {e}", data.display())))?;
-    let chain = load_genesis(home)?.chain_context();
-    let report = crate::state_sync::state_sync(&data, &chain, plan)
+    let genesis = load_genesis(home)?;
+    let chain = genesis.chain_context();
+    let (trust_height, trust_id) = match trust {
+        Some(trust) => trust,
+        None => crate::state_sync::trust_from_peers(&sources, &genesis)
+            .await
+            .map_err(|e| RunError::StateSync(e.to_string()))?,
+    };
+    let plan = crate::state_sync::StateSyncPlan { sources, trust_height, trust_id };
+    let report = crate::state_sync::state_sync(&data, &chain, &plan)
         .await
         .map_err(|e| RunError::StateSync(e.to_string()))?;
     tracing::info!(

@@ -2,7 +2,8 @@
 //! replaying every block since genesis.
 //!
 //! The operator names one block to trust — height `T` and its id, checked against a source
-//! they trust (`GET /v1/checkpoints` on any node lists the pair for each checkpoint). With
+//! they trust (`GET /v1/checkpoints` on any node lists the pair for each checkpoint) — or
+//! lets the peers agree on one ([`trust_from_peers`]). With
 //! `C = T − 2` a checkpoint height, the node fetches from the given peers (their APIs):
 //!
 //! 1. block `T` with its certificate — its id must be the trusted one;
@@ -22,7 +23,10 @@
 //! a height before `C + 1` cannot be judged by it (the validator set of that height is not
 //! in its state), so it could not apply a block carrying such evidence — within the
 //! 1,000-block evidence window after a sync. ParaTime state is not synced here: a compute
-//! node fetches its runtime's state from the other compute nodes as it already does.
+//! node restores its runtime's state from the other compute nodes (`atoll_compute`'s
+//! `checkpoint`).
+
+mod trust;
 
 use std::path::Path;
 use std::time::Instant;
@@ -34,6 +38,8 @@ use atoll_mkvs::checkpoint::{CheckpointError, Manifest, Restore};
 use atoll_mkvs::{Mkvs, RangeProof, RedbNodeDb, Root, RootKind, WriteLog, CONSENSUS_NAMESPACE};
 use atoll_types::{decode, ChainContext, Hash, Height};
 use thiserror::Error;
+
+pub use trust::{trust_from_peers, MIN_AGREEING_PEERS};
 
 /// The largest raw block answer accepted (a maximum block, its certificate and room).
 const MAX_RAW_BLOCK: usize = 20 << 20;
