@@ -475,7 +475,7 @@ impl NodeConfig {
                     "\n[[compute]]\n# Run this ParaTime for its committee (runtime id, binary path).\n\
                      runtime = {}\nbinary = {}\n{}\
                      # The ParaTime p2p network (host:port) and the other compute nodes' addresses.\n\
-                     p2p_listen = {}\np2p_peers = [{}]\n{}{}{}{}{}{}",
+                     p2p_listen = {}\np2p_peers = [{}]\n{}{}{}{}{}{}{}",
                     value(&c.runtime),
                     value(&c.binary),
                     if c.binary_args.is_empty() {
@@ -514,6 +514,13 @@ impl NodeConfig {
                         Some(rounds) => format!(
                             "# Keep the state of the last this many rounds (unset: all of them).\n\
                              retain_rounds = {rounds}\n"
+                        ),
+                        None => String::new(),
+                    },
+                    match &c.state_sync_behind {
+                        Some(rounds) => format!(
+                            "# Further behind than this many rounds, restore from a checkpoint \
+                             (0: only when replay is impossible).\nstate_sync_behind = {rounds}\n"
                         ),
                         None => String::new(),
                     },
