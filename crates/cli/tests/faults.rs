@@ -1,9 +1,9 @@
 //! The fault suite: four `atoll node` validators, each in its own network namespace (see
 //! `netns/`), and the faults operators meet on real networks — a minority cut off, a 2/2
 //! split, a flapping link, a slow lossy network, a full disk, `kill -9` in the middle of
-//! committing, and a compute node cut off in the middle of a ParaTime round. Each scenario is named by
-//! what it proves; after each, every node's stores are read back: the supply adds up and
-//! every node holds the same block id and app hash at every height.
+//! committing, and a compute node cut off in the middle of a ParaTime round. Each scenario
+//! is named by what it proves; after each, every node's stores are read back: the supply
+//! adds up and every node holds the same block id and app hash at every height.
 //!
 //! Needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN); elsewhere each scenario prints why it
 //! was skipped. `ATOLL_FAULT_KILLS=50 cargo test -p atoll --test faults -- --ignored`
@@ -92,11 +92,9 @@ fn validators_serving(
         atoll(&args);
         if paratime.is_some() {
             let (g, h) = (p(&genesis), p(&home));
+            let stake = ["--escrow", "1000", "--balance", "100", "--compute"];
             atoll(
-                &["genesis", "add-validator", "--genesis", g, "--node", h]
-                    .into_iter()
-                    .chain(["--escrow", "1000", "--balance", "100", "--compute"])
-                    .collect::<Vec<_>>(),
+                &[&["genesis", "add-validator", "--genesis", g, "--node", h][..], &stake].concat(),
             );
         } else {
             add_validator(&genesis, &home, "1000", "100");
@@ -274,7 +272,7 @@ fn a_compute_node_cut_off_mid_round_is_a_straggler_and_the_paratime_goes_on() {
     wait_for_height(&lab, &all(&nodes), target, LIMIT);
     assert!(check_stores(&mut nodes) >= target);
     // Every node stored the ParaTime's rounds up to the same state.
-    let stored: Vec<u64> = nodes.iter().map(|n| paratime::stored_round(&n.home).0).collect();
+    let stored: Vec<u64> = nodes.iter().map(|n| paratime::stored_round(&n.home)).collect();
     let common = stored.iter().copied().min().unwrap_or(0);
     assert!(common >= healed, "stored rounds {stored:?}, expected {healed} on every node");
     let states: Vec<_> = nodes.iter().map(|n| paratime::stored_state(&n.home, common)).collect();

@@ -39,6 +39,31 @@ fn checkpoint_every_10(home: &Path) {
     std::fs::write(&config, text).expect("config");
 }
 
+/// How many checkpoints the node at `api` serves with their trusted block.
+fn usable_checkpoints(api: &str) -> usize {
+    let out = atoll_output(&["--api", api, "--output", "json", "query", "checkpoints"]);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    list.as_array().map_or(0, |l| l.iter().filter(|c| !c["trust_block_id"].is_null()).count())
+}
+
+/// A full node at `home` on p2p port `port`, peer of `peer`, with the chain's `genesis`.
+fn init_full_node(home: &Path, port: u16, peer: &str, genesis: &Path) {
+    let port = port.to_string();
+    let listen = ["--p2p-port", &port, "--listen-host", "127.0.0.1"];
+    atoll(
+        &[&["init", "--home", p(home)][..], &listen, &["--role", "full", "--peer", peer]].concat(),
+    );
+    std::fs::copy(genesis, home.join("genesis.json")).expect("copy genesis");
+}
+
+/// Starts the node at `home` (p2p port `port`) with `args` after `atoll node --home …`.
+fn spawn_node(home: &Path, port: u16, args: &[&str]) -> Node {
+    let mut node = Node { home: home.to_owned(), metrics_port: port + 2, child: None };
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_atoll"));
+    node.child = Some(common::spawn_node(&mut command, home, args));
+    node
+}
+
 #[test]
 fn a_new_node_state_syncs_from_a_checkpoint_and_follows_the_chain() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -55,12 +80,7 @@ fn a_new_node_state_syncs_from_a_checkpoint_and_follows_the_chain() {
     validator.spawn();
     let api0 = format!("http://127.0.0.1:{}", port0 + 1);
 
-    wait("two usable checkpoints", || {
-        let out = atoll_output(&["--api", &api0, "--output", "json", "query", "checkpoints"]);
-        let list: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        list.as_array()
-            .is_some_and(|l| l.iter().filter(|c| !c["trust_block_id"].is_null()).count() >= 2)
-    });
+    wait("two usable checkpoints", || usable_checkpoints(&api0) >= 2);
     let list = query(&api0, &["checkpoints"]);
     let list = list.as_array().expect("list");
     assert!(list.len() <= 3, "older checkpoints are pruned: {list:?}");
@@ -77,22 +97,8 @@ fn a_new_node_state_syncs_from_a_checkpoint_and_follows_the_chain() {
 
     // A new full node, told to trust a block that is not the chain's: refused, nothing kept.
     let home1 = dir.path().join("new");
-    let port = port1.to_string();
     let peer = format!("127.0.0.1:{port0}");
-    atoll(&[
-        "init",
-        "--home",
-        p(&home1),
-        "--p2p-port",
-        &port,
-        "--listen-host",
-        "127.0.0.1",
-        "--role",
-        "full",
-        "--peer",
-        &peer,
-    ]);
-    std::fs::copy(&genesis, home1.join("genesis.json")).expect("copy genesis");
+    init_full_node(&home1, port1, &peer, &genesis);
     checkpoint_every_10(&home1);
     // Without --trust, one peer alone is not believed.
     let alone = atoll_output(&["node", "--home", p(&home1), "--state-sync", &api0]);
@@ -109,10 +115,7 @@ fn a_new_node_state_syncs_from_a_checkpoint_and_follows_the_chain() {
     assert!(!home1.join("data/state.redb").exists() && !home1.join("data/blocks.redb").exists());
 
     // Told to trust the right block, it syncs and follows.
-    let mut new = Node { home: home1.clone(), metrics_port: port1 + 2, child: None };
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_atoll"));
-    let sync = ["--state-sync", api0.as_str(), "--trust", trust.as_str()];
-    new.child = Some(common::spawn_node(&mut command, &home1, &sync));
+    let new = spawn_node(&home1, port1, &["--state-sync", &api0, "--trust", &trust]);
     let target = validator.height().expect("validator height") + 5;
     wait("the new node to follow the chain", || new.height().is_some_and(|h| h >= target));
     let api1 = format!("http://127.0.0.1:{}", port1 + 1);
@@ -133,23 +136,9 @@ fn a_new_node_state_syncs_from_a_checkpoint_and_follows_the_chain() {
     // whose block the genesis validator signed; it syncs from it and follows.
     let port2 = free_port_triple();
     let home2 = dir.path().join("third");
-    let port = port2.to_string();
-    atoll(
-        &["init", "--home", p(&home2), "--p2p-port", &port, "--listen-host", "127.0.0.1"]
-            .into_iter()
-            .chain(["--role", "full", "--peer", &peer])
-            .collect::<Vec<_>>(),
-    );
-    std::fs::copy(&genesis, home2.join("genesis.json")).expect("copy genesis");
-    wait("a checkpoint made by the synced node", || {
-        let out = atoll_output(&["--api", &api1, "--output", "json", "query", "checkpoints"]);
-        let list: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        list.as_array().is_some_and(|l| l.iter().any(|c| !c["trust_block_id"].is_null()))
-    });
-    let mut third = Node { home: home2.clone(), metrics_port: port2 + 2, child: None };
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_atoll"));
-    let sync = ["--state-sync", api0.as_str(), "--state-sync", api1.as_str()];
-    third.child = Some(common::spawn_node(&mut command, &home2, &sync));
+    init_full_node(&home2, port2, &peer, &genesis);
+    wait("a checkpoint made by the synced node", || usable_checkpoints(&api1) >= 1);
+    let third = spawn_node(&home2, port2, &["--state-sync", &api0, "--state-sync", &api1]);
     let target = validator.height().expect("validator height") + 3;
     wait("the third node to follow the chain", || third.height().is_some_and(|h| h >= target));
     let log = std::fs::read_to_string(home2.join("node.log")).expect("log");

@@ -4,8 +4,8 @@
 //! bytes and mutations of valid encodings, and followed as far as the node follows them: a
 //! proposal's signature is opened, received write logs are applied to a runtime store
 //! expecting the roots they must reach, a checkpoint is checked against the trusted root
-//! and a chunk verified against it. Each ends in a value or an error, never a panic, and decoding is bounded by the
-//! same limits the network applies.
+//! and a chunk verified against it. Each ends in a value or an error, never a panic, and
+//! decoding is bounded by the same limits the network applies.
 //!
 //! CI runs a few hundred inputs per decoder; the long mode runs 1,000,000 each:
 //! `cargo test --release -p atoll-compute --test decoders -- --ignored --nocapture`.

@@ -80,17 +80,18 @@ pub fn last_normal_round(lab: &Lab, node: &LabNode) -> Option<u64> {
     state["value"]["last_normal_round"].as_u64()
 }
 
-/// The latest round a stopped node's runtime store holds, and the state root after it.
-pub fn stored_round(home: &Path) -> (u64, Hash) {
+/// A stopped node's runtime store.
+fn store(home: &Path) -> RuntimeStorage {
     let path = home.join("data").join(format!("runtime-{}.redb", runtime()));
-    let storage = RuntimeStorage::open(&path, runtime()).expect("open the runtime store");
-    let latest = storage.latest().expect("latest");
-    (latest.version, latest.hash)
+    RuntimeStorage::open(&path, runtime()).expect("open the runtime store")
+}
+
+/// The latest round a stopped node's runtime store holds.
+pub fn stored_round(home: &Path) -> u64 {
+    store(home).latest().expect("latest").version
 }
 
 /// The state root after round `round` in a stopped node's runtime store.
 pub fn stored_state(home: &Path, round: u64) -> Hash {
-    let path = home.join("data").join(format!("runtime-{}.redb", runtime()));
-    let storage = RuntimeStorage::open(&path, runtime()).expect("open the runtime store");
-    storage.state_at(round).expect("the round's state").hash
+    store(home).state_at(round).expect("the round's state").hash
 }

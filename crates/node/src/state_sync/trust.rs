@@ -17,7 +17,7 @@ use atoll_consensus::{scheduler, ConsensusState, Genesis};
 use atoll_mkvs::{MemoryNodeDb, Mkvs};
 use atoll_types::Hash;
 
-use super::{raw_block, StateSyncError, MAX_RAW_BLOCK};
+use super::{raw_block, Peers, StateSyncError, MAX_RAW_BLOCK};
 
 /// Peers that must answer, and agree, before their checkpoint is trusted.
 pub const MIN_AGREEING_PEERS: usize = 2;
@@ -67,16 +67,19 @@ pub async fn trust_from_peers(
             ))
         })?;
     let (height, id) = agreed;
-    let bytes =
-        lists[0].0.bytes(&format!("/v1/blocks/{height}/raw"), MAX_RAW_BLOCK).await.map_err(
-            |e| StateSyncError::Fetch { what: format!("block {height}"), last: e.to_string() },
-        )?;
-    let (block, certificate) = raw_block(&bytes, height).map_err(StateSyncError::Verify)?;
-    if block.id() != id {
-        return Err(StateSyncError::Verify(format!(
-            "block {height} is not the one the peers named"
-        )));
-    }
+    let agreeing = lists.len();
+    let clients = lists.into_iter().map(|(client, _)| client).collect();
+    let mut peers = Peers { clients, next: 0, bytes: 0, refused: 0 };
+    let path = format!("/v1/blocks/{height}/raw");
+    let certificate = peers
+        .fetch("the block the peers agree on", &path, MAX_RAW_BLOCK, |bytes| {
+            let (block, certificate) = raw_block(bytes, height)?;
+            if block.id() != id {
+                return Err(format!("block {height} is not the one the peers named"));
+            }
+            Ok(certificate)
+        })
+        .await?;
     let validators = genesis_validators(genesis)?;
     let (signed, total) = certificate
         .signed_power(&genesis.chain_context(), &validators)
@@ -88,7 +91,7 @@ pub async fn trust_from_peers(
              to trust with --trust"
         )));
     }
-    tracing::info!(height, %id, peers = lists.len(), "the peers agree on the block to trust");
+    tracing::info!(height, %id, peers = agreeing, "the peers agree on the block to trust");
     Ok((height, id))
 }
 
