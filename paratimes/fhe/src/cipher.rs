@@ -180,10 +180,6 @@ impl Encrypted {
 impl Backend for Encrypted {
     type Value = Cipher;
 
-    fn ty(&self, value: &Cipher) -> Ty {
-        value.ty()
-    }
-
     fn constant(&mut self, ty: Ty, v: u64) -> Result<Cipher, FheError> {
         Ok(Cipher::trivial(ty, v))
     }
@@ -202,10 +198,8 @@ impl Backend for Encrypted {
     }
 
     fn binary_const(&mut self, op: BinOp, a: &Cipher, v: u64) -> Result<Cipher, FheError> {
-        if matches!(op, BinOp::Min | BinOp::Max) || a.ty() == Ty::Bool {
-            let b = Cipher::trivial(a.ty(), v);
-            return self.binary(op, a, &b);
-        }
+        // tfhe has scalar forms of the arithmetic and bitwise operations; min, max and
+        // booleans take the constant as a trivial ciphertext.
         macro_rules! scalar {
             ($x:ident, $t:ty) => {{
                 let s = v as $t;
@@ -216,12 +210,14 @@ impl Backend for Encrypted {
                     BinOp::And => $x & s,
                     BinOp::Or => $x | s,
                     BinOp::Xor => $x ^ s,
-                    BinOp::Min | BinOp::Max => unreachable_op()?,
+                    BinOp::Min | BinOp::Max => {
+                        return self.binary(op, a, &Cipher::trivial(a.ty(), v))
+                    }
                 }
             }};
         }
         Ok(match a {
-            Cipher::Bool(_) => return Err(needs_integer()),
+            Cipher::Bool(_) => return self.binary(op, a, &Cipher::trivial(Ty::Bool, v)),
             Cipher::U8(x) => Cipher::U8(scalar!(x, u8)),
             Cipher::U16(x) => Cipher::U16(scalar!(x, u16)),
             Cipher::U32(x) => Cipher::U32(scalar!(x, u32)),
@@ -306,10 +302,6 @@ impl Backend for Encrypted {
             Ty::U64 => Cipher::U64(FheUint64::generate_oblivious_pseudo_random(seed)),
         })
     }
-}
-
-fn unreachable_op<T>() -> Result<T, FheError> {
-    Err(FheError::Execution("min and max take the trivial path".into()))
 }
 
 /// Encrypts `values` to a contract's public key with a proof of well-formed encryption bound

@@ -26,10 +26,6 @@ fn value(ty: Ty, v: u64) -> ClearValue {
 impl Backend for Clear {
     type Value = ClearValue;
 
-    fn ty(&self, value: &ClearValue) -> Ty {
-        value.ty
-    }
-
     fn constant(&mut self, ty: Ty, v: u64) -> Result<ClearValue, FheError> {
         Ok(value(ty, v))
     }

@@ -12,8 +12,6 @@ pub trait Backend {
     /// A value (a ciphertext, or a clear number in the oracle).
     type Value: Clone;
 
-    /// The type of a value.
-    fn ty(&self, value: &Self::Value) -> Ty;
     /// A public constant.
     fn constant(&mut self, ty: Ty, value: u64) -> Result<Self::Value, FheError>;
     /// `a op b`.
@@ -92,12 +90,13 @@ pub fn run<B: Backend, E: Environment<B::Value>>(
     let mut regs: Vec<Option<B::Value>> = vec![None; MAX_REGISTERS];
     let mut reveals = Vec::new();
     let mut randoms = 0u32;
-    let reg = |regs: &[Option<B::Value>], r: u8| -> Result<B::Value, FheError> {
+    // Operands are borrowed (a ciphertext is up to half a megabyte): only a stored or
+    // revealed value is copied.
+    fn reg<V>(regs: &[Option<V>], r: u8) -> Result<&V, FheError> {
         regs.get(usize::from(r))
-            .cloned()
-            .flatten()
+            .and_then(Option::as_ref)
             .ok_or_else(|| FheError::Execution(format!("register {r} is empty")))
-    };
+    }
     for instr in &function.body {
         let (dst, value) = match *instr {
             Instr::Input { dst, index } => {
@@ -123,33 +122,33 @@ pub fn run<B: Backend, E: Environment<B::Value>>(
                 (dst, value)
             }
             Instr::Store { slot, src } => {
-                env.store(slot, reg(&regs, src)?)?;
+                env.store(slot, reg(&regs, src)?.clone())?;
                 continue;
             }
             Instr::Binary { op, dst, a, b } => {
-                (dst, backend.binary(op, &reg(&regs, a)?, &reg(&regs, b)?)?)
+                (dst, backend.binary(op, reg(&regs, a)?, reg(&regs, b)?)?)
             }
             Instr::BinaryConst { op, dst, a, value } => {
-                (dst, backend.binary_const(op, &reg(&regs, a)?, value)?)
+                (dst, backend.binary_const(op, reg(&regs, a)?, value)?)
             }
             Instr::Shift { op, dst, a, amount } => {
-                (dst, backend.shift(op, &reg(&regs, a)?, amount)?)
+                (dst, backend.shift(op, reg(&regs, a)?, amount)?)
             }
             Instr::Compare { op, dst, a, b } => {
-                (dst, backend.compare(op, &reg(&regs, a)?, &reg(&regs, b)?)?)
+                (dst, backend.compare(op, reg(&regs, a)?, reg(&regs, b)?)?)
             }
-            Instr::Not { dst, a } => (dst, backend.not(&reg(&regs, a)?)?),
+            Instr::Not { dst, a } => (dst, backend.not(reg(&regs, a)?)?),
             Instr::Select { dst, cond, a, b } => {
-                (dst, backend.select(&reg(&regs, cond)?, &reg(&regs, a)?, &reg(&regs, b)?)?)
+                (dst, backend.select(reg(&regs, cond)?, reg(&regs, a)?, reg(&regs, b)?)?)
             }
-            Instr::Cast { dst, ty, a } => (dst, backend.cast(&reg(&regs, a)?, ty)?),
+            Instr::Cast { dst, ty, a } => (dst, backend.cast(reg(&regs, a)?, ty)?),
             Instr::Random { dst, ty } => {
                 let seed = env.random_seed(randoms);
                 randoms += 1;
                 (dst, backend.random(ty, seed)?)
             }
             Instr::Reveal { label, src } => {
-                reveals.push(Reveal { label, value: reg(&regs, src)? });
+                reveals.push(Reveal { label, value: reg(&regs, src)?.clone() });
                 continue;
             }
             Instr::OnlyOwner => {

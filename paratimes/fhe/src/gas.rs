@@ -48,7 +48,8 @@ const NOT: [u64; 5] = [100; 5];
 const CAST: [u64; 5] = [10_000; 5];
 const RANDOM: [u64; 5] = [0, 70_000, 150_000, 300_000, 500_000];
 
-/// Gas of `a op b` at width `ty`.
+/// Gas of `a op b` at width `ty` (also of `a op constant`: the two-operand figure is an upper
+/// bound).
 pub fn binary(op: BinOp, ty: Ty) -> u64 {
     let t = match op {
         BinOp::Add | BinOp::Sub => &ADD,
@@ -57,11 +58,6 @@ pub fn binary(op: BinOp, ty: Ty) -> u64 {
         BinOp::Min | BinOp::Max => &MINMAX,
     };
     t[w(ty)]
-}
-
-/// Gas of `a op constant` (measured as the two-operand form: an upper bound).
-pub fn binary_const(op: BinOp, ty: Ty) -> u64 {
-    binary(op, ty)
 }
 
 /// Gas of a shift by a public amount.

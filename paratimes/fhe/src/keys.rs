@@ -49,7 +49,8 @@ pub fn generate(seed: [u8; 32]) -> Result<Generated, FheError> {
     )
     .map_err(|e| FheError::Keys(e.to_string()))?;
     let key_set = encode(&compressed, MAX_KEY_SET_BYTES)?;
-    let (public, _) = compressed.decompress().into_raw_parts();
+    // Only the public key: the holder never evaluates, so the server key stays compressed.
+    let public: CompactPublicKey = compressed.decompress_parts();
     let public_key = encode(&public, MAX_PUBLIC_KEY_BYTES)?;
     Ok(Generated { client, key_set, public_key })
 }

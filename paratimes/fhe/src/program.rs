@@ -383,29 +383,29 @@ impl Program {
                     Err(err(name, at, "needs an integer"))
                 }
             };
-            let (dst, ty, cost) = match *instr {
+            let (written, cost) = match *instr {
                 Instr::Input { dst, index } => {
                     let ty = f
                         .inputs
                         .get(usize::from(index))
                         .copied()
                         .ok_or_else(|| err(name, at, format!("no input {index}")))?;
-                    (Some(dst), ty, gas::INPUT)
+                    (Some((dst, ty)), gas::INPUT)
                 }
                 Instr::Const { dst, ty, value } => {
                     if value > ty.max() {
                         return Err(err(name, at, format!("{value} does not fit {ty:?}")));
                     }
-                    (Some(dst), ty, gas::CONST)
+                    (Some((dst, ty)), gas::CONST)
                 }
-                Instr::CallerTag { dst } => (Some(dst), Ty::U64, gas::CONST),
-                Instr::Load { dst, slot } => (Some(dst), slot_ty(slot)?, gas::STATE),
+                Instr::CallerTag { dst } => (Some((dst, Ty::U64)), gas::CONST),
+                Instr::Load { dst, slot } => (Some((dst, slot_ty(slot)?)), gas::STATE),
                 Instr::Store { slot, src } => {
                     let ty = slot_ty(slot)?;
                     if read(src)? != ty {
                         return Err(err(name, at, format!("slot {} holds {ty:?}", slot.index())));
                     }
-                    (None, ty, gas::STATE)
+                    (None, gas::STATE)
                 }
                 Instr::Binary { op, dst, a, b } => {
                     let ty = read(a)?;
@@ -413,7 +413,7 @@ impl Program {
                         return Err(err(name, at, "operands of different types"));
                     }
                     check_binary(op, ty).map_err(|e| err(name, at, e))?;
-                    (Some(dst), ty, gas::binary(op, ty))
+                    (Some((dst, ty)), gas::binary(op, ty))
                 }
                 Instr::BinaryConst { op, dst, a, value } => {
                     let ty = integer(read(a)?)?;
@@ -421,14 +421,14 @@ impl Program {
                     if value > ty.max() {
                         return Err(err(name, at, format!("{value} does not fit {ty:?}")));
                     }
-                    (Some(dst), ty, gas::binary_const(op, ty))
+                    (Some((dst, ty)), gas::binary(op, ty))
                 }
                 Instr::Shift { dst, a, amount, .. } => {
                     let ty = integer(read(a)?)?;
                     if u32::from(amount) >= ty.bits() {
                         return Err(err(name, at, "shift amount not below the width"));
                     }
-                    (Some(dst), ty, gas::shift(ty))
+                    (Some((dst, ty)), gas::shift(ty))
                 }
                 Instr::Compare { op, dst, a, b } => {
                     let ty = read(a)?;
@@ -438,11 +438,11 @@ impl Program {
                     if !ty.is_integer() && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
                         return Err(err(name, at, "booleans compare only for equality"));
                     }
-                    (Some(dst), Ty::Bool, gas::compare(op, ty))
+                    (Some((dst, Ty::Bool)), gas::compare(op, ty))
                 }
                 Instr::Not { dst, a } => {
                     let ty = read(a)?;
-                    (Some(dst), ty, gas::not(ty))
+                    (Some((dst, ty)), gas::not(ty))
                 }
                 Instr::Select { dst, cond, a, b } => {
                     if read(cond)? != Ty::Bool {
@@ -452,25 +452,25 @@ impl Program {
                     if read(b)? != ty {
                         return Err(err(name, at, "branches of different types"));
                     }
-                    (Some(dst), ty, gas::select(ty))
+                    (Some((dst, ty)), gas::select(ty))
                 }
                 Instr::Cast { dst, ty, a } => {
                     let from = read(a)?;
                     integer(ty)?;
-                    (Some(dst), ty, gas::cast(from, ty))
+                    (Some((dst, ty)), gas::cast(from, ty))
                 }
-                Instr::Random { dst, ty } => (Some(dst), integer(ty)?, gas::random(ty)),
+                Instr::Random { dst, ty } => (Some((dst, integer(ty)?)), gas::random(ty)),
                 Instr::Reveal { src, .. } => {
                     reveals += 1;
                     if reveals > MAX_REVEALS {
                         return Err(err(name, at, format!("more than {MAX_REVEALS} reveals")));
                     }
-                    let ty = read(src)?;
-                    (None, ty, gas::REVEAL)
+                    read(src)?;
+                    (None, gas::REVEAL)
                 }
-                Instr::OnlyOwner | Instr::OncePerCaller => (None, Ty::Bool, gas::CHECK),
+                Instr::OnlyOwner | Instr::OncePerCaller => (None, gas::CHECK),
             };
-            if let Some(dst) = dst {
+            if let Some((dst, ty)) = written {
                 let slot = regs
                     .get_mut(usize::from(dst))
                     .ok_or_else(|| err(name, at, format!("register {dst} over {MAX_REGISTERS}")))?;
