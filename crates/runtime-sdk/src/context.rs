@@ -39,6 +39,12 @@ pub struct Context<'a> {
     /// The root of the state the batch executes on (the previous round's result; zero in
     /// checks and queries).
     pub base_root: atoll_types::Hash,
+    /// This runtime's chain context (the consensus chain's, bound to the runtime id): what
+    /// a module binds data to so it cannot be replayed on another chain or ParaTime. Zero
+    /// outside a dispatcher.
+    pub chain_context: atoll_types::ChainContext,
+    /// The nonce of the transaction in progress (its first signer's), if any.
+    pub tx_nonce: Option<u64>,
     caller: Option<Address>,
     authenticated_by: Option<String>,
     gas_limit: u64,
@@ -66,6 +72,8 @@ impl<'a> Context<'a> {
             randomness: atoll_types::Hash::ZERO,
             runtime_id,
             base_root: atoll_types::Hash::ZERO,
+            chain_context: atoll_types::ChainContext::from_hash(atoll_types::Hash::ZERO),
+            tx_nonce: None,
             caller: None,
             authenticated_by: None,
             gas_limit: u64::MAX,
@@ -188,6 +196,7 @@ impl<'a> Context<'a> {
 
     pub(crate) fn end_tx(&mut self) {
         self.caller = None;
+        self.tx_nonce = None;
         self.authenticated_by = None;
         self.gas_limit = u64::MAX;
         self.gas_used = 0;

@@ -178,6 +178,7 @@ impl Dispatcher {
             tx.auth.fee.gas,
             tx.auth.module.as_ref().map(|m| m.module.clone()),
         );
+        ctx.tx_nonce = tx.nonce();
         let events_before = ctx.events.len();
         let mark = ctx.checkpoint();
         let size_gas =
@@ -215,6 +216,7 @@ impl Dispatcher {
             Context::new(&base, Some(&base), Mode::Execute, batch.round, batch.time, self.id);
         ctx.randomness = batch.randomness;
         ctx.base_root = batch.state.hash;
+        ctx.chain_context = self.chain;
         if ctx.get::<bool>(&core::initialized_key())?.is_none() {
             for module in &self.modules {
                 module.genesis(&mut ctx)?;
@@ -337,6 +339,7 @@ impl Dispatcher {
         for raw in txs {
             let hash = Hash::digest(raw);
             let mut ctx = Context::new(&base, None, Mode::Check, Round(version), 0, self.id);
+            ctx.chain_context = self.chain;
             let checked = self.prepare(raw, &params).and_then(|tx| {
                 if tx.auth.fee.gas_price() < params.min_gas_price {
                     return Err(core_error(
@@ -388,6 +391,7 @@ impl Dispatcher {
     ) -> Result<Vec<u8>, RuntimeError> {
         let base: Tree<'_> = store.tree(&self.root(version, root))?;
         let mut ctx = Context::new(&base, Some(&base), Mode::Query, Round(version), 0, self.id);
+        ctx.chain_context = self.chain;
         self.modules.iter().find_map(|m| m.query(&mut ctx, method, args)).unwrap_or_else(|| {
             Err(core_error(core_codes::UNKNOWN_METHOD, format!("unknown query {method:?}")))
         })

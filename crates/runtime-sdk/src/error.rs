@@ -21,6 +21,14 @@ impl RuntimeError {
         Self { module: module.to_owned(), code, message: message.into() }
     }
 
+    /// Something this node must supply to run the batch is missing or broken here (a
+    /// content-addressed blob it could not get, a local setup that is not the ParaTime's):
+    /// like a storage failure it aborts the batch — this worker becomes a straggler — and is
+    /// never the transaction's fault.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new("storage", 4, message)
+    }
+
     pub(crate) fn failure(&self) -> ModuleFailure {
         ModuleFailure {
             module: self.module.clone(),

@@ -42,7 +42,7 @@ pub const HIGHEST: u16 = 0;
 pub const LEADER: u16 = 1;
 
 /// A sealed-bid auction: each account bids once, encrypted; the highest bid and its bidder's
-/// tag (the first 8 bytes of its address) are kept on ciphertext — a bid replaces them only if
+/// tag ([`crate::module::state::account_tag`]) are kept on ciphertext — a bid replaces them only if
 /// it is higher, computed with an encrypted comparison and two selects, so nobody learns
 /// whether it did. `close` (owner only) reveals the highest bid (label 0) and the winner's tag
 /// (label 1). Equal bids: the first one stands.

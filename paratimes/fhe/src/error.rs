@@ -44,4 +44,8 @@ pub enum FheError {
     /// A call failed while executing (a public check, a missing argument).
     #[error("execution: {0}")]
     Execution(String),
+    /// The node's state could not be read or written (never the call's fault: the batch
+    /// stops).
+    #[error("storage: {0}")]
+    Storage(String),
 }

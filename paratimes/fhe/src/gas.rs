@@ -21,6 +21,14 @@ pub const STATE: u64 = 3_000;
 pub const REVEAL: u64 = 3_000;
 /// A public check.
 pub const CHECK: u64 = 100;
+/// Registering a key set: every worker hashes, decodes and decompresses it (about 60 MB).
+pub const KEY_SET: u64 = 2_000_000;
+/// Deploying a program (validation and storage).
+pub const DEPLOY: u64 = 20_000;
+/// Publishing a revealed plaintext.
+pub const PUBLISH: u64 = 5_000;
+/// Publishing a client key (decoding it).
+pub const PUBLISH_KEY: u64 = 50_000;
 
 /// Index of a width in the tables below.
 fn w(ty: Ty) -> usize {

@@ -21,7 +21,11 @@ pub mod exec;
 pub mod gas;
 pub mod kat;
 pub mod keys;
+pub mod module;
 pub mod params;
 pub mod program;
+mod runtime;
+pub mod setup;
 
 pub use error::FheError;
+pub use runtime::{core_parameters, runtime, runtime_id, FheConfig};

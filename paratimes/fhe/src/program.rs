@@ -356,7 +356,9 @@ impl Program {
             return Err(err(name, 0, format!("more than {MAX_INSTRUCTIONS} instructions")));
         }
         let mut regs: [Option<Ty>; MAX_REGISTERS] = [None; MAX_REGISTERS];
-        let mut gas = gas::CALL_BASE;
+        // Every declared input is verified and expanded, used or not.
+        let mut gas =
+            gas::CALL_BASE.saturating_add(gas::INPUT.saturating_mul(f.inputs.len() as u64));
         let mut reveals = 0usize;
         for (at, instr) in f.body.iter().enumerate() {
             let read = |r: Reg| -> Result<Ty, FheError> {
@@ -390,7 +392,7 @@ impl Program {
                         .get(usize::from(index))
                         .copied()
                         .ok_or_else(|| err(name, at, format!("no input {index}")))?;
-                    (Some((dst, ty)), gas::INPUT)
+                    (Some((dst, ty)), gas::CONST)
                 }
                 Instr::Const { dst, ty, value } => {
                     if value > ty.max() {
