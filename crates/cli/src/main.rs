@@ -10,6 +10,7 @@ mod bench_evm;
 mod chain;
 mod devnet;
 mod evm;
+mod fhe;
 mod output;
 mod paratime;
 mod runtime_events;
@@ -110,6 +111,9 @@ enum Command {
     /// The EVM ParaTime's tools (Ethereum state tests).
     #[command(subcommand)]
     Evm(evm::EvmCommand),
+    /// The FHE ParaTime: key sets, confidential contracts, encrypted inputs, decryption.
+    #[command(subcommand)]
+    Fhe(fhe::FheCommand),
     /// A whole local network in one command: validators, compute nodes running the
     /// timestamping ParaTime, a client node and funded test accounts (Ctrl-C stops it; run
     /// it again to resume).
@@ -398,8 +402,20 @@ fn node(
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Paratime(paratime::ParatimeCommand::Serve { name, .. }) = &cli.command {
-        return match paratime::serve(name) {
+    if let Command::Paratime(paratime::ParatimeCommand::Serve {
+        name,
+        setup,
+        setup_insecure,
+        key_sets,
+        ..
+    }) = &cli.command
+    {
+        let fhe = setup.as_ref().map(|setup| atoll_fhe::node::NodeOptions {
+            setup: setup.clone(),
+            setup_insecure: *setup_insecure,
+            key_sets: key_sets.clone(),
+        });
+        return match paratime::serve(name, fhe) {
             Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -427,6 +443,7 @@ fn main() -> ExitCode {
         }
         Command::Devnet(args) => block_on(devnet::run(args)),
         Command::Evm(command) => evm::run(command),
+        Command::Fhe(command) => block_on(fhe::run(&cli.node, &keys_dir, cli.output, command)),
         Command::Bench(BenchCommand::Anchors(args)) => {
             block_on(bench_anchors::anchors(&cli.node, &keys_dir, cli.output, args))
         }

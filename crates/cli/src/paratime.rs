@@ -110,7 +110,8 @@ pub(crate) enum ParatimeCommand {
         #[command(flatten)]
         runtime: RuntimeArg,
     },
-    /// Run a ParaTime bundled with this binary (`timestamp`, `evm`); compute nodes start it.
+    /// Run a ParaTime bundled with this binary (`timestamp`, `evm`, `fhe`); compute nodes
+    /// start it.
     #[command(hide = true)]
     Serve {
         /// The bundled ParaTime.
@@ -118,6 +119,15 @@ pub(crate) enum ParatimeCommand {
         /// The host's socket.
         #[arg(long)]
         socket: PathBuf,
+        /// FHE ParaTime: the proof setup file.
+        #[arg(long)]
+        setup: Option<PathBuf>,
+        /// FHE ParaTime: the setup was derived from a public seed (a devnet's).
+        #[arg(long)]
+        setup_insecure: bool,
+        /// FHE ParaTime: the directory of key sets this node has.
+        #[arg(long)]
+        key_sets: Option<PathBuf>,
     },
 }
 
@@ -185,7 +195,7 @@ fn trusted_root(text: &str) -> Result<(u64, Hash)> {
 }
 
 /// Runs a bundled ParaTime in this process (the compute node's child); returns its exit code.
-pub(crate) fn serve(name: &str) -> Result<i32> {
+pub(crate) fn serve(name: &str, fhe: Option<atoll_fhe::node::NodeOptions>) -> Result<i32> {
     match name {
         "timestamp" => Ok(atoll_runtime_sdk::serve::run(atoll_timestamp::runtime())),
         "evm" => {
@@ -195,7 +205,12 @@ pub(crate) fn serve(name: &str) -> Result<i32> {
             };
             Ok(atoll_runtime_sdk::serve::run(atoll_evm::runtime(config)))
         }
-        other => bail!("no bundled ParaTime {other:?} (bundled: timestamp, evm)"),
+        "fhe" => {
+            let options = fhe.ok_or_else(|| anyhow::anyhow!("the FHE ParaTime needs --setup"))?;
+            let config = atoll_fhe::node::prepare(&options).map_err(|e| anyhow::anyhow!(e))?;
+            Ok(atoll_runtime_sdk::serve::run(atoll_fhe::runtime(config)))
+        }
+        other => bail!("no bundled ParaTime {other:?} (bundled: timestamp, evm, fhe)"),
     }
 }
 
@@ -293,20 +308,36 @@ async fn send_runtime<B: borsh::BorshSerialize>(
     method: &str,
     body: &B,
 ) -> Result<RuntimeTxStatus> {
-    let runtime = args.runtime.id()?;
     let key = crate::wallet::load(cx.keys_dir, &args.from)?;
-    let nonce = runtime_nonce(&cx.client, &runtime, &key).await?;
     let fee = Fee { amount: Amount::new(args.fee), gas: args.gas };
-    let raw = signed_runtime_tx(&key, &cx.chain, &runtime, (method, body), nonce, fee);
-    let hash = cx.client.submit_runtime_tx(&runtime, &raw).await?;
-    if args.no_wait {
+    let wait = (!args.no_wait).then_some(Duration::from_secs(args.timeout));
+    send_signed(cx, &args.runtime.id()?, (&key, None), fee, wait, (method, body)).await
+}
+
+/// Signs a call with `key` and `nonce` (default: its next nonce in `runtime`) and submits
+/// it; waits up to `wait` for its round (`None`: returns once the node accepted it). Shows
+/// the outcome.
+pub(crate) async fn send_signed<B: borsh::BorshSerialize>(
+    cx: &Session<'_>,
+    runtime: &RuntimeId,
+    (key, nonce): (&dyn Signer, Option<u64>),
+    fee: Fee,
+    wait: Option<Duration>,
+    (method, body): (&str, &B),
+) -> Result<RuntimeTxStatus> {
+    let nonce = match nonce {
+        Some(nonce) => nonce,
+        None => runtime_nonce(&cx.client, runtime, key).await?,
+    };
+    let raw = signed_runtime_tx(key, &cx.chain, runtime, (method, body), nonce, fee);
+    let hash = cx.client.submit_runtime_tx(runtime, &raw).await?;
+    let Some(wait) = wait else {
         let status = RuntimeTxStatus { hash, status: "pending".into(), round: None, outcome: None };
         show_runtime_tx(cx.out, &status, cx.denomination())?;
         return Ok(status);
-    }
+    };
     let bar = chain::spinner(cx.out, format!("waiting for a round to finalize {hash}"));
-    let status =
-        cx.client.wait_for_runtime_tx(&runtime, &hash, Duration::from_secs(args.timeout)).await;
+    let status = cx.client.wait_for_runtime_tx(runtime, &hash, wait).await;
     bar.finish_and_clear();
     let status = status?;
     show_runtime_tx(cx.out, &status, cx.denomination())?;

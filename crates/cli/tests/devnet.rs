@@ -3,7 +3,6 @@
 //! every process; a second run resumes the same chain.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -13,24 +12,14 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 
+mod common;
+
+use common::free_base;
+
 const ATOLL: &str = env!("CARGO_BIN_EXE_atoll");
 /// Nodes of the devnet under test (4 validators, 4 compute nodes, the client), 10 ports
 /// each, then the Ethereum JSON-RPC port.
 const PORTS: u16 = 9 * 10 + 1;
-
-/// A base port with the next `PORTS` ports free.
-fn free_base() -> u16 {
-    loop {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = listener.local_addr().expect("addr").port();
-        drop(listener);
-        if base < 60_000
-            && (base..base + PORTS).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok())
-        {
-            return base;
-        }
-    }
-}
 
 /// A running `atoll devnet` with its stdout lines.
 struct Devnet {
@@ -261,7 +250,7 @@ fn devnet_runs_transfers_and_timestamps_stops_cleanly_and_resumes() {
     let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("devnet");
-    let base = free_base();
+    let base = free_base(PORTS);
     let api = format!("127.0.0.1:{}", base + 81);
 
     let mut devnet = Devnet::start(&dir, base, &["--epoch-interval", "50"]);
@@ -369,7 +358,7 @@ fn a_byzantine_compute_node_is_caught_by_discrepancy_detection_and_the_explorer_
     let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("devnet");
-    let base = free_base();
+    let base = free_base(PORTS);
     let api = format!("127.0.0.1:{}", base + 81);
     let mut devnet =
         Devnet::start(&dir, base, &["--epoch-interval", "20", "--byzantine", "dishonest"]);
@@ -537,7 +526,7 @@ fn a_simulated_tee_devnet_serves_its_paratime_only_through_attested_nodes() {
     let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("devnet");
-    let base = free_base();
+    let base = free_base(PORTS);
     let api = format!("127.0.0.1:{}", base + 81);
     let mut devnet = Devnet::start(&dir, base, &["--epoch-interval", "20", "--tee"]);
     // Ready means the timestamping ParaTime finalized a round: its committee formed from

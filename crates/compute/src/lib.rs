@@ -121,6 +121,8 @@ pub struct ComputeConfig {
     pub txpool: TxPoolConfig,
     /// A runtime call with no sign of life for this long is a hang.
     pub call_timeout: Duration,
+    /// How long the runtime process may take to start and connect.
+    pub start_timeout: Duration,
     /// The fee of each commitment transaction.
     pub commit_fee: Fee,
     /// Test-only misbehaviour.
@@ -174,6 +176,7 @@ impl ComputeConfig {
             p2p,
             txpool: TxPoolConfig::default(),
             call_timeout: Duration::from_secs(30),
+            start_timeout: Duration::from_secs(10),
             commit_fee: Fee { amount: Amount::new(100_000), gas: 100_000 },
             byzantine: ByzantineMode::Honest,
             empty_rounds: EmptyRounds::default(),
@@ -609,6 +612,7 @@ pub fn start(
         runtime_id: config.runtime,
         chain_context: node.chain_context(),
         call_timeout: config.call_timeout,
+        start_timeout: config.start_timeout,
         max_restarts: 10,
         restart_window: Duration::from_secs(60),
         env: config

@@ -186,6 +186,15 @@ pub struct ComputeSection {
     /// replayed (an archive that wants every round). Unset: 1,000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_sync_behind: Option<u64>,
+    /// The longest a runtime call (a batch, a check, a query) may take, in seconds, before
+    /// the runtime is taken for hung and restarted. Unset: 30. A ParaTime whose batches are
+    /// heavy (the FHE ParaTime's hold up to 30 s of reference work) needs more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_timeout_secs: Option<u64>,
+    /// How long the runtime process may take to start and connect, in seconds. Unset: 10.
+    /// The FHE ParaTime runs its known-answer test first (about 15 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_timeout_secs: Option<u64>,
     /// TEST ONLY: a byzantine mode (`dishonest`, `straggler`, `runaway-proposer`,
     /// `bogus-batch`, `invalid-batch-hash`, `failure-indicating`, `equivocation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -475,7 +484,7 @@ impl NodeConfig {
                     "\n[[compute]]\n# Run this ParaTime for its committee (runtime id, binary path).\n\
                      runtime = {}\nbinary = {}\n{}\
                      # The ParaTime p2p network (host:port) and the other compute nodes' addresses.\n\
-                     p2p_listen = {}\np2p_peers = [{}]\n{}{}{}{}{}{}{}",
+                     p2p_listen = {}\np2p_peers = [{}]\n{}{}{}{}{}{}{}{}{}",
                     value(&c.runtime),
                     value(&c.binary),
                     if c.binary_args.is_empty() {
@@ -521,6 +530,20 @@ impl NodeConfig {
                         Some(rounds) => format!(
                             "# Further behind than this many rounds, restore from a checkpoint \
                              (0: only when replay is impossible).\nstate_sync_behind = {rounds}\n"
+                        ),
+                        None => String::new(),
+                    },
+                    match &c.call_timeout_secs {
+                        Some(secs) => format!(
+                            "# A runtime call taking longer than this many seconds is a hang.\n\
+                             call_timeout_secs = {secs}\n"
+                        ),
+                        None => String::new(),
+                    },
+                    match &c.start_timeout_secs {
+                        Some(secs) => format!(
+                            "# The runtime process must connect within this many seconds.\n\
+                             start_timeout_secs = {secs}\n"
                         ),
                         None => String::new(),
                     },
@@ -609,6 +632,8 @@ mod tests {
                 simulated_machine: "tee/machine.json".into(),
                 collateral: "tee/collateral.json".into(),
             }),
+            call_timeout_secs: (runtime == 2).then_some(300),
+            start_timeout_secs: (runtime == 2).then_some(180),
             byzantine: None,
         };
         let mut config = NodeConfig::new("node-0", Role::Full, 26656);

@@ -281,6 +281,12 @@ pub fn compute_config(
         limit: section.empty_round_limit,
     };
     config.retain_rounds = section.retain_rounds;
+    if let Some(secs) = section.call_timeout_secs {
+        config.call_timeout = Duration::from_secs(secs.max(1));
+    }
+    if let Some(secs) = section.start_timeout_secs {
+        config.start_timeout = Duration::from_secs(secs.max(1));
+    }
     if let Some(behind) = section.state_sync_behind {
         config.state_sync_behind = behind;
     }

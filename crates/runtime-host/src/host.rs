@@ -44,6 +44,9 @@ pub struct HostConfig {
     /// The longest a call may take, in total (however many state nodes the runtime asks
     /// for on the way): past it the call is a hang and the runtime is killed.
     pub call_timeout: Duration,
+    /// How long a started runtime process may take to connect (a runtime that checks its
+    /// machine at start-up, like the FHE ParaTime's known-answer test, needs longer).
+    pub start_timeout: Duration,
     /// Restarts allowed within `restart_window`; past that, calls fail until the window
     /// has moved on.
     pub max_restarts: u32,
@@ -167,7 +170,7 @@ impl RuntimeHost {
             .stdin(Stdio::null())
             .spawn()
             .map_err(|e| HostError::Spawn(format!("{}: {e}", self.config.binary.display())))?;
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + self.config.start_timeout;
         let stream = loop {
             match listener.accept() {
                 // Only the process this host started may speak for the runtime: any other

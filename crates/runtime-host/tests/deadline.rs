@@ -65,6 +65,7 @@ fn main() {
         runtime_id: RuntimeId::from_bytes([8; 32]),
         chain_context: ChainContext::from_hash(Hash::digest(b"deadline test")),
         call_timeout: Duration::from_secs(1),
+        start_timeout: Duration::from_secs(10),
         max_restarts: 0,
         restart_window: Duration::from_secs(60),
         env: Vec::new(),

@@ -37,6 +37,7 @@ fn a_connection_from_another_process_refuses_to_become_the_runtime() {
         runtime_id: RuntimeId::from_bytes([3; 32]),
         chain_context: ChainContext::from_hash(Hash::digest(b"socket test")),
         call_timeout: Duration::from_secs(5),
+        start_timeout: Duration::from_secs(10),
         max_restarts: 1,
         restart_window: Duration::from_secs(60),
         env: Vec::new(),

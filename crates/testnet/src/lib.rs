@@ -105,6 +105,8 @@ pub fn network(
             empty_round_limit: None,
             retain_rounds: None,
             state_sync_behind: None,
+            call_timeout_secs: None,
+            start_timeout_secs: None,
             byzantine: byzantine.filter(|(b, _)| *b == i).map(|(_, m)| m.to_owned()),
             tee: None,
         }];

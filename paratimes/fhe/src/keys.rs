@@ -7,7 +7,8 @@
 use atoll_types::Hash;
 use tfhe::core_crypto::prelude::NormalizedHammingWeightBound;
 use tfhe::xof_key_set::CompressedXofKeySet;
-use tfhe::{ClientKey, CompactPublicKey, ServerKey, Tag};
+pub use tfhe::ClientKey;
+use tfhe::{CompactPublicKey, ServerKey, Tag};
 
 use crate::codec::{decode, decode_conformant, encode};
 use crate::params::{config, public_key_parameters, MAX_KEY_SET_BYTES, MAX_PUBLIC_KEY_BYTES};

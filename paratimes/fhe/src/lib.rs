@@ -22,6 +22,7 @@ pub mod gas;
 pub mod kat;
 pub mod keys;
 pub mod module;
+pub mod node;
 pub mod params;
 pub mod program;
 mod runtime;

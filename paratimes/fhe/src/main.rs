@@ -1,12 +1,11 @@
 //! The FHE ParaTime binary. A compute node starts it with `--socket <path>` after its
-//! `binary_args`: the proof setup (`--setup <file>`, or `--insecure-setup-seed <text>` on a
-//! devnet: anyone who knows the seed can forge input proofs) and the directory of key sets
-//! this node has (`--key-sets <dir>`, files `<id>.keyset`). `--id` prints its runtime id (for
-//! the genesis); `--setup-id` prints the id of the setup the other arguments name.
+//! `binary_args`: the proof setup file (`--setup <file>`, with `--setup-insecure` for a
+//! devnet's, derived from a public seed) and the directory of key sets this node has
+//! (`--key-sets <dir>`, files `<id>.keyset`). It runs the known-answer test before it
+//! serves. `--id` prints its runtime id (for the genesis).
 
-use atoll_fhe::module::keysets::{Directory, KeySets, NoKeySets};
-use atoll_fhe::setup::ProofSetup;
-use atoll_fhe::{runtime, runtime_id, FheConfig};
+use atoll_fhe::node::{prepare, NodeOptions};
+use atoll_fhe::{runtime, runtime_id};
 
 fn value(args: &[String], flag: &str) -> Result<Option<String>, String> {
     match args.iter().position(|a| a == flag) {
@@ -17,29 +16,12 @@ fn value(args: &[String], flag: &str) -> Result<Option<String>, String> {
     }
 }
 
-fn setup(args: &[String]) -> Result<ProofSetup, String> {
-    match (value(args, "--setup")?, value(args, "--insecure-setup-seed")?) {
-        (Some(path), None) => {
-            let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
-            ProofSetup::from_bytes(&bytes).map_err(|e| format!("{path}: {e}"))
-        }
-        (None, Some(seed)) => {
-            ProofSetup::insecure_from_seed(seed.as_bytes()).map_err(|e| e.to_string())
-        }
-        _ => Err("give exactly one of --setup <file> and --insecure-setup-seed <text>".into()),
-    }
-}
-
-fn config(args: &[String]) -> Result<FheConfig, String> {
-    let setup = setup(args)?;
-    if setup.insecure {
-        eprintln!("atoll-fhe: INSECURE proof setup {} (from a public seed)", setup.id);
-    }
-    let key_sets = match value(args, "--key-sets")? {
-        Some(dir) => KeySets::new(Box::new(Directory::new(dir))),
-        None => KeySets::new(Box::new(NoKeySets)),
-    };
-    Ok(FheConfig { setup, key_sets, genesis_balances: Vec::new() })
+fn options(args: &[String]) -> Result<NodeOptions, String> {
+    Ok(NodeOptions {
+        setup: value(args, "--setup")?.ok_or("--setup <file> is required")?.into(),
+        setup_insecure: args.iter().any(|a| a == "--setup-insecure"),
+        key_sets: value(args, "--key-sets")?.map(Into::into),
+    })
 }
 
 fn main() {
@@ -48,16 +30,11 @@ fn main() {
         println!("{}", runtime_id());
         return;
     }
-    let config = match config(&args) {
-        Ok(config) => config,
+    match options(&args).and_then(|options| prepare(&options)) {
+        Ok(config) => std::process::exit(atoll_runtime_sdk::serve::run(runtime(config))),
         Err(e) => {
             eprintln!("atoll-fhe: {e}");
             std::process::exit(2);
         }
-    };
-    if args.iter().any(|a| a == "--setup-id") {
-        println!("{}", config.setup.id);
-        return;
     }
-    std::process::exit(atoll_runtime_sdk::serve::run(runtime(config)));
 }

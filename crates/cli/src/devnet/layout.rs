@@ -7,6 +7,8 @@
 //! <dir>/keys/            funded test accounts (alice.key, bob.key, …)
 //! <dir>/validator-<i>/   validator homes (keys/, config.toml, genesis.json, data/, node.log)
 //! <dir>/compute-<i>/     compute node homes (they run the timestamping and EVM ParaTimes)
+//! <dir>/fhe/             with --fhe: the FHE ParaTime's (insecure) proof setup and the
+//!                        key-set directory every node reads (`atoll fhe keygen` writes to it)
 //! <dir>/tee/             with --tee: the simulation PKI's seed and root (each ParaTime
 //!                        node's simulated machine and collateral are in its home's tee/)
 //! <dir>/client/          the client node: follows the chain, serves the API, runs both
@@ -15,7 +17,8 @@
 //!
 //! Node `k` (validators first, then compute nodes, then the client) uses the ports
 //! `base + 10k` (p2p), `+1` (API), `+2` (metrics), `+3` (transaction gossip), `+4`
-//! (timestamping ParaTime p2p) and `+5` (EVM ParaTime p2p); the client's Ethereum JSON-RPC
+//! (timestamping ParaTime p2p), `+5` (EVM ParaTime p2p) and `+6` (FHE ParaTime p2p, with
+//! `--fhe`); the client's Ethereum JSON-RPC
 //! listens on its own port (8545 unless asked otherwise, as anvil's).
 
 use std::path::{Path, PathBuf};
@@ -82,6 +85,11 @@ impl NodeSpec {
         format!("127.0.0.1:{}", self.port + 5)
     }
 
+    /// The FHE ParaTime's p2p address.
+    fn fhe_p2p(&self) -> String {
+        format!("127.0.0.1:{}", self.port + 6)
+    }
+
     /// Its log file.
     pub(crate) fn log(&self) -> PathBuf {
         self.home.join("node.log")
@@ -89,7 +97,7 @@ impl NodeSpec {
 
     /// Every port it listens on.
     pub(crate) fn ports(&self) -> Vec<u16> {
-        let last = if self.kind == Kind::Validator { 3 } else { 5 };
+        let last = if self.kind == Kind::Validator { 3 } else { 6 };
         (0..=last).map(|offset| self.port + offset).collect()
     }
 }
@@ -117,7 +125,52 @@ pub(crate) struct Manifest {
     /// Whether the timestamping ParaTime runs in a simulated TEE (`--tee`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tee: bool,
+    /// The FHE ParaTime (`--fhe`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fhe: Option<FheNet>,
 }
+
+/// The devnet's FHE ParaTime.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FheNet {
+    /// Its runtime id.
+    pub runtime: RuntimeId,
+    /// The id of its proof setup (derived from [`FHE_SETUP_SEED`]: insecure).
+    pub setup: atoll_types::Hash,
+}
+
+/// The public seed of the devnet's FHE proof setup: anyone can forge input proofs on a
+/// devnet.
+pub(crate) const FHE_SETUP_SEED: &str = "atoll devnet";
+
+/// The FHE ParaTime's proof setup file.
+pub(crate) fn fhe_setup_file(dir: &Path) -> PathBuf {
+    dir.join("fhe").join("setup.crs")
+}
+
+/// The key-set directory every node of the devnet reads.
+pub(crate) fn fhe_key_sets(dir: &Path) -> PathBuf {
+    dir.join("fhe").join("key-sets")
+}
+
+/// The arguments that make the `atoll` binary serve the FHE ParaTime of the devnet in `dir`.
+pub(crate) fn fhe_args(dir: &Path) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["paratime", "serve", "fhe", "--setup-insecure", "--setup"].map(str::to_owned).to_vec();
+    args.push(fhe_setup_file(dir).display().to_string());
+    args.push("--key-sets".to_owned());
+    args.push(fhe_key_sets(dir).display().to_string());
+    args
+}
+
+/// The FHE ParaTime's round timeout, in consensus blocks: a round may hold 30 s of
+/// reference FHE work, computed by every worker (and the client node) on the same cores.
+const FHE_ROUND_TIMEOUT: u64 = 150;
+/// How long an FHE batch may take before the runtime is taken for hung (seconds).
+const FHE_CALL_TIMEOUT_SECS: u64 = 300;
+/// How long the FHE runtime may take to start: its known-answer test takes about 15 s on
+/// its own, longer while the other nodes run theirs.
+const FHE_START_TIMEOUT_SECS: u64 = 180;
 
 /// The devnet's EVM ParaTime.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +228,8 @@ pub(crate) struct Shape {
     pub eth_rpc_port: u16,
     /// Run the timestamping ParaTime in a simulated TEE.
     pub tee: bool,
+    /// Run the FHE ParaTime.
+    pub fhe: bool,
     /// Created to watch a byzantine compute node: every compute node is a primary worker
     /// of the timestamping ParaTime, so the byzantine one works (and misbehaves) in every
     /// round from the first.
@@ -226,7 +281,15 @@ pub(crate) fn create(
             rpc_port: shape.eth_rpc_port,
         }),
         tee: shape.tee,
+        fhe: None,
     };
+    let mut manifest = manifest;
+    if shape.fhe {
+        let setup = atoll_fhe::setup::ProofSetup::insecure_from_seed(FHE_SETUP_SEED.as_bytes())?;
+        std::fs::create_dir_all(fhe_key_sets(dir))?;
+        std::fs::write(fhe_setup_file(dir), setup.to_bytes()?)?;
+        manifest.fhe = Some(FheNet { runtime: atoll_fhe::runtime_id(), setup: setup.id });
+    }
     let specs = manifest.nodes(dir);
     let mut genesis = genesis::new_genesis(CHAIN_ID, "ATL", 9, shape.epoch_interval);
     let token = |n: u128| Amount::new(n * 1_000_000_000);
@@ -271,6 +334,11 @@ pub(crate) fn create(
     if let Some(evm) = &manifest.evm {
         genesis::add_compute_runtime(&mut genesis, evm.runtime, version, owner, committee_shape)?;
     }
+    if let Some(fhe) = &manifest.fhe {
+        let fhe_shape =
+            genesis::RuntimeShape { round_timeout: FHE_ROUND_TIMEOUT, ..committee_shape };
+        genesis::add_compute_runtime(&mut genesis, fhe.runtime, version, owner, fhe_shape)?;
+    }
     if manifest.tee {
         super::tee::setup(dir, &mut genesis, &specs, manifest.runtime, &paratime.0)?;
     }
@@ -287,7 +355,7 @@ pub(crate) fn create(
     std::fs::write(dir.join(run::GENESIS_FILE), genesis.to_json())?;
     for spec in &specs {
         std::fs::write(spec.home.join(run::GENESIS_FILE), genesis.to_json())?;
-        config(spec, &specs, &manifest, paratime)?.save(&spec.home.join(run::CONFIG_FILE))?;
+        config(spec, &specs, &manifest, paratime, dir)?.save(&spec.home.join(run::CONFIG_FILE))?;
     }
     std::fs::write(dir.join(MANIFEST), serde_json::to_string_pretty(&manifest)?)?;
     Ok(manifest)
@@ -306,6 +374,7 @@ fn config(
     all: &[NodeSpec],
     manifest: &Manifest,
     paratime: &(PathBuf, Vec<String>),
+    dir: &Path,
 ) -> Result<NodeConfig> {
     let role = if spec.kind == Kind::Validator { Role::Validator } else { Role::Full };
     let mut config = NodeConfig::new(&spec.name, role, spec.port);
@@ -334,6 +403,8 @@ fn config(
             empty_round_limit: None,
             retain_rounds: None,
             state_sync_behind: None,
+            call_timeout_secs: None,
+            start_timeout_secs: None,
             byzantine: None,
             tee: manifest.tee.then(|| ComputeTee {
                 simulated_machine: super::tee::MACHINE_FILE.to_owned(),
@@ -356,6 +427,26 @@ fn config(
                 empty_round_limit: Some(2),
                 retain_rounds: None,
                 state_sync_behind: None,
+                call_timeout_secs: None,
+                start_timeout_secs: None,
+                byzantine: None,
+                tee: None,
+            });
+        }
+        if manifest.fhe.is_some() {
+            config.compute.push(ComputeSection {
+                runtime: atoll_fhe::runtime_id().to_string(),
+                binary: paratime.0.display().to_string(),
+                binary_args: fhe_args(dir),
+                p2p_listen: spec.fhe_p2p(),
+                p2p_peers: peers.iter().map(|o| o.fhe_p2p()).collect(),
+                eth_rpc_listen: None,
+                empty_round_interval_ms: None,
+                empty_round_limit: None,
+                retain_rounds: None,
+                state_sync_behind: None,
+                call_timeout_secs: Some(FHE_CALL_TIMEOUT_SECS),
+                start_timeout_secs: Some(FHE_START_TIMEOUT_SECS),
                 byzantine: None,
                 tee: None,
             });

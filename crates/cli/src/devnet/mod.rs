@@ -84,6 +84,12 @@ pub(crate) struct DevnetArgs {
     /// root). Only when created.
     #[arg(long)]
     tee: bool,
+    /// Also run the FHE ParaTime (confidential contracts on TFHE ciphertexts, no key
+    /// manager) on the compute nodes, with an INSECURE devnet proof setup. Each ParaTime
+    /// process runs a known-answer test of about 15 s of CPU when it starts. Only when
+    /// created.
+    #[arg(long)]
+    fhe: bool,
     /// Delete the data directory and start a new network.
     #[arg(long)]
     reset: bool,
@@ -120,6 +126,9 @@ fn check_resume(manifest: &Manifest, args: &DevnetArgs) -> Result<()> {
     if args.tee && !manifest.tee {
         bail!("this devnet was created without --tee; add --reset to start a new one");
     }
+    if args.fhe && manifest.fhe.is_none() {
+        bail!("this devnet was created without --fhe; add --reset to start a new one");
+    }
     for (flag, asked, existing) in asked {
         if asked.is_some_and(|a| a != existing) {
             bail!(
@@ -135,12 +144,14 @@ fn check_resume(manifest: &Manifest, args: &DevnetArgs) -> Result<()> {
 /// honest, for the Ethereum tools); the rest of each config.toml is left as the user made
 /// it.
 fn refresh_configs(
+    dir: &Path,
     nodes: &[NodeSpec],
     manifest: &Manifest,
     exe: &Path,
     byzantine: Option<&str>,
 ) -> Result<()> {
     let evm = manifest.evm.as_ref().map(|e| e.runtime.to_string());
+    let fhe = manifest.fhe.as_ref().map(|f| f.runtime.to_string());
     for spec in nodes.iter().filter(|s| s.kind != Kind::Validator) {
         let path = spec.home.join(node_run::CONFIG_FILE);
         let mut config = NodeConfig::load(&path)?;
@@ -148,6 +159,8 @@ fn refresh_configs(
             compute.binary = exe.display().to_string();
             compute.binary_args = if Some(&compute.runtime) == evm.as_ref() {
                 layout::evm_args()
+            } else if Some(&compute.runtime) == fhe.as_ref() {
+                layout::fhe_args(dir)
             } else {
                 paratime_args()
             };
@@ -232,32 +245,29 @@ where
     }
 }
 
-/// Each test account deposits into the ParaTime; waits until the ParaTime credited them.
+/// Each test account deposits into `runtime`; waits until the ParaTime credited them.
 async fn fund_paratime(
     client: &Client,
     nodes: &mut [Running],
     dir: &Path,
     manifest: &Manifest,
+    runtime: atoll_types::RuntimeId,
 ) -> Result<()> {
     let amount = Amount::new(DEPOSIT_TOKENS * 1_000_000_000);
     let mut keys = Vec::new();
     for name in &manifest.accounts {
         let key = FileSigner::load(&Manifest::key_file(dir, name))?;
         let options = SendOptions { wait: None, ..SendOptions::default() };
-        let body = SubmitMsg { runtime: manifest.runtime, amount, to: None };
+        let body = SubmitMsg { runtime, amount, to: None };
         client.send(&key, SUBMIT_MSG, &body, options).await.context("depositing")?;
         keys.push(key);
     }
     for key in keys {
         let address = Address::from_public_key(&key.public_key());
         wait_until(nodes, READY_LIMIT, "the ParaTime's first round", || async {
-            let balance = crate::paratime::query::<Amount>(
-                client,
-                &manifest.runtime,
-                accounts::BALANCE,
-                &address,
-            )
-            .await;
+            let balance =
+                crate::paratime::query::<Amount>(client, &runtime, accounts::BALANCE, &address)
+                    .await;
             balance.ok().filter(|(_, b)| !b.is_zero()).map(drop)
         })
         .await?;
@@ -346,6 +356,16 @@ fn summary(dir: &Path, manifest: &Manifest, nodes: &[NodeSpec], byzantine: Optio
         } else {
             "  TEE          none".to_owned()
         },
+        match &manifest.fhe {
+            Some(fhe) => format!(
+                "  FHE          ParaTime {} with an INSECURE proof setup {} (from the public seed {:?}); key sets in {}",
+                fhe.runtime,
+                fhe.setup,
+                layout::FHE_SETUP_SEED,
+                layout::fhe_key_sets(dir).display()
+            ),
+            None => "  FHE          off (atoll devnet --reset --fhe)".to_owned(),
+        },
         String::new(),
         "  node          API               metrics                         log".to_owned(),
     ];
@@ -372,9 +392,14 @@ fn summary(dir: &Path, manifest: &Manifest, nodes: &[NodeSpec], byzantine: Optio
         lines.push(format!("  {:<13} {entity}", n.name));
     }
     lines.push(String::new());
+    let (deposits, where_to) = if manifest.fhe.is_some() {
+        (2, "the timestamping and FHE ParaTimes each")
+    } else {
+        (1, "the ParaTime")
+    };
     lines.push(format!(
-        "  Test accounts ({} ATL each on the consensus layer, {} ATL deposited in the ParaTime):",
-        layout::ACCOUNT_TOKENS - DEPOSIT_TOKENS,
+        "  Test accounts ({} ATL each on the consensus layer, {} ATL deposited in {where_to}):",
+        layout::ACCOUNT_TOKENS - deposits * DEPOSIT_TOKENS,
         DEPOSIT_TOKENS
     ));
     for name in &manifest.accounts {
@@ -393,6 +418,14 @@ fn summary(dir: &Path, manifest: &Manifest, nodes: &[NodeSpec], byzantine: Optio
     lines.push(format!("    export ATOLL_API={api} ATOLL_KEYS_DIR={}", dir.join("keys").display()));
     lines.push("    atoll tx transfer --from alice --to bob --amount 10".to_owned());
     lines.push("    atoll timestamp anchor --from alice --file README.md".to_owned());
+    if manifest.fhe.is_some() {
+        lines.push(format!(
+            "    export ATOLL_FHE_SETUP={} ATOLL_FHE_KEY_SETS={}",
+            layout::fhe_setup_file(dir).display(),
+            layout::fhe_key_sets(dir).display()
+        ));
+        lines.push("    atoll fhe keygen          # then: atoll fhe register / deploy / call (docs/FHE.md)".to_owned());
+    }
     lines.push(String::new());
     lines.join("\n")
 }
@@ -424,6 +457,7 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<()> {
                 epoch_interval: args.epoch_interval.unwrap_or(100),
                 eth_rpc_port: args.eth_rpc_port.unwrap_or(8545),
                 tee: args.tee,
+                fhe: args.fhe,
                 byzantine: args.byzantine.is_some(),
             };
             let bar = ProgressBar::new_spinner();
@@ -435,7 +469,7 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<()> {
         }
     };
     let specs = manifest.nodes(&dir);
-    refresh_configs(&specs, &manifest, &exe, args.byzantine.as_deref())?;
+    refresh_configs(&dir, &specs, &manifest, &exe, args.byzantine.as_deref())?;
     check_ports(&specs, &manifest)?;
     std::fs::write(dir.join(PID_FILE), std::process::id().to_string())?;
     let mut nodes = Vec::new();
@@ -510,9 +544,13 @@ async fn start_and_watch(
         }
         if created {
             bar.set_message("funding the test accounts in the ParaTime (its first round)");
-            fund_paratime(&client, nodes, dir, manifest).await?;
+            fund_paratime(&client, nodes, dir, manifest, manifest.runtime).await?;
             bar.set_message("funding the development accounts in the EVM ParaTime");
             fund_evm(&client, nodes, dir, manifest).await?;
+            if let Some(fhe) = &manifest.fhe {
+                bar.set_message("funding the test accounts in the FHE ParaTime (its first round)");
+                fund_paratime(&client, nodes, dir, manifest, fhe.runtime).await?;
+            }
         }
         bar.inc(1);
         anyhow::Ok((client, start))

@@ -98,3 +98,17 @@ impl Drop for Node {
 pub fn atoll_output(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_atoll")).args(args).output().expect("run atoll")
 }
+
+/// A base port below 60,000 with it and the next `ports - 1` ports free (a devnet's block).
+pub fn free_base(ports: u16) -> u16 {
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = listener.local_addr().expect("addr").port();
+        drop(listener);
+        if base < 60_000
+            && (base..base + ports).all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+        {
+            return base;
+        }
+    }
+}
