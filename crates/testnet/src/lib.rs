@@ -249,6 +249,49 @@ pub fn decided(events: &[(u64, RoothashEvent)]) -> usize {
         .count()
 }
 
+/// Submits a runtime transaction to `running` and waits up to `limit` for its result in a
+/// finalized round.
+pub async fn submit_and_wait(
+    running: &Running,
+    raw: Vec<u8>,
+    limit: Duration,
+) -> atoll_compute::TxResult {
+    let handle = running.compute.handle();
+    let hash = handle.submit(raw).await.expect("transaction admitted");
+    let mut result = None;
+    eventually("the transaction finalizes", limit, || {
+        let found = handle.result(&hash).ok().flatten();
+        let done = found.is_some();
+        if found.is_some() {
+            result = found;
+        }
+        async move { done }
+    })
+    .await;
+    result.expect("finalized")
+}
+
+/// Asserts what discrepancy detection promises for a dishonest worker `cheat` of
+/// `runtime`, from `node`'s blocks: a discrepancy resolved against it by the backups, its
+/// slashing for incorrect results, and no failed round.
+pub fn assert_dishonest_caught(
+    node: &NodeHandle,
+    runtime: &RuntimeId,
+    cheat: &atoll_types::PublicKey,
+) {
+    let events = roothash_events(node, 1);
+    assert!(
+        events.iter().any(|(_, e)| matches!(e, RoothashEvent::Finalized { discrepancy: true, bad, .. } if bad.contains(cheat))),
+        "a discrepancy resolved against the dishonest node\n{}",
+        stall_report(node, runtime)
+    );
+    assert!(events.iter().any(|(_, e)| matches!(e, RoothashEvent::NodeSlashed { node, reason: atoll_consensus::staking::SlashReason::RuntimeIncorrectResults, .. } if node == cheat)));
+    assert!(
+        !events.iter().any(|(_, e)| matches!(e, RoothashEvent::RoundFailed { .. })),
+        "no round fails"
+    );
+}
+
 /// Polls `check` every 200 ms until it holds, or panics after `limit` with `what` (a
 /// liveness failure, not a timing assertion).
 pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)

@@ -7,8 +7,7 @@
 use std::time::Duration;
 
 use alloy_primitives::{keccak256, Address, TxKind, U256};
-use atoll_consensus::roothash::{RoothashEvent, SubmitMsg, SUBMIT_MSG};
-use atoll_consensus::staking::SlashReason;
+use atoll_consensus::roothash::{SubmitMsg, SUBMIT_MSG};
 use atoll_crypto::MemorySigner;
 use atoll_evm::module::{
     Receipt, SimulateCall, SimulateResult, BALANCE, CODE, SCHEME, SIMULATE_CALL,
@@ -63,18 +62,7 @@ async fn eth_balance(running: &Running, who: Address) -> U256 {
 
 /// Submits `raw` to `running` and waits for its receipt in a finalized round.
 async fn finalized(running: &Running, raw: Vec<u8>) -> Receipt {
-    let handle = running.compute.handle();
-    let hash = handle.submit(raw).await.expect("admitted");
-    let mut receipt = None;
-    eventually("the transaction finalizes", LIMIT, || {
-        let found = handle.result(&hash).ok().flatten();
-        if let Some(result) = &found {
-            receipt = Some(result.outcome.clone());
-        }
-        async move { found.is_some() }
-    })
-    .await;
-    let outcome = receipt.expect("outcome");
+    let outcome = submit_and_wait(running, raw, LIMIT).await.outcome;
     assert!(outcome.error.is_none(), "{:?}", outcome.error);
     atoll_types::decode(&outcome.output, 1 << 20).expect("receipt")
 }
@@ -184,17 +172,7 @@ async fn an_erc20_runs_on_real_nodes_and_a_dishonest_node_is_caught() {
     .await;
 
     // The dishonest node's wrong results were detected and outvoted by the backups.
-    let events = roothash_events(&n0.node, 1);
-    assert!(
-        events.iter().any(|(_, e)| matches!(e, RoothashEvent::Finalized { discrepancy: true, bad, .. } if bad.contains(&cheat))),
-        "a discrepancy resolved against the dishonest node\n{}",
-        stall_report(&n0.node, &runtime_id())
-    );
-    assert!(events.iter().any(|(_, e)| matches!(e, RoothashEvent::NodeSlashed { node, reason: SlashReason::RuntimeIncorrectResults, .. } if *node == cheat)));
-    assert!(
-        !events.iter().any(|(_, e)| matches!(e, RoothashEvent::RoundFailed { .. })),
-        "no round fails"
-    );
+    assert_dishonest_caught(&n0.node, &runtime_id(), &cheat);
     stop_all(nodes).await;
 }
 

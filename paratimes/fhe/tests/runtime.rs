@@ -2,7 +2,8 @@
 //! setup and signed transactions: a private vote registered, deployed, cast with proven
 //! encrypted ballots and closed, its tallies decrypted by the key holder alone; inputs
 //! replayed by another sender, with another nonce or into another contract are refused with
-//! gas charged; a node without a key set's bytes stops the batch instead of diverging; bad
+//! gas charged; a sealed-bid auction and a token whose overdraft moves nothing, audited by
+//! the key holder; a node without a key set's bytes stops the batch instead of diverging; bad
 //! keys, programs and calls are refused and change nothing.
 
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use atoll_fhe::keys::{generate, key_set_id, Generated};
 use atoll_fhe::module::calls::*;
 use atoll_fhe::module::input_metadata;
 use atoll_fhe::module::keysets::{Directory, KeySets, NoKeySets};
+use atoll_fhe::module::state::account_tag;
 use atoll_fhe::program::{Function, Instr, Program, Ty};
 use atoll_fhe::setup::ProofSetup;
 use atoll_fhe::{runtime, runtime_id, FheConfig};
@@ -202,8 +204,26 @@ impl Node {
         function: &str,
         inputs: Vec<u8>,
     ) -> Vec<u8> {
-        let gas = 2 * self.gas_of(contract, 0).max(self.gas_of(contract, 1)) + 200_000;
-        let body = Call { contract, function: function.into(), accounts: vec![], inputs };
+        self.call_with(sender, contract, function, vec![], inputs)
+    }
+
+    /// A call of `function` with account arguments; the gas limit is its price plus room
+    /// for the transaction's size.
+    fn call_with(
+        &mut self,
+        sender: &MemorySigner,
+        contract: u64,
+        function: &str,
+        accounts: Vec<Address>,
+        inputs: Vec<u8>,
+    ) -> Vec<u8> {
+        let record: Option<ContractRecord> =
+            self.query(QUERY_CONTRACT, &ContractQuery { contract });
+        let price = record
+            .and_then(|r| r.program.function(function).map(|(i, _)| r.gas[i]))
+            .unwrap_or(1_000_000);
+        let gas = price + 200_000;
+        let body = Call { contract, function: function.into(), accounts, inputs };
         self.tx(sender, gas, CALL, &body)
     }
 
@@ -451,4 +471,57 @@ fn the_devnet_proof_setup_depends_on_its_seed_only() {
     let info: SetupInfo = node.query(QUERY_SETUP, &());
     assert_eq!(info.setup, again.id);
     assert_eq!(info.known_answer, atoll_fhe::kat::KNOWN_ANSWER);
+}
+
+#[test]
+fn a_sealed_bid_auction_and_an_audited_token_run_through_the_runtime() {
+    let mut node = Node::new(true);
+    let owner = user(1);
+    node.register(&owner);
+    let auction = node.deploy(&owner, atoll_fhe::demos::auction());
+    let token = node.deploy(&owner, atoll_fhe::demos::token());
+    let (alice, bob) = (user(2), user(3));
+
+    // Two sealed bids: the higher one leads, computed on ciphertext.
+    let mut txs = Vec::new();
+    for (bidder, bid) in [(&alice, 500), (&bob, 900)] {
+        let inputs = node.inputs(auction, bidder, &[(Ty::U32, bid)]);
+        txs.push(node.call_tx(bidder, auction, "bid", inputs));
+    }
+    node.batch(txs).iter().for_each(ok);
+    let tx = node.call_tx(&owner, auction, "close", Vec::new());
+    ok(&node.batch(vec![tx])[0]);
+    let highest = node.revealed(auction, 0).expect("highest bid revealed");
+    let winner = node.revealed(auction, 1).expect("winner revealed");
+    assert_eq!(decrypt(&highest.ciphertext), 900);
+    assert_eq!(decrypt(&winner.ciphertext), account_tag(&address(&bob)));
+
+    // The token: the owner mints to Alice; only the owner may.
+    let mint = node.inputs(token, &alice, &[(Ty::U32, 5)]);
+    let tx = node.call_with(&alice, token, "mint", vec![address(&alice)], mint);
+    failed(&node.batch(vec![tx])[0], codes::REFUSED);
+    let mint = node.inputs(token, &owner, &[(Ty::U32, 100)]);
+    let tx = node.call_with(&owner, token, "mint", vec![address(&alice)], mint);
+    ok(&node.batch(vec![tx])[0]);
+    // Alice sends 30 to Bob, then tries 500: the overdraft moves nothing, and the call
+    // succeeds like any other (nobody but the auditor learns it was tried).
+    let sent = node.inputs(token, &alice, &[(Ty::U32, 30)]);
+    let first = node.call_with(&alice, token, "transfer", vec![address(&bob)], sent);
+    let over = node.inputs(token, &alice, &[(Ty::U32, 500)]);
+    let second = node.call_with(&alice, token, "transfer", vec![address(&bob)], over);
+    node.batch(vec![first, second]).iter().for_each(ok);
+    let balance = |node: &Node, who: &MemorySigner| {
+        let args = ValueQuery {
+            contract: token,
+            slot: atoll_fhe::demos::BALANCE,
+            account: Some(address(who)),
+        };
+        let value: ValueResult = node.query(QUERY_VALUE, &args);
+        decrypt(&value.ciphertext.expect("a balance"))
+    };
+    assert_eq!((balance(&node, &alice), balance(&node, &bob)), (70, 30));
+    // The auditor (the key holder) reveals Bob's balance on chain.
+    let tx = node.call_with(&owner, token, "audit", vec![address(&bob)], Vec::new());
+    ok(&node.batch(vec![tx])[0]);
+    assert_eq!(decrypt(&node.revealed(token, 0).expect("audit").ciphertext), 30);
 }
