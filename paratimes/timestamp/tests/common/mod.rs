@@ -32,6 +32,7 @@ pub fn config() -> HostConfig {
         runtime_id: runtime_id(),
         chain_context: chain(),
         call_timeout: Duration::from_secs(20),
+        start_timeout: Duration::from_secs(10),
         max_restarts: 3,
         restart_window: Duration::from_secs(600),
         env: Vec::new(),
