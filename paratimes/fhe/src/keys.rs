@@ -74,6 +74,11 @@ impl Evaluation {
         if key_set_id(key_set) != *id {
             return Err(FheError::Keys(format!("key set bytes do not hash to {id}")));
         }
+        Self::open_hashed(id, key_set, public_key)
+    }
+
+    /// [`Evaluation::open`] for bytes the caller already found to hash to `id`.
+    pub fn open_hashed(id: &Hash, key_set: &[u8], public_key: &[u8]) -> Result<Self, FheError> {
         let compressed: CompressedXofKeySet =
             decode_conformant(key_set, MAX_KEY_SET_BYTES, &config())?;
         let (public, server) = compressed.decompress().into_raw_parts();

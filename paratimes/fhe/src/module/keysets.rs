@@ -108,7 +108,8 @@ impl KeySets {
             ));
         }
         let opened = Arc::new(
-            Evaluation::open(id, &bytes, public_key).map_err(|e| KeySetError::Invalid(*id, e))?,
+            Evaluation::open_hashed(id, &bytes, public_key)
+                .map_err(|e| KeySetError::Invalid(*id, e))?,
         );
         let mut cache = self.opened.lock().unwrap_or_else(|e| e.into_inner());
         cache.retain(|e| e.id != *id);

@@ -20,15 +20,12 @@ use atoll_types::{Address, ChainContext, Hash};
 use crate::cipher::{open_inputs, Encrypted};
 use crate::exec::run;
 use crate::keys::{decode_client_key, decode_public_key, Evaluation};
-use crate::program::MAX_NAME;
+use crate::program::Function;
 use crate::setup::ProofSetup;
 use crate::{gas, FheError};
 use calls::*;
 use keysets::{KeySetError, KeySets};
 use state::{contract_key, key_set_key, next_contract_key, reveal_key, setup_key, CallEnv};
-
-/// Most account arguments a call may name (the program model's limit).
-const MAX_ACCOUNTS: usize = crate::program::MAX_ACCOUNT_ARGS;
 
 /// What a call's inputs are bound to: the ParaTime's chain context (the consensus chain and
 /// the runtime id), the contract, the sender and the transaction's nonce. A proof made for
@@ -52,6 +49,25 @@ pub fn input_metadata(
 
 fn fail(code: u32, message: impl Into<String>) -> RuntimeError {
     RuntimeError::new(NAME, code, message)
+}
+
+/// The function a call names, if the contract has it and the call names as many accounts
+/// as it takes (with its index, which prices it).
+fn target<'r>(
+    record: &'r ContractRecord,
+    body: &Call,
+) -> Result<(usize, &'r Function), RuntimeError> {
+    let (index, function) = record
+        .program
+        .function(&body.function)
+        .ok_or_else(|| fail(codes::UNKNOWN_FUNCTION, format!("no function {:?}", body.function)))?;
+    if body.accounts.len() != usize::from(function.accounts) {
+        return Err(fail(
+            codes::BAD_ARGUMENTS,
+            format!("{} takes {} accounts", function.name, function.accounts),
+        ));
+    }
+    Ok((index, function))
 }
 
 /// How an error of the building blocks fails a call.
@@ -169,15 +185,7 @@ impl Fhe {
         let caller = ctx.require_caller()?;
         let nonce = ctx.tx_nonce.unwrap_or(0);
         let record = self.contract(ctx, body.contract)?;
-        let (index, function) = record.program.function(&body.function).ok_or_else(|| {
-            fail(codes::UNKNOWN_FUNCTION, format!("no function {:?}", body.function))
-        })?;
-        if body.accounts.len() != usize::from(function.accounts) {
-            return Err(fail(
-                codes::BAD_ARGUMENTS,
-                format!("{} takes {} accounts", function.name, function.accounts),
-            ));
-        }
+        let (index, function) = target(&record, &body)?;
         if function.inputs.is_empty() != body.inputs.is_empty() {
             return Err(fail(
                 codes::BAD_ARGUMENTS,
@@ -299,16 +307,7 @@ impl Fhe {
             CALL => {
                 let body: Call = decode_body(&tx.call.body)?;
                 let record = self.contract(ctx, body.contract)?;
-                let (index, function) =
-                    record.program.function(&body.function).ok_or_else(|| {
-                        fail(codes::UNKNOWN_FUNCTION, format!("no function {:?}", body.function))
-                    })?;
-                if body.accounts.len() != usize::from(function.accounts)
-                    || body.function.len() > MAX_NAME
-                    || body.accounts.len() > MAX_ACCOUNTS
-                {
-                    return Err(fail(codes::BAD_ARGUMENTS, "accounts do not match the function"));
-                }
+                let (index, _) = target(&record, &body)?;
                 let cost = record.gas.get(index).copied().unwrap_or(u64::MAX);
                 if gas_limit < cost {
                     return Err(low(cost));
