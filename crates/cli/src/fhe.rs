@@ -275,6 +275,26 @@ async fn contract(cx: &Session<'_>, runtime: &RuntimeId, contract: u64) -> Resul
     record.ok_or_else(|| anyhow!("no contract {contract}"))
 }
 
+/// The latest reveal of `contract` under `label` (and the round that answered), decrypted
+/// if a client key for its key set is here or published (with which one).
+async fn decrypt_reveal(
+    cx: &Session<'_>,
+    runtime: &RuntimeId,
+    id: u64,
+    label: u16,
+) -> Result<(u64, RevealRecord, Option<(u64, &'static str)>)> {
+    let record = contract(cx, runtime, id).await?;
+    let (round, reveal): (u64, Option<RevealRecord>) =
+        query(&cx.client, runtime, QUERY_REVEALED, &RevealedQuery { contract: id, label }).await?;
+    let reveal =
+        reveal.ok_or_else(|| anyhow!("contract {id} revealed nothing under label {label}"))?;
+    let decrypted = match client_key(cx, runtime, &record.key_set).await? {
+        Some((key, how)) => Some((Cipher::decode(&reveal.ciphertext)?.decrypt(&key), how)),
+        None => None,
+    };
+    Ok((round, reveal, decrypted))
+}
+
 /// Signs, submits and waits for an FHE transaction; its outcome's output.
 async fn send<B: borsh::BorshSerialize>(
     cx: &Session<'_>,
@@ -419,16 +439,7 @@ pub(crate) async fn run(
         }
         FheCommand::Reveal { runtime, contract: id, label } => {
             let runtime = runtime_id(runtime.runtime.as_deref())?;
-            let record = contract(&cx, &runtime, id).await?;
-            let (round, reveal): (u64, Option<RevealRecord>) =
-                query(&cx.client, &runtime, QUERY_REVEALED, &RevealedQuery { contract: id, label })
-                    .await?;
-            let reveal = reveal
-                .ok_or_else(|| anyhow!("contract {id} revealed nothing under label {label}"))?;
-            let decrypted = match client_key(&cx, &runtime, &record.key_set).await? {
-                Some((key, how)) => Some((Cipher::decode(&reveal.ciphertext)?.decrypt(&key), how)),
-                None => None,
-            };
+            let (round, reveal, decrypted) = decrypt_reveal(&cx, &runtime, id, label).await?;
             out.show(
                 &json!({ "contract": id, "label": label, "revealed_in_round": reveal.round.0,
                     "value": decrypted.map(|d| d.0), "decrypted_with": decrypted.map(|d| d.1),
@@ -454,20 +465,10 @@ pub(crate) async fn run(
                 Some(v) => v,
                 None => {
                     let runtime = runtime_id(tx.runtime.as_deref())?;
-                    let record = contract(&cx, &runtime, id).await?;
-                    let (_, reveal): (u64, Option<RevealRecord>) = query(
-                        &cx.client,
-                        &runtime,
-                        QUERY_REVEALED,
-                        &RevealedQuery { contract: id, label },
-                    )
-                    .await?;
-                    let reveal = reveal.ok_or_else(|| anyhow!("nothing revealed under {label}"))?;
-                    let (key, _) =
-                        client_key(&cx, &runtime, &record.key_set).await?.ok_or_else(|| {
-                            anyhow!("no client key here for key set {}", record.key_set)
-                        })?;
-                    Cipher::decode(&reveal.ciphertext)?.decrypt(&key)
+                    let (_, _, decrypted) = decrypt_reveal(&cx, &runtime, id, label).await?;
+                    decrypted.map(|(v, _)| v).ok_or_else(|| {
+                        anyhow!("no client key here for contract {id}'s key set, none published")
+                    })?
                 }
             };
             let body = Publish { contract: id, label, value };
