@@ -64,6 +64,41 @@ struct Tracker {
     last_commit: Option<Instant>,
 }
 
+/// Follows the finalized rounds of `runtime` after `start_round` until every transaction
+/// in `submitted` (by hash, with when it was submitted) is in one or `deadline` passes;
+/// removes the finalized ones. Each one's latency to its finalized round, and when the last
+/// was seen.
+pub(crate) async fn follow_rounds(
+    client: &Client,
+    runtime: &atoll_types::RuntimeId,
+    submitted: &mut HashMap<Hash, Instant>,
+    start_round: u64,
+    deadline: Instant,
+) -> Result<(Vec<Duration>, Option<Instant>)> {
+    let mut latencies = Vec::with_capacity(submitted.len());
+    let mut next_round = start_round + 1;
+    let mut last_final = None;
+    while !submitted.is_empty() && Instant::now() < deadline {
+        let latest =
+            client.roothash(runtime, atoll_client::model::StateQuery::default()).await?.value.round;
+        while next_round <= latest {
+            // A round the consensus layer finalized may not be stored by the node yet: ask
+            // again on the next poll rather than skip it.
+            let Ok(round) = client.runtime_round(runtime, next_round).await else { break };
+            let now = Instant::now();
+            for outcome in round.outcomes {
+                if let Some(at) = submitted.remove(&outcome.hash) {
+                    latencies.push(now.duration_since(at));
+                    last_final = Some(now);
+                }
+            }
+            next_round += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok((latencies, last_final))
+}
+
 pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;

@@ -15,7 +15,7 @@ use atoll_types::{Amount, Hash};
 use clap::Args;
 use serde_json::json;
 
-use crate::bench::percentile;
+use crate::bench::{follow_rounds, percentile};
 use crate::chain::NodeArgs;
 use crate::output::Output;
 use crate::paratime::{runtime_nonce, signed_runtime_tx};
@@ -104,27 +104,9 @@ pub(crate) async fn anchors(
     let submit_secs = started.elapsed().as_secs_f64();
 
     // Follow finalized rounds until every admitted anchor is in one (or the drain ends).
-    let mut latencies = Vec::with_capacity(submitted.len());
-    let mut next_round = start_round + 1;
-    let mut last_final = None;
     let deadline = Instant::now() + Duration::from_secs(args.drain_timeout);
-    while !submitted.is_empty() && Instant::now() < deadline {
-        let latest = client.roothash(&runtime, StateQuery::default()).await?.value.round;
-        while next_round <= latest {
-            // A round the consensus layer finalized may not be stored by the node yet: ask
-            // again on the next poll rather than skip it.
-            let Ok(round) = client.runtime_round(&runtime, next_round).await else { break };
-            let now = Instant::now();
-            for outcome in round.outcomes {
-                if let Some(at) = submitted.remove(&outcome.hash) {
-                    latencies.push(now.duration_since(at));
-                    last_final = Some(now);
-                }
-            }
-            next_round += 1;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (mut latencies, last_final) =
+        follow_rounds(&client, &runtime, &mut submitted, start_round, deadline).await?;
     let end_round = client.roothash(&runtime, StateQuery::default()).await?.value.round;
     let end_height = client.status().await?.height;
     latencies.sort();

@@ -1,6 +1,7 @@
 //! `atoll fhe …`: the FHE ParaTime from the key holder's and the caller's side. A key holder
-//! generates a key set (`keygen`: the client key stays in the keys directory, the key set
-//! goes where compute nodes read it), registers it, deploys a demo program over it and
+//! generates a key set (`keygen`: the client key and the key set stay in the keys
+//! directory), registers it (`register` uploads the key set to the node, from which the
+//! compute nodes fetch it), deploys a demo program over it and
 //! decrypts what the contract reveals; callers encrypt their inputs to the contract's public
 //! key with a proof bound to their transaction (`call`). Nothing here trusts the node with a
 //! secret: encryption and decryption happen in this process.
@@ -30,7 +31,7 @@ use crate::paratime::{query, runtime_nonce, send_signed};
 
 /// Transaction size gas of the FHE ParaTime (`core_parameters`): base plus one per byte,
 /// with room for the signature and encoding around the call.
-fn size_gas(body_len: usize) -> u64 {
+pub(crate) fn size_gas(body_len: usize) -> u64 {
     let params = atoll_fhe::core_parameters();
     params.tx_base_gas + params.tx_byte_gas * (body_len as u64 + 512)
 }
@@ -68,7 +69,7 @@ pub(crate) struct FheRuntimeArg {
     runtime: Option<String>,
 }
 
-fn runtime_id(text: Option<&str>) -> Result<RuntimeId> {
+pub(crate) fn runtime_id(text: Option<&str>) -> Result<RuntimeId> {
     match text {
         Some(text) => text.parse().with_context(|| format!("runtime id {text:?}")),
         None => Ok(atoll_fhe::runtime_id()),
@@ -104,14 +105,17 @@ pub(crate) enum FheCommand {
         out: PathBuf,
     },
     /// Generate a key set: the client key (which decrypts everything encrypted to the key
-    /// set) stays in the keys directory (`fhe/<id>.client`); the key set is written to the
-    /// directory compute nodes read key sets from. Prints its id.
+    /// set) stays in the keys directory (`fhe/<id>.client`), beside the key set for the
+    /// compute nodes (`fhe/<id>.keyset`, which `register` uploads). Prints its id.
     Keygen {
-        /// The compute nodes' key-set directory (the devnet's: `<dir>/fhe/key-sets`).
+        /// Also write the key set to this directory (compute nodes started with
+        /// `--key-sets <dir>` read it from there).
         #[arg(long, env = "ATOLL_FHE_KEY_SETS")]
-        key_sets: PathBuf,
+        key_sets: Option<PathBuf>,
     },
-    /// Register a key set generated here (its id and public key go on chain).
+    /// Register a key set generated here: uploads the key set to the node (the other
+    /// compute nodes fetch it from there by its id), then puts its id and public key on
+    /// chain.
     Register {
         #[command(flatten)]
         tx: FheTxArgs,
@@ -189,6 +193,9 @@ pub(crate) enum FheCommand {
         #[arg(long)]
         key_set: String,
     },
+    /// Load: a token over your key set, then many encrypted transfers at once; reports
+    /// finalized transfers per second and latency.
+    Bench(crate::fhe_bench::BenchArgs),
     /// A contract state slot's ciphertext, decrypted if the client key is here.
     Value {
         #[command(flatten)]
@@ -269,7 +276,11 @@ async fn client_key(
     }
 }
 
-async fn contract(cx: &Session<'_>, runtime: &RuntimeId, contract: u64) -> Result<ContractRecord> {
+pub(crate) async fn contract(
+    cx: &Session<'_>,
+    runtime: &RuntimeId,
+    contract: u64,
+) -> Result<ContractRecord> {
     let (_, record): (u64, Option<ContractRecord>) =
         query(&cx.client, runtime, QUERY_CONTRACT, &ContractQuery { contract }).await?;
     record.ok_or_else(|| anyhow!("no contract {contract}"))
@@ -348,11 +359,15 @@ pub(crate) async fn run(
             rand_core::OsRng.fill_bytes(&mut seed);
             let generated = generate(seed)?;
             let id = atoll_fhe::keys::key_set_id(&generated.key_set);
-            std::fs::create_dir_all(&key_sets)
-                .with_context(|| format!("creating {}", key_sets.display()))?;
-            let file = atoll_fhe::module::keysets::Directory::new(&key_sets).path(&id);
-            std::fs::write(&file, &generated.key_set)
-                .with_context(|| format!("writing {}", file.display()))?;
+            let file = key_path(keys_dir, &id, "keyset");
+            write_private(&file, &generated.key_set)?;
+            if let Some(dir) = &key_sets {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                let copy = atoll_fhe::module::keysets::Directory::new(dir).path(&id);
+                std::fs::write(&copy, &generated.key_set)
+                    .with_context(|| format!("writing {}", copy.display()))?;
+            }
             write_private(
                 &key_path(keys_dir, &id, "client"),
                 &encode_client_key(&generated.client)?,
@@ -377,11 +392,24 @@ pub(crate) async fn run(
     let cx = chain::connect(node, keys_dir, out).await?;
     match command {
         FheCommand::Setup { .. } | FheCommand::Keygen { .. } => Ok(()),
+        FheCommand::Bench(args) => crate::fhe_bench::run(&cx, args).await,
         FheCommand::Register { tx, key_set } => {
             let id = parse_hash(&key_set)?;
             let path = key_path(keys_dir, &id, "public");
             let public_key =
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let path = key_path(keys_dir, &id, "keyset");
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let runtime = runtime_id(tx.runtime.as_deref())?;
+            let stored = cx
+                .client
+                .put_blob(&runtime, bytes)
+                .await
+                .context("uploading the key set to the node")?;
+            if stored.id != id {
+                bail!("the node stored the key set as {}, not {id}", stored.id);
+            }
             send(
                 &cx,
                 &tx,

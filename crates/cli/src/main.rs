@@ -11,6 +11,7 @@ mod chain;
 mod devnet;
 mod evm;
 mod fhe;
+mod fhe_bench;
 mod output;
 mod paratime;
 mod runtime_events;
@@ -222,12 +223,44 @@ enum GenesisCommand {
         /// Round timeout, in consensus blocks.
         #[arg(long, default_value_t = 6)]
         round_timeout: u64,
+        /// The runtime's results are bit-exact only on some machines: nodes must register
+        /// this known answer (64 hex digits) to be elected. `--known-answer fhe` takes the
+        /// FHE ParaTime's answer and CPU requirement.
+        #[arg(long)]
+        known_answer: Option<String>,
+        /// With `--known-answer`: the CPU it is computed on, `<arch>[+feature…]`
+        /// (e.g. `x86_64+avx2+fma`).
+        #[arg(long, requires = "known_answer")]
+        cpu: Option<String>,
     },
     /// Check a genesis document and print its chain context.
     Validate {
         /// The genesis document.
         file: PathBuf,
     },
+}
+
+/// A deployment's determinism requirement from `--known-answer` and `--cpu`.
+fn determinism(
+    answer: &str,
+    cpu: Option<&str>,
+) -> Result<atoll_consensus::registry::types::Determinism> {
+    if answer == "fhe" {
+        if cpu.is_some() {
+            bail!("--known-answer fhe brings its own CPU requirement: drop --cpu");
+        }
+        return devnet::fhe_determinism();
+    }
+    let known_answer =
+        answer.parse().with_context(|| format!("known answer {answer:?} (64 hex digits)"))?;
+    let cpu = cpu.context("--known-answer needs --cpu <arch>[+feature…]")?;
+    let mut parts = cpu.split('+').map(str::to_owned);
+    let arch = parts.next().filter(|a| !a.is_empty()).context("--cpu names no architecture")?;
+    Ok(atoll_consensus::registry::types::Determinism {
+        arch,
+        cpu_features: parts.collect(),
+        known_answer,
+    })
 }
 
 fn parse_version(text: &str) -> Result<atoll_consensus::registry::types::Version> {
@@ -342,6 +375,8 @@ fn genesis_command(command: GenesisCommand) -> Result<()> {
             backups,
             stragglers,
             round_timeout,
+            known_answer,
+            cpu,
         } => {
             let mut genesis = read_genesis(&path)?;
             let id: atoll_types::RuntimeId =
@@ -356,6 +391,10 @@ fn genesis_command(command: GenesisCommand) -> Result<()> {
                 propose_batch_timeout: (round_timeout / 3).max(1),
             };
             genesis::add_compute_runtime(&mut genesis, id, version, identity.entity_id, shape)?;
+            if let Some(answer) = known_answer {
+                let determinism = determinism(&answer, cpu.as_deref())?;
+                genesis::require_determinism(&mut genesis, id, determinism)?;
+            }
             write_genesis(&path, &genesis)?;
             println!("added runtime {id}");
         }

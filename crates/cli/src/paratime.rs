@@ -224,7 +224,9 @@ pub(crate) async fn query<T: borsh::BorshDeserialize>(
 ) -> Result<(u64, T)> {
     let answer = client.runtime_query(runtime, method, &atoll_types::encode(args)).await?;
     let bytes = hex::decode(&answer.result).context("query result is not hex")?;
-    let value = atoll_types::decode(&bytes, 1 << 20).context("decoding the query result")?;
+    // Room for the largest answers: an FHE slot's ciphertext (up to 1 MiB) with its proof,
+    // which holds the value again.
+    let value = atoll_types::decode(&bytes, 8 << 20).context("decoding the query result")?;
     Ok((answer.round, value))
 }
 

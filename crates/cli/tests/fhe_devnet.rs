@@ -1,8 +1,13 @@
 //! The FHE ParaTime over real nodes: `atoll devnet --fhe` runs it on the compute nodes
 //! (each ParaTime process passes the known-answer test first); with the `atoll fhe`
-//! commands a key holder generates and registers a key set and deploys a private vote,
+//! commands a key holder generates a key set, uploads it to the client node and registers
+//! it (the compute nodes fetch it from their peers by its id) and deploys a private vote,
 //! three accounts cast encrypted, proven ballots, the owner closes the vote and decrypts
-//! the tallies the committee computed on ciphertext, and publishes the winner's.
+//! the tallies the committee computed on ciphertext, and publishes the winner's. Then a
+//! sealed-bid auction (three bids, the winner revealed only at close) and a confidential
+//! token (mint, transfer, an overdraft that moves nothing, the auditor's audits). Between
+//! steps, someone without the client key finds only ciphertext in every compute node's
+//! state.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -86,7 +91,6 @@ fn cli(dir: &Path, api: &str, args: &[&str]) -> Value {
         .args(["--api", api, "--keys-dir", keys.to_str().expect("utf-8"), "--output", "json"])
         .args(args)
         .env("ATOLL_FHE_SETUP", dir.join("fhe/setup.crs"))
-        .env("ATOLL_FHE_KEY_SETS", dir.join("fhe/key-sets"))
         .output()
         .expect("run atoll");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -105,7 +109,7 @@ fn finalized(answer: &Value) {
 }
 
 #[test]
-fn a_private_vote_runs_on_the_devnet_and_only_the_key_holder_reads_the_tally() {
+fn the_demo_programs_run_on_the_devnet_and_only_the_key_holder_reads_them() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("devnet");
     let base = free_base(PORTS);
@@ -144,19 +148,10 @@ fn a_private_vote_runs_on_the_devnet_and_only_the_key_holder_reads_the_tally() {
         finalized(&cli(&dir, &api, &args));
         step(&format!("{voter}'s ballot finalized"));
     }
-    // A tally on chain is ciphertext: bob (no client key, none published) cannot read it.
-    let bob_keys = tmp.path().join("bob-keys");
-    std::fs::create_dir_all(&bob_keys).expect("dir");
-    let out = Command::new(ATOLL)
-        .args(["--api", &api, "--keys-dir", bob_keys.to_str().expect("utf-8"), "--output", "json"])
-        .args(["fhe", "value", "--contract", contract, "--slot", "2"])
-        .output()
-        .expect("run atoll");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let seen: Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(seen["stored"], true, "{seen}");
-    assert!(seen["value"].is_null(), "{seen}");
-    assert!(seen["ciphertext_bytes"].as_u64().expect("size") > 10_000, "{seen}");
+    // A tally on chain is ciphertext: someone without the client key (none published)
+    // cannot read it, on any compute node.
+    let outsider = Outsider::new(tmp.path(), &summary);
+    outsider.sees_ciphertext(contract, 2, None);
 
     finalized(&cli(
         &dir,
@@ -181,4 +176,149 @@ fn a_private_vote_runs_on_the_devnet_and_only_the_key_holder_reads_the_tally() {
     ));
     let reveal = cli(&dir, &api, &["fhe", "reveal", "--contract", contract, "--label", "2"]);
     assert_eq!(reveal["published"].as_u64(), Some(2), "{reveal}");
+    step("winner published");
+
+    // A sealed-bid auction over the same key set: the highest bid and its bidder stay
+    // ciphertext until the owner closes it.
+    let deployed =
+        cli(&dir, &api, &["fhe", "deploy", "--from", "alice", "--key-set", &key_set, "auction"]);
+    let auction = deployed["contract"].as_u64().expect("contract id").to_string();
+    let auction = auction.as_str();
+    for (bidder, bid) in [("bob", "u32:700"), ("carol", "u32:950"), ("dave", "u32:800")] {
+        let args = [
+            "fhe",
+            "call",
+            "--from",
+            bidder,
+            "--contract",
+            auction,
+            "--function",
+            "bid",
+            "--input",
+            bid,
+        ];
+        finalized(&cli(&dir, &api, &args));
+    }
+    outsider.sees_ciphertext(auction, 0, None);
+    outsider.sees_ciphertext(auction, 1, None);
+    step("auction: three sealed bids");
+    finalized(&cli(
+        &dir,
+        &api,
+        &["fhe", "call", "--from", "alice", "--contract", auction, "--function", "close"],
+    ));
+    let revealed = |contract: &str, label: &str| -> u64 {
+        let reveal = cli(&dir, &api, &["fhe", "reveal", "--contract", contract, "--label", label]);
+        reveal["value"].as_u64().unwrap_or_else(|| panic!("decrypted: {reveal}"))
+    };
+    assert_eq!(revealed(auction, "0"), 950);
+    let carol = outsider.address("carol");
+    assert_eq!(revealed(auction, "1"), atoll_fhe::module::state::account_tag(&carol));
+    step("auction closed: carol's bid of 950 won");
+
+    // A confidential token audited by its key holder: balances are ciphertext, and an
+    // overdraft moves nothing (decided on ciphertext).
+    let deployed =
+        cli(&dir, &api, &["fhe", "deploy", "--from", "alice", "--key-set", &key_set, "token"]);
+    let token = deployed["contract"].as_u64().expect("contract id").to_string();
+    let token = token.as_str();
+    let call = |from: &str, function: &str, account: &str, input: Option<&str>| {
+        let mut args = vec![
+            "fhe",
+            "call",
+            "--from",
+            from,
+            "--contract",
+            token,
+            "--function",
+            function,
+            "--account",
+            account,
+        ];
+        if let Some(input) = input {
+            args.extend(["--input", input]);
+        }
+        finalized(&cli(&dir, &api, &args));
+    };
+    call("alice", "mint", "bob", Some("u32:500"));
+    call("bob", "transfer", "carol", Some("u32:200"));
+    call("carol", "transfer", "dave", Some("u32:1000"));
+    step("token: minted, transferred, an overdraft tried");
+    for who in ["bob", "carol", "dave"] {
+        outsider.sees_ciphertext(token, 0, Some(who));
+    }
+    let mut audited = Vec::new();
+    for who in ["bob", "carol", "dave"] {
+        call("alice", "audit", who, None);
+        audited.push(revealed(token, "0"));
+    }
+    assert_eq!(audited, vec![300, 200, 0]);
+    step("token audited");
+}
+
+/// Someone with no client key, asking every compute node of the devnet.
+struct Outsider {
+    keys: std::path::PathBuf,
+    apis: Vec<String>,
+    accounts: Vec<(String, String)>,
+}
+
+impl Outsider {
+    /// An empty keys directory under `tmp`; the compute nodes' APIs and the accounts from the
+    /// devnet's `summary`.
+    fn new(tmp: &Path, summary: &str) -> Self {
+        let keys = tmp.join("outsider-keys");
+        std::fs::create_dir_all(&keys).expect("dir");
+        let mut apis = Vec::new();
+        let mut accounts = Vec::new();
+        for line in summary.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                [name, api, ..] if name.starts_with("compute-") => apis.push((*api).to_owned()),
+                [name, address, ..] if address.starts_with("atoll1") => {
+                    accounts.push(((*name).to_owned(), (*address).to_owned()));
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(apis.len(), 3, "{summary}");
+        Self { keys, apis, accounts }
+    }
+
+    fn address(&self, name: &str) -> atoll_types::Address {
+        let (_, address) = self.accounts.iter().find(|(n, _)| n == name).expect("a devnet account");
+        address.parse().expect("address")
+    }
+
+    /// Every compute node stores `slot` of `contract` (for `account`) as a ciphertext this
+    /// outsider cannot decrypt.
+    fn sees_ciphertext(&self, contract: &str, slot: u16, account: Option<&str>) {
+        let slot = slot.to_string();
+        let address = account.map(|name| self.address(name).to_string());
+        for api in &self.apis {
+            let mut args = vec!["fhe", "value", "--contract", contract, "--slot", &slot];
+            if let Some(address) = &address {
+                args.extend(["--account", address]);
+            }
+            // A node may store the finalized round a moment after the client node.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let seen = loop {
+                let out = Command::new(ATOLL)
+                    .args(["--api", api, "--keys-dir", self.keys.to_str().expect("utf-8")])
+                    .args(["--output", "json"])
+                    .args(&args)
+                    .output()
+                    .expect("run atoll");
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                let seen: Value = serde_json::from_slice(&out.stdout).expect("json");
+                if seen["stored"] == true || Instant::now() > deadline {
+                    break seen;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            };
+            assert_eq!(seen["stored"], true, "{api}: {seen}");
+            assert!(seen["value"].is_null(), "{api}: {seen}");
+            assert!(seen["ciphertext_bytes"].as_u64().expect("size") > 10_000, "{api}: {seen}");
+        }
+    }
 }

@@ -280,6 +280,16 @@ pub struct SubmitResponse {
     pub hash: Hash,
 }
 
+/// A blob a compute node stored: its id (SHA-256) and length.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BlobResponse {
+    /// The blob's SHA-256: the name the chain and the runtime know it by.
+    pub id: Hash,
+    /// Its length in bytes.
+    pub size: u64,
+}
+
 /// `POST /v1/transactions/batch`: up to [`MAX_BATCH`] transactions.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

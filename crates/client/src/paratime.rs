@@ -8,7 +8,7 @@ use atoll_consensus::roothash::RuntimeBlockHeader;
 use atoll_types::{Hash, RuntimeId};
 
 use crate::model::{
-    RoothashSummary, RuntimeQueryRequest, RuntimeQueryResponse, RuntimeRoundResponse,
+    BlobResponse, RoothashSummary, RuntimeQueryRequest, RuntimeQueryResponse, RuntimeRoundResponse,
     RuntimeTxStatus, StateQuery, StateResponse, SubmitRequest, SubmitResponse,
 };
 use crate::{Client, ClientError};
@@ -48,6 +48,25 @@ impl Client {
         let response: SubmitResponse =
             self.post(&format!("/v1/runtimes/{id}/transactions"), &body).await?;
         Ok(response.hash)
+    }
+
+    /// Stores `bytes` (an FHE key set, say) on a compute node of runtime `id`, which serves
+    /// them to its runtime and to its peers by their SHA-256.
+    pub async fn put_blob(
+        &self,
+        id: &RuntimeId,
+        bytes: Vec<u8>,
+    ) -> Result<BlobResponse, ClientError> {
+        let response = self
+            .http
+            .put(format!("{}/v1/runtimes/{id}/blobs", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .timeout(Duration::from_secs(300))
+            .body(bytes)
+            .send()
+            .await
+            .map_err(crate::transport)?;
+        Self::decode(response).await
     }
 
     /// A runtime transaction: pending or finalized.

@@ -19,6 +19,7 @@
 //! The worker loop is in [`worker`]; [`ComputeHandle`] is what the node API uses.
 
 mod admission;
+pub mod blobs;
 pub mod byzantine;
 pub mod checkpoint;
 mod executed;
@@ -322,6 +323,10 @@ impl p2p::Provider for Shared {
         Some(logs)
     }
 
+    fn blob(&self, id: &Hash, offset: u64) -> Option<atoll_runtime_host::BlobChunk> {
+        self.executor.blobs().store().chunk(id, offset, blobs::PEER_CHUNK)
+    }
+
     fn admits(&self, peer: &libp2p::PeerId) -> bool {
         let height = self.node.status().height;
         let Ok(tree) = state_at(&self.node, height) else { return false };
@@ -381,6 +386,26 @@ impl ComputeHandle {
     /// Whether the runtime runs in a (simulated) TEE.
     pub fn has_tee(&self) -> bool {
         self.shared.tee.is_some()
+    }
+
+    /// The answer of the runtime's known-answer test on this machine, for a runtime whose
+    /// results are bit-exact only on some hardware (the node registers it).
+    pub fn known_answer(&self) -> Option<Hash> {
+        self.shared.executor.known_answer()
+    }
+
+    /// Stores `bytes` in the node's blob store (where the runtime and peers get them);
+    /// returns their id, their SHA-256.
+    pub async fn put_blob(&self, bytes: Vec<u8>) -> Result<Hash, blobs::BlobError> {
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || shared.executor.blobs().store().put(&bytes))
+            .await
+            .map_err(|e| blobs::BlobError::Io(std::io::Error::other(e.to_string())))?
+    }
+
+    /// Whether blob `id` is in the node's blob store.
+    pub fn has_blob(&self, id: &Hash) -> bool {
+        self.shared.executor.blobs().store().contains(id)
     }
 
     /// An attestation of the runtime's enclave for `node` at consensus `height`: the
@@ -625,7 +650,13 @@ pub fn start(
             .collect(),
         socket_dir: config.storage_path.parent().map(|dir| dir.join("runtime-sockets")),
     };
-    let executor = Executor::start(host, storage).map_err(ComputeError::Runtime)?;
+    let blob_store = blobs::BlobStore::open(
+        &config.storage_path.with_extension("blobs"),
+        blobs::DEFAULT_CAPACITY,
+    )
+    .map_err(|e| ComputeError::Internal(e.to_string()))?;
+    let blobs = Arc::new(blobs::Blobs::new(blob_store));
+    let executor = Executor::start(host, storage, blobs.clone()).map_err(ComputeError::Runtime)?;
     let shared = Arc::new(Shared {
         runtime: config.runtime,
         node,
@@ -644,6 +675,7 @@ pub fn start(
         tee: config.tee.clone(),
     });
     let (p2p, gossip, p2p_task) = p2p::start(config.runtime, config.p2p.clone(), shared.clone())?;
+    blobs.connect(p2p.clone(), tokio::runtime::Handle::current());
     let journal = journal::Journal::open(config.storage_path.with_extension("journal"))?;
     let worker =
         worker::Worker::new(shared.clone(), p2p.clone(), identity, config.commit_fee, journal)?;

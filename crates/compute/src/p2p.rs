@@ -4,7 +4,8 @@
 //!   proposals. A proposal names its transactions by hash only.
 //! - **Fetch** (request-response): transactions by hash (for a proposal whose transactions
 //!   a worker lacks), the write logs of a finalized round (for a node that lags) and the
-//!   checkpoint of a round's state with its chunks (for a node that cannot replay). A
+//!   checkpoint of a round's state with its chunks (for a node that cannot replay), and
+//!   parts of blobs (bytes too large for the chain, see [`crate::blobs`]). A
 //!   request goes to [`FETCH_FANOUT`] connected peers at a time, in turn; the caller keeps
 //!   what verifies.
 //!
@@ -37,6 +38,7 @@ use tokio::task::JoinHandle;
 
 use atoll_mkvs::checkpoint::Manifest;
 use atoll_mkvs::RangeProof;
+use atoll_runtime_host::BlobChunk;
 
 use crate::storage::RoundWriteLogs;
 
@@ -98,6 +100,13 @@ pub enum FetchRequest {
         /// The key the chunk stops before.
         end: Option<Vec<u8>>,
     },
+    /// A part of a blob the peer stores (see [`crate::blobs`]).
+    Blob {
+        /// The blob's SHA-256.
+        id: Hash,
+        /// Where the part starts.
+        offset: u64,
+    },
 }
 
 /// A fetch response.
@@ -113,6 +122,8 @@ pub enum FetchResponse {
     Checkpoint(Option<Manifest>),
     /// The chunk, if the peer keeps that state.
     CheckpointChunk(Option<RangeProof>),
+    /// The blob's part, if the peer stores the blob.
+    Blob(Option<BlobChunk>),
 }
 
 /// What this node serves to peers' fetch requests.
@@ -135,6 +146,10 @@ pub trait Provider: Send + Sync {
         _start: &[u8],
         _end: Option<&[u8]>,
     ) -> Option<RangeProof> {
+        None
+    }
+    /// The part of blob `id` from `offset`, if it stores the blob.
+    fn blob(&self, _id: &Hash, _offset: u64) -> Option<BlobChunk> {
         None
     }
     /// Whether `peer` may connect to this node (a registered node serving the runtime).
@@ -506,6 +521,7 @@ fn empty(request: &FetchRequest) -> FetchResponse {
         FetchRequest::Proposals(_) => FetchResponse::Proposals(Vec::new()),
         FetchRequest::Checkpoint(_) => FetchResponse::Checkpoint(None),
         FetchRequest::CheckpointChunk { .. } => FetchResponse::CheckpointChunk(None),
+        FetchRequest::Blob { .. } => FetchResponse::Blob(None),
     }
 }
 
@@ -533,6 +549,7 @@ fn serve(provider: &dyn Provider, request: FetchRequest) -> FetchResponse {
         FetchRequest::CheckpointChunk { round, start, end } => {
             FetchResponse::CheckpointChunk(provider.checkpoint_chunk(round, &start, end.as_deref()))
         }
+        FetchRequest::Blob { id, offset } => FetchResponse::Blob(provider.blob(&id, offset)),
     }
 }
 

@@ -8,7 +8,7 @@ use atoll_consensus::governance::{
     self, CastVote, ParameterChange, ParametersModule, ProposalContent, ProposalState,
     SubmitProposal, Vote,
 };
-use atoll_consensus::registry::types::{roles, Entity, TeeHardware, TeePolicy};
+use atoll_consensus::registry::types::{roles, Determinism, Entity, TeeHardware, TeePolicy};
 use atoll_consensus::registry::{
     self, RegisterEntity, RegisterNode, RegisterRuntime, UnfreezeNode,
 };
@@ -17,7 +17,7 @@ use atoll_consensus::staking::methods::{self, AddEscrow};
 use atoll_consensus::staking::{Slash, SlashReason, ThresholdKind};
 use atoll_consensus::Misbehavior;
 use atoll_mkvs::verify_key;
-use atoll_types::{decode, Amount, Epoch, Height, PublicKey, Signer};
+use atoll_types::{decode, Amount, Epoch, Hash, Height, PublicKey, Signer};
 use common::{
     assert_code, net_genesis, runtime_descriptor, signer, NetSpec, TestChain, TestNode, RUNTIME,
 };
@@ -721,6 +721,69 @@ fn registration_fees_validator_set_constraint_and_deregistration() {
     assert_eq!(chain.run(chain.tx(1, registry::DEREGISTER_ENTITY, &())), None);
     assert!(registry::entity(&chain.tree(), &signer(1).public_key()).expect("query").is_none());
     assert!(chain.account(&chain.addr(1)).escrow.stake_accumulator.is_empty());
+}
+
+#[test]
+fn nodes_registering_another_known_answer_are_not_elected() {
+    let spec = NetSpec { runtime: Some((3, 0, 3, None)), ..NetSpec::default() };
+    let (mut genesis, nodes) = net_genesis(&spec);
+    let answer = Hash::digest(b"known answer");
+    let determinism = Determinism {
+        arch: "x86_64".into(),
+        cpu_features: vec!["avx2".into(), "fma".into()],
+        known_answer: answer,
+    };
+    genesis.registry.runtimes[0].deployments[0].determinism = Some(determinism.clone());
+    // Node 0 computes another answer, node 3 registered none: two of four are eligible,
+    // fewer than the three workers the runtime needs.
+    let answers = [Some(Hash::digest(b"another")), Some(answer), Some(answer), None];
+    for (node, known) in genesis.registry.nodes.iter_mut().zip(answers) {
+        node.runtimes[0].known_answer = known;
+    }
+    let mut chain = TestChain::with_genesis(genesis, 4);
+    assert!(registry::runtime_status(&chain.tree(), &RUNTIME).expect("status").suspended);
+    assert!(scheduler::committee(&chain.tree(), &RUNTIME).expect("query").is_none());
+
+    // Node 0 re-registers with the runtime's answer: from the next epoch the committee is
+    // exactly the three nodes that agree, and node 3 is still left out.
+    let node = &nodes[0];
+    let mut descriptor = node.descriptor(signer(0).public_key(), 3, spec.roles, true);
+    descriptor.runtimes[0].known_answer = Some(answer);
+    let body = RegisterNode { node: node.signed(&descriptor, &chain.chain_context()) };
+    assert_eq!(chain.run(chain.tx_by(&node.identity, registry::REGISTER_NODE, &body)), None);
+    chain.advance_to_epoch(1);
+    let committee =
+        scheduler::committee(&chain.tree(), &RUNTIME).expect("query").expect("a committee");
+    let mut workers = committee.workers.clone();
+    workers.sort();
+    let mut agreeing: Vec<PublicKey> = nodes[..3].iter().map(TestNode::id).collect();
+    agreeing.sort();
+    assert_eq!(workers, agreeing);
+
+    // A determinism requirement must name an architecture and few, short CPU features.
+    let mut bad = runtime_descriptor(signer(0).public_key(), (1, 0, 1, None));
+    bad.id = atoll_types::RuntimeId::from_bytes([9; 32]);
+    for broken in [
+        Determinism { arch: String::new(), ..determinism.clone() },
+        Determinism { cpu_features: vec!["x".repeat(33)], ..determinism.clone() },
+        Determinism { cpu_features: vec!["avx2".into(); 17], ..determinism.clone() },
+    ] {
+        bad.deployments[0].determinism = Some(broken);
+        assert_code(
+            chain.run(chain.tx(
+                0,
+                registry::REGISTER_RUNTIME,
+                &RegisterRuntime { runtime: bad.clone() },
+            )),
+            "registry",
+            1,
+        );
+    }
+    bad.deployments[0].determinism = Some(determinism);
+    assert_eq!(
+        chain.run(chain.tx(0, registry::REGISTER_RUNTIME, &RegisterRuntime { runtime: bad })),
+        None
+    );
 }
 
 #[test]

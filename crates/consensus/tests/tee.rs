@@ -130,6 +130,7 @@ impl TeeNet {
             version: Version::default(),
             tee: attestation
                 .map(|attestation| TeeCapability { hardware: TeeHardware::Simulated, attestation }),
+            known_answer: None,
         }];
         let body = RegisterNode { node: node.signed(&descriptor, &self.chain.chain_context()) };
         let tx = self.chain.tx_by(&node.identity, registry::REGISTER_NODE, &body);
@@ -387,6 +388,7 @@ fn a_real_sev_snp_report_takes_the_snp_path_and_is_refused_for_the_rak_it_does_n
             id: RUNTIME,
             version: Version::default(),
             tee: Some(TeeCapability { hardware: TeeHardware::SevSnp, attestation }),
+            known_answer: None,
         }];
         let body = RegisterNode { node: node.signed(&descriptor, &chain.chain_context()) };
         let tx = chain.tx_by(&node.identity, registry::REGISTER_NODE, &body);

@@ -178,6 +178,30 @@ impl Default for RuntimeShape {
     }
 }
 
+/// Requires `determinism` of the machines serving runtime `id` (in every deployment of the
+/// genesis), and registers its known answer for the genesis compute nodes that serve it:
+/// their operators declare it, as they declare the rest of their descriptors. A node
+/// registers again with what its runtime computes once it runs, and a node whose answer
+/// differs is not elected at the next epoch.
+pub fn require_determinism(
+    genesis: &mut Genesis,
+    id: atoll_types::RuntimeId,
+    determinism: atoll_consensus::registry::types::Determinism,
+) -> Result<(), GenesisError> {
+    let Some(runtime) = genesis.registry.runtimes.iter_mut().find(|r| r.id == id) else {
+        return Err(invalid(format!("runtime {id} is not in the genesis")));
+    };
+    for deployment in &mut runtime.deployments {
+        deployment.determinism = Some(determinism.clone());
+    }
+    for served in genesis.registry.nodes.iter_mut().flat_map(|n| n.runtimes.iter_mut()) {
+        if served.id == id {
+            served.known_answer = Some(determinism.known_answer);
+        }
+    }
+    Ok(())
+}
+
 /// Registers a compute runtime owned by `owner` (an entity already in the genesis) and has
 /// every compute node of the genesis serve it. Incorrect results cost a worker's entity
 /// one token, equivocation two (both freeze the node for an epoch).
@@ -254,13 +278,14 @@ pub fn add_compute_runtime(
             valid_from: Epoch(0),
             measurement: atoll_types::Hash::ZERO,
             enclaves: Vec::new(),
+            determinism: None,
         }],
         tee_policy: None,
         key_manager: None,
     });
     for node in &mut genesis.registry.nodes {
         if node.has_roles(roles::COMPUTE) && !node.runtimes.iter().any(|r| r.id == id) {
-            node.runtimes.push(NodeRuntime { id, version, tee: None });
+            node.runtimes.push(NodeRuntime { id, version, tee: None, known_answer: None });
         }
     }
     Ok(())

@@ -184,7 +184,7 @@ pub async fn run_until_signal(home: &Path, config: &NodeConfig) -> Result<(), Ru
         OperationalKeys::load(home)?,
         node.view(),
         u128::from(config.mempool.min_gas_price),
-        compute.iter().map(atoll_compute::Compute::handle).filter(|h| h.has_tee()).collect(),
+        compute.iter().map(atoll_compute::Compute::handle).collect(),
     );
     let mut eth_rpcs = Vec::new();
     for (section, role) in config.compute.iter().zip(&compute) {

@@ -14,14 +14,21 @@ use thiserror::Error;
 
 use crate::framing::{read_frame, write_frame, FrameError};
 use crate::protocol::{
-    Frame, HostRequest, HostResponse, ProtocolError, RuntimeInfo, RuntimeReply, RuntimeRequest,
-    PROTOCOL_VERSION,
+    BlobChunk, Frame, HostRequest, HostResponse, ProtocolError, RuntimeInfo, RuntimeReply,
+    RuntimeRequest, PROTOCOL_VERSION,
 };
 
-/// Where the host finds state-tree nodes the runtime asks for.
+/// Where the host finds what the runtime asks for while it serves a request: state-tree
+/// nodes and blobs.
 pub trait NodeSource {
     /// The stored bytes of node `id`.
     fn node(&self, id: NodeId) -> Option<Vec<u8>>;
+
+    /// The part of blob `id` from `offset` (see [`RuntimeRequest::GetBlob`]); none by
+    /// default.
+    fn blob(&self, _id: &atoll_types::Hash, _offset: u64) -> Option<BlobChunk> {
+        None
+    }
 }
 
 impl<D: NodeDb> NodeSource for D {
@@ -301,6 +308,16 @@ impl RuntimeHost {
                     let reply = Frame::RuntimeReply {
                         id: asked,
                         reply: Ok(RuntimeReply::Node(nodes.node(node))),
+                    };
+                    write_frame(&mut process.stream, &reply).map_err(crashed)?;
+                }
+                Ok(Frame::RuntimeRequest {
+                    id: asked,
+                    request: RuntimeRequest::GetBlob { id: blob, offset },
+                }) => {
+                    let reply = Frame::RuntimeReply {
+                        id: asked,
+                        reply: Ok(RuntimeReply::Blob(nodes.blob(&blob, offset))),
                     };
                     write_frame(&mut process.stream, &reply).map_err(crashed)?;
                 }

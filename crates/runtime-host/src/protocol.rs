@@ -7,7 +7,7 @@ pub use atoll_types::{IncomingMessage, MessageResult, RuntimeMessage};
 use borsh::{BorshDeserialize, BorshSerialize};
 
 /// The protocol version both sides must speak.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// A runtime version.
 #[derive(
@@ -31,6 +31,9 @@ pub struct RuntimeInfo {
     pub version: RuntimeVersion,
     /// The protocol version it speaks.
     pub protocol_version: u32,
+    /// The answer of its known-answer test, computed in this process at start-up (a runtime
+    /// whose results are bit-exact only on some machines; the node registers it).
+    pub known_answer: Option<Hash>,
 }
 
 /// A committed state tree the runtime should read: its version, root hash and root node
@@ -229,6 +232,15 @@ pub enum RuntimeRequest {
         /// The node's id.
         id: NodeId,
     },
+    /// A part of a blob: bytes too large for the chain (an FHE key set), named by their
+    /// SHA-256. The host answers from its node's blob store, which gets a blob it lacks
+    /// from its peers.
+    GetBlob {
+        /// The blob's SHA-256.
+        id: Hash,
+        /// Where the part starts.
+        offset: u64,
+    },
 }
 
 /// Replies from the host to the runtime.
@@ -236,6 +248,22 @@ pub enum RuntimeRequest {
 pub enum RuntimeReply {
     /// The node's bytes, if the host has it.
     Node(Option<Vec<u8>>),
+    /// The blob's part, if the host has (or got) the blob.
+    Blob(Option<BlobChunk>),
+}
+
+/// The largest blob a runtime may ask for.
+pub const MAX_BLOB: u64 = 256 << 20;
+/// The most bytes of a blob one reply carries (well inside a frame).
+pub const BLOB_CHUNK: usize = 8 << 20;
+
+/// A part of a blob.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct BlobChunk {
+    /// The blob's whole length.
+    pub total: u64,
+    /// Its bytes from the asked offset: [`BLOB_CHUNK`] of them, or up to the end.
+    pub bytes: Vec<u8>,
 }
 
 /// A protocol-level error.

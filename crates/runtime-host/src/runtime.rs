@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use atoll_mkvs::node::NodeId;
+use atoll_types::Hash;
 
 use crate::framing::{read_frame, write_frame, FrameError};
 use crate::protocol::{
-    Frame, HostRequest, HostResponse, ProtocolError, RuntimeReply, RuntimeRequest,
+    BlobChunk, Frame, HostRequest, HostResponse, ProtocolError, RuntimeReply, RuntimeRequest,
+    MAX_BLOB,
 };
 
 /// What a runtime does with each host request.
@@ -41,20 +43,56 @@ impl HostLink {
         self.inner.lock().map_err(|_| link_error("host link lock poisoned"))
     }
 
-    /// Asks the host for the stored bytes of node `id`. The caller verifies them.
-    pub fn get_node(&self, id: NodeId) -> Result<Option<Vec<u8>>, ProtocolError> {
+    fn ask(&self, request: RuntimeRequest) -> Result<RuntimeReply, ProtocolError> {
         let mut link = self.lock()?;
         link.next_id += 1;
         let request_id = link.next_id;
-        let frame =
-            Frame::RuntimeRequest { id: request_id, request: RuntimeRequest::GetNode { id } };
+        let frame = Frame::RuntimeRequest { id: request_id, request };
         write_frame(&mut link.stream, &frame).map_err(|e| link_error(e.to_string()))?;
         match read_frame(&mut link.stream).map_err(|e| link_error(e.to_string()))? {
-            Frame::RuntimeReply { id, reply } if id == request_id => match reply? {
-                RuntimeReply::Node(bytes) => Ok(bytes),
-            },
-            other => Err(link_error(format!("expected a node reply, got {other:?}"))),
+            Frame::RuntimeReply { id, reply } if id == request_id => reply,
+            other => Err(link_error(format!("expected a reply, got {other:?}"))),
         }
+    }
+
+    /// Asks the host for the stored bytes of node `id`. The caller verifies them.
+    pub fn get_node(&self, id: NodeId) -> Result<Option<Vec<u8>>, ProtocolError> {
+        match self.ask(RuntimeRequest::GetNode { id })? {
+            RuntimeReply::Node(bytes) => Ok(bytes),
+            other => Err(link_error(format!("expected a node, got {other:?}"))),
+        }
+    }
+
+    /// Asks the host for the part of blob `id` from `offset` (only while serving a host
+    /// request). The caller checks the assembled blob against `id`.
+    pub fn get_blob(&self, id: Hash, offset: u64) -> Result<Option<BlobChunk>, ProtocolError> {
+        match self.ask(RuntimeRequest::GetBlob { id, offset })? {
+            RuntimeReply::Blob(chunk) => Ok(chunk),
+            other => Err(link_error(format!("expected a blob, got {other:?}"))),
+        }
+    }
+
+    /// Blob `id` whole, at most `max` bytes, checked against its id; `None` if the host
+    /// cannot get it.
+    pub fn fetch_blob(&self, id: Hash, max: u64) -> Result<Option<Vec<u8>>, ProtocolError> {
+        let mut bytes = Vec::new();
+        loop {
+            let Some(chunk) = self.get_blob(id, bytes.len() as u64)? else { return Ok(None) };
+            if chunk.total > max.min(MAX_BLOB) {
+                return Err(link_error(format!("blob {id} has {} bytes, over {max}", chunk.total)));
+            }
+            if chunk.bytes.is_empty() && (bytes.len() as u64) < chunk.total {
+                return Err(link_error(format!("blob {id}: an empty part before its end")));
+            }
+            bytes.extend_from_slice(&chunk.bytes);
+            if bytes.len() as u64 >= chunk.total {
+                break;
+            }
+        }
+        if Hash::digest(&bytes) != id {
+            return Err(link_error(format!("blob {id}: the host's copy does not match its id")));
+        }
+        Ok(Some(bytes))
     }
 }
 

@@ -30,6 +30,7 @@ fn trickle(socket: &str) {
         runtime_id,
         version: RuntimeVersion::default(),
         protocol_version: PROTOCOL_VERSION,
+        known_answer: None,
     };
     let answer = Frame::HostResponse { id, response: Ok(HostResponse::Info(info)) };
     write_frame(&mut stream, &answer).expect("handshake");

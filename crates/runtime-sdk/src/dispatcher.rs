@@ -26,6 +26,7 @@ pub fn decode_body<T: BorshDeserialize>(bytes: &[u8]) -> Result<T, RuntimeError>
 pub struct Dispatcher {
     id: RuntimeId,
     version: RuntimeVersion,
+    known_answer: Option<Hash>,
     modules: Vec<Box<dyn Module>>,
     chain: ChainContext,
 }
@@ -48,6 +49,7 @@ impl Dispatcher {
         Self {
             id: runtime.id,
             version: runtime.version,
+            known_answer: runtime.known_answer,
             modules,
             chain: ChainContext::from_hash(Hash::ZERO),
         }
@@ -61,6 +63,11 @@ impl Dispatcher {
     /// The runtime's version.
     pub fn version(&self) -> RuntimeVersion {
         self.version
+    }
+
+    /// The answer of the runtime's known-answer test, if it has one.
+    pub fn known_answer(&self) -> Option<Hash> {
+        self.known_answer
     }
 
     /// Binds the dispatcher to a consensus chain (transactions are signed for it).

@@ -13,6 +13,7 @@
 //! nonces, transfers, fees) and [`modules::consensus_accounts`] (deposits from and
 //! withdrawals to the consensus layer). Test modules with [`testing::MockState`].
 
+pub mod blobs;
 pub mod context;
 pub mod dispatcher;
 pub mod enclave;

@@ -147,4 +147,7 @@ pub struct Runtime {
     pub core: crate::modules::core::CoreParameters,
     /// Initial balances of the built-in `accounts` module.
     pub genesis_balances: Vec<(atoll_types::Address, atoll_types::Amount)>,
+    /// The answer of the runtime's known-answer test, if its results are bit-exact only on
+    /// some machines: told to the node in the handshake, which registers it.
+    pub known_answer: Option<atoll_types::Hash>,
 }

@@ -56,6 +56,7 @@ impl RuntimeHandler for Handler {
         request: HostRequest,
         host: &HostLink,
     ) -> Result<HostResponse, ProtocolError> {
+        crate::blobs::connect(host);
         match request {
             HostRequest::Info { chain_context, runtime_id } => {
                 if runtime_id != self.dispatcher.id() {
@@ -73,6 +74,7 @@ impl RuntimeHandler for Handler {
                     runtime_id: self.dispatcher.id(),
                     version: self.dispatcher.version(),
                     protocol_version: PROTOCOL_VERSION,
+                    known_answer: self.dispatcher.known_answer(),
                 }))
             }
             HostRequest::CheckTx { state, txs } => {

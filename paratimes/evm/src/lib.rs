@@ -59,5 +59,6 @@ pub fn runtime(config: EvmConfig) -> Runtime {
         modules: vec![Box::new(Evm(config))],
         core: core_parameters(),
         genesis_balances: Vec::new(),
+        known_answer: None,
     }
 }

@@ -19,6 +19,11 @@ use crate::FheError;
 /// The answer on a conforming machine (x86-64 with AVX2 and FMA, tfhe 1.8.2 as pinned).
 pub const KNOWN_ANSWER: &str = "d39bb5bc7b506c2f6fc0ce4573f8eeb1c4f41b28630f141d30fb51147c4f917c";
 
+/// The CPU architecture the answer is computed on (as Rust names it).
+pub const CPU_ARCH: &str = "x86_64";
+/// The CPU features tfhe's FFT uses there: the runtime descriptor names them.
+pub const CPU_FEATURES: [&str; 2] = ["avx2", "fma"];
+
 /// Runs the test; returns the hash of its outputs. Takes a few seconds (key generation).
 pub fn run() -> Result<Hash, FheError> {
     let keys = generate([0x4b; 32])?;

@@ -1,12 +1,13 @@
-//! Starting the ParaTime on a compute node: the proof setup from its file, the key-set
-//! directory, and the known-answer test — a machine that does not compute the known answer
+//! Starting the ParaTime on a compute node: the proof setup from its file, where key sets
+//! come from (a directory the operator fills, then the node's blob store), and the
+//! known-answer test — a machine that does not compute the known answer
 //! would diverge from every other worker, so it refuses to serve the ParaTime at all.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::kat::{self, KNOWN_ANSWER};
-use crate::module::keysets::{Directory, KeySets, NoKeySets};
+use crate::module::keysets::{Directory, KeySetSource, KeySets, NodeBlobs, Sources};
 use crate::setup::ProofSetup;
 use crate::FheConfig;
 
@@ -17,7 +18,8 @@ pub struct NodeOptions {
     pub setup: PathBuf,
     /// The setup was derived from a public seed (a devnet's): say so.
     pub setup_insecure: bool,
-    /// The directory of key sets this node has (`<id>.keyset`).
+    /// A directory of key sets this node has (`<id>.keyset`), asked before the node's blob
+    /// store.
     pub key_sets: Option<PathBuf>,
 }
 
@@ -43,9 +45,12 @@ pub fn prepare(options: &NodeOptions) -> Result<FheConfig, String> {
         ));
     }
     eprintln!("atoll-fhe: known-answer test passed in {:.1} s", started.elapsed().as_secs_f64());
-    let key_sets = match &options.key_sets {
-        Some(dir) => KeySets::new(Box::new(Directory::new(dir))),
-        None => KeySets::new(Box::new(NoKeySets)),
-    };
-    Ok(FheConfig { setup, key_sets, genesis_balances: Vec::new() })
+    // The operator's directory first (if any), then the node's blob store and its peers.
+    let mut sources: Vec<Box<dyn KeySetSource>> = Vec::new();
+    if let Some(dir) = &options.key_sets {
+        sources.push(Box::new(Directory::new(dir)));
+    }
+    sources.push(Box::new(NodeBlobs));
+    let key_sets = KeySets::new(Box::new(Sources(sources)));
+    Ok(FheConfig { setup, key_sets, genesis_balances: Vec::new(), known_answer: Some(answer) })
 }

@@ -37,6 +37,9 @@ pub struct FheConfig {
     pub key_sets: KeySets,
     /// Initial ParaTime balances (tests and devnets; otherwise deposits from consensus).
     pub genesis_balances: Vec<(Address, Amount)>,
+    /// The known-answer test's hash on this machine (reported to the node, which registers
+    /// it; `None` where the test was not run: unit tests).
+    pub known_answer: Option<atoll_types::Hash>,
 }
 
 /// The FHE ParaTime.
@@ -47,5 +50,6 @@ pub fn runtime(config: FheConfig) -> Runtime {
         modules: vec![Box::new(Fhe::new(config.setup, config.key_sets))],
         core: core_parameters(),
         genesis_balances: config.genesis_balances,
+        known_answer: config.known_answer,
     }
 }

@@ -1,25 +1,26 @@
 //! The FHE ParaTime over real nodes with a dishonest worker: four validators that are
 //! compute nodes (real sockets and disks, an `atoll-fhe` process each, every one passing
 //! the known-answer test before it serves), one of them committing wrong results. A key
-//! set is registered, a private vote deployed, two encrypted ballots cast and the vote
-//! closed; every round is verified by discrepancy detection, the backups re-execute the
+//! set is uploaded to one node and registered (the other nodes fetch it from their peers),
+//! a private vote deployed, two encrypted ballots cast and the vote closed; every round is verified by discrepancy detection, the backups re-execute the
 //! FHE batches and outvote the dishonest node, and the tallies decrypt right.
 
 use std::path::Path;
 use std::time::Duration;
 
+use atoll_consensus::registry::types::Determinism;
 use atoll_consensus::roothash::{SubmitMsg, SUBMIT_MSG};
 use atoll_crypto::MemorySigner;
 use atoll_fhe::cipher::{prove_inputs, Cipher};
 use atoll_fhe::demos::vote;
+use atoll_fhe::kat::{CPU_ARCH, CPU_FEATURES, KNOWN_ANSWER};
 use atoll_fhe::keys::{decode_public_key, generate, key_set_id};
 use atoll_fhe::module::calls::*;
 use atoll_fhe::module::input_metadata;
-use atoll_fhe::module::keysets::Directory;
 use atoll_fhe::program::Ty;
 use atoll_fhe::runtime_id;
 use atoll_fhe::setup::ProofSetup;
-use atoll_node::genesis::RuntimeShape;
+use atoll_node::genesis::{require_determinism, RuntimeShape};
 use atoll_runtime_sdk::transaction::runtime_chain_context;
 use atoll_runtime_sdk::{Fee, SignerInfo, Transaction};
 use atoll_testnet::*;
@@ -75,15 +76,12 @@ async fn query<A: BorshSerialize, R: borsh::BorshDeserialize>(
     atoll_types::decode(&bytes, 4 << 20).expect("answer")
 }
 
-/// The setup file and key-set directory every node is given.
+/// The setup file every node is given, and the key holder's key set (which only node 0
+/// gets: the others fetch it from their peers).
 fn files(dir: &Path) -> (ProofSetup, atoll_fhe::keys::Generated) {
     let setup = ProofSetup::insecure_from_seed(b"atoll fhe network test").expect("setup");
     std::fs::write(dir.join("setup.crs"), setup.to_bytes().expect("encodes")).expect("write");
     let keys = generate([0x5a; 32]).expect("key set");
-    let key_sets = dir.join("key-sets");
-    std::fs::create_dir_all(&key_sets).expect("dir");
-    let id = key_set_id(&keys.key_set);
-    std::fs::write(Directory::new(&key_sets).path(&id), &keys.key_set).expect("write");
     (setup, keys)
 }
 
@@ -101,8 +99,6 @@ async fn a_vote_on_real_nodes_survives_a_dishonest_worker() {
             "--setup".into(),
             files_dir.path().join("setup.crs").display().to_string(),
             "--setup-insecure".into(),
-            "--key-sets".into(),
-            files_dir.path().join("key-sets").display().to_string(),
         ],
     };
     // Every node is a primary worker, so the dishonest one is in every round; FHE rounds
@@ -115,7 +111,17 @@ async fn a_vote_on_real_nodes_survives_a_dishonest_worker() {
         propose_batch_timeout: 4,
     };
     let funded = [address(&depositor())];
-    let mut net = network(&paratime, 4, shape, Some((3, "dishonest")), &funded, |_| {});
+    // The deployment requires the known answer and the CPU it is computed on; the genesis
+    // nodes declare the answer (tests/committees.rs in atoll-consensus elects by it).
+    let answer: atoll_types::Hash = KNOWN_ANSWER.parse().expect("hex");
+    let determinism = Determinism {
+        arch: CPU_ARCH.into(),
+        cpu_features: CPU_FEATURES.iter().map(|f| (*f).to_owned()).collect(),
+        known_answer: answer,
+    };
+    let mut net = network(&paratime, 4, shape, Some((3, "dishonest")), &funded, |genesis| {
+        require_determinism(genesis, runtime_id(), determinism).expect("runtime in genesis");
+    });
     for config in &mut net.configs {
         config.compute[0].start_timeout_secs = Some(240);
         config.compute[0].call_timeout_secs = Some(300);
@@ -124,6 +130,11 @@ async fn a_vote_on_real_nodes_survives_a_dishonest_worker() {
     let nodes = net.start_all().await;
     let n0 = first(&nodes);
     eventually("first blocks", LIMIT, || async { n0.node.status().height >= 2 }).await;
+    // Each node's ParaTime process ran the known-answer test and told its node the answer
+    // (which the node keeps registered).
+    for running in nodes.iter().flatten() {
+        assert_eq!(running.compute.handle().known_answer(), Some(answer));
+    }
 
     let (owner, alice, bob) = (
         MemorySigner::from_seed([1; 32]),
@@ -151,6 +162,15 @@ async fn a_vote_on_real_nodes_survives_a_dishonest_worker() {
     })
     .await;
 
+    // The key holder uploads the key set to node 0 only; the other workers fetch it from
+    // their peers (checked against its id) when their runtime first needs it.
+    let stored = n0.compute.handle().put_blob(keys.key_set.clone()).await.expect("stored");
+    assert_eq!(stored, key_set);
+    assert!(nodes
+        .iter()
+        .flatten()
+        .skip(1)
+        .all(|running| !running.compute.handle().has_blob(&key_set)));
     let register = RegisterKeySet { id: key_set, public_key: keys.public_key.clone() };
     finalized(n0, fhe_tx(n0, &owner, 0, 3_000_000, (REGISTER_KEY_SET, &register))).await;
     let deploy = Deploy { key_set, program: vote(2) };
@@ -188,6 +208,11 @@ async fn a_vote_on_real_nodes_survives_a_dishonest_worker() {
             );
         }
         assert_eq!(tallies, vec![0, 2]);
+    }
+
+    // Every worker got the key set from a peer.
+    for running in nodes.iter().flatten() {
+        assert!(running.compute.handle().has_blob(&key_set));
     }
 
     // The dishonest node's wrong results were detected and outvoted by the backups, which

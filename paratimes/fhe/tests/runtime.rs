@@ -80,7 +80,8 @@ impl Node {
             KeySets::new(Box::new(NoKeySets))
         };
         let funded = (1..=9).map(|i| (address(&user(i)), Amount::new(1 << 60))).collect();
-        let config = FheConfig { setup: setup(), key_sets, genesis_balances: funded };
+        let config =
+            FheConfig { setup: setup(), key_sets, genesis_balances: funded, known_answer: None };
         let mut dispatcher = Dispatcher::new(runtime(config));
         dispatcher.set_consensus_chain(&ChainContext::from_genesis_document(b"fhe test chain"));
         let store = Mkvs::new(MemoryNodeDb::new());

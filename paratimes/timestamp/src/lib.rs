@@ -188,5 +188,6 @@ pub fn runtime() -> Runtime {
         modules: vec![Box::new(Timestamp)],
         core: CoreParameters::default(),
         genesis_balances: Vec::new(),
+        known_answer: None,
     }
 }

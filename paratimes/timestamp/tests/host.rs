@@ -195,7 +195,10 @@ fn checks_and_execution_run_in_separate_runtime_processes() {
     let storage = std::sync::Arc::new(
         RuntimeStorage::open(&dir.path().join("state.redb"), runtime_id()).expect("storage"),
     );
-    let executor = Executor::start(config(), storage.clone()).expect("start");
+    let blobs = atoll_compute::blobs::BlobStore::open(&dir.path().join("blobs"), 1 << 20)
+        .expect("blob store");
+    let blobs = std::sync::Arc::new(atoll_compute::blobs::Blobs::new(blobs));
+    let executor = Executor::start(config(), storage.clone(), blobs).expect("start");
     let (execution, checks) = executor.pids();
     assert!(execution.is_some() && checks.is_some());
     assert_ne!(execution, checks, "one process each");

@@ -148,18 +148,13 @@ pub(crate) fn fhe_setup_file(dir: &Path) -> PathBuf {
     dir.join("fhe").join("setup.crs")
 }
 
-/// The key-set directory every node of the devnet reads.
-pub(crate) fn fhe_key_sets(dir: &Path) -> PathBuf {
-    dir.join("fhe").join("key-sets")
-}
-
 /// The arguments that make the `atoll` binary serve the FHE ParaTime of the devnet in `dir`.
+/// Key sets come from the nodes' blob stores: `atoll fhe register` uploads one to the node
+/// it talks to, and the other compute nodes fetch it from their peers.
 pub(crate) fn fhe_args(dir: &Path) -> Vec<String> {
     let mut args: Vec<String> =
         ["paratime", "serve", "fhe", "--setup-insecure", "--setup"].map(str::to_owned).to_vec();
     args.push(fhe_setup_file(dir).display().to_string());
-    args.push("--key-sets".to_owned());
-    args.push(fhe_key_sets(dir).display().to_string());
     args
 }
 
@@ -286,7 +281,7 @@ pub(crate) fn create(
     let mut manifest = manifest;
     if shape.fhe {
         let setup = atoll_fhe::setup::ProofSetup::insecure_from_seed(FHE_SETUP_SEED.as_bytes())?;
-        std::fs::create_dir_all(fhe_key_sets(dir))?;
+        std::fs::create_dir_all(dir.join("fhe"))?;
         std::fs::write(fhe_setup_file(dir), setup.to_bytes()?)?;
         manifest.fhe = Some(FheNet { runtime: atoll_fhe::runtime_id(), setup: setup.id });
     }
@@ -338,6 +333,7 @@ pub(crate) fn create(
         let fhe_shape =
             genesis::RuntimeShape { round_timeout: FHE_ROUND_TIMEOUT, ..committee_shape };
         genesis::add_compute_runtime(&mut genesis, fhe.runtime, version, owner, fhe_shape)?;
+        genesis::require_determinism(&mut genesis, fhe.runtime, fhe_determinism()?)?;
     }
     if manifest.tee {
         super::tee::setup(dir, &mut genesis, &specs, manifest.runtime, &paratime.0)?;
@@ -454,4 +450,16 @@ fn config(
     }
     config.validate()?;
     Ok(config)
+}
+
+/// What the FHE ParaTime asks of the machines that serve it: the CPU its arithmetic is
+/// bit-exact on, and the answer of its known-answer test there.
+pub(crate) fn fhe_determinism() -> Result<atoll_consensus::registry::types::Determinism> {
+    Ok(atoll_consensus::registry::types::Determinism {
+        arch: atoll_fhe::kat::CPU_ARCH.into(),
+        cpu_features: atoll_fhe::kat::CPU_FEATURES.iter().map(|f| (*f).to_owned()).collect(),
+        known_answer: atoll_fhe::kat::KNOWN_ANSWER
+            .parse()
+            .context("the FHE ParaTime's known answer")?,
+    })
 }

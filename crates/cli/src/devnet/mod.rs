@@ -13,6 +13,8 @@ mod layout;
 mod tee;
 mod watch;
 
+pub(crate) use layout::fhe_determinism;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -358,11 +360,10 @@ fn summary(dir: &Path, manifest: &Manifest, nodes: &[NodeSpec], byzantine: Optio
         },
         match &manifest.fhe {
             Some(fhe) => format!(
-                "  FHE          ParaTime {} with an INSECURE proof setup {} (from the public seed {:?}); key sets in {}",
+                "  FHE          ParaTime {} with an INSECURE proof setup {} (from the public seed {:?}); key sets travel between the compute nodes",
                 fhe.runtime,
                 fhe.setup,
                 layout::FHE_SETUP_SEED,
-                layout::fhe_key_sets(dir).display()
             ),
             None => "  FHE          off (atoll devnet --reset --fhe)".to_owned(),
         },
@@ -419,11 +420,7 @@ fn summary(dir: &Path, manifest: &Manifest, nodes: &[NodeSpec], byzantine: Optio
     lines.push("    atoll tx transfer --from alice --to bob --amount 10".to_owned());
     lines.push("    atoll timestamp anchor --from alice --file README.md".to_owned());
     if manifest.fhe.is_some() {
-        lines.push(format!(
-            "    export ATOLL_FHE_SETUP={} ATOLL_FHE_KEY_SETS={}",
-            layout::fhe_setup_file(dir).display(),
-            layout::fhe_key_sets(dir).display()
-        ));
+        lines.push(format!("    export ATOLL_FHE_SETUP={}", layout::fhe_setup_file(dir).display()));
         lines.push("    atoll fhe keygen          # then: atoll fhe register / deploy / call (docs/FHE.md)".to_owned());
     }
     lines.push(String::new());

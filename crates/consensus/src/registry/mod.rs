@@ -496,6 +496,19 @@ pub(crate) fn check_runtime(state: &dyn KeyValueRead, runtime: &Runtime) -> Resu
     {
         return Err(invalid("deployments must be non-empty and in version order").into());
     }
+    for determinism in runtime.deployments.iter().filter_map(|d| d.determinism.as_ref()) {
+        let name_ok = |n: &String| !n.is_empty() && n.len() <= 32;
+        if !name_ok(&determinism.arch)
+            || determinism.cpu_features.len() > 16
+            || !determinism.cpu_features.iter().all(name_ok)
+        {
+            return Err(invalid(
+                "a deployment's determinism names an architecture and at most 16 CPU features \
+                 of 1-32 characters",
+            )
+            .into());
+        }
+    }
     match (runtime.tee_hardware, &runtime.tee_policy) {
         (TeeHardware::None, None) => {}
         (TeeHardware::None, Some(_)) => {

@@ -122,6 +122,10 @@ pub struct NodeRuntime {
     pub version: Version,
     /// TEE capability, if the runtime requires one.
     pub tee: Option<TeeCapability>,
+    /// The answer of the runtime's known-answer test on this node, for a runtime whose
+    /// deployment requires one ([`Determinism`]): the node's runtime reports it at start-up.
+    #[serde(default)]
+    pub known_answer: Option<Hash>,
 }
 
 /// A node descriptor, signed by the node's identity, consensus and p2p keys.
@@ -372,6 +376,31 @@ pub struct Deployment {
     /// For a TEE runtime: the enclave identities that may run this version.
     #[serde(default)]
     pub enclaves: Vec<atoll_tee::EnclaveIdentity>,
+    /// For a runtime whose results are reproducible only on some machines (the FHE
+    /// ParaTime's floating-point FFT): the machine it needs and the answer that proves it.
+    #[serde(default)]
+    pub determinism: Option<Determinism>,
+}
+
+/// What a deployment asks of the machines that serve it when its results are bit-exact
+/// only on some hardware. Nodes registering another known answer (or none) are not elected
+/// to its committees: a worker that computes different bytes would fail every round.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Determinism {
+    /// The CPU architecture, as Rust names it (`x86_64`).
+    pub arch: String,
+    /// CPU features the runtime's arithmetic needs (`avx2`, `fma`).
+    pub cpu_features: Vec<String>,
+    /// The hash the runtime's known-answer test gives on a conforming machine.
+    pub known_answer: Hash,
+}
+
+impl Determinism {
+    /// Whether a node that registered `answer` may serve the deployment.
+    pub fn admits(&self, answer: Option<&Hash>) -> bool {
+        answer == Some(&self.known_answer)
+    }
 }
 
 /// A runtime descriptor.

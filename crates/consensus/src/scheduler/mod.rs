@@ -279,6 +279,10 @@ fn eligible(
     else {
         return Ok(false);
     };
+    // A node whose machine computes another known answer would diverge from the others.
+    if deployment.determinism.as_ref().is_some_and(|d| !d.admits(served.known_answer.as_ref())) {
+        return Ok(false);
+    }
     // A TEE runtime's nodes must still be attested under its current policy, with
     // collateral valid now and an attestation younger than the policy's maximum age.
     if registry::check_attestation(state, now, runtime, node, served)?.is_err() {

@@ -193,7 +193,12 @@ impl TestNode {
             vrf_possession: self.vrf.prove(&atoll_crypto::possession_input(self.id().as_bytes())).1,
             roles: node_roles,
             runtimes: if runtime {
-                vec![NodeRuntime { id: RUNTIME, version: Version::default(), tee: None }]
+                vec![NodeRuntime {
+                    id: RUNTIME,
+                    version: Version::default(),
+                    tee: None,
+                    known_answer: None,
+                }]
             } else {
                 vec![]
             },
@@ -271,6 +276,7 @@ pub fn runtime_descriptor(
             valid_from: Epoch(0),
             measurement: Hash::digest(b"runtime"),
             enclaves: Vec::new(),
+            determinism: None,
         }],
         key_manager: None,
     }

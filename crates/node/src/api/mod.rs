@@ -114,6 +114,7 @@ fn api_routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(runtime::block))
         .routes(routes!(runtime::roothash_state))
         .routes(routes!(runtime::submit))
+        .routes(routes!(runtime::put_blob))
         .routes(routes!(runtime::transaction))
         .routes(routes!(runtime::round))
         .routes(routes!(rounds::rounds))

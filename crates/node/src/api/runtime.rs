@@ -1,16 +1,18 @@
 //! ParaTime endpoints: runtime blocks and roothash state (any node, provable like every
 //! state read), and — on a node that runs the ParaTime — submitting runtime transactions,
-//! their results, finalized rounds and runtime queries.
+//! their results, finalized rounds, runtime queries and storing blobs.
 
 use atoll_client::model::{
-    ErrorBody, RuntimeEventItem, RuntimeFailure, RuntimeOutcome, RuntimeQueryRequest,
+    BlobResponse, ErrorBody, RuntimeEventItem, RuntimeFailure, RuntimeOutcome, RuntimeQueryRequest,
     RuntimeQueryResponse, RuntimeRoundResponse, RuntimeTxStatus, StateQuery, StateResponse,
     SubmitRequest, SubmitResponse,
 };
 use atoll_client::queries as shared;
+use atoll_compute::blobs::BlobError;
 use atoll_compute::{ComputeHandle, SubmitError};
 use atoll_consensus::roothash::{self, RuntimeBlockHeader};
 use atoll_types::{Round, RuntimeId};
+use axum::body::Body;
 use axum::extract::State;
 use axum::Json;
 
@@ -121,6 +123,38 @@ pub(crate) async fn submit(
         })),
         Err(SubmitError::Pool(e)) => Err(ApiError::unavailable(e.to_string())),
         Err(SubmitError::Unavailable(e)) => Err(ApiError::unavailable(e.to_string())),
+    }
+}
+
+/// Stores a blob on this compute node: bytes the ParaTime needs that are too large for the
+/// chain (an FHE key set), named by their SHA-256. The node serves them to its runtime and
+/// to the other compute nodes of the runtime, which fetch them when their runtime asks.
+#[utoipa::path(put, path = "/v1/runtimes/{id}/blobs", tag = "paratimes",
+    params(("id" = String, Path, pattern = "^[0-9a-fA-F]{64}$", description = "runtime id, hex")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "the blob's bytes (at most 256 MiB)"),
+    responses((status = 200, body = BlobResponse), (status = 400, body = ErrorBody),
+        (status = 404, description = "this node does not run the runtime", body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 507, description = "the node's blob store is full", body = ErrorBody)))]
+pub(crate) async fn put_blob(
+    State(api): State<ApiState>,
+    ApiPath(id): ApiPath<String>,
+    body: Body,
+) -> Result<Json<BlobResponse>, ApiError> {
+    let id = parse_runtime(&id)?;
+    let compute = compute(&api, &id)?;
+    // Its own limit: a blob is far over the API's body limit for everything else.
+    let limit = atoll_runtime_host::MAX_BLOB as usize;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|e| ApiError::too_large(format!("a blob is at most {limit} bytes: {e}")))?;
+    let size = bytes.len() as u64;
+    match compute.put_blob(bytes.to_vec()).await {
+        Ok(id) => Ok(Json(BlobResponse { id, size })),
+        Err(e @ BlobError::TooLarge(_)) => Err(ApiError::too_large(e.to_string())),
+        Err(e @ BlobError::Full { .. }) => Err(ApiError::insufficient_storage(e.to_string())),
+        Err(e @ BlobError::Io(_)) => Err(ApiError::internal(e)),
     }
 }
 

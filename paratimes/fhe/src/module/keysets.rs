@@ -1,7 +1,8 @@
 //! Where a worker gets a contract's evaluation keys. A key set (about 60 MB compressed,
 //! 240 MB opened) is too large for the chain: the chain holds its id and public key, and each
-//! worker gets the bytes by id from a [`KeySetSource`], checks them against the id and opens
-//! them once, keeping the last few opened sets in memory.
+//! worker gets the bytes by id from a [`KeySetSource`] — a directory its operator fills, or
+//! its node's blob store, which fetches them from peers ([`NodeBlobs`]) — checks them
+//! against the id and opens them once, keeping the last few opened sets in memory.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -54,6 +55,45 @@ impl KeySetSource for Directory {
 
     fn contains(&self, id: &Hash) -> bool {
         self.path(id).is_file()
+    }
+}
+
+/// Key sets from the node the ParaTime runs on: its blob store, which gets a key set it
+/// lacks from its peers (the owner uploads it to a node, `atoll fhe register` does).
+pub struct NodeBlobs;
+
+impl KeySetSource for NodeBlobs {
+    fn fetch(&self, id: &Hash) -> Result<Option<Vec<u8>>, String> {
+        atoll_runtime_sdk::blobs::fetch(id, crate::params::MAX_KEY_SET_BYTES)
+    }
+
+    fn contains(&self, id: &Hash) -> bool {
+        atoll_runtime_sdk::blobs::available(id).unwrap_or(false)
+    }
+}
+
+/// Several sources, asked in order.
+pub struct Sources(pub Vec<Box<dyn KeySetSource>>);
+
+impl KeySetSource for Sources {
+    fn fetch(&self, id: &Hash) -> Result<Option<Vec<u8>>, String> {
+        let mut failures = Vec::new();
+        for source in &self.0 {
+            match source.fetch(id) {
+                Ok(Some(bytes)) => return Ok(Some(bytes)),
+                Ok(None) => {}
+                Err(e) => failures.push(e),
+            }
+        }
+        if failures.is_empty() {
+            Ok(None)
+        } else {
+            Err(failures.join("; "))
+        }
+    }
+
+    fn contains(&self, id: &Hash) -> bool {
+        self.0.iter().any(|source| source.contains(id))
     }
 }
 
