@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use atoll_runtime_host::{BlobChunk, BLOB_CHUNK, MAX_BLOB};
+use atoll_runtime_host::{BlobAssembly, BlobChunk, BLOB_CHUNK, MAX_BLOB};
 use atoll_types::Hash;
 use thiserror::Error;
 
@@ -176,39 +176,27 @@ impl Blobs {
 /// Blob `id` from peers, part by part, checked against its id: `None` if no peer had it (or
 /// the parts did not add up to it).
 pub async fn fetch_from_peers(p2p: &P2p, id: &Hash) -> Option<Vec<u8>> {
-    let mut bytes: Vec<u8> = Vec::new();
-    let mut total = None;
+    let mut blob = BlobAssembly::new(*id, MAX_BLOB);
     let mut misses = 0;
-    while total.is_none_or(|t| (bytes.len() as u64) < t) {
-        let offset = bytes.len() as u64;
-        let answers = p2p.fetch(FetchRequest::Blob { id: *id, offset }).await;
-        let usable = answers.into_iter().find_map(|answer| match answer {
-            FetchResponse::Blob(Some(chunk))
-                if chunk.total <= MAX_BLOB
-                    && total.is_none_or(|t| t == chunk.total)
-                    && !chunk.bytes.is_empty()
-                    && chunk.bytes.len() <= PEER_CHUNK
-                    && offset + chunk.bytes.len() as u64 <= chunk.total =>
-            {
-                Some(chunk)
+    while !blob.is_complete() {
+        let answers = p2p.fetch(FetchRequest::Blob { id: *id, offset: blob.offset() }).await;
+        // The first answer that continues the blob (a failed `add` adds nothing).
+        let added = answers.into_iter().any(|answer| match answer {
+            FetchResponse::Blob(Some(chunk)) => {
+                chunk.bytes.len() <= PEER_CHUNK && blob.add(chunk).is_ok()
             }
-            _ => None,
+            _ => false,
         });
-        match usable {
-            Some(chunk) => {
-                total = Some(chunk.total);
-                bytes.extend_from_slice(&chunk.bytes);
-                misses = 0;
-            }
-            None => {
-                misses += 1;
-                if misses >= PEER_MISSES {
-                    return None;
-                }
+        if added {
+            misses = 0;
+        } else {
+            misses += 1;
+            if misses >= PEER_MISSES {
+                return None;
             }
         }
     }
-    (Hash::digest(&bytes) == *id).then_some(bytes)
+    blob.finish().ok()
 }
 
 #[cfg(test)]

@@ -396,9 +396,12 @@ impl ComputeHandle {
 
     /// Stores `bytes` in the node's blob store (where the runtime and peers get them);
     /// returns their id, their SHA-256.
-    pub async fn put_blob(&self, bytes: Vec<u8>) -> Result<Hash, blobs::BlobError> {
+    pub async fn put_blob(
+        &self,
+        bytes: impl AsRef<[u8]> + Send + 'static,
+    ) -> Result<Hash, blobs::BlobError> {
         let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || shared.executor.blobs().store().put(&bytes))
+        tokio::task::spawn_blocking(move || shared.executor.blobs().store().put(bytes.as_ref()))
             .await
             .map_err(|e| blobs::BlobError::Io(std::io::Error::other(e.to_string())))?
     }

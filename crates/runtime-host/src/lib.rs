@@ -11,10 +11,12 @@
 //!   retries the call.
 //! - [`runtime::serve`]: the ParaTime side's main loop, used by the runtime SDK.
 
+pub mod blob;
 pub mod framing;
 pub mod host;
 pub mod protocol;
 pub mod runtime;
 
+pub use blob::BlobAssembly;
 pub use framing::{read_frame, write_frame, FrameError, MAX_FRAME_SIZE};
 pub use protocol::*;

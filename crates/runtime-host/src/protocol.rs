@@ -238,7 +238,8 @@ pub enum RuntimeRequest {
     GetBlob {
         /// The blob's SHA-256.
         id: Hash,
-        /// Where the part starts.
+        /// Where the part starts (at or past the end: the answer has the length and no
+        /// bytes).
         offset: u64,
     },
 }

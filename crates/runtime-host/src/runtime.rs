@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 use atoll_mkvs::node::NodeId;
 use atoll_types::Hash;
 
+use crate::blob::BlobAssembly;
 use crate::framing::{read_frame, write_frame, FrameError};
 use crate::protocol::{
     BlobChunk, Frame, HostRequest, HostResponse, ProtocolError, RuntimeReply, RuntimeRequest,
-    MAX_BLOB,
 };
 
 /// What a runtime does with each host request.
@@ -75,24 +75,12 @@ impl HostLink {
     /// Blob `id` whole, at most `max` bytes, checked against its id; `None` if the host
     /// cannot get it.
     pub fn fetch_blob(&self, id: Hash, max: u64) -> Result<Option<Vec<u8>>, ProtocolError> {
-        let mut bytes = Vec::new();
-        loop {
-            let Some(chunk) = self.get_blob(id, bytes.len() as u64)? else { return Ok(None) };
-            if chunk.total > max.min(MAX_BLOB) {
-                return Err(link_error(format!("blob {id} has {} bytes, over {max}", chunk.total)));
-            }
-            if chunk.bytes.is_empty() && (bytes.len() as u64) < chunk.total {
-                return Err(link_error(format!("blob {id}: an empty part before its end")));
-            }
-            bytes.extend_from_slice(&chunk.bytes);
-            if bytes.len() as u64 >= chunk.total {
-                break;
-            }
+        let mut blob = BlobAssembly::new(id, max);
+        while !blob.is_complete() {
+            let Some(chunk) = self.get_blob(id, blob.offset())? else { return Ok(None) };
+            blob.add(chunk).map_err(link_error)?;
         }
-        if Hash::digest(&bytes) != id {
-            return Err(link_error(format!("blob {id}: the host's copy does not match its id")));
-        }
-        Ok(Some(bytes))
+        blob.finish().map(Some).map_err(link_error)
     }
 }
 

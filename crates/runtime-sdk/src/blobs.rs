@@ -24,8 +24,11 @@ pub fn fetch(id: &Hash, max: u64) -> Result<Option<Vec<u8>>, String> {
     host.fetch_blob(*id, max).map_err(|e| e.to_string())
 }
 
-/// Whether the node (or one of its peers) has blob `id`, from its first part only.
+/// Whether the node (or one of its peers) has blob `id`: asked past any blob's end, the
+/// host answers its length and no bytes.
 pub fn available(id: &Hash) -> Result<bool, String> {
     let host = HOST.get().ok_or("not connected to a host")?;
-    host.get_blob(*id, 0).map(|chunk| chunk.is_some()).map_err(|e| e.to_string())
+    host.get_blob(*id, atoll_runtime_host::MAX_BLOB)
+        .map(|chunk| chunk.is_some())
+        .map_err(|e| e.to_string())
 }

@@ -150,7 +150,7 @@ pub(crate) async fn put_blob(
         .await
         .map_err(|e| ApiError::too_large(format!("a blob is at most {limit} bytes: {e}")))?;
     let size = bytes.len() as u64;
-    match compute.put_blob(bytes.to_vec()).await {
+    match compute.put_blob(bytes).await {
         Ok(id) => Ok(Json(BlobResponse { id, size })),
         Err(e @ BlobError::TooLarge(_)) => Err(ApiError::too_large(e.to_string())),
         Err(e @ BlobError::Full { .. }) => Err(ApiError::insufficient_storage(e.to_string())),
