@@ -15,7 +15,7 @@ use atoll_consensus::roothash::{
     self, batch_hash, EquivocationEvidence, Evidence, ExecutorCommit, ExecutorCommitmentBody,
     HeaderType, ProposalHeader, RuntimeBlockHeader, RuntimeState, SignedCommitment,
 };
-use atoll_consensus::{registry, staking, Fee, Transaction};
+use atoll_consensus::{registry, Fee, Transaction};
 use atoll_runtime_host::{ExecuteBatch, ExecuteResult, ExecutionMode, IncomingMessage};
 use atoll_types::runtime_message::{in_messages_hash, messages_hash};
 use atoll_types::{Address, Hash, PublicKey, Round, Signed, Signer};
@@ -100,7 +100,6 @@ pub(crate) struct Worker {
     round: Option<RoundState>,
     state: Option<RuntimeState>,
     descriptor: Option<Runtime>,
-    last_nonce: Option<u64>,
     /// What this node signed in the round in progress, on disk.
     journal: Journal,
     /// Incoming messages queued for the runtime at `height`.
@@ -174,7 +173,6 @@ impl Worker {
             round: None,
             state: None,
             descriptor: None,
-            last_nonce: None,
             journal,
             queued: 0,
             empty_streak: 0,
@@ -1009,8 +1007,6 @@ impl Worker {
         extra_gas: u64,
     ) -> Result<(), ComputeError> {
         let tree = state_at(&self.shared.node, self.height)?;
-        let address = Address::from_public_key(&self.id);
-        let on_chain = staking::account(&tree, &address).map_err(state_err)?.general.nonce;
         // The configured gas price (for the configured gas plus `extra_gas`), raised to
         // the chain's minimum gas price if that is higher.
         let min_price = atoll_consensus::chain::parameters(&tree).map_err(state_err)?.min_gas_price;
@@ -1020,30 +1016,14 @@ impl Worker {
             / u128::from(self.fee.gas.max(1));
         let minimum = u128::from(gas).saturating_mul(min_price);
         let fee = Fee { amount: atoll_types::Amount::new(configured.max(minimum)), gas };
-        // After this worker's own last transaction and after anything else the node has
-        // pending under the same key (its re-registration), never on top of either.
-        let pending = self.shared.node.next_nonce(&address, on_chain);
-        let nonce = match self.last_nonce {
-            Some(last) if last >= on_chain => last.saturating_add(1).max(pending),
-            _ => pending,
-        };
-        let tx = Transaction::new(nonce, fee, method, body);
-        let raw = atoll_types::encode(&Signed::sign(
-            self.identity.as_ref(),
-            &self.shared.node.chain_context(),
-            &tx,
-        ));
-        match self.shared.node.submit(raw) {
-            Ok(_) => {
-                self.last_nonce = Some(nonce);
-                Ok(())
-            }
-            Err(e) => {
-                // A stale local nonce guess: start again from the chain's next time.
-                self.last_nonce = None;
-                Err(ComputeError::State(format!("submitting {method}: {e}")))
-            }
-        }
+        // Numbered by the node, after anything pending under the same key (this and other
+        // runtimes' commitments, the node's re-registration) and after the latest state.
+        let node = &self.shared.node;
+        let (_, admitted) = node.submit_own(&Address::from_public_key(&self.id), |nonce| {
+            let tx = Transaction::new(nonce, fee, method, body);
+            atoll_types::encode(&Signed::sign(self.identity.as_ref(), &node.chain_context(), &tx))
+        });
+        admitted.map(drop).map_err(|e| ComputeError::State(format!("submitting {method}: {e}")))
     }
 }
 

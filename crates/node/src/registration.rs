@@ -18,7 +18,8 @@
 //! The descriptor is signed by the node's identity, consensus and p2p keys (as the registry
 //! requires), and so is the transaction, paid from the node's own account: the entity key,
 //! which controls the stake, never has to be on the node's host. Its nonce follows whatever
-//! the node has pending (the compute role's commitments share the identity key). A node
+//! the node has pending, numbered by [`atoll_engine::bft::NodeView::submit_own`] (the compute
+//! role's commitments share the identity key and go through it too). A node
 //! that is not in the registry (a full node, or one its operator registers by hand) does
 //! nothing.
 
@@ -29,7 +30,7 @@ use atoll_consensus::registry::types::{
     Determinism, Node, NodeRuntime, TeeCapability, TeeHardware, Version,
 };
 use atoll_consensus::registry::{self, RegisterNode};
-use atoll_consensus::{chain, staking, Fee, Transaction};
+use atoll_consensus::{chain, Fee, Transaction};
 use atoll_engine::bft::NodeView;
 use atoll_types::{Address, Amount, Epoch, Hash, Height, MultiSigned, RuntimeId, Signed, Signer};
 use tokio::task::JoinHandle;
@@ -59,11 +60,10 @@ struct Renewal {
 }
 
 /// A re-registration that is due: the descriptor so far, the runtimes whose entries must
-/// be registered anew, the nonce and gas price to send it with.
+/// be registered anew, the gas price to send it with.
 struct Due {
     descriptor: Node,
     refresh: Vec<Refresh>,
-    nonce: u64,
     price: u128,
 }
 
@@ -156,8 +156,10 @@ impl Renewal {
             descriptor.runtimes.push(served);
         }
         let expiration = descriptor.expiration;
-        let raw = self.transaction(descriptor, due.nonce, due.price);
-        self.view.submit(raw).map_err(|e| format!("submitting the re-registration: {e}"))?;
+        let sender = Address::from_public_key(&self.keys.identity.public_key());
+        let (_, admitted) =
+            self.view.submit_own(&sender, |nonce| self.transaction(descriptor, nonce, due.price));
+        admitted.map_err(|e| format!("submitting the re-registration: {e}"))?;
         self.submitted = Some((expiration, height));
         Ok(Step::Submitted(expiration))
     }
@@ -225,11 +227,8 @@ impl Renewal {
                 return Ok(None);
             }
         }
-        let sender = Address::from_public_key(&self.keys.identity.public_key());
-        let on_chain = staking::account(&tree, &sender).map_err(|e| e.to_string())?.general.nonce;
-        let nonce = self.view.next_nonce(&sender, on_chain);
         let price = self.gas_price.max(consensus.min_gas_price);
-        Ok(Some(Due { descriptor: Node { expiration: target, ..node }, refresh, nonce, price }))
+        Ok(Some(Due { descriptor: Node { expiration: target, ..node }, refresh, price }))
     }
 
     /// `registry.RegisterNode` for `descriptor`, sent and paid for by the node itself (its

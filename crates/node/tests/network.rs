@@ -417,3 +417,63 @@ async fn an_idle_network_makes_empty_blocks_only_per_interval_but_takes_transact
     let gap = time_of(height.0) - time_of(height.0 - 1);
     assert!(gap < 4, "the transfer's block waited out the empty-block interval ({gap} s)");
 }
+
+/// Two submitters sharing a key (as a compute node's commitments and its re-registration
+/// do) take distinct nonces through `submit_own`, also while blocks commit their earlier
+/// transactions: every transaction is admitted and committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn submitters_sharing_a_key_never_take_the_same_nonce() {
+    logs();
+    let net = testnet(1, 0, &[], 100);
+    let nodes = net.start_all().await;
+    let refs: Vec<_> = nodes.iter().collect();
+    wait_for_height(&refs, 2, LIMIT).await;
+    let view = nodes[0].view();
+    let sender = std::sync::Arc::new(atoll_node::NodeKeys::load(net.home(0)).expect("keys").entity);
+    let from = Address::from_public_key(&sender.public_key());
+    let to =
+        Address::from_public_key(&atoll_crypto::MemorySigner::from_seed([43; 32]).public_key());
+    let start = nonce_of(&nodes[0], &from);
+    const EACH: u64 = 12;
+    let submitters: Vec<_> = (0..2)
+        .map(|_| {
+            let (view, sender) = (view.clone(), std::sync::Arc::clone(&sender));
+            std::thread::spawn(move || {
+                let mut taken = Vec::new();
+                for _ in 0..EACH {
+                    let (nonce, admitted) = view.submit_own(&from, |nonce| {
+                        let transfer = Transfer { to, amount: Amount::new(1) };
+                        signed_tx(
+                            &*sender,
+                            &view.chain_context(),
+                            nonce,
+                            methods::TRANSFER,
+                            &transfer,
+                        )
+                    });
+                    taken.push((nonce, admitted.expect("admitted")));
+                    // Let blocks commit some of them in between.
+                    std::thread::sleep(Duration::from_millis(30));
+                }
+                taken
+            })
+        })
+        .collect();
+    let mut taken: Vec<(u64, atoll_types::Hash)> =
+        submitters.into_iter().flat_map(|s| s.join().expect("submitter")).collect();
+    taken.sort();
+    let nonces: Vec<u64> = taken.iter().map(|(n, _)| *n).collect();
+    assert_eq!(nonces, (start..start + 2 * EACH).collect::<Vec<_>>(), "distinct, no gap");
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while nonce_of(&nodes[0], &from) < start + 2 * EACH {
+        assert!(tokio::time::Instant::now() < deadline, "not all committed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (_, hash) in &taken {
+        assert!(nodes[0].blocks().transaction(hash).expect("index").is_some(), "committed");
+    }
+    drop(refs);
+    for node in nodes {
+        node.shutdown().await;
+    }
+}

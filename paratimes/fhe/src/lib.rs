@@ -30,3 +30,5 @@ pub mod setup;
 
 pub use error::FheError;
 pub use runtime::{core_parameters, runtime, runtime_id, FheConfig};
+/// The key and proof-setup types clients hold (tfhe's).
+pub use tfhe::{zk::CompactPkeCrs, CompactPublicKey};

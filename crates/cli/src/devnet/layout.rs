@@ -7,8 +7,8 @@
 //! <dir>/keys/            funded test accounts (alice.key, bob.key, …)
 //! <dir>/validator-<i>/   validator homes (keys/, config.toml, genesis.json, data/, node.log)
 //! <dir>/compute-<i>/     compute node homes (they run the timestamping and EVM ParaTimes)
-//! <dir>/fhe/             with --fhe: the FHE ParaTime's (insecure) proof setup and the
-//!                        key-set directory every node reads (`atoll fhe keygen` writes to it)
+//! <dir>/fhe/             with --fhe: the FHE ParaTime's (insecure) proof setup (key sets
+//!                        travel between the nodes' blob stores)
 //! <dir>/tee/             with --tee: the simulation PKI's seed and root (each ParaTime
 //!                        node's simulated machine and collateral are in its home's tee/)
 //! <dir>/client/          the client node: follows the chain, serves the API, runs both
@@ -161,6 +161,12 @@ pub(crate) fn fhe_args(dir: &Path) -> Vec<String> {
 /// The FHE ParaTime's round timeout, in consensus blocks: a round may hold 30 s of
 /// reference FHE work, computed by every worker (and the client node) on the same cores.
 const FHE_ROUND_TIMEOUT: u64 = 150;
+/// Blocks per epoch of a devnet with the FHE ParaTime (unless asked otherwise): an epoch
+/// transition ends the round in progress, and an FHE round runs for a minute or more, so
+/// an epoch is four round timeouts long.
+pub(crate) const FHE_EPOCH_INTERVAL: u64 = 4 * FHE_ROUND_TIMEOUT;
+/// The shortest epoch a devnet with the FHE ParaTime accepts: two round timeouts.
+pub(crate) const FHE_MIN_EPOCH_INTERVAL: u64 = 2 * FHE_ROUND_TIMEOUT;
 /// How long an FHE batch may take before the runtime is taken for hung (seconds).
 const FHE_CALL_TIMEOUT_SECS: u64 = 300;
 /// How long the FHE runtime may take to start: its known-answer test takes about 15 s on

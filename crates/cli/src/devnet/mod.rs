@@ -46,6 +46,8 @@ const READY_LIMIT: Duration = Duration::from_secs(300);
 const STOP_GRACE: Duration = Duration::from_secs(30);
 /// The pid file of a running devnet.
 const PID_FILE: &str = "devnet.pid";
+/// Blocks per epoch of a devnet without the FHE ParaTime (unless asked otherwise).
+const DEFAULT_EPOCH_INTERVAL: u64 = 100;
 
 /// `atoll devnet` options.
 #[derive(Args)]
@@ -65,7 +67,8 @@ pub(crate) struct DevnetArgs {
     /// First port; node k uses base + 10k … base + 10k + 4 (default 27000; only when created).
     #[arg(long)]
     base_port: Option<u16>,
-    /// Blocks per epoch (default 100; only when created).
+    /// Blocks per epoch (default 100, with --fhe 600: an epoch transition ends the round in
+    /// progress; only when created).
     #[arg(long)]
     epoch_interval: Option<u64>,
     /// The EVM ParaTime's Ethereum JSON-RPC port on 127.0.0.1 (default 8545; only when
@@ -427,6 +430,21 @@ fn summary(dir: &Path, manifest: &Manifest, nodes: &[NodeSpec], byzantine: Optio
     lines.join("\n")
 }
 
+/// Blocks per epoch of a new devnet: as asked, or the default (longer with the FHE
+/// ParaTime, whose rounds an epoch must outlast).
+fn epoch_interval(asked: Option<u64>, fhe: bool) -> Result<u64> {
+    let default = if fhe { layout::FHE_EPOCH_INTERVAL } else { DEFAULT_EPOCH_INTERVAL };
+    let interval = asked.unwrap_or(default);
+    if fhe && interval < layout::FHE_MIN_EPOCH_INTERVAL {
+        bail!(
+            "--epoch-interval {interval} is too short for --fhe: an epoch transition ends the \
+             round in progress, and FHE rounds are long; use at least {}",
+            layout::FHE_MIN_EPOCH_INTERVAL
+        );
+    }
+    Ok(interval)
+}
+
 /// Runs `atoll devnet`.
 pub(crate) async fn run(args: DevnetArgs) -> Result<()> {
     let dir = args.dir.clone().unwrap_or_else(default_dir);
@@ -446,12 +464,13 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<()> {
             (manifest, false)
         }
         None => {
+            let epoch_interval = epoch_interval(args.epoch_interval, args.fhe)?;
             let shape = Shape {
                 validators: args.validators.unwrap_or(4),
                 compute: args.compute.unwrap_or(4),
                 accounts: args.accounts.unwrap_or(4),
                 base_port: args.base_port.unwrap_or(27_000),
-                epoch_interval: args.epoch_interval.unwrap_or(100),
+                epoch_interval,
                 eth_rpc_port: args.eth_rpc_port.unwrap_or(8545),
                 tee: args.tee,
                 fhe: args.fhe,
@@ -486,11 +505,17 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<()> {
 
 /// Prints a line of the live view above the status line (on stdout when the status line is
 /// hidden: no terminal).
-fn say(status: &ProgressBar, plain: bool, line: &str) {
+/// Shows `line`; false once standard output is gone (its reader exited: the devnet
+/// stops its nodes rather than run on unwatched, or die and leave them behind).
+fn say(status: &ProgressBar, plain: bool, line: &str) -> bool {
     status.println(line);
-    if plain {
-        println!("{line}");
-    }
+    !plain || print_line(line)
+}
+
+/// Writes `line` to standard output; false if that fails (a closed pipe).
+fn print_line(line: &str) -> bool {
+    use std::io::Write as _;
+    writeln!(std::io::stdout().lock(), "{line}").is_ok()
 }
 
 /// Starts the nodes (pushed into `nodes` as they start, so the caller can always stop
@@ -566,7 +591,9 @@ async fn start_and_watch(
     };
     bar.finish_and_clear();
     let (client, start) = client?;
-    println!("{}", summary(dir, manifest, specs, args.byzantine.as_deref()));
+    if !print_line(&summary(dir, manifest, specs, args.byzantine.as_deref())) {
+        return Ok(());
+    }
     // From the height this run started at: what happened while it got ready is shown too.
     let mut watch = watch::Watch::new(client, start, manifest, specs, args.byzantine.as_deref());
     let status = ProgressBar::new_spinner();
@@ -579,7 +606,9 @@ async fn start_and_watch(
         tokio::select! {
             _ = ticker.tick() => {}
             line = watch.next_line() => {
-                say(&status, plain, &line);
+                if !say(&status, plain, &line) {
+                    break;
+                }
                 continue;
             }
             _ = interrupt.recv() => break,
@@ -595,15 +624,35 @@ async fn start_and_watch(
             }
         }
         if let Some(line) = watch.epoch_line().await {
-            say(&status, plain, &line);
+            if !say(&status, plain, &line) {
+                break;
+            }
         }
         let line = watch.status(nodes).await;
         if plain && last_plain.elapsed() >= Duration::from_secs(10) {
-            println!("{line}");
+            if !print_line(&line) {
+                break;
+            }
             last_plain = Instant::now();
         }
         status.set_message(line);
     }
     status.finish_and_clear();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_fhe_devnet_gets_epochs_its_rounds_outlast() {
+        assert_eq!(epoch_interval(None, false).expect("default"), DEFAULT_EPOCH_INTERVAL);
+        assert_eq!(epoch_interval(None, true).expect("default"), layout::FHE_EPOCH_INTERVAL);
+        assert_eq!(epoch_interval(Some(40), false).expect("asked"), 40);
+        let min = layout::FHE_MIN_EPOCH_INTERVAL;
+        assert_eq!(epoch_interval(Some(min), true).expect("asked"), min);
+        let refused = epoch_interval(Some(min - 1), true).expect_err("too short");
+        assert!(refused.to_string().contains("too short for --fhe"), "{refused}");
+    }
 }

@@ -208,6 +208,9 @@ pub struct NodeView {
     finality: Arc<FinalityClock>,
     gossip: Option<TxGossip>,
     net_requests: mpsc::Sender<NetworkRequest>,
+    /// Held while the node numbers and admits a transaction of its own key (see
+    /// [`NodeView::submit_own`]).
+    own_nonces: Arc<Mutex<()>>,
 }
 
 /// A running node.
@@ -409,13 +412,33 @@ impl NodeView {
         self.mempool.lock().map_or(0, |m| m.len())
     }
 
-    /// The nonce `sender`'s next transaction should carry: after the ones it has pending
-    /// here, or `on_chain` (its account's next nonce) if that is later. Lets two submitters
-    /// sharing one key (a compute node's commitments and its re-registration) follow each
-    /// other instead of colliding.
-    pub fn next_nonce(&self, sender: &atoll_types::Address, on_chain: u64) -> u64 {
+    /// Numbers, signs (through `build`) and admits a transaction of a key this node holds
+    /// (`sender`): its nonce is the next after the sender's pending transactions here, or
+    /// the account's next nonce in the latest state if that is later. Submitters sharing one
+    /// key (a compute node's commitments for every runtime and its re-registration) go
+    /// through here one at a time, so two never take the same nonce and none builds on a
+    /// stale state. Returns the nonce used and the admission's outcome.
+    pub fn submit_own(
+        &self,
+        sender: &atoll_types::Address,
+        build: impl FnOnce(u64) -> Vec<u8>,
+    ) -> (u64, Result<Hash, MempoolError>) {
+        let _turn = self.own_nonces.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let nonce = match self.own_next_nonce(sender) {
+            Ok(nonce) => nonce,
+            Err(e) => return (0, Err(e)),
+        };
+        (nonce, self.submit(build(nonce)))
+    }
+
+    fn own_next_nonce(&self, sender: &atoll_types::Address) -> Result<u64, MempoolError> {
+        let root =
+            self.state.latest().map_err(unavailable)?.ok_or_else(|| unavailable("no state"))?;
+        let tree = self.state.store().tree(&root).map_err(unavailable)?;
+        let on_chain =
+            atoll_consensus::staking::account(&tree, sender).map_err(unavailable)?.general.nonce;
         let pending = self.mempool.lock().ok().and_then(|m| m.next_nonce(sender));
-        pending.map_or(on_chain, |p| p.max(on_chain))
+        Ok(pending.map_or(on_chain, |p| p.max(on_chain)))
     }
 
     /// Whether a transaction is waiting in the mempool.
@@ -676,6 +699,7 @@ pub async fn start(config: EngineConfig) -> Result<NodeHandle, StartError> {
         finality,
         gossip,
         net_requests,
+        own_nonces: Arc::new(Mutex::new(())),
     };
     Ok(NodeHandle { view, gossip_tasks, engine, app: Some(app) })
 }
