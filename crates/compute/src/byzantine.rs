@@ -25,11 +25,14 @@ pub enum ByzantineMode {
     FailureIndicating,
     /// Signs and submits a second, conflicting commitment after each honest one.
     Equivocation,
+    /// As scheduler, keeps the workers' commitments on its batch to itself (submits only
+    /// its own).
+    WithholdingScheduler,
 }
 
 impl ByzantineMode {
     /// Every mode, by name.
-    pub const ALL: [(&'static str, ByzantineMode); 8] = [
+    pub const ALL: [(&'static str, ByzantineMode); 9] = [
         ("honest", ByzantineMode::Honest),
         ("dishonest", ByzantineMode::Dishonest),
         ("straggler", ByzantineMode::Straggler),
@@ -38,6 +41,7 @@ impl ByzantineMode {
         ("invalid-batch-hash", ByzantineMode::InvalidBatchHash),
         ("failure-indicating", ByzantineMode::FailureIndicating),
         ("equivocation", ByzantineMode::Equivocation),
+        ("withholding-scheduler", ByzantineMode::WithholdingScheduler),
     ];
 
     /// The mode's name.

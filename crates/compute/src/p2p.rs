@@ -1,7 +1,8 @@
 //! The ParaTime p2p network of compute nodes (libp2p, a swarm of its own).
 //!
-//! - **Gossip** (gossipsub, one topic per runtime): runtime transactions and signed batch
-//!   proposals. A proposal names its transactions by hash only.
+//! - **Gossip** (gossipsub, one topic per runtime): runtime transactions, signed batch
+//!   proposals and signed executor commitments (for the scheduler to bring on chain, see
+//!   [`crate::gather`]). A proposal names its transactions by hash only.
 //! - **Fetch** (request-response): transactions by hash (for a proposal whose transactions
 //!   a worker lacks), the write logs of a finalized round (for a node that lags) and the
 //!   checkpoint of a round's state with its chunks (for a node that cannot replay), and
@@ -22,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use atoll_consensus::roothash::SignedProposal;
+use atoll_consensus::roothash::{SignedCommitment, SignedProposal};
 use atoll_engine::gossip::Verdict;
 use atoll_types::{Hash, Round, RuntimeId};
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -76,6 +77,8 @@ pub enum GossipMessage {
     Transaction(Vec<u8>),
     /// A batch proposal.
     Proposal(Proposal),
+    /// A worker's commitment on a scheduler's batch, for the scheduler to submit.
+    Commitment(SignedCommitment),
 }
 
 /// A fetch request.

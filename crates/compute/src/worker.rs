@@ -3,14 +3,16 @@
 //!
 //! Everything it decides is driven by the consensus state after each block (the round in
 //! progress, the committee, the incoming-message queue, discrepancy events) and by signed
-//! proposals from the p2p network; wall-clock time only paces the proposer's batching.
+//! proposals from the p2p network; wall-clock time only paces the proposer's batching. The
+//! decisions themselves are the round machine's ([`crate::round`]): this loop feeds it and
+//! does the I/O it asks for (fetching, executing, signing, submitting, storing).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use atoll_consensus::registry::types::Runtime;
-use atoll_consensus::roothash::pool::{CommitmentPool, ComputeResultsHeader};
+use atoll_consensus::roothash::pool::ComputeResultsHeader;
 use atoll_consensus::roothash::{
     self, batch_hash, EquivocationEvidence, Evidence, ExecutorCommit, ExecutorCommitmentBody,
     HeaderType, ProposalHeader, RuntimeBlockHeader, RuntimeState, SignedCommitment,
@@ -23,8 +25,13 @@ use tokio::sync::mpsc;
 
 use atoll_engine::gossip::Verdict;
 
+use crate::gather::{acceptable_vote, outbox_wait, Deadline};
 use crate::journal::Journal;
 use crate::p2p::{FetchRequest, FetchResponse, GossipMessage, P2p, Proposal, Received};
+use crate::round::{
+    better_scheduler_committed, next_empty_streak, resolving_scheduler, Admission, BackupDuty,
+    Executed, ProposeInputs, RoundState,
+};
 use crate::storage::{io_transactions, RoundWriteLogs};
 use crate::{state_at, ByzantineMode, ComputeError, Shared};
 
@@ -40,52 +47,6 @@ const MISSING_LOGS_LIMIT: u32 = 3;
 const RESTORE_RETRY: Duration = Duration::from_secs(2);
 /// How often the proposer reconsiders its batch.
 const TICK: Duration = Duration::from_millis(50);
-
-/// A batch this node executed in the round in progress.
-struct Executed {
-    result: ExecuteResult,
-    header: ComputeResultsHeader,
-}
-
-/// What the worker knows about the round in progress.
-struct RoundState {
-    round: Round,
-    previous: RuntimeBlockHeader,
-    start_height: u64,
-    started: Instant,
-    /// Valid proposals by proposer rank.
-    proposals: BTreeMap<u64, (Proposal, ProposalHeader, PublicKey)>,
-    /// Proposals given up on (missing transactions, invalid), by proposer.
-    rejected: BTreeSet<PublicKey>,
-    fetch_attempts: BTreeMap<PublicKey, u32>,
-    /// Batches executed, by scheduler.
-    executed: BTreeMap<PublicKey, Executed>,
-    /// Schedulers whose batch this node committed to.
-    committed: BTreeSet<PublicKey>,
-    proposed: bool,
-    /// The scheduler whose batch the backups must execute, once a discrepancy is declared.
-    discrepancy: Option<PublicKey>,
-    backup_done: bool,
-}
-
-impl RoundState {
-    fn new(state: &RuntimeState) -> Option<Self> {
-        Some(Self {
-            round: state.last_block.round.checked_next()?,
-            previous: state.last_block.clone(),
-            start_height: state.last_block_height.0,
-            started: Instant::now(),
-            proposals: BTreeMap::new(),
-            rejected: BTreeSet::new(),
-            fetch_attempts: BTreeMap::new(),
-            executed: BTreeMap::new(),
-            committed: BTreeSet::new(),
-            proposed: false,
-            discrepancy: None,
-            backup_done: false,
-        })
-    }
-}
 
 /// The compute worker of one node.
 pub(crate) struct Worker {
@@ -120,25 +81,6 @@ struct CatchUp {
     missing_logs: u32,
     /// No restore before this (after one that failed).
     next_restore: Option<Instant>,
-}
-
-/// The scheduler whose batch backups must execute in `round`, if its pool is resolving a
-/// discrepancy: read from the pool in the state, not from one block's events (the worker
-/// may skip heights while busy, and the event is in one height only).
-fn resolving_scheduler(pool: Option<&CommitmentPool>, round: Round) -> Option<PublicKey> {
-    let pool = pool.filter(|p| p.round() == round && p.in_resolution())?;
-    pool.best_scheduler().map(|(_, scheduler)| scheduler)
-}
-
-/// The count of finalized rounds in a row without transactions, after `last`: a `Normal`
-/// round with an empty I/O tree adds one, one with transactions starts again from zero,
-/// any other (an epoch transition, a failed round) leaves it as it was.
-fn next_empty_streak(streak: u32, last: &RuntimeBlockHeader) -> u32 {
-    match (last.header_type, last.io_root == Hash::ZERO) {
-        (HeaderType::Normal, true) => streak.saturating_add(1),
-        (HeaderType::Normal, false) => 0,
-        _ => streak,
-    }
 }
 
 /// Whether a node `behind` rounds restores the latest round's state from a checkpoint:
@@ -213,6 +155,9 @@ impl Worker {
                     if let Err(e) = self.maybe_propose().await {
                         tracing::warn!(error = %e, "compute worker (proposer)");
                     }
+                    if let Err(e) = self.send_due_commitments() {
+                        tracing::warn!(error = %e, "compute worker (commitments)");
+                    }
                 }
             }
         }
@@ -237,7 +182,7 @@ impl Worker {
         self.sync_blocks(&state).await?;
         let new_round = self.round.as_ref().is_none_or(|r| r.previous != state.last_block);
         if new_round {
-            self.round = RoundState::new(&state);
+            self.round = RoundState::new(&state, Instant::now());
         }
         // The pool itself says whether the round is being resolved (a height skipped while
         // busy cannot hide the event that declared it).
@@ -250,10 +195,12 @@ impl Worker {
         if new_round {
             self.resend_signed()?;
         }
+        self.note_landed_commitments();
         self.fetch_missing_proposals().await?;
         self.execute_proposals().await?;
         self.resolve_discrepancy().await?;
-        self.maybe_propose().await
+        self.maybe_propose().await?;
+        self.send_due_commitments()
     }
 
     /// Stores every `Normal` round finalized since the last one processed: this node's own
@@ -354,18 +301,7 @@ impl Worker {
     async fn store_round(&mut self, block: &RuntimeBlockHeader) -> Result<bool, ComputeError> {
         // This node's own results for the round, if they are the finalized ones (taken: the
         // round is over).
-        let own = self.round.as_mut().and_then(|r| {
-            let scheduler = r
-                .executed
-                .iter()
-                .find(|(_, e)| {
-                    e.header.round == block.round
-                        && e.result.state_root == block.state_root
-                        && e.result.io_root == block.io_root
-                })
-                .map(|(s, _)| *s)?;
-            r.executed.remove(&scheduler)
-        });
+        let own = self.round.as_mut().and_then(|r| r.take_result_of(block));
         let mut candidates = Vec::new();
         if let Some(own) = own {
             candidates.push(RoundWriteLogs {
@@ -482,12 +418,9 @@ impl Worker {
             .is_some_and(|c| c.pool.backups.contains(&self.id))
     }
 
-    /// Whether a proposal of `rank` may be acted on now: rank 0 at once, rank `r` after
-    /// `r × propose_batch_timeout` consensus blocks of the round.
-    fn rank_allowed(&self, rank: u64) -> bool {
-        let Some(round) = self.round.as_ref() else { return false };
-        let timeout = self.descriptor.as_ref().map_or(1, |d| d.txn_scheduler.propose_batch_timeout);
-        rank == 0 || self.height >= round.start_height.saturating_add(rank.saturating_mul(timeout))
+    /// Consensus blocks each rank waits for the better-ranked proposers.
+    fn propose_batch_timeout(&self) -> u64 {
+        self.descriptor.as_ref().map_or(1, |d| d.txn_scheduler.propose_batch_timeout)
     }
 
     // ---- gossip ----
@@ -507,6 +440,7 @@ impl Worker {
                 self.resolve_discrepancy().await?;
                 Ok(if kept { Verdict::Accept } else { Verdict::Ignore })
             }
+            GossipMessage::Commitment(signed) => self.on_commitment(signed),
         }
     }
 
@@ -521,31 +455,24 @@ impl Worker {
         let Some(state) = self.state.as_ref() else { return Ok(false) };
         let Some(committee) = state.committee.as_ref() else { return Ok(false) };
         let Some(round) = self.round.as_mut() else { return Ok(false) };
-        if header.runtime != self.shared.runtime
-            || header.round != round.round
-            || header.previous_hash != round.previous.hash()
-        {
-            return Ok(false);
-        }
-        let Some(rank) = committee.pool.rank(&proposer, round.round) else { return Ok(false) };
-        match round.proposals.get(&rank) {
-            Some((existing, _, _)) if existing.header != proposal.header => {
+        let rank = committee.pool.rank(&proposer, round.round);
+        let round_number = round.round;
+        match round.admit(&self.shared.runtime, rank, proposal.clone(), header, proposer) {
+            Admission::Kept { new } => {
+                if new {
+                    self.shared.remember_proposal(round_number, &proposal);
+                }
+                Ok(true)
+            }
+            Admission::Equivocation(kept) => {
                 let evidence = Evidence {
                     runtime: self.shared.runtime,
-                    evidence: EquivocationEvidence::Proposals(
-                        existing.header.clone(),
-                        proposal.header.clone(),
-                    ),
+                    evidence: EquivocationEvidence::Proposals(*kept, proposal.header),
                 };
                 self.submit_consensus(roothash::EVIDENCE, &evidence, 0)?;
                 Ok(false)
             }
-            Some(_) => Ok(true),
-            None => {
-                self.shared.remember_proposal(round.round, &proposal);
-                round.proposals.insert(rank, (proposal, header, proposer));
-                Ok(true)
-            }
+            Admission::Refused => Ok(false),
         }
     }
 
@@ -560,11 +487,7 @@ impl Worker {
         if !involved {
             return Ok(());
         }
-        let known: BTreeSet<PublicKey> = round.proposals.values().map(|(_, _, p)| *p).collect();
-        let missing = state
-            .commitment_bodies()
-            .any(|(_, body)| body.round == round.round && !known.contains(&body.scheduler));
-        if !missing {
+        if !round.proposal_missing(state.commitment_bodies().map(|(_, body)| body)) {
             return Ok(());
         }
         let round_number = round.round;
@@ -604,13 +527,7 @@ impl Worker {
         }
         let complete: Option<Vec<Vec<u8>>> = hashes.iter().map(|h| found.get(h).cloned()).collect();
         if complete.is_none() {
-            let round = self.round.as_mut()?;
-            let attempts = round.fetch_attempts.entry(proposer).or_default();
-            *attempts += 1;
-            if *attempts >= FETCH_ATTEMPTS {
-                tracing::info!(%proposer, "proposal's transactions unavailable; giving up on it");
-                round.rejected.insert(proposer);
-            }
+            self.round.as_mut()?.fetch_failed(proposer, FETCH_ATTEMPTS);
         }
         complete
     }
@@ -620,32 +537,10 @@ impl Worker {
         if self.my_rank().is_none() {
             return Ok(());
         }
-        let candidates: Vec<(u64, Proposal, ProposalHeader, PublicKey)> = match self.round.as_ref()
-        {
-            Some(round) => round
-                .proposals
-                .iter()
-                .filter(|(_, (_, _, p))| {
-                    !round.executed.contains_key(p)
-                        && !round.rejected.contains(p)
-                        && !round.committed.contains(p)
-                })
-                .map(|(rank, (proposal, header, p))| (*rank, proposal.clone(), header.clone(), *p))
-                .collect(),
-            None => return Ok(()),
-        };
-        for (rank, proposal, header, proposer) in candidates {
-            if !self.rank_allowed(rank) {
-                continue;
-            }
-            if batch_hash(&proposal.tx_hashes) != header.batch_hash {
-                tracing::info!(%proposer, "proposal's batch hash does not match its transactions; rejected");
-                if let Some(round) = self.round.as_mut() {
-                    round.rejected.insert(proposer);
-                }
-                continue;
-            }
-            self.execute_and_commit(proposer, &proposal, &header).await?;
+        let (height, timeout) = (self.height, self.propose_batch_timeout());
+        let Some(round) = self.round.as_mut() else { return Ok(()) };
+        for batch in round.executable(height, timeout) {
+            self.execute_and_commit(batch.scheduler, &batch.proposal, &batch.header, false).await?;
         }
         Ok(())
     }
@@ -656,26 +551,18 @@ impl Worker {
         if !self.is_backup() {
             return Ok(());
         }
-        let Some(round) = self.round.as_ref() else { return Ok(()) };
-        let Some(scheduler) = round.discrepancy else { return Ok(()) };
-        if round.backup_done {
-            return Ok(());
-        }
-        let Some((_, (proposal, header, _))) =
-            round.proposals.iter().find(|(_, (_, _, p))| *p == scheduler)
+        let Some(BackupDuty { scheduler, proposal, header, executed }) =
+            self.round.as_ref().and_then(RoundState::backup_duty)
         else {
             return Ok(());
         };
-        let (proposal, header) = (proposal.clone(), header.clone());
         // A node that is both worker and backup already executed (and signed) this batch:
         // `commit` re-sends that very commitment.
-        let done = match self.round.as_ref().and_then(|r| r.executed.get(&scheduler)) {
-            Some(executed) => {
-                let (commitment, messages) =
-                    (Some(executed.header.clone()), executed.result.messages.clone());
-                self.commit(scheduler, commitment, messages, true)?
+        let done = match executed {
+            Some((commitment, messages)) => {
+                self.commit(scheduler, Some(commitment), messages, true)?
             }
-            None => self.execute_and_commit(scheduler, &proposal, &header).await?,
+            None => self.execute_and_commit(scheduler, &proposal, &header, true).await?,
         };
         // Done only once submitted: a batch not ready yet is tried again at the next block.
         if let Some(round) = self.round.as_mut() {
@@ -684,13 +571,14 @@ impl Worker {
         Ok(())
     }
 
-    /// Executes `scheduler`'s batch and commits to it; returns whether a commitment was
-    /// submitted.
+    /// Executes `scheduler`'s batch and commits to it (as a worker, or as a `backup`
+    /// resolving a discrepancy); returns whether a commitment was submitted.
     async fn execute_and_commit(
         &mut self,
         scheduler: PublicKey,
         proposal: &Proposal,
         header: &ProposalHeader,
+        backup: bool,
     ) -> Result<bool, ComputeError> {
         let Some(txs) = self.resolve_txs(scheduler, &proposal.tx_hashes).await else {
             return Ok(false);
@@ -702,14 +590,14 @@ impl Worker {
         else {
             return Ok(false);
         };
-        let result = self.run_batch(batch).await?;
+        let (result, took) = self.run_batch(batch).await?;
         let results = self.results_header(&result, &incoming);
         let messages = if scheduler == self.id { result.messages.clone() } else { Vec::new() };
         self.keep_executed(&results, &result)?;
         if let Some(round) = self.round.as_mut() {
-            round.executed.insert(scheduler, Executed { result, header: results.clone() });
+            round.executed.insert(scheduler, Executed { result, header: results.clone(), took });
         }
-        self.commit(scheduler, Some(results), messages, false)
+        self.commit(scheduler, Some(results), messages, backup)
     }
 
     /// The batch request for the round in progress, with `in_msgs_count` queued deposits
@@ -755,11 +643,17 @@ impl Worker {
         )))
     }
 
-    async fn run_batch(&self, batch: ExecuteBatch) -> Result<ExecuteResult, ComputeError> {
+    /// Executes a batch off the loop; returns the result and how long it took.
+    async fn run_batch(
+        &self,
+        batch: ExecuteBatch,
+    ) -> Result<(ExecuteResult, Duration), ComputeError> {
         let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || shared.executor.execute(batch))
+        let started = Instant::now();
+        let result = tokio::task::spawn_blocking(move || shared.executor.execute(batch))
             .await
-            .map_err(|e| ComputeError::Internal(e.to_string()))?
+            .map_err(|e| ComputeError::Internal(e.to_string()))??;
+        Ok((result, started.elapsed()))
     }
 
     fn results_header(
@@ -789,30 +683,22 @@ impl Worker {
         let Some(rank) = self.my_rank() else { return Ok(()) };
         let Some(descriptor) = self.descriptor.clone() else { return Ok(()) };
         let Some(round) = self.round.as_ref() else { return Ok(()) };
-        if round.proposed || !self.rank_allowed(rank) {
-            return Ok(());
-        }
-        // A better-ranked scheduler that committed on chain makes this proposal unnecessary
-        // (one that only published a proposal may be a runaway).
-        if rank > 0 && self.better_scheduler_committed(rank) {
-            return Ok(());
-        }
-        let pool_len = self.shared.pool.lock().map_or(0, |p| p.len());
-        let queued = self.queued;
         let params = descriptor.txn_scheduler;
-        let full = pool_len >= params.max_batch_size as usize;
-        let flushed =
-            round.started.elapsed() >= Duration::from_millis(params.batch_flush_timeout_ms);
-        // Idle for the configured interval: the scheduler whose turn it is proposes an
-        // empty batch — the first, or rank r once r proposer timeouts passed without a
-        // better-ranked commitment (the first may be down: the rounds must still come) —
-        // unless the configured number of empty rounds already followed the last batch
-        // with transactions.
-        let idle = self.shared.empty_rounds.interval.is_some_and(|i| round.started.elapsed() >= i)
-            && self.shared.empty_rounds.limit.is_none_or(|limit| self.empty_streak < limit);
-        if (pool_len + queued == 0 && !idle) || !(full || flushed || rank > 0 || idle) {
+        let inputs = ProposeInputs {
+            rank,
+            height: self.height,
+            now: Instant::now(),
+            pooled: self.shared.pool.lock().map_or(0, |p| p.len()),
+            queued: self.queued,
+            params: &params,
+            empty_rounds: self.shared.empty_rounds,
+            empty_streak: self.empty_streak,
+            better_committed: rank > 0 && self.better_scheduler_committed(rank),
+        };
+        if !round.should_propose(&inputs) {
             return Ok(());
         }
+        let queued = self.queued;
         // Twice the batch size in candidates: the runtime leaves out what fails to
         // authenticate and keeps filling from the rest, up to the batch limits.
         let candidates = (params.max_batch_size as usize).saturating_mul(2);
@@ -827,7 +713,7 @@ impl Worker {
         if let Some(round) = self.round.as_mut() {
             round.proposed = true;
         }
-        let result = self.run_batch(batch).await?;
+        let (result, took) = self.run_batch(batch).await?;
         let mut tx_hashes: Vec<Hash> = result.txs.iter().map(|t| Hash::digest(t)).collect();
         let mut claimed = batch_hash(&tx_hashes);
         match self.mode() {
@@ -861,7 +747,7 @@ impl Worker {
         self.shared.remember_proposal(header.round, &proposal);
         if let Some(round) = self.round.as_mut() {
             round.proposals.insert(rank, (proposal, header, self.id));
-            round.executed.insert(self.id, Executed { result, header: results.clone() });
+            round.executed.insert(self.id, Executed { result, header: results.clone(), took });
         }
         self.commit(self.id, Some(results), messages, false)?;
         Ok(())
@@ -898,7 +784,7 @@ impl Worker {
             }
             if !on_chain.contains(&scheduler) {
                 tracing::info!(%scheduler, "re-sending a commitment signed before a restart");
-                self.submit_commitment(commitment)?;
+                self.submit_commitments(vec![commitment])?;
             }
         }
         Ok(())
@@ -911,12 +797,13 @@ impl Worker {
             return false;
         };
         let Some(committee) = state.committee.as_ref() else { return false };
-        state.commitment_bodies().any(|(node, body)| {
-            node != self.id
-                && body.round == round.round
-                && body.scheduler == node
-                && committee.pool.rank(&body.scheduler, round.round).is_some_and(|r| r < rank)
-        })
+        better_scheduler_committed(
+            state.commitment_bodies(),
+            &committee.pool,
+            round.round,
+            rank,
+            &self.id,
+        )
     }
 
     // ---- commitments ----
@@ -938,13 +825,13 @@ impl Worker {
             return Ok(true);
         }
         let Some(round) = self.round.as_mut() else { return Ok(false) };
-        if !round.committed.insert(scheduler) && !backup {
+        if !round.start_commit(scheduler, backup) {
             return Ok(true);
         }
         let round_number = round.round;
         let previous_hash = round.previous.hash();
         if let Some(signed) = self.journal.commitment(round_number, previous_hash, &scheduler) {
-            self.submit_commitment(signed.clone())?;
+            self.submit_commitments(vec![signed.clone()])?;
             tracing::debug!(round = round_number.0, %scheduler, backup, "commitment re-sent");
             return Ok(true);
         }
@@ -968,7 +855,7 @@ impl Worker {
         let chain = self.shared.node.chain_context();
         let signed = Signed::sign(self.identity.as_ref(), &chain, &body);
         self.journal.record_commitment(round_number, previous_hash, scheduler, &signed)?;
-        self.submit_commitment(signed)?;
+        self.send_commitment(scheduler, signed, backup)?;
         tracing::debug!(round = round_number.0, %scheduler, backup, "commitment submitted");
         if mode == ByzantineMode::Equivocation {
             if let Some(mut other) = header {
@@ -977,20 +864,129 @@ impl Worker {
                 let body =
                     ExecutorCommitmentBody { header: Some(other), messages: Vec::new(), ..body };
                 let signed = Signed::sign(self.identity.as_ref(), &chain, &body);
-                self.submit_commitment(signed)?;
+                self.submit_commitments(vec![signed])?;
             }
         }
         Ok(true)
     }
 
-    /// Submits one signed commitment, paying the gas its runtime messages cost.
-    fn submit_commitment(&mut self, signed: SignedCommitment) -> Result<(), ComputeError> {
-        let messages = signed.decode_verified_elsewhere().map_or(0, |b| b.messages.len() as u64);
+    /// Sends a commitment this node just signed on its way to the chain: a backup's vote
+    /// straight on chain; one on this node's own batch to the gathering, which submits the
+    /// round's commitments together; one on another scheduler's batch to that scheduler by
+    /// gossip, and on chain by this node itself should the scheduler not bring it in time
+    /// ([`crate::gather`]).
+    fn send_commitment(
+        &mut self,
+        scheduler: PublicKey,
+        signed: SignedCommitment,
+        backup: bool,
+    ) -> Result<(), ComputeError> {
+        if backup {
+            return self.submit_commitments(vec![signed]);
+        }
+        let rank = self.my_rank().unwrap_or(0);
+        let timeout = self.propose_batch_timeout();
+        let Some(round) = self.round.as_mut() else { return Ok(()) };
+        let took = round.executed.get(&scheduler).map_or(Duration::ZERO, |e| e.took);
+        let now = Instant::now();
+        if scheduler == self.id {
+            let turn = (round.start_height, rank, timeout);
+            round.gathering.start(self.id, signed, Deadline::new(now, took, self.height, turn));
+        } else {
+            round.outbox.record(scheduler, signed.clone(), now, outbox_wait(took));
+            self.p2p.publish(GossipMessage::Commitment(signed));
+            // The scheduler may have submitted without it already.
+            self.note_landed_commitments();
+        }
+        self.send_due_commitments()
+    }
+
+    /// Submits what is due: the gathered commitments on this node's batch, and this node's
+    /// commitments the chain still lacks past their wait.
+    fn send_due_commitments(&mut self) -> Result<(), ComputeError> {
+        let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_mut()) else {
+            return Ok(());
+        };
+        let workers = state.committee.as_ref().map_or(&[][..], |c| &c.pool.workers[..]);
+        let now = Instant::now();
+        let mut txs =
+            round.gathering.due((now, self.height), workers, roothash::MAX_COMMITMENTS_PER_TX);
+        let own = round.outbox.due(now);
+        if !own.is_empty() {
+            tracing::info!(
+                round = round.round.0,
+                commitments = own.len(),
+                "the scheduler did not bring this node's commitment on chain; submitting it"
+            );
+            txs.extend(own.into_iter().map(|c| vec![c]));
+        }
+        for commitments in txs {
+            self.submit_commitments(commitments)?;
+        }
+        Ok(())
+    }
+
+    /// This node's commitments the chain holds need no sending any more; one on a batch
+    /// whose scheduler's own commitment the chain holds without it is due at once.
+    fn note_landed_commitments(&mut self) {
+        let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_mut()) else {
+            return;
+        };
+        let mut submitted = Vec::new();
+        for (node, body) in state.commitment_bodies().filter(|(_, b)| b.round == round.round) {
+            if node == self.id {
+                round.outbox.landed(&body.scheduler);
+            } else if node == body.scheduler {
+                submitted.push(node);
+            }
+        }
+        let now = Instant::now();
+        for scheduler in submitted {
+            round.outbox.passed_over(&scheduler, now);
+        }
+    }
+
+    /// A worker's commitment gossiped for its scheduler: gathered if it is on this node's
+    /// own batch in the round in progress and one the chain takes; forwarded if it is any
+    /// worker's, signed, for the round in progress; a forged one is invalid.
+    fn on_commitment(&mut self, signed: SignedCommitment) -> Result<Verdict, ComputeError> {
+        let Ok(body) = signed.open(&self.shared.node.chain_context()) else {
+            return Ok(Verdict::Reject);
+        };
+        let node = *signed.signer();
+        let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_mut()) else {
+            return Ok(Verdict::Ignore);
+        };
+        let worker = state.committee.as_ref().is_some_and(|c| c.pool.workers.contains(&node));
+        if body.runtime != self.shared.runtime || body.round != round.round || !worker {
+            return Ok(Verdict::Ignore);
+        }
+        if body.scheduler == self.id && self.shared.mode != ByzantineMode::WithholdingScheduler {
+            let acceptable =
+                round.executed.get(&self.id).is_some_and(|own| acceptable_vote(&body, &own.header));
+            if !acceptable {
+                tracing::debug!(%node, "a gossiped commitment the chain would refuse; not gathered");
+                return Ok(Verdict::Ignore);
+            }
+            if round.gathering.offer(node, signed) {
+                self.send_due_commitments()?;
+            }
+        }
+        Ok(Verdict::Accept)
+    }
+
+    /// Submits signed commitments in one transaction, paying the gas their runtime messages
+    /// cost.
+    fn submit_commitments(&mut self, signed: Vec<SignedCommitment>) -> Result<(), ComputeError> {
+        let messages: u64 = signed
+            .iter()
+            .map(|c| c.decode_verified_elsewhere().map_or(0, |b| b.messages.len() as u64))
+            .sum();
         let per_message = {
             let tree = state_at(&self.shared.node, self.height)?;
             roothash::parameters(&tree).map_err(state_err)?.message_gas_cost
         };
-        let commit = ExecutorCommit { runtime: self.shared.runtime, commitments: vec![signed] };
+        let commit = ExecutorCommit { runtime: self.shared.runtime, commitments: signed };
         self.submit_consensus(
             roothash::EXECUTOR_COMMIT,
             &commit,
@@ -1049,8 +1045,6 @@ fn round_randomness(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use atoll_consensus::roothash::pool::{ExecutorCommitment, PoolCommittee};
-    use atoll_types::Height;
 
     #[test]
     fn a_lagging_node_restores_when_it_cannot_replay_or_is_too_far_behind() {
@@ -1059,66 +1053,5 @@ mod tests {
         assert!(!restore_instead(10, false, 10), "within the limit: replays");
         assert!(restore_instead(11, false, 10));
         assert!(!restore_instead(1_000_000, false, 0), "no limit (an archive): replays");
-    }
-
-    /// [T] finding 9: backups learnt of a discrepancy only from the event in the block they
-    /// looked at; a height skipped while busy hid it for good.
-    #[test]
-    fn a_discrepancy_is_read_from_the_pool_whatever_heights_were_seen() {
-        let node = |i: u8| PublicKey::from_bytes([i; 32]);
-        let committee = PoolCommittee {
-            workers: vec![node(1), node(2)],
-            backups: vec![node(3)],
-            allowed_stragglers: 0,
-            round_timeout: 4,
-        };
-        let scheduler = *committee
-            .workers
-            .iter()
-            .find(|w| committee.rank(w, Round(1)) == Some(0))
-            .expect("rank 0");
-        let other = *committee.workers.iter().find(|w| **w != scheduler).expect("other");
-        let header = |tag: &[u8]| ComputeResultsHeader {
-            round: Round(1),
-            previous_hash: Hash::ZERO,
-            io_root: Hash::ZERO,
-            state_root: Hash::digest(tag),
-            messages_hash: Hash::ZERO,
-            in_msgs_hash: Hash::ZERO,
-            in_msgs_count: 0,
-        };
-        let mut pool = CommitmentPool::new(Round(1));
-        assert_eq!(resolving_scheduler(Some(&pool), Round(1)), None);
-        let commit =
-            |node, tag: &[u8]| ExecutorCommitment { node, scheduler, header: Some(header(tag)) };
-        pool.add(&committee, commit(scheduler, b"a"), Height(10)).expect("scheduler");
-        pool.add(&committee, commit(other, b"b"), Height(10)).expect("worker");
-        pool.check(&committee, Height(10));
-        assert!(pool.in_resolution());
-        // Blocks later, with no event in sight, the pool still says who to execute.
-        assert_eq!(resolving_scheduler(Some(&pool), Round(1)), Some(scheduler));
-        assert_eq!(resolving_scheduler(Some(&pool), Round(2)), None, "another round");
-        assert_eq!(resolving_scheduler(None, Round(1)), None);
-    }
-
-    #[test]
-    fn empty_rounds_are_counted_from_the_last_round_with_transactions() {
-        let block = |header_type, io: &[u8]| RuntimeBlockHeader {
-            runtime: atoll_types::RuntimeId::from_bytes([7; 32]),
-            round: Round(1),
-            timestamp: 0,
-            header_type,
-            previous_hash: Hash::ZERO,
-            io_root: if io.is_empty() { Hash::ZERO } else { Hash::digest(io) },
-            state_root: Hash::ZERO,
-            messages_hash: Hash::ZERO,
-            in_msgs_hash: Hash::ZERO,
-        };
-        let empty = block(HeaderType::Normal, b"");
-        let busy = block(HeaderType::Normal, b"transactions");
-        let streak = [&empty, &empty, &busy, &empty].into_iter().fold(0, next_empty_streak);
-        assert_eq!(streak, 1, "counted again after the round with transactions");
-        assert_eq!(next_empty_streak(3, &block(HeaderType::EpochTransition, b"")), 3);
-        assert_eq!(next_empty_streak(u32::MAX, &empty), u32::MAX);
     }
 }

@@ -48,7 +48,7 @@ fn config(seed: u8, listen: &Multiaddr, peers: Vec<Multiaddr>) -> P2pConfig {
 fn transaction(message: &GossipMessage) -> &[u8] {
     match message {
         GossipMessage::Transaction(raw) => raw,
-        GossipMessage::Proposal(_) => &[],
+        GossipMessage::Proposal(_) | GossipMessage::Commitment(_) => &[],
     }
 }
 

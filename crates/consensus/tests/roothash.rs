@@ -253,6 +253,29 @@ fn honest_workers_finalize_the_round_in_the_block_of_the_last_commitment() {
     assert_eq!(n.header(b"next").previous_hash, state.last_block.hash());
 }
 
+/// A scheduler brings its workers' commitments on chain in one transaction (signed by
+/// each worker, sent by the scheduler): the round is decided in that block. One the pool
+/// already holds (the worker submitted it itself meanwhile) is skipped, not fatal; a
+/// transaction of nothing but those fails as a duplicate and changes nothing.
+#[test]
+fn one_transaction_carries_a_rounds_commitments_and_skips_those_already_held() {
+    let mut n = net(0);
+    let s = n.ranked(0);
+    let [a, b, c] = <[PublicKey; 3]>::try_from(n.workers()).expect("three");
+    let good = |n: &Net, node: &PublicKey| n.signed(node, s, Some(n.header(b"good")), Vec::new());
+    let first = n.block(vec![n.vote(&a, s, Some(b"good"))]);
+    assert_eq!(finalized(&first), None);
+    let again = n.commit_tx(&s, vec![good(&n, &a)]);
+    let before = n.state();
+    let outcome = n.chain.block(vec![again]);
+    assert!(outcome.results[0].error.is_some(), "only a duplicate: refused");
+    assert_eq!(n.state(), before, "and nothing changed");
+    let together = n.commit_tx(&s, vec![good(&n, &a), good(&n, &b), good(&n, &c)]);
+    let (discrepancy, good_voters, bad) = finalized(&n.block(vec![together])).expect("decided");
+    assert!(!discrepancy && bad.is_empty() && good_voters.len() == 3);
+    assert_eq!(n.state().last_block.round, Round(1));
+}
+
 #[test]
 fn a_dishonest_worker_is_outvoted_by_the_backups_and_slashed() {
     let mut n = net(0);

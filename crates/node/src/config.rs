@@ -196,7 +196,8 @@ pub struct ComputeSection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_timeout_secs: Option<u64>,
     /// TEST ONLY: a byzantine mode (`dishonest`, `straggler`, `runaway-proposer`,
-    /// `bogus-batch`, `invalid-batch-hash`, `failure-indicating`, `equivocation`).
+    /// `bogus-batch`, `invalid-batch-hash`, `failure-indicating`, `equivocation`,
+    /// `withholding-scheduler`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub byzantine: Option<String>,
     /// The runtime runs in a simulated TEE (`[compute.tee]`): the runtime's descriptor

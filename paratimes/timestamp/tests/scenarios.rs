@@ -159,7 +159,31 @@ async fn honest_network_deposits_anchors_and_withdraws() {
             .filter(|(_, e)| !matches!(e, RoothashEvent::ExecutorCommitted { .. }))
             .collect::<Vec<_>>()
     );
+    // Schedulers gather their workers' commitments and submit them together: transactions
+    // that brought several commitments into the pool (only a scheduler's gathering sends
+    // those; each worker on its own sends one).
+    assert!(gathered_transactions(&n0.node) > 0, "no transaction carried two commitments");
     stop_all(nodes).await;
+}
+
+/// Consensus transactions that added more than one executor commitment to the pool.
+fn gathered_transactions(node: &atoll_engine::bft::NodeHandle) -> usize {
+    let mut per_tx: std::collections::BTreeMap<(u64, u32), usize> = Default::default();
+    for height in 1..=node.status().height {
+        let Ok(Some(results)) = node.blocks().results(atoll_types::Height(height)) else {
+            continue;
+        };
+        for record in results.events {
+            let committed = matches!(
+                record.event,
+                atoll_consensus::Event::Roothash(RoothashEvent::ExecutorCommitted { .. })
+            );
+            if let (true, Some(tx)) = (committed, record.tx_index) {
+                *per_tx.entry((height, tx)).or_default() += 1;
+            }
+        }
+    }
+    per_tx.values().filter(|n| **n > 1).count()
 }
 
 /// With `empty_round_interval_ms` and `empty_round_limit = 2`, two empty rounds follow a
@@ -381,6 +405,37 @@ async fn failure_indicating_worker_causes_discrepancy_not_failure() {
     )));
     assert!(any(&events, resolved));
     assert!(!any(&events, failed));
+}
+
+/// A scheduler that keeps its workers' commitments to itself hides nothing: the workers see
+/// its commitment on chain without theirs and submit them themselves, and its rounds are
+/// decided with every vote, no discrepancy needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_withholding_scheduler_cannot_keep_the_votes_off_chain() {
+    let _serial = SERIAL.lock().await;
+    let net = network(4, shape(), Some((3, "withholding-scheduler")));
+    let withholder = node_id(&net, 3);
+    // A round of the withholder's batch finalized without a discrepancy, with the three
+    // other workers' votes on it in the pool (which the withholder never submits).
+    let own_round_decided = move |events: &[(u64, RoothashEvent)]| {
+        let votes_on_its_batch = |round: &atoll_types::Round| {
+            events
+                .iter()
+                .filter(|(_, c)| {
+                    matches!(c, RoothashEvent::ExecutorCommitted { round: r, node, scheduler, .. }
+                        if r == round && *node != withholder && *scheduler == withholder)
+                })
+                .count()
+        };
+        events.iter().any(|(_, e)| {
+            matches!(e, RoothashEvent::Finalized { round, discrepancy: false, good, .. }
+                if good.len() == 4 && votes_on_its_batch(round) == 3)
+        })
+    };
+    let (events, _, _) =
+        byzantine_in(net, LIMIT, |events| decided(events) >= 8 && own_round_decided(events)).await;
+    assert!(own_round_decided(&events));
+    assert!(!any(&events, failed), "no round fails");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

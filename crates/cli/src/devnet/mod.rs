@@ -76,8 +76,9 @@ pub(crate) struct DevnetArgs {
     #[arg(long)]
     eth_rpc_port: Option<u16>,
     /// Run compute-0 in a byzantine test mode (dishonest, straggler, runaway-proposer,
-    /// bogus-batch, invalid-batch-hash, failure-indicating, equivocation) in the
-    /// timestamping ParaTime, to watch discrepancy detection deal with it. A devnet created
+    /// bogus-batch, invalid-batch-hash, failure-indicating, equivocation,
+    /// withholding-scheduler) in the timestamping ParaTime, to watch discrepancy detection
+    /// deal with it. A devnet created
     /// with it makes every compute node a primary worker of that ParaTime, so the fault
     /// shows from the first round (and the ParaTime pauses while compute-0 is suspended
     /// for its liveness failures); on a devnet created without it, compute-0 misbehaves

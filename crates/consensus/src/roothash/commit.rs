@@ -88,8 +88,11 @@ fn pool_error(e: PoolError) -> RoothashError {
 }
 
 /// Runs `roothash.ExecutorCommit`. Any invalid commitment fails the whole transaction; an
-/// equivocating one is punished instead of added. Once the round is decided, the rest of
-/// the transaction's commitments (for the decided round) are ignored.
+/// equivocating one is punished instead of added; one the pool already holds is skipped (a
+/// scheduler brings its workers' commitments on chain together, and a worker may have
+/// submitted its own meanwhile), and a transaction of nothing but those fails as a
+/// duplicate. Once the round is decided, the rest of the transaction's commitments (for
+/// the decided round) are ignored.
 pub(super) fn executor_commit(
     state: &mut Overlay<'_>,
     env: &Env,
@@ -108,6 +111,8 @@ pub(super) fn executor_commit(
         _ => return Err(RoothashError::RuntimeSuspended.into()),
     };
     let chain = crate::chain::chain_info(state)?.chain_context;
+    // Whether a commitment was added or punished (the transaction changed something).
+    let mut acted = false;
     for signed in &body.commitments {
         let (node, commitment) = verify(state, &chain, &runtime, &committee, signed)??;
         let round = commitment.round;
@@ -120,8 +125,10 @@ pub(super) fn executor_commit(
             header: commitment.header.clone(),
         };
         match pool.add(&committee.pool, entry, env.height) {
-            Ok(()) => {}
+            Ok(()) => acted = true,
+            Err(PoolError::Duplicate) => continue,
             Err(PoolError::Equivocation) => {
+                acted = true;
                 slashing::punish_equivocation(
                     state,
                     env,
@@ -147,6 +154,9 @@ pub(super) fn executor_commit(
         if round::apply_verdict(state, env, &mut runtime, verdict, false, events)? {
             break;
         }
+    }
+    if !acted {
+        return Err(RoothashError::Duplicate.into());
     }
     set_runtime_state(state, &runtime)?;
     Ok(())

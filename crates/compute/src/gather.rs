@@ -1,0 +1,377 @@
+//! Executor commitments gathered by the scheduler whose batch they are on, so that a round's
+//! commitments reach the chain in one transaction and the round is decided in one
+//! consensus block.
+//!
+//! Workers gossip their signed commitments to the runtime's nodes; the scheduler holds
+//! those on its own batch ([`Gathering`]) and submits them all in one
+//! `roothash.ExecutorCommit` once every worker of the round has committed, or once its wait
+//! has passed or the next consensus block came (a straggler does not hold the round back,
+//! nor does a chain busy with other transactions: what came is submitted, what comes later
+//! follows at once; and the scheduler's own commitment is on chain before a worse-ranked
+//! scheduler's turn, which it would otherwise give away). Nothing here weakens discrepancy detection: the pool on chain
+//! still finalizes early only with every worker's vote, and a worker whose commitment the
+//! scheduler does not bring on chain submits it itself ([`Outbox`]): at once when the chain
+//! shows the scheduler's own commitment without it, and after a wait should the scheduler
+//! submit nothing — a scheduler that drops a dissenting vote delays it by a block and hides
+//! nothing. Each commitment is signed by its worker, so the transaction's sender vouches for
+//! nothing.
+//!
+//! Both are pure: the worker feeds them commitments and the time and submits what they
+//! return.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use atoll_consensus::roothash::pool::ComputeResultsHeader;
+use atoll_consensus::roothash::{ExecutorCommitmentBody, SignedCommitment};
+use atoll_types::PublicKey;
+
+/// The shortest time a scheduler waits for the workers' commitments after its own.
+pub(crate) const MIN_GATHER_WAIT: Duration = Duration::from_millis(300);
+/// The shortest time a worker waits for its commitment to reach the chain through the
+/// scheduler before it submits the commitment itself.
+pub(crate) const MIN_OUTBOX_WAIT: Duration = Duration::from_secs(2);
+/// The longest either waits.
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(3_600);
+
+/// How long a scheduler waits for the workers' commitments after its own, given how long
+/// executing its batch took it: the others execute the same batch after receiving the
+/// proposal, so about as long (three times that, for a loaded machine).
+pub(crate) fn gather_wait(executed_in: Duration) -> Duration {
+    executed_in.saturating_mul(3).clamp(MIN_GATHER_WAIT, MAX_WAIT)
+}
+
+/// How long a worker leaves its commitment to the scheduler, given how long executing the
+/// batch took it: past the scheduler's own wait (which started earlier), with a margin.
+pub(crate) fn outbox_wait(executed_in: Duration) -> Duration {
+    executed_in.saturating_mul(6).clamp(MIN_OUTBOX_WAIT, MAX_WAIT)
+}
+
+/// Whether a worker's commitment on this node's batch is one the chain takes, judged
+/// against this node's own result (`own`): no messages (only the scheduler carries them)
+/// and, unless it indicates failure, the same round, parent block and incoming messages.
+/// Its state and I/O roots may differ — that is a vote the pool must see. One the chain
+/// would refuse is not gathered: it would fail the whole transaction.
+pub(crate) fn acceptable_vote(body: &ExecutorCommitmentBody, own: &ComputeResultsHeader) -> bool {
+    if !body.messages.is_empty() || body.round != own.round {
+        return false;
+    }
+    body.header.as_ref().is_none_or(|h| {
+        h.round == own.round
+            && h.previous_hash == own.previous_hash
+            && h.in_msgs_count == own.in_msgs_count
+            && h.in_msgs_hash == own.in_msgs_hash
+    })
+}
+
+/// When a scheduler submits what it gathered at the latest: at a time or at a consensus
+/// height, whichever comes first.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline {
+    pub(crate) at: Instant,
+    pub(crate) height: u64,
+}
+
+impl Deadline {
+    /// For a scheduler of `rank` that committed `now` at `height` after executing its batch
+    /// in `executed_in`, in a round that started at `round_start` with `propose_batch_timeout`
+    /// blocks per rank: after [`gather_wait`], or at the next block, or at the block before
+    /// the next rank's turn if that comes first.
+    pub(crate) fn new(
+        now: Instant,
+        executed_in: Duration,
+        height: u64,
+        (round_start, rank, propose_batch_timeout): (u64, u64, u64),
+    ) -> Self {
+        let next_turn = round_start
+            .saturating_add(rank.saturating_add(1).saturating_mul(propose_batch_timeout));
+        Self {
+            at: now + gather_wait(executed_in),
+            height: height.saturating_add(1).min(next_turn.saturating_sub(1)),
+        }
+    }
+}
+
+/// The commitments on this node's own batch in the round in progress.
+#[derive(Default)]
+pub(crate) struct Gathering {
+    /// When the first submission is due (set by the scheduler's own commitment).
+    deadline: Option<Deadline>,
+    /// Held, not submitted yet, by node.
+    held: BTreeMap<PublicKey, SignedCommitment>,
+    /// Nodes whose commitment was submitted.
+    sent: BTreeSet<PublicKey>,
+}
+
+impl Gathering {
+    /// The scheduler's own commitment: the others are awaited until `deadline`.
+    pub(crate) fn start(&mut self, me: PublicKey, own: SignedCommitment, deadline: Deadline) {
+        self.deadline.get_or_insert(deadline);
+        self.offer(me, own);
+    }
+
+    /// A worker's commitment on this batch (its signature, round and scheduler checked by
+    /// the caller); returns whether it is new.
+    pub(crate) fn offer(&mut self, node: PublicKey, signed: SignedCommitment) -> bool {
+        if self.sent.contains(&node) || self.held.contains_key(&node) {
+            return false;
+        }
+        self.held.insert(node, signed);
+        true
+    }
+
+    /// What to submit now (at `height`), in transactions of at most `per_tx` commitments:
+    /// nothing before the scheduler's own commitment; then everything once every one of
+    /// `workers` committed or the deadline came, and after that each commitment as it
+    /// comes.
+    pub(crate) fn due(
+        &mut self,
+        (now, height): (Instant, u64),
+        workers: &[PublicKey],
+        per_tx: usize,
+    ) -> Vec<Vec<SignedCommitment>> {
+        let Some(deadline) = self.deadline else { return Vec::new() };
+        if self.held.is_empty() {
+            return Vec::new();
+        }
+        let everyone = workers.iter().all(|w| self.held.contains_key(w) || self.sent.contains(w));
+        let waiting = now < deadline.at && height < deadline.height;
+        if self.sent.is_empty() && !everyone && waiting {
+            return Vec::new();
+        }
+        let taken = std::mem::take(&mut self.held);
+        self.sent.extend(taken.keys().copied());
+        let all: Vec<SignedCommitment> = taken.into_values().collect();
+        all.chunks(per_tx.max(1)).map(<[SignedCommitment]>::to_vec).collect()
+    }
+}
+
+/// This node's commitments on other schedulers' batches, until the chain has them.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    /// By scheduler: the commitment and when this node submits it itself.
+    waiting: BTreeMap<PublicKey, (SignedCommitment, Instant)>,
+}
+
+impl Outbox {
+    /// A commitment on `scheduler`'s batch, gossiped `now`, left to it for `wait`.
+    pub(crate) fn record(
+        &mut self,
+        scheduler: PublicKey,
+        signed: SignedCommitment,
+        now: Instant,
+        wait: Duration,
+    ) {
+        self.waiting.entry(scheduler).or_insert((signed, now + wait.min(MAX_WAIT)));
+    }
+
+    /// The chain holds this node's commitment on `scheduler`'s batch: nothing more to do.
+    pub(crate) fn landed(&mut self, scheduler: &PublicKey) {
+        self.waiting.remove(scheduler);
+    }
+
+    /// The chain holds `scheduler`'s own commitment but not this node's: the scheduler
+    /// submitted without it (never had it, or withholds it), so it is due `now`.
+    pub(crate) fn passed_over(&mut self, scheduler: &PublicKey, now: Instant) {
+        if let Some((_, at)) = self.waiting.get_mut(scheduler) {
+            *at = (*at).min(now);
+        }
+    }
+
+    /// The commitments this node submits itself now (each once).
+    pub(crate) fn due(&mut self, now: Instant) -> Vec<SignedCommitment> {
+        let late: Vec<PublicKey> =
+            self.waiting.iter().filter(|(_, (_, at))| now >= *at).map(|(s, _)| *s).collect();
+        late.iter().filter_map(|s| self.waiting.remove(s)).map(|(signed, _)| signed).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use atoll_consensus::roothash::ExecutorCommitmentBody;
+    use atoll_crypto::MemorySigner;
+    use atoll_types::{ChainContext, Hash, Round, RuntimeId, Signed, Signer};
+
+    fn signer(i: u8) -> MemorySigner {
+        MemorySigner::from_seed([i; 32])
+    }
+
+    fn commitment(by: &MemorySigner, scheduler: PublicKey) -> SignedCommitment {
+        let body = ExecutorCommitmentBody {
+            runtime: RuntimeId::from_bytes([1; 32]),
+            round: Round(3),
+            scheduler,
+            header: None,
+            messages: Vec::new(),
+        };
+        Signed::sign(by, &ChainContext::from_hash(Hash::digest(b"chain")), &body)
+    }
+
+    /// A deadline `wait` after `at`, or at height 10.
+    fn deadline(at: Instant, wait: Duration) -> Deadline {
+        Deadline { at: at + wait, height: 10 }
+    }
+
+    #[test]
+    fn the_round_goes_on_chain_in_one_transaction_once_every_worker_committed() {
+        let nodes: Vec<MemorySigner> = (1..=4).map(signer).collect();
+        let workers: Vec<PublicKey> = nodes.iter().map(|n| n.public_key()).collect();
+        let me = workers[0];
+        let start = Instant::now();
+        let now = (start, 9);
+        let mut gathering = Gathering::default();
+        assert!(gathering.offer(workers[1], commitment(&nodes[1], me)), "early ones are held");
+        assert!(gathering.due(now, &workers, 64).is_empty(), "not before its own");
+        gathering.start(me, commitment(&nodes[0], me), deadline(start, Duration::from_secs(5)));
+        assert!(gathering.due(now, &workers, 64).is_empty(), "two of four");
+        assert!(!gathering.offer(workers[1], commitment(&nodes[1], me)), "once");
+        gathering.offer(workers[2], commitment(&nodes[2], me));
+        gathering.offer(workers[3], commitment(&nodes[3], me));
+        let txs = gathering.due(now, &workers, 64);
+        assert_eq!(txs.len(), 1);
+        assert_eq!(txs[0].len(), 4);
+        assert!(gathering.due(now, &workers, 64).is_empty(), "submitted once");
+        assert!(!gathering.offer(workers[2], commitment(&nodes[2], me)), "sent already");
+    }
+
+    #[test]
+    fn a_straggler_does_not_hold_the_others_back_and_follows_on_its_own() {
+        let nodes: Vec<MemorySigner> = (1..=3).map(signer).collect();
+        let workers: Vec<PublicKey> = nodes.iter().map(|n| n.public_key()).collect();
+        let me = workers[0];
+        let start = Instant::now();
+        let wait = Duration::from_millis(300);
+        let mut gathering = Gathering::default();
+        gathering.start(me, commitment(&nodes[0], me), deadline(start, wait));
+        gathering.offer(workers[1], commitment(&nodes[1], me));
+        assert!(gathering.due((start + wait / 2, 9), &workers, 64).is_empty());
+        let txs = gathering.due((start + wait, 9), &workers, 64);
+        assert_eq!(txs.iter().map(Vec::len).sum::<usize>(), 2, "what came, at the deadline");
+        gathering.offer(workers[2], commitment(&nodes[2], me));
+        let late = gathering.due((start + wait, 9), &workers, 64);
+        assert_eq!(late.iter().map(Vec::len).sum::<usize>(), 1, "the straggler at once");
+    }
+
+    #[test]
+    fn the_next_block_ends_the_wait() {
+        let nodes: Vec<MemorySigner> = (1..=3).map(signer).collect();
+        let workers: Vec<PublicKey> = nodes.iter().map(|n| n.public_key()).collect();
+        let start = Instant::now();
+        let mut gathering = Gathering::default();
+        let own = commitment(&nodes[0], workers[0]);
+        gathering.start(workers[0], own, deadline(start, Duration::from_secs(60)));
+        assert!(gathering.due((start, 9), &workers, 64).is_empty());
+        assert_eq!(gathering.due((start, 10), &workers, 64).len(), 1, "its own, alone");
+    }
+
+    #[test]
+    fn the_deadline_comes_at_the_next_block_or_before_the_next_ranks_turn() {
+        let now = Instant::now();
+        let took = Duration::from_secs(1);
+        let d = Deadline::new(now, took, 100, (100, 0, 2));
+        assert_eq!((d.at, d.height), (now + gather_wait(took), 101), "the next block");
+        // Rank 2 may act from height 104: rank 1's commitment must be in that block.
+        let late = Deadline::new(now, took, 102, (100, 1, 2));
+        assert_eq!(late.height, 103);
+        let last_moment = Deadline::new(now, took, 103, (100, 1, 2));
+        assert_eq!(last_moment.height, 103, "due at once");
+        let overdue = Deadline::new(now, took, 110, (100, 0, 2));
+        assert_eq!(overdue.height, 101, "already past: due at once");
+        assert_eq!(
+            Deadline::new(now, took, u64::MAX, (u64::MAX, u64::MAX, 2)).height,
+            u64::MAX - 1
+        );
+    }
+
+    #[test]
+    fn transactions_hold_at_most_the_chains_limit() {
+        let nodes: Vec<MemorySigner> = (1..=5).map(signer).collect();
+        let workers: Vec<PublicKey> = nodes.iter().map(|n| n.public_key()).collect();
+        let mut gathering = Gathering::default();
+        let now = Instant::now();
+        gathering.start(
+            workers[0],
+            commitment(&nodes[0], workers[0]),
+            deadline(now, Duration::ZERO),
+        );
+        for (node, key) in nodes.iter().zip(&workers).skip(1) {
+            gathering.offer(*key, commitment(node, workers[0]));
+        }
+        let sizes: Vec<usize> = gathering.due((now, 0), &workers, 2).iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![2, 2, 1]);
+    }
+
+    #[test]
+    fn a_worker_submits_its_commitment_itself_if_the_chain_lacks_it_in_time() {
+        let (me, scheduler, other) = (signer(1), signer(2).public_key(), signer(3).public_key());
+        let start = Instant::now();
+        let wait = Duration::from_secs(2);
+        let mut outbox = Outbox::default();
+        outbox.record(scheduler, commitment(&me, scheduler), start, wait);
+        outbox.record(other, commitment(&me, other), start, wait);
+        assert!(outbox.due(start + wait / 2).is_empty(), "the scheduler's to bring");
+        outbox.landed(&other);
+        let due = outbox.due(start + wait);
+        assert_eq!(due.len(), 1, "only the one the chain lacks");
+        assert_eq!(due[0].decode_verified_elsewhere().expect("body").scheduler, scheduler);
+        assert!(outbox.due(start + wait * 2).is_empty(), "once");
+    }
+
+    #[test]
+    fn a_worker_passed_over_by_its_scheduler_submits_at_once() {
+        let (me, scheduler) = (signer(1), signer(2).public_key());
+        let start = Instant::now();
+        let mut outbox = Outbox::default();
+        outbox.record(scheduler, commitment(&me, scheduler), start, Duration::from_secs(60));
+        outbox.passed_over(&signer(3).public_key(), start);
+        assert!(outbox.due(start).is_empty(), "another scheduler's commitment says nothing");
+        outbox.passed_over(&scheduler, start);
+        assert_eq!(outbox.due(start).len(), 1);
+    }
+
+    #[test]
+    fn only_votes_the_chain_takes_are_gathered() {
+        let own = ComputeResultsHeader {
+            round: Round(3),
+            previous_hash: Hash::digest(b"block 2"),
+            io_root: Hash::digest(b"io"),
+            state_root: Hash::digest(b"state"),
+            messages_hash: Hash::ZERO,
+            in_msgs_hash: Hash::ZERO,
+            in_msgs_count: 0,
+        };
+        let body = |header: Option<ComputeResultsHeader>| ExecutorCommitmentBody {
+            runtime: RuntimeId::from_bytes([1; 32]),
+            round: Round(3),
+            scheduler: signer(1).public_key(),
+            header,
+            messages: Vec::new(),
+        };
+        let dissent = ComputeResultsHeader { state_root: Hash::digest(b"other"), ..own.clone() };
+        assert!(acceptable_vote(&body(Some(own.clone())), &own));
+        assert!(acceptable_vote(&body(Some(dissent)), &own), "a dissenting vote counts");
+        assert!(acceptable_vote(&body(None), &own), "so does a failure");
+        let fork = ComputeResultsHeader { previous_hash: Hash::digest(b"fork"), ..own.clone() };
+        assert!(!acceptable_vote(&body(Some(fork)), &own));
+        let deposits = ComputeResultsHeader { in_msgs_count: 1, ..own.clone() };
+        assert!(!acceptable_vote(&body(Some(deposits)), &own));
+        let mut carrying = body(Some(own.clone()));
+        carrying.messages.push(atoll_types::RuntimeMessage::StakingTransfer {
+            to: atoll_types::Address::from_bytes([2; 21]),
+            amount: atoll_types::Amount::new(1),
+        });
+        assert!(!acceptable_vote(&carrying, &own), "messages are the scheduler's");
+        let later = ExecutorCommitmentBody { round: Round(4), ..body(None) };
+        assert!(!acceptable_vote(&later, &own));
+    }
+
+    #[test]
+    fn waits_follow_the_execution_time_with_a_floor() {
+        assert_eq!(gather_wait(Duration::ZERO), MIN_GATHER_WAIT);
+        assert_eq!(gather_wait(Duration::from_secs(1)), Duration::from_secs(3));
+        assert_eq!(outbox_wait(Duration::from_millis(1)), MIN_OUTBOX_WAIT);
+        assert!(outbox_wait(Duration::from_secs(10)) > gather_wait(Duration::from_secs(10)));
+        assert_eq!(gather_wait(Duration::MAX), MAX_WAIT, "saturates");
+    }
+}
