@@ -52,6 +52,8 @@ pub(crate) struct RoundState {
     /// The scheduler whose batch the backups must execute, once a discrepancy is declared.
     pub(crate) discrepancy: Option<PublicKey>,
     pub(crate) backup_done: bool,
+    /// The consensus height from which this node had something to propose in the round.
+    pub(crate) work_since: Option<u64>,
     /// The workers' commitments on this node's own batch, to submit together.
     pub(crate) gathering: Gathering,
     /// This node's commitments on others' batches, until the chain has them.
@@ -126,6 +128,7 @@ impl RoundState {
             proposed: false,
             discrepancy: None,
             backup_done: false,
+            work_since: None,
             gathering: Gathering::default(),
             outbox: Outbox::default(),
         })
@@ -237,11 +240,37 @@ impl RoundState {
         Some(BackupDuty { scheduler, proposal: proposal.clone(), header: header.clone(), executed })
     }
 
-    /// Whether this node is to propose a batch now.
+    /// Notes that this node has something to propose at `height` ([`Self::has_work`]).
+    pub(crate) fn note_work(&mut self, height: u64) {
+        self.work_since.get_or_insert(height);
+    }
+
+    /// Whether there is something to propose: transactions or incoming messages waiting, or
+    /// an empty round due.
+    pub(crate) fn has_work(&self, inputs: &ProposeInputs<'_>) -> bool {
+        inputs.pooled + inputs.queued > 0 || self.empty_round_due(inputs)
+    }
+
+    /// Idle for the configured interval: the scheduler whose turn it is proposes an empty
+    /// batch — the first, or rank r once r proposer timeouts passed without a better-ranked
+    /// commitment (the first may be down: the rounds must still come) — unless the
+    /// configured number of empty rounds already followed the last batch with transactions.
+    fn empty_round_due(&self, inputs: &ProposeInputs<'_>) -> bool {
+        let waited = inputs.now.saturating_duration_since(self.started);
+        inputs.empty_rounds.interval.is_some_and(|i| waited >= i)
+            && inputs.empty_rounds.limit.is_none_or(|limit| inputs.empty_streak < limit)
+    }
+
+    /// Whether this node is to propose a batch now. A later rank's turn counts from the
+    /// start of the round or from when this node first had something to propose
+    /// ([`Self::note_work`]), whichever is later: after an idle spell every rank's turn has
+    /// long come, and every scheduler would propose a batch at once.
     pub(crate) fn should_propose(&self, inputs: &ProposeInputs<'_>) -> bool {
-        if self.proposed
-            || !self.rank_allowed(inputs.rank, inputs.height, inputs.params.propose_batch_timeout)
-        {
+        let since = self.start_height.max(self.work_since.unwrap_or(inputs.height));
+        let timeout = inputs.params.propose_batch_timeout;
+        let turn = inputs.rank == 0
+            || inputs.height >= since.saturating_add(inputs.rank.saturating_mul(timeout));
+        if self.proposed || !turn {
             return false;
         }
         // A better-ranked scheduler that committed on chain makes this proposal unnecessary
@@ -252,13 +281,7 @@ impl RoundState {
         let waited = inputs.now.saturating_duration_since(self.started);
         let full = inputs.pooled >= inputs.params.max_batch_size as usize;
         let flushed = waited >= Duration::from_millis(inputs.params.batch_flush_timeout_ms);
-        // Idle for the configured interval: the scheduler whose turn it is proposes an
-        // empty batch — the first, or rank r once r proposer timeouts passed without a
-        // better-ranked commitment (the first may be down: the rounds must still come) —
-        // unless the configured number of empty rounds already followed the last batch
-        // with transactions.
-        let idle = inputs.empty_rounds.interval.is_some_and(|i| waited >= i)
-            && inputs.empty_rounds.limit.is_none_or(|limit| inputs.empty_streak < limit);
+        let idle = self.empty_round_due(inputs);
         let work = inputs.pooled + inputs.queued > 0;
         (work || idle) && (full || flushed || inputs.rank > 0 || idle)
     }

@@ -682,7 +682,6 @@ impl Worker {
         }
         let Some(rank) = self.my_rank() else { return Ok(()) };
         let Some(descriptor) = self.descriptor.clone() else { return Ok(()) };
-        let Some(round) = self.round.as_ref() else { return Ok(()) };
         let params = descriptor.txn_scheduler;
         let inputs = ProposeInputs {
             rank,
@@ -695,6 +694,10 @@ impl Worker {
             empty_streak: self.empty_streak,
             better_committed: rank > 0 && self.better_scheduler_committed(rank),
         };
+        let Some(round) = self.round.as_mut() else { return Ok(()) };
+        if round.has_work(&inputs) {
+            round.note_work(self.height);
+        }
         if !round.should_propose(&inputs) {
             return Ok(());
         }

@@ -238,10 +238,46 @@ fn a_later_scheduler_proposes_on_its_turn_unless_a_better_one_committed() {
         empty_streak: 0,
         better_committed: false,
     };
+    let mut state = state;
+    state.note_work(100);
     assert!(state.should_propose(&turn), "its turn: no flush wait");
     assert!(!state.should_propose(&ProposeInputs { height: 101, ..turn }), "before its turn");
     assert!(!state.should_propose(&ProposeInputs { better_committed: true, ..turn }));
     assert!(!state.should_propose(&ProposeInputs { pooled: 0, ..turn }), "nothing to do");
+}
+
+/// After an idle spell every rank's turn had long come by the round's start alone: the
+/// turns count from when there was something to propose, so the first scheduler proposes
+/// alone and a later one only if the first does not.
+#[test]
+fn after_an_idle_spell_the_turns_count_from_the_first_work() {
+    let start = Instant::now();
+    let params = params();
+    let mut state = round_state(start);
+    let later = ProposeInputs {
+        rank: 1,
+        height: 150,
+        now: start + Duration::from_secs(60),
+        pooled: 1,
+        queued: 0,
+        params: &params,
+        empty_rounds: EmptyRounds::default(),
+        empty_streak: 0,
+        better_committed: false,
+    };
+    assert!(state.has_work(&later));
+    assert!(!state.should_propose(&later), "no turn of its own yet");
+    state.note_work(150);
+    state.note_work(151);
+    assert!(!state.should_propose(&ProposeInputs { height: 151, ..later }));
+    assert!(state.should_propose(&ProposeInputs { height: 152, ..later }), "rank 1: 2 blocks");
+    assert!(state.should_propose(&ProposeInputs { rank: 0, ..later }), "rank 0 at once");
+    // An empty round due is work too, so the rounds come even if the first scheduler is down.
+    let empty = EmptyRounds { interval: Some(Duration::from_secs(2)), limit: None };
+    let idle = ProposeInputs { pooled: 0, empty_rounds: empty, ..later };
+    assert!(round_state(start).has_work(&idle));
+    assert!(!round_state(start)
+        .has_work(&ProposeInputs { empty_rounds: EmptyRounds::default(), ..idle }));
 }
 
 #[test]
