@@ -26,6 +26,8 @@ use atoll_consensus::roothash::pool::ComputeResultsHeader;
 use atoll_consensus::roothash::{ExecutorCommitmentBody, SignedCommitment};
 use atoll_types::PublicKey;
 
+use crate::round::turn_height;
+
 /// The shortest time a scheduler waits for the workers' commitments after its own.
 pub(crate) const MIN_GATHER_WAIT: Duration = Duration::from_millis(300);
 /// The shortest time a worker waits for its commitment to reach the chain through the
@@ -83,8 +85,7 @@ impl Deadline {
         height: u64,
         (round_start, rank, propose_batch_timeout): (u64, u64, u64),
     ) -> Self {
-        let next_turn = round_start
-            .saturating_add(rank.saturating_add(1).saturating_mul(propose_batch_timeout));
+        let next_turn = turn_height(round_start, rank.saturating_add(1), propose_batch_timeout);
         Self {
             at: now + gather_wait(executed_in),
             height: height.saturating_add(1).min(next_turn.saturating_sub(1)),
@@ -197,6 +198,13 @@ mod tests {
         MemorySigner::from_seed([i; 32])
     }
 
+    /// `n` workers: their keys and their ids.
+    fn committee(n: u8) -> (Vec<MemorySigner>, Vec<PublicKey>) {
+        let nodes: Vec<MemorySigner> = (1..=n).map(signer).collect();
+        let ids = nodes.iter().map(|n| n.public_key()).collect();
+        (nodes, ids)
+    }
+
     fn commitment(by: &MemorySigner, scheduler: PublicKey) -> SignedCommitment {
         let body = ExecutorCommitmentBody {
             runtime: RuntimeId::from_bytes([1; 32]),
@@ -215,8 +223,7 @@ mod tests {
 
     #[test]
     fn the_round_goes_on_chain_in_one_transaction_once_every_worker_committed() {
-        let nodes: Vec<MemorySigner> = (1..=4).map(signer).collect();
-        let workers: Vec<PublicKey> = nodes.iter().map(|n| n.public_key()).collect();
+        let (nodes, workers) = committee(4);
         let me = workers[0];
         let start = Instant::now();
         let now = (start, 9);
@@ -237,8 +244,7 @@ mod tests {
 
     #[test]
     fn a_straggler_does_not_hold_the_others_back_and_follows_on_its_own() {
-        let nodes: Vec<MemorySigner> = (1..=3).map(signer).collect();
-        let workers: Vec<PublicKey> = nodes.iter().map(|n| n.public_key()).collect();
+        let (nodes, workers) = committee(3);
         let me = workers[0];
         let start = Instant::now();
         let wait = Duration::from_millis(300);
@@ -255,8 +261,7 @@ mod tests {
 
     #[test]
     fn the_next_block_ends_the_wait() {
-        let nodes: Vec<MemorySigner> = (1..=3).map(signer).collect();
-        let workers: Vec<PublicKey> = nodes.iter().map(|n| n.public_key()).collect();
+        let (nodes, workers) = committee(3);
         let start = Instant::now();
         let mut gathering = Gathering::default();
         let own = commitment(&nodes[0], workers[0]);
@@ -286,8 +291,7 @@ mod tests {
 
     #[test]
     fn transactions_hold_at_most_the_chains_limit() {
-        let nodes: Vec<MemorySigner> = (1..=5).map(signer).collect();
-        let workers: Vec<PublicKey> = nodes.iter().map(|n| n.public_key()).collect();
+        let (nodes, workers) = committee(5);
         let mut gathering = Gathering::default();
         let now = Instant::now();
         gathering.start(

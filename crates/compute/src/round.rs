@@ -137,9 +137,7 @@ impl RoundState {
     /// Whether a proposal of `rank` may be acted on at `height`: rank 0 at once, rank `r`
     /// after `r × propose_batch_timeout` consensus blocks of the round.
     pub(crate) fn rank_allowed(&self, rank: u64, height: u64, propose_batch_timeout: u64) -> bool {
-        rank == 0
-            || height
-                >= self.start_height.saturating_add(rank.saturating_mul(propose_batch_timeout))
+        rank == 0 || height >= turn_height(self.start_height, rank, propose_batch_timeout)
     }
 
     /// Offers a proposal whose signature was checked (`header` is what it signs, `proposer`
@@ -267,9 +265,9 @@ impl RoundState {
     /// long come, and every scheduler would propose a batch at once.
     pub(crate) fn should_propose(&self, inputs: &ProposeInputs<'_>) -> bool {
         let since = self.start_height.max(self.work_since.unwrap_or(inputs.height));
-        let timeout = inputs.params.propose_batch_timeout;
         let turn = inputs.rank == 0
-            || inputs.height >= since.saturating_add(inputs.rank.saturating_mul(timeout));
+            || inputs.height
+                >= turn_height(since, inputs.rank, inputs.params.propose_batch_timeout);
         if self.proposed || !turn {
             return false;
         }
@@ -306,6 +304,12 @@ impl RoundState {
             .map(|(s, _)| *s)?;
         self.executed.remove(&scheduler)
     }
+}
+
+/// The consensus height from which a proposer of `rank` may act, counting from `since`:
+/// `propose_batch_timeout` blocks per better rank.
+pub(crate) fn turn_height(since: u64, rank: u64, propose_batch_timeout: u64) -> u64 {
+    since.saturating_add(rank.saturating_mul(propose_batch_timeout))
 }
 
 /// Whether a scheduler ranked better than `rank` (not `me`) committed to its own batch in

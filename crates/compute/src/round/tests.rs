@@ -80,6 +80,21 @@ fn executed(round: Round, state_root: Hash, io_root: Hash) -> Executed {
     Executed { result, header, took: Duration::ZERO }
 }
 
+/// A rank-0 scheduler at height 100 (the round's start), `now`, with nothing to do.
+fn inputs(params: &TxnSchedulerParameters, now: Instant) -> ProposeInputs<'_> {
+    ProposeInputs {
+        rank: 0,
+        height: 100,
+        now,
+        pooled: 0,
+        queued: 0,
+        params,
+        empty_rounds: EmptyRounds::default(),
+        empty_streak: 0,
+        better_committed: false,
+    }
+}
+
 fn params() -> TxnSchedulerParameters {
     TxnSchedulerParameters {
         batch_flush_timeout_ms: 1_000,
@@ -195,17 +210,7 @@ fn the_scheduler_proposes_when_its_batch_is_full_flushed_or_idle_long_enough() {
     let start = Instant::now();
     let state = round_state(start);
     let params = params();
-    let base = ProposeInputs {
-        rank: 0,
-        height: 100,
-        now: start,
-        pooled: 0,
-        queued: 0,
-        params: &params,
-        empty_rounds: EmptyRounds::default(),
-        empty_streak: 0,
-        better_committed: false,
-    };
+    let base = inputs(&params, start);
     let at = |ms: u64| start + Duration::from_millis(ms);
     assert!(!state.should_propose(&base), "nothing to do");
     assert!(!state.should_propose(&ProposeInputs { now: at(60_000), ..base }), "no empty rounds");
@@ -227,17 +232,7 @@ fn a_later_scheduler_proposes_on_its_turn_unless_a_better_one_committed() {
     let start = Instant::now();
     let state = round_state(start);
     let params = params();
-    let turn = ProposeInputs {
-        rank: 1,
-        height: 102,
-        now: start,
-        pooled: 1,
-        queued: 0,
-        params: &params,
-        empty_rounds: EmptyRounds::default(),
-        empty_streak: 0,
-        better_committed: false,
-    };
+    let turn = ProposeInputs { rank: 1, height: 102, pooled: 1, ..inputs(&params, start) };
     let mut state = state;
     state.note_work(100);
     assert!(state.should_propose(&turn), "its turn: no flush wait");
@@ -257,13 +252,8 @@ fn after_an_idle_spell_the_turns_count_from_the_first_work() {
     let later = ProposeInputs {
         rank: 1,
         height: 150,
-        now: start + Duration::from_secs(60),
         pooled: 1,
-        queued: 0,
-        params: &params,
-        empty_rounds: EmptyRounds::default(),
-        empty_streak: 0,
-        better_committed: false,
+        ..inputs(&params, start + Duration::from_secs(60))
     };
     assert!(state.has_work(&later));
     assert!(!state.should_propose(&later), "no turn of its own yet");
