@@ -858,7 +858,14 @@ impl Worker {
         let chain = self.shared.node.chain_context();
         let signed = Signed::sign(self.identity.as_ref(), &chain, &body);
         self.journal.record_commitment(round_number, previous_hash, scheduler, &signed)?;
-        self.send_commitment(scheduler, signed, backup)?;
+        if mode == ByzantineMode::Equivocation {
+            // Both of its commitments go straight on chain, the honest one first, so the
+            // pool sees the second as equivocation (gathered, the honest one could land
+            // after a discrepancy the second caused, and be refused with the whole batch).
+            self.submit_commitments(vec![signed])?;
+        } else {
+            self.send_commitment(scheduler, signed, backup)?;
+        }
         tracing::debug!(round = round_number.0, %scheduler, backup, "commitment submitted");
         if mode == ByzantineMode::Equivocation {
             if let Some(mut other) = header {
