@@ -14,16 +14,16 @@
 //! shows the scheduler's own commitment without it, and after a wait should the scheduler
 //! submit nothing — a scheduler that drops a dissenting vote delays it by a block and hides
 //! nothing. Each commitment is signed by its worker, so the transaction's sender vouches for
-//! nothing.
+//! nothing, and the chain judges each on its own: one it refuses (a vote that came too late,
+//! or one built on another parent) is skipped and does not cost the others their place.
 //!
 //! Both are pure: the worker feeds them commitments and the time and submits what they
 //! return.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use atoll_consensus::roothash::pool::ComputeResultsHeader;
-use atoll_consensus::roothash::{ExecutorCommitmentBody, SignedCommitment};
+use atoll_consensus::roothash::SignedCommitment;
 use atoll_types::PublicKey;
 
 use crate::round::turn_height;
@@ -43,27 +43,42 @@ pub(crate) fn gather_wait(executed_in: Duration) -> Duration {
     executed_in.saturating_mul(3).clamp(MIN_GATHER_WAIT, MAX_WAIT)
 }
 
+/// How many of its latest gathered rounds a scheduler's [`Pace`] remembers.
+const PACE_ROUNDS: usize = 8;
+
+/// How late the workers' commitments came after the scheduler's own in its latest gathered
+/// rounds. On a loaded machine the others' execution lags the scheduler's by more than its
+/// own execution time suggests; the next wait covers what was seen, so that their votes
+/// still make the one transaction.
+#[derive(Default)]
+pub(crate) struct Pace {
+    recent: VecDeque<Duration>,
+}
+
+impl Pace {
+    /// A gathered round whose last worker commitment came `lateness` after the
+    /// scheduler's own.
+    pub(crate) fn record(&mut self, lateness: Duration) {
+        if self.recent.len() == PACE_ROUNDS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(lateness);
+    }
+
+    /// How long the scheduler waits after its own commitment, given how long executing its
+    /// batch took it: [`gather_wait`], or half again the latest arrival seen lately if that
+    /// is longer — but not past [`MIN_OUTBOX_WAIT`], when the workers submit their own.
+    pub(crate) fn wait(&self, executed_in: Duration) -> Duration {
+        let seen = self.recent.iter().max().copied().unwrap_or_default();
+        let lagging = seen.saturating_mul(3) / 2;
+        gather_wait(executed_in).max(lagging.min(MIN_OUTBOX_WAIT))
+    }
+}
+
 /// How long a worker leaves its commitment to the scheduler, given how long executing the
 /// batch took it: past the scheduler's own wait (which started earlier), with a margin.
 pub(crate) fn outbox_wait(executed_in: Duration) -> Duration {
     executed_in.saturating_mul(6).clamp(MIN_OUTBOX_WAIT, MAX_WAIT)
-}
-
-/// Whether a worker's commitment on this node's batch is one the chain takes, judged
-/// against this node's own result (`own`): no messages (only the scheduler carries them)
-/// and, unless it indicates failure, the same round, parent block and incoming messages.
-/// Its state and I/O roots may differ — that is a vote the pool must see. One the chain
-/// would refuse is not gathered: it would fail the whole transaction.
-pub(crate) fn acceptable_vote(body: &ExecutorCommitmentBody, own: &ComputeResultsHeader) -> bool {
-    if !body.messages.is_empty() || body.round != own.round {
-        return false;
-    }
-    body.header.as_ref().is_none_or(|h| {
-        h.round == own.round
-            && h.previous_hash == own.previous_hash
-            && h.in_msgs_count == own.in_msgs_count
-            && h.in_msgs_hash == own.in_msgs_hash
-    })
 }
 
 /// When a scheduler submits what it gathered at the latest: at a time or at a consensus
@@ -75,19 +90,19 @@ pub(crate) struct Deadline {
 }
 
 impl Deadline {
-    /// For a scheduler of `rank` that committed `now` at `height` after executing its batch
-    /// in `executed_in`, in a round that started at `round_start` with `propose_batch_timeout`
-    /// blocks per rank: after [`gather_wait`], or at the next block, or at the block before
-    /// the next rank's turn if that comes first.
+    /// For a scheduler of `rank` that committed `now` at `height` and waits `wait` for the
+    /// others ([`Pace::wait`]), in a round that started at `round_start` with
+    /// `propose_batch_timeout` blocks per rank: after the wait, or at the next block, or at
+    /// the block before the next rank's turn if that comes first.
     pub(crate) fn new(
         now: Instant,
-        executed_in: Duration,
+        wait: Duration,
         height: u64,
         (round_start, rank, propose_batch_timeout): (u64, u64, u64),
     ) -> Self {
         let next_turn = turn_height(round_start, rank.saturating_add(1), propose_batch_timeout);
         Self {
-            at: now + gather_wait(executed_in),
+            at: now + wait.min(MAX_WAIT),
             height: height.saturating_add(1).min(next_turn.saturating_sub(1)),
         }
     }
@@ -102,23 +117,48 @@ pub(crate) struct Gathering {
     held: BTreeMap<PublicKey, SignedCommitment>,
     /// Nodes whose commitment was submitted.
     sent: BTreeSet<PublicKey>,
+    /// When the scheduler's own commitment came.
+    started: Option<Instant>,
+    /// How long after it the latest worker commitment came.
+    lateness: Option<Duration>,
 }
 
 impl Gathering {
     /// The scheduler's own commitment: the others are awaited until `deadline`.
-    pub(crate) fn start(&mut self, me: PublicKey, own: SignedCommitment, deadline: Deadline) {
+    pub(crate) fn start(
+        &mut self,
+        (me, own): (PublicKey, SignedCommitment),
+        deadline: Deadline,
+        now: Instant,
+    ) {
         self.deadline.get_or_insert(deadline);
-        self.offer(me, own);
+        self.started.get_or_insert(now);
+        self.offer(me, own, now);
     }
 
-    /// A worker's commitment on this batch (its signature, round and scheduler checked by
-    /// the caller); returns whether it is new.
-    pub(crate) fn offer(&mut self, node: PublicKey, signed: SignedCommitment) -> bool {
+    /// A worker's commitment on this batch, received `now` (its signature, round and
+    /// scheduler checked by the caller); returns whether it is new.
+    pub(crate) fn offer(
+        &mut self,
+        node: PublicKey,
+        signed: SignedCommitment,
+        now: Instant,
+    ) -> bool {
         if self.sent.contains(&node) || self.held.contains_key(&node) {
             return false;
         }
         self.held.insert(node, signed);
+        if let Some(started) = self.started {
+            let late = now.saturating_duration_since(started);
+            self.lateness = Some(self.lateness.map_or(late, |l| l.max(late)));
+        }
         true
+    }
+
+    /// How long after the scheduler's own commitment the latest of the others came (zero
+    /// if all came before it); `None` if nothing was gathered after it.
+    pub(crate) fn lateness(&self) -> Option<Duration> {
+        self.lateness
     }
 
     /// What to submit now (at `height`), in transactions of at most `per_tx` commitments:
@@ -228,18 +268,22 @@ mod tests {
         let start = Instant::now();
         let now = (start, 9);
         let mut gathering = Gathering::default();
-        assert!(gathering.offer(workers[1], commitment(&nodes[1], me)), "early ones are held");
+        assert!(
+            gathering.offer(workers[1], commitment(&nodes[1], me), start),
+            "early ones are held"
+        );
         assert!(gathering.due(now, &workers, 64).is_empty(), "not before its own");
-        gathering.start(me, commitment(&nodes[0], me), deadline(start, Duration::from_secs(5)));
+        let five = deadline(start, Duration::from_secs(5));
+        gathering.start((me, commitment(&nodes[0], me)), five, start);
         assert!(gathering.due(now, &workers, 64).is_empty(), "two of four");
-        assert!(!gathering.offer(workers[1], commitment(&nodes[1], me)), "once");
-        gathering.offer(workers[2], commitment(&nodes[2], me));
-        gathering.offer(workers[3], commitment(&nodes[3], me));
+        assert!(!gathering.offer(workers[1], commitment(&nodes[1], me), start), "once");
+        gathering.offer(workers[2], commitment(&nodes[2], me), start);
+        gathering.offer(workers[3], commitment(&nodes[3], me), start);
         let txs = gathering.due(now, &workers, 64);
         assert_eq!(txs.len(), 1);
         assert_eq!(txs[0].len(), 4);
         assert!(gathering.due(now, &workers, 64).is_empty(), "submitted once");
-        assert!(!gathering.offer(workers[2], commitment(&nodes[2], me)), "sent already");
+        assert!(!gathering.offer(workers[2], commitment(&nodes[2], me), start), "sent already");
     }
 
     #[test]
@@ -249,14 +293,15 @@ mod tests {
         let start = Instant::now();
         let wait = Duration::from_millis(300);
         let mut gathering = Gathering::default();
-        gathering.start(me, commitment(&nodes[0], me), deadline(start, wait));
-        gathering.offer(workers[1], commitment(&nodes[1], me));
+        gathering.start((me, commitment(&nodes[0], me)), deadline(start, wait), start);
+        gathering.offer(workers[1], commitment(&nodes[1], me), start);
         assert!(gathering.due((start + wait / 2, 9), &workers, 64).is_empty());
         let txs = gathering.due((start + wait, 9), &workers, 64);
         assert_eq!(txs.iter().map(Vec::len).sum::<usize>(), 2, "what came, at the deadline");
-        gathering.offer(workers[2], commitment(&nodes[2], me));
-        let late = gathering.due((start + wait, 9), &workers, 64);
+        gathering.offer(workers[2], commitment(&nodes[2], me), start + wait * 2);
+        let late = gathering.due((start + wait * 2, 9), &workers, 64);
         assert_eq!(late.iter().map(Vec::len).sum::<usize>(), 1, "the straggler at once");
+        assert_eq!(gathering.lateness(), Some(wait * 2), "the latest arrival is remembered");
     }
 
     #[test]
@@ -265,7 +310,7 @@ mod tests {
         let start = Instant::now();
         let mut gathering = Gathering::default();
         let own = commitment(&nodes[0], workers[0]);
-        gathering.start(workers[0], own, deadline(start, Duration::from_secs(60)));
+        gathering.start((workers[0], own), deadline(start, Duration::from_secs(60)), start);
         assert!(gathering.due((start, 9), &workers, 64).is_empty());
         assert_eq!(gathering.due((start, 10), &workers, 64).len(), 1, "its own, alone");
     }
@@ -275,7 +320,7 @@ mod tests {
         let now = Instant::now();
         let took = Duration::from_secs(1);
         let d = Deadline::new(now, took, 100, (100, 0, 2));
-        assert_eq!((d.at, d.height), (now + gather_wait(took), 101), "the next block");
+        assert_eq!((d.at, d.height), (now + took, 101), "the next block");
         // Rank 2 may act from height 104: rank 1's commitment must be in that block.
         let late = Deadline::new(now, took, 102, (100, 1, 2));
         assert_eq!(late.height, 103);
@@ -294,13 +339,10 @@ mod tests {
         let (nodes, workers) = committee(5);
         let mut gathering = Gathering::default();
         let now = Instant::now();
-        gathering.start(
-            workers[0],
-            commitment(&nodes[0], workers[0]),
-            deadline(now, Duration::ZERO),
-        );
+        let own = (workers[0], commitment(&nodes[0], workers[0]));
+        gathering.start(own, deadline(now, Duration::ZERO), now);
         for (node, key) in nodes.iter().zip(&workers).skip(1) {
-            gathering.offer(*key, commitment(node, workers[0]));
+            gathering.offer(*key, commitment(node, workers[0]), now);
         }
         let sizes: Vec<usize> = gathering.due((now, 0), &workers, 2).iter().map(Vec::len).collect();
         assert_eq!(sizes, vec![2, 2, 1]);
@@ -335,47 +377,29 @@ mod tests {
     }
 
     #[test]
-    fn only_votes_the_chain_takes_are_gathered() {
-        let own = ComputeResultsHeader {
-            round: Round(3),
-            previous_hash: Hash::digest(b"block 2"),
-            io_root: Hash::digest(b"io"),
-            state_root: Hash::digest(b"state"),
-            messages_hash: Hash::ZERO,
-            in_msgs_hash: Hash::ZERO,
-            in_msgs_count: 0,
-        };
-        let body = |header: Option<ComputeResultsHeader>| ExecutorCommitmentBody {
-            runtime: RuntimeId::from_bytes([1; 32]),
-            round: Round(3),
-            scheduler: signer(1).public_key(),
-            header,
-            messages: Vec::new(),
-        };
-        let dissent = ComputeResultsHeader { state_root: Hash::digest(b"other"), ..own.clone() };
-        assert!(acceptable_vote(&body(Some(own.clone())), &own));
-        assert!(acceptable_vote(&body(Some(dissent)), &own), "a dissenting vote counts");
-        assert!(acceptable_vote(&body(None), &own), "so does a failure");
-        let fork = ComputeResultsHeader { previous_hash: Hash::digest(b"fork"), ..own.clone() };
-        assert!(!acceptable_vote(&body(Some(fork)), &own));
-        let deposits = ComputeResultsHeader { in_msgs_count: 1, ..own.clone() };
-        assert!(!acceptable_vote(&body(Some(deposits)), &own));
-        let mut carrying = body(Some(own.clone()));
-        carrying.messages.push(atoll_types::RuntimeMessage::StakingTransfer {
-            to: atoll_types::Address::from_bytes([2; 21]),
-            amount: atoll_types::Amount::new(1),
-        });
-        assert!(!acceptable_vote(&carrying, &own), "messages are the scheduler's");
-        let later = ExecutorCommitmentBody { round: Round(4), ..body(None) };
-        assert!(!acceptable_vote(&later, &own));
-    }
-
-    #[test]
     fn waits_follow_the_execution_time_with_a_floor() {
         assert_eq!(gather_wait(Duration::ZERO), MIN_GATHER_WAIT);
         assert_eq!(gather_wait(Duration::from_secs(1)), Duration::from_secs(3));
         assert_eq!(outbox_wait(Duration::from_millis(1)), MIN_OUTBOX_WAIT);
         assert!(outbox_wait(Duration::from_secs(10)) > gather_wait(Duration::from_secs(10)));
         assert_eq!(gather_wait(Duration::MAX), MAX_WAIT, "saturates");
+    }
+
+    #[test]
+    fn the_wait_covers_how_late_the_workers_came_lately_up_to_the_outbox_wait() {
+        let quick = Duration::from_millis(50);
+        let mut pace = Pace::default();
+        assert_eq!(pace.wait(quick), gather_wait(quick), "nothing seen yet");
+        pace.record(Duration::from_millis(800));
+        pace.record(Duration::from_millis(100));
+        assert_eq!(pace.wait(quick), Duration::from_millis(1_200), "half again the latest");
+        let slow = Duration::from_secs(10);
+        assert_eq!(pace.wait(slow), gather_wait(slow), "execution time dominates");
+        pace.record(Duration::from_secs(30));
+        assert_eq!(pace.wait(quick), MIN_OUTBOX_WAIT, "never past the workers' own wait");
+        for _ in 0..PACE_ROUNDS {
+            pace.record(Duration::ZERO);
+        }
+        assert_eq!(pace.wait(quick), gather_wait(quick), "old rounds are forgotten");
     }
 }

@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 
 use atoll_engine::gossip::Verdict;
 
-use crate::gather::{acceptable_vote, outbox_wait, Deadline};
+use crate::gather::{outbox_wait, Deadline, Pace};
 use crate::journal::Journal;
 use crate::p2p::{FetchRequest, FetchResponse, GossipMessage, P2p, Proposal, Received};
 use crate::round::{
@@ -67,6 +67,8 @@ pub(crate) struct Worker {
     queued: usize,
     /// Finalized rounds in a row without transactions, up to `synced`.
     empty_streak: u32,
+    /// How late the workers' commitments on this node's batches came lately.
+    pace: Pace,
     /// What this node knows of replaying the rounds it lacks (or restoring instead).
     catch_up: CatchUp,
 }
@@ -118,6 +120,7 @@ impl Worker {
             journal,
             queued: 0,
             empty_streak: 0,
+            pace: Pace::default(),
             catch_up: CatchUp::default(),
         })
     }
@@ -182,6 +185,9 @@ impl Worker {
         self.sync_blocks(&state).await?;
         let new_round = self.round.as_ref().is_none_or(|r| r.previous != state.last_block);
         if new_round {
+            if let Some(late) = self.round.as_ref().and_then(|r| r.gathering.lateness()) {
+                self.pace.record(late);
+            }
             self.round = RoundState::new(&state, Instant::now());
         }
         // The pool itself says whether the round is being resolved (a height skipped while
@@ -901,7 +907,8 @@ impl Worker {
         let now = Instant::now();
         if scheduler == self.id {
             let turn = (round.start_height, rank, timeout);
-            round.gathering.start(self.id, signed, Deadline::new(now, took, self.height, turn));
+            let deadline = Deadline::new(now, self.pace.wait(took), self.height, turn);
+            round.gathering.start((self.id, signed), deadline, now);
         } else {
             round.outbox.record(scheduler, signed.clone(), now, outbox_wait(took));
             self.p2p.publish(GossipMessage::Commitment(signed));
@@ -957,7 +964,7 @@ impl Worker {
     }
 
     /// A worker's commitment gossiped for its scheduler: gathered if it is on this node's
-    /// own batch in the round in progress and one the chain takes; forwarded if it is any
+    /// own batch in the round in progress (the chain skips one it refuses); forwarded if it is any
     /// worker's, signed, for the round in progress; a forged one is invalid.
     fn on_commitment(&mut self, signed: SignedCommitment) -> Result<Verdict, ComputeError> {
         let Ok(body) = signed.open(&self.shared.node.chain_context()) else {
@@ -971,16 +978,11 @@ impl Worker {
         if body.runtime != self.shared.runtime || body.round != round.round || !worker {
             return Ok(Verdict::Ignore);
         }
-        if body.scheduler == self.id && self.shared.mode != ByzantineMode::WithholdingScheduler {
-            let acceptable =
-                round.executed.get(&self.id).is_some_and(|own| acceptable_vote(&body, &own.header));
-            if !acceptable {
-                tracing::debug!(%node, "a gossiped commitment the chain would refuse; not gathered");
-                return Ok(Verdict::Ignore);
-            }
-            if round.gathering.offer(node, signed) {
-                self.send_due_commitments()?;
-            }
+        if body.scheduler == self.id
+            && self.shared.mode != ByzantineMode::WithholdingScheduler
+            && round.gathering.offer(node, signed, Instant::now())
+        {
+            self.send_due_commitments()?;
         }
         Ok(Verdict::Accept)
     }

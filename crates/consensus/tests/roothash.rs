@@ -276,6 +276,48 @@ fn one_transaction_carries_a_rounds_commitments_and_skips_those_already_held() {
     assert_eq!(n.state().last_block.round, Round(1));
 }
 
+/// Each commitment of a transaction is judged alone: one the chain refuses (here one built
+/// on another parent, and a primary's vote that comes after the discrepancy was declared)
+/// is skipped and the others count; a transaction of nothing but refused ones fails with
+/// the first refusal's error and changes nothing.
+#[test]
+fn a_refused_commitment_is_skipped_without_failing_the_others() {
+    let mut n = net(0);
+    let s = n.ranked(0);
+    let backups = n.backups();
+    // The dissenter votes late, after the discrepancy: as a primary only, so refused.
+    let Some(dissenter) = n.workers().into_iter().find(|w| *w != s && !backups.contains(w)) else {
+        panic!("eight entities leave a worker that is no backup");
+    };
+    let other = n.workers().into_iter().find(|w| *w != s && *w != dissenter).expect("third");
+    let good = |n: &Net, node: &PublicKey| n.signed(node, s, Some(n.header(b"good")), Vec::new());
+    let mut forked = n.header(b"good");
+    forked.previous_hash = Hash::digest(b"elsewhere");
+    let stray = n.signed(&dissenter, s, Some(forked), Vec::new());
+    let before = n.state();
+    let e = n.chain.run(n.commit_tx(&s, vec![stray.clone()])).expect("nothing added: refused");
+    assert_eq!((e.module.as_str(), e.code), ("roothash", 6), "the refusal's own error: {e}");
+    assert_eq!(n.state(), before, "and nothing changed");
+    let events = n.block(vec![n.commit_tx(&s, vec![good(&n, &s), stray, good(&n, &other)])]);
+    let committed: Vec<PublicKey> = events
+        .iter()
+        .filter_map(|e| match e {
+            RoothashEvent::ExecutorCommitted { node, .. } => Some(*node),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(committed, vec![s, other], "the two valid ones count");
+    assert_eq!(finalized(&events), None, "the third vote is still awaited");
+    let events = n.block(vec![n.vote(&dissenter, s, Some(b"bad"))]);
+    assert_eq!(discrepancy(&events), Some(false), "a dissenting vote: discrepancy at once");
+    let mut late_and_backups = vec![good(&n, &dissenter)];
+    late_and_backups.extend(backups.iter().map(|k| good(&n, k)));
+    let events = n.block(vec![n.commit_tx(&s, late_and_backups)]);
+    let (discrepancy, _, bad) = finalized(&events).expect("the backups decide");
+    assert!(discrepancy);
+    assert_eq!(bad, vec![dissenter], "its late change of mind was not counted");
+}
+
 #[test]
 fn a_dishonest_worker_is_outvoted_by_the_backups_and_slashed() {
     let mut n = net(0);

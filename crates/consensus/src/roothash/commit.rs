@@ -87,12 +87,14 @@ fn pool_error(e: PoolError) -> RoothashError {
     }
 }
 
-/// Runs `roothash.ExecutorCommit`. Any invalid commitment fails the whole transaction; an
-/// equivocating one is punished instead of added; one the pool already holds is skipped (a
+/// Runs `roothash.ExecutorCommit`. Each commitment is judged on its own: one the chain
+/// refuses (invalid, stale, from a node that may not vote now) is skipped, an equivocating
+/// one is punished instead of added, and one the pool already holds is skipped (a
 /// scheduler brings its workers' commitments on chain together, and a worker may have
-/// submitted its own meanwhile), and a transaction of nothing but those fails as a
-/// duplicate. Once the round is decided, the rest of the transaction's commitments (for
-/// the decided round) are ignored.
+/// submitted its own meanwhile). The transaction fails, changing nothing, only if it added
+/// or punished nothing: with the first refusal's error, or as a duplicate. Once the round
+/// is decided, the rest of the transaction's commitments (for the decided round) are
+/// ignored.
 pub(super) fn executor_commit(
     state: &mut Overlay<'_>,
     env: &Env,
@@ -113,11 +115,20 @@ pub(super) fn executor_commit(
     let chain = crate::chain::chain_info(state)?.chain_context;
     // Whether a commitment was added or punished (the transaction changed something).
     let mut acted = false;
+    // Why the first refused commitment was refused.
+    let mut refused: Option<RoothashError> = None;
     for signed in &body.commitments {
-        let (node, commitment) = verify(state, &chain, &runtime, &committee, signed)??;
+        let (node, commitment) = match verify(state, &chain, &runtime, &committee, signed)? {
+            Ok(opened) => opened,
+            Err(e) => {
+                refused.get_or_insert(e);
+                continue;
+            }
+        };
         let round = commitment.round;
         let Some(pool) = runtime.pool.as_mut() else {
-            return Err(RoothashError::RoundDecided.into());
+            refused.get_or_insert(RoothashError::RoundDecided);
+            break;
         };
         let entry = ExecutorCommitment {
             node,
@@ -140,7 +151,10 @@ pub(super) fn executor_commit(
                 )?;
                 continue;
             }
-            Err(e) => return Err(pool_error(e).into()),
+            Err(e) => {
+                refused.get_or_insert(pool_error(e));
+                continue;
+            }
         }
         runtime.commitments.push(signed.clone());
         events.push(Event::Roothash(RoothashEvent::ExecutorCommitted {
@@ -156,7 +170,7 @@ pub(super) fn executor_commit(
         }
     }
     if !acted {
-        return Err(RoothashError::Duplicate.into());
+        return Err(refused.unwrap_or(RoothashError::Duplicate).into());
     }
     set_runtime_state(state, &runtime)?;
     Ok(())
