@@ -155,6 +155,11 @@ impl Gathering {
         true
     }
 
+    /// Whether something held here will come due without anything new arriving.
+    pub(crate) fn pending(&self) -> bool {
+        !self.held.is_empty()
+    }
+
     /// How long after the scheduler's own commitment the latest of the others came (zero
     /// if all came before it); `None` if nothing was gathered after it.
     pub(crate) fn lateness(&self) -> Option<Duration> {
@@ -204,6 +209,11 @@ impl Outbox {
         wait: Duration,
     ) {
         self.waiting.entry(scheduler).or_insert((signed, now + wait.min(MAX_WAIT)));
+    }
+
+    /// Whether a commitment is still waiting to reach the chain.
+    pub(crate) fn pending(&self) -> bool {
+        !self.waiting.is_empty()
     }
 
     /// The chain holds this node's commitment on `scheduler`'s batch: nothing more to do.

@@ -157,6 +157,13 @@ pub struct EmptyRounds {
     pub limit: Option<u32>,
 }
 
+impl EmptyRounds {
+    /// Whether an empty round may still come after `streak` empty rounds in a row.
+    pub(crate) fn may_come(&self, streak: u32) -> bool {
+        self.interval.is_some() && self.limit.is_none_or(|limit| streak < limit)
+    }
+}
+
 /// The files of a runtime's simulated TEE.
 #[derive(Clone, Debug)]
 pub struct TeeFiles {
@@ -235,6 +242,8 @@ struct Shared {
     empty_rounds: EmptyRounds,
     /// Every transaction as it enters the pool (from the API or by gossip).
     pooled: tokio::sync::broadcast::Sender<Arc<Vec<u8>>>,
+    /// Woken when a transaction enters the pool (an idle worker waits on it).
+    pool_filled: tokio::sync::Notify,
     /// Results executed for rounds not stored yet, on disk.
     executed: executed::ExecutedResults,
     /// Which stored rounds are kept.
@@ -254,6 +263,7 @@ impl Shared {
 
     /// Tells the pool's subscribers that `raw` entered it (nobody listening is fine).
     fn announce_pooled(&self, raw: &[u8]) {
+        self.pool_filled.notify_one();
         if self.pooled.receiver_count() > 0 {
             let _ = self.pooled.send(Arc::new(raw.to_vec()));
         }
@@ -673,6 +683,7 @@ pub fn start(
         mode: config.byzantine,
         empty_rounds: config.empty_rounds,
         pooled: tokio::sync::broadcast::channel(POOLED_ANNOUNCEMENTS).0,
+        pool_filled: tokio::sync::Notify::new(),
         executed: executed::ExecutedResults::open(config.storage_path.with_extension("executed"))?,
         retention: retention::Retention::new(config.retain_rounds),
         checkpoints: checkpoint::Served::default(),

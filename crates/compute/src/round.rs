@@ -256,7 +256,7 @@ impl RoundState {
     fn empty_round_due(&self, inputs: &ProposeInputs<'_>) -> bool {
         let waited = inputs.now.saturating_duration_since(self.started);
         inputs.empty_rounds.interval.is_some_and(|i| waited >= i)
-            && inputs.empty_rounds.limit.is_none_or(|limit| inputs.empty_streak < limit)
+            && inputs.empty_rounds.may_come(inputs.empty_streak)
     }
 
     /// Whether this node is to propose a batch now. A later rank's turn counts from the

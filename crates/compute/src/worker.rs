@@ -45,8 +45,13 @@ const RECHECK_LIMIT: usize = 1_000;
 const MISSING_LOGS_LIMIT: u32 = 3;
 /// Wait after a restore from a checkpoint that failed.
 const RESTORE_RETRY: Duration = Duration::from_secs(2);
-/// How often the proposer reconsiders its batch.
+/// How often the proposer reconsiders its batch, and a scheduler or worker its
+/// commitments on their way to the chain.
 const TICK: Duration = Duration::from_millis(50);
+/// How often an idle worker looks (nothing pooled or queued, no empty round to come, no
+/// commitment on its way): a transaction entering the pool wakes it at once, so this only
+/// bounds what the idle check cannot see.
+const IDLE_TICK: Duration = Duration::from_millis(500);
 
 /// The compute worker of one node.
 pub(crate) struct Worker {
@@ -131,8 +136,10 @@ impl Worker {
 
     pub(crate) async fn run(mut self, mut gossip: mpsc::Receiver<Received>) {
         let mut status = self.shared.node.subscribe();
-        let mut tick = tokio::time::interval(TICK);
+        let shared = Arc::clone(&self.shared);
+        let mut next_tick = tokio::time::Instant::now();
         loop {
+            let idle = self.idle();
             tokio::select! {
                 changed = status.changed() => {
                     if changed.is_err() {
@@ -154,16 +161,36 @@ impl Worker {
                     };
                     self.p2p.report(ticket, verdict);
                 }
-                _ = tick.tick() => {
+                () = shared.pool_filled.notified(), if idle => {
+                    // A transaction to propose: look now.
+                    next_tick = tokio::time::Instant::now();
+                }
+                () = tokio::time::sleep_until(next_tick) => {
                     if let Err(e) = self.maybe_propose().await {
                         tracing::warn!(error = %e, "compute worker (proposer)");
                     }
                     if let Err(e) = self.send_due_commitments() {
                         tracing::warn!(error = %e, "compute worker (commitments)");
                     }
+                    let every = if self.idle() { IDLE_TICK } else { TICK };
+                    next_tick = tokio::time::Instant::now() + every;
                 }
             }
+            if !self.idle() {
+                next_tick = next_tick.min(tokio::time::Instant::now() + TICK);
+            }
         }
+    }
+
+    /// Whether nothing can come due here before a transaction enters the pool: nothing
+    /// pooled or queued, no empty round to come, no commitment on its way to the chain.
+    fn idle(&self) -> bool {
+        let Some(round) = self.round.as_ref() else { return true };
+        if round.gathering.pending() || round.outbox.pending() {
+            return false;
+        }
+        let pooled = self.shared.pool.lock().map_or(0, |p| p.len());
+        pooled + self.queued == 0 && !self.shared.empty_rounds.may_come(self.empty_streak)
     }
 
     // ---- following the chain ----
