@@ -10,9 +10,9 @@
 //! follows at once; and the scheduler's own commitment is on chain before a worse-ranked
 //! scheduler's turn, which it would otherwise give away). Nothing here weakens discrepancy detection: the pool on chain
 //! still finalizes early only with every worker's vote, and a worker whose commitment the
-//! scheduler does not bring on chain submits it itself ([`Outbox`]): at once when the chain
-//! shows the scheduler's own commitment without it, and after a wait should the scheduler
-//! submit nothing — a scheduler that drops a dissenting vote delays it by a block and hides
+//! scheduler does not bring on chain submits it itself ([`Outbox`]): when the chain shows
+//! the scheduler's own commitment without it and the next block lacks it too, and after a
+//! wait should the scheduler submit nothing — a scheduler that drops a dissenting vote delays it by a block and hides
 //! nothing. Each commitment is signed by its worker, so the transaction's sender vouches for
 //! nothing, and the chain judges each on its own: one it refuses (a vote that came too late,
 //! or one built on another parent) is skipped and does not cost the others their place.
@@ -195,8 +195,9 @@ impl Gathering {
 /// This node's commitments on other schedulers' batches, until the chain has them.
 #[derive(Default)]
 pub(crate) struct Outbox {
-    /// By scheduler: the commitment and when this node submits it itself.
-    waiting: BTreeMap<PublicKey, (SignedCommitment, Instant)>,
+    /// By scheduler: the commitment, when this node submits it itself at the latest, and
+    /// the height at which the chain first showed the scheduler's own commitment without it.
+    waiting: BTreeMap<PublicKey, (SignedCommitment, Instant, Option<u64>)>,
 }
 
 impl Outbox {
@@ -208,7 +209,7 @@ impl Outbox {
         now: Instant,
         wait: Duration,
     ) {
-        self.waiting.entry(scheduler).or_insert((signed, now + wait.min(MAX_WAIT)));
+        self.waiting.entry(scheduler).or_insert((signed, now + wait.min(MAX_WAIT), None));
     }
 
     /// Whether a commitment is still waiting to reach the chain.
@@ -221,19 +222,25 @@ impl Outbox {
         self.waiting.remove(scheduler);
     }
 
-    /// The chain holds `scheduler`'s own commitment but not this node's: the scheduler
-    /// submitted without it (never had it, or withholds it), so it is due `now`.
-    pub(crate) fn passed_over(&mut self, scheduler: &PublicKey, now: Instant) {
-        if let Some((_, at)) = self.waiting.get_mut(scheduler) {
-            *at = (*at).min(now);
+    /// Block `height` shows `scheduler`'s own commitment but not this node's: the scheduler
+    /// submitted before it had this one, and sends it as soon as it comes — or never had
+    /// it, or withholds it. It is due once a later block still lacks it (submitted at once,
+    /// both would land, and the second transaction would make a block of nothing).
+    pub(crate) fn passed_over(&mut self, scheduler: &PublicKey, height: u64) {
+        if let Some((_, _, passed)) = self.waiting.get_mut(scheduler) {
+            passed.get_or_insert(height);
         }
     }
 
-    /// The commitments this node submits itself now (each once).
-    pub(crate) fn due(&mut self, now: Instant) -> Vec<SignedCommitment> {
-        let late: Vec<PublicKey> =
-            self.waiting.iter().filter(|(_, (_, at))| now >= *at).map(|(s, _)| *s).collect();
-        late.iter().filter_map(|s| self.waiting.remove(s)).map(|(signed, _)| signed).collect()
+    /// The commitments this node submits itself `now`, at `height` (each once).
+    pub(crate) fn due(&mut self, now: Instant, height: u64) -> Vec<SignedCommitment> {
+        let late: Vec<PublicKey> = self
+            .waiting
+            .iter()
+            .filter(|(_, (_, at, passed))| now >= *at || passed.is_some_and(|p| height > p))
+            .map(|(s, _)| *s)
+            .collect();
+        late.iter().filter_map(|s| self.waiting.remove(s)).map(|(signed, ..)| signed).collect()
     }
 }
 
@@ -366,24 +373,38 @@ mod tests {
         let mut outbox = Outbox::default();
         outbox.record(scheduler, commitment(&me, scheduler), start, wait);
         outbox.record(other, commitment(&me, other), start, wait);
-        assert!(outbox.due(start + wait / 2).is_empty(), "the scheduler's to bring");
+        assert!(outbox.due(start + wait / 2, 9).is_empty(), "the scheduler's to bring");
         outbox.landed(&other);
-        let due = outbox.due(start + wait);
+        let due = outbox.due(start + wait, 9);
         assert_eq!(due.len(), 1, "only the one the chain lacks");
         assert_eq!(due[0].decode_verified_elsewhere().expect("body").scheduler, scheduler);
-        assert!(outbox.due(start + wait * 2).is_empty(), "once");
+        assert!(outbox.due(start + wait * 2, 9).is_empty(), "once");
     }
 
     #[test]
-    fn a_worker_passed_over_by_its_scheduler_submits_at_once() {
+    fn a_worker_passed_over_by_its_scheduler_submits_if_the_next_block_lacks_it_too() {
         let (me, scheduler) = (signer(1), signer(2).public_key());
         let start = Instant::now();
         let mut outbox = Outbox::default();
         outbox.record(scheduler, commitment(&me, scheduler), start, Duration::from_secs(60));
-        outbox.passed_over(&signer(3).public_key(), start);
-        assert!(outbox.due(start).is_empty(), "another scheduler's commitment says nothing");
-        outbox.passed_over(&scheduler, start);
-        assert_eq!(outbox.due(start).len(), 1);
+        outbox.passed_over(&signer(3).public_key(), 10);
+        assert!(outbox.due(start, 11).is_empty(), "another scheduler's commitment says nothing");
+        outbox.passed_over(&scheduler, 10);
+        assert!(outbox.due(start, 10).is_empty(), "the scheduler may still bring it");
+        outbox.passed_over(&scheduler, 11);
+        assert_eq!(outbox.due(start, 11).len(), 1, "the next block lacks it too");
+    }
+
+    #[test]
+    fn a_worker_passed_over_keeps_its_commitment_if_the_scheduler_brings_it() {
+        let (me, scheduler) = (signer(1), signer(2).public_key());
+        let start = Instant::now();
+        let mut outbox = Outbox::default();
+        outbox.record(scheduler, commitment(&me, scheduler), start, Duration::from_secs(60));
+        outbox.passed_over(&scheduler, 10);
+        outbox.landed(&scheduler);
+        assert!(outbox.due(start, 11).is_empty());
+        assert!(!outbox.pending());
     }
 
     #[test]

@@ -955,7 +955,7 @@ impl Worker {
         let now = Instant::now();
         let mut txs =
             round.gathering.due((now, self.height), workers, roothash::MAX_COMMITMENTS_PER_TX);
-        let own = round.outbox.due(now);
+        let own = round.outbox.due(now, self.height);
         if !own.is_empty() {
             tracing::info!(
                 round = round.round.0,
@@ -971,7 +971,8 @@ impl Worker {
     }
 
     /// This node's commitments the chain holds need no sending any more; one on a batch
-    /// whose scheduler's own commitment the chain holds without it is due at once.
+    /// whose scheduler's own commitment the chain holds without it is due once a later block
+    /// lacks it too.
     fn note_landed_commitments(&mut self) {
         let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_mut()) else {
             return;
@@ -984,9 +985,8 @@ impl Worker {
                 submitted.push(node);
             }
         }
-        let now = Instant::now();
         for scheduler in submitted {
-            round.outbox.passed_over(&scheduler, now);
+            round.outbox.passed_over(&scheduler, self.height);
         }
     }
 
