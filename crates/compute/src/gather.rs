@@ -168,8 +168,8 @@ impl Gathering {
 
     /// What to submit now (at `height`), in transactions of at most `per_tx` commitments:
     /// nothing before the scheduler's own commitment; then everything once every one of
-    /// `workers` committed or the deadline came, and after that each commitment as it
-    /// comes.
+    /// `workers` committed or the deadline came (its time only once some other commitment
+    /// came too), and after that each commitment as it comes.
     pub(crate) fn due(
         &mut self,
         (now, height): (Instant, u64),
@@ -181,7 +181,10 @@ impl Gathering {
             return Vec::new();
         }
         let everyone = workers.iter().all(|w| self.held.contains_key(w) || self.sent.contains(w));
-        let waiting = now < deadline.at && height < deadline.height;
+        // Its own commitment alone decides nothing: past the wait it goes at the next block
+        // (or before the next rank's turn), not earlier.
+        let alone = self.held.len() == 1 && self.sent.is_empty();
+        let waiting = height < deadline.height && (now < deadline.at || alone);
         if self.sent.is_empty() && !everyone && waiting {
             return Vec::new();
         }
@@ -330,6 +333,20 @@ mod tests {
         gathering.start((workers[0], own), deadline(start, Duration::from_secs(60)), start);
         assert!(gathering.due((start, 9), &workers, 64).is_empty());
         assert_eq!(gathering.due((start, 10), &workers, 64).len(), 1, "its own, alone");
+    }
+
+    #[test]
+    fn its_own_commitment_alone_waits_past_the_time_for_the_next_block() {
+        let (nodes, workers) = committee(3);
+        let start = Instant::now();
+        let wait = Duration::from_millis(300);
+        let mut gathering = Gathering::default();
+        let own = commitment(&nodes[0], workers[0]);
+        gathering.start((workers[0], own), deadline(start, wait), start);
+        assert!(gathering.due((start + wait * 10, 9), &workers, 64).is_empty(), "nothing to add");
+        gathering.offer(workers[1], commitment(&nodes[1], workers[0]), start + wait * 10);
+        let txs = gathering.due((start + wait * 10, 9), &workers, 64);
+        assert_eq!(txs.iter().map(Vec::len).sum::<usize>(), 2, "a vote came: both go");
     }
 
     #[test]
