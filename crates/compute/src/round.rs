@@ -243,6 +243,12 @@ impl RoundState {
         self.work_since.get_or_insert(height);
     }
 
+    /// The height the ranks' turns to propose count from, at `height`: the round's start or
+    /// when this node first had work in it ([`Self::note_work`]), whichever is later.
+    pub(crate) fn turns_from(&self, height: u64) -> u64 {
+        self.start_height.max(self.work_since.unwrap_or(height))
+    }
+
     /// Whether there is something to propose: transactions or incoming messages waiting, or
     /// an empty round due.
     pub(crate) fn has_work(&self, inputs: &ProposeInputs<'_>) -> bool {
@@ -264,7 +270,7 @@ impl RoundState {
     /// ([`Self::note_work`]), whichever is later: after an idle spell every rank's turn has
     /// long come, and every scheduler would propose a batch at once.
     pub(crate) fn should_propose(&self, inputs: &ProposeInputs<'_>) -> bool {
-        let since = self.start_height.max(self.work_since.unwrap_or(inputs.height));
+        let since = self.turns_from(inputs.height);
         let turn = inputs.rank == 0
             || inputs.height
                 >= turn_height(since, inputs.rank, inputs.params.propose_batch_timeout);

@@ -933,7 +933,9 @@ impl Worker {
         let took = round.executed.get(&scheduler).map_or(Duration::ZERO, |e| e.took);
         let now = Instant::now();
         if scheduler == self.id {
-            let turn = (round.start_height, rank, timeout);
+            // After an idle spell the next rank's turn counts from the first work, as the
+            // proposals' turns do (from the round's start it would long have come).
+            let turn = (round.turns_from(self.height), rank, timeout);
             let deadline = Deadline::new(now, self.pace.wait(took), self.height, turn);
             round.gathering.start((self.id, signed), deadline, now);
         } else {

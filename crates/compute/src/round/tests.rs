@@ -257,8 +257,10 @@ fn after_an_idle_spell_the_turns_count_from_the_first_work() {
     };
     assert!(state.has_work(&later));
     assert!(!state.should_propose(&later), "no turn of its own yet");
+    assert_eq!(state.turns_from(150), 150, "no work noted: from now");
     state.note_work(150);
     state.note_work(151);
+    assert_eq!(state.turns_from(151), 150, "from the first work, for the gathering too");
     assert!(!state.should_propose(&ProposeInputs { height: 151, ..later }));
     assert!(state.should_propose(&ProposeInputs { height: 152, ..later }), "rank 1: 2 blocks");
     assert!(state.should_propose(&ProposeInputs { rank: 0, ..later }), "rank 0 at once");
