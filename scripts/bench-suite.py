@@ -14,7 +14,8 @@ figures are comparable):
 3. an idle devnet (`atoll devnet`: 9 nodes and their ParaTime processes): the CPU time of
    its whole process tree over 20 s, in cores;
 4. the ParaTime under load on that devnet: `atoll bench anchors --txs 3000` (finalized
-   anchors per second, rounds per consensus block).
+   anchors per second, rounds per consensus block), then every block of that run read back
+   (the commitments each took, and whether it finalized a round).
 
 Prints one table with the ratios the issue sets targets for, and writes every raw report
 to DIR/suite.json (default target/bench-suite). `--quick` makes every run smaller (for
@@ -151,6 +152,20 @@ def tree_cpu_seconds(root_pid):
     return total
 
 
+def round_blocks(api, first, last):
+    """What each consensus block from `first` to `last` did for the ParaTimes: its commitments
+    and the rounds it finalized (from `GET /v1/blocks/{h}/events`)."""
+    blocks = []
+    for height in range(first, last + 1):
+        with urllib.request.urlopen(f"http://{api}/v1/blocks/{height}/events", timeout=10) as r:
+            events = [e["event"] for e in json.load(r)["events"] if e["event"]["module"] == "roothash"]
+        kinds = [next(iter(e["event"])) for e in events]
+        blocks.append({"height": height, "commitments": kinds.count("executor_committed"),
+                       "finalized": kinds.count("finalized"),
+                       "discrepancies": kinds.count("execution_discrepancy_detected")})
+    return blocks
+
+
 def devnet(out, quick):
     """Idle CPU of a fresh devnet, then the ParaTime anchors benchmark on it."""
     home = out / "devnet"
@@ -177,8 +192,10 @@ def devnet(out, quick):
         after_height, after_cpu = status(api)["height"], tree_cpu_seconds(net.pid)
         idle = {"cores": (after_cpu - before_cpu) / window,
                 "blocks": after_height - before_height, "seconds": window}
+        first = status(api)["height"] + 1
         anchors = atoll_json("--keys-dir", str(home / "keys"), "--api", api, "bench", "anchors",
                              "--from", "carol", "--txs", "600" if quick else "3000")
+        anchors["blocks"] = round_blocks(api, first, status(api)["height"])
         return {"idle": idle, "anchors": anchors}
     finally:
         stop(net)
@@ -211,8 +228,14 @@ def table(results):
                      f"{anchors['finalized_tps']:,.0f} tx/s, p50 {anchors['latency_ms']['p50']} ms, "
                      f"{anchors['rounds']} rounds / {anchors['consensus_blocks']} blocks",
                      f"{anchors['rounds_per_block']:.2f} rounds/block", "≥ 0.9 rounds/block"))
-    return "\n".join("| " + " | ".join(row) + " |" + ("\n|---|---|---|---|" if i == 0 else "")
+    table_text = "\n".join("| " + " | ".join(row) + " |" + ("\n|---|---|---|---|" if i == 0 else "")
                      for i, row in enumerate(rows))
+    blocks = results.get("devnet", {}).get("anchors", {}).get("blocks")
+    if blocks:
+        # Per block of the anchors run: commitments it took, and F if it finalized a round.
+        table_text += "\n\nanchors run, per consensus block (commitments, F: a round finalized): " + \
+            " ".join(f"{b['commitments']}{'F' * b['finalized']}" for b in blocks)
+    return table_text
 
 
 def main():
