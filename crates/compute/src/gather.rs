@@ -5,17 +5,19 @@
 //! Workers gossip their signed commitments to the runtime's nodes; the scheduler holds
 //! those on its own batch ([`Gathering`]) and submits them all in one
 //! `roothash.ExecutorCommit` once every worker of the round has committed, or once its wait
-//! has passed or the next consensus block came (a straggler does not hold the round back,
-//! nor does a chain busy with other transactions: what came is submitted, what comes later
-//! follows at once; and the scheduler's own commitment is on chain before a worse-ranked
-//! scheduler's turn, which it would otherwise give away). Nothing here weakens discrepancy detection: the pool on chain
-//! still finalizes early only with every worker's vote, and a worker whose commitment the
-//! scheduler does not bring on chain submits it itself ([`Outbox`]): when the chain shows
-//! the scheduler's own commitment without it and the next block lacks it too, and after a
-//! wait should the scheduler submit nothing — a scheduler that drops a dissenting vote delays it by a block and hides
-//! nothing. Each commitment is signed by its worker, so the transaction's sender vouches for
-//! nothing, and the chain judges each on its own: one it refuses (a vote that came too late,
-//! or one built on another parent) is skipped and does not cost the others their place.
+//! has passed (with some vote in hand: its own alone decides nothing) or the next consensus
+//! block came (a straggler does not hold the round back, nor does a chain busy with other
+//! transactions: what came is submitted, what comes later follows at once; and the
+//! scheduler's own commitment is on chain before a worse-ranked scheduler's turn, which it
+//! would otherwise give away). Nothing here weakens discrepancy detection: the pool on
+//! chain still finalizes early only with every worker's vote, and a worker whose commitment
+//! the scheduler does not bring on chain submits it itself ([`Outbox`]): when the chain
+//! shows the scheduler's own commitment without it and the next block lacks it too, and
+//! after a wait should the scheduler submit nothing — a scheduler that drops a dissenting
+//! vote delays it by a block or two and hides nothing. Each commitment is signed by its
+//! worker, so the transaction's sender vouches for nothing, and the chain judges each on
+//! its own: one it refuses (a vote that came too late, or one built on another parent) is
+//! skipped and does not cost the others their place.
 //!
 //! Both are pure: the worker feeds them commitments and the time and submits what they
 //! return.

@@ -138,9 +138,9 @@ impl Worker {
         let mut status = self.shared.node.subscribe();
         let shared = Arc::clone(&self.shared);
         let mut next_tick = tokio::time::Instant::now();
+        let mut idle = self.idle();
         loop {
-            let idle = self.idle();
-            tokio::select! {
+            let ticked = tokio::select! {
                 changed = status.changed() => {
                     if changed.is_err() {
                         break;
@@ -149,6 +149,7 @@ impl Worker {
                     if let Err(e) = self.on_height(height).await {
                         tracing::warn!(error = %e, height, "compute worker");
                     }
+                    false
                 }
                 received = gossip.recv() => {
                     let Some(Received { message, ticket }) = received else { break };
@@ -160,10 +161,12 @@ impl Worker {
                         }
                     };
                     self.p2p.report(ticket, verdict);
+                    false
                 }
                 () = shared.pool_filled.notified(), if idle => {
                     // A transaction to propose: look now.
                     next_tick = tokio::time::Instant::now();
+                    false
                 }
                 () = tokio::time::sleep_until(next_tick) => {
                     if let Err(e) = self.maybe_propose().await {
@@ -172,13 +175,12 @@ impl Worker {
                     if let Err(e) = self.send_due_commitments() {
                         tracing::warn!(error = %e, "compute worker (commitments)");
                     }
-                    let every = if self.idle() { IDLE_TICK } else { TICK };
-                    next_tick = tokio::time::Instant::now() + every;
+                    true
                 }
-            }
-            if !self.idle() {
-                next_tick = next_tick.min(tokio::time::Instant::now() + TICK);
-            }
+            };
+            idle = self.idle();
+            let latest = tokio::time::Instant::now() + if idle { IDLE_TICK } else { TICK };
+            next_tick = if ticked { latest } else { next_tick.min(latest) };
         }
     }
 
@@ -993,8 +995,8 @@ impl Worker {
     }
 
     /// A worker's commitment gossiped for its scheduler: gathered if it is on this node's
-    /// own batch in the round in progress (the chain skips one it refuses); forwarded if it is any
-    /// worker's, signed, for the round in progress; a forged one is invalid.
+    /// own batch in the round in progress (the chain skips one it refuses); forwarded if it
+    /// is any worker's, signed, for the round in progress; a forged one is invalid.
     fn on_commitment(&mut self, signed: SignedCommitment) -> Result<Verdict, ComputeError> {
         let Ok(body) = signed.open(&self.shared.node.chain_context()) else {
             return Ok(Verdict::Reject);
