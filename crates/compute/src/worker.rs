@@ -138,9 +138,9 @@ impl Worker {
         let mut status = self.shared.node.subscribe();
         let shared = Arc::clone(&self.shared);
         let mut next_tick = tokio::time::Instant::now();
-        let mut idle = self.idle();
         loop {
-            let ticked = tokio::select! {
+            let idle = self.idle();
+            tokio::select! {
                 changed = status.changed() => {
                     if changed.is_err() {
                         break;
@@ -149,7 +149,6 @@ impl Worker {
                     if let Err(e) = self.on_height(height).await {
                         tracing::warn!(error = %e, height, "compute worker");
                     }
-                    false
                 }
                 received = gossip.recv() => {
                     let Some(Received { message, ticket }) = received else { break };
@@ -161,12 +160,10 @@ impl Worker {
                         }
                     };
                     self.p2p.report(ticket, verdict);
-                    false
                 }
                 () = shared.pool_filled.notified(), if idle => {
                     // A transaction to propose: look now.
                     next_tick = tokio::time::Instant::now();
-                    false
                 }
                 () = tokio::time::sleep_until(next_tick) => {
                     if let Err(e) = self.maybe_propose().await {
@@ -175,12 +172,13 @@ impl Worker {
                     if let Err(e) = self.send_due_commitments() {
                         tracing::warn!(error = %e, "compute worker (commitments)");
                     }
-                    true
+                    let every = if self.idle() { IDLE_TICK } else { TICK };
+                    next_tick = tokio::time::Instant::now() + every;
                 }
-            };
-            idle = self.idle();
-            let latest = tokio::time::Instant::now() + if idle { IDLE_TICK } else { TICK };
-            next_tick = if ticked { latest } else { next_tick.min(latest) };
+            }
+            if !self.idle() {
+                next_tick = next_tick.min(tokio::time::Instant::now() + TICK);
+            }
         }
     }
 
