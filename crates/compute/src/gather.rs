@@ -19,6 +19,11 @@
 //! its own: one it refuses (a vote that came too late, or one built on another parent) is
 //! skipped and does not cost the others their place.
 //!
+//! Backups resolving a discrepancy vote the same way: the leading backup
+//! ([`crate::round::lead_backup`]) gathers the backups' votes and submits them together at
+//! the next block at the latest, and each of the others keeps its own vote in an [`Outbox`]
+//! until the chain shows it, so that the backups' majority lands in one block.
+//!
 //! Both are pure: the worker feeds them commitments and the time and submits what they
 //! return.
 
@@ -107,6 +112,14 @@ impl Deadline {
             at: now + wait.min(MAX_WAIT),
             height: height.saturating_add(1).min(next_turn.saturating_sub(1)),
         }
+    }
+}
+
+impl Deadline {
+    /// For the leading backup, that voted `now` at `height` and waits `wait` for the other
+    /// backups: after the wait or at the next block (no rank's turn to keep).
+    pub(crate) fn next_block(now: Instant, wait: Duration, height: u64) -> Self {
+        Self { at: now + wait.min(MAX_WAIT), height: height.saturating_add(1) }
     }
 }
 
@@ -215,6 +228,20 @@ impl Outbox {
         wait: Duration,
     ) {
         self.waiting.entry(scheduler).or_insert((signed, now + wait.min(MAX_WAIT), None));
+    }
+
+    /// As [`Self::record`], and due too once a block past `height` still lacks it: for a
+    /// backup's vote, which the leading backup submits at the next block at the latest,
+    /// and which must land before the resolution times out (counted in blocks, which a
+    /// busy chain makes faster than any wait).
+    pub(crate) fn record_by(
+        &mut self,
+        scheduler: PublicKey,
+        signed: SignedCommitment,
+        now: Instant,
+        (wait, height): (Duration, u64),
+    ) {
+        self.waiting.entry(scheduler).or_insert((signed, now + wait.min(MAX_WAIT), Some(height)));
     }
 
     /// Whether a commitment is still waiting to reach the chain.
@@ -368,6 +395,49 @@ mod tests {
             Deadline::new(now, took, u64::MAX, (u64::MAX, u64::MAX, 2)).height,
             u64::MAX - 1
         );
+    }
+
+    #[test]
+    fn the_backups_votes_go_together_once_all_voted_or_at_the_next_block() {
+        let (nodes, backups) = committee(3);
+        let lead = backups[0];
+        let scheduler = signer(9).public_key();
+        let start = Instant::now();
+        let wait = Duration::from_millis(300);
+        let mut votes = Gathering::default();
+        votes.start(
+            (lead, commitment(&nodes[0], scheduler)),
+            Deadline::next_block(start, wait, 20),
+            start,
+        );
+        assert!(votes.due((start, 20), &backups, 64).is_empty(), "its own vote alone waits");
+        assert!(votes.due((start + wait, 20), &backups, 64).is_empty(), "past the time too");
+        votes.offer(backups[1], commitment(&nodes[1], scheduler), start);
+        assert!(votes.due((start, 20), &backups, 64).is_empty(), "two of three, in time");
+        votes.offer(backups[2], commitment(&nodes[2], scheduler), start);
+        let txs = votes.due((start, 20), &backups, 64);
+        assert_eq!(txs.iter().map(Vec::len).collect::<Vec<_>>(), vec![3], "one transaction");
+
+        let mut alone = Gathering::default();
+        alone.start(
+            (lead, commitment(&nodes[0], scheduler)),
+            Deadline::next_block(start, wait, 20),
+            start,
+        );
+        assert_eq!(alone.due((start, 21), &backups, 64).len(), 1, "the next block ends the wait");
+    }
+
+    #[test]
+    fn a_backups_vote_is_due_two_blocks_on_whatever_the_wait() {
+        let (me, scheduler) = (signer(1), signer(2).public_key());
+        let start = Instant::now();
+        let mut outbox = Outbox::default();
+        let wait = Duration::from_secs(60);
+        outbox.record_by(scheduler, commitment(&me, scheduler), start, (wait, 12));
+        assert!(outbox.due(start, 11).is_empty());
+        assert!(outbox.due(start, 12).is_empty(), "the leading backup's submission may land");
+        assert_eq!(outbox.due(start, 13).len(), 1, "a block past it still lacks the vote");
+        assert!(!outbox.pending(), "submitted once");
     }
 
     #[test]

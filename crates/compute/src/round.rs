@@ -58,6 +58,11 @@ pub(crate) struct RoundState {
     pub(crate) gathering: Gathering,
     /// This node's commitments on others' batches, until the chain has them.
     pub(crate) outbox: Outbox,
+    /// The backups' votes in a discrepancy, gathered by the leading backup
+    /// ([`lead_backup`]) to submit together.
+    pub(crate) backup_votes: Gathering,
+    /// This backup's vote, until the chain has it (if another backup leads).
+    pub(crate) backup_outbox: Outbox,
 }
 
 /// What became of a proposal offered for the round in progress.
@@ -131,6 +136,8 @@ impl RoundState {
             work_since: None,
             gathering: Gathering::default(),
             outbox: Outbox::default(),
+            backup_votes: Gathering::default(),
+            backup_outbox: Outbox::default(),
         })
     }
 
@@ -296,6 +303,15 @@ impl RoundState {
         self.committed.insert(scheduler) || backup
     }
 
+    /// Whether a commitment is on its way to the chain: held to submit with others, or
+    /// waiting for another node to bring it.
+    pub(crate) fn commitments_pending(&self) -> bool {
+        self.gathering.pending()
+            || self.outbox.pending()
+            || self.backup_votes.pending()
+            || self.backup_outbox.pending()
+    }
+
     /// This node's own result for a finalized `block` of this round, if it executed the
     /// batch the block took (taken: the round is over).
     pub(crate) fn take_result_of(&mut self, block: &RuntimeBlockHeader) -> Option<Executed> {
@@ -333,6 +349,15 @@ pub(crate) fn better_scheduler_committed(
             && body.scheduler == node
             && committee.rank(&body.scheduler, round).is_some_and(|r| r < rank)
     })
+}
+
+/// The backup that gathers the backups' votes in a discrepancy and submits them in one
+/// transaction, so that the round is resolved in one consensus block: the first of the
+/// committee's backups. The others gossip their votes to it and submit their own should
+/// it not bring them ([`crate::gather::Outbox`]), so a leading backup that is down or
+/// withholds delays the resolution and hides nothing.
+pub(crate) fn lead_backup(backups: &[PublicKey]) -> Option<PublicKey> {
+    backups.first().copied()
 }
 
 /// The scheduler whose batch backups must execute in `round`, if its pool is resolving a

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use atoll_consensus::registry::types::Runtime;
 use atoll_consensus::roothash::pool::ComputeResultsHeader;
 use atoll_consensus::roothash::{
-    self, batch_hash, EquivocationEvidence, Evidence, ExecutorCommit, ExecutorCommitmentBody,
-    HeaderType, ProposalHeader, RuntimeBlockHeader, RuntimeState, SignedCommitment,
+    self, EquivocationEvidence, Evidence, ExecutorCommit, ExecutorCommitmentBody, HeaderType,
+    ProposalHeader, RuntimeBlockHeader, RuntimeState, SignedCommitment,
 };
 use atoll_consensus::{registry, Fee, Transaction};
 use atoll_runtime_host::{ExecuteBatch, ExecuteResult, ExecutionMode, IncomingMessage};
@@ -25,12 +25,12 @@ use tokio::sync::mpsc;
 
 use atoll_engine::gossip::Verdict;
 
-use crate::gather::{outbox_wait, Deadline, Pace};
+use crate::gather::{gather_wait, outbox_wait, Deadline, Pace};
 use crate::journal::Journal;
 use crate::p2p::{FetchRequest, FetchResponse, GossipMessage, P2p, Proposal, Received};
 use crate::round::{
-    better_scheduler_committed, next_empty_streak, resolving_scheduler, Admission, BackupDuty,
-    Executed, ProposeInputs, RoundState,
+    better_scheduler_committed, lead_backup, next_empty_streak, resolving_scheduler, Admission,
+    BackupDuty, Executed, ProposeInputs, RoundState,
 };
 use crate::storage::{io_transactions, RoundWriteLogs};
 use crate::{state_at, ByzantineMode, ComputeError, Shared};
@@ -186,7 +186,7 @@ impl Worker {
     /// pooled or queued, no empty round to come, no commitment on its way to the chain.
     fn idle(&self) -> bool {
         let Some(round) = self.round.as_ref() else { return true };
-        if round.gathering.pending() || round.outbox.pending() {
+        if round.commitments_pending() {
             return false;
         }
         let pooled = self.shared.pool.lock().map_or(0, |p| p.len());
@@ -750,17 +750,8 @@ impl Worker {
             round.proposed = true;
         }
         let (result, took) = self.run_batch(batch).await?;
-        let mut tx_hashes: Vec<Hash> = result.txs.iter().map(|t| Hash::digest(t)).collect();
-        let mut claimed = batch_hash(&tx_hashes);
-        match self.mode() {
-            ByzantineMode::BogusBatch => {
-                // Name a transaction nobody has (and commit as if it were there).
-                tx_hashes.push(Hash::digest_parts(&[b"bogus", &self.height.to_le_bytes()]));
-                claimed = batch_hash(&tx_hashes);
-            }
-            ByzantineMode::InvalidBatchHash => claimed = Hash::digest(b"not this batch"),
-            _ => {}
-        }
+        let honest: Vec<Hash> = result.txs.iter().map(|t| Hash::digest(t)).collect();
+        let (tx_hashes, claimed) = self.mode().proposed_batch(honest, self.height);
         let Some(round) = self.round.as_ref() else { return Ok(()) };
         let header = ProposalHeader {
             runtime: self.shared.runtime,
@@ -852,7 +843,7 @@ impl Worker {
     fn commit(
         &mut self,
         scheduler: PublicKey,
-        mut header: Option<ComputeResultsHeader>,
+        header: Option<ComputeResultsHeader>,
         messages: Vec<atoll_types::RuntimeMessage>,
         backup: bool,
     ) -> Result<bool, ComputeError> {
@@ -867,57 +858,50 @@ impl Worker {
         let round_number = round.round;
         let previous_hash = round.previous.hash();
         if let Some(signed) = self.journal.commitment(round_number, previous_hash, &scheduler) {
-            self.submit_commitments(vec![signed.clone()])?;
+            let signed = signed.clone();
+            if backup {
+                self.send_commitment(scheduler, signed, true)?;
+            } else {
+                self.submit_commitments(vec![signed])?;
+            }
             tracing::debug!(round = round_number.0, %scheduler, backup, "commitment re-sent");
             return Ok(true);
         }
         let own_batch = scheduler == self.id;
-        match mode {
-            ByzantineMode::Dishonest if !own_batch => {
-                if let Some(h) = header.as_mut() {
-                    h.state_root = Hash::digest_parts(&[b"dishonest", h.state_root.as_bytes()]);
-                }
-            }
-            ByzantineMode::FailureIndicating if !own_batch => header = None,
-            _ => {}
-        }
-        let body = ExecutorCommitmentBody {
+        let honest = ExecutorCommitmentBody {
             runtime: self.shared.runtime,
             round: round_number,
             scheduler,
-            header: header.clone(),
+            header,
             messages: if own_batch { messages } else { Vec::new() },
         };
         let chain = self.shared.node.chain_context();
-        let signed = Signed::sign(self.identity.as_ref(), &chain, &body);
-        self.journal.record_commitment(round_number, previous_hash, scheduler, &signed)?;
+        let signed: Vec<SignedCommitment> = mode
+            .commitment_bodies(honest, own_batch)
+            .iter()
+            .map(|body| Signed::sign(self.identity.as_ref(), &chain, body))
+            .collect();
+        let Some(first) = signed.first() else { return Ok(true) };
+        self.journal.record_commitment(round_number, previous_hash, scheduler, first)?;
         if mode == ByzantineMode::Equivocation {
             // Both of its commitments go straight on chain, the honest one first, so the
             // pool sees the second as equivocation (gathered, the honest one could land
             // after a discrepancy the second caused, and be refused with the whole batch).
-            self.submit_commitments(vec![signed])?;
-        } else {
-            self.send_commitment(scheduler, signed, backup)?;
+            for commitment in signed {
+                self.submit_commitments(vec![commitment])?;
+            }
+        } else if let Some(first) = signed.into_iter().next() {
+            self.send_commitment(scheduler, first, backup)?;
         }
         tracing::debug!(round = round_number.0, %scheduler, backup, "commitment submitted");
-        if mode == ByzantineMode::Equivocation {
-            if let Some(mut other) = header {
-                other.state_root =
-                    Hash::digest_parts(&[b"equivocation", other.state_root.as_bytes()]);
-                let body =
-                    ExecutorCommitmentBody { header: Some(other), messages: Vec::new(), ..body };
-                let signed = Signed::sign(self.identity.as_ref(), &chain, &body);
-                self.submit_commitments(vec![signed])?;
-            }
-        }
         Ok(true)
     }
 
-    /// Sends a commitment this node just signed on its way to the chain: a backup's vote
-    /// straight on chain; one on this node's own batch to the gathering, which submits the
-    /// round's commitments together; one on another scheduler's batch to that scheduler by
-    /// gossip, and on chain by this node itself should the scheduler not bring it in time
-    /// ([`crate::gather`]).
+    /// Sends a commitment this node just signed on its way to the chain: one on this
+    /// node's own batch to the gathering, which submits the round's commitments together;
+    /// one on another scheduler's batch to that scheduler by gossip, and on chain by this
+    /// node itself should the scheduler not bring it in time ([`crate::gather`]). A backup's
+    /// vote goes the same way to the leading backup ([`lead_backup`]).
     fn send_commitment(
         &mut self,
         scheduler: PublicKey,
@@ -925,7 +909,7 @@ impl Worker {
         backup: bool,
     ) -> Result<(), ComputeError> {
         if backup {
-            return self.submit_commitments(vec![signed]);
+            return self.send_backup_vote(scheduler, signed);
         }
         let rank = self.my_rank().unwrap_or(0);
         let timeout = self.propose_batch_timeout();
@@ -947,17 +931,55 @@ impl Worker {
         self.send_due_commitments()
     }
 
-    /// Submits what is due: the gathered commitments on this node's batch, and this node's
-    /// commitments the chain still lacks past their wait.
+    /// Sends this backup's vote on `scheduler`'s batch in a discrepancy: held with the
+    /// others' if this node leads the backups, else gossiped to the leading backup and left
+    /// to it for a while.
+    fn send_backup_vote(
+        &mut self,
+        scheduler: PublicKey,
+        signed: SignedCommitment,
+    ) -> Result<(), ComputeError> {
+        let backups =
+            self.state.as_ref().and_then(|s| s.committee.as_ref()).map(|c| &c.pool.backups);
+        let lead = backups.and_then(|b| lead_backup(b));
+        let Some(round) = self.round.as_mut() else { return Ok(()) };
+        let took = round.executed.get(&scheduler).map_or(Duration::ZERO, |e| e.took);
+        let now = Instant::now();
+        match lead {
+            Some(lead) if lead == self.id => {
+                let deadline = Deadline::next_block(now, gather_wait(took), self.height);
+                round.backup_votes.start((self.id, signed), deadline, now);
+            }
+            Some(_) => {
+                // The leading backup submits at the next block at the latest: due if the
+                // block after the one its submission may land in still lacks this vote
+                // (it may be down, or withhold).
+                let by = (outbox_wait(took), self.height.saturating_add(2));
+                round.backup_outbox.record_by(scheduler, signed.clone(), now, by);
+                self.p2p.publish(GossipMessage::Commitment(signed));
+                self.note_landed_commitments();
+            }
+            None => return self.submit_commitments(vec![signed]),
+        }
+        self.send_due_commitments()
+    }
+
+    /// Submits what is due: the gathered commitments on this node's batch (or, leading the
+    /// backups, their votes), and this node's commitments the chain still lacks past their
+    /// wait.
     fn send_due_commitments(&mut self) -> Result<(), ComputeError> {
         let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_mut()) else {
             return Ok(());
         };
-        let workers = state.committee.as_ref().map_or(&[][..], |c| &c.pool.workers[..]);
+        let committee = state.committee.as_ref().map(|c| &c.pool);
+        let workers = committee.map_or(&[][..], |c| &c.workers[..]);
+        let backups = committee.map_or(&[][..], |c| &c.backups[..]);
         let now = Instant::now();
-        let mut txs =
-            round.gathering.due((now, self.height), workers, roothash::MAX_COMMITMENTS_PER_TX);
-        let own = round.outbox.due(now, self.height);
+        let per_tx = roothash::MAX_COMMITMENTS_PER_TX;
+        let mut txs = round.gathering.due((now, self.height), workers, per_tx);
+        txs.extend(round.backup_votes.due((now, self.height), backups, per_tx));
+        let mut own = round.outbox.due(now, self.height);
+        own.extend(round.backup_outbox.due(now, self.height));
         if !own.is_empty() {
             tracing::info!(
                 round = round.round.0,
@@ -990,11 +1012,28 @@ impl Worker {
         for scheduler in submitted {
             round.outbox.passed_over(&scheduler, self.height);
         }
+        // A backup's vote: the pool tells it from the same node's primary one.
+        let (Some(scheduler), Some(pool)) = (round.discrepancy, state.pool.as_ref()) else {
+            return;
+        };
+        if pool.round() != round.round {
+            return;
+        }
+        if pool.backup_voted(&scheduler, &self.id) {
+            round.backup_outbox.landed(&scheduler);
+        } else if let Some(lead) =
+            state.committee.as_ref().and_then(|c| lead_backup(&c.pool.backups))
+        {
+            if pool.backup_voted(&scheduler, &lead) {
+                round.backup_outbox.passed_over(&scheduler, self.height);
+            }
+        }
     }
 
-    /// A worker's commitment gossiped for its scheduler: gathered if it is on this node's
-    /// own batch in the round in progress (the chain skips one it refuses); forwarded if it
-    /// is any worker's, signed, for the round in progress; a forged one is invalid.
+    /// A commitment gossiped for the node that submits it: gathered if it is a worker's on
+    /// this node's own batch, or a backup's vote in a discrepancy this node leads the
+    /// backups in (the chain skips one it refuses); forwarded if it is any worker's or
+    /// backup's, signed, for the round in progress; a forged one is invalid.
     fn on_commitment(&mut self, signed: SignedCommitment) -> Result<Verdict, ComputeError> {
         let Ok(body) = signed.open(&self.shared.node.chain_context()) else {
             return Ok(Verdict::Reject);
@@ -1003,14 +1042,27 @@ impl Worker {
         let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_mut()) else {
             return Ok(Verdict::Ignore);
         };
-        let worker = state.committee.as_ref().is_some_and(|c| c.pool.workers.contains(&node));
-        if body.runtime != self.shared.runtime || body.round != round.round || !worker {
+        let Some(committee) = state.committee.as_ref().map(|c| &c.pool) else {
+            return Ok(Verdict::Ignore);
+        };
+        let worker = committee.workers.contains(&node);
+        let backup = committee.backups.contains(&node);
+        if body.runtime != self.shared.runtime || body.round != round.round || !(worker || backup) {
             return Ok(Verdict::Ignore);
         }
-        if body.scheduler == self.id
-            && self.shared.mode != ByzantineMode::WithholdingScheduler
-            && round.gathering.offer(node, signed, Instant::now())
-        {
+        let gathers = self.shared.mode.gathers();
+        let now = Instant::now();
+        let gathered = worker
+            && body.scheduler == self.id
+            && gathers
+            && round.gathering.offer(node, signed.clone(), now);
+        let lead = lead_backup(&committee.backups) == Some(self.id);
+        let voted = backup
+            && lead
+            && round.discrepancy == Some(body.scheduler)
+            && gathers
+            && round.backup_votes.offer(node, signed, now);
+        if gathered || voted {
             self.send_due_commitments()?;
         }
         Ok(Verdict::Accept)

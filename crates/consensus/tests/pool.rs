@@ -356,3 +356,20 @@ proptest! {
         prop_assert!(verdicts.contains(&Verdict::Failed));
     }
 }
+
+#[test]
+fn backup_votes_are_told_apart_from_primary_ones() {
+    let c = committee(0);
+    let s = ranked(&c, 0);
+    let w1 = *c.workers.iter().find(|w| **w != s).expect("another worker");
+    let good = Some(header(b"good"));
+    let mut pool = CommitmentPool::new(Round(1));
+    pool.add(&c, commit(s, s, good.clone()), Height(10)).expect("scheduler");
+    pool.add(&c, commit(w1, s, Some(header(b"bad"))), Height(10)).expect("worker");
+    assert_eq!(pool.check(&c, Height(10)), Verdict::DiscrepancyDetected);
+    assert!(!pool.backup_voted(&s, &w1), "a primary vote is not a backup's");
+    pool.add(&c, commit(node(11), s, good), Height(11)).expect("backup");
+    assert!(pool.backup_voted(&s, &node(11)));
+    assert!(!pool.backup_voted(&s, &node(12)), "not voted yet");
+    assert!(!pool.backup_voted(&w1, &node(11)), "on another scheduler's batch");
+}

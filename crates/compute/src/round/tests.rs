@@ -438,3 +438,10 @@ proptest! {
         prop_assert!(state.executable(height, timeout).is_empty(), "nothing twice");
     }
 }
+
+#[test]
+fn the_first_backup_leads_the_votes() {
+    let (a, b) = (signer(1).public_key(), signer(2).public_key());
+    assert_eq!(lead_backup(&[a, b]), Some(a));
+    assert_eq!(lead_backup(&[]), None, "no backups: each submits its own");
+}

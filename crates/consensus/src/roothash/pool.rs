@@ -198,6 +198,12 @@ impl CommitmentPool {
         self.best().map(|(rank, scheduler, _)| (rank, scheduler))
     }
 
+    /// Whether `node` voted as a backup worker on `scheduler`'s batch (in the resolution
+    /// phase).
+    pub fn backup_voted(&self, scheduler: &PublicKey, node: &PublicKey) -> bool {
+        self.buckets.values().any(|(s, bucket)| s == scheduler && bucket.backup.contains_key(node))
+    }
+
     /// Adds a commitment seen at `height`.
     pub fn add(
         &mut self,

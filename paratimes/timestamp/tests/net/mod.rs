@@ -207,10 +207,19 @@ pub async fn run_until(
     let n0 = first(&nodes);
     eventually("first blocks", limit, || async { n0.node.status().height >= 2 }).await;
     deposit(&n0.node, 1_000 * TOKEN);
-    eventually("the deposit reaches the ParaTime", limit, || async {
-        runtime_balance(n0).await > 0
-    })
-    .await;
+    let deadline = tokio::time::Instant::now() + limit;
+    while runtime_balance(n0).await == 0 {
+        if tokio::time::Instant::now() >= deadline {
+            let args = atoll_types::encode(&Address::from_public_key(&user().public_key()));
+            let query = n0.compute.handle().query(accounts::BALANCE.to_owned(), args).await;
+            let on_chain = consensus_balance(&n0.node, &Address::from_runtime_id(&runtime_id()));
+            panic!(
+                "the deposit never reached the ParaTime: the runtime's consensus account holds {on_chain}, the balance query says {query:?}\n{}",
+                stall_report(&n0.node)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let load = Load::start(&n0.node, n0.compute.handle(), 0);
     eventually("the scenario's outcome", limit, || async { done(&roothash_events(&n0.node, 1)) })
         .await;
