@@ -20,9 +20,10 @@
 //! skipped and does not cost the others their place.
 //!
 //! Backups resolving a discrepancy vote the same way: the leading backup
-//! ([`crate::round::lead_backup`]) gathers the backups' votes and submits them together at
-//! the next block at the latest, and each of the others keeps its own vote in an [`Outbox`]
-//! until the chain shows it, so that the backups' majority lands in one block.
+//! ([`crate::round::lead_backup`]) gathers the backups' votes and submits them together as
+//! soon as it holds a majority of agreeing votes (which decides), after its wait once another came, or alone
+//! two blocks on; each of the others keeps its own vote in an [`Outbox`] until the chain
+//! shows it, so that the backups' majority lands in one block.
 //!
 //! Both are pure: the worker feeds them commitments and the time and submits what they
 //! return.
@@ -30,8 +31,9 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
+use atoll_consensus::roothash::pool::ComputeResultsHeader;
 use atoll_consensus::roothash::SignedCommitment;
-use atoll_types::PublicKey;
+use atoll_types::{Hash, PublicKey};
 
 use crate::round::turn_height;
 
@@ -117,9 +119,10 @@ impl Deadline {
 
 impl Deadline {
     /// For the leading backup, that voted `now` at `height` and waits `wait` for the other
-    /// backups: after the wait or at the next block (no rank's turn to keep).
-    pub(crate) fn next_block(now: Instant, wait: Duration, height: u64) -> Self {
-        Self { at: now + wait.min(MAX_WAIT), height: height.saturating_add(1) }
+    /// backups: after the wait, or alone at the block after the next (no rank's turn to
+    /// keep; the block right after a busy one may come before the others executed).
+    pub(crate) fn backups(now: Instant, wait: Duration, height: u64) -> Self {
+        Self { at: now + wait.min(MAX_WAIT), height: height.saturating_add(2) }
     }
 }
 
@@ -136,6 +139,12 @@ pub(crate) struct Gathering {
     started: Option<Instant>,
     /// How long after it the latest worker commitment came.
     lateness: Option<Duration>,
+    /// How many agreeing votes decide without waiting for the rest (`None`: every
+    /// voter's).
+    quorum: Option<usize>,
+    /// What each node's commitment votes for (a results header's hash, `None` for
+    /// failure), held or sent.
+    votes: BTreeMap<PublicKey, Option<Hash>>,
 }
 
 impl Gathering {
@@ -162,12 +171,22 @@ impl Gathering {
         if self.sent.contains(&node) || self.held.contains_key(&node) {
             return false;
         }
+        if let Ok(body) = signed.decode_verified_elsewhere() {
+            self.votes.insert(node, body.header.as_ref().map(ComputeResultsHeader::vote));
+        }
         self.held.insert(node, signed);
         if let Some(started) = self.started {
             let late = now.saturating_duration_since(started);
             self.lateness = Some(self.lateness.map_or(late, |l| l.max(late)));
         }
         true
+    }
+
+    /// Submits as soon as `votes` agreeing votes are held, without waiting for every
+    /// voter: the backups' majority resolves a discrepancy, and the rest follow as they
+    /// come.
+    pub(crate) fn set_quorum(&mut self, votes: usize) {
+        self.quorum = Some(votes);
     }
 
     /// Whether something held here will come due without anything new arriving.
@@ -183,8 +202,8 @@ impl Gathering {
 
     /// What to submit now (at `height`), in transactions of at most `per_tx` commitments:
     /// nothing before the scheduler's own commitment; then everything once every one of
-    /// `workers` committed or the deadline came (its time only once some other commitment
-    /// came too), and after that each commitment as it comes.
+    /// `workers` committed (or the quorum did, if set) or the deadline came (its time only
+    /// once some other commitment came too), and after that each commitment as it comes.
     pub(crate) fn due(
         &mut self,
         (now, height): (Instant, u64),
@@ -195,7 +214,10 @@ impl Gathering {
         if self.held.is_empty() {
             return Vec::new();
         }
-        let everyone = workers.iter().all(|w| self.held.contains_key(w) || self.sent.contains(w));
+        let everyone = match self.quorum {
+            Some(quorum) => self.most_agreeing(workers) >= quorum,
+            None => workers.iter().all(|w| self.held.contains_key(w) || self.sent.contains(w)),
+        };
         // Its own commitment alone decides nothing: past the wait it goes at the next block
         // (or before the next rank's turn), not earlier.
         let alone = self.held.len() == 1 && self.sent.is_empty();
@@ -207,6 +229,17 @@ impl Gathering {
         self.sent.extend(taken.keys().copied());
         let all: Vec<SignedCommitment> = taken.into_values().collect();
         all.chunks(per_tx.max(1)).map(<[SignedCommitment]>::to_vec).collect()
+    }
+}
+
+impl Gathering {
+    /// The most votes of `voters` for one result.
+    fn most_agreeing(&self, voters: &[PublicKey]) -> usize {
+        let mut counts: BTreeMap<Option<Hash>, usize> = BTreeMap::new();
+        for vote in voters.iter().filter_map(|v| self.votes.get(v)) {
+            *counts.entry(*vote).or_default() += 1;
+        }
+        counts.into_values().max().unwrap_or(0)
     }
 }
 
@@ -231,8 +264,8 @@ impl Outbox {
     }
 
     /// As [`Self::record`], and due too once a block past `height` still lacks it: for a
-    /// backup's vote, which the leading backup submits at the next block at the latest,
-    /// and which must land before the resolution times out (counted in blocks, which a
+    /// backup's vote, which the leading backup submits two blocks on at the latest, and
+    /// which must land before the resolution times out (counted in blocks, which a
     /// busy chain makes faster than any wait).
     pub(crate) fn record_by(
         &mut self,
@@ -295,11 +328,25 @@ mod tests {
     }
 
     fn commitment(by: &MemorySigner, scheduler: PublicKey) -> SignedCommitment {
+        voting(by, scheduler, None)
+    }
+
+    /// A commitment for the results whose state root is `root`'s hash (`None`: failure).
+    fn voting(by: &MemorySigner, scheduler: PublicKey, root: Option<&[u8]>) -> SignedCommitment {
+        let header = root.map(|root| ComputeResultsHeader {
+            round: Round(3),
+            previous_hash: Hash::ZERO,
+            io_root: Hash::ZERO,
+            state_root: Hash::digest(root),
+            messages_hash: Hash::ZERO,
+            in_msgs_hash: Hash::ZERO,
+            in_msgs_count: 0,
+        });
         let body = ExecutorCommitmentBody {
             runtime: RuntimeId::from_bytes([1; 32]),
             round: Round(3),
             scheduler,
-            header: None,
+            header,
             messages: Vec::new(),
         };
         Signed::sign(by, &ChainContext::from_hash(Hash::digest(b"chain")), &body)
@@ -398,37 +445,50 @@ mod tests {
     }
 
     #[test]
-    fn the_backups_votes_go_together_once_all_voted_or_at_the_next_block() {
-        let (nodes, backups) = committee(3);
+    fn the_backups_majority_goes_in_one_transaction_or_its_own_vote_two_blocks_on() {
+        let (nodes, backups) = committee(5);
         let lead = backups[0];
         let scheduler = signer(9).public_key();
         let start = Instant::now();
         let wait = Duration::from_millis(300);
+        let own = || (lead, commitment(&nodes[0], scheduler));
         let mut votes = Gathering::default();
-        votes.start(
-            (lead, commitment(&nodes[0], scheduler)),
-            Deadline::next_block(start, wait, 20),
-            start,
-        );
-        assert!(votes.due((start, 20), &backups, 64).is_empty(), "its own vote alone waits");
-        assert!(votes.due((start + wait, 20), &backups, 64).is_empty(), "past the time too");
+        votes.set_quorum(3);
+        votes.start(own(), Deadline::backups(start, wait, 20), start);
+        assert!(votes.due((start, 21), &backups, 64).is_empty(), "its own vote alone waits");
+        assert!(votes.due((start + wait, 21), &backups, 64).is_empty(), "past the time too");
         votes.offer(backups[1], commitment(&nodes[1], scheduler), start);
-        assert!(votes.due((start, 20), &backups, 64).is_empty(), "two of three, in time");
+        assert!(votes.due((start, 21), &backups, 64).is_empty(), "two of five, in time");
         votes.offer(backups[2], commitment(&nodes[2], scheduler), start);
         let txs = votes.due((start, 20), &backups, 64);
-        assert_eq!(txs.iter().map(Vec::len).collect::<Vec<_>>(), vec![3], "one transaction");
+        assert_eq!(txs.iter().map(Vec::len).collect::<Vec<_>>(), vec![3], "a majority: at once");
+        votes.offer(backups[3], commitment(&nodes[3], scheduler), start);
+        assert_eq!(votes.due((start, 20), &backups, 64).len(), 1, "the rest as they come");
 
         let mut alone = Gathering::default();
-        alone.start(
-            (lead, commitment(&nodes[0], scheduler)),
-            Deadline::next_block(start, wait, 20),
-            start,
-        );
-        assert_eq!(alone.due((start, 21), &backups, 64).len(), 1, "the next block ends the wait");
+        alone.set_quorum(3);
+        alone.start(own(), Deadline::backups(start, wait, 20), start);
+        assert_eq!(alone.due((start, 22), &backups, 64).len(), 1, "the block after the next");
     }
 
     #[test]
-    fn a_backups_vote_is_due_two_blocks_on_whatever_the_wait() {
+    fn a_majority_counts_only_agreeing_votes() {
+        let (nodes, backups) = committee(3);
+        let scheduler = signer(9).public_key();
+        let start = Instant::now();
+        let mut votes = Gathering::default();
+        votes.set_quorum(2);
+        let deadline = Deadline::backups(start, Duration::from_secs(60), 20);
+        votes.start((backups[0], voting(&nodes[0], scheduler, Some(b"wrong"))), deadline, start);
+        votes.offer(backups[1], voting(&nodes[1], scheduler, Some(b"right")), start);
+        assert!(votes.due((start, 20), &backups, 64).is_empty(), "two votes, no majority");
+        votes.offer(backups[2], voting(&nodes[2], scheduler, Some(b"right")), start);
+        let txs = votes.due((start, 20), &backups, 64);
+        assert_eq!(txs.iter().map(Vec::len).sum::<usize>(), 3, "two of three agree");
+    }
+
+    #[test]
+    fn a_backups_vote_is_due_once_a_block_past_its_height_lacks_it_whatever_the_wait() {
         let (me, scheduler) = (signer(1), signer(2).public_key());
         let start = Instant::now();
         let mut outbox = Outbox::default();

@@ -947,14 +947,15 @@ impl Worker {
         let now = Instant::now();
         match lead {
             Some(lead) if lead == self.id => {
-                let deadline = Deadline::next_block(now, gather_wait(took), self.height);
+                let deadline = Deadline::backups(now, gather_wait(took), self.height);
+                round.backup_votes.set_quorum(backups.map_or(1, |b| b.len() / 2 + 1));
                 round.backup_votes.start((self.id, signed), deadline, now);
             }
             Some(_) => {
-                // The leading backup submits at the next block at the latest: due if the
-                // block after the one its submission may land in still lacks this vote
-                // (it may be down, or withhold).
-                let by = (outbox_wait(took), self.height.saturating_add(2));
+                // The leading backup submits two blocks on at the latest: due if the block
+                // after the one its submission may land in still lacks this vote (it may
+                // be down, or withhold).
+                let by = (outbox_wait(took), self.height.saturating_add(3));
                 round.backup_outbox.record_by(scheduler, signed.clone(), now, by);
                 self.p2p.publish(GossipMessage::Commitment(signed));
                 self.note_landed_commitments();
