@@ -15,7 +15,10 @@ figures are comparable):
    its whole process tree over 20 s, in cores;
 4. the ParaTime under load on that devnet: `atoll bench anchors --txs 3000` (finalized
    anchors per second, rounds per consensus block), then every block of that run read back
-   (the commitments each took, and whether it finalized a round).
+   (the commitments each took, and whether it finalized a round);
+5. the cost of a discrepancy: a devnet whose first compute node commits wrong results
+   (`atoll devnet --byzantine dishonest`), 300 anchors, and for each discrepancy the
+   consensus blocks from its detection to the round's finalization by the backups.
 
 Prints one table with the ratios the issue sets targets for, and writes every raw report
 to DIR/suite.json (default target/bench-suite). `--quick` makes every run smaller (for
@@ -162,28 +165,51 @@ def round_blocks(api, first, last):
         kinds = [next(iter(e["event"])) for e in events]
         blocks.append({"height": height, "commitments": kinds.count("executor_committed"),
                        "finalized": kinds.count("finalized"),
+                       "failed": kinds.count("round_failed"),
                        "discrepancies": kinds.count("execution_discrepancy_detected")})
     return blocks
+
+
+def blocks_to_resolve(blocks):
+    """For each discrepancy in `blocks`: the consensus blocks from its detection to the next
+    finalized round (0: the same block), or None if a round failed or nothing came first."""
+    costs = []
+    for i, detected in enumerate(blocks):
+        for _ in range(detected["discrepancies"]):
+            end = next((b for b in blocks[i:] if b["finalized"] or b["failed"]), None)
+            ok = end is not None and end["finalized"]
+            costs.append(end["height"] - detected["height"] if ok else None)
+    return costs
+
+
+DEVNET_API = f"127.0.0.1:{DEVNET_PORT + 81}"
+
+
+def start_devnet(home, *extra):
+    """A fresh devnet in `home` (`extra`: more `atoll devnet` arguments), once it is ready."""
+    log(f"devnet in {home} {' '.join(extra)}")
+    net = subprocess.Popen(
+        [str(ATOLL), "devnet", "--dir", str(home), "--reset", "--base-port", str(DEVNET_PORT),
+         "--eth-rpc-port", str(DEVNET_PORT + 545), *extra],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        start_new_session=True)
+    for line in net.stdout:
+        if line.startswith("  Try, in another terminal"):
+            break
+    else:
+        stop(net)
+        raise SystemExit("the devnet stopped before it was ready")
+    # Its status lines go on: drain them so that it never blocks on a full pipe.
+    threading.Thread(target=lambda: [None for _ in net.stdout], daemon=True).start()
+    return net
 
 
 def devnet(out, quick):
     """Idle CPU of a fresh devnet, then the ParaTime anchors benchmark on it."""
     home = out / "devnet"
-    api = f"127.0.0.1:{DEVNET_PORT + 81}"
-    log(f"devnet in {home}")
-    net = subprocess.Popen(
-        [str(ATOLL), "devnet", "--dir", str(home), "--reset", "--base-port", str(DEVNET_PORT),
-         "--eth-rpc-port", str(DEVNET_PORT + 545)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        start_new_session=True)
+    api = DEVNET_API
+    net = start_devnet(home)
     try:
-        for line in net.stdout:
-            if line.startswith("  Try, in another terminal"):
-                break
-        else:
-            raise SystemExit("the devnet stopped before it was ready")
-        # Its status lines go on: drain them so that it never blocks on a full pipe.
-        threading.Thread(target=lambda: [None for _ in net.stdout], daemon=True).start()
         # Past start-up work (registrations, first epochs), then 20 s of idling.
         time.sleep(10 if quick else 40)
         before_height, before_cpu = status(api)["height"], tree_cpu_seconds(net.pid)
@@ -197,6 +223,23 @@ def devnet(out, quick):
                              "--from", "carol", "--txs", "600" if quick else "3000")
         anchors["blocks"] = round_blocks(api, first, status(api)["height"])
         return {"idle": idle, "anchors": anchors}
+    finally:
+        stop(net)
+
+
+def discrepancy(out, quick):
+    """Anchors on a devnet whose first compute node commits wrong results: what each
+    discrepancy it causes costs, in consensus blocks until the backups finalize the round."""
+    home = out / "devnet-dishonest"
+    api = DEVNET_API
+    net = start_devnet(home, "--byzantine", "dishonest")
+    try:
+        time.sleep(10 if quick else 40)
+        first = status(api)["height"] + 1
+        anchors = atoll_json("--keys-dir", str(home / "keys"), "--api", api, "bench", "anchors",
+                             "--from", "carol", "--txs", "100" if quick else "300")
+        blocks = round_blocks(api, first, status(api)["height"])
+        return {"anchors": anchors, "blocks": blocks, "blocks_to_resolve": blocks_to_resolve(blocks)}
     finally:
         stop(net)
 
@@ -228,6 +271,11 @@ def table(results):
                      f"{anchors['finalized_tps']:,.0f} tx/s, p50 {anchors['latency_ms']['p50']} ms, "
                      f"{anchors['rounds']} rounds / {anchors['consensus_blocks']} blocks",
                      f"{anchors['rounds_per_block']:.2f} rounds/block", "≥ 0.9 rounds/block"))
+    if "discrepancy" in results:
+        costs = results["discrepancy"]["blocks_to_resolve"]
+        shown = " ".join("failed" if c is None else str(c) for c in costs) or "no discrepancy seen"
+        rows.append(("discrepancy → finalized by backups (`--byzantine dishonest`)",
+                     f"{shown} blocks", "—", "≤ 2 blocks"))
     table_text = "\n".join("| " + " | ".join(row) + " |" + ("\n|---|---|---|---|" if i == 0 else "")
                      for i, row in enumerate(rows))
     blocks = results.get("devnet", {}).get("anchors", {}).get("blocks")
@@ -243,7 +291,7 @@ def main():
     parser.add_argument("--out", default=str(ROOT / "target" / "bench-suite"))
     parser.add_argument("--quick", action="store_true", help="smaller runs, to try the script")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["ceiling", "localnet_1", "localnet_4", "devnet"])
+                        choices=["ceiling", "localnet_1", "localnet_4", "devnet", "discrepancy"])
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -255,7 +303,8 @@ def main():
     steps = [("ceiling", lambda: ceiling(args.quick)),
              ("localnet_1", lambda: localnet(1, out, args.quick)),
              ("localnet_4", lambda: localnet(4, out, args.quick)),
-             ("devnet", lambda: devnet(out, args.quick))]
+             ("devnet", lambda: devnet(out, args.quick)),
+             ("discrepancy", lambda: discrepancy(out, args.quick))]
     for name, step in steps:
         if name not in args.skip:
             results[name] = step()
