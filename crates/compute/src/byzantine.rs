@@ -144,7 +144,7 @@ impl std::fmt::Display for ByzantineMode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use atoll_consensus::roothash::pool::ComputeResultsHeader;
+    use crate::fixtures::results;
     use atoll_types::{PublicKey, Round, RuntimeId};
 
     fn honest() -> ExecutorCommitmentBody {
@@ -152,15 +152,7 @@ mod tests {
             runtime: RuntimeId::from_bytes([1; 32]),
             round: Round(7),
             scheduler: PublicKey::from_bytes([2; 32]),
-            header: Some(ComputeResultsHeader {
-                round: Round(7),
-                previous_hash: Hash::digest(b"previous"),
-                io_root: Hash::digest(b"io"),
-                state_root: Hash::digest(b"state"),
-                messages_hash: Hash::ZERO,
-                in_msgs_hash: Hash::ZERO,
-                in_msgs_count: 0,
-            }),
+            header: Some(results(Round(7), Hash::digest(b"state"))),
             messages: Vec::new(),
         }
     }

@@ -293,7 +293,7 @@ impl Outbox {
     /// both would land, and the second transaction would make a block of nothing).
     pub(crate) fn passed_over(&mut self, scheduler: &PublicKey, height: u64) {
         if let Some((_, _, passed)) = self.waiting.get_mut(scheduler) {
-            passed.get_or_insert(height);
+            *passed = Some(passed.map_or(height, |p| p.min(height)));
         }
     }
 
@@ -312,9 +312,9 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use atoll_consensus::roothash::ExecutorCommitmentBody;
+    use crate::fixtures::{self, results};
     use atoll_crypto::MemorySigner;
-    use atoll_types::{ChainContext, Hash, Round, RuntimeId, Signed, Signer};
+    use atoll_types::{ChainContext, Round, Signed, Signer};
 
     fn signer(i: u8) -> MemorySigner {
         MemorySigner::from_seed([i; 32])
@@ -333,22 +333,8 @@ mod tests {
 
     /// A commitment for the results whose state root is `root`'s hash (`None`: failure).
     fn voting(by: &MemorySigner, scheduler: PublicKey, root: Option<&[u8]>) -> SignedCommitment {
-        let header = root.map(|root| ComputeResultsHeader {
-            round: Round(3),
-            previous_hash: Hash::ZERO,
-            io_root: Hash::ZERO,
-            state_root: Hash::digest(root),
-            messages_hash: Hash::ZERO,
-            in_msgs_hash: Hash::ZERO,
-            in_msgs_count: 0,
-        });
-        let body = ExecutorCommitmentBody {
-            runtime: RuntimeId::from_bytes([1; 32]),
-            round: Round(3),
-            scheduler,
-            header,
-            messages: Vec::new(),
-        };
+        let header = root.map(|root| results(Round(3), Hash::digest(root)));
+        let body = fixtures::body(Round(3), scheduler, header);
         Signed::sign(by, &ChainContext::from_hash(Hash::digest(b"chain")), &body)
     }
 

@@ -22,8 +22,11 @@ mod admission;
 pub mod blobs;
 pub mod byzantine;
 pub mod checkpoint;
+mod courier;
 mod executed;
 pub mod executor;
+#[cfg(test)]
+mod fixtures;
 mod gather;
 mod journal;
 pub mod p2p;

@@ -21,7 +21,7 @@ use atoll_consensus::roothash::{
 use atoll_runtime_host::ExecuteResult;
 use atoll_types::{Hash, PublicKey, Round, RuntimeId};
 
-use crate::gather::{Gathering, Outbox};
+use crate::courier::Courier;
 use crate::p2p::Proposal;
 use crate::EmptyRounds;
 
@@ -54,15 +54,8 @@ pub(crate) struct RoundState {
     pub(crate) backup_done: bool,
     /// The consensus height from which this node had something to propose in the round.
     pub(crate) work_since: Option<u64>,
-    /// The workers' commitments on this node's own batch, to submit together.
-    pub(crate) gathering: Gathering,
-    /// This node's commitments on others' batches, until the chain has them.
-    pub(crate) outbox: Outbox,
-    /// The backups' votes in a discrepancy, gathered by the leading backup
-    /// ([`lead_backup`]) to submit together.
-    pub(crate) backup_votes: Gathering,
-    /// This backup's vote, until the chain has it (if another backup leads).
-    pub(crate) backup_outbox: Outbox,
+    /// This node's commitments on their way to the chain.
+    pub(crate) courier: Courier,
 }
 
 /// What became of a proposal offered for the round in progress.
@@ -134,10 +127,7 @@ impl RoundState {
             discrepancy: None,
             backup_done: false,
             work_since: None,
-            gathering: Gathering::default(),
-            outbox: Outbox::default(),
-            backup_votes: Gathering::default(),
-            backup_outbox: Outbox::default(),
+            courier: Courier::default(),
         })
     }
 
@@ -306,10 +296,7 @@ impl RoundState {
     /// Whether a commitment is on its way to the chain: held to submit with others, or
     /// waiting for another node to bring it.
     pub(crate) fn commitments_pending(&self) -> bool {
-        self.gathering.pending()
-            || self.outbox.pending()
-            || self.backup_votes.pending()
-            || self.backup_outbox.pending()
+        self.courier.pending()
     }
 
     /// This node's own result for a finalized `block` of this round, if it executed the

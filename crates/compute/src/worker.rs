@@ -25,12 +25,13 @@ use tokio::sync::mpsc;
 
 use atoll_engine::gossip::Verdict;
 
-use crate::gather::{gather_wait, outbox_wait, Deadline, Pace};
+use crate::courier::{Context as CourierContext, Dispatch};
+use crate::gather::{Deadline, Pace};
 use crate::journal::Journal;
 use crate::p2p::{FetchRequest, FetchResponse, GossipMessage, P2p, Proposal, Received};
 use crate::round::{
-    better_scheduler_committed, lead_backup, next_empty_streak, resolving_scheduler, Admission,
-    BackupDuty, Executed, ProposeInputs, RoundState,
+    better_scheduler_committed, next_empty_streak, resolving_scheduler, Admission, BackupDuty,
+    Executed, ProposeInputs, RoundState,
 };
 use crate::storage::{io_transactions, RoundWriteLogs};
 use crate::{state_at, ByzantineMode, ComputeError, Shared};
@@ -212,7 +213,7 @@ impl Worker {
         self.sync_blocks(&state).await?;
         let new_round = self.round.as_ref().is_none_or(|r| r.previous != state.last_block);
         if new_round {
-            if let Some(late) = self.round.as_ref().and_then(|r| r.gathering.lateness()) {
+            if let Some(late) = self.round.as_ref().and_then(|r| r.courier.lateness()) {
                 self.pace.record(late);
             }
             self.round = RoundState::new(&state, Instant::now());
@@ -897,173 +898,102 @@ impl Worker {
         Ok(true)
     }
 
-    /// Sends a commitment this node just signed on its way to the chain: one on this
-    /// node's own batch to the gathering, which submits the round's commitments together;
-    /// one on another scheduler's batch to that scheduler by gossip, and on chain by this
-    /// node itself should the scheduler not bring it in time ([`crate::gather`]). A backup's
-    /// vote goes the same way to the leading backup ([`lead_backup`]).
+    /// Sends a commitment this node just signed on its way to the chain, as the courier
+    /// routes it ([`crate::courier`]): one on this node's own batch held for the workers',
+    /// one on another scheduler's batch gossiped to it, a backup's vote to the leading
+    /// backup.
     fn send_commitment(
         &mut self,
         scheduler: PublicKey,
         signed: SignedCommitment,
         backup: bool,
     ) -> Result<(), ComputeError> {
-        if backup {
-            return self.send_backup_vote(scheduler, signed);
-        }
         let rank = self.my_rank().unwrap_or(0);
         let timeout = self.propose_batch_timeout();
-        let Some(round) = self.round.as_mut() else { return Ok(()) };
-        let took = round.executed.get(&scheduler).map_or(Duration::ZERO, |e| e.took);
-        let now = Instant::now();
-        if scheduler == self.id {
-            // After an idle spell the next rank's turn counts from the first work, as the
-            // proposals' turns do (from the round's start it would long have come).
-            let turn = (round.turns_from(self.height), rank, timeout);
-            let deadline = Deadline::new(now, self.pace.wait(took), self.height, turn);
-            round.gathering.start((self.id, signed), deadline, now);
-        } else {
-            round.outbox.record(scheduler, signed.clone(), now, outbox_wait(took));
-            self.p2p.publish(GossipMessage::Commitment(signed));
-            // The scheduler may have submitted without it already.
-            self.note_landed_commitments();
-        }
-        self.send_due_commitments()
-    }
-
-    /// Sends this backup's vote on `scheduler`'s batch in a discrepancy: held with the
-    /// others' if this node leads the backups, else gossiped to the leading backup and left
-    /// to it for a while.
-    fn send_backup_vote(
-        &mut self,
-        scheduler: PublicKey,
-        signed: SignedCommitment,
-    ) -> Result<(), ComputeError> {
-        let backups =
-            self.state.as_ref().and_then(|s| s.committee.as_ref()).map(|c| &c.pool.backups);
-        let lead = backups.and_then(|b| lead_backup(b));
-        let Some(round) = self.round.as_mut() else { return Ok(()) };
-        let took = round.executed.get(&scheduler).map_or(Duration::ZERO, |e| e.took);
-        let now = Instant::now();
-        match lead {
-            Some(lead) if lead == self.id => {
-                let deadline = Deadline::backups(now, gather_wait(took), self.height);
-                round.backup_votes.set_quorum(backups.map_or(1, |b| b.len() / 2 + 1));
-                round.backup_votes.start((self.id, signed), deadline, now);
-            }
-            Some(_) => {
-                // The leading backup submits two blocks on at the latest: due if the block
-                // after the one its submission may land in still lacks this vote (it may
-                // be down, or withhold).
-                let by = (outbox_wait(took), self.height.saturating_add(3));
-                round.backup_outbox.record_by(scheduler, signed.clone(), now, by);
-                self.p2p.publish(GossipMessage::Commitment(signed));
-                self.note_landed_commitments();
-            }
-            None => return self.submit_commitments(vec![signed]),
-        }
-        self.send_due_commitments()
-    }
-
-    /// Submits what is due: the gathered commitments on this node's batch (or, leading the
-    /// backups, their votes), and this node's commitments the chain still lacks past their
-    /// wait.
-    fn send_due_commitments(&mut self) -> Result<(), ComputeError> {
+        let gathers = self.mode().gathers();
         let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_mut()) else {
             return Ok(());
         };
-        let committee = state.committee.as_ref().map(|c| &c.pool);
-        let workers = committee.map_or(&[][..], |c| &c.workers[..]);
-        let backups = committee.map_or(&[][..], |c| &c.backups[..]);
-        let now = Instant::now();
-        let per_tx = roothash::MAX_COMMITMENTS_PER_TX;
-        let mut txs = round.gathering.due((now, self.height), workers, per_tx);
-        txs.extend(round.backup_votes.due((now, self.height), backups, per_tx));
-        let mut own = round.outbox.due(now, self.height);
-        own.extend(round.backup_outbox.due(now, self.height));
-        if !own.is_empty() {
-            tracing::info!(
-                round = round.round.0,
-                commitments = own.len(),
-                "the scheduler did not bring this node's commitment on chain; submitting it"
-            );
-            txs.extend(own.into_iter().map(|c| vec![c]));
-        }
-        for commitments in txs {
-            self.submit_commitments(commitments)?;
+        let took = round.executed.get(&scheduler).map_or(Duration::ZERO, |e| e.took);
+        let cx = courier_context(state, round, (self.id, self.height, gathers));
+        let sends = if backup {
+            round.courier.backup_vote(&cx, scheduler, signed, took)
+        } else if scheduler == self.id {
+            // After an idle spell the next rank's turn counts from the first work, as the
+            // proposals' turns do (from the round's start it would long have come).
+            let turn = (round.turns_from(self.height), rank, timeout);
+            let deadline = Deadline::new(cx.now, self.pace.wait(took), self.height, turn);
+            round.courier.own_batch(&cx, signed, deadline)
+        } else {
+            round.courier.for_scheduler(&cx, scheduler, signed, took)
+        };
+        self.carry(sends)?;
+        // The node that gathers it may have submitted without it already.
+        self.note_landed_commitments();
+        self.send_due_commitments()
+    }
+
+    /// Submits what the courier says is due now.
+    fn send_due_commitments(&mut self) -> Result<(), ComputeError> {
+        let gathers = self.mode().gathers();
+        let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_mut()) else {
+            return Ok(());
+        };
+        let cx = courier_context(state, round, (self.id, self.height, gathers));
+        let sends = round.courier.due(&cx);
+        self.carry(sends)
+    }
+
+    /// Tells the courier what the chain holds of the round after a block.
+    fn note_landed_commitments(&mut self) {
+        let gathers = self.mode().gathers();
+        let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_mut()) else {
+            return;
+        };
+        let cx = courier_context(state, round, (self.id, self.height, gathers));
+        round.courier.on_chain(&cx, state.commitment_bodies(), state.pool.as_ref());
+    }
+
+    /// Carries out what the courier asks: gossip, or submit on chain.
+    fn carry(&mut self, sends: Vec<Dispatch>) -> Result<(), ComputeError> {
+        for send in sends {
+            match send {
+                Dispatch::Gossip(signed) => self.p2p.publish(GossipMessage::Commitment(signed)),
+                Dispatch::Submit { commitments, fallback } => {
+                    if fallback {
+                        tracing::info!(
+                            round = self.round.as_ref().map_or(0, |r| r.round.0),
+                            "the commitment did not reach the chain through the node that gathers it; submitting it"
+                        );
+                    }
+                    self.submit_commitments(commitments)?;
+                }
+            }
         }
         Ok(())
     }
 
-    /// This node's commitments the chain holds need no sending any more; one on a batch
-    /// whose scheduler's own commitment the chain holds without it is due once a later block
-    /// lacks it too.
-    fn note_landed_commitments(&mut self) {
-        let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_mut()) else {
-            return;
-        };
-        let mut submitted = Vec::new();
-        for (node, body) in state.commitment_bodies().filter(|(_, b)| b.round == round.round) {
-            if node == self.id {
-                round.outbox.landed(&body.scheduler);
-            } else if node == body.scheduler {
-                submitted.push(node);
-            }
-        }
-        for scheduler in submitted {
-            round.outbox.passed_over(&scheduler, self.height);
-        }
-        // A backup's vote: the pool tells it from the same node's primary one.
-        let (Some(scheduler), Some(pool)) = (round.discrepancy, state.pool.as_ref()) else {
-            return;
-        };
-        if pool.round() != round.round {
-            return;
-        }
-        if pool.backup_voted(&scheduler, &self.id) {
-            round.backup_outbox.landed(&scheduler);
-        } else if let Some(lead) =
-            state.committee.as_ref().and_then(|c| lead_backup(&c.pool.backups))
-        {
-            if pool.backup_voted(&scheduler, &lead) {
-                round.backup_outbox.passed_over(&scheduler, self.height);
-            }
-        }
-    }
-
-    /// A commitment gossiped for the node that submits it: gathered if it is a worker's on
-    /// this node's own batch, or a backup's vote in a discrepancy this node leads the
-    /// backups in (the chain skips one it refuses); forwarded if it is any worker's or
-    /// backup's, signed, for the round in progress; a forged one is invalid.
+    /// A commitment gossiped for the node that submits it, handed to the courier (which
+    /// gathers it if this node is that node); forwarded if it is any worker's or backup's,
+    /// signed, for the round in progress; a forged one is invalid.
     fn on_commitment(&mut self, signed: SignedCommitment) -> Result<Verdict, ComputeError> {
         let Ok(body) = signed.open(&self.shared.node.chain_context()) else {
             return Ok(Verdict::Reject);
         };
         let node = *signed.signer();
+        let gathers = self.mode().gathers();
         let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_mut()) else {
             return Ok(Verdict::Ignore);
         };
         let Some(committee) = state.committee.as_ref().map(|c| &c.pool) else {
             return Ok(Verdict::Ignore);
         };
-        let worker = committee.workers.contains(&node);
-        let backup = committee.backups.contains(&node);
-        if body.runtime != self.shared.runtime || body.round != round.round || !(worker || backup) {
+        let member = committee.workers.contains(&node) || committee.backups.contains(&node);
+        if body.runtime != self.shared.runtime || body.round != round.round || !member {
             return Ok(Verdict::Ignore);
         }
-        let gathers = self.shared.mode.gathers();
-        let now = Instant::now();
-        let gathered = worker
-            && body.scheduler == self.id
-            && gathers
-            && round.gathering.offer(node, signed.clone(), now);
-        let lead = lead_backup(&committee.backups) == Some(self.id);
-        let voted = backup
-            && lead
-            && round.discrepancy == Some(body.scheduler)
-            && gathers
-            && round.backup_votes.offer(node, signed, now);
-        if gathered || voted {
+        let cx = courier_context(state, round, (self.id, self.height, gathers));
+        if round.courier.offered(&cx, node, &body, signed) {
             self.send_due_commitments()?;
         }
         Ok(Verdict::Accept)
@@ -1114,6 +1044,26 @@ impl Worker {
             atoll_types::encode(&Signed::sign(self.identity.as_ref(), &node.chain_context(), &tx))
         });
         admitted.map(drop).map_err(|e| ComputeError::State(format!("submitting {method}: {e}")))
+    }
+}
+
+/// What the courier needs to know of the round in progress now, from the consensus state
+/// after the latest block; `(me, height, gathers)` are this node's.
+fn courier_context<'a>(
+    state: &'a RuntimeState,
+    round: &RoundState,
+    (me, height, gathers): (PublicKey, u64, bool),
+) -> CourierContext<'a> {
+    let committee = state.committee.as_ref().map(|c| &c.pool);
+    CourierContext {
+        me,
+        round: round.round,
+        height,
+        now: Instant::now(),
+        workers: committee.map_or(&[], |c| &c.workers[..]),
+        backups: committee.map_or(&[], |c| &c.backups[..]),
+        discrepancy: round.discrepancy,
+        gathers,
     }
 }
 

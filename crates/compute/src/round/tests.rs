@@ -1,6 +1,7 @@
 //! The round machine's decisions, input by input.
 
 use super::*;
+use crate::fixtures::results;
 use atoll_consensus::roothash::pool::ExecutorCommitment;
 use atoll_crypto::MemorySigner;
 use atoll_types::{ChainContext, Height, Signed, Signer};
@@ -59,15 +60,7 @@ fn offer(state: &mut RoundState, by: &MemorySigner, rank: Option<u64>, txs: &[&[
 }
 
 fn executed(round: Round, state_root: Hash, io_root: Hash) -> Executed {
-    let header = ComputeResultsHeader {
-        round,
-        previous_hash: Hash::ZERO,
-        io_root,
-        state_root,
-        messages_hash: Hash::ZERO,
-        in_msgs_hash: Hash::ZERO,
-        in_msgs_count: 0,
-    };
+    let header = ComputeResultsHeader { io_root, ..results(round, state_root) };
     let result = ExecuteResult {
         txs: Vec::new(),
         outcomes: Vec::new(),
@@ -363,15 +356,7 @@ fn a_discrepancy_is_read_from_the_pool_whatever_heights_were_seen() {
     let scheduler =
         *committee.workers.iter().find(|w| committee.rank(w, Round(1)) == Some(0)).expect("rank 0");
     let other = *committee.workers.iter().find(|w| **w != scheduler).expect("other");
-    let header = |tag: &[u8]| ComputeResultsHeader {
-        round: Round(1),
-        previous_hash: Hash::ZERO,
-        io_root: Hash::ZERO,
-        state_root: Hash::digest(tag),
-        messages_hash: Hash::ZERO,
-        in_msgs_hash: Hash::ZERO,
-        in_msgs_count: 0,
-    };
+    let header = |tag: &[u8]| results(Round(1), Hash::digest(tag));
     let mut pool = CommitmentPool::new(Round(1));
     assert_eq!(resolving_scheduler(Some(&pool), Round(1)), None);
     let commit =
