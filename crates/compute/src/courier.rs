@@ -6,6 +6,7 @@
 //! and what a withholding scheduler or a leading backup that is down does to it, is tested
 //! here without a network or a chain.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use atoll_consensus::roothash::pool::CommitmentPool;
@@ -61,6 +62,10 @@ pub(crate) struct Courier {
     backup_votes: Gathering,
     /// This backup's vote, until the chain has it (if another backup leads).
     backup_outbox: Outbox,
+    /// Backups' commitments that came before this node, leading the backups, knew of a
+    /// discrepancy (the others may see its block first, and a backup that committed as a
+    /// worker votes at once): by node and the scheduler of the batch.
+    early: BTreeMap<(PublicKey, PublicKey), SignedCommitment>,
 }
 
 impl Courier {
@@ -104,6 +109,11 @@ impl Courier {
                 let deadline = Deadline::backups(cx.now, gather_wait(took), cx.height);
                 self.backup_votes.set_quorum(cx.backups.len() / 2 + 1);
                 self.backup_votes.start((cx.me, signed), deadline, cx.now);
+                for ((node, on), vote) in std::mem::take(&mut self.early) {
+                    if on == scheduler {
+                        self.backup_votes.offer(node, vote, cx.now);
+                    }
+                }
                 self.due(cx)
             }
             Some(_) => {
@@ -120,7 +130,8 @@ impl Courier {
 
     /// A commitment gossiped by `node` (its signature checked, for this runtime and round):
     /// gathered if it is a worker's on this node's own batch, or a backup's vote in the
-    /// discrepancy while this node leads the backups; returns whether it was (new).
+    /// discrepancy while this node leads the backups (a backup's that comes before this
+    /// node knows of a discrepancy is kept for one); returns whether it was gathered (new).
     pub(crate) fn offered(
         &mut self,
         cx: &Context<'_>,
@@ -134,8 +145,12 @@ impl Courier {
         let gathered = cx.workers.contains(&node)
             && body.scheduler == cx.me
             && self.gathering.offer(node, signed.clone(), cx.now);
-        let voted = cx.backups.contains(&node)
-            && cx.leads_backups()
+        let backup = cx.backups.contains(&node) && cx.leads_backups();
+        if backup && cx.discrepancy.is_none() {
+            self.early.insert((node, body.scheduler), signed);
+            return gathered;
+        }
+        let voted = backup
             && cx.discrepancy == Some(body.scheduler)
             && self.backup_votes.offer(node, signed, cx.now);
         gathered || voted

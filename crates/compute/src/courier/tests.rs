@@ -272,3 +272,29 @@ fn without_backups_a_vote_goes_straight_on_chain() {
     );
     assert_eq!(submitted(&sends), vec![(vec![r.backups[1]], false)]);
 }
+
+#[test]
+fn a_backup_vote_that_comes_before_the_leader_knows_of_the_discrepancy_still_counts() {
+    let r = Round5::new();
+    let scheduler = r.workers[0];
+    let mut lead = Courier::default();
+    // Backup 6 saw the discrepancy's block first and voted at once; on another batch too.
+    assert!(!lead.offered(
+        &r.cx(5, 20, 0),
+        r.backups[1],
+        &body(scheduler, b"s"),
+        signed(6, scheduler, b"s")
+    ));
+    let elsewhere = r.workers[1];
+    assert!(!lead.offered(
+        &r.cx(5, 20, 0),
+        r.backups[1],
+        &body(elsewhere, b"s"),
+        signed(6, elsewhere, b"s")
+    ));
+    assert!(lead.due(&r.cx(5, 20, 0)).is_empty(), "nothing to submit before a discrepancy");
+    let cx = resolving(&r, 5, 21, 0);
+    let sends = lead.backup_vote(&cx, scheduler, signed(5, scheduler, b"s"), Duration::ZERO);
+    let two = sorted(vec![r.backups[0], r.backups[1]]);
+    assert_eq!(submitted(&sends), vec![(two, false)], "the early vote on this batch counts");
+}
