@@ -144,17 +144,12 @@ impl std::fmt::Display for ByzantineMode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::results;
-    use atoll_types::{PublicKey, Round, RuntimeId};
+    use crate::fixtures::{body, results};
+    use atoll_types::{PublicKey, Round};
 
     fn honest() -> ExecutorCommitmentBody {
-        ExecutorCommitmentBody {
-            runtime: RuntimeId::from_bytes([1; 32]),
-            round: Round(7),
-            scheduler: PublicKey::from_bytes([2; 32]),
-            header: Some(results(Round(7), Hash::digest(b"state"))),
-            messages: Vec::new(),
-        }
+        let scheduler = PublicKey::from_bytes([2; 32]);
+        body(Round(7), scheduler, Some(results(Round(7), Hash::digest(b"state"))))
     }
 
     fn state_root(body: &ExecutorCommitmentBody) -> Option<Hash> {

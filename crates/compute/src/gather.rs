@@ -21,9 +21,9 @@
 //!
 //! Backups resolving a discrepancy vote the same way: the leading backup
 //! ([`crate::round::lead_backup`]) gathers the backups' votes and submits them together as
-//! soon as it holds a majority of agreeing votes (which decides), after its wait once another came, or alone
-//! two blocks on; each of the others keeps its own vote in an [`Outbox`] until the chain
-//! shows it, so that the backups' majority lands in one block.
+//! soon as it holds a majority of agreeing votes (which decides), after its wait once
+//! another came, or alone two blocks on; each of the others keeps its own vote in an
+//! [`Outbox`] until the chain shows it, so that the backups' majority lands in one block.
 //!
 //! Both are pure: the worker feeds them commitments and the time and submits what they
 //! return.
@@ -115,9 +115,7 @@ impl Deadline {
             height: height.saturating_add(1).min(next_turn.saturating_sub(1)),
         }
     }
-}
 
-impl Deadline {
     /// For the leading backup, that voted `now` at `height` and waits `wait` for the other
     /// backups: after the wait, or alone at the block after the next (no rank's turn to
     /// keep; the block right after a busy one may come before the others executed).
@@ -230,9 +228,7 @@ impl Gathering {
         let all: Vec<SignedCommitment> = taken.into_values().collect();
         all.chunks(per_tx.max(1)).map(<[SignedCommitment]>::to_vec).collect()
     }
-}
 
-impl Gathering {
     /// The most votes of `voters` for one result.
     fn most_agreeing(&self, voters: &[PublicKey]) -> usize {
         let mut counts: BTreeMap<Option<Hash>, usize> = BTreeMap::new();
@@ -260,7 +256,7 @@ impl Outbox {
         now: Instant,
         wait: Duration,
     ) {
-        self.waiting.entry(scheduler).or_insert((signed, now + wait.min(MAX_WAIT), None));
+        self.wait_for(scheduler, signed, now + wait.min(MAX_WAIT), None);
     }
 
     /// As [`Self::record`], and due too once a block past `height` still lacks it: for a
@@ -274,7 +270,19 @@ impl Outbox {
         now: Instant,
         (wait, height): (Duration, u64),
     ) {
-        self.waiting.entry(scheduler).or_insert((signed, now + wait.min(MAX_WAIT), Some(height)));
+        self.wait_for(scheduler, signed, now + wait.min(MAX_WAIT), Some(height));
+    }
+
+    /// Keeps `signed` (the first commitment on `scheduler`'s batch only) until `at`, or a
+    /// block past `passed`.
+    fn wait_for(
+        &mut self,
+        scheduler: PublicKey,
+        signed: SignedCommitment,
+        at: Instant,
+        passed: Option<u64>,
+    ) {
+        self.waiting.entry(scheduler).or_insert((signed, at, passed));
     }
 
     /// Whether a commitment is still waiting to reach the chain.

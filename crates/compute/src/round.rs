@@ -293,12 +293,6 @@ impl RoundState {
         self.committed.insert(scheduler) || backup
     }
 
-    /// Whether a commitment is on its way to the chain: held to submit with others, or
-    /// waiting for another node to bring it.
-    pub(crate) fn commitments_pending(&self) -> bool {
-        self.courier.pending()
-    }
-
     /// This node's own result for a finalized `block` of this round, if it executed the
     /// batch the block took (taken: the round is over).
     pub(crate) fn take_result_of(&mut self, block: &RuntimeBlockHeader) -> Option<Executed> {

@@ -187,7 +187,7 @@ impl Worker {
     /// pooled or queued, no empty round to come, no commitment on its way to the chain.
     fn idle(&self) -> bool {
         let Some(round) = self.round.as_ref() else { return true };
-        if round.commitments_pending() {
+        if round.courier.pending() {
             return false;
         }
         let pooled = self.shared.pool.lock().map_or(0, |p| p.len());
@@ -882,16 +882,17 @@ impl Worker {
             .iter()
             .map(|body| Signed::sign(self.identity.as_ref(), &chain, body))
             .collect();
-        let Some(first) = signed.first() else { return Ok(true) };
-        self.journal.record_commitment(round_number, previous_hash, scheduler, first)?;
+        let mut signed = signed.into_iter();
+        let Some(first) = signed.next() else { return Ok(true) };
+        self.journal.record_commitment(round_number, previous_hash, scheduler, &first)?;
         if mode == ByzantineMode::Equivocation {
             // Both of its commitments go straight on chain, the honest one first, so the
             // pool sees the second as equivocation (gathered, the honest one could land
             // after a discrepancy the second caused, and be refused with the whole batch).
-            for commitment in signed {
+            for commitment in std::iter::once(first).chain(signed) {
                 self.submit_commitments(vec![commitment])?;
             }
-        } else if let Some(first) = signed.into_iter().next() {
+        } else {
             self.send_commitment(scheduler, first, backup)?;
         }
         tracing::debug!(round = round_number.0, %scheduler, backup, "commitment submitted");
