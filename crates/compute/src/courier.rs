@@ -2,9 +2,9 @@
 //! machine over [`crate::gather`]'s parts. Inputs are this node's own commitments (on its
 //! batch, on another scheduler's, as a backup's vote), commitments gossiped to it, what the
 //! chain holds after a block, and the time; outputs are [`Dispatch`]es — gossip a commitment,
-//! submit some on chain — which the worker ([`crate::worker`]) carries out. So the routing,
-//! and what a withholding scheduler or a leading backup that is down does to it, is tested
-//! here without a network or a chain.
+//! submit some on chain — which the round machine ([`crate::machine`]) hands its driver. So
+//! the routing, and what a withholding scheduler or a leading backup that is down does to
+//! it, is tested here without a network or a chain.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -1,8 +1,12 @@
-//! Values the unit tests build alike: results headers and commitment bodies.
+//! Values the unit tests build alike: results headers, executed batches and commitment
+//! bodies.
 
 use atoll_consensus::roothash::pool::ComputeResultsHeader;
 use atoll_consensus::roothash::ExecutorCommitmentBody;
+use atoll_runtime_host::ExecuteResult;
 use atoll_types::{Hash, PublicKey, Round, RuntimeId};
+
+use crate::round::Executed;
 
 /// The runtime of every test commitment.
 pub(crate) const RUNTIME: RuntimeId = RuntimeId::from_bytes([1; 32]);
@@ -27,4 +31,19 @@ pub(crate) fn body(
     header: Option<ComputeResultsHeader>,
 ) -> ExecutorCommitmentBody {
     ExecutorCommitmentBody { runtime: RUNTIME, round, scheduler, header, messages: Vec::new() }
+}
+
+/// A batch of `round` executed (at once) to `state_root` and `io_root`.
+pub(crate) fn executed(round: Round, state_root: Hash, io_root: Hash) -> Executed {
+    let header = ComputeResultsHeader { io_root, ..results(round, state_root) };
+    let result = ExecuteResult {
+        txs: Vec::new(),
+        outcomes: Vec::new(),
+        state_write_log: Vec::new(),
+        state_root,
+        io_write_log: Vec::new(),
+        io_root,
+        messages: Vec::new(),
+    };
+    Executed { result, header, took: std::time::Duration::ZERO }
 }

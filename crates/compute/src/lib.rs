@@ -29,6 +29,7 @@ pub mod executor;
 mod fixtures;
 mod gather;
 mod journal;
+mod machine;
 pub mod p2p;
 mod retention;
 mod round;

@@ -5,9 +5,10 @@
 //! commitments on chain, a discrepancy being resolved), signed proposals, the height, the
 //! pool's size, the time — and the answers are decisions: keep or refuse a proposal (or
 //! report its proposer's equivocation), which batches to execute now, whether to propose,
-//! what a backup must do, which executed result a finalized block stores. The worker
-//! ([`crate::worker`]) does the I/O around them (fetching, executing, signing, submitting),
-//! so everything here is tested without sockets, runtimes or a clock.
+//! what a backup must do, which executed result a finalized block stores. The node's round
+//! machine ([`crate::machine`]) puts them in order and its driver does the I/O (fetching,
+//! executing, signing, submitting), so everything here is tested without sockets, runtimes
+//! or a clock.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -52,6 +53,15 @@ pub(crate) struct RoundState {
     /// The scheduler whose batch the backups must execute, once a discrepancy is declared.
     pub(crate) discrepancy: Option<PublicKey>,
     pub(crate) backup_done: bool,
+    /// Batches whose execution this node last tried, by scheduler: the consensus height it
+    /// tried at (one that failed is tried again at the next block).
+    pub(crate) tried: BTreeMap<PublicKey, u64>,
+    /// The consensus height at which this node last tried its backup's duty.
+    pub(crate) backup_tried: Option<u64>,
+    /// The consensus height at which this node last looked for missing proposals.
+    pub(crate) fetched_at: Option<u64>,
+    /// No proposal before this (a batch that could not be built yet).
+    pub(crate) propose_after: Option<Instant>,
     /// The consensus height from which this node had something to propose in the round.
     pub(crate) work_since: Option<u64>,
     /// This node's commitments on their way to the chain.
@@ -71,6 +81,7 @@ pub(crate) enum Admission {
 }
 
 /// A proposal this node may execute now.
+#[derive(Debug)]
 pub(crate) struct Executable {
     pub(crate) proposal: Proposal,
     pub(crate) header: ProposalHeader,
@@ -126,6 +137,10 @@ impl RoundState {
             proposed: false,
             discrepancy: None,
             backup_done: false,
+            tried: BTreeMap::new(),
+            backup_tried: None,
+            fetched_at: None,
+            propose_after: None,
             work_since: None,
             courier: Courier::default(),
         })
@@ -188,9 +203,9 @@ impl RoundState {
         }
     }
 
-    /// The proposals a worker executes now: those not executed, committed to or given up
-    /// on, whose proposer's turn has come at `height`. One whose transaction list does not
-    /// match its signed batch hash is given up on instead.
+    /// The proposals a worker executes now: those not executed, committed to, given up on
+    /// or tried at `height` already, whose proposer's turn has come at `height`. One whose
+    /// transaction list does not match its signed batch hash is given up on instead.
     pub(crate) fn executable(
         &mut self,
         height: u64,
@@ -202,6 +217,7 @@ impl RoundState {
             if self.executed.contains_key(scheduler)
                 || self.rejected.contains(scheduler)
                 || self.committed.contains(scheduler)
+                || self.tried.get(scheduler) == Some(&height)
                 || !self.rank_allowed(*rank, height, propose_batch_timeout)
             {
                 continue;

@@ -1,7 +1,7 @@
 //! The round machine's decisions, input by input.
 
 use super::*;
-use crate::fixtures::results;
+use crate::fixtures::{executed, results};
 use atoll_consensus::roothash::pool::ExecutorCommitment;
 use atoll_crypto::MemorySigner;
 use atoll_types::{ChainContext, Height, Signed, Signer};
@@ -57,20 +57,6 @@ fn proposal(
 fn offer(state: &mut RoundState, by: &MemorySigner, rank: Option<u64>, txs: &[&[u8]]) -> Admission {
     let (p, h) = proposal(by, state.round, state.previous.hash(), txs);
     state.admit(&RUNTIME, rank, p, h, by.public_key())
-}
-
-fn executed(round: Round, state_root: Hash, io_root: Hash) -> Executed {
-    let header = ComputeResultsHeader { io_root, ..results(round, state_root) };
-    let result = ExecuteResult {
-        txs: Vec::new(),
-        outcomes: Vec::new(),
-        state_write_log: Vec::new(),
-        state_root,
-        io_write_log: Vec::new(),
-        io_root,
-        messages: Vec::new(),
-    };
-    Executed { result, header, took: Duration::ZERO }
 }
 
 /// A rank-0 scheduler at height 100 (the round's start), `now`, with nothing to do.
