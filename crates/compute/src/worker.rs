@@ -450,32 +450,25 @@ impl Worker {
     /// [`crate::admission`]) and says whether gossip may forward it: one this node kept; a
     /// forged one is invalid.
     fn on_gossip(&mut self, message: GossipMessage) -> Verdict {
-        let chain = self.shared.node.chain_context();
         match message {
             GossipMessage::Transaction(_) => Verdict::Ignore,
-            GossipMessage::Proposal(proposal) => {
-                if proposal.header.open(&chain).is_err() {
-                    return Verdict::Reject;
-                }
-                if self.offer_proposal(proposal) {
-                    Verdict::Accept
-                } else {
-                    Verdict::Ignore
-                }
-            }
+            GossipMessage::Proposal(proposal) => self.offer_proposal(proposal),
             GossipMessage::Commitment(signed) => {
-                let Ok(body) = signed.open(&chain) else { return Verdict::Reject };
+                let Ok(body) = signed.open(&self.shared.node.chain_context()) else {
+                    return Verdict::Reject;
+                };
                 let node = *signed.signer();
                 self.machine.commitment(node, &body, signed, Instant::now())
             }
         }
     }
 
-    /// Offers a proposal to the round in progress; returns whether it is one this node
-    /// keeps for the round (new or known).
-    fn offer_proposal(&mut self, proposal: Proposal) -> bool {
+    /// Offers a proposal to the round in progress (its signature checked once, here) and
+    /// says whether gossip may forward it: one this node keeps for the round (new or
+    /// known); a forged one is invalid.
+    fn offer_proposal(&mut self, proposal: Proposal) -> Verdict {
         let Ok(header) = proposal.header.open(&self.shared.node.chain_context()) else {
-            return false;
+            return Verdict::Reject;
         };
         let proposer = *proposal.header.signer();
         let round = header.round;
@@ -484,9 +477,9 @@ impl Worker {
                 if new {
                     self.shared.remember_proposal(round, &proposal);
                 }
-                true
+                Verdict::Accept
             }
-            Admission::Equivocation(_) | Admission::Refused => false,
+            Admission::Equivocation(_) | Admission::Refused => Verdict::Ignore,
         }
     }
 
