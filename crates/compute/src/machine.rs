@@ -144,14 +144,24 @@ impl Machine {
     }
 
     /// Whether nothing can come due before a transaction enters the pool (`pooled`: its
-    /// size now): nothing pooled or queued, no empty round to come, no commitment on its
-    /// way to the chain.
+    /// size now): nothing pooled or queued, no message results unread, no empty round to
+    /// come, no commitment on its way to the chain.
     pub(crate) fn idle(&self, pooled: usize) -> bool {
         let Some(round) = self.round.as_ref() else { return true };
         if round.courier.pending() {
             return false;
         }
-        pooled + self.queued == 0 && !self.empty_rounds.may_come(self.empty_streak)
+        pooled + self.queued == 0
+            && !self.unread_results()
+            && !self.empty_rounds.may_come(self.empty_streak)
+    }
+
+    /// Whether results of runtime messages wait for a round to read them: the next round
+    /// or the one after it must come, with or without transactions.
+    fn unread_results(&self) -> bool {
+        self.state.as_ref().is_some_and(|s| {
+            !s.context.message_results.is_empty() || !s.next_context.message_results.is_empty()
+        })
     }
 
     // ---- the chain ----
@@ -491,6 +501,7 @@ impl Machine {
             now,
             pooled,
             queued: self.queued,
+            unread_results: self.unread_results(),
             params: &params,
             empty_rounds: self.empty_rounds,
             empty_streak: self.empty_streak,

@@ -108,12 +108,23 @@ pub(crate) struct ProposeInputs<'a> {
     pub(crate) pooled: usize,
     /// Incoming messages queued for the runtime on chain.
     pub(crate) queued: usize,
+    /// Results of runtime messages wait for a round to read them (in the next round's
+    /// context or the one after).
+    pub(crate) unread_results: bool,
     pub(crate) params: &'a TxnSchedulerParameters,
     pub(crate) empty_rounds: EmptyRounds,
     /// Finalized rounds in a row without transactions.
     pub(crate) empty_streak: u32,
     /// A better-ranked scheduler committed to its own batch on chain.
     pub(crate) better_committed: bool,
+}
+
+impl ProposeInputs<'_> {
+    /// Whether something waits for a round: transactions, incoming messages or message
+    /// results.
+    fn waiting(&self) -> bool {
+        self.pooled + self.queued > 0 || self.unread_results
+    }
 }
 
 impl RoundState {
@@ -262,10 +273,10 @@ impl RoundState {
         self.start_height.max(self.work_since.unwrap_or(height))
     }
 
-    /// Whether there is something to propose: transactions or incoming messages waiting, or
-    /// an empty round due.
+    /// Whether there is something to propose: transactions, incoming messages or message
+    /// results waiting, or an empty round due.
     pub(crate) fn has_work(&self, inputs: &ProposeInputs<'_>) -> bool {
-        inputs.pooled + inputs.queued > 0 || self.empty_round_due(inputs)
+        inputs.waiting() || self.empty_round_due(inputs)
     }
 
     /// Idle for the configured interval: the scheduler whose turn it is proposes an empty
@@ -299,7 +310,7 @@ impl RoundState {
         let full = inputs.pooled >= inputs.params.max_batch_size as usize;
         let flushed = waited >= Duration::from_millis(inputs.params.batch_flush_timeout_ms);
         let idle = self.empty_round_due(inputs);
-        let work = inputs.pooled + inputs.queued > 0;
+        let work = inputs.waiting();
         (work || idle) && (full || flushed || inputs.rank > 0 || idle)
     }
 

@@ -558,17 +558,12 @@ impl Worker {
             ExecuteBatch {
                 mode,
                 round: round.round,
-                time: round.previous.timestamp,
-                randomness: round_randomness(
-                    &self.shared.node,
-                    state.last_block_height.0,
-                    &self.shared.runtime,
-                    round.round,
-                )?,
+                time: state.context.time,
+                randomness: state.context.randomness(&self.shared.runtime, round.round),
                 state: storage,
                 txs,
                 incoming: incoming.clone(),
-                message_results: state.message_results.clone(),
+                message_results: state.context.message_results.clone(),
             },
             incoming,
         )))
@@ -734,25 +729,6 @@ impl Worker {
             });
         admitted.map(drop).map_err(|e| ComputeError::State(format!("submitting {method}: {e}")))
     }
-}
-
-/// The randomness of `round`: the consensus beacon's entropy as of the height at which the
-/// previous runtime block was finalized (the same for every worker and backup of the round,
-/// whenever they execute), bound to the runtime and the round.
-fn round_randomness(
-    node: &atoll_engine::bft::NodeView,
-    height: u64,
-    runtime: &atoll_types::RuntimeId,
-    round: Round,
-) -> Result<Hash, ComputeError> {
-    let tree = state_at(node, height)?;
-    let beacon = atoll_consensus::beacon::beacon(&tree).map_err(state_err)?;
-    Ok(Hash::digest_parts(&[
-        b"atoll/runtime: round randomness",
-        beacon.entropy.as_bytes(),
-        runtime.as_bytes(),
-        &round.0.to_be_bytes(),
-    ]))
 }
 
 #[cfg(test)]

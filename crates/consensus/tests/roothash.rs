@@ -8,8 +8,8 @@ use atoll_consensus::registry;
 use atoll_consensus::roothash::pool::ComputeResultsHeader;
 use atoll_consensus::roothash::{
     self, EquivocationEvidence, Evidence, ExecutorCommit, ExecutorCommitmentBody, HeaderType,
-    ProposalHeader, RoothashEvent, RuntimeState, SignedCommitment, SubmitMsg, EVIDENCE,
-    EXECUTOR_COMMIT, SUBMIT_MSG,
+    ProposalHeader, RoothashEvent, RuntimeBlockHeader, RuntimeState, SignedCommitment, SubmitMsg,
+    EVIDENCE, EXECUTOR_COMMIT, SUBMIT_MSG,
 };
 use atoll_consensus::scheduler::proposer_rank;
 use atoll_consensus::staking::{Slash, SlashReason, ThresholdKind};
@@ -457,6 +457,108 @@ fn a_bogus_batch_fails_the_round_and_the_chain_continues() {
     assert_eq!(n.state().last_block.round, Round(2));
 }
 
+/// Finalizes the round in progress with every worker's vote for `H(tag)` and returns the
+/// runtime block it made.
+fn finalize_round(n: &mut Net, tag: &[u8]) -> RuntimeBlockHeader {
+    let s = n.ranked(0);
+    let votes = n.workers().iter().map(|w| n.vote(w, s, Some(tag))).collect();
+    assert!(finalized(&n.block(votes)).is_some());
+    n.state().last_block
+}
+
+/// Fails the round in progress (a bogus batch nobody else executes) and returns the
+/// runtime block it made.
+fn fail_round(n: &mut Net) -> RuntimeBlockHeader {
+    let s = n.ranked(0);
+    n.block(vec![n.vote(&s, s, Some(b"bogus"))]);
+    n.blocks_until(|e| matches!(e, RoothashEvent::RoundFailed { .. }));
+    n.state().last_block
+}
+
+#[test]
+fn a_round_executes_with_the_block_that_made_the_runtime_block_before_the_previous() {
+    let mut n = net(0);
+    n.chain.ctx.time = 1_000;
+    let genesis_context = n.state().context;
+    assert_eq!(genesis_context, n.state().next_context, "rounds 1 and 2 share genesis");
+    let first = finalize_round(&mut n, b"one");
+    let made_first = n.chain.height;
+    assert_eq!(first.timestamp, genesis_context.time, "round 1 ran with the genesis block");
+
+    // Round 2's block can be predicted while round 1 is the latest: every field is known
+    // before the block that finalizes it, whose time differs.
+    n.chain.ctx.time = 2_000;
+    let state = n.state();
+    assert_eq!(state.context, genesis_context);
+    assert_eq!((state.next_context.height.0, state.next_context.time), (made_first, 1_000));
+    let header = n.header(b"two");
+    let predicted = RuntimeBlockHeader {
+        runtime: RUNTIME,
+        round: header.round,
+        timestamp: state.context.time,
+        header_type: HeaderType::Normal,
+        previous_hash: header.previous_hash,
+        io_root: header.io_root,
+        state_root: header.state_root,
+        messages_hash: header.messages_hash,
+        in_msgs_hash: header.in_msgs_hash,
+    };
+    n.block(vec![]);
+    n.chain.ctx.time = 3_000;
+    let second = finalize_round(&mut n, b"two");
+    assert_eq!(second.hash(), predicted.hash());
+    // Round 3 takes the block that made round 1's; round 4 the one that made round 2's.
+    let state = n.state();
+    assert_eq!((state.context.height.0, state.context.time), (made_first, 1_000));
+    assert_eq!((state.next_context.height.0, state.next_context.time), (n.chain.height, 3_000));
+    assert_eq!(finalize_round(&mut n, b"three").timestamp, 1_000);
+    let beacon = atoll_consensus::beacon::beacon(&n.chain.tree()).expect("beacon");
+    assert_eq!(n.state().context.entropy, beacon.entropy);
+    assert_ne!(
+        n.state().context.randomness(&RUNTIME, Round(4)),
+        n.state().context.randomness(&RUNTIME, Round(5)),
+        "each round draws its own randomness"
+    );
+}
+
+#[test]
+fn message_results_wait_for_the_round_after_next_and_survive_a_failed_round() {
+    let mut n = net(0);
+    let recipient = n.chain.addr(1);
+    let runtime_account = Address::from_runtime_id(&RUNTIME);
+    let tx = n.chain.tx(
+        0,
+        SUBMIT_MSG,
+        &SubmitMsg { runtime: RUNTIME, amount: Amount::new(10), to: None },
+    );
+    n.block(vec![tx]);
+    assert!(n.chain.account(&runtime_account).general.balance >= Amount::new(10));
+    let queue = roothash::incoming_queue(&n.chain.tree(), &RUNTIME, 10).expect("queue");
+    let messages = vec![RuntimeMessage::StakingTransfer { to: recipient, amount: Amount::new(1) }];
+    let mut header = n.header(b"one");
+    header.messages_hash = messages_hash(&messages);
+    header.in_msgs_count = queue.len() as u32;
+    header.in_msgs_hash = in_messages_hash(&queue);
+    let s = n.ranked(0);
+    let mut txs = vec![n.commit_tx(&s, vec![n.signed(&s, s, Some(header.clone()), messages)])];
+    for w in n.workers().into_iter().filter(|w| *w != s) {
+        txs.push(n.commit_tx(&w, vec![n.signed(&w, s, Some(header.clone()), vec![])]));
+    }
+    assert!(finalized(&n.block(txs)).is_some());
+    let result = MessageResult { round: Round(1), index: 0, error: None };
+    assert!(n.state().context.message_results.is_empty(), "round 2 reads nothing");
+    finalize_round(&mut n, b"two");
+    assert_eq!(n.state().context.message_results, vec![result.clone()], "round 3 reads it");
+    fail_round(&mut n);
+    assert_eq!(
+        n.state().context.message_results,
+        vec![result],
+        "round 3 failed: round 4 reads what it did not"
+    );
+    finalize_round(&mut n, b"four");
+    assert!(n.state().context.message_results.is_empty(), "read once");
+}
+
 #[test]
 fn a_backup_proposer_takes_over_from_a_runaway_one() {
     let mut n = net(0);
@@ -636,10 +738,13 @@ fn deposits_and_runtime_messages_move_tokens_between_the_layers() {
     assert!(finalized(&events).is_some());
     assert_eq!(n.chain.balance(1), recipient_before + 2_000);
     assert_eq!(n.chain.account(&runtime_account).general.balance, Amount::new(4_000));
+    // The results are read by round 3, whose context is the block that finalized round 1.
     let state = n.state();
-    assert_eq!(state.message_results.len(), 2);
-    assert_eq!(state.message_results[0], MessageResult { round: Round(1), index: 0, error: None });
-    assert_eq!(state.message_results[1].error.as_ref().map(|e| e.0.as_str()), Some("staking"));
+    let results = &state.next_context.message_results;
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0], MessageResult { round: Round(1), index: 0, error: None });
+    assert_eq!(results[1].error.as_ref().map(|e| e.0.as_str()), Some("staking"));
+    assert!(state.context.message_results.is_empty(), "round 2 reads none");
     assert!(roothash::incoming_queue(&n.chain.tree(), &RUNTIME, 10).expect("queue").is_empty());
     assert_eq!(state.last_block.in_msgs_hash, header.in_msgs_hash);
     let (sum, total) = n.chain.accounted_supply();
@@ -1048,7 +1153,8 @@ fn a_scheduler_that_is_also_a_backup_re_sends_its_commitment_with_its_messages()
     ];
     let (discrepancy, good, bad) = finalized(&n.block(votes)).expect("resolved");
     assert!(discrepancy && good.contains(&s) && bad == vec![dissenter]);
-    assert_eq!(n.state().message_results.len(), 1, "the scheduler's message was executed");
+    let executed = n.state().next_context.message_results.len();
+    assert_eq!(executed, 1, "the scheduler's message was executed");
     let other_entity = usize::from(n.key(&s).entity == 0);
     let body = Evidence {
         runtime: RUNTIME,

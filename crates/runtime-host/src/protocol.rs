@@ -72,11 +72,14 @@ pub struct ExecuteBatch {
     pub mode: ExecutionMode,
     /// The round being executed: the new state's version.
     pub round: Round,
-    /// The consensus block time of the round (informational).
+    /// The time of the round's context block (informational): the block that made the
+    /// runtime block before the previous one, so it is known before the previous round is
+    /// finalized.
     pub time: u64,
-    /// The round's randomness: derived from the consensus beacon's entropy at the height of
-    /// the previous runtime block, the runtime id and the round, so every worker and backup
-    /// of the round gets the same value and no proposer chooses it.
+    /// The round's randomness: derived from the consensus beacon's entropy in the round's
+    /// context block (the one that made the runtime block before the previous one), the
+    /// runtime id and the round, so every worker and backup of the round gets the same value
+    /// and no proposer chooses it.
     pub randomness: Hash,
     /// The state the batch applies to.
     pub state: StateRoot,
@@ -84,8 +87,9 @@ pub struct ExecuteBatch {
     pub txs: Vec<Vec<u8>>,
     /// Deposits from the consensus layer, applied before the transactions.
     pub incoming: Vec<IncomingMessage>,
-    /// What became of the messages of the last finalized round (handed to the runtime's
-    /// modules before the deposits).
+    /// What became of runtime messages, as the round's context block executed them (the
+    /// messages of the round before the previous one, and of failed rounds' contexts before
+    /// it), handed to the runtime's modules before the deposits.
     pub message_results: Vec<MessageResult>,
 }
 

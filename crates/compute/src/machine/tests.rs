@@ -79,7 +79,8 @@ fn runtime_state(pool: Option<CommitmentPool>, commitments: Vec<SignedCommitment
         pool: Some(pool.unwrap_or_else(|| CommitmentPool::new(ROUND))),
         commitments,
         liveness: LivenessStatistics::new(4),
-        message_results: Vec::new(),
+        context: Default::default(),
+        next_context: Default::default(),
         next_in_msg_id: 0,
     }
 }

@@ -67,6 +67,7 @@ fn inputs(params: &TxnSchedulerParameters, now: Instant) -> ProposeInputs<'_> {
         now,
         pooled: 0,
         queued: 0,
+        unread_results: false,
         params,
         empty_rounds: EmptyRounds::default(),
         empty_streak: 0,
@@ -197,6 +198,9 @@ fn the_scheduler_proposes_when_its_batch_is_full_flushed_or_idle_long_enough() {
     assert!(state.should_propose(&ProposeInputs { pooled: 100, ..base }), "full");
     assert!(state.should_propose(&ProposeInputs { pooled: 1, now: at(1_000), ..base }), "flushed");
     assert!(state.should_propose(&ProposeInputs { queued: 1, now: at(1_000), ..base }), "messages");
+    let results = ProposeInputs { unread_results: true, now: at(1_000), ..base };
+    assert!(state.should_propose(&results), "message results wait, even with no empty rounds");
+    assert!(state.should_propose(&ProposeInputs { empty_streak: 2, ..results }), "over the limit");
     let empty = EmptyRounds { interval: Some(Duration::from_secs(2)), limit: Some(2) };
     let idle = ProposeInputs { empty_rounds: empty, now: at(2_000), ..base };
     assert!(state.should_propose(&idle), "an empty round");

@@ -9,7 +9,7 @@ use super::round::append_block;
 use super::slashing::slash_node;
 use super::state::{put_block, runtime_state, set_runtime_state};
 use super::types::{
-    EpochCommittee, HeaderType, LivenessStatistics, RuntimeBlockHeader, RuntimeState,
+    EpochCommittee, HeaderType, LivenessStatistics, RoundContext, RuntimeBlockHeader, RuntimeState,
 };
 use super::RoothashEvent;
 use crate::context::Env;
@@ -57,9 +57,16 @@ fn fresh_liveness(committee: &Option<EpochCommittee>) -> LivenessStatistics {
 }
 
 /// A runtime's state at its genesis block (round 0), served by `committee` if any.
-fn genesis_state(runtime: RuntimeId, env: &Env, committee: Option<EpochCommittee>) -> RuntimeState {
+fn genesis_state(
+    runtime: RuntimeId,
+    env: &Env,
+    committee: Option<EpochCommittee>,
+    entropy: atoll_types::Hash,
+) -> RuntimeState {
     let block = RuntimeBlockHeader::genesis(runtime, env.time);
     let height = env.height;
+    // Rounds 1 and 2 execute with the genesis block's context.
+    let made = RoundContext { height, time: env.time, entropy, message_results: Vec::new() };
     RuntimeState {
         runtime,
         suspended: committee.is_none(),
@@ -71,7 +78,8 @@ fn genesis_state(runtime: RuntimeId, env: &Env, committee: Option<EpochCommittee
         last_normal_round: atoll_types::Round(0),
         last_normal_height: height,
         commitments: Vec::new(),
-        message_results: Vec::new(),
+        context: made.clone(),
+        next_context: made,
         next_in_msg_id: 0,
     }
 }
@@ -84,7 +92,7 @@ pub(super) fn init_runtimes(state: &mut Overlay<'_>, env: &Env) -> Result<(), St
             continue;
         }
         let committee = current_committee(state, &runtime, env.epoch)?;
-        let fresh = genesis_state(runtime.id, env, committee);
+        let fresh = genesis_state(runtime.id, env, committee, super::round::entropy(state)?);
         put_block(state, &fresh.last_block)?;
         set_runtime_state(state, &fresh)?;
     }
@@ -136,7 +144,7 @@ pub(super) fn transition(
                     .last_block
                     .successor(kind, env.time)
                     .ok_or(StateError::Overflow("runtime round"))?;
-                append_block(state, env.height, &mut rs, block, events)?;
+                append_block(state, env, &mut rs, block, Vec::new(), events)?;
             }
             None => {
                 rs.pool = None;

@@ -45,8 +45,8 @@ pub use state::{
 };
 pub use types::{
     batch_hash, EpochCommittee, ExecutorCommitmentBody, HeaderType, LivenessStatistics,
-    ProposalHeader, RoothashParameters, RuntimeBlockHeader, RuntimeState, SignedCommitment,
-    SignedProposal,
+    ProposalHeader, RoothashParameters, RoundContext, RuntimeBlockHeader, RuntimeState,
+    SignedCommitment, SignedProposal,
 };
 
 use crate::context::{BlockContext, Env};

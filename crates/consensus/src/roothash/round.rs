@@ -2,12 +2,13 @@
 //! appending runtime blocks.
 
 use atoll_mkvs::Overlay;
-use atoll_types::{Height, Round};
+use atoll_types::{Hash, MessageResult, Round};
 
 use super::pool::{CommitmentPool, Finalization, Verdict};
 use super::state::{delete_block, parameters, put_block, runtime_states, set_runtime_state};
-use super::types::{HeaderType, RuntimeBlockHeader, RuntimeState};
+use super::types::{HeaderType, RoundContext, RuntimeBlockHeader, RuntimeState};
 use super::{messages, slashing, RoothashEvent};
+use crate::beacon::{beacon_key, BeaconState};
 use crate::context::Env;
 use crate::error::StateError;
 use crate::events::Event;
@@ -91,7 +92,7 @@ fn finalize(
         })
         .map(|(_, body)| body.messages)
         .unwrap_or_default();
-    runtime.message_results =
+    let message_results =
         messages::execute(state, env, &runtime.runtime, header.round, &runtime_messages, events)?;
     messages::consume_incoming(state, &runtime.runtime, header.in_msgs_count)?;
 
@@ -133,7 +134,7 @@ fn finalize(
     let block = RuntimeBlockHeader {
         runtime: runtime.runtime,
         round: header.round,
-        timestamp: env.time,
+        timestamp: runtime.context.time,
         header_type: HeaderType::Normal,
         previous_hash: header.previous_hash,
         io_root: header.io_root,
@@ -141,7 +142,7 @@ fn finalize(
         messages_hash: header.messages_hash,
         in_msgs_hash: header.in_msgs_hash,
     };
-    append_block(state, env.height, runtime, block, events)
+    append_block(state, env, runtime, block, message_results, events)
 }
 
 fn fail_round(
@@ -164,7 +165,7 @@ fn fail_round(
         runtime: runtime.runtime,
         round: block.round,
     }));
-    append_block(state, env.height, runtime, block, events)
+    append_block(state, env, runtime, block, Vec::new(), events)
 }
 
 fn bump(counts: &mut [u64], index: usize) {
@@ -173,15 +174,27 @@ fn bump(counts: &mut [u64], index: usize) {
     }
 }
 
-/// Appends `block` as the runtime's latest, keeps it among the past blocks (pruning the
-/// oldest), and opens the next round's pool if the runtime is served.
+/// Appends `block`, made in this consensus block with `message_results` from its round's
+/// messages, as the runtime's latest; keeps it among the past blocks (pruning the oldest),
+/// moves the round contexts on and opens the next round's pool if the runtime is served.
 pub(super) fn append_block(
     state: &mut Overlay<'_>,
-    height: Height,
+    env: &Env,
     runtime: &mut RuntimeState,
     block: RuntimeBlockHeader,
+    message_results: Vec<MessageResult>,
     events: &mut Vec<Event>,
 ) -> Result<(), StateError> {
+    let height = env.height;
+    let made = RoundContext { height, time: env.time, entropy: entropy(state)?, message_results };
+    let mut context = std::mem::replace(&mut runtime.next_context, made);
+    if block.header_type != HeaderType::Normal {
+        // The round did not execute: the results it was to read go to the next one.
+        let mut unread = std::mem::take(&mut runtime.context.message_results);
+        unread.append(&mut context.message_results);
+        context.message_results = unread;
+    }
+    runtime.context = context;
     let keep = parameters(state)?.max_past_blocks.max(1);
     put_block(state, &block)?;
     if let Some(old) = block.round.0.checked_sub(keep) {
@@ -199,4 +212,10 @@ pub(super) fn append_block(
     runtime.last_block_height = height;
     events.push(Event::Roothash(RoothashEvent::Block { header: block }));
     Ok(())
+}
+
+/// The beacon's entropy in the current block (zero before the beacon's genesis).
+pub(super) fn entropy(state: &dyn atoll_mkvs::KeyValueRead) -> Result<Hash, StateError> {
+    let beacon = crate::state::get::<BeaconState>(state, &beacon_key())?;
+    Ok(beacon.map_or(Hash::ZERO, |b| b.entropy))
 }

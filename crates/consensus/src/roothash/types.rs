@@ -38,7 +38,9 @@ pub struct RuntimeBlockHeader {
     pub runtime: RuntimeId,
     /// The round.
     pub round: Round,
-    /// The consensus block time when it was made (informational).
+    /// The consensus time the round executed with (informational): for a `Normal` block,
+    /// that of its round's context block ([`RoundContext`]), the `time` its batch saw; for
+    /// the blocks the chain makes without results, that of the block that made them.
     pub timestamp: u64,
     /// Its kind.
     pub header_type: HeaderType,
@@ -188,6 +190,41 @@ pub struct EpochCommittee {
     pub penalties: RuntimePenalties,
 }
 
+/// The consensus block a round executes with: its time, randomness and the results of the
+/// runtime messages it executed.
+///
+/// Round `n` takes the block that made runtime block `n - 2`, not the one that made
+/// `n - 1`. So everything a round's batch reads is fixed before the round before it is
+/// finalized, and the next round can be executed while the previous one's commitments are
+/// still on their way to the chain. Results of a round that failed are carried to the next.
+#[derive(
+    Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+pub struct RoundContext {
+    /// The block's height.
+    pub height: Height,
+    /// The block's time: the batch's `time`.
+    pub time: u64,
+    /// The beacon's entropy in that block: the seed of the round's randomness.
+    pub entropy: Hash,
+    /// Results of the runtime messages executed in that block (and of the contexts of
+    /// failed rounds before it), in order.
+    pub message_results: Vec<MessageResult>,
+}
+
+impl RoundContext {
+    /// The round's randomness: the context's entropy bound to the runtime and the round, so
+    /// every worker and backup of the round gets the same value and no proposer chooses it.
+    pub fn randomness(&self, runtime: &RuntimeId, round: Round) -> Hash {
+        Hash::digest_parts(&[
+            b"atoll/runtime: round randomness",
+            self.entropy.as_bytes(),
+            runtime.as_bytes(),
+            &round.0.to_be_bytes(),
+        ])
+    }
+}
+
 /// Everything the roothash keeps about one runtime.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub struct RuntimeState {
@@ -212,8 +249,11 @@ pub struct RuntimeState {
     pub commitments: Vec<SignedCommitment>,
     /// Liveness counts of the epoch.
     pub liveness: LivenessStatistics,
-    /// Results of the messages of the last `Normal` round, for the next round to read.
-    pub message_results: Vec<MessageResult>,
+    /// What the next round (`last_block.round + 1`) executes with: the block that made the
+    /// runtime block before the latest one.
+    pub context: RoundContext,
+    /// What the round after it executes with: the block that made the latest runtime block.
+    pub next_context: RoundContext,
     /// The id the next incoming message gets.
     pub next_in_msg_id: u64,
 }
