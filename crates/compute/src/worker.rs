@@ -564,6 +564,7 @@ impl Worker {
                 txs,
                 incoming: incoming.clone(),
                 message_results: state.context.message_results.clone(),
+                pending: None,
             },
             incoming,
         )))

@@ -91,6 +91,21 @@ pub struct ExecuteBatch {
     /// messages of the round before the previous one, and of failed rounds' contexts before
     /// it), handed to the runtime's modules before the deposits.
     pub message_results: Vec<MessageResult>,
+    /// The previous round, when it is not finalized yet: the batch then executes on the
+    /// state its changes make on top of `state` (how the next round is executed while the
+    /// previous one's commitments are on their way to the chain).
+    pub pending: Option<PendingRound>,
+}
+
+/// A round executed and not finalized yet, which the next batch builds on.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
+pub struct PendingRound {
+    /// The round.
+    pub round: Round,
+    /// Its state changes on top of the batch's `state`.
+    pub state_write_log: WriteLog,
+    /// The state root they make (the round's results say so).
+    pub state_root: Hash,
 }
 
 /// An error reported by a runtime module.

@@ -211,18 +211,20 @@ impl Dispatcher {
         Ok(TxOutcome { hash, error, gas_used, events, output })
     }
 
-    /// Executes (or, in schedule mode, picks and executes) a batch on top of its state and
-    /// commits the new state and I/O tree to `store` as version `round`.
+    /// Executes (or, in schedule mode, picks and executes) a batch on top of its state (and
+    /// of the pending previous round, if any) and commits the new state and I/O tree to
+    /// `store` as version `round`.
     pub fn execute<D: NodeDb>(
         &self,
         store: &Mkvs<D>,
         batch: &ExecuteBatch,
     ) -> Result<ExecuteResult, RuntimeError> {
-        let base = store.tree(&self.root(batch.state.version, batch.state.hash))?;
+        let (version, root) = self.base_state(store, batch)?;
+        let base = store.tree(&self.root(version, root))?;
         let mut ctx =
             Context::new(&base, Some(&base), Mode::Execute, batch.round, batch.time, self.id);
         ctx.randomness = batch.randomness;
-        ctx.base_root = batch.state.hash;
+        ctx.base_root = root;
         ctx.chain_context = self.chain;
         if ctx.get::<bool>(&core::initialized_key())?.is_none() {
             for module in &self.modules {
@@ -313,7 +315,7 @@ impl Dispatcher {
         let state = store.commit(
             self.id,
             RootKind::State,
-            Some(batch.state.version),
+            Some(version),
             batch.round.0,
             &state_write_log,
         )?;
@@ -328,6 +330,41 @@ impl Dispatcher {
             io_root: io_root.hash,
             messages,
         })
+    }
+
+    /// The state a batch executes on, as `(version, root)`: its `state`, or the pending
+    /// round's changes committed on top of it (refused, storing nothing, unless they make
+    /// the pending round's root and the rounds are in order).
+    fn base_state<D: NodeDb>(
+        &self,
+        store: &Mkvs<D>,
+        batch: &ExecuteBatch,
+    ) -> Result<(u64, Hash), RuntimeError> {
+        let Some(pending) = &batch.pending else {
+            return Ok((batch.state.version, batch.state.hash));
+        };
+        if pending.round.0 <= batch.state.version || pending.round >= batch.round {
+            return Err(core_error(
+                core_codes::MALFORMED,
+                format!(
+                    "pending round {} is not between the state's version {} and round {}",
+                    pending.round.0, batch.state.version, batch.round.0
+                ),
+            ));
+        }
+        store
+            .commit_expecting(
+                self.id,
+                RootKind::State,
+                Some(batch.state.version),
+                pending.round.0,
+                &pending.state_write_log,
+                pending.state_root,
+            )
+            .map_err(|e| {
+                core_error(core_codes::MALFORMED, format!("pending round {}: {e}", pending.round.0))
+            })?;
+        Ok((pending.round.0, pending.state_root))
     }
 
     /// Checks transactions for the pool: valid, signed, nonce not in the past, fee payable,

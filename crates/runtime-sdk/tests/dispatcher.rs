@@ -4,8 +4,8 @@
 use atoll_crypto::MemorySigner;
 use atoll_mkvs::{verify_key, MemoryNodeDb, Mkvs, RootKind};
 use atoll_runtime_host::{
-    ExecuteBatch, ExecuteResult, ExecutionMode, IncomingMessage, RuntimeMessage, StateRoot,
-    TxOutcome,
+    ExecuteBatch, ExecuteResult, ExecutionMode, IncomingMessage, PendingRound, RuntimeMessage,
+    StateRoot, TxOutcome,
 };
 use atoll_runtime_sdk::modules::{accounts, consensus_accounts};
 use atoll_runtime_sdk::{io_key, Dispatcher, Fee, SignerInfo, Transaction};
@@ -76,6 +76,7 @@ impl Node {
             txs,
             incoming,
             message_results,
+            pending: None,
         };
         let result = self.dispatcher.execute(&self.store, &batch).expect("execute");
         let root =
@@ -296,10 +297,57 @@ fn schedule_mode_leaves_out_what_cannot_run() {
         txs: vec![vec![1, 2, 3], good.clone(), bad_nonce],
         incoming: vec![],
         message_results: vec![],
+        pending: None,
     };
     let result = node.dispatcher.execute(&node.store, &batch).expect("schedule");
     assert_eq!(result.txs, vec![good]);
     assert_eq!(result.outcomes.len(), 1);
+}
+
+#[test]
+fn a_batch_executes_on_a_previous_round_that_is_not_finalized() {
+    // Node `a` stores round 1 before executing round 2; node `b` only has the state before
+    // round 1 and gets round 1's changes with the batch, as a pipelined worker does.
+    let mut a = Node::new();
+    let alice = user(1);
+    let first = a.batch(vec![], vec![deposit(&alice, 100_000)]);
+    let anchor = Anchor { document: Hash::digest(b"pipelined"), metadata: None };
+    let tx = a.tx(&alice, 0, FEE, ANCHOR, &anchor);
+    let second = a.batch(vec![tx.clone()], vec![]);
+    assert!(second.outcomes[0].error.is_none(), "{:?}", second.outcomes[0].error);
+
+    let b = Node::new();
+    let pending = PendingRound {
+        round: Round(1),
+        state_write_log: first.state_write_log.clone(),
+        state_root: first.state_root,
+    };
+    let batch = |pending: PendingRound| ExecuteBatch {
+        mode: ExecutionMode::Execute,
+        round: Round(2),
+        time: 1_002,
+        randomness: Hash::ZERO,
+        state: b.state,
+        txs: vec![tx.clone()],
+        incoming: vec![],
+        message_results: vec![],
+        pending: Some(pending),
+    };
+    let pipelined = b.dispatcher.execute(&b.store, &batch(pending.clone())).expect("execute");
+    assert_eq!(pipelined, second, "the same results as on the stored round");
+
+    // Changes that do not make the pending root, or a pending round out of order, are
+    // refused and store nothing.
+    let c = Node::new();
+    let wrong = PendingRound { state_root: Hash::digest(b"wrong"), ..pending.clone() };
+    let out_of_order = PendingRound { round: Round(2), ..pending };
+    for bad in [wrong, out_of_order] {
+        let refused =
+            c.dispatcher.execute(&c.store, &ExecuteBatch { state: c.state, ..batch(bad) });
+        assert!(refused.is_err());
+        let latest = c.store.latest_root(runtime_id(), RootKind::State).expect("root");
+        assert_eq!(latest.map(|r| r.version), Some(0), "nothing stored");
+    }
 }
 
 mod garbage {

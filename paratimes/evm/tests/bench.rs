@@ -125,6 +125,7 @@ fn bench_erc20_transfers() {
             txs,
             incoming: Vec::new(),
             message_results: Vec::new(),
+            pending: None,
         };
         let result = dispatcher.execute(&store, &batch).expect("execute");
         *state = StateRoot { version: round, hash: result.state_root, node: None };

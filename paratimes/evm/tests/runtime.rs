@@ -72,6 +72,7 @@ impl Node {
             txs,
             incoming,
             message_results: Vec::new(),
+            pending: None,
         };
         let result = self.dispatcher.execute(&self.store, &batch).expect("execute");
         self.state = StateRoot { version: self.round, hash: result.state_root, node: None };
@@ -494,6 +495,7 @@ fn the_withdraw_precompile_sends_whole_base_units_to_the_consensus_layer_and_ref
             index: 0,
             error: Some(("staking".into(), 1)),
         }],
+        pending: None,
     };
     let result = node.dispatcher.execute(&node.store, &batch).expect("execute");
     node.state = StateRoot { version: node.round, hash: result.state_root, node: None };

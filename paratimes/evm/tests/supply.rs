@@ -152,6 +152,7 @@ proptest! {
                 txs: txs.clone(),
                 incoming,
                 message_results,
+                pending: None,
             };
             let result = dispatcher.execute(&store, &batch).expect("execute");
             state = StateRoot { version: round.0, hash: result.state_root, node: None };

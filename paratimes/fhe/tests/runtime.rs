@@ -131,6 +131,7 @@ impl Node {
             txs,
             incoming: Vec::new(),
             message_results: Vec::new(),
+            pending: None,
         };
         let result = self.dispatcher.execute(&self.store, &batch)?;
         self.round += 1;

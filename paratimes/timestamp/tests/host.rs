@@ -217,6 +217,7 @@ fn checks_and_execution_run_in_separate_runtime_processes() {
         txs: vec![anchor],
         incoming: vec![deposit(&alice, 1_000_000)],
         message_results: Vec::new(),
+        pending: None,
     };
     let result = executor.execute(batch).expect("execute");
     assert_eq!(result.outcomes.len(), 1);

@@ -96,6 +96,7 @@ impl HostSide {
             txs,
             incoming,
             message_results: Vec::new(),
+            pending: None,
         })
     }
 
