@@ -104,8 +104,13 @@ impl Net {
 
     /// The worker of rank `rank` in the round in progress.
     fn ranked(&self, rank: u64) -> PublicKey {
+        self.ranked_in(self.round(), rank)
+    }
+
+    /// The worker of rank `rank` in `round`.
+    fn ranked_in(&self, round: Round, rank: u64) -> PublicKey {
         let workers = self.workers();
-        let round = self.round().0;
+        let round = round.0;
         *workers
             .iter()
             .enumerate()
@@ -144,13 +149,8 @@ impl Net {
         header: Option<ComputeResultsHeader>,
         messages: Vec<RuntimeMessage>,
     ) -> SignedCommitment {
-        let body = ExecutorCommitmentBody {
-            runtime: RUNTIME,
-            round: self.round(),
-            scheduler,
-            header,
-            messages,
-        };
+        let round = header.as_ref().map_or(self.round(), |h| h.round);
+        let body = ExecutorCommitmentBody { runtime: RUNTIME, round, scheduler, header, messages };
         Signed::sign(&self.key(node).identity, &self.chain.chain_context(), &body)
     }
 
@@ -491,18 +491,7 @@ fn a_round_executes_with_the_block_that_made_the_runtime_block_before_the_previo
     let state = n.state();
     assert_eq!(state.context, genesis_context);
     assert_eq!((state.next_context.height.0, state.next_context.time), (made_first, 1_000));
-    let header = n.header(b"two");
-    let predicted = RuntimeBlockHeader {
-        runtime: RUNTIME,
-        round: header.round,
-        timestamp: state.context.time,
-        header_type: HeaderType::Normal,
-        previous_hash: header.previous_hash,
-        io_root: header.io_root,
-        state_root: header.state_root,
-        messages_hash: header.messages_hash,
-        in_msgs_hash: header.in_msgs_hash,
-    };
+    let predicted = predicted_block(&n, &n.header(b"two"));
     n.block(vec![]);
     n.chain.ctx.time = 3_000;
     let second = finalize_round(&mut n, b"two");
@@ -519,6 +508,116 @@ fn a_round_executes_with_the_block_that_made_the_runtime_block_before_the_previo
         n.state().context.randomness(&RUNTIME, Round(5)),
         "each round draws its own randomness"
     );
+}
+
+/// The block the round in progress makes if `header` is finalized: what a worker that
+/// executed it knows before the chain does.
+fn predicted_block(n: &Net, header: &ComputeResultsHeader) -> RuntimeBlockHeader {
+    RuntimeBlockHeader::normal(RUNTIME, header, n.state().context.time)
+}
+
+/// Every worker's commitments for the round after the one in progress, on results `H(tag)`
+/// built on `previous` (the block the round in progress is expected to make), one
+/// transaction each.
+fn next_round_votes(n: &Net, previous: &RuntimeBlockHeader, tag: &[u8]) -> Vec<Vec<u8>> {
+    let round = Round(previous.round.0 + 1);
+    let header = ComputeResultsHeader { round, previous_hash: previous.hash(), ..n.header(tag) };
+    let scheduler = n.ranked_in(round, 0);
+    n.workers()
+        .iter()
+        .map(|w| n.commit_tx(w, vec![n.signed(w, scheduler, Some(header.clone()), vec![])]))
+        .collect()
+}
+
+fn finalized_rounds(events: &[RoothashEvent]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            RoothashEvent::Finalized { round, .. } => Some(round.0),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_next_rounds_commitments_are_held_until_this_one_is_decided() {
+    let mut n = net(0);
+    let predicted = predicted_block(&n, &n.header(b"one"));
+    let early = next_round_votes(&n, &predicted, b"two");
+    // Round 2's commitments reach the chain before round 1's: held, not counted.
+    let events = n.block(early.clone());
+    assert!(!events.iter().any(|e| matches!(e, RoothashEvent::ExecutorCommitted { .. })));
+    assert_eq!(n.state().early_commitments.len(), n.workers().len());
+    assert_eq!(n.round(), Round(1));
+    // Sent again: a duplicate, refused.
+    let again = next_round_votes(&n, &predicted, b"two").swap_remove(0);
+    assert_code(n.chain.run(again), "roothash", 11);
+    // Round 1's commitments decide it, and the held ones decide round 2 in the same block.
+    let s = n.ranked(0);
+    let votes = n.workers().iter().map(|w| n.vote(w, s, Some(b"one"))).collect();
+    assert_eq!(finalized_rounds(&n.block(votes)), vec![1, 2]);
+    let state = n.state();
+    assert_eq!(state.last_block.round, Round(2));
+    assert!(state.early_commitments.is_empty());
+
+    // Each worker's transaction carries its commitments for rounds 3 and 4: the first
+    // transactions' round-4 commitments are held, and the last decides round 3, then
+    // round 4 with them and its own.
+    let third = n.header(b"three");
+    let fourth = ComputeResultsHeader {
+        round: Round(4),
+        previous_hash: predicted_block(&n, &third).hash(),
+        ..n.header(b"four")
+    };
+    let (s3, s4) = (n.ranked(0), n.ranked_in(Round(4), 0));
+    let txs = n
+        .workers()
+        .iter()
+        .map(|w| {
+            let both = vec![
+                n.signed(w, s3, Some(third.clone()), vec![]),
+                n.signed(w, s4, Some(fourth.clone()), vec![]),
+            ];
+            n.commit_tx(w, both)
+        })
+        .collect();
+    assert_eq!(finalized_rounds(&n.block(txs)), vec![3, 4]);
+}
+
+#[test]
+fn held_commitments_on_a_block_that_did_not_come_are_dropped() {
+    let mut n = net(0);
+    let expected = n.header(b"one");
+    n.block(next_round_votes(&n, &predicted_block(&n, &expected), b"two"));
+    // Round 1 is finalized with other results: round 2 was executed on the wrong state.
+    finalize_round(&mut n, b"other");
+    let state = n.state();
+    assert!(state.early_commitments.is_empty(), "dropped");
+    assert!(state.commitments.is_empty(), "none reached round 2's pool");
+    assert_eq!(state.last_block.round, Round(1));
+}
+
+#[test]
+fn only_workers_may_commit_early_and_only_one_round_ahead() {
+    let mut n = net(0);
+    let predicted = predicted_block(&n, &n.header(b"one"));
+    let workers = n.workers();
+    let header = ComputeResultsHeader {
+        round: Round(2),
+        previous_hash: predicted.hash(),
+        ..n.header(b"two")
+    };
+    let scheduler = n.ranked_in(Round(2), 0);
+    if let Some(backup) = n.backups().into_iter().find(|b| !workers.contains(b)) {
+        let tx =
+            n.commit_tx(&backup, vec![n.signed(&backup, scheduler, Some(header.clone()), vec![])]);
+        assert_code(n.chain.run(tx), "roothash", 5);
+    }
+    let w = workers[0];
+    let far = ComputeResultsHeader { round: Round(3), ..header };
+    let tx = n.commit_tx(&w, vec![n.signed(&w, n.ranked_in(Round(3), 0), Some(far), vec![])]);
+    assert_code(n.chain.run(tx), "roothash", 5);
+    assert!(n.state().early_commitments.is_empty());
 }
 
 #[test]

@@ -78,6 +78,7 @@ fn runtime_state(pool: Option<CommitmentPool>, commitments: Vec<SignedCommitment
         }),
         pool: Some(pool.unwrap_or_else(|| CommitmentPool::new(ROUND))),
         commitments,
+        early_commitments: Vec::new(),
         liveness: LivenessStatistics::new(4),
         context: Default::default(),
         next_context: Default::default(),

@@ -78,6 +78,7 @@ fn genesis_state(
         last_normal_round: atoll_types::Round(0),
         last_normal_height: height,
         commitments: Vec::new(),
+        early_commitments: Vec::new(),
         context: made.clone(),
         next_context: made,
         next_in_msg_id: 0,
@@ -130,6 +131,8 @@ pub(super) fn transition(
         let committee = current_committee(state, &runtime, env.epoch)?;
         let was_suspended = rs.suspended;
         rs.liveness = fresh_liveness(&committee);
+        // Held commitments were signed for the ended epoch's rounds and committee.
+        rs.early_commitments.clear();
         rs.suspended = committee.is_none();
         rs.committee = committee;
         // A suspended runtime gets one `Suspended` block, not one per epoch.

@@ -131,17 +131,7 @@ fn finalize(
         good,
         bad,
     }));
-    let block = RuntimeBlockHeader {
-        runtime: runtime.runtime,
-        round: header.round,
-        timestamp: runtime.context.time,
-        header_type: HeaderType::Normal,
-        previous_hash: header.previous_hash,
-        io_root: header.io_root,
-        state_root: header.state_root,
-        messages_hash: header.messages_hash,
-        in_msgs_hash: header.in_msgs_hash,
-    };
+    let block = RuntimeBlockHeader::normal(runtime.runtime, &header, runtime.context.time);
     append_block(state, env, runtime, block, message_results, events)
 }
 

@@ -77,6 +77,22 @@ impl RuntimeBlockHeader {
         }
     }
 
+    /// The `Normal` block that finalizes `results` for `runtime`; `timestamp` is its
+    /// round's context time. A worker that executed the round knows it before the chain.
+    pub fn normal(runtime: RuntimeId, results: &ComputeResultsHeader, timestamp: u64) -> Self {
+        Self {
+            runtime,
+            round: results.round,
+            timestamp,
+            header_type: HeaderType::Normal,
+            previous_hash: results.previous_hash,
+            io_root: results.io_root,
+            state_root: results.state_root,
+            messages_hash: results.messages_hash,
+            in_msgs_hash: results.in_msgs_hash,
+        }
+    }
+
     /// The block that follows this one without results (failed round, epoch transition,
     /// suspension): the state root stays.
     pub fn successor(&self, header_type: HeaderType, timestamp: u64) -> Option<Self> {
@@ -247,6 +263,10 @@ pub struct RuntimeState {
     /// The signed commitments the pool holds (the scheduler's carries the messages; any of
     /// them may become equivocation evidence).
     pub commitments: Vec<SignedCommitment>,
+    /// Primary workers' signed commitments for the round after the one in progress, held
+    /// until it is decided (their signatures and shape checked; their previous block and
+    /// incoming messages are checked when they are added to that round's pool).
+    pub early_commitments: Vec<SignedCommitment>,
     /// Liveness counts of the epoch.
     pub liveness: LivenessStatistics,
     /// What the next round (`last_block.round + 1`) executes with: the block that made the
