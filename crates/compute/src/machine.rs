@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use atoll_consensus::registry::types::TxnSchedulerParameters;
 use atoll_consensus::roothash::pool::ComputeResultsHeader;
 use atoll_consensus::roothash::{
-    EquivocationEvidence, ExecutorCommitmentBody, ProposalHeader, RuntimeBlockHeader, RuntimeState,
-    SignedCommitment,
+    EquivocationEvidence, ExecutorCommitmentBody, ProposalHeader, RoundContext, RuntimeBlockHeader,
+    RuntimeState, SignedCommitment,
 };
 use atoll_engine::gossip::Verdict;
 use atoll_types::{Hash, PublicKey, Round, RuntimeId, RuntimeMessage};
@@ -40,6 +40,9 @@ use crate::{ByzantineMode, EmptyRounds};
 const MAX_IN_MSGS_PER_ROUND: usize = 64;
 /// Attempts to fetch a proposal's missing transactions before giving up on it.
 const FETCH_ATTEMPTS: u32 = 3;
+/// Proposals for the round after the one in progress kept before this node can execute
+/// them (it has not executed the round in progress yet).
+const MAX_FUTURE_PROPOSALS: usize = 8;
 /// Wait before proposing again after a batch could not be built (this node's runtime or
 /// consensus state still catching up).
 const PROPOSE_RETRY: Duration = Duration::from_millis(50);
@@ -57,11 +60,11 @@ pub(crate) enum Effect {
     /// report it with [`Machine::executed`], or [`Machine::fetch_failed`] if its
     /// transactions could not be found (tried again at the next block either way).
     Execute { batch: Executable, backup: bool },
-    /// Build a batch of this node's own as the round's scheduler of `rank` — up to
+    /// Build a batch of this node's own as `round`'s scheduler of `rank` — up to
     /// `candidates` pooled transactions of at most `max_bytes` in all, and `in_msgs`
     /// incoming messages — execute and sign it, and report it with [`Machine::proposed`]
     /// (or [`Machine::not_proposed`] if it could not be built yet).
-    Propose { rank: u64, candidates: usize, max_bytes: usize, in_msgs: u32 },
+    Propose { round: Round, rank: u64, candidates: usize, max_bytes: usize, in_msgs: u32 },
     /// Sign `bodies` (the first is the one to journal; a second is an equivocating mode's)
     /// for the batch of `scheduler` — or re-send the commitment the journal holds for it —
     /// and report them with [`Machine::signed`].
@@ -85,6 +88,33 @@ pub(crate) struct Block {
     pub(crate) state: Option<RuntimeState>,
 }
 
+/// What a batch of one round executes on, as the driver builds it.
+pub(crate) struct Base<'a> {
+    /// The block the round builds on (its hash is the previous hash).
+    pub(crate) previous: &'a RuntimeBlockHeader,
+    /// The state root this node's storage must hold (the latest finalized round's).
+    pub(crate) stored_root: Hash,
+    /// The round's context (time, randomness, message results).
+    pub(crate) context: &'a RoundContext,
+    /// The round in progress, executed and not finalized yet, which this round builds on
+    /// (the batch carries its changes).
+    pub(crate) pending: Option<&'a Executed>,
+    /// Incoming messages the pending round consumes (the batch's come after them).
+    pub(crate) in_msgs_skip: u32,
+}
+
+/// The round after the one in progress, executed ahead (pipelining): this node executed
+/// and committed to the round in progress and knows the block its finalization makes, so
+/// the next round builds on that block before the chain has it. Promoted to the round in
+/// progress when the block comes, dropped when another does.
+struct Ahead {
+    /// The block the round in progress makes if the batch of `on` is finalized.
+    predicted: RuntimeBlockHeader,
+    /// The scheduler of the round in progress whose batch this node executed.
+    on: PublicKey,
+    round: RoundState,
+}
+
 /// One node's view of its runtime's rounds.
 pub(crate) struct Machine {
     me: PublicKey,
@@ -96,6 +126,10 @@ pub(crate) struct Machine {
     queued: usize,
     state: Option<RuntimeState>,
     round: Option<RoundState>,
+    /// The next round, executed ahead.
+    ahead: Option<Ahead>,
+    /// Proposals for the next round that came before it could be executed ahead.
+    future: Vec<(Proposal, ProposalHeader, PublicKey)>,
     /// Finalized rounds in a row without transactions, up to the latest stored.
     empty_streak: u32,
     /// How late the workers' commitments on this node's batches came lately.
@@ -121,6 +155,8 @@ impl Machine {
             queued: 0,
             state: None,
             round: None,
+            ahead: None,
+            future: Vec::new(),
             empty_streak: 0,
             pace: Pace::default(),
             queue: VecDeque::new(),
@@ -143,12 +179,37 @@ impl Machine {
         Some((self.round.as_ref()?, self.state.as_ref()?))
     }
 
+    /// What a batch of `round` executes on: the round in progress, or the one after it
+    /// while it is executed ahead.
+    pub(crate) fn base(&self, round: Round) -> Option<Base<'_>> {
+        let (current, state) = self.round()?;
+        if round == current.round {
+            return Some(Base {
+                previous: &current.previous,
+                stored_root: current.previous.state_root,
+                context: &state.context,
+                pending: None,
+                in_msgs_skip: 0,
+            });
+        }
+        let ahead = self.ahead.as_ref().filter(|a| a.round.round == round)?;
+        let pending = current.executed.get(&ahead.on)?;
+        Some(Base {
+            previous: &ahead.predicted,
+            stored_root: current.previous.state_root,
+            context: &state.next_context,
+            pending: Some(pending),
+            in_msgs_skip: pending.header.in_msgs_count,
+        })
+    }
+
     /// Whether nothing can come due before a transaction enters the pool (`pooled`: its
     /// size now): nothing pooled or queued, no message results unread, no empty round to
     /// come, no commitment on its way to the chain.
     pub(crate) fn idle(&self, pooled: usize) -> bool {
         let Some(round) = self.round.as_ref() else { return true };
-        if round.courier.pending() {
+        if round.courier.pending() || self.ahead.as_ref().is_some_and(|a| a.round.courier.pending())
+        {
             return false;
         }
         pooled + self.queued == 0
@@ -195,12 +256,38 @@ impl Machine {
             if let Some(late) = self.round.as_ref().and_then(|r| r.courier.lateness()) {
                 self.pace.record(late);
             }
-            self.round = RoundState::new(&state, now);
             self.queue.clear();
-            if let Some(round) = &self.round {
-                let (round, previous_hash) = (round.round, round.previous.hash());
-                self.queue.push_back(Effect::Resume { round, previous_hash });
+            match self.ahead.take() {
+                // The block this node predicted: the round executed ahead is in progress,
+                // with what it did so far (nothing to resume).
+                Some(ahead) if ahead.predicted == state.last_block => {
+                    tracing::debug!(
+                        round = ahead.round.round.0,
+                        executed = ahead.round.executed.len(),
+                        "the round executed ahead is in progress"
+                    );
+                    let mut round = ahead.round;
+                    round.start_height = state.last_block_height.0;
+                    self.round = Some(round);
+                }
+                dropped => {
+                    if let Some(ahead) = dropped {
+                        tracing::debug!(
+                            round = ahead.round.round.0,
+                            latest = state.last_block.round.0,
+                            kind = ?state.last_block.header_type,
+                            same_state = ahead.predicted.state_root == state.last_block.state_root,
+                            "a block not predicted"
+                        );
+                    }
+                    self.round = RoundState::new(&state, now);
+                    if let Some(round) = &self.round {
+                        let (round, previous_hash) = (round.round, round.previous.hash());
+                        self.queue.push_back(Effect::Resume { round, previous_hash });
+                    }
+                }
             }
+            self.offer_future(&state);
         }
         // The pool itself says whether the round is being resolved (a height skipped while
         // busy cannot hide the event that declared it).
@@ -260,10 +347,25 @@ impl Machine {
         header: ProposalHeader,
         proposer: PublicKey,
     ) -> Admission {
-        let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_mut()) else {
+        let (Some(state), Some(current)) = (self.state.as_ref(), self.round.as_mut()) else {
             return Admission::Refused;
         };
         let Some(committee) = state.committee.as_ref() else { return Admission::Refused };
+        let next = current.round.checked_next();
+        let round = match self.ahead.as_mut() {
+            Some(ahead) if Some(header.round) == next => &mut ahead.round,
+            None if Some(header.round) == next && header.runtime == self.runtime => {
+                // Kept until this node can execute it ahead (or the round comes).
+                let known = self.future.iter().any(|(p, _, _)| p.header == proposal.header);
+                let worker = committee.pool.rank(&proposer, header.round).is_some();
+                if !worker || known || self.future.len() >= MAX_FUTURE_PROPOSALS {
+                    return Admission::Refused;
+                }
+                self.future.push((proposal, header, proposer));
+                return Admission::Kept { new: true };
+            }
+            _ => current,
+        };
         let rank = committee.pool.rank(&proposer, round.round);
         let offered = proposal.header.clone();
         let admission = round.admit(&self.runtime, rank, proposal, header, proposer);
@@ -284,17 +386,19 @@ impl Machine {
         signed: SignedCommitment,
         now: Instant,
     ) -> Verdict {
-        let Some((state, round)) = self.state.as_ref().zip(self.round.as_mut()) else {
+        let me = (self.me, self.height, self.mode.gathers());
+        let Some(state) = self.state.as_ref() else { return Verdict::Ignore };
+        let Some(round) = round_of(&mut self.round, &mut self.ahead, body.round) else {
             return Verdict::Ignore;
         };
         let Some(committee) = state.committee.as_ref().map(|c| &c.pool) else {
             return Verdict::Ignore;
         };
         let member = committee.workers.contains(&node) || committee.backups.contains(&node);
-        if body.runtime != self.runtime || body.round != round.round || !member {
+        if body.runtime != self.runtime || !member {
             return Verdict::Ignore;
         }
-        let cx = courier_context(state, round, (self.me, self.height, self.mode.gathers()), now);
+        let cx = courier_context(state, round, me, now);
         round.courier.offered(&cx, node, body, signed);
         Verdict::Accept
     }
@@ -303,10 +407,9 @@ impl Machine {
 
     /// This node executed `scheduler`'s batch (as a `backup` or a worker): it commits to it.
     pub(crate) fn executed(&mut self, scheduler: PublicKey, backup: bool, executed: Executed) {
-        let Some(round) = self.round.as_mut() else { return };
-        if executed.header.round != round.round {
+        let Some(round) = round_of(&mut self.round, &mut self.ahead, executed.header.round) else {
             return;
-        }
+        };
         let header = executed.header.clone();
         let messages =
             if scheduler == self.me { executed.result.messages.clone() } else { Vec::new() };
@@ -314,7 +417,8 @@ impl Machine {
         if backup {
             round.backup_done = true;
         }
-        self.commit(scheduler, Some(header), messages, backup);
+        let round = header.round;
+        self.commit(round, scheduler, Some(header), messages, backup);
     }
 
     /// `scheduler`'s transactions could not be found (in the pool nor from peers): one try
@@ -335,18 +439,15 @@ impl Machine {
         executed: Executed,
     ) {
         let me = self.me;
-        let Some(round) = self.round.as_mut() else { return };
-        if header.round != round.round {
-            return;
-        }
+        let Some(round) = round_of(&mut self.round, &mut self.ahead, header.round) else { return };
         round.proposals.insert(rank, (proposal, header, me));
         self.executed(me, false, executed);
     }
 
     /// A batch of this node's own could not be built yet (its runtime or consensus state is
     /// catching up): proposing is tried again shortly.
-    pub(crate) fn not_proposed(&mut self, now: Instant) {
-        if let Some(round) = self.round.as_mut() {
+    pub(crate) fn not_proposed(&mut self, round: Round, now: Instant) {
+        if let Some(round) = round_of(&mut self.round, &mut self.ahead, round) {
             round.proposed = false;
             round.propose_after = Some(now + PROPOSE_RETRY);
         }
@@ -372,11 +473,11 @@ impl Machine {
             return;
         }
         let Some(first) = signed.into_iter().next() else { return };
-        let rank = self.my_rank().unwrap_or(0);
+        let Ok(number) = first.decode_verified_elsewhere().map(|b| b.round) else { return };
+        let rank = self.my_rank_in(number).unwrap_or(0);
         let timeout = self.propose_batch_timeout();
-        let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_mut()) else {
-            return;
-        };
+        let Some(state) = self.state.as_ref() else { return };
+        let Some(round) = round_of(&mut self.round, &mut self.ahead, number) else { return };
         let took = round.executed.get(&scheduler).map_or(Duration::ZERO, |e| e.took);
         let cx = courier_context(state, round, (self.me, self.height, self.mode.gathers()), now);
         let sends = if backup {
@@ -393,6 +494,7 @@ impl Machine {
         self.queue.extend(sends.into_iter().map(Effect::Dispatch));
         // The node that gathers it may have submitted without it already.
         self.note_landed(now);
+        self.open_ahead(now);
     }
 
     // ---- what is next ----
@@ -422,11 +524,121 @@ impl Machine {
         if !self.queue.is_empty() {
             return;
         }
+        let me = (self.me, self.height, self.mode.gathers());
         if let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_mut()) {
-            let cx =
-                courier_context(state, round, (self.me, self.height, self.mode.gathers()), now);
+            let cx = courier_context(state, round, me, now);
             self.queue.extend(round.courier.due(&cx).into_iter().map(Effect::Dispatch));
         }
+        if self.queue.is_empty() {
+            self.decide_ahead(now, pooled);
+        }
+    }
+
+    // ---- the next round, ahead ----
+
+    /// Opens the next round ahead once this node (an honest primary worker) executed and
+    /// committed to a batch of the round in progress and no discrepancy is declared: it
+    /// builds on the block that batch's finalization makes. The best-ranked such batch is
+    /// the one the chain finalizes first.
+    fn open_ahead(&mut self, now: Instant) {
+        if self.mode != ByzantineMode::Honest || self.my_rank().is_none() {
+            return;
+        }
+        let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_ref()) else {
+            return;
+        };
+        let Some(committee) = state.committee.as_ref() else { return };
+        if round.discrepancy.is_some() {
+            return;
+        }
+        let best = round
+            .executed
+            .iter()
+            .filter(|(scheduler, _)| round.committed.contains(*scheduler))
+            .filter_map(|(s, e)| Some((committee.pool.rank(s, round.round)?, *s, e)))
+            .min_by_key(|(rank, _, _)| *rank);
+        let Some((_, on, executed)) = best else { return };
+        let predicted =
+            RuntimeBlockHeader::normal(self.runtime, &executed.header, state.context.time);
+        if self.ahead.as_ref().is_some_and(|a| a.predicted == predicted) {
+            return;
+        }
+        let Some(next) = RoundState::after(predicted.clone(), self.height, now) else { return };
+        tracing::debug!(round = next.round.0, "executing the next round ahead");
+        self.ahead = Some(Ahead { predicted, on, round: next });
+        if let Some(state) = self.state.take() {
+            self.offer_future(&state);
+            self.state = Some(state);
+        }
+    }
+
+    /// Offers the proposals kept for a later round to the rounds now open; keeps those
+    /// still for a later one.
+    fn offer_future(&mut self, state: &RuntimeState) {
+        let Some(committee) = state.committee.as_ref() else {
+            self.future.clear();
+            return;
+        };
+        for (proposal, header, proposer) in std::mem::take(&mut self.future) {
+            let current = self.round.as_ref().map(|r| r.round);
+            let ahead = self.ahead.as_ref().map(|a| a.round.round);
+            if current.and_then(Round::checked_next) == Some(header.round) && ahead.is_none() {
+                self.future.push((proposal, header, proposer));
+                continue;
+            }
+            let Some(round) = round_of(&mut self.round, &mut self.ahead, header.round) else {
+                continue;
+            };
+            let rank = committee.pool.rank(&proposer, round.round);
+            // Equivocation is reported once the proposals reach the round in progress.
+            let _ = round.admit(&self.runtime, rank, proposal, header, proposer);
+        }
+    }
+
+    /// The next round's work while it is ahead: execute its first-ranked proposal, propose
+    /// it as its first-ranked scheduler, and send what its courier says is due.
+    fn decide_ahead(&mut self, now: Instant, pooled: usize) {
+        let height = self.height;
+        let me = (self.me, height, self.mode.gathers());
+        let rank = self.ahead.as_ref().and_then(|a| self.my_rank_in(a.round.round));
+        let params = self.params;
+        let queued = self.queued;
+        let (Some(state), Some(ahead)) = (self.state.as_ref(), self.ahead.as_mut()) else {
+            return;
+        };
+        let round = &mut ahead.round;
+        if let Some(batch) = round.executable(height, 1).into_iter().find(|b| {
+            state.committee.as_ref().and_then(|c| c.pool.rank(&b.scheduler, round.round)) == Some(0)
+        }) {
+            round.tried.insert(batch.scheduler, height);
+            self.queue.push_back(Effect::Execute { batch, backup: false });
+            return;
+        }
+        if let (Some(0), Some(params), true) = (rank, params, self.mode.proposes()) {
+            let consumed = self
+                .round
+                .as_ref()
+                .and_then(|r| r.executed.get(&ahead.on))
+                .map_or(0, |e| e.header.in_msgs_count as usize);
+            let queued = queued.saturating_sub(consumed);
+            let waited = now.saturating_duration_since(round.started);
+            let full = pooled >= params.max_batch_size as usize;
+            let flushed = waited >= Duration::from_millis(params.batch_flush_timeout_ms);
+            let retry = round.propose_after.is_some_and(|at| now < at);
+            if !round.proposed && !retry && pooled + queued > 0 && (full || flushed) {
+                round.proposed = true;
+                self.queue.push_back(Effect::Propose {
+                    round: round.round,
+                    rank: 0,
+                    candidates: (params.max_batch_size as usize).saturating_mul(2),
+                    max_bytes: params.max_batch_size_bytes as usize,
+                    in_msgs: queued.min(MAX_IN_MSGS_PER_ROUND) as u32,
+                });
+                return;
+            }
+        }
+        let cx = courier_context(state, round, me, now);
+        self.queue.extend(round.courier.due(&cx).into_iter().map(Effect::Dispatch));
     }
 
     /// Once per block: the round's proposals, if a scheduler committed on chain to a batch
@@ -479,7 +691,8 @@ impl Machine {
             // already: the commitment the journal holds is sent again.
             Some((results, messages)) => {
                 round.backup_done = true;
-                self.commit(scheduler, Some(results), messages, true);
+                let round = round.round;
+                self.commit(round, scheduler, Some(results), messages, true);
             }
             None => {
                 let batch = Executable { proposal, header, scheduler };
@@ -516,6 +729,7 @@ impl Machine {
         }
         round.proposed = true;
         self.queue.push_back(Effect::Propose {
+            round: round.round,
             rank,
             // Twice the batch size in candidates: the runtime leaves out what fails to
             // authenticate and keeps filling from the rest, up to the batch limits.
@@ -530,6 +744,7 @@ impl Machine {
     /// which the driver re-sends from the journal, never signed anew.
     fn commit(
         &mut self,
+        round: Round,
         scheduler: PublicKey,
         header: Option<ComputeResultsHeader>,
         messages: Vec<RuntimeMessage>,
@@ -538,7 +753,7 @@ impl Machine {
         if !self.mode.commits() {
             return;
         }
-        let Some(round) = self.round.as_mut() else { return };
+        let Some(round) = round_of(&mut self.round, &mut self.ahead, round) else { return };
         if !round.start_commit(scheduler, backup) {
             return;
         }
@@ -559,16 +774,28 @@ impl Machine {
         let (Some(state), Some(round)) = (self.state.as_ref(), self.round.as_mut()) else {
             return;
         };
-        let cx = courier_context(state, round, (self.me, self.height, self.mode.gathers()), now);
+        let me = (self.me, self.height, self.mode.gathers());
+        let cx = courier_context(state, round, me, now);
         round.courier.on_chain(&cx, state.commitment_bodies(), state.pool.as_ref());
+        if let Some(ahead) = self.ahead.as_mut() {
+            // The chain holds the next round's commitments until this one is decided.
+            let held = state
+                .early_commitments
+                .iter()
+                .filter_map(|c| Some((*c.signer(), c.decode_verified_elsewhere().ok()?)));
+            let cx = courier_context(state, &ahead.round, me, now);
+            ahead.round.courier.on_chain(&cx, held, None);
+        }
     }
 
     // ---- the committee ----
 
     fn my_rank(&self) -> Option<u64> {
-        let state = self.state.as_ref()?;
-        let round = self.round.as_ref()?;
-        state.committee.as_ref()?.pool.rank(&self.me, round.round)
+        self.my_rank_in(self.round.as_ref()?.round)
+    }
+
+    fn my_rank_in(&self, round: Round) -> Option<u64> {
+        self.state.as_ref()?.committee.as_ref()?.pool.rank(&self.me, round)
     }
 
     fn is_backup(&self) -> bool {
@@ -596,6 +823,18 @@ impl Machine {
             rank,
             &self.me,
         )
+    }
+}
+
+/// The round numbered `number`: the one in progress or the one ahead of it.
+fn round_of<'a>(
+    current: &'a mut Option<RoundState>,
+    ahead: &'a mut Option<Ahead>,
+    number: Round,
+) -> Option<&'a mut RoundState> {
+    match current {
+        Some(round) if round.round == number => Some(round),
+        _ => ahead.as_mut().map(|a| &mut a.round).filter(|r| r.round == number),
     }
 }
 

@@ -134,7 +134,11 @@ impl RoundState {
     }
 
     /// The round after block `previous`, made at consensus height `start_height`.
-    fn after(previous: RuntimeBlockHeader, start_height: u64, now: Instant) -> Option<Self> {
+    pub(crate) fn after(
+        previous: RuntimeBlockHeader,
+        start_height: u64,
+        now: Instant,
+    ) -> Option<Self> {
         Some(Self {
             round: previous.round.checked_next()?,
             previous,

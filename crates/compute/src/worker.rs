@@ -8,7 +8,7 @@
 //! proposals and commitments from the p2p network; wall-clock time only paces the
 //! proposer's batching and the commitments' gathering.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,9 @@ use atoll_consensus::roothash::{
     RuntimeBlockHeader, RuntimeState, SignedCommitment,
 };
 use atoll_consensus::{registry, Fee, Transaction};
-use atoll_runtime_host::{ExecuteBatch, ExecuteResult, ExecutionMode, IncomingMessage};
+use atoll_runtime_host::{
+    ExecuteBatch, ExecuteResult, ExecutionMode, IncomingMessage, PendingRound,
+};
 use atoll_types::runtime_message::{in_messages_hash, messages_hash};
 use atoll_types::{Address, Hash, PublicKey, Round, Signed, Signer};
 use tokio::sync::mpsc;
@@ -193,8 +195,8 @@ impl Worker {
                 }
             }
             Effect::Execute { batch, backup } => self.execute(batch, backup).await?,
-            Effect::Propose { rank, candidates, max_bytes, in_msgs } => {
-                self.propose(rank, (candidates, max_bytes), in_msgs).await?
+            Effect::Propose { round, rank, candidates, max_bytes, in_msgs } => {
+                self.propose(round, rank, (candidates, max_bytes), in_msgs).await?
             }
             Effect::Commit { scheduler, bodies, backup } => self.sign(scheduler, bodies, backup)?,
             Effect::Publish(proposal) => {
@@ -522,49 +524,58 @@ impl Worker {
             return Ok(());
         };
         let Some((batch, incoming)) =
-            self.batch(ExecutionMode::Execute, txs, header.in_msgs_count)?
+            self.batch(ExecutionMode::Execute, txs, header.round, header.in_msgs_count)?
         else {
             return Ok(());
         };
         let (result, took) = self.run_batch(batch).await?;
-        let results = self.results_header(&result, &incoming);
+        let results = self.results_header(header.round, &result, &incoming);
         self.keep_executed(&results, &result)?;
         self.machine.executed(scheduler, backup, Executed { result, header: results, took });
         Ok(())
     }
 
-    /// The batch request for the round in progress, with `in_msgs_count` queued deposits
-    /// (`None` if the queue holds fewer).
+    /// The batch request for `round` (the one in progress, or the next one executed ahead on
+    /// top of it), with `in_msgs_count` queued deposits (`None` if the queue holds fewer,
+    /// or the round is not open).
     fn batch(
         &self,
         mode: ExecutionMode,
         txs: Vec<Vec<u8>>,
+        round: Round,
         in_msgs_count: u32,
     ) -> Result<Option<(ExecuteBatch, Vec<IncomingMessage>)>, ComputeError> {
-        let Some((round, state)) = self.machine.round() else { return Ok(None) };
+        let Some(base) = self.machine.base(round) else { return Ok(None) };
         let storage = self.shared.storage().latest()?;
-        if storage.hash != round.previous.state_root {
-            tracing::debug!(round = round.round.0, "runtime state not synced yet");
+        if storage.hash != base.stored_root {
+            tracing::debug!(round = round.0, "runtime state not synced yet");
             return Ok(None);
         }
         let tree = state_at(&self.shared.node, self.machine.height())?;
-        let incoming =
-            roothash::incoming_queue(&tree, &self.shared.runtime, in_msgs_count as usize)
+        let (skip, count) = (base.in_msgs_skip as usize, in_msgs_count as usize);
+        let mut incoming =
+            roothash::incoming_queue(&tree, &self.shared.runtime, skip.saturating_add(count))
                 .map_err(state_err)?;
-        if incoming.len() != in_msgs_count as usize {
+        if incoming.len() != skip.saturating_add(count) {
             return Ok(None);
         }
+        let incoming = incoming.split_off(skip);
+        let pending = base.pending.map(|executed| PendingRound {
+            round: executed.header.round,
+            state_write_log: executed.result.state_write_log.clone(),
+            state_root: executed.result.state_root,
+        });
         Ok(Some((
             ExecuteBatch {
                 mode,
-                round: round.round,
-                time: state.context.time,
-                randomness: state.context.randomness(&self.shared.runtime, round.round),
+                round,
+                time: base.context.time,
+                randomness: base.context.randomness(&self.shared.runtime, round),
                 state: storage,
                 txs,
                 incoming: incoming.clone(),
-                message_results: state.context.message_results.clone(),
-                pending: None,
+                message_results: base.context.message_results.clone(),
+                pending,
             },
             incoming,
         )))
@@ -585,13 +596,11 @@ impl Worker {
 
     fn results_header(
         &self,
+        round: Round,
         result: &ExecuteResult,
         incoming: &[IncomingMessage],
     ) -> ComputeResultsHeader {
-        let (round, previous_hash) = self
-            .machine
-            .round()
-            .map_or((Round(0), Hash::ZERO), |(r, _)| (r.round, r.previous.hash()));
+        let previous_hash = self.machine.base(round).map_or(Hash::ZERO, |b| b.previous.hash());
         ComputeResultsHeader {
             round,
             previous_hash,
@@ -610,25 +619,39 @@ impl Worker {
     /// proposal of it as the scheduler of `rank`.
     async fn propose(
         &mut self,
+        round: Round,
         rank: u64,
         (candidates, max_bytes): (usize, usize),
         in_msgs: u32,
     ) -> Result<(), ComputeError> {
-        let txs =
-            self.shared.pool.lock().map_or_else(|_| Vec::new(), |p| p.batch(candidates, max_bytes));
-        let Some((batch, incoming)) = self.batch(ExecutionMode::Schedule, txs, in_msgs)? else {
-            self.machine.not_proposed(Instant::now());
+        // Ahead of the round in progress, its batch's transactions are still pooled: they
+        // are left out (picked on top of the candidates).
+        let taken: HashSet<Hash> = self
+            .machine
+            .base(round)
+            .and_then(|b| b.pending)
+            .map(|e| e.result.txs.iter().map(|t| Hash::digest(t)).collect())
+            .unwrap_or_default();
+        let txs = self.shared.pool.lock().map_or_else(
+            |_| Vec::new(),
+            |p| p.batch(candidates.saturating_add(taken.len()), max_bytes),
+        );
+        let txs = txs.into_iter().filter(|t| !taken.contains(&Hash::digest(t))).collect();
+        let Some((batch, incoming)) = self.batch(ExecutionMode::Schedule, txs, round, in_msgs)?
+        else {
+            self.machine.not_proposed(round, Instant::now());
             return Ok(());
         };
         let (result, took) = self.run_batch(batch).await?;
         let honest: Vec<Hash> = result.txs.iter().map(|t| Hash::digest(t)).collect();
         let (tx_hashes, claimed) =
             self.machine.mode().proposed_batch(honest, self.machine.height());
-        let Some((round, _)) = self.machine.round() else { return Ok(()) };
+        let Some(base) = self.machine.base(round) else { return Ok(()) };
+        let ahead = base.pending.is_some();
         let header = ProposalHeader {
             runtime: self.shared.runtime,
-            round: round.round,
-            previous_hash: round.previous.hash(),
+            round,
+            previous_hash: base.previous.hash(),
             batch_hash: claimed,
             in_msgs_count: incoming.len() as u32,
         };
@@ -638,9 +661,15 @@ impl Worker {
         // On disk before anyone sees it: after a restart this proposal is re-sent, never
         // replaced by another.
         self.journal.record_proposal(header.round, header.previous_hash, &proposal)?;
-        tracing::info!(round = header.round.0, rank, txs = result.txs.len(), "proposing a batch");
+        tracing::info!(
+            round = header.round.0,
+            rank,
+            txs = result.txs.len(),
+            ahead,
+            "proposing a batch"
+        );
         self.p2p.publish(GossipMessage::Proposal(proposal.clone()));
-        let results = self.results_header(&result, &incoming);
+        let results = self.results_header(round, &result, &incoming);
         self.keep_executed(&results, &result)?;
         self.shared.remember_proposal(header.round, &proposal);
         self.machine.proposed(rank, proposal, header, Executed { result, header: results, took });
@@ -660,8 +689,9 @@ impl Worker {
         bodies: Vec<ExecutorCommitmentBody>,
         backup: bool,
     ) -> Result<(), ComputeError> {
-        let Some((round, _)) = self.machine.round() else { return Ok(()) };
-        let (round_number, previous_hash) = (round.round, round.previous.hash());
+        let Some(round_number) = bodies.first().map(|b| b.round) else { return Ok(()) };
+        let Some(base) = self.machine.base(round_number) else { return Ok(()) };
+        let previous_hash = base.previous.hash();
         let now = Instant::now();
         if let Some(signed) = self.journal.commitment(round_number, previous_hash, &scheduler) {
             let signed = signed.clone();

@@ -393,3 +393,107 @@ fn byzantine_modes_change_only_what_they_claim() {
     m.on_block(block(START + 1, runtime_state(None, Vec::new())), t1);
     assert_eq!(submissions(&drain(&mut m, t1, 0)), vec![vec![key(4)]]);
 }
+
+/// The worker ranked first in round 6.
+fn first_in_round_6() -> u8 {
+    (1..=4).find(|i| committee().rank(&key(*i), Round(6)) == Some(0)).expect("a first rank")
+}
+
+/// Node `by`'s proposal for round 6 on top of `previous` (the block round 5 makes).
+fn proposal_ahead(by: u8, previous: &RuntimeBlockHeader) -> (Proposal, ProposalHeader) {
+    let tx_hashes = vec![Hash::digest(b"next")];
+    let header = ProposalHeader {
+        runtime: RUNTIME,
+        round: Round(6),
+        previous_hash: previous.hash(),
+        batch_hash: batch_hash(&tx_hashes),
+        in_msgs_count: 0,
+    };
+    (Proposal { header: Signed::sign(&signer(by), &chain(), &header), tx_hashes }, header)
+}
+
+/// The chain after round 5 was finalized as `block` at `START + 1`.
+fn after_round_5(block: RuntimeBlockHeader) -> Block {
+    let mut state = runtime_state(Some(CommitmentPool::new(Round(6))), Vec::new());
+    state.last_block = block;
+    state.last_block_height = Height(START + 1);
+    self::block(START + 1, state)
+}
+
+/// A worker that is neither round 5's scheduler (node 4) nor round 6's first.
+fn pipelining_worker() -> u8 {
+    let first = first_in_round_6();
+    (1..=3).find(|i| *i != first).expect("a worker")
+}
+
+#[test]
+fn a_worker_executes_the_next_round_ahead_and_goes_on_with_it_when_its_block_comes() {
+    let t0 = Instant::now();
+    let (w, next) = (pipelining_worker(), first_in_round_6());
+    let mut m = node(w, ByzantineMode::Honest, t0);
+    let (p, h) = proposal(4, &[b"a"]);
+    m.proposal(p, h, key(4));
+    assert!(gossiped_alone(&execute_and_sign(&mut m, w, false, t0), w));
+    // Round 5's block as this node expects it, from its own result: round 6 builds on it.
+    let mine = executed(ROUND, Hash::digest(b"s"), Hash::ZERO).header;
+    let predicted = RuntimeBlockHeader::normal(RUNTIME, &mine, 0);
+    let (p, h) = proposal_ahead(next, &predicted);
+    assert_eq!(m.proposal(p, h, key(next)), Admission::Kept { new: true });
+    let Some(Effect::Execute { batch, backup: false }) = m.poll(t0, 0) else {
+        panic!("expected round 6's batch to execute ahead");
+    };
+    assert_eq!((batch.header.round, batch.scheduler), (Round(6), key(next)));
+    let base = m.base(Round(6)).expect("round 6 is open");
+    assert_eq!(base.previous, &predicted);
+    assert_eq!(base.pending.map(|e| e.header.round), Some(ROUND), "on round 5's changes");
+    m.executed(key(next), false, executed(Round(6), Hash::digest(b"six"), Hash::ZERO));
+    let commit = m.poll(t0, 0).expect("round 6's commitment to sign");
+    sign(&mut m, w, commit, t0);
+    assert!(gossiped_alone(&drain(&mut m, t0, 0), w), "to round 6's scheduler");
+
+    // The block comes as predicted: round 6 is in progress, done already.
+    m.on_block(after_round_5(predicted.clone()), t0);
+    let (round, _) = m.round().expect("a round");
+    assert_eq!((round.round, round.previous.clone()), (Round(6), predicted));
+    assert!(m.base(Round(6)).expect("open").pending.is_none(), "round 5 is stored now");
+    assert!(drain(&mut m, t0, 0).is_empty(), "nothing resumed, executed or signed again");
+}
+
+#[test]
+fn a_proposal_before_its_time_waits_and_a_block_not_predicted_drops_the_round_ahead() {
+    let t0 = Instant::now();
+    let (w, next) = (pipelining_worker(), first_in_round_6());
+    let mut m = node(w, ByzantineMode::Honest, t0);
+    let mine = executed(ROUND, Hash::digest(b"s"), Hash::ZERO).header;
+    let predicted = RuntimeBlockHeader::normal(RUNTIME, &mine, 0);
+    // Round 6's proposal comes before this node executed round 5: kept for later.
+    let (p6, h6) = proposal_ahead(next, &predicted);
+    assert_eq!(m.proposal(p6, h6, key(next)), Admission::Kept { new: true });
+    let (p, h) = proposal(4, &[b"a"]);
+    m.proposal(p, h, key(4));
+    let effects = execute_and_sign(&mut m, w, false, t0);
+    let ahead = effects
+        .iter()
+        .any(|e| matches!(e, Effect::Execute { batch, .. } if batch.header.round == Round(6)));
+    assert!(ahead, "the kept proposal executes ahead: {effects:?}");
+
+    // Round 5 is finalized with other results: round 6 starts over on the real block.
+    let other = RuntimeBlockHeader { state_root: Hash::digest(b"other"), ..predicted };
+    m.on_block(after_round_5(other.clone()), t0);
+    assert_eq!(m.round().map(|(r, _)| r.previous.clone()), Some(other));
+    assert!(matches!(m.poll(t0, 0), Some(Effect::Resume { round: Round(6), .. })));
+}
+
+#[test]
+fn byzantine_nodes_do_not_execute_ahead() {
+    let t0 = Instant::now();
+    let (w, next) = (pipelining_worker(), first_in_round_6());
+    let mut m = node(w, ByzantineMode::Straggler, t0);
+    let (p, h) = proposal(4, &[b"a"]);
+    m.proposal(p, h, key(4));
+    drain(&mut m, t0, 0);
+    let mine = executed(ROUND, Hash::digest(b"s"), Hash::ZERO).header;
+    let (p, h) = proposal_ahead(next, &RuntimeBlockHeader::normal(RUNTIME, &mine, 0));
+    m.proposal(p, h, key(next));
+    assert!(m.base(Round(6)).is_none(), "no round ahead");
+}
