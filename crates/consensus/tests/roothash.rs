@@ -746,6 +746,45 @@ fn evidence_of_two_proposals_slashes_the_proposer_and_rewards_the_reporter() {
     assert_code(n.chain.run(tx), "roothash", 15);
 }
 
+#[test]
+fn what_a_node_signed_on_two_different_blocks_is_no_equivocation() {
+    // A worker that executed round 2 ahead, on the block it expected round 1 to make, signs
+    // again when round 1 makes another: only one of the two can ever count.
+    let mut n = net(0);
+    let expected = predicted_block(&n, &n.header(b"one"));
+    let w = n.workers()[0];
+    let scheduler = n.ranked_in(Round(2), 0);
+    let ahead = ComputeResultsHeader {
+        round: Round(2),
+        previous_hash: expected.hash(),
+        ..n.header(b"two")
+    };
+    let ahead = n.signed(&w, scheduler, Some(ahead), vec![]);
+    let proposed_ahead = {
+        let header = ProposalHeader {
+            runtime: RUNTIME,
+            round: Round(2),
+            previous_hash: expected.hash(),
+            batch_hash: Hash::digest(b"two"),
+            in_msgs_count: 0,
+        };
+        Signed::sign(&n.key(&scheduler).identity, &n.chain.chain_context(), &header)
+    };
+    finalize_round(&mut n, b"other");
+    let again = n.signed(&w, scheduler, Some(n.header(b"two on the real block")), vec![]);
+    let proposed_again = n.proposal(&scheduler, b"two on the real block");
+    let reporter = usize::from(n.key(&w).entity == 0 || n.key(&scheduler).entity == 0);
+    let reporter = common::signer(if reporter == 1 { 2 } else { 0 });
+    for evidence in [
+        EquivocationEvidence::Commitments(ahead, again),
+        EquivocationEvidence::Proposals(proposed_ahead, proposed_again),
+    ] {
+        let body = Evidence { runtime: RUNTIME, evidence };
+        let tx = n.chain.tx_by(&reporter, EVIDENCE, &body);
+        assert_code(n.chain.run(tx), "roothash", 15);
+    }
+}
+
 /// [S] finding 18: an equivocating node reporting its own proposals was paid part of its
 /// own slash.
 #[test]

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use atoll_mkvs::{KeyValueRead, Overlay};
 use atoll_types::runtime_message::messages_hash;
 use atoll_types::{
-    Address, Amount, ChainContext, Epoch, PublicKey, Round, RuntimeId, Signable, Signed,
+    Address, Amount, ChainContext, Epoch, Hash, PublicKey, Round, RuntimeId, Signable, Signed,
 };
 
 use super::state::{mark_punished, parameters, runtime_state, was_punished};
@@ -172,6 +172,10 @@ trait RoundSigned: Signable + PartialEq {
     fn round(&self) -> Round;
     /// What else two of them must share to conflict: the batch a commitment is about.
     fn slot(&self) -> Option<PublicKey>;
+    /// The runtime block it builds on, if it names one. Two built on different blocks do
+    /// not conflict: the chain can only ever take the one on the block that came (a worker
+    /// that executed a round ahead on the block it expected signs again on another).
+    fn parent(&self) -> Option<Hash>;
     /// Whether the chain would have accepted it from `signer`: only well-formed things
     /// prove anything (a malformed one can be told apart from an honest re-send).
     fn well_formed(&self, signer: &PublicKey) -> bool;
@@ -186,6 +190,9 @@ impl RoundSigned for ExecutorCommitmentBody {
     }
     fn slot(&self) -> Option<PublicKey> {
         Some(self.scheduler)
+    }
+    fn parent(&self) -> Option<Hash> {
+        self.header.as_ref().map(|h| h.previous_hash)
     }
     fn well_formed(&self, signer: &PublicKey) -> bool {
         match &self.header {
@@ -212,13 +219,16 @@ impl RoundSigned for ProposalHeader {
     fn slot(&self) -> Option<PublicKey> {
         None
     }
+    fn parent(&self) -> Option<Hash> {
+        Some(self.previous_hash)
+    }
     fn well_formed(&self, _signer: &PublicKey) -> bool {
         true
     }
 }
 
 /// The signer and round if `a` and `b` are two different, validly signed things by one
-/// node for the same round (and batch) of `runtime`.
+/// node for the same round (and batch) of `runtime`, on the same runtime block.
 fn conflict<T: RoundSigned>(
     a: &Signed<T>,
     b: &Signed<T>,
@@ -236,6 +246,11 @@ fn conflict<T: RoundSigned>(
     }
     if x.round() != y.round() || x.slot() != y.slot() {
         return Err("not for the same round and batch");
+    }
+    if let (Some(p), Some(q)) = (x.parent(), y.parent()) {
+        if p != q {
+            return Err("built on different runtime blocks");
+        }
     }
     if !x.well_formed(a.signer()) || !y.well_formed(b.signer()) {
         return Err("not well-formed");
