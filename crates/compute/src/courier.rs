@@ -211,6 +211,13 @@ impl Courier {
         sends
     }
 
+    /// The round became the one in progress at `height`, having been executed ahead: the
+    /// workers' commitments on this node's batch are awaited until the next block from
+    /// there (while ahead, blocks that finalize the previous round do not count).
+    pub(crate) fn round_started(&mut self, height: u64) {
+        self.gathering.rebase(height.saturating_add(1));
+    }
+
     /// Whether a commitment is on its way: held to submit with others, or waiting for
     /// another node to bring it.
     pub(crate) fn pending(&self) -> bool {

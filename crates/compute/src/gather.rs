@@ -180,6 +180,14 @@ impl Gathering {
         true
     }
 
+    /// Moves the block-height part of the deadline to `height` (a round executed ahead
+    /// waits, by height, only once it is the round in progress).
+    pub(crate) fn rebase(&mut self, height: u64) {
+        if let Some(deadline) = self.deadline.as_mut() {
+            deadline.height = height;
+        }
+    }
+
     /// Submits as soon as `votes` agreeing votes are held, without waiting for every
     /// voter: the backups' majority resolves a discrepancy, and the rest follow as they
     /// come.

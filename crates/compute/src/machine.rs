@@ -268,6 +268,7 @@ impl Machine {
                     );
                     let mut round = ahead.round;
                     round.start_height = state.last_block_height.0;
+                    round.courier.round_started(self.height);
                     self.round = Some(round);
                 }
                 dropped => {
@@ -474,6 +475,7 @@ impl Machine {
         }
         let Some(first) = signed.into_iter().next() else { return };
         let Ok(number) = first.decode_verified_elsewhere().map(|b| b.round) else { return };
+        let ahead = self.round.as_ref().is_some_and(|r| r.round != number);
         let rank = self.my_rank_in(number).unwrap_or(0);
         let timeout = self.propose_batch_timeout();
         let Some(state) = self.state.as_ref() else { return };
@@ -486,7 +488,11 @@ impl Machine {
             // After an idle spell the next rank's turn counts from the first work, as the
             // proposals' turns do (from the round's start it would long have come).
             let turn = (round.turns_from(self.height), rank, timeout);
-            let deadline = Deadline::new(now, self.pace.wait(took), self.height, turn);
+            let mut deadline = Deadline::new(now, self.pace.wait(took), self.height, turn);
+            if ahead {
+                // No block counts until the round is in progress (`round_started`).
+                deadline.height = u64::MAX;
+            }
             round.courier.own_batch(&cx, first, deadline)
         } else {
             round.courier.for_scheduler(&cx, scheduler, first, took)

@@ -497,3 +497,45 @@ fn byzantine_nodes_do_not_execute_ahead() {
     m.proposal(p, h, key(next));
     assert!(m.base(Round(6)).is_none(), "no round ahead");
 }
+
+#[test]
+fn a_scheduler_ahead_gathers_its_workers_commitments_past_the_block_that_starts_its_round() {
+    let t0 = Instant::now();
+    let next = first_in_round_6();
+    let mut m = node(next, ByzantineMode::Honest, t0);
+    let (p, h) = proposal(4, &[b"a"]);
+    m.proposal(p, h, key(4));
+    execute_and_sign(&mut m, next, false, t0);
+    // Round 6 ahead: past the flush timeout with transactions pooled, it proposes.
+    let t1 = t0 + Duration::from_millis(150);
+    let Some(Effect::Propose { round: Round(6), rank: 0, .. }) = m.poll(t1, 3) else {
+        panic!("expected a proposal for round 6, ahead");
+    };
+    let mine = executed(ROUND, Hash::digest(b"s"), Hash::ZERO).header;
+    let predicted = RuntimeBlockHeader::normal(RUNTIME, &mine, 0);
+    let (p, h) = proposal_ahead(next, &predicted);
+    m.proposed(0, p, h, executed(Round(6), Hash::digest(b"six"), Hash::ZERO));
+    let commit = m.poll(t1, 0).expect("its own commitment to sign");
+    sign(&mut m, next, commit, t1);
+    assert!(submissions(&drain(&mut m, t1, 0)).is_empty(), "held for the workers'");
+    // The block that finalizes round 5 starts round 6: its own commitment still waits.
+    m.on_block(after_round_5(predicted), t1);
+    assert!(submissions(&drain(&mut m, t1, 0)).is_empty(), "not alone at the round's start");
+    let six = |by: u8| {
+        let body = ExecutorCommitmentBody {
+            runtime: RUNTIME,
+            round: Round(6),
+            scheduler: key(next),
+            header: Some(executed(Round(6), Hash::digest(b"six"), Hash::ZERO).header),
+            messages: Vec::new(),
+        };
+        Signed::sign(&signer(by), &chain(), &body)
+    };
+    for w in (1..=4).filter(|w| *w != next) {
+        let c = six(w);
+        let body = c.open(&chain()).expect("signed");
+        m.commitment(key(w), &body, c, t1);
+    }
+    let effects = drain(&mut m, t1, 0);
+    assert_eq!(submissions(&effects), vec![sorted((1..=4).map(key).collect())], "in one");
+}
