@@ -299,6 +299,9 @@ impl Machine {
         }
         self.state = Some(state);
         self.note_landed(now);
+        // A round executed ahead comes in progress with this node's commitment signed: the
+        // round after it opens ahead now, not at the next commitment this node signs.
+        self.open_ahead(now);
     }
 
     /// What this node signed for the round before a restart (from the journal): its

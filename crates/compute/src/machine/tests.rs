@@ -457,6 +457,11 @@ fn a_worker_executes_the_next_round_ahead_and_goes_on_with_it_when_its_block_com
     assert_eq!((round.round, round.previous.clone()), (Round(6), predicted));
     assert!(m.base(Round(6)).expect("open").pending.is_none(), "round 5 is stored now");
     assert!(drain(&mut m, t0, 0).is_empty(), "nothing resumed, executed or signed again");
+    // Its commitment on round 6 signed, round 7 opens ahead at once, on round 6's block.
+    let six = executed(Round(6), Hash::digest(b"six"), Hash::ZERO).header;
+    let base = m.base(Round(7)).expect("round 7 is open ahead");
+    assert_eq!(base.previous, &RuntimeBlockHeader::normal(RUNTIME, &six, 0));
+    assert_eq!(base.pending.map(|e| e.header.round), Some(Round(6)));
 }
 
 #[test]
