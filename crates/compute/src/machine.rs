@@ -624,13 +624,21 @@ impl Machine {
             return;
         }
         if let (Some(0), Some(params), true) = (rank, params, self.mode.proposes()) {
-            let consumed = self
-                .round
-                .as_ref()
-                .and_then(|r| r.executed.get(&ahead.on))
-                .map_or(0, |e| e.header.in_msgs_count as usize);
+            let Some(current) = self.round.as_ref() else { return };
+            // What the pending round takes is not this round's work: its incoming messages,
+            // and its transactions (still pooled until its block comes).
+            let consumed =
+                current.executed.get(&ahead.on).map_or(0, |e| e.header.in_msgs_count as usize);
             let queued = queued.saturating_sub(consumed);
-            let waited = now.saturating_duration_since(round.started);
+            let pending_txs = current
+                .proposals
+                .values()
+                .find(|(_, _, proposer)| *proposer == ahead.on)
+                .map_or(0, |(proposal, _, _)| proposal.tx_hashes.len());
+            let pooled = pooled.saturating_sub(pending_txs);
+            // Transactions for this batch have gathered since the pending round's batch was
+            // cut, which was after that round started: its flush timeout counts from there.
+            let waited = now.saturating_duration_since(current.started);
             let full = pooled >= params.max_batch_size as usize;
             let flushed = waited >= Duration::from_millis(params.batch_flush_timeout_ms);
             let retry = round.propose_after.is_some_and(|at| now < at);

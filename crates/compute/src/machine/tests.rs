@@ -544,3 +544,41 @@ fn a_scheduler_ahead_gathers_its_workers_commitments_past_the_block_that_starts_
     let effects = drain(&mut m, t1, 0);
     assert_eq!(submissions(&effects), vec![sorted((1..=4).map(key).collect())], "in one");
 }
+
+/// Round 6's first scheduler, having executed and signed round 5's batch (node 4's, of one
+/// transaction) at `at`: round 6 is open ahead.
+fn scheduler_ahead(t0: Instant, at: Instant) -> Machine {
+    let next = first_in_round_6();
+    let mut m = node(next, ByzantineMode::Honest, t0);
+    let (p, h) = proposal(4, &[b"a"]);
+    m.proposal(p, h, key(4));
+    let Some(Effect::Execute { .. }) = m.poll(at, 0) else { panic!("expected round 5's batch") };
+    m.executed(key(4), false, executed(ROUND, Hash::digest(b"s"), Hash::ZERO));
+    let commit = m.poll(at, 0).expect("a commitment to sign");
+    sign(&mut m, next, commit, at);
+    m
+}
+
+fn proposes(effects: &[Effect]) -> bool {
+    effects.iter().any(|e| matches!(e, Effect::Propose { round: Round(6), rank: 0, .. }))
+}
+
+#[test]
+fn a_scheduler_ahead_proposes_no_empty_batch_for_the_pending_rounds_transactions() {
+    let t0 = Instant::now();
+    let mut m = scheduler_ahead(t0, t0);
+    // The one pooled transaction is round 5's: nothing new, long past the flush timeout.
+    let later = t0 + Duration::from_millis(500);
+    assert!(!proposes(&drain(&mut m, later, 1)));
+    assert!(proposes(&drain(&mut m, later, 2)), "a second one is new");
+}
+
+#[test]
+fn a_scheduler_ahead_counts_its_flush_timeout_from_the_pending_rounds_start() {
+    // Round 5 executed 150 ms into the round, past the 100 ms flush timeout: round 6's batch
+    // has gathered since, and goes at once.
+    let t0 = Instant::now();
+    let t1 = t0 + Duration::from_millis(150);
+    let mut m = scheduler_ahead(t0, t1);
+    assert!(proposes(&drain(&mut m, t1, 2)));
+}
