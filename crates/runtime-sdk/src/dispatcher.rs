@@ -5,6 +5,9 @@ use atoll_mkvs::{Mkvs, NodeDb, Root, RootKind, Tree, WriteLogEntry};
 use atoll_runtime_host::{
     CheckOutcome, ExecuteBatch, ExecuteResult, ExecutionMode, RuntimeVersion, TxOutcome,
 };
+use std::sync::Mutex;
+
+use atoll_crypto::BatchVerifier;
 use atoll_types::{ChainContext, Hash, Round, RuntimeId};
 use borsh::BorshDeserialize;
 
@@ -15,6 +18,7 @@ use crate::modules::{accounts, consensus_accounts::ConsensusAccounts, core};
 use crate::transaction::{
     runtime_chain_context, AuthProof, Transaction, UnverifiedTransaction, VerifyError,
 };
+use crate::verified::{Verified, VERIFIED_CAPACITY};
 
 /// Decodes a call body or query argument, refusing malformed input with `core` code 6.
 pub fn decode_body<T: BorshDeserialize>(bytes: &[u8]) -> Result<T, RuntimeError> {
@@ -29,12 +33,30 @@ pub struct Dispatcher {
     known_answer: Option<Hash>,
     modules: Vec<Box<dyn Module>>,
     chain: ChainContext,
+    /// Transactions this process authenticated, by hash.
+    verified: Mutex<Verified>,
 }
 
 pub use atoll_runtime_host::io_key;
 
 fn core_error(code: u32, message: impl Into<String>) -> RuntimeError {
     RuntimeError::new(core::NAME, code, message)
+}
+
+/// A transaction's envelope decoded: done with (taken from the cache, refused, or of a
+/// module's scheme, which its module authenticates), or signed with SDK signatures to
+/// verify.
+enum Decoded {
+    Done(Result<Transaction, RuntimeError>),
+    Signed(UnverifiedTransaction),
+}
+
+fn verify_error(e: VerifyError) -> RuntimeError {
+    let code = match e {
+        VerifyError::InvalidSignature => core_codes::INVALID_SIGNATURE,
+        VerifyError::Malformed(_) => core_codes::MALFORMED,
+    };
+    core_error(code, e.to_string())
 }
 
 impl Dispatcher {
@@ -52,6 +74,7 @@ impl Dispatcher {
             known_answer: runtime.known_answer,
             modules,
             chain: ChainContext::from_hash(Hash::ZERO),
+            verified: Mutex::new(Verified::new(VERIFIED_CAPACITY)),
         }
     }
 
@@ -73,6 +96,8 @@ impl Dispatcher {
     /// Binds the dispatcher to a consensus chain (transactions are signed for it).
     pub fn set_consensus_chain(&mut self, consensus: &ChainContext) {
         self.chain = runtime_chain_context(consensus, &self.id);
+        // Verdicts hold for the chain they were reached on.
+        self.verified = Mutex::new(Verified::new(VERIFIED_CAPACITY));
     }
 
     /// The chain context transactions must be signed for.
@@ -84,31 +109,82 @@ impl Dispatcher {
         Root { namespace: self.id, kind: RootKind::State, version, hash }
     }
 
-    /// Decodes, size-checks and verifies a transaction.
-    fn prepare(
+    /// Decodes, size-checks and authenticates transactions, one result each: a transaction
+    /// this process authenticated before is taken as it was ([`crate::verified`]); the
+    /// signatures of the others are verified in one batch, and each alone only if the batch
+    /// fails (ZIP-215: both agree on every input), which names the bad ones.
+    fn prepare_all(
         &self,
-        raw: &[u8],
+        raws: &[Vec<u8>],
         params: &core::CoreParameters,
-    ) -> Result<Transaction, RuntimeError> {
+    ) -> Vec<Result<Transaction, RuntimeError>> {
         let max = params.max_tx_size as usize;
+        let hashes: Vec<Hash> = raws.iter().map(|raw| Hash::digest(raw)).collect();
+        let cached: Vec<Option<Transaction>> = match self.verified.lock() {
+            Ok(verified) => hashes.iter().map(|hash| verified.get(hash)).collect(),
+            Err(_) => vec![None; raws.len()],
+        };
+        let decoded: Vec<Decoded> = raws
+            .iter()
+            .zip(cached)
+            .map(|(raw, cached)| match cached {
+                Some(tx) if raw.len() <= max => Decoded::Done(Ok(tx)),
+                _ => match self.decode(raw, max) {
+                    Ok(unverified) => match &unverified.proof {
+                        AuthProof::Module(scheme) => {
+                            Decoded::Done(self.decode_scheme(scheme, &unverified.body))
+                        }
+                        AuthProof::Signatures(_) => Decoded::Signed(unverified),
+                    },
+                    Err(e) => Decoded::Done(Err(e)),
+                },
+            })
+            .collect();
+        let mut batch = BatchVerifier::new();
+        // Per transaction: its result so far, and the batch positions of its signatures.
+        let mut opened: Vec<(Result<Transaction, RuntimeError>, std::ops::Range<usize>)> =
+            Vec::with_capacity(raws.len());
+        for decoded in decoded {
+            let start = batch.len();
+            let result = match decoded {
+                Decoded::Done(result) => result,
+                Decoded::Signed(unverified) => match unverified.open(&self.chain, max) {
+                    Ok(open) => {
+                        open.queue(&mut batch);
+                        Ok(open.tx)
+                    }
+                    Err(e) => Err(verify_error(e)),
+                },
+            };
+            opened.push((result, start..batch.len()));
+        }
+        let failed = batch.verify().map_or_else(|e| e.failed, |()| Vec::new());
+        let results: Vec<Result<Transaction, RuntimeError>> = opened
+            .into_iter()
+            .map(|(result, queued)| match failed.iter().any(|i| queued.contains(i)) {
+                true => Err(verify_error(VerifyError::InvalidSignature)),
+                false => result,
+            })
+            .collect();
+        if let Ok(mut verified) = self.verified.lock() {
+            for (hash, result) in hashes.into_iter().zip(&results) {
+                if let Ok(tx) = result {
+                    verified.insert(hash, tx.clone());
+                }
+            }
+        }
+        results
+    }
+
+    /// Size-checks and decodes a transaction's envelope.
+    fn decode(&self, raw: &[u8], max: usize) -> Result<UnverifiedTransaction, RuntimeError> {
         if raw.len() > max {
             return Err(core_error(
                 core_codes::MALFORMED,
                 format!("transaction of {} bytes, limit {max}", raw.len()),
             ));
         }
-        let unverified: UnverifiedTransaction = atoll_types::decode(raw, max)
-            .map_err(|e| core_error(core_codes::MALFORMED, e.to_string()))?;
-        if let AuthProof::Module(scheme) = &unverified.proof {
-            return self.decode_scheme(scheme, &unverified.body);
-        }
-        unverified.verify(&self.chain, max).map_err(|e| {
-            let code = match e {
-                VerifyError::InvalidSignature => core_codes::INVALID_SIGNATURE,
-                VerifyError::Malformed(_) => core_codes::MALFORMED,
-            };
-            core_error(code, e.to_string())
-        })
+        atoll_types::decode(raw, max).map_err(|e| core_error(core_codes::MALFORMED, e.to_string()))
     }
 
     /// Hands a transaction of a module scheme to the module that claims it.
@@ -252,7 +328,7 @@ impl Dispatcher {
         // Every transaction is decoded and its signature checked before any runs: checking
         // them one after another keeps the curve's tables in the cache (recovering an
         // Ethereum sender between two executions took a quarter longer).
-        let prepared: Vec<_> = batch.txs.iter().map(|raw| self.prepare(raw, &params)).collect();
+        let prepared = self.prepare_all(&batch.txs, &params);
         for (raw, prepared) in batch.txs.iter().zip(prepared) {
             let hash = Hash::digest(raw);
             let prepared = prepared.and_then(|tx| {
@@ -380,11 +456,11 @@ impl Dispatcher {
         let ctx = Context::new(&base, Some(&base), Mode::Check, Round(version), 0, self.id);
         let params = core::parameters(&ctx)?;
         let mut outcomes = Vec::with_capacity(txs.len());
-        for raw in txs {
+        for (raw, prepared) in txs.iter().zip(self.prepare_all(txs, &params)) {
             let hash = Hash::digest(raw);
             let mut ctx = Context::new(&base, None, Mode::Check, Round(version), 0, self.id);
             ctx.chain_context = self.chain;
-            let checked = self.prepare(raw, &params).and_then(|tx| {
+            let checked = prepared.and_then(|tx| {
                 if tx.auth.fee.gas_price() < params.min_gas_price {
                     return Err(core_error(
                         core_codes::GAS_PRICE_TOO_LOW,

@@ -25,6 +25,7 @@ pub mod serve;
 pub mod storage;
 pub mod testing;
 pub mod transaction;
+mod verified;
 
 pub use context::{Context, Mode};
 pub use dispatcher::{decode_body, io_key, Dispatcher};

@@ -169,15 +169,43 @@ pub enum VerifyError {
     InvalidSignature,
 }
 
+/// A transaction signed with the SDK's own signatures, decoded and checked for shape, its
+/// signatures not verified yet: verify them one by one ([`Opened::verify`]) or in a batch
+/// with others ([`Opened::queue`]).
+pub struct Opened<'a> {
+    /// The decoded transaction.
+    pub tx: Transaction,
+    digest: Hash,
+    signatures: &'a [Signature],
+}
+
+impl Opened<'_> {
+    /// Checks every signature alone.
+    pub fn verify(self) -> Result<Transaction, VerifyError> {
+        for (signer, signature) in self.tx.auth.signers.iter().zip(self.signatures) {
+            signer
+                .public_key
+                .verify(self.digest.as_bytes(), signature)
+                .map_err(|_| VerifyError::InvalidSignature)?;
+        }
+        Ok(self.tx)
+    }
+
+    /// Queues every signature into `batch` (one item per signer, in signer order); returns
+    /// how many were queued.
+    pub fn queue(&self, batch: &mut atoll_crypto::BatchVerifier) -> usize {
+        for (signer, signature) in self.tx.auth.signers.iter().zip(self.signatures) {
+            batch.queue(&signer.public_key, self.digest.as_bytes(), signature);
+        }
+        self.signatures.len()
+    }
+}
+
 impl UnverifiedTransaction {
-    /// Decodes the body and checks every signature of a transaction signed with the SDK's
-    /// own signatures (module schemes are decoded by their module, see
-    /// [`crate::TransactionHandler::decode_tx`]).
-    pub fn verify(
-        &self,
-        chain: &ChainContext,
-        max_size: usize,
-    ) -> Result<Transaction, VerifyError> {
+    /// Decodes the body of a transaction signed with the SDK's own signatures and checks
+    /// its shape (module schemes are decoded by their module, see
+    /// [`crate::TransactionHandler::decode_tx`]); the signatures are left to [`Opened`].
+    pub fn open(&self, chain: &ChainContext, max_size: usize) -> Result<Opened<'_>, VerifyError> {
         let AuthProof::Signatures(signatures) = &self.proof else {
             return Err(VerifyError::Malformed("not a signed SDK transaction"));
         };
@@ -195,12 +223,16 @@ impl UnverifiedTransaction {
             return Err(VerifyError::Malformed("signers and signatures do not match"));
         }
         let digest = atoll_types::signing_digest(&TX_CONTEXT, chain, &self.body);
-        for (signer, signature) in tx.auth.signers.iter().zip(signatures) {
-            signer
-                .public_key
-                .verify(digest.as_bytes(), signature)
-                .map_err(|_| VerifyError::InvalidSignature)?;
-        }
-        Ok(tx)
+        Ok(Opened { tx, digest, signatures })
+    }
+
+    /// Decodes the body and checks every signature ([`Self::open`], then
+    /// [`Opened::verify`]).
+    pub fn verify(
+        &self,
+        chain: &ChainContext,
+        max_size: usize,
+    ) -> Result<Transaction, VerifyError> {
+        self.open(chain, max_size)?.verify()
     }
 }

@@ -415,3 +415,43 @@ fn native_transfers_to_an_ethereum_address_are_refused() {
         Some(("accounts".into(), accounts::codes::INVALID_ARGUMENT))
     );
 }
+
+#[test]
+fn signatures_are_verified_together_a_bad_one_fails_alone_and_verdicts_are_kept_by_hash() {
+    let mut node = Node::new();
+    let users: Vec<MemorySigner> = (1..=3).map(user).collect();
+    for u in &users {
+        node.batch(vec![], vec![deposit(u, 100_000)]);
+    }
+    let anchor = |n: u8| Anchor { document: Hash::digest(&[n]), metadata: None };
+    let mut txs: Vec<Vec<u8>> =
+        users.iter().zip(1u8..).map(|(u, n)| node.tx(u, 0, FEE, ANCHOR, &anchor(n))).collect();
+    // The middle one's signature (the encoding's last bytes) no longer verifies.
+    let forged = {
+        let mut raw = txs[1].clone();
+        *raw.last_mut().expect("bytes") ^= 1;
+        raw
+    };
+    let genuine = std::mem::replace(&mut txs[1], forged.clone());
+    let check = |node: &Node, txs: &[Vec<u8>]| -> Vec<Option<u32>> {
+        let outcomes = node.dispatcher.check(&node.store, node.state.version, node.state.hash, txs);
+        outcomes.expect("check").iter().map(|o| o.error.as_ref().map(|e| e.code)).collect()
+    };
+    let bad = Some(atoll_runtime_sdk::error::core_codes::INVALID_SIGNATURE);
+    assert_eq!(check(&node, &txs), vec![None, bad, None]);
+    // Checked again (the verdicts kept): the same answers; the genuine bytes verify.
+    assert_eq!(check(&node, &txs), vec![None, bad, None]);
+    assert_eq!(check(&node, &[forged.clone(), genuine.clone()]), vec![bad, None]);
+
+    let result = node.batch(txs.clone(), vec![]);
+    let codes: Vec<Option<u32>> =
+        result.outcomes.iter().map(|o| o.error.as_ref().map(|e| e.code)).collect();
+    assert_eq!(codes, vec![None, bad, None]);
+    assert_eq!(result.outcomes[1].gas_used, 0);
+    // A fresh dispatcher, with nothing kept, makes the same state of the same batch.
+    let mut fresh = Node::new();
+    for u in &users {
+        fresh.batch(vec![], vec![deposit(u, 100_000)]);
+    }
+    assert_eq!(fresh.batch(txs, vec![]).state_root, result.state_root);
+}
