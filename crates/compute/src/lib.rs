@@ -467,7 +467,7 @@ impl ComputeHandle {
             hash
         };
         self.shared.announce_pooled(&raw);
-        self.p2p.publish(p2p::GossipMessage::Transaction(raw));
+        self.p2p.publish_transaction(raw);
         Ok(hash)
     }
 
@@ -736,7 +736,7 @@ async fn regossip(shared: Arc<Shared>, p2p: P2p) {
             Err(_) => return,
         };
         for raw in due {
-            p2p.publish(p2p::GossipMessage::Transaction(raw));
+            p2p.publish_transaction(raw);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The ParaTime p2p network of compute nodes (libp2p, a swarm of its own).
 //!
-//! - **Gossip** (gossipsub, one topic per runtime): runtime transactions, signed batch
+//! - **Gossip** (gossipsub, one topic per runtime): runtime transactions (in bundles, one
+//!   message for what was queued together), signed batch
 //!   proposals and signed executor commitments (for the scheduler to bring on chain, see
 //!   [`crate::gather`]). A proposal names its transactions by hash only.
 //! - **Fetch** (request-response): transactions by hash (for a proposal whose transactions
@@ -24,7 +25,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use atoll_consensus::roothash::{SignedCommitment, SignedProposal};
-use atoll_engine::gossip::Verdict;
+use atoll_engine::gossip::{split_bundles, Verdict};
 use atoll_types::{Hash, Round, RuntimeId};
 use borsh::{BorshDeserialize, BorshSerialize};
 use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
@@ -70,15 +71,36 @@ pub struct Proposal {
     pub tx_hashes: Vec<Hash>,
 }
 
+/// Runtime transactions one gossip message carries at most.
+pub const MAX_BUNDLE: usize = 256;
+/// Largest bundle of transactions, encoded: a gossip message with room for the enum tag and
+/// gossipsub's envelope (topic, sequence number, publisher key and signature).
+const BUNDLE_BYTES: usize = MAX_GOSSIP - 4_096;
+/// Transactions waiting to be published; beyond this, new ones are dropped (the pool
+/// gossips what stays pending again).
+const OUTBOUND_TRANSACTIONS: usize = 4_096;
+
 /// What compute nodes gossip.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize)]
 pub enum GossipMessage {
-    /// A runtime transaction for the pools.
-    Transaction(Vec<u8>),
+    /// Runtime transactions for the pools: a bundle of what was queued for publication
+    /// together (1 to [`MAX_BUNDLE`]), so that many transactions cost one gossipsub
+    /// message, one publisher signature and one signature check per receiver.
+    Transactions(Vec<Vec<u8>>),
     /// A batch proposal.
     Proposal(Proposal),
     /// A worker's commitment on a scheduler's batch, for the scheduler to submit.
     Commitment(SignedCommitment),
+}
+
+impl GossipMessage {
+    /// Whether an honest node sends this: a bundle holds 1 to [`MAX_BUNDLE`] transactions.
+    pub fn well_formed(&self) -> bool {
+        match self {
+            Self::Transactions(raws) => (1..=MAX_BUNDLE).contains(&raws.len()),
+            Self::Proposal(_) | Self::Commitment(_) => true,
+        }
+    }
 }
 
 /// A fetch request.
@@ -284,9 +306,18 @@ pub struct Received {
 #[derive(Clone)]
 pub struct P2p {
     commands: mpsc::Sender<Command>,
+    transactions: mpsc::Sender<Vec<u8>>,
 }
 
 impl P2p {
+    /// Gossips a runtime transaction, bundled with whatever else is queued for publication
+    /// (dropped if the queue is full).
+    pub fn publish_transaction(&self, raw: Vec<u8>) {
+        if self.transactions.try_send(raw).is_err() {
+            tracing::debug!("runtime transaction queue full; transaction not gossiped");
+        }
+    }
+
     /// Gossips a message (dropped if the network is congested).
     pub fn publish(&self, message: GossipMessage) {
         if self.commands.try_send(Command::Publish(message)).is_err() {
@@ -361,7 +392,7 @@ pub fn start(
         .map_err(p2p_err)?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
         .build();
-    let topic = gossipsub::IdentTopic::new(format!("atoll/runtime/{runtime}/1"));
+    let topic = gossipsub::IdentTopic::new(format!("atoll/runtime/{runtime}/2"));
     swarm
         .behaviour_mut()
         .gossip
@@ -373,6 +404,7 @@ pub fn start(
     swarm.behaviour_mut().gossip.subscribe(&topic).map_err(p2p_err)?;
     swarm.listen_on(config.listen.clone()).map_err(p2p_err)?;
     let (commands, mut queue) = mpsc::channel::<Command>(COMMANDS);
+    let (transactions, mut outbound) = mpsc::channel::<Vec<u8>>(OUTBOUND_TRANSACTIONS);
     let (inbound, received) = mpsc::channel::<Received>(INBOUND);
     let peers = config.peers;
     let task = tokio::spawn(async move {
@@ -398,6 +430,20 @@ pub fn start(
                     }
                     for bytes in std::mem::take(&mut unsent) {
                         publish(&mut swarm, &topic, bytes, &mut unsent);
+                    }
+                }
+                Some(raw) = outbound.recv() => {
+                    // Everything queued meanwhile goes out with it, bundled.
+                    let mut raws = vec![raw];
+                    while raws.len() < OUTBOUND_TRANSACTIONS {
+                        match outbound.try_recv() {
+                            Ok(more) => raws.push(more),
+                            Err(_) => break,
+                        }
+                    }
+                    for bundle in split_bundles(raws, MAX_BUNDLE, BUNDLE_BYTES) {
+                        let message = GossipMessage::Transactions(bundle);
+                        publish(&mut swarm, &topic, atoll_types::encode(&message), &mut unsent);
                     }
                 }
                 command = queue.recv() => match command {
@@ -447,7 +493,8 @@ pub fn start(
                         let gossip = &mut swarm.behaviour_mut().gossip;
                         let decoded = (message.data.len() <= MAX_GOSSIP)
                             .then(|| atoll_types::decode::<GossipMessage>(&message.data, MAX_GOSSIP).ok())
-                            .flatten();
+                            .flatten()
+                            .filter(GossipMessage::well_formed);
                         let Some(decoded) = decoded else {
                             tracing::debug!("undecodable runtime gossip");
                             gossip.report_message_validation_result(&message_id, &propagation_source, gossipsub::MessageAcceptance::Reject);
@@ -506,7 +553,7 @@ pub fn start(
             }
         }
     });
-    Ok((P2p { commands }, received, task))
+    Ok((P2p { commands, transactions }, received, task))
 }
 
 /// A request served off the swarm's task, on its way back.

@@ -453,7 +453,7 @@ impl Worker {
     /// forged one is invalid.
     fn on_gossip(&mut self, message: GossipMessage) -> Verdict {
         match message {
-            GossipMessage::Transaction(_) => Verdict::Ignore,
+            GossipMessage::Transactions(_) => Verdict::Ignore,
             GossipMessage::Proposal(proposal) => self.offer_proposal(proposal),
             GossipMessage::Commitment(signed) => {
                 let Ok(body) = signed.open(&self.shared.node.chain_context()) else {

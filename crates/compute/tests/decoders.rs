@@ -124,7 +124,7 @@ fn seeds() -> Vec<Vec<u8>> {
         io: vec![entry(b"tx", Some(b"outcome"))],
     };
     vec![
-        encode(&GossipMessage::Transaction(vec![7; 40])),
+        encode(&GossipMessage::Transactions(vec![vec![7; 40], vec![8; 3]])),
         encode(&GossipMessage::Proposal(proposal.clone())),
         encode(&FetchRequest::Transactions(vec![Hash::digest(b"a")])),
         encode(&FetchRequest::WriteLogs(Round(3))),

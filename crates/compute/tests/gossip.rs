@@ -47,7 +47,7 @@ fn config(seed: u8, listen: &Multiaddr, peers: Vec<Multiaddr>) -> P2pConfig {
 
 fn transaction(message: &GossipMessage) -> &[u8] {
     match message {
-        GossipMessage::Transaction(raw) => raw,
+        GossipMessage::Transactions(raws) => &raws[0],
         GossipMessage::Proposal(_) | GossipMessage::Commitment(_) => &[],
     }
 }
@@ -78,15 +78,15 @@ async fn runtime_gossip_refuses_to_forward_what_the_worker_rejected() {
     // Until the mesh has formed, probes are published again.
     let mut formed = false;
     for n in 0..200u32 {
-        publisher.publish(GossipMessage::Transaction(format!("probe {n}").into_bytes()));
+        publisher.publish(GossipMessage::Transactions(vec![format!("probe {n}").into_bytes()]));
         if tokio::time::timeout(Duration::from_millis(100), at_c.recv()).await.is_ok() {
             formed = true;
             break;
         }
     }
     assert!(formed, "the mesh never formed");
-    publisher.publish(GossipMessage::Transaction(b"forged transaction".to_vec()));
-    publisher.publish(GossipMessage::Transaction(b"valid transaction".to_vec()));
+    publisher.publish(GossipMessage::Transactions(vec![b"forged transaction".to_vec()]));
+    publisher.publish(GossipMessage::Transactions(vec![b"valid transaction".to_vec()]));
     let mut forged_at_b = false;
     tokio::time::timeout(limit, async {
         while !forged_at_b {
@@ -119,6 +119,52 @@ async fn runtime_gossip_refuses_to_forward_what_the_worker_rejected() {
     );
 }
 
+/// Transactions queued for gossip together go out as bundles (one gossipsub message, one
+/// publisher signature for many), in order; an empty bundle, which no honest node sends,
+/// never reaches the receiver's admission.
+#[tokio::test]
+async fn queued_transactions_are_gossiped_in_bundles_in_order() {
+    let runtime = RuntimeId::from_bytes([7; 32]);
+    let (a, b) = (free_address(), free_address());
+    let (publisher, _a_in, _a) =
+        p2p::start(runtime, config(1, &a, vec![b.clone()]), Arc::new(Nothing(None))).expect("A");
+    let (_receiver, mut at_b, _b) =
+        p2p::start(runtime, config(2, &b, vec![]), Arc::new(Nothing(None))).expect("B");
+    let mut formed = false;
+    for n in 0..200u32 {
+        publisher.publish_transaction(format!("probe {n}").into_bytes());
+        if tokio::time::timeout(Duration::from_millis(100), at_b.recv()).await.is_ok() {
+            formed = true;
+            break;
+        }
+    }
+    assert!(formed, "the mesh never formed");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while at_b.try_recv().is_ok() {}
+    publisher.publish(GossipMessage::Transactions(Vec::new()));
+    // One thread: all of them are queued before the swarm's task runs again.
+    let sent: Vec<Vec<u8>> = (0..1_000u32).map(|n| format!("burst {n}").into_bytes()).collect();
+    for raw in &sent {
+        publisher.publish_transaction(raw.clone());
+    }
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    let mut messages = 0;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while got.len() < sent.len() {
+            let received = at_b.recv().await.expect("B runs");
+            let GossipMessage::Transactions(raws) = received.message else { continue };
+            assert!(!raws.is_empty(), "an empty bundle reached admission");
+            assert!(raws.len() <= p2p::MAX_BUNDLE);
+            messages += 1;
+            got.extend(raws.into_iter().filter(|raw| raw.starts_with(b"burst")));
+        }
+    })
+    .await
+    .expect("the burst arrived");
+    assert_eq!(got, sent);
+    assert!(messages < sent.len() / 100, "{messages} messages for {} transactions", sent.len());
+}
+
 /// [T] finding 5: any process could connect to a compute node's runtime p2p port and have
 /// its gossip taken and its requests served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,8 +182,8 @@ async fn only_registered_nodes_of_the_runtime_may_connect() {
     let mut from_member = false;
     let mut from_stranger = false;
     for n in 0..100u32 {
-        stranger.publish(GossipMessage::Transaction(format!("stranger {n}").into_bytes()));
-        member.publish(GossipMessage::Transaction(format!("member {n}").into_bytes()));
+        stranger.publish(GossipMessage::Transactions(vec![format!("stranger {n}").into_bytes()]));
+        member.publish(GossipMessage::Transactions(vec![format!("member {n}").into_bytes()]));
         while let Ok(Some(received)) =
             tokio::time::timeout(Duration::from_millis(100), at_a.recv()).await
         {

@@ -76,25 +76,32 @@ struct Pending {
 /// one publisher signature and one message id for many transactions). A transaction too
 /// large for any message is dropped.
 pub fn bundle(raws: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    let mut messages = Vec::new();
+    split_bundles(raws, MAX_BUNDLE, MAX_MESSAGE).iter().map(atoll_types::encode).collect()
+}
+
+/// Splits transactions, in order, into lists of at most `most` whose borsh encoding (a
+/// list of byte strings) takes at most `bytes`; a transaction too large for any list is
+/// dropped. [`bundle`] uses it, and the ParaTime gossip too, with its own bounds.
+pub fn split_bundles(raws: Vec<Vec<u8>>, most: usize, bytes: usize) -> Vec<Vec<Vec<u8>>> {
+    let mut bundles = Vec::new();
     let mut current: Vec<Vec<u8>> = Vec::new();
     let mut size = 4;
     for raw in raws {
         let cost = 4 + raw.len();
-        if 4 + cost > MAX_MESSAGE {
+        if 4 + cost > bytes {
             continue;
         }
-        if current.len() == MAX_BUNDLE || size + cost > MAX_MESSAGE {
-            messages.push(atoll_types::encode(&std::mem::take(&mut current)));
+        if current.len() == most || size + cost > bytes {
+            bundles.push(std::mem::take(&mut current));
             size = 4;
         }
         size += cost;
         current.push(raw);
     }
     if !current.is_empty() {
-        messages.push(atoll_types::encode(&current));
+        bundles.push(current);
     }
-    messages
+    bundles
 }
 
 /// The transactions of a received message: `None` for one no honest node sends (not a
@@ -350,6 +357,17 @@ mod tests {
         assert_eq!(messages.len(), 1);
         assert_eq!(unbundle(&messages[0]), Some(vec![vec![2; 10]]));
         assert!(bundle(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn split_bundles_honour_both_bounds() {
+        let raws: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 10]).collect();
+        let by_count = split_bundles(raws.clone(), 3, 1_000);
+        assert_eq!(by_count.iter().map(Vec::len).collect::<Vec<_>>(), vec![3, 3, 3, 1]);
+        // 4 bytes of list length, then 14 per transaction: 32 bytes hold two.
+        let by_size = split_bundles(raws.clone(), 100, 32);
+        assert!(by_size.iter().all(|b| b.len() == 2 && atoll_types::encode(b).len() <= 32));
+        assert_eq!(by_size.concat(), raws);
     }
 
     #[test]
