@@ -1,9 +1,11 @@
 //! The ParaTime p2p network of compute nodes (libp2p, a swarm of its own).
 //!
 //! - **Gossip** (gossipsub, one topic per runtime): runtime transactions (in bundles, one
-//!   message for what was queued together), signed batch
-//!   proposals and signed executor commitments (for the scheduler to bring on chain, see
-//!   [`crate::gather`]). A proposal names its transactions by hash only.
+//!   message for what was queued together), signed batch proposals and signed executor
+//!   commitments (for the scheduler to bring on chain, see [`crate::gather`]). A proposal
+//!   names its transactions by hash only. Messages are anonymous and named by their
+//!   content (`atoll_engine::gossip::anonymous_gossip`): all they carry is signed by its
+//!   authors.
 //! - **Fetch** (request-response): transactions by hash (for a proposal whose transactions
 //!   a worker lacks), the write logs of a finalized round (for a node that lags) and the
 //!   checkpoint of a round's state with its chunks (for a node that cannot replay), and
@@ -25,7 +27,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use atoll_consensus::roothash::{SignedCommitment, SignedProposal};
-use atoll_engine::gossip::{split_bundles, Verdict};
+use atoll_engine::gossip::{anonymous_gossip, split_bundles, unseal, Nonces, Verdict};
 use atoll_types::{Hash, Round, RuntimeId};
 use borsh::{BorshDeserialize, BorshSerialize};
 use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
@@ -74,7 +76,7 @@ pub struct Proposal {
 /// Runtime transactions one gossip message carries at most.
 pub const MAX_BUNDLE: usize = 256;
 /// Largest bundle of transactions, encoded: a gossip message with room for the enum tag and
-/// gossipsub's envelope (topic, sequence number, publisher key and signature).
+/// gossipsub's framing (the publisher's nonce, the topic).
 const BUNDLE_BYTES: usize = MAX_GOSSIP - 4_096;
 /// Transactions waiting to be published; beyond this, new ones are dropped (the pool
 /// gossips what stays pending again).
@@ -371,16 +373,10 @@ pub fn start(
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
         .map_err(p2p_err)?
-        .with_behaviour(|key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
-            let gossip_config = gossipsub::ConfigBuilder::default()
-                .max_transmit_size(MAX_GOSSIP)
-                .heartbeat_interval(Duration::from_millis(200))
-                .validate_messages()
-                .build()?;
-            let gossip = gossipsub::Behaviour::new(
-                gossipsub::MessageAuthenticity::Signed(key.clone()),
-                gossip_config,
-            )?;
+        .with_behaviour(|_key| -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+            // Anonymous, content-named messages: transactions, proposals and commitments
+            // are signed by their own authors (see `anonymous_gossip`).
+            let gossip = anonymous_gossip(Duration::from_millis(200), MAX_GOSSIP)?;
             let fetch = request_response::Behaviour::new(
                 [(StreamProtocol::new(FETCH_PROTOCOL), ProtocolSupport::Full)],
                 request_response::Config::default()
@@ -392,7 +388,7 @@ pub fn start(
         .map_err(p2p_err)?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
         .build();
-    let topic = gossipsub::IdentTopic::new(format!("atoll/runtime/{runtime}/2"));
+    let topic = gossipsub::IdentTopic::new(format!("atoll/runtime/{runtime}/3"));
     swarm
         .behaviour_mut()
         .gossip
@@ -410,6 +406,7 @@ pub fn start(
     let task = tokio::spawn(async move {
         let mut redial = tokio::time::interval(Duration::from_secs(1));
         let mut unsent: Vec<Vec<u8>> = Vec::new();
+        let mut nonces = Nonces::new();
         let mut pending: HashMap<u64, PendingFetch> = HashMap::new();
         let mut by_request: HashMap<OutboundRequestId, u64> = HashMap::new();
         let mut next_fetch = 0u64;
@@ -429,7 +426,7 @@ pub fn start(
                         }
                     }
                     for bytes in std::mem::take(&mut unsent) {
-                        publish(&mut swarm, &topic, bytes, &mut unsent);
+                        publish(&mut swarm, &topic, bytes, &mut unsent, &mut nonces);
                     }
                 }
                 Some(raw) = outbound.recv() => {
@@ -443,13 +440,13 @@ pub fn start(
                     }
                     for bundle in split_bundles(raws, MAX_BUNDLE, BUNDLE_BYTES) {
                         let message = GossipMessage::Transactions(bundle);
-                        publish(&mut swarm, &topic, atoll_types::encode(&message), &mut unsent);
+                        publish(&mut swarm, &topic, atoll_types::encode(&message), &mut unsent, &mut nonces);
                     }
                 }
                 command = queue.recv() => match command {
                     None => break,
                     Some(Command::Publish(message)) => {
-                        publish(&mut swarm, &topic, atoll_types::encode(&message), &mut unsent);
+                        publish(&mut swarm, &topic, atoll_types::encode(&message), &mut unsent, &mut nonces);
                     }
                     Some(Command::Report { ticket, verdict }) => {
                         // Tickets only grow, so the queue is sorted by them.
@@ -491,9 +488,9 @@ pub fn start(
                 event = swarm.select_next_some() => match event {
                     SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message { propagation_source, message_id, message })) => {
                         let gossip = &mut swarm.behaviour_mut().gossip;
-                        let decoded = (message.data.len() <= MAX_GOSSIP)
-                            .then(|| atoll_types::decode::<GossipMessage>(&message.data, MAX_GOSSIP).ok())
-                            .flatten()
+                        let decoded = unseal(&message.data)
+                            .filter(|payload| payload.len() <= MAX_GOSSIP)
+                            .and_then(|payload| atoll_types::decode::<GossipMessage>(payload, MAX_GOSSIP).ok())
                             .filter(GossipMessage::well_formed);
                         let Some(decoded) = decoded else {
                             tracing::debug!("undecodable runtime gossip");
@@ -627,8 +624,9 @@ fn publish(
     topic: &gossipsub::IdentTopic,
     bytes: Vec<u8>,
     unsent: &mut Vec<Vec<u8>>,
+    nonces: &mut Nonces,
 ) {
-    match swarm.behaviour_mut().gossip.publish(topic.clone(), bytes.clone()) {
+    match swarm.behaviour_mut().gossip.publish(topic.clone(), nonces.seal(bytes.clone())) {
         Ok(_) => {}
         Err(gossipsub::PublishError::NoPeersSubscribedToTopic) if unsent.len() < INBOUND => {
             unsent.push(bytes);

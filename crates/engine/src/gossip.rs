@@ -12,8 +12,15 @@
 //! finds invalid (undecodable, forged, wrong chain) is reported as such, and gossipsub's
 //! peer scoring makes the peers that send it lose their mesh and then their connection.
 //! A message is a bundle of transactions ([`bundle`]: what was queued for publication
-//! together), signed by the publisher's p2p key and bounded in size; it is forwarded if
-//! any of its transactions was admitted and none was invalid ([`message_verdict`]).
+//! together), bounded in size; it is forwarded if any of its transactions was admitted and
+//! none was invalid ([`message_verdict`]).
+//!
+//! Messages are anonymous and named by their content ([`anonymous_gossip`]): what they
+//! carry is signed by its own senders and checked by admission, so a gossipsub publisher
+//! signature would prove nothing more, and gossipsub checks it on every copy a node
+//! receives, before it drops duplicates — with one copy per mesh peer, that check was most
+//! of a node's gossip cost. Each message ends with its publisher's [`Nonces`], so that the
+//! same bundle published again (re-gossip, a retry) is a new message.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,9 +33,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// The gossip topic of consensus transactions (messages are bundles: see [`bundle`]).
-pub const TOPIC: &str = "atoll/consensus/transactions/2";
+pub const TOPIC: &str = "atoll/consensus/transactions/3";
 /// Largest gossiped message (a transaction is far smaller).
 pub const MAX_MESSAGE: usize = 64 * 1024;
+/// Largest bundle, encoded: a message leaves room for the nonce and gossipsub's framing
+/// (the topic, field tags), which [`MAX_MESSAGE`] bounds too.
+pub const BUNDLE_BYTES: usize = MAX_MESSAGE - 1_024;
 /// Transactions bundled into one message at most.
 pub const MAX_BUNDLE: usize = 256;
 /// Transactions waiting to be published.
@@ -72,11 +82,11 @@ struct Pending {
 }
 
 /// Packs transactions into messages: each the borsh encoding of a list of at most
-/// [`MAX_BUNDLE`] transactions and [`MAX_MESSAGE`] bytes, in order (one gossipsub message,
-/// one publisher signature and one message id for many transactions). A transaction too
-/// large for any message is dropped.
+/// [`MAX_BUNDLE`] transactions and [`BUNDLE_BYTES`], in order (one gossipsub message and
+/// one message id for many transactions). A transaction too large for any message is
+/// dropped.
 pub fn bundle(raws: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    split_bundles(raws, MAX_BUNDLE, MAX_MESSAGE).iter().map(atoll_types::encode).collect()
+    split_bundles(raws, MAX_BUNDLE, BUNDLE_BYTES).iter().map(atoll_types::encode).collect()
 }
 
 /// Splits transactions, in order, into lists of at most `most` whose borsh encoding (a
@@ -166,15 +176,74 @@ impl TxGossip {
     }
 }
 
+/// Gossip of anonymous messages named by the SHA-256 of their content, for content that
+/// authenticates itself (signed transactions, signed proposals and commitments): no
+/// publisher, sequence number or signature is sent, and a received message carrying one is
+/// refused. Every topic of ours uses it; `heartbeat` and `max_transmit_size` are the
+/// topic's own.
+pub fn anonymous_gossip(
+    heartbeat: Duration,
+    max_transmit_size: usize,
+) -> Result<gossipsub::Behaviour, &'static str> {
+    let config = gossipsub::ConfigBuilder::default()
+        .max_transmit_size(max_transmit_size)
+        .heartbeat_interval(heartbeat)
+        .validation_mode(gossipsub::ValidationMode::Anonymous)
+        .message_id_fn(|message: &gossipsub::Message| {
+            gossipsub::MessageId::from(atoll_types::Hash::digest(&message.data).as_bytes().to_vec())
+        })
+        .validate_messages()
+        .build()
+        .map_err(|_| "invalid gossipsub configuration")?;
+    gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
+}
+
+/// What makes each message a node publishes unique: a counter, appended to the message,
+/// that starts at the time the node started (in nanoseconds), so a node that restarts does
+/// not reuse a name its peers still remember. Without it, publishing the same content again
+/// would be refused as a duplicate for as long as gossipsub remembers the first.
+pub struct Nonces(u64);
+
+/// Bytes a nonce adds to a message.
+pub const NONCE_BYTES: usize = 8;
+
+impl Nonces {
+    /// Counting from now.
+    pub fn new() -> Self {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        Self(now.map(|d| d.as_nanos() as u64).unwrap_or_default())
+    }
+
+    /// `payload` with the next nonce appended: the data of one gossipsub message.
+    pub fn seal(&mut self, mut payload: Vec<u8>) -> Vec<u8> {
+        self.0 = self.0.wrapping_add(1);
+        payload.extend_from_slice(&self.0.to_le_bytes());
+        payload
+    }
+}
+
+impl Default for Nonces {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A received message's payload: its data without the publisher's nonce (`None` if too
+/// short to hold one).
+pub fn unseal(data: &[u8]) -> Option<&[u8]> {
+    data.len().checked_sub(NONCE_BYTES).map(|end| &data[..end])
+}
+
 /// Publishes `raws` in bundles; what finds no subscribed peer yet is kept in `unsent`.
 fn publish(
     swarm: &mut libp2p::Swarm<gossipsub::Behaviour>,
     topic: &gossipsub::IdentTopic,
     raws: Vec<Vec<u8>>,
     unsent: &mut Vec<Vec<u8>>,
+    nonces: &mut Nonces,
 ) {
     for message in bundle(raws) {
-        match swarm.behaviour_mut().publish(topic.clone(), message.clone()) {
+        match swarm.behaviour_mut().publish(topic.clone(), nonces.seal(message.clone())) {
             Ok(id) => tracing::debug!(%id, "transactions published"),
             Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {
                 if let Some(txs) = unbundle(&message) {
@@ -202,16 +271,8 @@ pub fn start(
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
         .map_err(gossip_err)?
         .with_behaviour(
-            |key| -> Result<gossipsub::Behaviour, Box<dyn std::error::Error + Send + Sync>> {
-                let config = gossipsub::ConfigBuilder::default()
-                    .max_transmit_size(MAX_MESSAGE)
-                    .heartbeat_interval(Duration::from_millis(500))
-                    .validate_messages()
-                    .build()?;
-                Ok(gossipsub::Behaviour::new(
-                    gossipsub::MessageAuthenticity::Signed(key.clone()),
-                    config,
-                )?)
+            |_key| -> Result<gossipsub::Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+                Ok(anonymous_gossip(Duration::from_millis(500), MAX_MESSAGE)?)
             },
         )
         .map_err(gossip_err)?
@@ -272,6 +333,7 @@ pub fn start(
         let mut redial = tokio::time::interval(Duration::from_secs(2));
         // Published before any peer subscribed (e.g. at start-up): retried on the next tick.
         let mut unsent: Vec<Vec<u8>> = Vec::new();
+        let mut nonces = Nonces::new();
         loop {
             tokio::select! {
                 _ = redial.tick() => {
@@ -281,7 +343,7 @@ pub fn start(
                         }
                     }
                     let retry = std::mem::take(&mut unsent);
-                    publish(&mut swarm, &topic, retry, &mut unsent);
+                    publish(&mut swarm, &topic, retry, &mut unsent, &mut nonces);
                 }
                 raw = queue.recv() => {
                     let Some(raw) = raw else { break };
@@ -293,7 +355,7 @@ pub fn start(
                             Err(_) => break,
                         }
                     }
-                    publish(&mut swarm, &topic, raws, &mut unsent);
+                    publish(&mut swarm, &topic, raws, &mut unsent, &mut nonces);
                 }
                 Some((id, source, verdict)) = verdicts.recv() => {
                     let verdict: Verdict = verdict;
@@ -304,7 +366,7 @@ pub fn start(
                         propagation_source, message_id, message,
                     }) => {
                         tracing::debug!(bytes = message.data.len(), "gossiped transactions received");
-                        let Some(txs) = unbundle(&message.data) else {
+                        let Some(txs) = unseal(&message.data).and_then(unbundle) else {
                             swarm.behaviour_mut().report_message_validation_result(
                                 &message_id,
                                 &propagation_source,
@@ -348,7 +410,7 @@ mod tests {
         assert!(messages.len() > 1);
         let mut back = Vec::new();
         for message in &messages {
-            assert!(message.len() <= MAX_MESSAGE);
+            assert!(message.len() <= BUNDLE_BYTES);
             back.extend(unbundle(message).expect("a bundle"));
         }
         assert_eq!(back, raws);
@@ -357,6 +419,17 @@ mod tests {
         assert_eq!(messages.len(), 1);
         assert_eq!(unbundle(&messages[0]), Some(vec![vec![2; 10]]));
         assert!(bundle(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn sealed_messages_differ_each_time_and_unseal_to_their_payload() {
+        let mut nonces = Nonces::new();
+        let (first, second) = (nonces.seal(b"bundle".to_vec()), nonces.seal(b"bundle".to_vec()));
+        assert_ne!(first, second, "the same content published twice must be two messages");
+        assert_eq!(unseal(&first), Some(&b"bundle"[..]));
+        assert_eq!(unseal(&second), Some(&b"bundle"[..]));
+        assert_eq!(unseal(&[1; NONCE_BYTES]), Some(&[][..]));
+        assert_eq!(unseal(&[1; NONCE_BYTES - 1]), None);
     }
 
     #[test]

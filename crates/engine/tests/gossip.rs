@@ -1,5 +1,6 @@
 //! Transaction gossip over real sockets on 127.0.0.1: what a node's admission refuses is
-//! never forwarded; a message bundling an invalid transaction is refused whole.
+//! never forwarded; a message bundling an invalid transaction is refused whole; the same
+//! content published again is a new message.
 
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -71,4 +72,39 @@ async fn gossip_refuses_to_forward_what_admission_rejected() {
         !at_c.lock().expect("lock").iter().any(|m| m.starts_with(b"forged")),
         "B forwarded what its admission rejected"
     );
+}
+
+/// Messages are anonymous and named by their content ([`gossip::anonymous_gossip`]), each
+/// with its publisher's nonce: a transaction published before any peer subscribed still
+/// goes out once one does, and the same transaction gossiped again (the re-gossip of what
+/// stays pending) is a new message, not a duplicate gossipsub drops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_content_published_again_is_a_new_message() {
+    let (a, b) = (free_address(), free_address());
+    let at_b = Arc::new(Mutex::new(Vec::new()));
+    let (publisher, _a) = gossip::start([4; 32], a, vec![b.clone()], accept_all).expect("A");
+    publisher.publish(b"published before B existed".to_vec());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = Arc::clone(&at_b);
+    let (_b, _task) = gossip::start([5; 32], b, vec![], move |raws: Vec<Vec<u8>>| {
+        let verdicts = accept_all(raws.clone());
+        seen.lock().expect("lock").extend(raws);
+        verdicts
+    })
+    .expect("B");
+    wait_for(&at_b, b"published before B existed").await;
+
+    let count = |what: &[u8]| at_b.lock().expect("lock").iter().filter(|m| *m == what).count();
+    for expected in 1..=3 {
+        publisher.publish(b"gossiped again".to_vec());
+        let mut arrived = false;
+        for _ in 0..200 {
+            if count(b"gossiped again") == expected {
+                arrived = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(arrived, "publication {expected} of the same transaction never arrived");
+    }
 }
