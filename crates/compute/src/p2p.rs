@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use atoll_consensus::roothash::{SignedCommitment, SignedProposal};
-use atoll_engine::gossip::{anonymous_gossip, split_bundles, unseal, Nonces, Verdict};
+use atoll_engine::gossip::{anonymous_gossip, split_bundles, unseal, with_queued, Nonces, Verdict};
 use atoll_types::{Hash, Round, RuntimeId};
 use borsh::{BorshDeserialize, BorshSerialize};
 use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
@@ -73,8 +73,8 @@ pub struct Proposal {
     pub tx_hashes: Vec<Hash>,
 }
 
-/// Runtime transactions one gossip message carries at most.
-pub const MAX_BUNDLE: usize = 256;
+/// Runtime transactions one gossip message carries at most (as many as a consensus one).
+pub use atoll_engine::gossip::MAX_BUNDLE;
 /// Largest bundle of transactions, encoded: a gossip message with room for the enum tag and
 /// gossipsub's framing (the publisher's nonce, the topic).
 const BUNDLE_BYTES: usize = MAX_GOSSIP - 4_096;
@@ -87,7 +87,7 @@ const OUTBOUND_TRANSACTIONS: usize = 4_096;
 pub enum GossipMessage {
     /// Runtime transactions for the pools: a bundle of what was queued for publication
     /// together (1 to [`MAX_BUNDLE`]), so that many transactions cost one gossipsub
-    /// message, one publisher signature and one signature check per receiver.
+    /// message.
     Transactions(Vec<Vec<u8>>),
     /// A batch proposal.
     Proposal(Proposal),
@@ -430,14 +430,7 @@ pub fn start(
                     }
                 }
                 Some(raw) = outbound.recv() => {
-                    // Everything queued meanwhile goes out with it, bundled.
-                    let mut raws = vec![raw];
-                    while raws.len() < OUTBOUND_TRANSACTIONS {
-                        match outbound.try_recv() {
-                            Ok(more) => raws.push(more),
-                            Err(_) => break,
-                        }
-                    }
+                    let raws = with_queued(raw, &mut outbound, OUTBOUND_TRANSACTIONS);
                     for bundle in split_bundles(raws, MAX_BUNDLE, BUNDLE_BYTES) {
                         let message = GossipMessage::Transactions(bundle);
                         publish(&mut swarm, &topic, atoll_types::encode(&message), &mut unsent, &mut nonces);
@@ -489,7 +482,6 @@ pub fn start(
                     SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message { propagation_source, message_id, message })) => {
                         let gossip = &mut swarm.behaviour_mut().gossip;
                         let decoded = unseal(&message.data)
-                            .filter(|payload| payload.len() <= MAX_GOSSIP)
                             .and_then(|payload| atoll_types::decode::<GossipMessage>(payload, MAX_GOSSIP).ok())
                             .filter(GossipMessage::well_formed);
                         let Some(decoded) = decoded else {

@@ -89,6 +89,19 @@ pub fn bundle(raws: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     split_bundles(raws, MAX_BUNDLE, BUNDLE_BYTES).iter().map(atoll_types::encode).collect()
 }
 
+/// `first` and, after it, whatever else `queue` holds now (up to `most` in all): the
+/// transactions that go out bundled together.
+pub fn with_queued<T>(first: T, queue: &mut mpsc::Receiver<T>, most: usize) -> Vec<T> {
+    let mut items = vec![first];
+    while items.len() < most {
+        match queue.try_recv() {
+            Ok(more) => items.push(more),
+            Err(_) => break,
+        }
+    }
+    items
+}
+
 /// Splits transactions, in order, into lists of at most `most` whose borsh encoding (a
 /// list of byte strings) takes at most `bytes`; a transaction too large for any list is
 /// dropped. [`bundle`] uses it, and the ParaTime gossip too, with its own bounds.
@@ -347,14 +360,7 @@ pub fn start(
                 }
                 raw = queue.recv() => {
                     let Some(raw) = raw else { break };
-                    // Everything queued meanwhile goes out with it, bundled.
-                    let mut raws = vec![raw];
-                    while raws.len() < OUTBOUND_QUEUE {
-                        match queue.try_recv() {
-                            Ok(more) => raws.push(more),
-                            Err(_) => break,
-                        }
-                    }
+                    let raws = with_queued(raw, &mut queue, OUTBOUND_QUEUE);
                     publish(&mut swarm, &topic, raws, &mut unsent, &mut nonces);
                 }
                 Some((id, source, verdict)) = verdicts.recv() => {
