@@ -33,6 +33,7 @@ mod machine;
 pub mod p2p;
 mod retention;
 mod round;
+mod served;
 pub mod storage;
 pub mod txpool;
 mod worker;
@@ -57,6 +58,7 @@ pub use storage::{RoundWriteLogs, RuntimeStorage};
 pub use txpool::{TxPool, TxPoolConfig, TxPoolError};
 
 use executor::Executor;
+use served::ServedProposals;
 
 /// Why the compute role failed.
 #[derive(Debug, Error)]
@@ -238,8 +240,8 @@ struct Shared {
     executor: Executor,
     pool: Mutex<TxPool>,
     index: Mutex<RecentIndex>,
-    /// Proposals seen for the round in progress (served to workers that missed them).
-    proposals: Mutex<(Round, Vec<p2p::Proposal>)>,
+    /// Proposals seen for the latest rounds (served to workers that missed them).
+    proposals: Mutex<ServedProposals>,
     /// The write logs of the last rounds peers asked for.
     write_log_cache: Mutex<VecDeque<(Round, RoundWriteLogs)>>,
     mode: ByzantineMode,
@@ -273,13 +275,10 @@ impl Shared {
         }
     }
 
-    /// Keeps `proposal` among those served to peers for `round` (older rounds are dropped).
+    /// Keeps `proposal` among those served to peers for `round`.
     fn remember_proposal(&self, round: Round, proposal: &p2p::Proposal) {
         if let Ok(mut known) = self.proposals.lock() {
-            if known.0 != round {
-                *known = (round, Vec::new());
-            }
-            known.1.push(proposal.clone());
+            known.remember(round, proposal);
         }
     }
 
@@ -367,10 +366,7 @@ impl p2p::Provider for Shared {
     }
 
     fn proposals(&self, round: Round) -> Vec<p2p::Proposal> {
-        match self.proposals.lock() {
-            Ok(known) if known.0 == round => known.1.clone(),
-            _ => Vec::new(),
-        }
+        self.proposals.lock().map(|known| known.of(round)).unwrap_or_default()
     }
 }
 
@@ -682,7 +678,7 @@ pub fn start(
         executor,
         pool: Mutex::new(TxPool::new(config.txpool)),
         index: Mutex::new(RecentIndex::default()),
-        proposals: Mutex::new((Round(0), Vec::new())),
+        proposals: Mutex::new(ServedProposals::default()),
         write_log_cache: Mutex::new(VecDeque::new()),
         mode: config.byzantine,
         empty_rounds: config.empty_rounds,

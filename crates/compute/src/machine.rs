@@ -355,20 +355,25 @@ impl Machine {
             return Admission::Refused;
         };
         let Some(committee) = state.committee.as_ref() else { return Admission::Refused };
-        let next = current.round.checked_next();
-        let round = match self.ahead.as_mut() {
-            Some(ahead) if Some(header.round) == next => &mut ahead.round,
-            None if Some(header.round) == next && header.runtime == self.runtime => {
-                // Kept until this node can execute it ahead (or the round comes).
-                let known = self.future.iter().any(|(p, _, _)| p.header == proposal.header);
-                let worker = committee.pool.rank(&proposer, header.round).is_some();
-                if !worker || known || self.future.len() >= MAX_FUTURE_PROPOSALS {
-                    return Admission::Refused;
-                }
-                self.future.push((proposal, header, proposer));
-                return Admission::Kept { new: true };
+        // The latest round open here: the one ahead, or the one in progress.
+        let open = self.ahead.as_ref().map_or(current.round, |a| a.round.round);
+        let after_next = current.round.checked_next().and_then(Round::checked_next);
+        if header.runtime == self.runtime
+            && header.round > open
+            && after_next.is_some_and(|last| header.round <= last)
+        {
+            // Kept until this node can execute it ahead (or the round comes): a peer that saw
+            // a block first may propose up to two rounds past this node's round in progress.
+            let known = self.future.iter().any(|(p, _, _)| p.header == proposal.header);
+            let worker = committee.pool.rank(&proposer, header.round).is_some();
+            if !worker || known || self.future.len() >= MAX_FUTURE_PROPOSALS {
+                return Admission::Refused;
             }
-            _ => current,
+            self.future.push((proposal, header, proposer));
+            return Admission::Kept { new: true };
+        }
+        let Some(round) = round_of(&mut self.round, &mut self.ahead, header.round) else {
+            return Admission::Refused;
         };
         let rank = committee.pool.rank(&proposer, round.round);
         let offered = proposal.header.clone();
@@ -588,13 +593,14 @@ impl Machine {
             self.future.clear();
             return;
         };
+        let open =
+            self.ahead.as_ref().map(|a| a.round.round).or(self.round.as_ref().map(|r| r.round));
         for (proposal, header, proposer) in std::mem::take(&mut self.future) {
-            let current = self.round.as_ref().map(|r| r.round);
-            let ahead = self.ahead.as_ref().map(|a| a.round.round);
-            if current.and_then(Round::checked_next) == Some(header.round) && ahead.is_none() {
+            if open.is_none_or(|open| header.round > open) {
                 self.future.push((proposal, header, proposer));
                 continue;
             }
+            // One for a round past is dropped.
             let Some(round) = round_of(&mut self.round, &mut self.ahead, header.round) else {
                 continue;
             };

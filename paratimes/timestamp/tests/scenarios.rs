@@ -229,6 +229,25 @@ fn failed(e: &RoothashEvent) -> bool {
     matches!(e, RoothashEvent::RoundFailed { .. })
 }
 
+/// Every event (with its height) of the rounds in which `f` holds for some event: what a
+/// failed scenario prints.
+fn story(events: &[(u64, RoothashEvent)], f: impl Fn(&RoothashEvent) -> bool) -> String {
+    let round_of = |e: &RoothashEvent| -> Option<String> {
+        let text = format!("{e:?}");
+        let at = text.find("round: Round(")?;
+        let rest = &text[at..];
+        Some(rest[..rest.find(')')? + 1].to_owned())
+    };
+    let rounds: Vec<String> =
+        events.iter().filter(|(_, e)| f(e)).filter_map(|(_, e)| round_of(e)).collect();
+    events
+        .iter()
+        .filter(|(_, e)| round_of(e).is_some_and(|r| rounds.contains(&r)))
+        .map(|(height, e)| format!("{height}: {e:?}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn discrepancy(e: &RoothashEvent) -> bool {
     matches!(e, RoothashEvent::ExecutionDiscrepancyDetected { .. })
 }
@@ -271,7 +290,11 @@ async fn one_allowed_straggler_needs_no_discrepancy() {
     let _serial = SERIAL.lock().await;
     let lenient = RuntimeShape { allowed_stragglers: 1, ..shape() };
     let (events, _) = byzantine("straggler", lenient, |events| decided(events) >= 8).await;
-    assert!(!any(&events, discrepancy), "one straggler is allowed");
+    assert!(
+        !any(&events, discrepancy),
+        "one straggler is allowed:\n{}",
+        story(&events, |e| discrepancy(e))
+    );
     assert!(!any(&events, failed));
 }
 

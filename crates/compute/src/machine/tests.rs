@@ -394,17 +394,27 @@ fn byzantine_modes_change_only_what_they_claim() {
     assert_eq!(submissions(&drain(&mut m, t1, 0)), vec![vec![key(4)]]);
 }
 
+/// The worker ranked first in `round`.
+fn first_in(round: Round) -> u8 {
+    (1..=4).find(|i| committee().rank(&key(*i), round) == Some(0)).expect("a first rank")
+}
+
 /// The worker ranked first in round 6.
 fn first_in_round_6() -> u8 {
-    (1..=4).find(|i| committee().rank(&key(*i), Round(6)) == Some(0)).expect("a first rank")
+    first_in(Round(6))
 }
 
 /// Node `by`'s proposal for round 6 on top of `previous` (the block round 5 makes).
 fn proposal_ahead(by: u8, previous: &RuntimeBlockHeader) -> (Proposal, ProposalHeader) {
+    proposal_in(Round(6), by, previous)
+}
+
+/// Node `by`'s proposal for `round` on top of `previous`.
+fn proposal_in(round: Round, by: u8, previous: &RuntimeBlockHeader) -> (Proposal, ProposalHeader) {
     let tx_hashes = vec![Hash::digest(b"next")];
     let header = ProposalHeader {
         runtime: RUNTIME,
-        round: Round(6),
+        round,
         previous_hash: previous.hash(),
         batch_hash: batch_hash(&tx_hashes),
         in_msgs_count: 0,
@@ -487,6 +497,49 @@ fn a_proposal_before_its_time_waits_and_a_block_not_predicted_drops_the_round_ah
     m.on_block(after_round_5(other.clone()), t0);
     assert_eq!(m.round().map(|(r, _)| r.previous.clone()), Some(other));
     assert!(matches!(m.poll(t0, 0), Some(Effect::Resume { round: Round(6), .. })));
+}
+
+/// A peer that saw round 5's block first and executed round 6 proposes round 7 while this
+/// node still has round 5 in progress (and round 6 ahead): the proposal waits for its round
+/// and is executed when round 7 opens ahead, not lost (nothing would bring it again).
+#[test]
+fn a_proposal_two_rounds_past_the_round_in_progress_waits_for_its_round() {
+    let t0 = Instant::now();
+    let (six, seven) = (first_in(Round(6)), first_in(Round(7)));
+    let w = (1..=3).find(|i| *i != six && *i != seven).expect("a worker");
+    let mut m = node(w, ByzantineMode::Honest, t0);
+    let (p, h) = proposal(4, &[b"a"]);
+    m.proposal(p, h, key(4));
+    assert!(gossiped_alone(&execute_and_sign(&mut m, w, false, t0), w));
+    let five = RuntimeBlockHeader::normal(
+        RUNTIME,
+        &executed(ROUND, Hash::digest(b"s"), Hash::ZERO).header,
+        0,
+    );
+    let six_done = executed(Round(6), Hash::digest(b"six"), Hash::ZERO);
+    let six_block = RuntimeBlockHeader::normal(RUNTIME, &six_done.header, 0);
+    let (p7, h7) = proposal_in(Round(7), seven, &six_block);
+    assert_eq!(m.proposal(p7, h7, key(seven)), Admission::Kept { new: true });
+    // Round 6 executes ahead.
+    let (p6, h6) = proposal_ahead(six, &five);
+    assert_eq!(m.proposal(p6, h6, key(six)), Admission::Kept { new: true });
+    let Some(Effect::Execute { batch, .. }) = m.poll(t0, 0) else {
+        panic!("expected round 6's batch to execute ahead");
+    };
+    assert_eq!(batch.header.round, Round(6));
+    m.executed(key(six), false, six_done);
+    let commit = m.poll(t0, 0).expect("round 6's commitment to sign");
+    sign(&mut m, w, commit, t0);
+    drain(&mut m, t0, 0);
+
+    // Round 5's block: round 6 is in progress, round 7 opens ahead with the kept proposal.
+    m.on_block(after_round_5(five), t0);
+    let effects = drain(&mut m, t0, 0);
+    let seventh = effects.iter().any(|e| {
+        matches!(e, Effect::Execute { batch, backup: false }
+            if batch.header.round == Round(7) && batch.scheduler == key(seven))
+    });
+    assert!(seventh, "round 7's proposal executes ahead: {effects:?}");
 }
 
 #[test]
