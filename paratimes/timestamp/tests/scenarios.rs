@@ -293,7 +293,7 @@ async fn one_allowed_straggler_needs_no_discrepancy() {
     assert!(
         !any(&events, discrepancy),
         "one straggler is allowed:\n{}",
-        story(&events, |e| discrepancy(e))
+        story(&events, discrepancy)
     );
     assert!(!any(&events, failed));
 }
