@@ -363,14 +363,14 @@ pub(crate) fn create(
     Ok(manifest)
 }
 
-/// The configuration of `spec`: every other node a persistent peer, every ParaTime node a
-/// ParaTime peer, no API rate limit (a local network). The byzantine mode is set on each run
-/// (`refresh_configs`).
 /// The devnet's propose timeout: above its empty-block interval.
 const DEVNET_PROPOSE_MS: u64 = 3_000;
 /// How long an idle devnet waits between blocks.
 const DEVNET_EMPTY_BLOCK_INTERVAL_MS: u64 = 2_000;
 
+/// The configuration of `spec`: every other node a persistent peer, every ParaTime node a
+/// ParaTime peer, no API rate limit (a local network). The byzantine mode is set on each run
+/// (`refresh_configs`).
 fn config(
     spec: &NodeSpec,
     all: &[NodeSpec],
