@@ -351,12 +351,12 @@ impl Machine {
         header: ProposalHeader,
         proposer: PublicKey,
     ) -> Admission {
-        let (Some(state), Some(current)) = (self.state.as_ref(), self.round.as_mut()) else {
+        let (Some(state), Some(current), Some(open)) =
+            (self.state.as_ref(), self.round.as_ref(), self.latest_open())
+        else {
             return Admission::Refused;
         };
         let Some(committee) = state.committee.as_ref() else { return Admission::Refused };
-        // The latest round open here: the one ahead, or the one in progress.
-        let open = self.ahead.as_ref().map_or(current.round, |a| a.round.round);
         let after_next = current.round.checked_next().and_then(Round::checked_next);
         if header.runtime == self.runtime
             && header.round > open
@@ -586,6 +586,11 @@ impl Machine {
         }
     }
 
+    /// The latest round open here: the one ahead, or else the one in progress.
+    fn latest_open(&self) -> Option<Round> {
+        self.ahead.as_ref().map(|a| a.round.round).or(self.round.as_ref().map(|r| r.round))
+    }
+
     /// Offers the proposals kept for a later round to the rounds now open; keeps those
     /// still for a later one.
     fn offer_future(&mut self, state: &RuntimeState) {
@@ -593,8 +598,7 @@ impl Machine {
             self.future.clear();
             return;
         };
-        let open =
-            self.ahead.as_ref().map(|a| a.round.round).or(self.round.as_ref().map(|r| r.round));
+        let open = self.latest_open();
         for (proposal, header, proposer) in std::mem::take(&mut self.future) {
             if open.is_none_or(|open| header.round > open) {
                 self.future.push((proposal, header, proposer));

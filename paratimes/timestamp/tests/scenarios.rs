@@ -232,13 +232,7 @@ fn failed(e: &RoothashEvent) -> bool {
 /// Every event (with its height) of the rounds in which `f` holds for some event: what a
 /// failed scenario prints.
 fn story(events: &[(u64, RoothashEvent)], f: impl Fn(&RoothashEvent) -> bool) -> String {
-    let round_of = |e: &RoothashEvent| -> Option<String> {
-        let text = format!("{e:?}");
-        let at = text.find("round: Round(")?;
-        let rest = &text[at..];
-        Some(rest[..rest.find(')')? + 1].to_owned())
-    };
-    let rounds: Vec<String> =
+    let rounds: Vec<atoll_types::Round> =
         events.iter().filter(|(_, e)| f(e)).filter_map(|(_, e)| round_of(e)).collect();
     events
         .iter()
@@ -246,6 +240,18 @@ fn story(events: &[(u64, RoothashEvent)], f: impl Fn(&RoothashEvent) -> bool) ->
         .map(|(height, e)| format!("{height}: {e:?}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The round an event is about, if it is about one.
+fn round_of(e: &RoothashEvent) -> Option<atoll_types::Round> {
+    match e {
+        RoothashEvent::Block { header } => Some(header.round),
+        RoothashEvent::ExecutorCommitted { round, .. }
+        | RoothashEvent::ExecutionDiscrepancyDetected { round, .. }
+        | RoothashEvent::Finalized { round, .. }
+        | RoothashEvent::RoundFailed { round, .. } => Some(*round),
+        _ => None,
+    }
 }
 
 fn discrepancy(e: &RoothashEvent) -> bool {
